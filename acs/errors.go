@@ -1,0 +1,217 @@
+package acs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code classifies an error in terms every caller can act on, whatever the
+// access control system behind it. New codes are only ever appended.
+type Code int
+
+// The error codes. Unknown is the zero value: an error nobody classified.
+const (
+	Unknown          Code = iota // not classified; not retried
+	NotFound                     // the referenced cardholder, credential or access level does not exist
+	AlreadyExists                // a create collided with something the caller does not own
+	InvalidArgument              // the request was refused before or by the ACS as malformed
+	PermissionDenied             // the caller (or the operator) may not do this
+	Unauthenticated              // credentials were refused or the session could not be established
+	RateLimited                  // the ACS asked us to slow down; retry after the indicated delay
+	Unavailable                  // the ACS could not be reached or failed transiently; retry
+	Unsupported                  // the ACS or adapter cannot do this at all
+	Conflict                     // the state at the ACS prevents the operation (e.g. card held by someone else)
+	Canceled                     // the caller's context ended
+)
+
+var codeNames = [...]string{
+	Unknown:          "unknown",
+	NotFound:         "not found",
+	AlreadyExists:    "already exists",
+	InvalidArgument:  "invalid argument",
+	PermissionDenied: "permission denied",
+	Unauthenticated:  "unauthenticated",
+	RateLimited:      "rate limited",
+	Unavailable:      "unavailable",
+	Unsupported:      "unsupported",
+	Conflict:         "conflict",
+	Canceled:         "canceled",
+}
+
+// String returns the code's lower-case name, such as "not found".
+func (c Code) String() string {
+	if c >= 0 && int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code(%d)", int(c))
+}
+
+// codeError is the type of the sentinel errors: one per code.
+type codeError struct{ code Code }
+
+func (e *codeError) Error() string { return "acs: " + e.code.String() }
+
+// Sentinels for errors.Is. Every *Error matches the sentinel of its code.
+var (
+	ErrNotFound         error = &codeError{NotFound}
+	ErrAlreadyExists    error = &codeError{AlreadyExists}
+	ErrInvalidArgument  error = &codeError{InvalidArgument}
+	ErrPermissionDenied error = &codeError{PermissionDenied}
+	ErrUnauthenticated  error = &codeError{Unauthenticated}
+	ErrRateLimited      error = &codeError{RateLimited}
+	ErrUnavailable      error = &codeError{Unavailable}
+	ErrUnsupported      error = &codeError{Unsupported}
+	ErrConflict         error = &codeError{Conflict}
+	ErrCanceled         error = &codeError{Canceled}
+	ErrUnknown          error = &codeError{Unknown}
+)
+
+// Sentinel returns the sentinel error of c (ErrUnknown for codes without one).
+func (c Code) Sentinel() error {
+	switch c {
+	case NotFound:
+		return ErrNotFound
+	case AlreadyExists:
+		return ErrAlreadyExists
+	case InvalidArgument:
+		return ErrInvalidArgument
+	case PermissionDenied:
+		return ErrPermissionDenied
+	case Unauthenticated:
+		return ErrUnauthenticated
+	case RateLimited:
+		return ErrRateLimited
+	case Unavailable:
+		return ErrUnavailable
+	case Unsupported:
+		return ErrUnsupported
+	case Conflict:
+		return ErrConflict
+	case Canceled:
+		return ErrCanceled
+	}
+	return ErrUnknown
+}
+
+// Error is the error every adapter returns: which operation failed, at which
+// provider, classified by Code, with the underlying cause (a vendor error
+// type, a transport error, a validation detail) reachable through errors.As.
+//
+// errors.Is(err, acs.ErrNotFound) and the like match the code's sentinel;
+// errors.Is(err, context.Canceled) matches when the cause is a context error.
+// An Error never contains a password, token or API key.
+type Error struct {
+	Op       string // the operation, e.g. "provision" or "revoke"
+	Provider string // the provider name, e.g. "genetec"
+	Code     Code
+	Message  string // what happened, for an operator; may be empty when Err says it all
+	Err      error  // the cause; may be nil
+	// RetryAfter is how long the ACS asked us to wait (RateLimited or
+	// Unavailable with a Retry-After header); zero when it said nothing.
+	RetryAfter time.Duration
+}
+
+// Error formats as "provider op: code: message: cause".
+func (e *Error) Error() string {
+	var b []byte
+	if e.Provider != "" {
+		b = append(b, e.Provider...)
+		b = append(b, ' ')
+	}
+	if e.Op != "" {
+		b = append(b, e.Op...)
+		b = append(b, ": "...)
+	}
+	b = append(b, e.Code.String()...)
+	if e.Message != "" {
+		b = append(b, ": "...)
+		b = append(b, e.Message...)
+	}
+	if e.Err != nil {
+		b = append(b, ": "...)
+		b = append(b, e.Err.Error()...)
+	}
+	return string(b)
+}
+
+// Unwrap returns the cause and the sentinel of the code, so that both
+// errors.As on the vendor error and errors.Is on the sentinel work.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Code.Sentinel()}
+	}
+	return []error{e.Err, e.Code.Sentinel()}
+}
+
+// Errorf returns a new *Error with a formatted message and no cause.
+func Errorf(op, provider string, code Code, format string, args ...any) *Error {
+	return &Error{Op: op, Provider: provider, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap classifies err once. If err already holds an *Error it is returned
+// unchanged apart from filling an empty Op or Provider, so errors are wrapped
+// exactly once however many layers they pass. Context errors are classified
+// as Canceled. Wrap(nil) returns nil.
+func Wrap(op, provider string, code Code, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		if ae.Op == "" {
+			ae.Op = op
+		}
+		if ae.Provider == "" {
+			ae.Provider = provider
+		}
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		code = Canceled
+	}
+	return &Error{Op: op, Provider: provider, Code: code, Err: err}
+}
+
+// CodeOf returns the code of err: the Code of the first *Error in its chain,
+// Canceled for context errors, the code of a bare sentinel, Unknown otherwise.
+// CodeOf(nil) is Unknown.
+func CodeOf(err error) Code {
+	if err == nil {
+		return Unknown
+	}
+	var ae *Error
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return Canceled
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	return Unknown
+}
+
+// IsRetryable reports whether repeating the same request later may succeed:
+// true for RateLimited and Unavailable, false for everything else, including
+// a caller's cancelled context. Operations that are not idempotent must only
+// be retried through a find-or-create path (Provider.Provision is one).
+func IsRetryable(err error) bool {
+	switch CodeOf(err) {
+	case RateLimited, Unavailable:
+		return true
+	}
+	return false
+}
+
+// RetryAfterOf returns the delay the ACS asked for, if err carries one.
+func RetryAfterOf(err error) (time.Duration, bool) {
+	var ae *Error
+	if errors.As(err, &ae) && ae.RetryAfter > 0 {
+		return ae.RetryAfter, true
+	}
+	return 0, false
+}

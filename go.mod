@@ -1,0 +1,3 @@
+module github.com/acsbridge/acsbridge
+
+go 1.26
