@@ -1,0 +1,85 @@
+package acstest_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acstest"
+)
+
+func TestMemoryConforms(t *testing.T) {
+	acstest.Run(t, func(*testing.T) acstest.Harness { return acstest.MemoryHarness() })
+}
+
+// forgetfulRevoke is a deliberately broken provider: Revoke answers success
+// without doing anything.
+type forgetfulRevoke struct{ *acstest.Memory }
+
+func (forgetfulRevoke) Revoke(context.Context, acs.CredentialRef) error { return nil }
+
+// brokenHarness serves a broken provider over a Memory backend.
+type brokenHarness struct {
+	acstest.Harness
+	p acs.Provider
+}
+
+func (b brokenHarness) Provider() acs.Provider { return b.p }
+
+func TestKitCatchesBrokenProvider(t *testing.T) {
+	err := acstest.Verify(t.Context(), func() (acstest.Harness, error) {
+		h := acstest.MemoryHarness()
+		return brokenHarness{h, forgetfulRevoke{h.Provider().(*acstest.Memory)}}, nil
+	})
+	if err == nil {
+		t.Fatal("kit passed a provider whose Revoke does nothing")
+	}
+	msg := err.Error()
+	t.Logf("kit report:\n%s", msg)
+	for _, want := range []string{
+		`rule "RevokeDeactivates" violated: revoke makes the credential inactive for every access level`,
+		`rule "RevokeTwice" violated`,
+		`rule "RevokeByExternalID" violated`,
+		"opens level",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(msg, "ProvisionGrantsAccess") {
+		t.Errorf("report blames a rule the provider keeps")
+	}
+}
+
+// ignoresValidation provisions whatever it is given.
+type ignoresValidation struct{ *acstest.Memory }
+
+func (p ignoresValidation) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
+	if g.Person.FirstName == "" && g.Person.LastName == "" {
+		return acs.Provisioned{Created: true}, nil
+	}
+	return p.Memory.Provision(ctx, g)
+}
+
+func TestKitCatchesMissingValidation(t *testing.T) {
+	err := acstest.Verify(t.Context(), func() (acstest.Harness, error) {
+		h := acstest.MemoryHarness()
+		return brokenHarness{h, ignoresValidation{h.Provider().(*acstest.Memory)}}, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "no names: accepted") {
+		t.Fatalf("kit did not report the accepted nameless grant: %v", err)
+	}
+}
+
+func TestRulesListed(t *testing.T) {
+	rules := acstest.Rules()
+	if len(rules) < 10 {
+		t.Fatalf("only %d rules", len(rules))
+	}
+	for _, r := range rules {
+		if !strings.Contains(r, ": ") {
+			t.Errorf("rule %q has no statement", r)
+		}
+	}
+}
