@@ -18,6 +18,15 @@ const (
 	numFormats
 )
 
+// parity is one parity bit of a layout, precomputed as masks over the
+// right-justified frame value.
+type parity struct {
+	pos   uint8  // 1-based wire position of the parity bit; 0 when absent
+	shift uint8  // bits - pos: where the parity bit sits in the value
+	data  uint64 // the bits the parity bit covers, without itself
+	check uint64 // data plus the parity bit itself
+}
+
 // layout describes where the fields sit in a frame. Bit positions are
 // 1-based from the first transmitted bit (the MSB), as in
 // research/cardformats-and-peers.md.
@@ -28,15 +37,92 @@ type layout struct {
 	fcLen   uint8
 	cnStart uint8
 	cnLen   uint8
+	fcShift uint8 // right shift that brings the facility field to bit 0
+	cnShift uint8
+	fcMax   uint64
+	cnMax   uint64
+	even    parity // computed first
+	odd     parity // computed second; may cover the even parity bit
+	all     parity // overall odd parity over everything else (Corporate 1000); computed last
 }
 
+// Layout tables. Each entry is built once at package initialisation and
+// never modified afterwards.
 var layouts = [numFormats]layout{
-	H10301:      {"H10301", 26, 2, 8, 10, 16},
-	H10306:      {"H10306", 34, 2, 16, 18, 16},
-	H10302:      {"H10302", 37, 0, 0, 2, 35},
-	H10304:      {"H10304", 37, 2, 16, 18, 19},
-	Corp1000_35: {"C1000-35", 35, 3, 12, 15, 20},
-	Corp1000_48: {"C1000-48", 48, 3, 22, 25, 23},
+	// b1 even over b2–b13; b26 odd over b14–b25.
+	H10301: newLayout("H10301", 26, 2, 8, 10, 16,
+		newParity(26, 1, span(26, 2, 13)),
+		newParity(26, 26, span(26, 14, 25)),
+		parity{}),
+	// b1 even over b2–b17; b34 odd over b18–b33.
+	H10306: newLayout("H10306", 34, 2, 16, 18, 16,
+		newParity(34, 1, span(34, 2, 17)),
+		newParity(34, 34, span(34, 18, 33)),
+		parity{}),
+	// b1 even over b2–b19; b37 odd over b19–b36: b19 is in both.
+	H10302: newLayout("H10302", 37, 0, 0, 2, 35,
+		newParity(37, 1, span(37, 2, 19)),
+		newParity(37, 37, span(37, 19, 36)),
+		parity{}),
+	H10304: newLayout("H10304", 37, 2, 16, 18, 19,
+		newParity(37, 1, span(37, 2, 19)),
+		newParity(37, 37, span(37, 19, 36)),
+		parity{}),
+	// b2 even over p in 3..34 with p mod 3 != 2; b35 odd over p in 2..34
+	// with p mod 3 != 1 (this includes b2); then b1 odd over b2–b35.
+	Corp1000_35: newLayout("C1000-35", 35, 3, 12, 15, 20,
+		newParity(35, 2, every(35, 3, 34, 3, 2)),
+		newParity(35, 35, every(35, 2, 34, 3, 1)),
+		newParity(35, 1, span(35, 2, 35))),
+	// b2 even over p in 4..47 with p mod 3 != 0; b48 odd over p in 3..46
+	// with p mod 3 != 2; then b1 odd over b2–b48.
+	Corp1000_48: newLayout("C1000-48", 48, 3, 22, 25, 23,
+		newParity(48, 2, every(48, 4, 47, 3, 0)),
+		newParity(48, 48, every(48, 3, 46, 3, 2)),
+		newParity(48, 1, span(48, 2, 48))),
+}
+
+// bitAt returns the value bit of 1-based wire position p in an n-bit frame.
+func bitAt(n, p uint8) uint64 { return 1 << (n - p) }
+
+// span returns the mask of wire positions from..to (inclusive).
+func span(n, from, to uint8) uint64 {
+	var m uint64
+	for p := from; p <= to; p++ {
+		m |= bitAt(n, p)
+	}
+	return m
+}
+
+// every returns the mask of wire positions from..to whose position modulo
+// mod is not skip.
+func every(n, from, to, mod, skip uint8) uint64 {
+	var m uint64
+	for p := from; p <= to; p++ {
+		if p%mod != skip {
+			m |= bitAt(n, p)
+		}
+	}
+	return m
+}
+
+func newParity(n, pos uint8, data uint64) parity {
+	bit := bitAt(n, pos)
+	return parity{pos: pos, shift: n - pos, data: data, check: data | bit}
+}
+
+func newLayout(name string, bits, fcStart, fcLen, cnStart, cnLen uint8, even, odd, all parity) layout {
+	l := layout{
+		name: name, bits: bits,
+		fcStart: fcStart, fcLen: fcLen, cnStart: cnStart, cnLen: cnLen,
+		fcMax: 1<<fcLen - 1, cnMax: 1<<cnLen - 1,
+		cnShift: bits - (cnStart + cnLen - 1),
+		even:    even, odd: odd, all: all,
+	}
+	if fcLen > 0 {
+		l.fcShift = bits - (fcStart + fcLen - 1)
+	}
+	return l
 }
 
 // Formats returns every supported format, in declaration order.
@@ -45,13 +131,14 @@ func Formats() []Format {
 }
 
 // ParseFormat returns the format with the given name ("H10301", "C1000-35", …).
+// An unknown name yields an error matching ErrFormat.
 func ParseFormat(name string) (Format, error) {
 	for f := H10301; f < numFormats; f++ {
 		if layouts[f].name == name {
 			return f, nil
 		}
 	}
-	return 0, fmt.Errorf("wiegand: unknown card format %q", name)
+	return 0, &kindError{kind: ErrFormat, msg: fmt.Sprintf("wiegand: unknown card format %q", name)}
 }
 
 // Valid reports whether f is one of the supported formats.
@@ -81,7 +168,7 @@ func (f Format) MaxFacility() uint64 {
 	if !f.Valid() {
 		return 0
 	}
-	return 1<<layouts[f].fcLen - 1
+	return layouts[f].fcMax
 }
 
 // MaxCard returns the largest card number.
@@ -89,5 +176,5 @@ func (f Format) MaxCard() uint64 {
 	if !f.Valid() {
 		return 0
 	}
-	return 1<<layouts[f].cnLen - 1
+	return layouts[f].cnMax
 }

@@ -1,0 +1,67 @@
+package httpx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// NewLimiter returns a limiter allowing perSecond requests a second with
+// the given burst (at least 1). perSecond ≤ 0 means unlimited (nil).
+func NewLimiter(perSecond float64, burst int) *rate.Limiter {
+	if perSecond <= 0 {
+		return nil
+	}
+	if burst < 1 {
+		burst = 1
+	}
+	return rate.NewLimiter(rate.Limit(perSecond), burst)
+}
+
+// CodeForStatus maps an HTTP status to an acs code, for answers whose body
+// says nothing more specific.
+func CodeForStatus(status int) acs.Code {
+	switch {
+	case status == http.StatusBadRequest, status == http.StatusUnprocessableEntity:
+		return acs.InvalidArgument
+	case status == http.StatusUnauthorized:
+		return acs.Unauthenticated
+	case status == http.StatusForbidden:
+		return acs.PermissionDenied
+	case status == http.StatusNotFound, status == http.StatusGone:
+		return acs.NotFound
+	case status == http.StatusConflict:
+		return acs.Conflict
+	case status == http.StatusTooManyRequests:
+		return acs.RateLimited
+	case status == http.StatusNotImplemented:
+		return acs.Unsupported
+	case status >= 500:
+		return acs.Unavailable
+	}
+	return acs.Unknown
+}
+
+// TransportFailure classifies an error from Client.Do: a context error is
+// Canceled, anything else (no answer arrived) is Unavailable.
+func TransportFailure(op, provider string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return acs.Wrap(op, provider, acs.Canceled, err)
+	}
+	return &acs.Error{Op: op, Provider: provider, Code: acs.Unavailable, Message: "no answer from the ACS", Err: err}
+}
+
+// StatusError builds the error for a non-2xx answer whose body the adapter
+// could not interpret further; the message must already be redacted.
+func StatusError(op, provider string, resp *Response, code acs.Code, message string) error {
+	e := &acs.Error{Op: op, Provider: provider, Code: code, Message: message}
+	if d, ok := RetryAfter(resp.Header, time.Now()); ok {
+		e.RetryAfter = d
+	}
+	return e
+}

@@ -1,0 +1,446 @@
+// Package httpx is the HTTP layer shared by the adapters: base-URL and TLS
+// policy, a per-provider rate limiter, retries of idempotent requests with
+// backoff that honours Retry-After, bounded response reading, debug logging
+// without secrets, and redaction of secrets from any text that might reach
+// an error.
+//
+// Retries are built on github.com/hashicorp/go-retryablehttp, configured
+// away from its defaults: only requests marked idempotent are retried
+// (its default retries POST too), its logger is off (ours is *slog.Logger),
+// and the final error is the last attempt's own answer, not a generic
+// "giving up" error.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"golang.org/x/time/rate"
+)
+
+// MaxBody is the most of a response body the client reads (8 MiB); a
+// larger answer is an error rather than an unbounded allocation.
+const MaxBody = 8 << 20
+
+// TLSOptions selects how the server's certificate is checked.
+type TLSOptions struct {
+	// CAFile is a PEM file of extra root certificates (a site's own CA).
+	CAFile string
+	// Config is used as the base TLS configuration when set (cloned).
+	Config *tls.Config
+	// InsecureSkipVerify turns certificate verification off. Never the
+	// default; for lab systems with self-signed certificates only.
+	InsecureSkipVerify bool
+}
+
+// CheckBaseURL parses a base URL and enforces the transport policy: https,
+// or plain http only to a loopback host (localhost, 127.0.0.0/8, ::1)
+// unless allowInsecureHTTP is set. The URL must not carry user
+// information, a query or a fragment. A trailing slash is removed.
+func CheckBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
+	if raw == "" {
+		return nil, errors.New("base URL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("base URL is not a URL: %w", err)
+	}
+	if u.User != nil {
+		return nil, errors.New("base URL must not contain user information; pass credentials separately")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("base URL must not contain a query or fragment")
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("base URL %q has no host", raw)
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !allowInsecureHTTP && !IsLoopback(u.Hostname()) {
+			return nil, fmt.Errorf("plain http to non-loopback host %q refused; use https or allow insecure http explicitly", u.Hostname())
+		}
+	default:
+		return nil, fmt.Errorf("base URL scheme %q is not http or https", u.Scheme)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// IsLoopback reports whether host (a name or an address, without port) is
+// a loopback host.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NewHTTPClient returns an *http.Client with the TLS policy applied and
+// the given overall timeout (0: none; contexts still apply).
+func NewHTTPClient(opts TLSOptions, timeout time.Duration) (*http.Client, error) {
+	var cfg *tls.Config
+	if opts.Config != nil {
+		cfg = opts.Config.Clone()
+	} else {
+		cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil || pool == nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %q holds no PEM certificate", opts.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if opts.InsecureSkipVerify {
+		cfg.InsecureSkipVerify = true
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: timeout}, nil
+}
+
+// Config configures a Client.
+type Config struct {
+	Provider string   // name used in log lines
+	BaseURL  *url.URL // from CheckBaseURL
+	// HTTPClient sends the requests; nil means NewHTTPClient(TLSOptions{}, 0).
+	// Its Transport is wrapped, never modified.
+	HTTPClient *http.Client
+	// Limiter paces every attempt, retries included; nil means unlimited.
+	Limiter *rate.Limiter
+	// Logger receives one debug line per attempt; nil means no logging.
+	Logger *slog.Logger
+	// RetryMax is how many times an idempotent request is retried
+	// (default 3; negative: never).
+	RetryMax int
+	// RetryWaitMin and RetryWaitMax bound the backoff between attempts
+	// (defaults 200 ms and 10 s). A Retry-After longer than RetryWaitMax is
+	// not waited out: the answer is returned to the caller instead.
+	RetryWaitMin, RetryWaitMax time.Duration
+	// Throttled reports whether an answer means "slow down" even though its
+	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
+	Throttled func(status int, body []byte) bool
+	// Secrets are redacted from everything Redact sees.
+	Secrets []string
+}
+
+// Client sends requests to one API.
+type Client struct {
+	cfg   Config
+	rc    *retryablehttp.Client
+	base  string
+	redac *strings.Replacer
+}
+
+// Request is one API call.
+type Request struct {
+	Op     string // operation name for logs
+	Method string
+	// Path is appended to the base URL; it must already be escaped.
+	Path   string
+	Query  url.Values
+	Header http.Header
+	Body   []byte
+	// Idempotent marks a request that is safe to send twice (GET, DELETE,
+	// PUT of a full state, or a POST that changes nothing). Only these are
+	// retried.
+	Idempotent bool
+}
+
+// Response is a fully read answer.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+	// Attempts is how many times the request was sent.
+	Attempts int
+}
+
+type ctxKey int
+
+const (
+	idempotentKey ctxKey = iota
+	attemptsKey
+)
+
+// New returns a Client.
+func New(cfg Config) (*Client, error) {
+	if cfg.BaseURL == nil {
+		return nil, errors.New("httpx: no base URL")
+	}
+	if cfg.HTTPClient == nil {
+		hc, err := NewHTTPClient(TLSOptions{}, 0)
+		if err != nil {
+			return nil, err
+		}
+		cfg.HTTPClient = hc
+	}
+	if cfg.RetryMax == 0 {
+		cfg.RetryMax = 3
+	} else if cfg.RetryMax < 0 {
+		cfg.RetryMax = 0
+	}
+	if cfg.RetryWaitMin <= 0 {
+		cfg.RetryWaitMin = 200 * time.Millisecond
+	}
+	if cfg.RetryWaitMax <= 0 {
+		cfg.RetryWaitMax = 10 * time.Second
+	}
+	c := &Client{cfg: cfg, base: cfg.BaseURL.String()}
+	var pairs []string
+	for _, s := range cfg.Secrets {
+		if len(s) >= 4 {
+			pairs = append(pairs, s, "[REDACTED]")
+		}
+	}
+	c.redac = strings.NewReplacer(pairs...)
+
+	hc := *cfg.HTTPClient
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = &pacedTransport{next: base, limiter: cfg.Limiter}
+	c.rc = &retryablehttp.Client{
+		HTTPClient:   &hc,
+		Logger:       nil,
+		RetryWaitMin: cfg.RetryWaitMin,
+		RetryWaitMax: cfg.RetryWaitMax,
+		RetryMax:     cfg.RetryMax,
+		CheckRetry:   c.checkRetry,
+		Backoff:      c.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, _ int) {
+			if n, ok := r.Context().Value(attemptsKey).(*int); ok {
+				*n++
+			}
+		},
+	}
+	return c, nil
+}
+
+// Redact replaces every configured secret in s.
+func (c *Client) Redact(s string) string { return c.redac.Replace(s) }
+
+// BaseURL returns the base URL as a string.
+func (c *Client) BaseURL() string { return c.base }
+
+// Do sends the request, retrying it when it is idempotent and the answer
+// or failure is transient, and returns the final answer whatever its
+// status. The error is non-nil only when no answer arrived (transport
+// failure, cancelled context, body too large); it never contains a secret.
+func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	u := c.base + r.Path
+	if len(r.Query) > 0 {
+		u += "?" + r.Query.Encode()
+	}
+	attempts := 0
+	ctx = context.WithValue(ctx, idempotentKey, r.Idempotent)
+	ctx = context.WithValue(ctx, attemptsKey, &attempts)
+	var body any
+	if r.Body != nil {
+		body = r.Body
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.Method, u, body)
+	if err != nil {
+		return nil, errors.New(c.Redact(err.Error()))
+	}
+	for k, vs := range r.Header {
+		req.Header[k] = vs
+	}
+	start := time.Now()
+	resp, err := c.rc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		c.log(ctx, r, 0, attempts, start, err)
+		return nil, c.transportError(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, c.transportError(err)
+	}
+	if len(data) > MaxBody {
+		return nil, fmt.Errorf("response larger than %d bytes", MaxBody)
+	}
+	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
+}
+
+// transportError strips the URL (which may carry a query with personal
+// data) from net/http's error and redacts what is left.
+func (c *Client) transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return &TransportError{msg: c.Redact(err.Error()), timeout: isTimeout(err)}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// TransportError is a failure to get an answer: connection refused or
+// reset, TLS failure, timeout.
+type TransportError struct {
+	msg     string
+	timeout bool
+}
+
+func (e *TransportError) Error() string { return e.msg }
+
+// Timeout reports whether the failure was a timeout.
+func (e *TransportError) Timeout() bool { return e.timeout }
+
+func (c *Client) log(ctx context.Context, r Request, status, attempts int, start time.Time, err error) {
+	if c.cfg.Logger == nil || !c.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("provider", c.cfg.Provider),
+		slog.String("op", r.Op),
+		slog.String("method", r.Method),
+		slog.String("path", c.Redact(r.Path)),
+		slog.Int("status", status),
+		slog.Int("attempts", attempts),
+		slog.Duration("elapsed", time.Since(start)),
+	}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", c.Redact(err.Error())))
+	}
+	c.cfg.Logger.LogAttrs(ctx, slog.LevelDebug, "acs request", attrs...)
+}
+
+// checkRetry decides whether to send the request again.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	if idem, _ := ctx.Value(idempotentKey).(bool); !idem {
+		return false, nil
+	}
+	if err != nil {
+		var te *tls.CertificateVerificationError
+		if errors.As(err, &te) {
+			return false, nil
+		}
+		return true, nil
+	}
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests,
+		resp.StatusCode == http.StatusBadGateway,
+		resp.StatusCode == http.StatusServiceUnavailable,
+		resp.StatusCode == http.StatusGatewayTimeout:
+		return c.retryAfterWithinLimit(resp), nil
+	}
+	if c.cfg.Throttled != nil && resp.StatusCode >= 400 {
+		body := peekBody(resp)
+		if c.cfg.Throttled(resp.StatusCode, body) {
+			return c.retryAfterWithinLimit(resp), nil
+		}
+	}
+	return false, nil
+}
+
+// retryAfterWithinLimit is false when the server asks for a longer pause
+// than RetryWaitMax: the caller gets the answer and decides.
+func (c *Client) retryAfterWithinLimit(resp *http.Response) bool {
+	d, ok := RetryAfter(resp.Header, time.Now())
+	return !ok || d <= c.cfg.RetryWaitMax
+}
+
+// peekBody reads the body and puts an equivalent reader back.
+func peekBody(resp *http.Response) []byte {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	rest := resp.Body
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(data), rest), rest}
+	return data
+}
+
+// backoff honours Retry-After, else grows exponentially with jitter.
+func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := RetryAfter(resp.Header, time.Now()); ok {
+			return d
+		}
+	}
+	d := lo << min(attempt, 16)
+	if d > hi || d <= 0 {
+		d = hi
+	}
+	// 75–100 % jitter keeps replicas from retrying in step.
+	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+}
+
+// RetryAfter parses a Retry-After header (seconds or an HTTP date).
+func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// pacedTransport waits for the rate limiter before every attempt.
+type pacedTransport struct {
+	next    http.RoundTripper
+	limiter *rate.Limiter
+}
+
+func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.limiter != nil {
+		if err := t.limiter.Wait(r.Context()); err != nil {
+			return nil, err
+		}
+	}
+	return t.next.RoundTrip(r)
+}
