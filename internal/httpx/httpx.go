@@ -283,8 +283,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		c.log(ctx, r, 0, attempts, start, err)
-		return nil, c.transportError(err)
+		terr := c.transportError(err)
+		c.log(ctx, r, 0, attempts, start, terr)
+		return nil, terr
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
