@@ -1,0 +1,117 @@
+package acs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+type vendorError struct{ code int }
+
+func (e *vendorError) Error() string { return fmt.Sprintf("vendor code %d", e.code) }
+
+func TestErrorIsAndAs(t *testing.T) {
+	cause := &vendorError{code: 42}
+	err := acs.Wrap("provision", "genetec", acs.NotFound, cause)
+	if !errors.Is(err, acs.ErrNotFound) {
+		t.Error("errors.Is(err, ErrNotFound) = false")
+	}
+	if errors.Is(err, acs.ErrConflict) {
+		t.Error("errors.Is(err, ErrConflict) = true")
+	}
+	var ve *vendorError
+	if !errors.As(err, &ve) || ve.code != 42 {
+		t.Error("vendor error not reachable with errors.As")
+	}
+	var ae *acs.Error
+	if !errors.As(err, &ae) || ae.Op != "provision" || ae.Provider != "genetec" || ae.Code != acs.NotFound {
+		t.Errorf("*acs.Error = %+v", ae)
+	}
+	if got, want := err.Error(), "genetec provision: not found: vendor code 42"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+}
+
+func TestWrapOnce(t *testing.T) {
+	inner := acs.Errorf("", "", acs.InvalidArgument, "bad card")
+	outer := acs.Wrap("provision", "lenel", acs.Unavailable, fmt.Errorf("context: %w", inner))
+	if acs.CodeOf(outer) != acs.InvalidArgument {
+		t.Errorf("code %v: the first classification must win", acs.CodeOf(outer))
+	}
+	if strings.Count(outer.Error(), "invalid argument") != 1 {
+		t.Errorf("wrapped twice: %q", outer.Error())
+	}
+	if inner.Op != "provision" || inner.Provider != "lenel" {
+		t.Errorf("empty op/provider not filled: %+v", inner)
+	}
+	if acs.Wrap("x", "y", acs.Unknown, nil) != nil {
+		t.Error("Wrap(nil) != nil")
+	}
+}
+
+func TestContextErrorsAreCanceled(t *testing.T) {
+	for _, cause := range []error{context.Canceled, context.DeadlineExceeded, fmt.Errorf("dial: %w", context.Canceled)} {
+		err := acs.Wrap("ping", "brivo", acs.Unavailable, cause)
+		if acs.CodeOf(err) != acs.Canceled || !errors.Is(err, acs.ErrCanceled) || !errors.Is(err, cause) {
+			t.Errorf("%v: code %v", cause, acs.CodeOf(err))
+		}
+		if acs.IsRetryable(err) {
+			t.Errorf("%v: a caller's cancellation is not retryable", cause)
+		}
+	}
+	if acs.CodeOf(context.Canceled) != acs.Canceled {
+		t.Error("bare context.Canceled not Canceled")
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	for code, want := range map[acs.Code]bool{
+		acs.RateLimited: true, acs.Unavailable: true,
+		acs.NotFound: false, acs.InvalidArgument: false, acs.Unauthenticated: false, acs.Unknown: false, acs.Conflict: false,
+	} {
+		if got := acs.IsRetryable(&acs.Error{Code: code}); got != want {
+			t.Errorf("IsRetryable(%v) = %v", code, got)
+		}
+	}
+	if acs.IsRetryable(nil) || acs.IsRetryable(errors.New("plain")) {
+		t.Error("unclassified errors are not retryable")
+	}
+	if acs.CodeOf(acs.ErrRateLimited) != acs.RateLimited {
+		t.Error("CodeOf(sentinel)")
+	}
+	e := &acs.Error{Code: acs.RateLimited, RetryAfter: 3 * time.Second}
+	if d, ok := acs.RetryAfterOf(fmt.Errorf("outer: %w", e)); !ok || d != 3*time.Second {
+		t.Errorf("RetryAfterOf = %v %v", d, ok)
+	}
+}
+
+func TestCodeStrings(t *testing.T) {
+	seen := map[string]bool{}
+	for c := acs.Unknown; c <= acs.Canceled; c++ {
+		s := c.String()
+		if s == "" || seen[s] || strings.HasPrefix(s, "code(") {
+			t.Errorf("code %d has name %q", int(c), s)
+		}
+		seen[s] = true
+		if c != acs.Unknown && acs.CodeOf(c.Sentinel()) != c {
+			t.Errorf("sentinel of %v maps back to %v", c, acs.CodeOf(c.Sentinel()))
+		}
+	}
+	if acs.Code(99).String() != "code(99)" {
+		t.Error("unknown code string")
+	}
+}
+
+func ExampleCodeOf() {
+	err := acs.Wrap("revoke", "lenel", acs.Unavailable, errors.New("connection refused"))
+	fmt.Println(err)
+	fmt.Println(acs.CodeOf(err), acs.IsRetryable(err), errors.Is(err, acs.ErrUnavailable))
+	// Output:
+	// lenel revoke: unavailable: connection refused
+	// unavailable true true
+}
