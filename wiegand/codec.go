@@ -58,44 +58,69 @@ func (f Format) Encode(facility, card uint64) (Frame, error) {
 // malformed frame, and a *ParityError (matching ErrParity) naming the
 // first parity bit that fails. Decode does not allocate when it succeeds.
 func (f Format) Decode(fr Frame) (Card, error) {
-	if err := f.Check(fr); err != nil {
-		return Card{}, err
+	if f.Valid() {
+		l := &layouts[f]
+		if fr.Len == l.bits && fr.Value>>l.bits == 0 && l.parityOK(fr.Value) {
+			return Card{
+				Format:   f,
+				Facility: fr.Value >> l.fcShift & l.fcMax,
+				Number:   fr.Value >> l.cnShift & l.cnMax,
+			}, nil
+		}
 	}
-	l := &layouts[f]
-	return Card{
-		Format:   f,
-		Facility: fr.Value >> l.fcShift & l.fcMax,
-		Number:   fr.Value >> l.cnShift & l.cnMax,
-	}, nil
+	return Card{}, f.explain(fr)
 }
 
 // Check reports whether fr is a valid frame of format f, with the same
 // errors as Decode. It does not allocate when the frame is valid.
 func (f Format) Check(fr Frame) error {
+	if f.ok(fr) {
+		return nil
+	}
+	return f.explain(fr)
+}
+
+// ok reports whether fr is a valid frame of f, without building an error.
+func (f Format) ok(fr Frame) bool {
+	if !f.Valid() {
+		return false
+	}
+	l := &layouts[f]
+	return fr.Len == l.bits && fr.Value>>l.bits == 0 && l.parityOK(fr.Value)
+}
+
+// parityOK reports whether every parity bit of the layout matches v.
+func (l *layout) parityOK(v uint64) bool {
+	bad := bits.OnesCount64(v&l.even.check)&1 |
+		(bits.OnesCount64(v&l.odd.check)&1 ^ 1) |
+		(bits.OnesCount64(v&l.all.check)&1 ^ l.allWant)
+	return bad == 0
+}
+
+// explain returns the error for a frame that is not a valid frame of f.
+//
+//go:noinline
+func (f Format) explain(fr Frame) error {
 	if !f.Valid() {
 		return formatError(f)
 	}
 	l := &layouts[f]
+	if !fr.Valid() {
+		return fr.checkValid()
+	}
 	if fr.Len != l.bits {
-		if !fr.Valid() {
-			return fr.checkValid()
-		}
 		return lengthError(f, fr)
 	}
 	v := fr.Value
-	if v>>l.bits != 0 {
-		return fr.checkValid()
+	switch {
+	case bits.OnesCount64(v&l.even.check)&1 != 0:
+		return &ParityError{Format: f, Frame: fr, Kind: ParityEven, Bit: int(l.even.pos)}
+	case bits.OnesCount64(v&l.odd.check)&1 != 1:
+		return &ParityError{Format: f, Frame: fr, Kind: ParityOdd, Bit: int(l.odd.pos)}
+	case l.all.pos != 0 && bits.OnesCount64(v&l.all.check)&1 != 1:
+		return &ParityError{Format: f, Frame: fr, Kind: ParityOverallOdd, Bit: int(l.all.pos)}
 	}
-	if bits.OnesCount64(v&l.even.check)&1 != 0 {
-		return parityError(f, fr, ParityEven, l.even.pos)
-	}
-	if bits.OnesCount64(v&l.odd.check)&1 != 1 {
-		return parityError(f, fr, ParityOdd, l.odd.pos)
-	}
-	if l.all.pos != 0 && bits.OnesCount64(v&l.all.check)&1 != 1 {
-		return parityError(f, fr, ParityOverallOdd, l.all.pos)
-	}
-	return nil
+	return nil // not reached for an invalid frame
 }
 
 // Matches returns every supported format that fr is a valid frame of, in
@@ -106,7 +131,7 @@ func (f Format) Check(fr Frame) error {
 func Matches(fr Frame) []Format {
 	var out []Format
 	for f := H10301; f < numFormats; f++ {
-		if f.Check(fr) == nil {
+		if f.ok(fr) {
 			out = append(out, f)
 		}
 	}
@@ -136,9 +161,4 @@ func rangeError(f Format, facility, card uint64) error {
 //go:noinline
 func lengthError(f Format, fr Frame) error {
 	return &kindError{ErrLength, fmt.Sprintf("wiegand: %s needs a %d-bit frame, got %d bits", f, f.Bits(), fr.Len)}
-}
-
-//go:noinline
-func parityError(f Format, fr Frame, k ParityKind, pos uint8) error {
-	return &ParityError{Format: f, Frame: fr, Kind: k, Bit: int(pos)}
 }

@@ -44,6 +44,7 @@ type layout struct {
 	even    parity // computed first
 	odd     parity // computed second; may cover the even parity bit
 	all     parity // overall odd parity over everything else (Corporate 1000); computed last
+	allWant int    // 1 when all is present (its check has odd weight), else 0
 }
 
 // Layout tables. Each entry is built once at package initialisation and
@@ -118,6 +119,9 @@ func newLayout(name string, bits, fcStart, fcLen, cnStart, cnLen uint8, even, od
 		fcMax: 1<<fcLen - 1, cnMax: 1<<cnLen - 1,
 		cnShift: bits - (cnStart + cnLen - 1),
 		even:    even, odd: odd, all: all,
+	}
+	if all.pos != 0 {
+		l.allWant = 1
 	}
 	if fcLen > 0 {
 		l.fcShift = bits - (fcStart + fcLen - 1)

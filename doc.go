@@ -1,0 +1,54 @@
+// Package acsbridge connects a visitor management system (VMS) to physical
+// access control systems (ACS): Genetec Security Center, LenelS2 OnGuard and
+// Brivo. When a visitor signs in, it creates a temporary credential for the
+// right doors and the right time window; when the badge is returned, the
+// visitor signs out, the visit expires or security removes them, it makes
+// sure that credential stops opening doors, even if the ACS was unreachable
+// or the VMS restarted in between.
+//
+// This package holds only documentation; the code lives in its packages.
+//
+// # Packages
+//
+//   - acs: the provider-neutral contract. Provider (ping, list access levels
+//     and credential formats, provision a grant, revoke, remove a
+//     cardholder), optional capabilities (door events, mobile passes), the
+//     domain types, error codes with sentinels, and grant validation.
+//   - acs/acstest: the conformance kit every adapter passes, and Memory, an
+//     in-memory Provider for tests and examples.
+//   - genetec, lenel, brivo: one adapter per ACS speaking its wire protocol,
+//     each with a stateful simulator (genetec/genetecsim, lenel/lenelsim,
+//     brivo/brivosim) for tests, examples and local development.
+//   - wiegand: card data formats (H10301 26-bit, H10306, H10302, H10304,
+//     Corporate 1000 35- and 48-bit): encode, decode, parity.
+//   - badge: numeric badge IDs, badge pools per location with their history,
+//     and card-number ranges for issued (QR or mobile) credentials.
+//   - visitor: the visit lifecycle a VMS calls: sign in, provision, return
+//     the badge, sign out, expiry, removal by security; policies, operator
+//     permissions, the audit trail and the outbox that makes revocation
+//     survive outages and crashes.
+//   - internal: plumbing shared by the adapters (HTTP, TLS, retries, rate
+//     limits, redaction).
+//   - examples: runnable programs; examples/quickstart is the first to run.
+//
+// # The life of a visit
+//
+// A visitor signs in at a location. The lifecycle checks the watchlist and
+// the visitor type's policy, takes a badge from the location's pool (the one
+// scanned at the desk, or the next available one) or allocates a card number
+// from the location's range, and asks the location's ACS, through its
+// acs.Provider, to provision a grant: a cardholder keyed by the visit's ID, a
+// credential with the badge's card data, the access levels the front-desk
+// operator is allowed to grant, and a validity window that ends on its own.
+//
+// Every ACS operation is first written to an outbox in the store and only
+// marked done when the ACS confirms it, so a provision or a revocation that
+// meets an outage is retried until it lands. Provisioning is idempotent by
+// the visit's ID, so a retry after a lost answer finds what exists instead
+// of creating a duplicate.
+//
+// When the badge comes back, the visitor signs out, the sweeper finds the
+// visit expired, or security removes the visitor, the credential is revoked;
+// the badge returns to the pool only once the ACS has confirmed it. A
+// revocation always wins over a provision still pending for the same visit.
+package acsbridge
