@@ -196,14 +196,13 @@ func parseHeader(fields []string) ([]int, bool, error) {
 // the ID even on error, for the report.
 func badgeFromFields(fields []string, cols []int) (Badge, error) {
 	var v [6]string
-	var b Badge
-	for i, f := range fields {
-		if i >= len(cols) {
-			return b, fmt.Errorf("%w: %d fields, expected at most %d", ErrInvalid, len(fields), len(cols))
-		}
+	for i, f := range fields[:min(len(fields), len(cols))] {
 		v[cols[i]] = f
 	}
-	b = Badge{Name: v[0], ID: v[1], Type: v[2]}
+	b := Badge{Name: v[0], ID: v[1], Type: v[2]}
+	if len(fields) > len(cols) {
+		return b, fmt.Errorf("%w: %d fields, expected at most %d", ErrInvalid, len(fields), len(cols))
+	}
 	if len(fields) < 2 {
 		return b, fmt.Errorf("%w: %d field, expected at least name and id", ErrInvalid, len(fields))
 	}

@@ -55,7 +55,10 @@ func ValidateID(id string) error {
 // feeds are removed; everything else, including spaces and leading zeros, is
 // kept and must pass ValidateID.
 func ParseScan(raw string) (string, error) {
-	id := strings.TrimRight(raw, "\r\n")
+	id := raw
+	for len(id) > 0 && (id[len(id)-1] == '\r' || id[len(id)-1] == '\n') {
+		id = id[:len(id)-1]
+	}
 	if err := ValidateID(id); err != nil {
 		return "", err
 	}

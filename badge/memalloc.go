@@ -79,14 +79,21 @@ func (s *MemoryAllocationStore) SetRange(ctx context.Context, r Range) error {
 	if l.r == r {
 		return nil
 	}
-	issued := l.sortedNumbers()
-	var lowest, highest uint64
-	if len(issued) > 0 {
-		lowest, highest = issued[0], issued[len(issued)-1]
+	lowest, highest := uint64(0), uint64(0)
+	first := true
+	for n := range l.byNumber {
+		if first || n < lowest {
+			lowest = n
+		}
+		if first || n > highest {
+			highest = n
+		}
+		first = false
 	}
-	if err := CheckRangeChange(l.r, r, len(issued), lowest, highest); err != nil {
+	if err := CheckRangeChange(l.r, r, len(l.byNumber), lowest, highest); err != nil {
 		return err
 	}
+	issued := l.sortedNumbers()
 	// Rebuild the free queue: the gaps of the new range between issued
 	// numbers, all of which lie inside it.
 	free := make([]span, 0, len(issued)+1)

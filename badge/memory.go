@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -35,7 +36,43 @@ type memBadge struct {
 	b          Badge
 	prev, next *memBadge
 	listed     bool
-	hist       []Assignment
+	hist       []memAssign
+}
+
+// memAssign is an Assignment without the fields its badge already knows,
+// kept small because histories only grow.
+type memAssign struct {
+	visit    string
+	from, to int64 // Unix nanoseconds; noTime for the zero time
+	reason   uint8 // index into reasons; 0 while held
+}
+
+var reasons = [...]string{"", ReasonReleased, ReasonLost}
+
+const (
+	reasonReleased = 1
+	reasonLost     = 2
+	noTime         = math.MinInt64
+)
+
+func toNanos(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == noTime {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (m *memBadge) assignment(i int) Assignment {
+	h := m.hist[i]
+	return Assignment{Location: m.b.Location, BadgeID: m.b.ID, VisitID: h.visit,
+		From: fromNanos(h.from), To: fromNanos(h.to), Reason: reasons[h.reason]}
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -202,15 +239,15 @@ func (s *MemoryStore) Acquire(ctx context.Context, location, id, visitID string,
 	l.removeAvailable(m)
 	m.b.State, m.b.VisitID, m.b.Since = Assigned, visitID, at
 	l.byVisit[visitID] = m
-	m.hist = append(m.hist, Assignment{Location: location, BadgeID: m.b.ID, VisitID: visitID, From: at})
+	m.hist = append(m.hist, memAssign{visit: visitID, from: toNanos(at), to: noTime})
 	return m.b, nil
 }
 
 // closeAssignment ends m's open assignment. s.mu is held.
-func (l *memLoc) closeAssignment(m *memBadge, at time.Time, reason string) {
+func (l *memLoc) closeAssignment(m *memBadge, at time.Time, reason uint8) {
 	delete(l.byVisit, m.b.VisitID)
-	if n := len(m.hist); n > 0 && m.hist[n-1].To.IsZero() {
-		m.hist[n-1].To, m.hist[n-1].Reason = at, reason
+	if n := len(m.hist); n > 0 && m.hist[n-1].reason == 0 {
+		m.hist[n-1].to, m.hist[n-1].reason = toNanos(at), reason
 	}
 	m.b.VisitID = ""
 }
@@ -229,7 +266,7 @@ func (s *MemoryStore) Release(ctx context.Context, location, id, visitID string,
 	if m.b.State != Assigned || m.b.VisitID != visitID {
 		return m.b, nil
 	}
-	l.closeAssignment(m, at, ReasonReleased)
+	l.closeAssignment(m, at, reasonReleased)
 	m.b.State, m.b.Since = Available, at
 	l.pushAvailable(m)
 	return m.b, nil
@@ -254,7 +291,7 @@ func (s *MemoryStore) SetState(ctx context.Context, location, id string, to Stat
 		return m.b, nil
 	}
 	if from == Assigned {
-		l.closeAssignment(m, at, ReasonLost)
+		l.closeAssignment(m, at, reasonLost)
 	}
 	l.removeAvailable(m)
 	m.b.State, m.b.Since = to, at
@@ -275,7 +312,11 @@ func (s *MemoryStore) History(ctx context.Context, location, id string) ([]Assig
 	if err != nil {
 		return nil, err
 	}
-	return slices.Clone(m.hist), nil
+	out := make([]Assignment, len(m.hist))
+	for i := range m.hist {
+		out[i] = m.assignment(i)
+	}
+	return out, nil
 }
 
 // HolderAt implements Store.
@@ -289,15 +330,16 @@ func (s *MemoryStore) HolderAt(ctx context.Context, location, id string, t time.
 	if err != nil {
 		return Assignment{}, err
 	}
-	best := -1
+	var best Assignment
+	found := false
 	for i := len(m.hist) - 1; i >= 0; i-- {
-		a := m.hist[i]
-		if a.Covers(t) && (best < 0 || a.From.After(m.hist[best].From)) {
-			best = i
+		a := m.assignment(i)
+		if a.Covers(t) && (!found || a.From.After(best.From)) {
+			best, found = a, true
 		}
 	}
-	if best < 0 {
+	if !found {
 		return Assignment{}, fmt.Errorf("%w: no visit held badge %s at location %s at %s", ErrNotFound, id, location, t.Format(time.RFC3339))
 	}
-	return m.hist[best], nil
+	return best, nil
 }

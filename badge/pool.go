@@ -37,6 +37,9 @@ func buildOptions(opts []Option) options {
 // reaches the Store, stamps every change with its clock, and is safe for
 // concurrent use when its Store is.
 //
+// The times a Pool records (Badge.Since, Assignment.From and To) are its
+// clock's readings in UTC.
+//
 // Badge IDs given to a Pool method may come straight from a keyboard-wedge
 // scanner: they pass through ParseScan (trailing CR/LF removed, then
 // ValidateID).
@@ -69,7 +72,9 @@ func NewPool(store Store, location string, opts ...Option) (*Pool, error) {
 // Location returns the location the pool belongs to.
 func (p *Pool) Location() string { return p.location }
 
-func (p *Pool) stamp() time.Time { return p.now().Round(0) }
+// stamp returns the time to record: the clock's reading in UTC, without
+// its monotonic part.
+func (p *Pool) stamp() time.Time { return p.now().Round(0).UTC() }
 
 // Add puts a new badge in the pool. The caller sets ID, Name, Type and
 // optionally Card (see Badge.Validate); Location may be empty or must name
