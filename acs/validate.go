@@ -1,6 +1,7 @@
 package acs
 
 import (
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -36,8 +37,13 @@ func ValidateGrant(g Grant, r Rules) error {
 	if err := ValidateExternalID(g.Person.ExternalID); err != nil {
 		return err
 	}
-	if g.Person.FirstName == "" && g.Person.LastName == "" {
+	if strings.TrimSpace(g.Person.FirstName) == "" && strings.TrimSpace(g.Person.LastName) == "" {
 		return Errorf(op, "", InvalidArgument, "person has neither a first nor a last name")
+	}
+	for _, n := range [...]struct{ name, v string }{{"first name", g.Person.FirstName}, {"last name", g.Person.LastName}} {
+		if n.v != "" && strings.TrimSpace(n.v) == "" {
+			return Errorf(op, "", InvalidArgument, "%s is only white space", n.name)
+		}
 	}
 	for _, f := range [...]struct{ name, v string }{
 		{"first name", g.Person.FirstName},

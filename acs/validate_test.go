@@ -31,6 +31,8 @@ func TestValidateGrant(t *testing.T) {
 		want   string
 	}{
 		{"no names", acs.Rules{}, func(g *acs.Grant) { g.Person.FirstName, g.Person.LastName = "", "" }, "neither a first nor a last name"},
+		{"blank names", acs.Rules{}, func(g *acs.Grant) { g.Person.FirstName, g.Person.LastName = " ", "\u00a0" }, "neither a first nor a last name"},
+		{"blank last name", acs.Rules{}, func(g *acs.Grant) { g.Person.LastName = "  " }, "last name is only white space"},
 		{"empty external ID", acs.Rules{}, func(g *acs.Grant) { g.Person.ExternalID = "" }, "external ID is empty"},
 		{"external ID with space", acs.Rules{}, func(g *acs.Grant) { g.Person.ExternalID = "visit 1" }, "' ' at position 6"},
 		{"long external ID", acs.Rules{}, func(g *acs.Grant) { g.Person.ExternalID = strings.Repeat("a", 65) }, "65 bytes"},

@@ -1,0 +1,505 @@
+// Package lenel is an acs.Provider for LenelS2 OnGuard through its
+// OpenAccess REST API (https://host:8080/api/access/onguard/openaccess).
+// It provisions temporary visitor badges: a visitor record, a badge whose
+// ID is the card number, and one access level assignment per access level,
+// all bounded by the visit's window; and it revokes them the way OnGuard
+// Front Desk signs a visitor out.
+//
+// # What it relies on
+//
+// The wire protocol follows the OpenAccess 7.5 specification (API
+// version=1.0, which every public client sends) and what integrators' code
+// and captured traffic show; it has been exercised against the simulator in
+// package lenelsim, not against a live OnGuard server. Where the public record is uncertain,
+// the adapter takes the confirmed path:
+//
+//   - Sessions: POST /authentication with the Application-Id header;
+//     Application-Id and Session-Token on every later call; version=1.0 on
+//     every call. The token is renewed shortly (at most 5 minutes) before
+//     token_expiration_time; GET /keepalive is sent while idle (every 5
+//     minutes by default); DELETE /authentication on Close. The answer to an
+//     expired or unknown session is not documented, so any HTTP 401 other
+//     than a licence refusal, or an error code naming the session or token,
+//     makes the provider log in again once and resend. Concurrent callers
+//     share one session and one login. After a refused login (wrong
+//     password, licence) no new login is tried for 30 seconds, doubling up
+//     to 15 minutes, so that retries do not lock the account (OnGuard
+//     accounts may lock after five failures); calls in between fail at
+//     once with the same error.
+//   - People: visitors are Lnl_Visitor records (Config.PersonType selects
+//     Lnl_Cardholder instead). The caller's external ID is stored in the
+//     SSNO property (Config.ExternalIDProperty selects another, for example
+//     a user-defined field) and looked up with a filter on it.
+//   - Badges: Lnl_Badge with PERSONID, TYPE (the grant's CredentialType,
+//     else Config.BadgeTypeID, else the system default visitor badge type
+//     from /settings/visit), ID (the card number, see BadgeIDFunc), STATUS
+//     (the ID of the badge status named Config.ActiveStatus, looked up in
+//     Lnl_BadgeStatus since the list is site-defined) and ACTIVATE /
+//     DEACTIVATE (the grant's window). Each access level is an
+//     Lnl_AccessLevelAssignment with the same window.
+//   - Dates are sent as RFC 3339 in UTC with the offset written "+00:00"
+//     (never "Z") and read in every form seen: with an offset or Z, with or
+//     without fractional seconds, without an offset (read as UTC) and as a
+//     date alone. OnGuard honours the time of day only when
+//     activate_deactivate_dates_use_time is on in /settings/cardholder;
+//     otherwise a badge stays valid until the end of its last day, and
+//     Revoke is what ends it on time.
+//   - Response property names are matched case-insensitively (OnGuard uses
+//     a different casing per type). Create answers hold only the new key.
+//   - Errors are {"error":{"code","message"}} bodies:
+//     openaccess.general.invalidapplicationid (licence or Application-Id)
+//     is PermissionDenied, openaccess.general.invalidrequestitem is
+//     InvalidArgument, session errors are Unauthenticated, codes naming
+//     "notfound" are NotFound; otherwise the HTTP status decides.
+//   - Filters: OpenAccess documents no escape for quotes in filter strings,
+//     so filters only ever hold numeric keys and the external ID, which is
+//     restricted to letters, digits, '-', '_' and '.'. Results are checked
+//     again on the client for an exact (case-sensitive) match.
+//
+// # Idempotency, revocation and badge reuse
+//
+// Provision finds the visitor by external ID and the badge by its ID before
+// creating anything, so repeating it after a lost answer creates nothing
+// new. A badge ID that is active (status active and DEACTIVATE not passed)
+// for another person is a Conflict. A badge ID whose record belongs to
+// another person but is no longer active (returned, lost or expired) is a
+// physical badge handed to the next visitor: its old record is deleted
+// (with its assignments; the previous visitor record stays, and logged
+// events are not touched) and a new one is created, because OnGuard keeps badge IDs
+// unique and re-pointing the old record would move its audit trail to the
+// new visitor.
+//
+// Revoke does what Front Desk does on sign-out: it sets the badge's status
+// to Config.RevokedStatus (default "Returned") when it is active and moves
+// DEACTIVATE to now when it lies later, keeping the record for audit.
+// Config.DeleteAssignmentsOnRevoke also removes the badge's access level
+// assignments. RemoveCardholder deletes the person's badges and then the
+// person. Both succeed when the target is already gone.
+//
+// Changes reach door controllers through OnGuard's download service, so
+// expect a short lag after each call.
+package lenel
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/wiegand"
+)
+
+// Name is the provider name used in errors and logs.
+const Name = "lenel"
+
+// Person types.
+const (
+	Visitor    = "Lnl_Visitor"
+	Cardholder = "Lnl_Cardholder"
+)
+
+// Defaults.
+const (
+	DefaultExternalIDProperty = "SSNO"
+	DefaultActiveStatus       = "Active"
+	DefaultRevokedStatus      = "Returned"
+	DefaultKeepAlive          = 5 * time.Minute
+	DefaultRequestTimeout     = 45 * time.Second
+)
+
+// Config holds what is needed to reach an OnGuard server.
+type Config struct {
+	// BaseURL is the OpenAccess root, such as
+	// https://onguard.example.com:8080/api/access/onguard/openaccess.
+	BaseURL string
+	// Username and Password of an OnGuard account allowed to view, add and
+	// modify visitors (or cardholders) and badges, modify access level
+	// assignments, and view badge types and access levels.
+	Username string
+	Password string
+	// DirectoryID is optional: the directory of a directory account.
+	DirectoryID string
+	// ApplicationID is the licensed OpenAccess application ID.
+	ApplicationID string
+
+	// PersonType is Visitor (default) or Cardholder.
+	PersonType string
+	// ExternalIDProperty is the person property holding the caller's
+	// external ID (default "SSNO").
+	ExternalIDProperty string
+	// BadgeTypeID is the badge type for grants without a CredentialType;
+	// 0 means the system default visitor badge type (/settings/visit).
+	BadgeTypeID int64
+	// ActiveStatus and RevokedStatus name the badge statuses for a live
+	// badge (default "Active") and a returned one (default "Returned").
+	ActiveStatus  string
+	RevokedStatus string
+	// DeleteAssignmentsOnRevoke makes Revoke also delete the badge's access
+	// level assignments.
+	DeleteAssignmentsOnRevoke bool
+}
+
+// TLSOptions select how the server's certificate is checked.
+type TLSOptions struct {
+	// CAFile is a PEM file of extra root certificates (a site's own CA).
+	CAFile string
+	// Config is the base TLS configuration when set (it is cloned).
+	Config *tls.Config
+	// InsecureSkipVerify turns certificate verification off. Lab use only.
+	InsecureSkipVerify bool
+}
+
+// BadgeIDFunc maps a card to the OnGuard badge ID (Lnl_Badge.ID). It must
+// give different IDs to the different cards a site uses and return an ID
+// from 1 to 2^63−1.
+type BadgeIDFunc func(acs.Card) (int64, error)
+
+// BadgeIDNumber uses the card number as the badge ID (the default). The
+// facility code is then a property of the site's OnGuard card format,
+// not of the badge.
+func BadgeIDNumber(c acs.Card) (int64, error) {
+	if c.Number == 0 || c.Number > math.MaxInt64 {
+		return 0, fmt.Errorf("card number %d cannot be an OnGuard badge ID", c.Number)
+	}
+	return int64(c.Number), nil
+}
+
+// BadgeIDConcatenated uses the facility code followed by the card number
+// zero-padded to pad digits (facility 42, card 1001, pad 5 → 4201001).
+func BadgeIDConcatenated(pad int) BadgeIDFunc {
+	return func(c acs.Card) (int64, error) {
+		s, err := wiegand.Concatenated(c.Facility, c.Number, pad)
+		if err != nil {
+			return 0, err
+		}
+		var n int64
+		for i := 0; i < len(s); i++ {
+			if n > (math.MaxInt64-int64(s[i]-'0'))/10 {
+				return 0, fmt.Errorf("badge ID %s is too large", s)
+			}
+			n = n*10 + int64(s[i]-'0')
+		}
+		if n == 0 {
+			return 0, errors.New("badge ID 0 is not allowed")
+		}
+		return n, nil
+	}
+}
+
+type settings struct {
+	httpClient     *http.Client
+	tls            *TLSOptions
+	timeout        time.Duration
+	ratePerSecond  float64
+	rateBurst      int
+	logger         *slog.Logger
+	now            func() time.Time
+	retryMax       int
+	retryWaitMin   time.Duration
+	retryWaitMax   time.Duration
+	allowInsecure  bool
+	rules          acs.Rules
+	keepAlive      time.Duration
+	keepAliveTicks <-chan time.Time
+	badgeID        BadgeIDFunc
+}
+
+// Option configures a Provider.
+type Option func(*settings) error
+
+// WithHTTPClient sets the *http.Client (its Transport is wrapped, not
+// modified). It excludes WithTLS.
+func WithHTTPClient(c *http.Client) Option {
+	return func(s *settings) error {
+		if c == nil {
+			return errors.New("WithHTTPClient: nil client")
+		}
+		s.httpClient = c
+		return nil
+	}
+}
+
+// WithTLS sets how the server certificate is checked (default: the system
+// roots, TLS 1.2 or later).
+func WithTLS(o TLSOptions) Option {
+	return func(s *settings) error { s.tls = &o; return nil }
+}
+
+// WithRequestTimeout bounds each HTTP attempt (default
+// DefaultRequestTimeout; OnGuard itself gives up after 30 s).
+func WithRequestTimeout(d time.Duration) Option {
+	return func(s *settings) error {
+		if d <= 0 {
+			return errors.New("WithRequestTimeout: timeout must be positive")
+		}
+		s.timeout = d
+		return nil
+	}
+}
+
+// WithRateLimit paces requests to perSecond with the given burst.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(s *settings) error {
+		if perSecond <= 0 || burst < 1 {
+			return errors.New("WithRateLimit: rate and burst must be positive")
+		}
+		s.ratePerSecond, s.rateBurst = perSecond, burst
+		return nil
+	}
+}
+
+// WithLogger sets the logger (default: none). Requests are logged at debug
+// level, without secrets.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) error { s.logger = l; return nil }
+}
+
+// WithClock sets the clock used for badge windows on revoke, badge
+// activity and session renewal (default time.Now).
+func WithClock(now func() time.Time) Option {
+	return func(s *settings) error {
+		if now == nil {
+			return errors.New("WithClock: nil clock")
+		}
+		s.now = now
+		return nil
+	}
+}
+
+// WithRetry sets how often idempotent requests are retried (max ≤ 0:
+// never; default 3) and the backoff bounds (defaults 200 ms and 10 s).
+func WithRetry(max int, waitMin, waitMax time.Duration) Option {
+	return func(s *settings) error {
+		if waitMin < 0 || waitMax < waitMin {
+			return errors.New("WithRetry: need 0 ≤ waitMin ≤ waitMax")
+		}
+		if max == 0 {
+			max = -1
+		}
+		s.retryMax, s.retryWaitMin, s.retryWaitMax = max, waitMin, waitMax
+		return nil
+	}
+}
+
+// WithAllowInsecureHTTP allows plain http to a host that is not loopback.
+func WithAllowInsecureHTTP() Option {
+	return func(s *settings) error { s.allowInsecure = true; return nil }
+}
+
+// WithRules sets the grant validation rules.
+func WithRules(r acs.Rules) Option {
+	return func(s *settings) error { s.rules = r; return nil }
+}
+
+// WithKeepAlive sets how often the background loop checks the session:
+// it sends GET /keepalive when no request went out for that long, and logs
+// in again when the token is about to expire. 0 turns the loop off
+// (sessions are then renewed only when a call needs one).
+func WithKeepAlive(interval time.Duration) Option {
+	return func(s *settings) error {
+		if interval < 0 {
+			return errors.New("WithKeepAlive: negative interval")
+		}
+		s.keepAlive = interval
+		return nil
+	}
+}
+
+// WithKeepAliveTicks drives the background loop from ch instead of a
+// ticker, so tests can step it; the idle threshold stays the WithKeepAlive
+// interval.
+func WithKeepAliveTicks(ch <-chan time.Time) Option {
+	return func(s *settings) error { s.keepAliveTicks = ch; return nil }
+}
+
+// WithBadgeID sets how a card becomes a badge ID (default BadgeIDNumber).
+func WithBadgeID(f BadgeIDFunc) Option {
+	return func(s *settings) error {
+		if f == nil {
+			return errors.New("WithBadgeID: nil function")
+		}
+		s.badgeID = f
+		return nil
+	}
+}
+
+// Provider is the OnGuard adapter. It is safe for concurrent use. Call
+// Close when done, to stop the keepalive loop and log out.
+type Provider struct {
+	cfg     Config
+	hc      *httpx.Client
+	log     *slog.Logger
+	now     func() time.Time
+	rules   acs.Rules
+	badgeID BadgeIDFunc
+
+	keepAliveEvery time.Duration
+	ticks          <-chan time.Time
+	onTick         func() // test hook, set before the first call
+
+	// Session state, guarded by smu.
+	smu         sync.Mutex
+	token       string
+	gen         uint64
+	renewAt     time.Time
+	inflight    *loginCall
+	loginErr    error         // the last refused login
+	loginAt     time.Time     // no new login before this time after a refusal
+	loginDelay  time.Duration // current back-off after refused logins
+	lastUsed    time.Time
+	closed      bool
+	loopStarted bool
+	stop        chan struct{}
+	loopDone    sync.WaitGroup
+	closeOnce   sync.Once
+	closeErr    error
+
+	locks keyLocks
+
+	// Cached lookups, guarded by cmu.
+	cmu       sync.Mutex
+	statuses  *statusIDs
+	statusAt  time.Time
+	badgeType int64
+	typeAt    time.Time
+}
+
+var (
+	_ acs.Provider = (*Provider)(nil)
+	_ acs.Closer   = (*Provider)(nil)
+)
+
+// New validates cfg and returns a Provider. It makes no network call.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	s := settings{timeout: DefaultRequestTimeout, now: time.Now, keepAlive: DefaultKeepAlive, badgeID: BadgeIDNumber}
+	for _, o := range opts {
+		if err := o(&s); err != nil {
+			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		}
+	}
+	if err := checkConfig(&cfg); err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	base, err := httpx.CheckBaseURL(cfg.BaseURL, s.allowInsecure)
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	hc := s.httpClient
+	if hc != nil && s.tls != nil {
+		return nil, acs.Errorf("new", Name, acs.InvalidArgument, "WithHTTPClient and WithTLS exclude each other; configure TLS on the client")
+	}
+	if hc == nil {
+		var o httpx.TLSOptions
+		if s.tls != nil {
+			o = httpx.TLSOptions{CAFile: s.tls.CAFile, Config: s.tls.Config, InsecureSkipVerify: s.tls.InsecureSkipVerify}
+		}
+		if hc, err = httpx.NewHTTPClient(o, s.timeout); err != nil {
+			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		}
+	}
+	logger := s.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client, err := httpx.New(httpx.Config{
+		Provider:     Name,
+		BaseURL:      base,
+		HTTPClient:   hc,
+		Limiter:      httpx.NewLimiter(s.ratePerSecond, s.rateBurst),
+		Logger:       s.logger,
+		RetryMax:     s.retryMax,
+		RetryWaitMin: s.retryWaitMin,
+		RetryWaitMax: s.retryWaitMax,
+		Secrets:      []string{cfg.Password},
+	})
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	return &Provider{
+		cfg:            cfg,
+		hc:             client,
+		log:            logger,
+		now:            s.now,
+		rules:          s.rules,
+		badgeID:        s.badgeID,
+		keepAliveEvery: s.keepAlive,
+		ticks:          s.keepAliveTicks,
+		stop:           make(chan struct{}),
+		locks:          keyLocks{m: map[string]*keyLock{}},
+	}, nil
+}
+
+func checkConfig(c *Config) error {
+	switch {
+	case c.Username == "":
+		return errors.New("username is empty")
+	case c.Password == "":
+		return errors.New("password is empty")
+	case c.ApplicationID == "":
+		return errors.New("application ID is empty")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"username", c.Username}, {"application ID", c.ApplicationID}, {"directory ID", c.DirectoryID},
+	} {
+		for i := 0; i < len(f.v); i++ {
+			if f.v[i] < 0x20 || f.v[i] == 0x7f {
+				return fmt.Errorf("%s holds a control character", f.name)
+			}
+		}
+	}
+	if strings.ContainsAny(c.ApplicationID, " \t") || len(c.ApplicationID) > 256 {
+		return errors.New("application ID must be at most 256 characters without spaces")
+	}
+	switch {
+	case c.PersonType == "":
+		c.PersonType = Visitor
+	case strings.EqualFold(c.PersonType, Visitor):
+		c.PersonType = Visitor
+	case strings.EqualFold(c.PersonType, Cardholder):
+		c.PersonType = Cardholder
+	default:
+		return fmt.Errorf("person type %q is neither %s nor %s", c.PersonType, Visitor, Cardholder)
+	}
+	if c.ExternalIDProperty == "" {
+		c.ExternalIDProperty = DefaultExternalIDProperty
+	}
+	if !validProperty(c.ExternalIDProperty) {
+		return fmt.Errorf("external ID property %q is not a property name (a letter, then letters, digits or '_')", c.ExternalIDProperty)
+	}
+	c.ExternalIDProperty = strings.ToUpper(c.ExternalIDProperty)
+	if c.BadgeTypeID < 0 {
+		return fmt.Errorf("badge type ID %d is negative", c.BadgeTypeID)
+	}
+	if c.ActiveStatus == "" {
+		c.ActiveStatus = DefaultActiveStatus
+	}
+	if c.RevokedStatus == "" {
+		c.RevokedStatus = DefaultRevokedStatus
+	}
+	if strings.EqualFold(c.ActiveStatus, c.RevokedStatus) {
+		return errors.New("active and revoked badge statuses must differ")
+	}
+	return nil
+}
+
+// Name returns "lenel".
+func (p *Provider) Name() string { return Name }
+
+// redact removes the password and the current session token from s.
+func (p *Provider) redact(s string) string {
+	s = p.hc.Redact(s)
+	p.smu.Lock()
+	tok := p.token
+	p.smu.Unlock()
+	if len(tok) >= 4 {
+		s = strings.ReplaceAll(s, tok, "[REDACTED]")
+	}
+	return s
+}

@@ -1,0 +1,183 @@
+package lenelsim
+
+import (
+	"sort"
+	"strings"
+)
+
+// kind is the value type of a property.
+type kind int
+
+const (
+	kindInt kind = iota
+	kindString
+	kindTime
+	kindBool
+)
+
+func (k kind) String() string {
+	switch k {
+	case kindInt:
+		return "integer"
+	case kindString:
+		return "string"
+	case kindTime:
+		return "date-time"
+	}
+	return "boolean"
+}
+
+// propDef describes one property of a type.
+type propDef struct {
+	name     string // canonical upper-case name
+	out      string // name as the server writes it in responses
+	kind     kind
+	key      bool // part of the key
+	auto     bool // key assigned by the server
+	required bool // needed on create
+	readOnly bool // refused on create and modify
+	maxLen   int  // strings only; 0 means 255
+}
+
+// typeDef describes one Lnl_* type.
+type typeDef struct {
+	name     string
+	props    []propDef
+	byName   map[string]*propDef // upper-case name → property
+	keys     []string            // canonical key names, in order
+	readOnly bool                // no create, modify or delete through the API
+	person   bool                // Lnl_Cardholder and Lnl_Visitor share the person ID space
+}
+
+func (t *typeDef) prop(name string) *propDef { return t.byName[strings.ToUpper(name)] }
+
+// The casing of response property names follows what integrators observed:
+// upper case for people and badges, "ID"/"Name" for lookup types, and
+// camel case for access level assignments.
+func newTypes() map[string]*typeDef {
+	upper := func(name string, k kind) propDef { return propDef{name: name, out: name, kind: k} }
+	personProps := func(extra ...propDef) []propDef {
+		ps := []propDef{
+			{name: "ID", out: "ID", kind: kindInt, key: true, auto: true},
+			upper("FIRSTNAME", kindString),
+			{name: "LASTNAME", out: "LASTNAME", kind: kindString, required: true},
+			upper("MIDNAME", kindString),
+			upper("EMAIL", kindString),
+			upper("SSNO", kindString),
+			upper("ADDR1", kindString),
+			upper("CITY", kindString),
+			upper("STATE", kindString),
+			upper("ZIP", kindString),
+			upper("PHONE", kindString),
+			upper("OPHONE", kindString),
+			upper("TITLE", kindInt),
+			{name: "LASTCHANGED", out: "LASTCHANGED", kind: kindTime, readOnly: true},
+		}
+		return append(ps, extra...)
+	}
+	defs := []*typeDef{
+		{name: "Lnl_Cardholder", person: true, props: personProps(upper("DEPT", kindInt), upper("BUILDING", kindInt), upper("FLOOR", kindInt))},
+		{name: "Lnl_Visitor", person: true, props: personProps(upper("ORGANIZATION", kindString))},
+		{name: "Lnl_Badge", props: []propDef{
+			{name: "BADGEKEY", out: "BADGEKEY", kind: kindInt, key: true, auto: true},
+			{name: "ID", out: "ID", kind: kindInt, required: true},
+			{name: "PERSONID", out: "PERSONID", kind: kindInt, required: true},
+			{name: "TYPE", out: "TYPE", kind: kindInt, required: true},
+			{name: "STATUS", out: "STATUS", kind: kindInt, required: true},
+			upper("ACTIVATE", kindTime),
+			upper("DEACTIVATE", kindTime),
+			upper("USELIMIT", kindInt),
+			upper("ISSUECODE", kindInt),
+			upper("APBEXEMPT", kindBool),
+			{name: "LASTCHANGED", out: "LASTCHANGED", kind: kindTime, readOnly: true},
+		}},
+		{name: "Lnl_BadgeType", readOnly: true, props: []propDef{
+			{name: "ID", out: "ID", kind: kindInt, key: true, auto: true},
+			{name: "NAME", out: "Name", kind: kindString, required: true},
+			{name: "BADGETYPECLASS", out: "BadgeTypeClass", kind: kindInt},
+		}},
+		{name: "Lnl_BadgeStatus", readOnly: true, props: []propDef{
+			{name: "ID", out: "ID", kind: kindInt, key: true, auto: true},
+			{name: "NAME", out: "Name", kind: kindString, required: true},
+		}},
+		{name: "Lnl_AccessLevel", readOnly: true, props: []propDef{
+			{name: "ID", out: "ID", kind: kindInt, key: true, auto: true},
+			{name: "NAME", out: "Name", kind: kindString, required: true, maxLen: 64},
+		}},
+		{name: "Lnl_AccessLevelAssignment", props: []propDef{
+			{name: "ACCESSLEVELID", out: "AccessLevelID", kind: kindInt, key: true, required: true},
+			{name: "BADGEKEY", out: "BadgeKey", kind: kindInt, key: true, required: true},
+			{name: "ACTIVATE", out: "Activate", kind: kindTime},
+			{name: "DEACTIVATE", out: "Deactivate", kind: kindTime},
+		}},
+	}
+	out := make(map[string]*typeDef, len(defs))
+	for _, t := range defs {
+		t.byName = make(map[string]*propDef, len(t.props))
+		for i := range t.props {
+			p := &t.props[i]
+			t.byName[p.name] = p
+			if p.key {
+				t.keys = append(t.keys, p.name)
+			}
+		}
+		out[strings.ToLower(t.name)] = t
+	}
+	return out
+}
+
+// instance is one stored record: canonical property name → value
+// (int64, string, time.Time or bool). A zero time.Time means unset.
+type instance map[string]any
+
+func (in instance) int(name string) int64 {
+	v, _ := in[name].(int64)
+	return v
+}
+
+func (in instance) clone() instance {
+	out := make(instance, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// table holds the instances of one type, keyed by their key string.
+type table struct {
+	def  *typeDef
+	rows map[string]instance
+}
+
+func (t *table) keyOf(in instance) string {
+	var b strings.Builder
+	for i, k := range t.def.keys {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		b.WriteString(formatInt(in.int(k)))
+	}
+	return b.String()
+}
+
+// sorted returns the rows matching f (nil: all) ordered by key,
+// numerically.
+func (t *table) sorted(f filter) []instance {
+	var out []instance
+	for _, r := range t.rows {
+		if f.match(r) {
+			out = append(out, r)
+		}
+	}
+	keys := t.def.keys
+	sort.Slice(out, func(i, j int) bool {
+		for _, k := range keys {
+			a, b := out[i].int(k), out[j].int(k)
+			if a != b {
+				return a < b
+			}
+		}
+		return false
+	})
+	return out
+}

@@ -1,0 +1,608 @@
+package lenel
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// cacheTTL is how long badge status IDs and the default visitor badge
+// type are reused before being looked up again.
+const cacheTTL = 10 * time.Minute
+
+type statusIDs struct {
+	active, revoked int64
+}
+
+// Ping logs in if needed and sends GET /keepalive, which tests the
+// connection, the licence and the credentials.
+func (p *Provider) Ping(ctx context.Context) error {
+	return p.do(ctx, request{op: "ping", method: http.MethodGet, path: "/keepalive", idempotent: true}, nil)
+}
+
+// AccessLevels lists every Lnl_AccessLevel (all pages).
+func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) {
+	items, err := p.list(ctx, "access_levels", "Lnl_AccessLevel", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.AccessLevel, 0, len(items))
+	for _, it := range items {
+		if id, ok := it.int("ID"); ok {
+			out = append(out, acs.AccessLevel{ID: strconv.FormatInt(id, 10), Name: it.str("NAME")})
+		}
+	}
+	return out, nil
+}
+
+// CredentialFormats lists every Lnl_BadgeType (all pages). Badge types do
+// not name a Wiegand layout, so Format is empty.
+func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat, error) {
+	items, err := p.list(ctx, "credential_formats", "Lnl_BadgeType", "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.CredentialFormat, 0, len(items))
+	for _, it := range items {
+		if id, ok := it.int("ID"); ok {
+			out = append(out, acs.CredentialFormat{ID: strconv.FormatInt(id, 10), Name: it.str("NAME")})
+		}
+	}
+	return out, nil
+}
+
+// parseKey reads a positive numeric OnGuard key given by the caller.
+func parseKey(op, what, s string) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 || strconv.FormatInt(n, 10) != s {
+		return 0, acs.Errorf(op, Name, acs.InvalidArgument, "%s %q is not an OnGuard ID (a positive integer)", what, s)
+	}
+	return n, nil
+}
+
+// statusIDs looks up the active and revoked badge statuses by name.
+func (p *Provider) statusIDs(ctx context.Context, op string) (statusIDs, error) {
+	p.cmu.Lock()
+	if p.statuses != nil && p.now().Sub(p.statusAt) < cacheTTL {
+		s := *p.statuses
+		p.cmu.Unlock()
+		return s, nil
+	}
+	p.cmu.Unlock()
+	items, err := p.list(ctx, op, "Lnl_BadgeStatus", "")
+	if err != nil {
+		return statusIDs{}, err
+	}
+	var s statusIDs
+	var names []string
+	for _, it := range items {
+		id, ok := it.int("ID")
+		name := strings.TrimSpace(it.str("NAME"))
+		if !ok || name == "" {
+			continue
+		}
+		names = append(names, name)
+		switch {
+		case strings.EqualFold(name, p.cfg.ActiveStatus) && s.active == 0:
+			s.active = id
+		case strings.EqualFold(name, p.cfg.RevokedStatus) && s.revoked == 0:
+			s.revoked = id
+		}
+	}
+	for _, miss := range []struct {
+		id   int64
+		name string
+	}{{s.active, p.cfg.ActiveStatus}, {s.revoked, p.cfg.RevokedStatus}} {
+		if miss.id == 0 {
+			return statusIDs{}, acs.Errorf(op, Name, acs.NotFound, "OnGuard has no badge status named %q (it has: %s)", miss.name, strings.Join(names, ", "))
+		}
+	}
+	p.cmu.Lock()
+	p.statuses, p.statusAt = &s, p.now()
+	p.cmu.Unlock()
+	return s, nil
+}
+
+// defaultBadgeType returns the system's default visitor badge type.
+func (p *Provider) defaultBadgeType(ctx context.Context, op string) (int64, error) {
+	p.cmu.Lock()
+	if p.badgeType != 0 && p.now().Sub(p.typeAt) < cacheTTL {
+		t := p.badgeType
+		p.cmu.Unlock()
+		return t, nil
+	}
+	p.cmu.Unlock()
+	var ans struct {
+		DefaultVisitorBadgeTypeID flexInt `json:"default_visitor_badge_type_id"`
+	}
+	if err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/settings/visit", idempotent: true}, &ans); err != nil {
+		return 0, err
+	}
+	t := int64(ans.DefaultVisitorBadgeTypeID)
+	if t <= 0 {
+		return 0, acs.Errorf(op, Name, acs.NotFound, "OnGuard has no default visitor badge type; set Config.BadgeTypeID")
+	}
+	p.cmu.Lock()
+	p.badgeType, p.typeAt = t, p.now()
+	p.cmu.Unlock()
+	return t, nil
+}
+
+// findPerson returns the person whose external ID property equals ext
+// exactly, or nil. Several matches are a Conflict.
+func (p *Provider) findPerson(ctx context.Context, op, ext string) (props, error) {
+	f, err := eqString(p.cfg.ExternalIDProperty, ext)
+	if err != nil {
+		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	items, err := p.list(ctx, op, p.cfg.PersonType, f)
+	if err != nil {
+		return nil, err
+	}
+	var found props
+	for _, it := range items {
+		if it.str(p.cfg.ExternalIDProperty) != ext {
+			continue // the server compared case-insensitively
+		}
+		if found != nil {
+			return nil, acs.Errorf(op, Name, acs.Conflict, "several %s records have %s %q", p.cfg.PersonType, p.cfg.ExternalIDProperty, ext)
+		}
+		found = it
+	}
+	return found, nil
+}
+
+// badgeWindow is a badge's or assignment's status and window as stored.
+type badgeWindow struct {
+	key, personID, status int64
+	from, until           time.Time
+}
+
+func readBadge(it props) (badgeWindow, bool) {
+	var b badgeWindow
+	var ok1, ok2 bool
+	b.key, ok1 = it.int("BADGEKEY")
+	b.personID, ok2 = it.int("PERSONID")
+	b.status, _ = it.int("STATUS")
+	b.from, _ = it.time("ACTIVATE")
+	b.until, _ = it.time("DEACTIVATE")
+	return b, ok1 && ok2
+}
+
+// live reports whether a badge opens doors at now as far as its own record
+// goes: the active status and a window not yet ended.
+func (b badgeWindow) live(active int64, now time.Time) bool {
+	return b.status == active && (b.until.IsZero() || now.Before(b.until))
+}
+
+// Provision makes sure the visitor with g.Person.ExternalID exists, holds
+// a badge whose ID is the card's badge ID, active from g.ValidFrom to
+// g.ValidUntil, and has exactly the access levels of g for that window.
+func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
+	const op = "provision"
+	if err := acs.ValidateGrant(g, p.rules); err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	levels := make([]int64, len(g.AccessLevels))
+	for i, s := range g.AccessLevels {
+		id, err := parseKey(op, "access level", s)
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		levels[i] = id
+	}
+	badgeID, err := p.badgeID(g.Card)
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	var typeID int64
+	switch {
+	case g.CredentialType != "":
+		if typeID, err = parseKey(op, "credential type", g.CredentialType); err != nil {
+			return acs.Provisioned{}, err
+		}
+	case p.cfg.BadgeTypeID > 0:
+		typeID = p.cfg.BadgeTypeID
+	}
+	if strings.TrimSpace(g.Person.FirstName+g.Person.LastName) == "" {
+		return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument, "person has no name other than spaces")
+	}
+	ext := g.Person.ExternalID
+	if !validLiteral(ext) {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, errUnsafeLiteral)
+	}
+	from, until := g.ValidFrom.UTC().Truncate(time.Second), g.ValidUntil.UTC().Truncate(time.Second)
+
+	unlockPerson, err := p.locks.lock(ctx, "person:"+ext)
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	defer unlockPerson()
+	unlockBadge, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(badgeID, 10))
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	defer unlockBadge()
+
+	// Look everything up before changing anything.
+	st, err := p.statusIDs(ctx, op)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	if typeID == 0 {
+		if typeID, err = p.defaultBadgeType(ctx, op); err != nil {
+			return acs.Provisioned{}, err
+		}
+	} else if g.CredentialType != "" {
+		types, err := p.list(ctx, op, "Lnl_BadgeType", eqInt("ID", typeID))
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		if !hasID(types, "ID", typeID) {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "badge type %d does not exist", typeID)
+		}
+	}
+	found, err := p.list(ctx, op, "Lnl_AccessLevel", anyInt("ID", levels))
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	for _, l := range levels {
+		if !hasID(found, "ID", l) {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", l)
+		}
+	}
+	person, err := p.findPerson(ctx, op, ext)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	var personID int64
+	if person != nil {
+		if personID, _ = person.int("ID"); personID == 0 {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "%s record for %q has no ID", p.cfg.PersonType, ext)
+		}
+	}
+	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("ID", badgeID))
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	now := p.now()
+	var own *badgeWindow
+	var stale []badgeWindow
+	for _, it := range badges {
+		if id, _ := it.int("ID"); id != badgeID {
+			continue
+		}
+		b, ok := readBadge(it)
+		if !ok {
+			continue
+		}
+		if personID != 0 && b.personID == personID {
+			if own == nil || b.key > own.key {
+				own = &b
+			}
+			continue
+		}
+		if b.live(st.active, now) {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Conflict, "card %s (badge ID %d) is active for another cardholder", g.Card, badgeID)
+		}
+		stale = append(stale, b)
+	}
+
+	// Changes.
+	created := false
+	if person == nil {
+		personID, err = p.create(ctx, op, p.cfg.PersonType, "ID", p.personProps(g.Person, true))
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		created = true
+	} else if upd := p.personUpdate(person, g.Person); upd != nil {
+		upd["ID"] = personID
+		if err := p.modify(ctx, op, p.cfg.PersonType, upd); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	for _, b := range stale {
+		// A returned badge handed to the next visitor: the old record goes.
+		if err := p.remove(ctx, op, "Lnl_Badge", map[string]any{"BADGEKEY": b.key}, eqInt("BADGEKEY", b.key)); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	var badgeKey int64
+	var current []props
+	if own == nil {
+		badgeKey, err = p.create(ctx, op, "Lnl_Badge", "BADGEKEY", map[string]any{
+			"PERSONID":   personID,
+			"TYPE":       typeID,
+			"ID":         badgeID,
+			"STATUS":     st.active,
+			"ACTIVATE":   formatTime(from),
+			"DEACTIVATE": formatTime(until),
+		})
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		created = true
+	} else {
+		badgeKey = own.key
+		if own.status != st.active || !own.from.Equal(from) || !own.until.Equal(until) || g.CredentialType != "" {
+			upd := map[string]any{"BADGEKEY": badgeKey, "STATUS": st.active, "ACTIVATE": formatTime(from), "DEACTIVATE": formatTime(until)}
+			if g.CredentialType != "" || p.cfg.BadgeTypeID > 0 {
+				upd["TYPE"] = typeID
+			}
+			if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
+				return acs.Provisioned{}, err
+			}
+		}
+		if current, err = p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", badgeKey)); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	if err := p.syncAssignments(ctx, op, badgeKey, levels, from, until, current); err != nil {
+		return acs.Provisioned{}, err
+	}
+	pid, bk := strconv.FormatInt(personID, 10), strconv.FormatInt(badgeKey, 10)
+	return acs.Provisioned{
+		Cardholder:   acs.CardholderRef{ID: pid, ExternalID: ext},
+		Credential:   acs.CredentialRef{ID: bk, CardholderID: pid, CardholderExternalID: ext, Card: g.Card},
+		AccessLevels: slices.Clone(g.AccessLevels),
+		Created:      created,
+	}, nil
+}
+
+func hasID(items []props, prop string, id int64) bool {
+	for _, it := range items {
+		if v, ok := it.int(prop); ok && v == id {
+			return true
+		}
+	}
+	return false
+}
+
+// personProps are the properties of a new (or updated) person record.
+// OnGuard requires LASTNAME; a person with a first name only gets it as
+// the last name.
+func (p *Provider) personProps(pr acs.Person, withExternal bool) map[string]any {
+	m := map[string]any{}
+	if withExternal {
+		m[p.cfg.ExternalIDProperty] = pr.ExternalID
+	}
+	first, last := strings.TrimSpace(pr.FirstName), strings.TrimSpace(pr.LastName)
+	if last == "" {
+		first, last = "", first
+	}
+	m["LASTNAME"] = last
+	if first != "" {
+		m["FIRSTNAME"] = first
+	}
+	if pr.Email != "" {
+		m["EMAIL"] = pr.Email
+	}
+	if pr.Company != "" && p.cfg.PersonType == Visitor {
+		m["ORGANIZATION"] = pr.Company
+	}
+	return m
+}
+
+// personUpdate returns the changed properties of an existing person, or
+// nil when nothing changed. Fields the grant leaves empty are kept.
+func (p *Provider) personUpdate(cur props, pr acs.Person) map[string]any {
+	upd := map[string]any{}
+	for k, v := range p.personProps(pr, false) {
+		if cur.str(k) != v.(string) {
+			upd[k] = v
+		}
+	}
+	if len(upd) == 0 {
+		return nil
+	}
+	return upd
+}
+
+// syncAssignments makes the badge hold exactly the given levels with the
+// window; current are its existing assignments.
+func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int64, levels []int64, from, until time.Time, current []props) error {
+	have := map[int64]props{}
+	for _, it := range current {
+		if l, ok := it.int("ACCESSLEVELID"); ok {
+			if k, _ := it.int("BADGEKEY"); k == badgeKey {
+				have[l] = it
+			}
+		}
+	}
+	for _, l := range levels {
+		pm := map[string]any{"ACCESSLEVELID": l, "BADGEKEY": badgeKey, "ACTIVATE": formatTime(from), "DEACTIVATE": formatTime(until)}
+		cur, ok := have[l]
+		delete(have, l)
+		if !ok {
+			if _, err := p.create(ctx, op, "Lnl_AccessLevelAssignment", "ACCESSLEVELID", pm); err != nil {
+				return err
+			}
+			continue
+		}
+		a, _ := cur.time("ACTIVATE")
+		d, _ := cur.time("DEACTIVATE")
+		if !a.Equal(from) || !d.Equal(until) {
+			if err := p.modify(ctx, op, "Lnl_AccessLevelAssignment", pm); err != nil {
+				return err
+			}
+		}
+	}
+	extra := make([]int64, 0, len(have))
+	for l := range have {
+		extra = append(extra, l)
+	}
+	slices.Sort(extra)
+	for _, l := range extra {
+		keys := map[string]any{"ACCESSLEVELID": l, "BADGEKEY": badgeKey}
+		if err := p.remove(ctx, op, "Lnl_AccessLevelAssignment", keys, andInts("ACCESSLEVELID", l, "BADGEKEY", badgeKey)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Revoke makes the badge stop opening doors: status Config.RevokedStatus
+// when it is active, DEACTIVATE moved to now when it lies later, and, with
+// Config.DeleteAssignmentsOnRevoke, its assignments deleted. The record is
+// kept. With ref.ID (the BADGEKEY) empty, the badge is found by
+// ref.CardholderID or ref.CardholderExternalID and ref.Card. A badge or
+// person that does not exist is a success.
+func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
+	const op = "revoke"
+	var filter string
+	var key, badgeID, personID int64
+	switch {
+	case ref.ID != "":
+		var err error
+		if key, err = parseKey(op, "credential ID", ref.ID); err != nil {
+			return err
+		}
+		filter = eqInt("BADGEKEY", key)
+	case ref.CardholderID != "" || ref.CardholderExternalID != "":
+		if err := ref.Card.Validate(); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+		var err error
+		if badgeID, err = p.badgeID(ref.Card); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+		if ref.CardholderID != "" {
+			if personID, err = parseKey(op, "cardholder ID", ref.CardholderID); err != nil {
+				return err
+			}
+		} else if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+	default:
+		return acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
+	}
+	if filter == "" {
+		unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(badgeID, 10))
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+		if personID == 0 {
+			person, err := p.findPerson(ctx, op, ref.CardholderExternalID)
+			if err != nil {
+				return err
+			}
+			if person == nil {
+				return nil
+			}
+			personID, _ = person.int("ID")
+		}
+		filter = andInts("ID", badgeID, "PERSONID", personID)
+	}
+	st, err := p.statusIDs(ctx, op)
+	if err != nil {
+		return err
+	}
+	items, err := p.list(ctx, op, "Lnl_Badge", filter)
+	if err != nil {
+		return err
+	}
+	now := p.now().UTC().Truncate(time.Second)
+	for _, it := range items {
+		b, ok := readBadge(it)
+		if !ok || (personID != 0 && b.personID != personID) || (key != 0 && b.key != key) {
+			continue
+		}
+		if id, _ := it.int("ID"); badgeID != 0 && id != badgeID {
+			continue
+		}
+		end := now
+		if !b.from.IsZero() && end.Before(b.from) {
+			end = b.from // revoked before it started: an empty window
+		}
+		upd := map[string]any{"BADGEKEY": b.key}
+		if b.status == st.active {
+			upd["STATUS"] = st.revoked
+		}
+		if b.until.IsZero() || b.until.After(end) {
+			upd["DEACTIVATE"] = formatTime(end)
+		}
+		if len(upd) > 1 {
+			if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
+				if gone, _ := p.gone(ctx, op, b.key); !gone {
+					return err
+				}
+				continue
+			}
+		}
+		if p.cfg.DeleteAssignmentsOnRevoke {
+			as, err := p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", b.key))
+			if err != nil {
+				return err
+			}
+			if err := p.syncAssignments(ctx, op, b.key, nil, time.Time{}, time.Time{}, as); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// gone reports whether the badge no longer exists.
+func (p *Provider) gone(ctx context.Context, op string, key int64) (bool, error) {
+	items, err := p.list(ctx, op, "Lnl_Badge", eqInt("BADGEKEY", key))
+	return err == nil && len(items) == 0, err
+}
+
+// RemoveCardholder deletes the person's badges (their assignments go with
+// them) and then the person record. ref.ID is the person ID; without it
+// the person is found by ref.ExternalID. An absent person is a success.
+func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
+	const op = "remove_cardholder"
+	var personID int64
+	switch {
+	case ref.ID != "":
+		var err error
+		if personID, err = parseKey(op, "cardholder ID", ref.ID); err != nil {
+			return err
+		}
+	case ref.ExternalID != "":
+		if err := acs.ValidateExternalID(ref.ExternalID); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+	default:
+		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
+	}
+	if ref.ExternalID != "" && validLiteral(ref.ExternalID) {
+		unlock, err := p.locks.lock(ctx, "person:"+ref.ExternalID)
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+	}
+	if personID == 0 {
+		person, err := p.findPerson(ctx, op, ref.ExternalID)
+		if err != nil {
+			return err
+		}
+		if person == nil {
+			return nil
+		}
+		personID, _ = person.int("ID")
+	}
+	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", personID))
+	if err != nil {
+		return err
+	}
+	for _, it := range badges {
+		b, ok := readBadge(it)
+		if !ok || b.personID != personID {
+			continue
+		}
+		if err := p.remove(ctx, op, "Lnl_Badge", map[string]any{"BADGEKEY": b.key}, eqInt("BADGEKEY", b.key)); err != nil {
+			return err
+		}
+	}
+	return p.remove(ctx, op, p.cfg.PersonType, map[string]any{"ID": personID}, eqInt("ID", personID))
+}

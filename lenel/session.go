@@ -1,0 +1,339 @@
+package lenel
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// fallbackLifetime is assumed when a login answer has no usable
+// token_expiration_time.
+const fallbackLifetime = 30 * time.Minute
+
+// maxRenewMargin is how long before token_expiration_time the session is
+// renewed, at most (a fifth of the lifetime for short-lived tokens).
+const maxRenewMargin = 5 * time.Minute
+
+// After a refused login, no new login is tried for minLoginBackoff,
+// doubling with each refusal up to maxLoginBackoff: OnGuard accounts can
+// lock after a few failed attempts.
+const (
+	minLoginBackoff = 30 * time.Second
+	maxLoginBackoff = 15 * time.Minute
+)
+
+// loginCall is one login that concurrent callers wait for.
+type loginCall struct {
+	done chan struct{}
+	err  error
+}
+
+type loginBody struct {
+	UserName    string `json:"user_name"`
+	Password    string `json:"password"`
+	DirectoryID string `json:"directory_id,omitempty"`
+}
+
+type loginAnswer struct {
+	SessionToken        string `json:"session_token"`
+	TokenExpirationTime string `json:"token_expiration_time"`
+}
+
+// session returns a valid session token and its generation, logging in
+// when there is none or it is about to expire. Concurrent callers share a
+// single login.
+func (p *Provider) session(ctx context.Context, op string) (string, uint64, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		p.smu.Lock()
+		if p.closed {
+			p.smu.Unlock()
+			return "", 0, errClosed(op)
+		}
+		if p.token != "" && p.now().Before(p.renewAt) {
+			tok, gen := p.token, p.gen
+			p.smu.Unlock()
+			return tok, gen, nil
+		}
+		if c := p.inflight; c != nil {
+			p.smu.Unlock()
+			select {
+			case <-c.done:
+				if c.err == nil {
+					continue
+				}
+				if acs.CodeOf(c.err) == acs.Canceled && ctx.Err() == nil {
+					continue // the caller that logged in gave up; try again
+				}
+				return "", 0, withOp(c.err, op)
+			case <-ctx.Done():
+				return "", 0, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
+			}
+		}
+		if p.loginErr != nil && p.now().Before(p.loginAt) {
+			err := withOp(p.loginErr, op)
+			p.smu.Unlock()
+			return "", 0, err
+		}
+		c := &loginCall{done: make(chan struct{})}
+		p.inflight = c
+		p.smu.Unlock()
+
+		tok, exp, err := p.login(ctx, op)
+
+		p.smu.Lock()
+		p.inflight = nil
+		if err == nil && p.closed {
+			err = errClosed(op)
+		}
+		var gen uint64
+		if code := acs.CodeOf(err); code == acs.Unauthenticated || code == acs.PermissionDenied {
+			// Refused credentials: wait before trying again, so that
+			// retries do not lock the OnGuard account.
+			p.loginDelay = min(max(2*p.loginDelay, minLoginBackoff), maxLoginBackoff)
+			p.loginAt = p.now().Add(p.loginDelay)
+			p.loginErr = err
+		}
+		if err == nil {
+			p.loginErr, p.loginDelay = nil, 0
+			now := p.now()
+			if exp.IsZero() || !exp.After(now) {
+				exp = now.Add(fallbackLifetime)
+			}
+			p.token = tok
+			p.gen++
+			gen = p.gen
+			p.renewAt = exp.Add(-min(maxRenewMargin, exp.Sub(now)/5))
+			p.lastUsed = now
+			p.startLoopLocked()
+		}
+		c.err = err
+		close(c.done)
+		p.smu.Unlock()
+		if err != nil {
+			return "", 0, err
+		}
+		p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session established", slog.String("op", op), slog.Time("expires", exp))
+		return tok, gen, nil
+	}
+}
+
+func errClosed(op string) error {
+	return acs.Errorf(op, Name, acs.Unavailable, "provider is closed")
+}
+
+// withOp returns err (an *acs.Error shared with other callers) as a copy
+// naming op.
+func withOp(err error, op string) error {
+	var ae *acs.Error
+	if errors.As(err, &ae) {
+		cp := *ae
+		cp.Op = op
+		return &cp
+	}
+	return err
+}
+
+// login sends POST /authentication.
+func (p *Provider) login(ctx context.Context, op string) (string, time.Time, error) {
+	var ans loginAnswer
+	err := p.do(ctx, request{
+		op: op, method: http.MethodPost, path: "/authentication", anonymous: true, idempotent: true,
+		body: loginBody{UserName: p.cfg.Username, Password: p.cfg.Password, DirectoryID: p.cfg.DirectoryID},
+	}, &ans)
+	if err != nil {
+		var ae *acs.Error
+		if errors.As(err, &ae) {
+			switch ae.Code {
+			case acs.Canceled, acs.Unavailable, acs.RateLimited, acs.PermissionDenied:
+				if ae.Code == acs.PermissionDenied && ae.Message == "" {
+					ae.Message = "OnGuard refused the application ID (licence)"
+				}
+			default:
+				ae.Code = acs.Unauthenticated
+				if ae.Message == "" {
+					ae.Message = "OnGuard refused the login (user name, password or directory)"
+				}
+			}
+		}
+		return "", time.Time{}, err
+	}
+	if ans.SessionToken == "" {
+		return "", time.Time{}, acs.Errorf(op, Name, acs.Unauthenticated, "OnGuard's login answer holds no session token")
+	}
+	exp, _ := parseTime(ans.TokenExpirationTime)
+	return ans.SessionToken, exp, nil
+}
+
+// invalidate forgets the session of generation gen, so the next call logs
+// in again; a newer session is kept.
+func (p *Provider) invalidate(gen uint64) {
+	p.smu.Lock()
+	if p.gen == gen {
+		p.token = ""
+	}
+	p.smu.Unlock()
+}
+
+// touch records that a request just went out.
+func (p *Provider) touch() {
+	now := p.now()
+	p.smu.Lock()
+	p.lastUsed = now
+	p.smu.Unlock()
+}
+
+// KeepAlive sends GET /keepalive now when a session is open, resetting
+// OnGuard's inactivity countdown, and does nothing otherwise. When OnGuard
+// no longer knows the session, it is forgotten (the next call logs in
+// again) and KeepAlive returns nil. The background loop calls it while the
+// provider is idle; it is exported for callers who drive it themselves.
+func (p *Provider) KeepAlive(ctx context.Context) error {
+	const op = "keepalive"
+	p.smu.Lock()
+	tok, gen, closed := p.token, p.gen, p.closed
+	p.smu.Unlock()
+	if closed || tok == "" {
+		return nil
+	}
+	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/keepalive", idempotent: true, token: tok, gen: gen}, nil)
+	if acs.CodeOf(err) == acs.Unauthenticated {
+		return nil
+	}
+	return err
+}
+
+// startLoopLocked starts the keepalive loop once; p.smu is held.
+func (p *Provider) startLoopLocked() {
+	if p.loopStarted || p.closed || (p.keepAliveEvery <= 0 && p.ticks == nil) {
+		return
+	}
+	p.loopStarted = true
+	p.loopDone.Add(1)
+	go p.loop()
+}
+
+func (p *Provider) loop() {
+	defer p.loopDone.Done()
+	ch := p.ticks
+	if ch == nil {
+		t := time.NewTicker(p.keepAliveEvery)
+		defer t.Stop()
+		ch = t.C
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-ch:
+			p.tick(ctx)
+			if p.onTick != nil {
+				p.onTick()
+			}
+		}
+	}
+}
+
+// tick renews a session about to expire, or keeps an idle one alive.
+func (p *Provider) tick(ctx context.Context) {
+	p.smu.Lock()
+	tok, renewAt, last := p.token, p.renewAt, p.lastUsed
+	p.smu.Unlock()
+	if tok == "" {
+		return
+	}
+	now := p.now()
+	if !now.Before(renewAt) {
+		if _, _, err := p.session(ctx, "keepalive"); err != nil {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "lenel session renewal failed", slog.String("error", err.Error()))
+		}
+		return
+	}
+	if now.Sub(last) < p.keepAliveEvery {
+		return
+	}
+	if err := p.KeepAlive(ctx); err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "lenel keepalive failed", slog.String("error", err.Error()))
+	}
+}
+
+// Close stops the keepalive loop and logs out (DELETE /authentication).
+// Later calls fail; Close itself may be called again and returns the first
+// result.
+func (p *Provider) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.smu.Lock()
+		p.closed = true
+		tok, gen := p.token, p.gen
+		p.smu.Unlock()
+		close(p.stop)
+		p.loopDone.Wait()
+		if tok == "" {
+			return
+		}
+		err := p.do(ctx, request{op: "close", method: http.MethodDelete, path: "/authentication", idempotent: true, token: tok, gen: gen}, nil)
+		if acs.CodeOf(err) != acs.Unauthenticated {
+			p.closeErr = err
+		}
+		p.smu.Lock()
+		p.token = ""
+		p.smu.Unlock()
+	})
+	return p.closeErr
+}
+
+// keyLocks serialises work on one key (an external ID, a badge ID) within
+// this process, so that concurrent provisions of the same visit do not both
+// create it.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+func (k *keyLocks) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; k.release(key, l) }, nil
+	case <-ctx.Done():
+		k.release(key, l)
+		return nil, ctx.Err()
+	}
+}
+
+func (k *keyLocks) release(key string, l *keyLock) {
+	k.mu.Lock()
+	l.refs--
+	if l.refs == 0 {
+		delete(k.m, key)
+	}
+	k.mu.Unlock()
+}

@@ -1,0 +1,385 @@
+package lenel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+)
+
+// Error codes OnGuard is known to send.
+const (
+	codeInvalidApplicationID = "openaccess.general.invalidapplicationid"
+	codeInvalidRequestItem   = "openaccess.general.invalidrequestitem"
+)
+
+// APIError is an error answer from OpenAccess, reachable with errors.As
+// from the *acs.Error the provider returns. Its message never holds the
+// password or a session token.
+type APIError struct {
+	Status  int    // HTTP status
+	Code    string // such as "openaccess.general.invalidrequestitem"; empty when the body had none
+	Message string
+}
+
+// Error formats as "OpenAccess HTTP 400 openaccess.general.invalidrequestitem: message".
+func (e *APIError) Error() string {
+	s := "OpenAccess HTTP " + strconv.Itoa(e.Status)
+	if e.Code != "" {
+		s += " " + e.Code
+	}
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// errorBody is OpenAccess's error shape.
+type errorBody struct {
+	Error *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// parseAPIError reads an error answer; the message is redacted.
+func (p *Provider) parseAPIError(resp *httpx.Response) *APIError {
+	e := &APIError{Status: resp.Status}
+	var b errorBody
+	if json.Unmarshal(resp.Body, &b) == nil && b.Error != nil {
+		e.Code = strings.ToLower(strings.TrimSpace(b.Error.Code))
+		e.Message = b.Error.Message
+	}
+	if e.Message == "" && e.Code == "" {
+		e.Message = http.StatusText(resp.Status)
+	}
+	if len(e.Message) > 500 {
+		e.Message = strings.ToValidUTF8(e.Message[:500], "") + "…"
+	}
+	e.Message = p.redact(e.Message)
+	e.Code = p.redact(e.Code)
+	return e
+}
+
+// codeFor classifies an OpenAccess error.
+func codeFor(e *APIError) acs.Code {
+	c := e.Code
+	switch {
+	case c == codeInvalidApplicationID:
+		return acs.PermissionDenied
+	case c == codeInvalidRequestItem:
+		return acs.InvalidArgument
+	case isSessionCode(c):
+		return acs.Unauthenticated
+	case strings.Contains(c, "notfound") || strings.Contains(c, "doesnotexist"):
+		return acs.NotFound
+	case strings.Contains(c, "permission") || strings.Contains(c, "accessdenied") || strings.Contains(c, "notauthorized"):
+		return acs.PermissionDenied
+	}
+	if code := httpx.CodeForStatus(e.Status); code != acs.Unknown {
+		return code
+	}
+	return acs.Unknown
+}
+
+func isSessionCode(c string) bool {
+	return strings.Contains(c, "session") || strings.Contains(c, "token")
+}
+
+// isSessionError reports whether an answer to an authenticated request
+// says the session is no longer valid. OnGuard's exact answer is not
+// publicly documented, so any 401 other than a licence refusal, and any
+// error code naming the session or token, counts.
+func isSessionError(e *APIError) bool {
+	if e.Code == codeInvalidApplicationID {
+		return false
+	}
+	return e.Status == http.StatusUnauthorized || isSessionCode(e.Code)
+}
+
+// request is one OpenAccess call.
+type request struct {
+	op         string
+	method     string
+	path       string
+	query      url.Values // without version
+	body       any        // JSON-encoded when non-nil
+	idempotent bool
+	anonymous  bool // no session (login, version)
+	// token, when set, is sent instead of the shared session, and a
+	// refused session is not renewed (keepalive, logout).
+	token string
+	gen   uint64
+}
+
+// do sends r with the session headers and version=1.0 and decodes a 2xx
+// answer into out (when non-nil). An answer saying the session is invalid
+// makes it log in again once and resend; such a request was not carried
+// out, so resending is safe for every method.
+func (p *Provider) do(ctx context.Context, r request, out any) error {
+	var body []byte
+	if r.body != nil {
+		var err error
+		if body, err = json.Marshal(r.body); err != nil {
+			return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
+		}
+	}
+	q := url.Values{}
+	for k, v := range r.query {
+		q[k] = v
+	}
+	q.Set("version", "1.0")
+	for attempt := 0; ; attempt++ {
+		h := http.Header{}
+		h.Set("Application-Id", p.cfg.ApplicationID)
+		h.Set("Accept", "application/json")
+		if body != nil {
+			h.Set("Content-Type", "application/json")
+		}
+		var gen uint64
+		switch {
+		case r.anonymous:
+		case r.token != "":
+			h.Set("Session-Token", r.token)
+			gen = r.gen
+		default:
+			tok, g, err := p.session(ctx, r.op)
+			if err != nil {
+				return err
+			}
+			h.Set("Session-Token", tok)
+			gen = g
+		}
+		resp, err := p.hc.Do(ctx, httpx.Request{
+			Op: r.op, Method: r.method, Path: r.path, Query: q, Header: h, Body: body, Idempotent: r.idempotent,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return acs.Wrap(r.op, Name, acs.Canceled, ctx.Err())
+			}
+			return httpx.TransportFailure(r.op, Name, errors.New(p.redact(err.Error())))
+		}
+		p.touch()
+		if resp.Status >= 200 && resp.Status < 300 {
+			if out == nil {
+				return nil
+			}
+			if err := json.Unmarshal(resp.Body, out); err != nil {
+				return &acs.Error{Op: r.op, Provider: Name, Code: acs.Unknown,
+					Message: "malformed answer from OpenAccess", Err: errors.New(p.redact(err.Error()))}
+			}
+			return nil
+		}
+		ae := p.parseAPIError(resp)
+		if !r.anonymous && isSessionError(ae) {
+			p.invalidate(gen)
+			if attempt == 0 && r.token == "" {
+				p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session refused; logging in again", slog.String("op", r.op))
+				continue
+			}
+			return p.apiError(r.op, resp, ae, acs.Unauthenticated, "the session was refused again right after logging in")
+		}
+		return p.apiError(r.op, resp, ae, codeFor(ae), "")
+	}
+}
+
+func (p *Provider) apiError(op string, resp *httpx.Response, ae *APIError, code acs.Code, msg string) error {
+	e := httpx.StatusError(op, Name, resp, code, msg).(*acs.Error)
+	e.Err = ae
+	return e
+}
+
+// props is a property_value_map with upper-case keys, since response
+// property casing differs from type to type.
+type props map[string]json.RawMessage
+
+type item struct {
+	TypeName string                     `json:"type_name"`
+	Props    map[string]json.RawMessage `json:"property_value_map"`
+}
+
+func (it item) props() props {
+	out := make(props, len(it.Props))
+	for k, v := range it.Props {
+		out[strings.ToUpper(k)] = v
+	}
+	return out
+}
+
+// pagedInstances is the answer of GET /instances (field names are matched
+// case-insensitively by encoding/json).
+type pagedInstances struct {
+	ItemList   []item `json:"item_list"`
+	TotalPages int    `json:"total_pages"`
+	TotalItems int    `json:"total_items"`
+}
+
+// int reads an integer sent as a JSON number or a numeric string.
+func (p props) int(name string) (int64, bool) {
+	raw := bytes.TrimSpace(p[name])
+	if len(raw) == 0 {
+		return 0, false
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+		raw = []byte(strings.TrimSpace(s))
+	}
+	if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil {
+		return n, true
+	}
+	// 13426.0 and 1.3426e4 are integers too.
+	if f, err := strconv.ParseFloat(string(raw), 64); err == nil && f == float64(int64(f)) {
+		return int64(f), true
+	}
+	return 0, false
+}
+
+func (p props) str(name string) string {
+	var s string
+	if json.Unmarshal(p[name], &s) == nil {
+		return s
+	}
+	return ""
+}
+
+// time reads a date; a missing, null or empty value is the zero time.
+func (p props) time(name string) (time.Time, error) {
+	raw := bytes.TrimSpace(p[name])
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return time.Time{}, fmt.Errorf("property %s is not a date string", name)
+	}
+	return parseTime(s)
+}
+
+// Date layouts seen from OpenAccess and its integrators: RFC 3339 with a
+// numeric offset or Z (with or without fractional seconds), a local time
+// without offset (read as UTC), and a date alone.
+var timeLayouts = []string{
+	time.RFC3339Nano,
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02",
+}
+
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised date %q", s)
+}
+
+// formatTime writes t in UTC with the offset spelled "+00:00": OpenAccess
+// refuses "Z".
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05") + "+00:00"
+}
+
+// list fetches every instance of a type matching filter (all pages).
+func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]props, error) {
+	var out []props
+	for page := 1; ; page++ {
+		q := url.Values{"type_name": {typeName}, "page_number": {strconv.Itoa(page)}, "page_size": {strconv.Itoa(pageSize)}}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		var res pagedInstances
+		if err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances", query: q, idempotent: true}, &res); err != nil {
+			return nil, err
+		}
+		for _, it := range res.ItemList {
+			out = append(out, it.props())
+		}
+		if page >= res.TotalPages || len(res.ItemList) == 0 {
+			return out, nil
+		}
+		if page >= maxPages {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "%s listing has more than %d pages", typeName, maxPages)
+		}
+	}
+}
+
+const (
+	pageSize = 100 // the OpenAccess maximum
+	maxPages = 10000
+)
+
+// instanceBody is the JSON body of POST, PUT and DELETE /instances.
+func instanceBody(typeName string, pm map[string]any) map[string]any {
+	return map[string]any{"type_name": typeName, "property_value_map": pm}
+}
+
+// create adds an instance and returns the value of its key property.
+func (p *Provider) create(ctx context.Context, op, typeName, key string, pm map[string]any) (int64, error) {
+	var res item
+	err := p.do(ctx, request{op: op, method: http.MethodPost, path: "/instances", body: instanceBody(typeName, pm)}, &res)
+	if err != nil {
+		return 0, err
+	}
+	k, ok := res.props().int(key)
+	if !ok {
+		return 0, acs.Errorf(op, Name, acs.Unknown, "OpenAccess created a %s but its answer holds no %s", typeName, key)
+	}
+	return k, nil
+}
+
+func (p *Provider) modify(ctx context.Context, op, typeName string, pm map[string]any) error {
+	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", body: instanceBody(typeName, pm), idempotent: true}, nil)
+}
+
+// remove deletes an instance by its keys. OpenAccess's answer for an
+// instance that is already gone is undocumented, so a refused delete is
+// followed by a lookup (filter, numeric only): if the instance is gone, the
+// delete succeeded.
+func (p *Provider) remove(ctx context.Context, op, typeName string, keys map[string]any, filter string) error {
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, keys), idempotent: true}, nil)
+	if err == nil {
+		return nil
+	}
+	switch acs.CodeOf(err) {
+	case acs.InvalidArgument, acs.NotFound:
+	default:
+		return err
+	}
+	left, lerr := p.list(ctx, op, typeName, filter)
+	if lerr == nil && len(left) == 0 {
+		return nil
+	}
+	return err
+}
+
+// flexInt decodes an integer sent as a JSON number or a numeric string.
+type flexInt int64
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *flexInt) UnmarshalJSON(b []byte) error {
+	v, ok := props{"V": b}.int("V")
+	if !ok && string(bytes.TrimSpace(b)) != "null" {
+		return fmt.Errorf("not an integer: %.40s", b)
+	}
+	*n = flexInt(v)
+	return nil
+}
