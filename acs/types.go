@@ -91,16 +91,16 @@ func (c Card) String() string {
 func (c Card) Validate() error {
 	l, ok := c.Format.limits()
 	if !ok {
-		return Errorf("validate", "", InvalidArgument, "unknown card format %q", string(c.Format))
+		return Errorf("", "", InvalidArgument, "unknown card format %q", string(c.Format))
 	}
 	if !l.hasFacility && c.Facility != 0 {
-		return Errorf("validate", "", InvalidArgument, "card format %s has no facility code, got %d", c.Format, c.Facility)
+		return Errorf("", "", InvalidArgument, "card format %s has no facility code, got %d", c.Format, c.Facility)
 	}
 	if c.Facility > l.maxFacility {
-		return Errorf("validate", "", InvalidArgument, "facility code %d out of range for %s (0–%d)", c.Facility, c.Format, l.maxFacility)
+		return Errorf("", "", InvalidArgument, "facility code %d out of range for %s (0–%d)", c.Facility, c.Format, l.maxFacility)
 	}
 	if c.Number > l.maxCard {
-		return Errorf("validate", "", InvalidArgument, "card number %d out of range for %s (0–%d)", c.Number, c.Format, l.maxCard)
+		return Errorf("", "", InvalidArgument, "card number %d out of range for %s (0–%d)", c.Number, c.Format, l.maxCard)
 	}
 	return nil
 }

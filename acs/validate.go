@@ -33,16 +33,15 @@ type Rules struct {
 // starts and is no longer than the rules allow. The error has code
 // InvalidArgument and names the offending field.
 func ValidateGrant(g Grant, r Rules) error {
-	const op = "validate"
 	if err := ValidateExternalID(g.Person.ExternalID); err != nil {
 		return err
 	}
 	if strings.TrimSpace(g.Person.FirstName) == "" && strings.TrimSpace(g.Person.LastName) == "" {
-		return Errorf(op, "", InvalidArgument, "person has neither a first nor a last name")
+		return Errorf("", "", InvalidArgument, "person has neither a first nor a last name")
 	}
 	for _, n := range [...]struct{ name, v string }{{"first name", g.Person.FirstName}, {"last name", g.Person.LastName}} {
 		if n.v != "" && strings.TrimSpace(n.v) == "" {
-			return Errorf(op, "", InvalidArgument, "%s is only white space", n.name)
+			return Errorf("", "", InvalidArgument, "%s is only white space", n.name)
 		}
 	}
 	for _, f := range [...]struct{ name, v string }{
@@ -61,29 +60,29 @@ func ValidateGrant(g Grant, r Rules) error {
 		return err
 	}
 	if len(g.AccessLevels) == 0 {
-		return Errorf(op, "", InvalidArgument, "grant has no access level")
+		return Errorf("", "", InvalidArgument, "grant has no access level")
 	}
 	if len(g.AccessLevels) > MaxAccessLevels {
-		return Errorf(op, "", InvalidArgument, "grant has %d access levels, at most %d allowed", len(g.AccessLevels), MaxAccessLevels)
+		return Errorf("", "", InvalidArgument, "grant has %d access levels, at most %d allowed", len(g.AccessLevels), MaxAccessLevels)
 	}
 	for i, id := range g.AccessLevels {
 		if id == "" {
-			return Errorf(op, "", InvalidArgument, "access level %d is empty", i+1)
+			return Errorf("", "", InvalidArgument, "access level %d is empty", i+1)
 		}
 		if err := ValidateText("access level", id, 128); err != nil {
 			return err
 		}
 		for _, prev := range g.AccessLevels[:i] {
 			if prev == id {
-				return Errorf(op, "", InvalidArgument, "access level %q is listed twice", id)
+				return Errorf("", "", InvalidArgument, "access level %q is listed twice", id)
 			}
 		}
 	}
 	if g.ValidFrom.IsZero() || g.ValidUntil.IsZero() {
-		return Errorf(op, "", InvalidArgument, "validity window needs both a start and an end")
+		return Errorf("", "", InvalidArgument, "validity window needs both a start and an end")
 	}
 	if !g.ValidUntil.After(g.ValidFrom) {
-		return Errorf(op, "", InvalidArgument, "validity window ends (%s) before it starts (%s)",
+		return Errorf("", "", InvalidArgument, "validity window ends (%s) before it starts (%s)",
 			g.ValidUntil.UTC().Format(time.RFC3339), g.ValidFrom.UTC().Format(time.RFC3339))
 	}
 	max := r.MaxValidity
@@ -91,7 +90,7 @@ func ValidateGrant(g Grant, r Rules) error {
 		max = DefaultMaxValidity
 	}
 	if d := g.ValidUntil.Sub(g.ValidFrom); d > max {
-		return Errorf(op, "", InvalidArgument, "validity window of %s is longer than the maximum %s", d, max)
+		return Errorf("", "", InvalidArgument, "validity window of %s is longer than the maximum %s", d, max)
 	}
 	return nil
 }
@@ -101,15 +100,15 @@ func ValidateGrant(g Grant, r Rules) error {
 // to place in every vendor's query language, path and custom field.
 func ValidateExternalID(id string) error {
 	if id == "" {
-		return Errorf("validate", "", InvalidArgument, "external ID is empty")
+		return Errorf("", "", InvalidArgument, "external ID is empty")
 	}
 	if len(id) > MaxExternalIDLen {
-		return Errorf("validate", "", InvalidArgument, "external ID is %d bytes long, at most %d allowed", len(id), MaxExternalIDLen)
+		return Errorf("", "", InvalidArgument, "external ID is %d bytes long, at most %d allowed", len(id), MaxExternalIDLen)
 	}
 	for i := 0; i < len(id); i++ {
 		c := id[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return Errorf("validate", "", InvalidArgument, "external ID has %q at position %d; only letters, digits, '-', '_' and '.' are allowed", rune(c), i+1)
+			return Errorf("", "", InvalidArgument, "external ID has %q at position %d; only letters, digits, '-', '_' and '.' are allowed", rune(c), i+1)
 		}
 	}
 	return nil
@@ -121,17 +120,17 @@ func ValidateExternalID(id string) error {
 // adapter's job on top of this.
 func ValidateText(field, s string, max int) error {
 	if !utf8.ValidString(s) {
-		return Errorf("validate", "", InvalidArgument, "%s is not valid UTF-8", field)
+		return Errorf("", "", InvalidArgument, "%s is not valid UTF-8", field)
 	}
 	n := 0
 	for i, r := range s {
 		n++
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return Errorf("validate", "", InvalidArgument, "%s has control character %U at byte %d", field, r, i)
+			return Errorf("", "", InvalidArgument, "%s has control character %U at byte %d", field, r, i)
 		}
 	}
 	if n > max {
-		return Errorf("validate", "", InvalidArgument, "%s is %d characters long, at most %d allowed", field, n, max)
+		return Errorf("", "", InvalidArgument, "%s is %d characters long, at most %d allowed", field, n, max)
 	}
 	return nil
 }

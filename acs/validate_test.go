@@ -115,6 +115,6 @@ func ExampleValidateGrant() {
 	fmt.Println(err)
 	fmt.Println(acs.CodeOf(err))
 	// Output:
-	// validate: invalid argument: card number 70000 out of range for H10301 (0–65535)
+	// invalid argument: card number 70000 out of range for H10301 (0–65535)
 	// invalid argument
 }

@@ -1,0 +1,203 @@
+package brivo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+)
+
+// tokenSource holds the OAuth tokens. One fetch runs at a time; callers
+// arriving meanwhile wait for its result instead of starting their own.
+type tokenSource struct {
+	p *Provider
+
+	mu        sync.Mutex
+	access    string
+	refresh   string
+	refreshAt time.Time // when the access token should be refreshed
+	inflight  *tokenCall
+}
+
+type tokenCall struct {
+	done   chan struct{}
+	access string
+	err    *acs.Error // without Op; each caller copies it with its own
+}
+
+// get returns a valid access token, logging in or refreshing as needed.
+func (ts *tokenSource) get(ctx context.Context, op string) (string, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		ts.mu.Lock()
+		if ts.access != "" && ts.p.now().Before(ts.refreshAt) {
+			tok := ts.access
+			ts.mu.Unlock()
+			return tok, nil
+		}
+		if c := ts.inflight; c != nil {
+			ts.mu.Unlock()
+			select {
+			case <-c.done:
+			case <-ctx.Done():
+				return "", acs.Wrap(op, Name, acs.Canceled, ctx.Err())
+			}
+			if c.err == nil {
+				return c.access, nil
+			}
+			if c.err.Code == acs.Canceled {
+				continue // the leader's context ended, not ours: try again
+			}
+			e := *c.err
+			e.Op = op
+			return "", &e
+		}
+		c := &tokenCall{done: make(chan struct{})}
+		ts.inflight = c
+		refresh := ts.refresh
+		ts.mu.Unlock()
+
+		tok, err := ts.fetch(ctx, refresh)
+
+		ts.mu.Lock()
+		if err == nil {
+			ts.access, ts.refresh, ts.refreshAt = tok.AccessToken, tok.RefreshToken, tok.refreshAt
+			c.access = tok.AccessToken
+		} else {
+			c.err = err
+		}
+		ts.inflight = nil
+		close(c.done)
+		ts.mu.Unlock()
+		if err != nil {
+			e := *err
+			e.Op = op
+			return "", &e
+		}
+		return tok.AccessToken, nil
+	}
+}
+
+// invalidate marks access as no longer usable (the API answered 401), so the
+// next get refreshes it. Tokens other than the current one are ignored: a
+// newer token has already replaced them.
+func (ts *tokenSource) invalidate(access string) {
+	ts.mu.Lock()
+	if ts.access == access {
+		ts.refreshAt = time.Time{}
+	}
+	ts.mu.Unlock()
+}
+
+// secrets returns the current tokens, for redaction.
+func (ts *tokenSource) secrets() (string, string) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.access, ts.refresh
+}
+
+type tokenResponse struct {
+	AccessToken  string      `json:"access_token"`
+	TokenType    string      `json:"token_type"`
+	RefreshToken string      `json:"refresh_token"`
+	ExpiresIn    json.Number `json:"expires_in"`
+	Scope        string      `json:"scope"`
+	JTI          string      `json:"jti"`
+	refreshAt    time.Time
+}
+
+// fetch refreshes with refresh when it is set and falls back to a full
+// login when the refresh is refused.
+func (ts *tokenSource) fetch(ctx context.Context, refresh string) (tokenResponse, *acs.Error) {
+	if refresh != "" {
+		tok, err := ts.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}})
+		if err == nil {
+			return tok, nil
+		}
+		if err.Code != acs.Unauthenticated && err.Code != acs.InvalidArgument {
+			return tokenResponse{}, err
+		}
+		ts.p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: refresh token refused, logging in again",
+			slog.String("provider", Name), slog.String("reason", err.Error()))
+	}
+	return ts.grant(ctx, url.Values{"grant_type": {"password"}, "username": {ts.p.cfg.Username}, "password": {ts.p.cfg.Password}})
+}
+
+// grant performs one token request.
+func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenResponse, *acs.Error) {
+	p := ts.p
+	kind := form.Get("grant_type")
+	resp, err := p.auth.Do(ctx, httpx.Request{
+		Op:     "token",
+		Method: http.MethodPost,
+		Path:   "/oauth/token",
+		Header: http.Header{
+			"Authorization": {p.basic},
+			"Api-Key":       {p.cfg.APIKey},
+			"Content-Type":  {"application/x-www-form-urlencoded"},
+			"Accept":        {"application/json"},
+		},
+		Body: []byte(form.Encode()),
+		// A token request changes nothing worth protecting: safe to resend.
+		Idempotent: true,
+	})
+	if err != nil {
+		var ae *acs.Error
+		errors.As(httpx.TransportFailure("", Name, err), &ae)
+		if ae.Code == acs.Unavailable {
+			ae.Message = "no answer from the Brivo auth server"
+		}
+		return tokenResponse{}, ae
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		ae, ve := p.responseError("", resp)
+		if resp.Status == http.StatusUnauthorized || resp.Status == http.StatusBadRequest {
+			ae.Code = acs.Unauthenticated
+			switch {
+			case kind == "refresh_token":
+				ae.Message = "the refresh token was refused"
+			case ve.OAuthError == "invalid_grant":
+				ae.Message = "the Brivo admin ID or password was refused"
+			case ve.OAuthError == "unauthorized":
+				ae.Message = "the client credentials are missing"
+			case ve.OAuthError == "Unauthorized":
+				ae.Message = "the client ID or secret was refused"
+			default:
+				ae.Message = "the token request was refused"
+			}
+		}
+		return tokenResponse{}, ae
+	}
+	var tok tokenResponse
+	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" {
+		return tokenResponse{}, &acs.Error{Provider: Name, Code: acs.Unauthenticated,
+			Message: "the auth server answered without an access token"}
+	}
+	if tok.TokenType != "" && !strings.EqualFold(tok.TokenType, "bearer") {
+		return tokenResponse{}, &acs.Error{Provider: Name, Code: acs.Unauthenticated,
+			Message: "the auth server issued a token of type " + p.redact(tok.TokenType) + ", not bearer"}
+	}
+	lifetime := 60 * time.Second
+	if n, err := tok.ExpiresIn.Float64(); err == nil && n > 0 {
+		lifetime = time.Duration(n * float64(time.Second))
+	}
+	// Refresh a little early: a fifth of the lifetime, at most 30 s.
+	margin := min(lifetime/5, 30*time.Second)
+	tok.refreshAt = p.now().Add(lifetime - margin)
+	if tok.RefreshToken == "" && kind == "refresh_token" {
+		tok.RefreshToken = form.Get("refresh_token") // not rotated
+	}
+	p.log.LogAttrs(ctx, slog.LevelDebug, "brivo: token obtained",
+		slog.String("provider", Name), slog.String("grant", kind), slog.Duration("lifetime", lifetime))
+	return tok, nil
+}

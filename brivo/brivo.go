@@ -1,0 +1,404 @@
+// Package brivo is an acs.Provider for Brivo Access (formerly Brivo Onair)
+// over its cloud REST API (api.brivo.com/v1/api, OAuth at auth.brivo.com,
+// or the EU hosts).
+//
+// # Mapping
+//
+// An acs access level is a Brivo group; a cardholder is a Brivo user whose
+// externalId is the grant's Person.ExternalID; a card is a Brivo credential
+// of a card format, assigned to the user with effectiveFrom/effectiveTo set
+// to the grant's window. Access comes from group membership, so the window
+// lives on the credential assignment.
+//
+// # Wire behaviour relied on
+//
+// The adapter follows the documented API as of the 2025-11 documentation
+// snapshot and the behaviour recorded in real 2017 traffic; where sources
+// disagree it takes the confirmed path:
+//
+//   - OAuth password grant (the username is the Brivo admin ID) at
+//     <auth>/oauth/token with Basic client credentials, the api-key header
+//     and a form body (never the query string, which would put the password
+//     in URLs). The access token's expires_in is read, not assumed (60 s in
+//     2017, 300 s today); the adapter refreshes with the refresh-token grant
+//     shortly before it runs out, and once on a 401 from the API; when the
+//     refresh fails it logs in again. Concurrent callers share one token and
+//     one refresh.
+//   - Every API call carries api-key and "Authorization: bearer <token>".
+//     Any 2xx is success (POST /credentials answers 201 in real traffic, 200
+//     in the docs). Errors are read from {"code","message"}, the OAuth
+//     {"error","error_description"} shape, or the Mashery gateway's HTML
+//     (403 "Developer Inactive" for a bad API key; 596 "Service Not Found"
+//     for a wrong path, verb or region).
+//   - Brivo publishes no rate limit. The default client limit is 20
+//     requests a second (a peer's development-key setting; raise it with
+//     WithRateLimit for production keys). An over-QPS answer, inferred from
+//     the Mashery gateway (403 "Developer Over Qps", Retry-After) and 429
+//     are waited out and retried, POSTs included: the gateway refused them
+//     before they reached Brivo.
+//   - Users are found with GET /users/{externalId}/external (there is no
+//     documented externalId filter) and created with POST /users.
+//   - The credential format is resolved at run time from
+//     GET /credentials/formats by name, never by a hard-coded ID: H10301 is
+//     "Standard 26 Bit" (2017 catalogue) or "HID 26 bit Card" (current docs)
+//     with fields card_number and facility_code; H10304, Corporate 1000 35
+//     and 48 use Brivo's HID format names; H10302 and H10306 have no
+//     unambiguous Brivo format and need Grant.CredentialType. Field values
+//     are sent when the format lists card_number (as in recorded traffic);
+//     otherwise the encodedCredential computed by package wiegand. The
+//     referenceId is the decimal card number.
+//   - A "Duplicate Credential Found" answer is resolved by listing
+//     /credentials with filter reference_id, facility_code and
+//     status__eq:unassigned; a free credential for the same card is reused
+//     (physical badges are reused), none free means the card is held by
+//     someone else: a Conflict error.
+//   - Credentials are assigned with PUT /users/{u}/credentials/{c} and both
+//     dates; groups with PUT /groups/{g}/users/{u} (recorded traffic) one
+//     at a time, removing the user's other groups first so that the user
+//     never exceeds Brivo's 16-group limit and ends with exactly the
+//     grant's groups.
+//
+// # Operations and their round trips
+//
+// Provision looks the user up by external ID and, when it exists, lists
+// its credentials (a repeat provision creates nothing: it is idempotent by
+// external ID and card). It creates the credential before the user so
+// that a card held by someone else is refused without leaving a user
+// behind. A first provision for one group costs 5 requests (lookup,
+// credential, user, assignment, group), the groups and formats being
+// cached (10 minutes by default). A lost response to POST /users or POST
+// /credentials is recovered within the call through the external-ID lookup
+// and the duplicate path.
+//
+// Revoke lists the cardholder's credentials, then unassigns the credential
+// and deletes it: 3 requests when the reference carries the IDs. It only
+// touches a credential assigned to that cardholder, so a stale revoke
+// retried after the badge went to the next visitor cannot take it away, and
+// deleting (rather than only unassigning) means a credential ID is never
+// reused for another holder. Once unassigned the credential opens nothing,
+// so a failed delete is logged and the revoke still succeeds; a later
+// provision of the card reuses the leftover through the duplicate path.
+//
+// RemoveCardholder revokes every credential of the user and deletes the
+// user (not merely suspends it). Missing users and credentials (404) are
+// success everywhere, so both are idempotent.
+//
+// Person.Company is not sent (Brivo users have no such field; accounts
+// model it with custom fields). Brivo requires both a first and a last
+// name; a missing one is sent as "Visitor".
+//
+// # Safety
+//
+// Every value placed in a path segment is a decimal Brivo ID or a
+// validated external ID ("." and ".." refused), escaped; every value placed
+// in a filter is refused when it holds one of the filter syntax characters
+// ; , : % or a control character, so a name like "a;b__eq:c" cannot widen
+// a query. Secrets (password, client secret, API key, tokens) never appear
+// in errors, log lines or URLs.
+//
+// A Provider is safe for concurrent use.
+package brivo
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+)
+
+// Name is the provider name used in errors and logs.
+const Name = "brivo"
+
+// Brivo's hosts. The API key, the client credentials and the account must
+// all belong to the same region.
+const (
+	DefaultBaseURL = "https://api.brivo.com/v1/api"
+	DefaultAuthURL = "https://auth.brivo.com"
+	EUBaseURL      = "https://api.eu.brivo.com/v1/api"
+	EUAuthURL      = "https://auth.eu.brivo.com"
+)
+
+// DefaultRateLimit is the default client-side limit in requests a second.
+const DefaultRateLimit = 20
+
+// DefaultCacheTTL is how long the group and credential-format catalogues
+// are cached.
+const DefaultCacheTTL = 10 * time.Minute
+
+// Config holds what is needed to reach a Brivo account. Every field but the
+// two URLs is required.
+type Config struct {
+	// BaseURL is the API base including /v1/api (default DefaultBaseURL).
+	BaseURL string
+	// AuthURL is the OAuth server (default DefaultAuthURL).
+	AuthURL string
+	// ClientID and ClientSecret identify the API application.
+	ClientID     string
+	ClientSecret string
+	// APIKey is the Mashery API key from developer.brivo.com.
+	APIKey string
+	// Username is the Brivo admin ID (not the e-mail) and Password its
+	// password, for the OAuth password grant.
+	Username string
+	Password string
+}
+
+// TLSOptions selects how the servers' certificates are checked.
+type TLSOptions struct {
+	// CAFile is a PEM file of extra root certificates.
+	CAFile string
+	// Config is used as the base TLS configuration when set (cloned).
+	Config *tls.Config
+	// InsecureSkipVerify turns certificate verification off. Never the
+	// default; for lab proxies only.
+	InsecureSkipVerify bool
+}
+
+// Option configures a Provider.
+type Option func(*options)
+
+type options struct {
+	httpClient   *http.Client
+	tls          *TLSOptions
+	rate         float64
+	burst        int
+	logger       *slog.Logger
+	now          func() time.Time
+	retryMax     int
+	retryWaitMin time.Duration
+	retryWaitMax time.Duration
+	insecureHTTP bool
+	rules        acs.Rules
+	timeout      time.Duration
+	timeoutSet   bool
+	cacheTTL     time.Duration
+	language     string
+}
+
+// WithHTTPClient sends requests with c (its transport is wrapped, never
+// modified). It excludes WithTLS and WithTimeout.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithTLS sets the TLS policy of the default HTTP client.
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.tls = &t } }
+
+// WithTimeout bounds every HTTP attempt of the default client (default
+// 30 s; contexts still apply).
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) { o.timeout, o.timeoutSet = d, true }
+}
+
+// WithRateLimit sets the client-side rate limit in requests a second and
+// its burst (default DefaultRateLimit with a burst of half of it). A rate
+// of zero or less turns the limiter off.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(o *options) { o.rate, o.burst = perSecond, burst }
+}
+
+// WithLogger logs one debug line per HTTP attempt and token events. Secrets
+// are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithClock sets the clock used for token expiry and the catalogue cache
+// (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithRetry sets how often an idempotent (or gateway-throttled) request is
+// retried and the bounds of the backoff between attempts (defaults 3,
+// 200 ms and 10 s). A Retry-After longer than waitMax is not waited out:
+// the call fails with a RateLimited error carrying it.
+func WithRetry(max int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.retryMax, o.retryWaitMin, o.retryWaitMax = max, waitMin, waitMax }
+}
+
+// WithAllowInsecureHTTP allows plain http to non-loopback hosts.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
+
+// WithRules sets the grant validation rules.
+func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
+
+// WithCacheTTL sets how long the group and format catalogues are cached
+// (default DefaultCacheTTL). An access level missing from the cache always
+// triggers a fresh listing before it is refused.
+func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
+
+// WithMobilePassLanguage sets the language of Brivo Mobile Pass invitation
+// e-mails: en (default), fr, es, nl, de or sv.
+func WithMobilePassLanguage(lang string) Option { return func(o *options) { o.language = lang } }
+
+// Provider is the Brivo adapter. Create it with New.
+type Provider struct {
+	api          *httpx.Client
+	auth         *httpx.Client
+	cfg          Config
+	basic        string // "Basic …" header value
+	tokens       *tokenSource
+	log          *slog.Logger
+	now          func() time.Time
+	rules        acs.Rules
+	retryMax     int
+	retryWaitMax time.Duration
+	sleep        func(ctx context.Context, d time.Duration) error
+	cat          catalog
+	locks        keyedMutex
+	language     string
+}
+
+var (
+	_ acs.Provider         = (*Provider)(nil)
+	_ acs.MobilePassIssuer = (*Provider)(nil)
+)
+
+// New validates the configuration and returns a Provider. It makes no
+// request: the first call logs in.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	o := options{rate: DefaultRateLimit, burst: DefaultRateLimit / 2, now: time.Now,
+		retryWaitMin: 200 * time.Millisecond, retryWaitMax: 10 * time.Second, timeout: 30 * time.Second,
+		cacheTTL: DefaultCacheTTL, language: "en"}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	fail := func(format string, args ...any) (*Provider, error) {
+		return nil, acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.AuthURL == "" {
+		cfg.AuthURL = DefaultAuthURL
+	}
+	for _, f := range [...]struct{ name, v string }{
+		{"client ID", cfg.ClientID}, {"client secret", cfg.ClientSecret}, {"API key", cfg.APIKey},
+		{"admin username", cfg.Username}, {"admin password", cfg.Password},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return fail("%s is required", f.name)
+		}
+		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return fail("%s contains a control character", f.name)
+		}
+	}
+	if strings.Contains(cfg.ClientID, ":") {
+		return fail("client ID must not contain ':'")
+	}
+	apiURL, err := httpx.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	if err != nil {
+		return fail("API base URL: %v", err)
+	}
+	authURL, err := httpx.CheckBaseURL(cfg.AuthURL, o.insecureHTTP)
+	if err != nil {
+		return fail("auth URL: %v", err)
+	}
+	if err := sameRegion(apiURL, authURL); err != nil {
+		return fail("%v", err)
+	}
+	if o.httpClient != nil && (o.tls != nil || o.timeoutSet) {
+		return fail("WithHTTPClient excludes WithTLS and WithTimeout; configure them on the client")
+	}
+	if o.now == nil {
+		return fail("WithClock needs a function")
+	}
+	switch o.language {
+	case "en", "fr", "es", "nl", "de", "sv":
+	default:
+		return fail("mobile pass language %q is not one of en, fr, es, nl, de, sv", o.language)
+	}
+	if o.cacheTTL <= 0 {
+		o.cacheTTL = DefaultCacheTTL
+	}
+	hc := o.httpClient
+	if hc == nil {
+		var t httpx.TLSOptions
+		if o.tls != nil {
+			t = httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
+		}
+		if hc, err = httpx.NewHTTPClient(t, o.timeout); err != nil {
+			return fail("TLS: %v", err)
+		}
+	}
+	var limiter *rate.Limiter
+	if o.rate > 0 {
+		limiter = httpx.NewLimiter(o.rate, max(o.burst, 1))
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"+cfg.ClientSecret))
+	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
+		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
+	hcfg := httpx.Config{
+		Provider: Name, HTTPClient: hc, Limiter: limiter, Logger: o.logger,
+		RetryMax: o.retryMax, RetryWaitMin: o.retryWaitMin, RetryWaitMax: o.retryWaitMax,
+		Throttled: gatewayThrottled, Secrets: secrets,
+	}
+	hcfg.BaseURL = apiURL
+	api, err := httpx.New(hcfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	hcfg.BaseURL = authURL
+	auth, err := httpx.New(hcfg)
+	if err != nil {
+		return fail("%v", err)
+	}
+	retryMax := o.retryMax
+	switch {
+	case retryMax == 0:
+		retryMax = 3
+	case retryMax < 0:
+		retryMax = 0
+	}
+	p := &Provider{
+		api: api, auth: auth, cfg: cfg, basic: basic, log: o.logger, now: o.now, rules: o.rules,
+		retryMax: retryMax, retryWaitMax: o.retryWaitMax, sleep: sleepCtx, language: o.language,
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	p.cat.ttl = o.cacheTTL
+	p.tokens = &tokenSource{p: p}
+	return p, nil
+}
+
+// sameRegion refuses a US API host with the EU auth host and vice versa.
+func sameRegion(api, auth *url.URL) error {
+	region := func(host string) string {
+		host = strings.ToLower(host)
+		switch {
+		case !strings.HasSuffix(host, ".brivo.com"):
+			return ""
+		case strings.Contains(host, ".eu."):
+			return "EU"
+		}
+		return "US"
+	}
+	ra, rb := region(api.Hostname()), region(auth.Hostname())
+	if ra != "" && rb != "" && ra != rb {
+		return errors.New("API host " + api.Hostname() + " (" + ra + ") and auth host " + auth.Hostname() + " (" + rb + ") are in different regions")
+	}
+	return nil
+}
+
+// Name returns "brivo".
+func (p *Provider) Name() string { return Name }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,139 @@
+package brivosim
+
+import (
+	"slices"
+	"strconv"
+	"time"
+)
+
+// CredentialInfo is a snapshot of a stored credential.
+type CredentialInfo struct {
+	ID          int64
+	FormatID    int64
+	ReferenceID string
+	// Encoded is the encodedCredential: the Wiegand frame in hexadecimal,
+	// parity bits included.
+	Encoded string
+	// Fields maps field names ("card_number", "facility_code") to values.
+	Fields   map[string]string
+	UserID   int64 // 0 when unassigned
+	From, To time.Time
+}
+
+// UserInfo is a snapshot of a stored user.
+type UserInfo struct {
+	ID         int64
+	ExternalID string
+	FirstName  string
+	LastName   string
+	Emails     []string
+	Suspended  bool
+	Groups     []int64 // sorted
+}
+
+func (s *Server) credentialInfo(c *credential) CredentialInfo {
+	ci := CredentialInfo{ID: c.id, FormatID: c.format.ID, ReferenceID: c.referenceID, Encoded: c.encoded,
+		Fields: map[string]string{}, UserID: c.user, From: c.from, To: c.to}
+	for id, v := range c.fields {
+		ci.Fields[fieldName(c.format, id)] = v
+	}
+	return ci
+}
+
+// Opens is the oracle: whether credential credentialID opens the doors of
+// group groupID at time at. It does when the credential exists and is
+// assigned to a user who exists, is not suspended and is a member of the
+// group, and at lies in [effectiveFrom, effectiveTo) of the assignment (an
+// empty effectiveTo is open-ended).
+func (s *Server) Opens(credentialID, groupID string, at time.Time) bool {
+	cid, ok1 := parseID(credentialID)
+	gid, ok2 := parseID(groupID)
+	if !ok1 || !ok2 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.credentials[cid]
+	if c == nil || c.user == 0 {
+		return false
+	}
+	u := s.users[c.user]
+	if u == nil || u.suspended || !u.groups[gid] {
+		return false
+	}
+	if at.Before(c.from) || !c.to.IsZero() && !at.Before(c.to) {
+		return false
+	}
+	return true
+}
+
+// Census counts the users and credentials stored.
+func (s *Server) Census() Census {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Census{Users: len(s.users), Credentials: len(s.credentials)}
+}
+
+// Credential returns a snapshot of the credential with the given ID.
+func (s *Server) Credential(id int64) (CredentialInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.credentials[id]
+	if c == nil {
+		return CredentialInfo{}, false
+	}
+	return s.credentialInfo(c), true
+}
+
+// FindCredential returns the credential assigned to the user with the given
+// external ID whose encodedCredential equals encoded (hexadecimal, compared
+// without case or leading zeros).
+func (s *Server) FindCredential(externalID, encoded string) (CredentialInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uid, ok := s.byExternal[externalID]
+	if !ok {
+		return CredentialInfo{}, false
+	}
+	n := normHex(encoded)
+	for _, c := range s.sortedCredentials() {
+		if c.user == uid && c.encoded != "" && normHex(c.encoded) == n {
+			return s.credentialInfo(c), true
+		}
+	}
+	return CredentialInfo{}, false
+}
+
+// Credentials returns snapshots of every credential, sorted by ID.
+func (s *Server) Credentials() []CredentialInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []CredentialInfo
+	for _, c := range s.sortedCredentials() {
+		out = append(out, s.credentialInfo(c))
+	}
+	return out
+}
+
+// User returns a snapshot of the user with the given external ID.
+func (s *Server) User(externalID string) (UserInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	uid, ok := s.byExternal[externalID]
+	if !ok {
+		return UserInfo{}, false
+	}
+	u := s.users[uid]
+	ui := UserInfo{ID: u.id, ExternalID: u.externalID, FirstName: u.first, LastName: u.last, Suspended: u.suspended}
+	for _, e := range u.emails {
+		ui.Emails = append(ui.Emails, e.Address)
+	}
+	for g := range u.groups {
+		ui.Groups = append(ui.Groups, g)
+	}
+	slices.Sort(ui.Groups)
+	return ui, true
+}
+
+// GroupID returns the ID of a group as the decimal string the API uses.
+func (g Group) GroupID() string { return strconv.FormatInt(g.ID, 10) }

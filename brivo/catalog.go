@@ -1,0 +1,320 @@
+package brivo
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/wiegand"
+)
+
+// catalog caches the account's groups and credential formats.
+type catalog struct {
+	ttl time.Duration
+
+	mu        sync.Mutex
+	groups    map[int64]string
+	groupsAt  time.Time
+	formats   []brivoFormat
+	formatsAt time.Time
+
+	groupFetch  sync.Mutex // one listing of each kind at a time
+	formatFetch sync.Mutex
+}
+
+// brivoFormat is a credential format of the account.
+type brivoFormat struct {
+	id            int64
+	name          string
+	cardField     int64 // ID of the card_number field; 0 when absent
+	facilityField int64 // ID of the facility_code field; 0 when absent
+	card          acs.CardFormat
+}
+
+// brivoFormatNames lists the Brivo format names of each card format, in
+// order of preference. H10301's name changed between the 2017 catalogue
+// and the current documentation; H10302 and H10306 have no unambiguous
+// Brivo format.
+func brivoFormatNames(f acs.CardFormat) []string {
+	switch f {
+	case acs.H10301:
+		return []string{"Standard 26 Bit", "HID 26 bit Card"}
+	case acs.H10304:
+		return []string{"HID 37 Bit w/ Fac. Code"}
+	case acs.Corp1000_35:
+		return []string{"HID Corporate 1000"}
+	case acs.Corp1000_48:
+		return []string{"HID Corporate 1000 48-bit"}
+	}
+	return nil
+}
+
+var knownCardFormats = [...]acs.CardFormat{acs.H10301, acs.H10306, acs.H10302, acs.H10304, acs.Corp1000_35, acs.Corp1000_48}
+
+// normName compares format names without case or repeated spaces.
+func normName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+
+// cardFormatOf maps a Brivo format name to the card format it encodes.
+func cardFormatOf(name string) acs.CardFormat {
+	n := normName(name)
+	for _, f := range knownCardFormats {
+		for _, cand := range brivoFormatNames(f) {
+			if normName(cand) == n {
+				return f
+			}
+		}
+	}
+	return ""
+}
+
+// fieldKind tells card_number from facility_code, tolerating the
+// "acs.cards.format." prefix listings put on field names.
+func fieldKind(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	return strings.ToLower(name)
+}
+
+func newBrivoFormat(j formatJSON) brivoFormat {
+	f := brivoFormat{id: j.ID, name: j.Name, card: cardFormatOf(j.Name)}
+	for _, fl := range j.CredentialFields {
+		switch fieldKind(fl.Name) {
+		case "card_number":
+			f.cardField = fl.ID
+		case "facility_code":
+			f.facilityField = fl.ID
+		}
+	}
+	return f
+}
+
+// loadGroups lists every group and refreshes the cache.
+func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) {
+	items, err := listAll[idName](ctx, p, op, "/groups", nil)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[int64]string, len(items))
+	for _, g := range items {
+		m[g.ID] = g.Name
+	}
+	p.cat.mu.Lock()
+	p.cat.groups, p.cat.groupsAt = m, p.now()
+	p.cat.mu.Unlock()
+	return items, nil
+}
+
+// missingGroups returns the IDs absent from the cache and whether the
+// cache is fresh.
+func (c *catalog) missingGroups(ids []int64, now time.Time) (missing []int64, fresh bool, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range ids {
+		if _, ok := c.groups[id]; !ok {
+			missing = append(missing, id)
+		}
+	}
+	return missing, c.groups != nil && now.Sub(c.groupsAt) < c.ttl, c.groupsAt
+}
+
+// ensureGroups checks that every group exists, listing the groups when the
+// cache is stale or lacks one of them. A missing group is NotFound.
+func (p *Provider) ensureGroups(ctx context.Context, op string, ids []int64) error {
+	missing, fresh, seen := p.cat.missingGroups(ids, p.now())
+	if fresh && len(missing) == 0 {
+		return nil
+	}
+	p.cat.groupFetch.Lock()
+	defer p.cat.groupFetch.Unlock()
+	// Another caller may have listed them while we waited.
+	missing, fresh, at := p.cat.missingGroups(ids, p.now())
+	if !(at.After(seen) && fresh && len(missing) == 0) {
+		if _, err := p.loadGroups(ctx, op); err != nil {
+			return err
+		}
+		missing, _, _ = p.cat.missingGroups(ids, p.now())
+	}
+	if len(missing) > 0 {
+		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist: no Brivo group has this ID", missing[0])
+	}
+	return nil
+}
+
+// loadFormats lists the credential formats and refreshes the cache.
+func (p *Provider) loadFormats(ctx context.Context, op string) ([]brivoFormat, error) {
+	items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", nil)
+	if err != nil {
+		return nil, err
+	}
+	fs := make([]brivoFormat, 0, len(items))
+	for _, j := range items {
+		fs = append(fs, newBrivoFormat(j))
+	}
+	p.cat.mu.Lock()
+	p.cat.formats, p.cat.formatsAt = fs, p.now()
+	p.cat.mu.Unlock()
+	return fs, nil
+}
+
+// cachedFormat returns the cached format with the given ID, if any.
+func (c *catalog) cachedFormat(id int64) *brivoFormat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i := range c.formats {
+		if c.formats[i].id == id {
+			f := c.formats[i]
+			return &f
+		}
+	}
+	return nil
+}
+
+// cachedFormats returns the cached formats, or nil when the cache is stale.
+func (c *catalog) cachedFormats(now time.Time) []brivoFormat {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.formats == nil || now.Sub(c.formatsAt) >= c.ttl {
+		return nil
+	}
+	return c.formats
+}
+
+func pickFormat(fs []brivoFormat, card acs.CardFormat, credType int64) (brivoFormat, bool) {
+	if credType != 0 {
+		for _, f := range fs {
+			if f.id == credType {
+				return f, true
+			}
+		}
+		return brivoFormat{}, false
+	}
+	for _, name := range brivoFormatNames(card) {
+		for _, f := range fs {
+			if normName(f.name) == normName(name) {
+				return f, true
+			}
+		}
+	}
+	return brivoFormat{}, false
+}
+
+// resolveFormat finds the Brivo credential format for a card: the one with
+// ID credType when it is set, else the one named for the card's format.
+func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, credType int64) (brivoFormat, error) {
+	names := brivoFormatNames(card.Format)
+	if credType == 0 && len(names) == 0 {
+		return brivoFormat{}, acs.Errorf(op, Name, acs.Unsupported,
+			"Brivo has no unambiguous credential format for %s: set Grant.CredentialType to a format ID listed by CredentialFormats", card.Format)
+	}
+	if fs := p.cat.cachedFormats(p.now()); fs != nil {
+		if f, ok := pickFormat(fs, card.Format, credType); ok {
+			return f, nil
+		}
+	}
+	p.cat.formatFetch.Lock()
+	defer p.cat.formatFetch.Unlock()
+	fs, err := p.loadFormats(ctx, op)
+	if err != nil {
+		return brivoFormat{}, err
+	}
+	if f, ok := pickFormat(fs, card.Format, credType); ok {
+		return f, nil
+	}
+	if credType != 0 {
+		return brivoFormat{}, acs.Errorf(op, Name, acs.NotFound, "credential format %d does not exist in this Brivo account", credType)
+	}
+	return brivoFormat{}, acs.Errorf(op, Name, acs.Unsupported,
+		"this Brivo account has no credential format named %s for %s", quoteList(names), card.Format)
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, " or ")
+}
+
+// encodeCard returns the Wiegand frame of a valid card as Brivo's
+// encodedCredential (hexadecimal, parity bits included).
+func encodeCard(card acs.Card) (string, error) {
+	wf, err := wiegand.ParseFormat(string(card.Format))
+	if err != nil {
+		return "", err
+	}
+	fr, err := wf.Encode(card.Facility, card.Number)
+	if err != nil {
+		return "", err
+	}
+	return fr.Hex(), nil
+}
+
+// createBody is the POST /credentials body for a card: field values when
+// the format has a card_number field (the path recorded in real traffic),
+// the encoded frame otherwise.
+func (f brivoFormat) createBody(card acs.Card, encoded string) createCredentialJSON {
+	b := createCredentialJSON{CredentialFormat: formatRef{ID: f.id}, ReferenceID: strconv.FormatUint(card.Number, 10)}
+	if f.cardField == 0 {
+		b.EncodedCredential = encoded
+		return b
+	}
+	b.FieldValues = []fieldValueIn{{ID: f.cardField, Value: strconv.FormatUint(card.Number, 10)}}
+	if f.facilityField != 0 {
+		b.FieldValues = append(b.FieldValues, fieldValueIn{ID: f.facilityField, Value: strconv.FormatUint(card.Facility, 10)})
+	}
+	return b
+}
+
+func normHex(s string) string {
+	s = strings.TrimLeft(strings.ToUpper(strings.TrimSpace(s)), "0")
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// matchCard reports whether a listed credential carries card: its encoded
+// frame and its field values, where present, must agree, and at least one
+// must be present. f, when known, is the credential's format: it names
+// field values listed by ID only.
+func matchCard(c credentialJSON, f *brivoFormat, card acs.Card, encoded string) bool {
+	evidence := false
+	if c.EncodedCredential != "" {
+		if normHex(c.EncodedCredential) != normHex(encoded) {
+			return false
+		}
+		evidence = true
+	}
+	number, facility := strconv.FormatUint(card.Number, 10), strconv.FormatUint(card.Facility, 10)
+	for _, fv := range c.FieldValues {
+		id := fv.ID
+		if id == 0 {
+			id = fv.CredentialFieldID
+		}
+		kind := fieldKind(fv.Name)
+		if f != nil && kind == "" {
+			switch id {
+			case f.cardField:
+				kind = "card_number"
+			case f.facilityField:
+				kind = "facility_code"
+			}
+		}
+		switch kind {
+		case "card_number":
+			if string(fv.Value) != number {
+				return false
+			}
+			evidence = true
+		case "facility_code":
+			if string(fv.Value) != facility {
+				return false
+			}
+		}
+	}
+	return evidence
+}

@@ -1,0 +1,739 @@
+package brivo
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// Ping logs in (when no valid token is held) and reads one group, which
+// checks the URLs, the API key, the client credentials, the admin login and
+// the admin's right to read groups.
+func (p *Provider) Ping(ctx context.Context) error {
+	const op = "ping"
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/groups",
+		query: url.Values{"offset": {"0"}, "pageSize": {"1"}}, idempotent: true})
+	if err != nil {
+		return err
+	}
+	if !ok2xx(resp) {
+		return p.statusError(op, resp)
+	}
+	return nil
+}
+
+// AccessLevels lists every Brivo group (all pages) and refreshes the
+// group cache.
+func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) {
+	items, err := p.loadGroups(ctx, "access_levels")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.AccessLevel, len(items))
+	for i, g := range items {
+		out[i] = acs.AccessLevel{ID: idSegment(g.ID), Name: g.Name}
+	}
+	return out, nil
+}
+
+// AccessLevelByName returns the group whose name is exactly name. Brivo's
+// name filter matches substrings, so the answer is narrowed here; a name
+// that cannot be placed in a filter safely is looked for in the full
+// listing instead. No group is NotFound; several groups of that name are a
+// Conflict.
+func (p *Provider) AccessLevelByName(ctx context.Context, name string) (acs.AccessLevel, error) {
+	const op = "access_level_by_name"
+	if name == "" {
+		return acs.AccessLevel{}, acs.Errorf(op, Name, acs.InvalidArgument, "access level name is empty")
+	}
+	if err := acs.ValidateText("access level name", name, 200); err != nil {
+		return acs.AccessLevel{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	var query url.Values
+	if f, err := buildFilter(term{"name", "eq", []string{name}}); err == nil {
+		query = url.Values{"filter": {f}}
+	}
+	items, err := listAll[idName](ctx, p, op, "/groups", query)
+	if err != nil {
+		return acs.AccessLevel{}, err
+	}
+	var found []idName
+	for _, g := range items {
+		if g.Name == name {
+			found = append(found, g)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return acs.AccessLevel{}, acs.Errorf(op, Name, acs.NotFound, "no Brivo group is named %q", name)
+	case 1:
+		return acs.AccessLevel{ID: idSegment(found[0].ID), Name: found[0].Name}, nil
+	}
+	return acs.AccessLevel{}, acs.Errorf(op, Name, acs.Conflict, "%d Brivo groups are named %q", len(found), name)
+}
+
+// CredentialFormats lists the account's credential formats and refreshes
+// the format cache. Format is set for the formats the adapter maps to a
+// Wiegand layout by name.
+func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat, error) {
+	p.cat.formatFetch.Lock()
+	fs, err := p.loadFormats(ctx, "credential_formats")
+	p.cat.formatFetch.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.CredentialFormat, len(fs))
+	for i, f := range fs {
+		out[i] = acs.CredentialFormat{ID: idSegment(f.id), Name: f.name, Format: f.card}
+	}
+	return out, nil
+}
+
+// Provision makes sure the user with g.Person.ExternalID exists, holds a
+// credential for g.Card assigned from g.ValidFrom to g.ValidUntil (whole
+// seconds, UTC), and belongs to exactly the groups g.AccessLevels. See the
+// package documentation for the requests it makes.
+func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
+	const op = "provision"
+	if err := acs.ValidateGrant(g, p.rules); err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	extSeg, err := externalSegment(op, g.Person.ExternalID)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	groups := make([]int64, len(g.AccessLevels))
+	for i, l := range g.AccessLevels {
+		if groups[i], err = parseID(op, "access level", l); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	var credType int64
+	if g.CredentialType != "" {
+		if credType, err = parseID(op, "credential type", g.CredentialType); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	from, to := g.ValidFrom.UTC().Truncate(time.Second), g.ValidUntil.UTC().Truncate(time.Second)
+	if !to.After(from) {
+		return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument, "validity window is shorter than the one second Brivo can express")
+	}
+	encoded, err := encodeCard(g.Card)
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	unlock, err := p.locks.lock(ctx, g.Person.ExternalID)
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	defer unlock()
+
+	f, err := p.resolveFormat(ctx, op, g.Card, credType)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureGroups(ctx, op, groups); err != nil {
+		return acs.Provisioned{}, err
+	}
+
+	u, found, err := p.findUser(ctx, op, extSeg, g.Person.ExternalID)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	var held *credentialJSON
+	if found {
+		creds, gone, err := p.userCredentials(ctx, op, u.ID)
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		found = !gone
+		for i, c := range creds {
+			if c.CredentialFormat.ID == f.id && matchCard(c, &f, g.Card, encoded) {
+				held = &creds[i]
+				break
+			}
+		}
+	}
+	created := false
+	var credID int64
+	if held != nil {
+		credID = held.ID
+	} else if credID, err = p.obtainCredential(ctx, op, f, g.Card, encoded); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if !found {
+		if u, err = p.createUser(ctx, op, g.Person, extSeg); err != nil {
+			return acs.Provisioned{}, err
+		}
+		created = true
+	} else if u.Suspended {
+		if err := p.setSuspended(ctx, op, u.ID, false); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	if held == nil || !sameWindow(*held, from, to) {
+		if err := p.assign(ctx, op, u.ID, credID, assignJSON{EffectiveFrom: from.Format(wireTime), EffectiveTo: to.Format(wireTime)}); err != nil {
+			return acs.Provisioned{}, err
+		}
+		created = created || held == nil
+	}
+	if err := p.syncGroups(ctx, op, u.ID, groups, found); err != nil {
+		return acs.Provisioned{}, err
+	}
+	uid := idSegment(u.ID)
+	return acs.Provisioned{
+		Cardholder: acs.CardholderRef{ID: uid, ExternalID: g.Person.ExternalID},
+		Credential: acs.CredentialRef{ID: idSegment(credID), CardholderID: uid,
+			CardholderExternalID: g.Person.ExternalID, Card: g.Card},
+		AccessLevels: slices.Clone(g.AccessLevels),
+		Created:      created,
+	}, nil
+}
+
+func sameWindow(c credentialJSON, from, to time.Time) bool {
+	f, ok1 := parseWireTime(c.EffectiveFrom)
+	t, ok2 := parseWireTime(c.EffectiveTo)
+	return ok1 && ok2 && f.Equal(from) && t.Equal(to)
+}
+
+// findUser looks a user up by external ID.
+func (p *Provider) findUser(ctx context.Context, op, extSeg, ext string) (userJSON, bool, error) {
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + extSeg + "/external", idempotent: true})
+	if err != nil {
+		return userJSON{}, false, err
+	}
+	if resp.Status == http.StatusNotFound {
+		return userJSON{}, false, nil
+	}
+	if !ok2xx(resp) {
+		return userJSON{}, false, p.statusError(op, resp)
+	}
+	var u userJSON
+	if err := p.decode(op, resp, &u); err != nil {
+		return userJSON{}, false, err
+	}
+	if u.ID <= 0 || string(u.ExternalID) != ext {
+		return userJSON{}, false, acs.Errorf(op, Name, acs.Unknown, "lookup of external ID %q answered with another user", ext)
+	}
+	return u, true, nil
+}
+
+// createUser creates the user. When the answer is lost, the user is looked
+// up and, if absent, created again (once); when the external ID turns out
+// taken (a concurrent creation), the user is looked up instead.
+func (p *Provider) createUser(ctx context.Context, op string, person acs.Person, extSeg string) (userJSON, error) {
+	body := createUserJSON{FirstName: person.FirstName, LastName: person.LastName, ExternalID: person.ExternalID}
+	if body.FirstName == "" {
+		body.FirstName = "Visitor"
+	}
+	if body.LastName == "" {
+		body.LastName = "Visitor"
+	}
+	if person.Email != "" {
+		body.Emails = []emailJSON{{Address: person.Email, Type: "work"}}
+	}
+	var lastErr error
+	for range 2 {
+		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: "/users", body: body})
+		switch {
+		case err != nil && !noAnswer(err):
+			return userJSON{}, err
+		case err != nil:
+			lastErr = err
+		case ok2xx(resp):
+			var u userJSON
+			if err := p.decode(op, resp, &u); err != nil {
+				return userJSON{}, err
+			}
+			if u.ID <= 0 {
+				return userJSON{}, acs.Errorf(op, Name, acs.Unknown, "user created without an ID")
+			}
+			return u, nil
+		case resp.Status == http.StatusBadRequest || resp.Status == http.StatusConflict:
+			// Perhaps the external ID is taken by a concurrent creation.
+			u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID)
+			if ferr == nil && found {
+				return u, nil
+			}
+			return userJSON{}, p.statusError(op, resp)
+		default:
+			return userJSON{}, p.statusError(op, resp)
+		}
+		// No answer: the user may have been created. Look before sending
+		// again.
+		u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID)
+		if ferr != nil {
+			return userJSON{}, lastErr
+		}
+		if found {
+			return u, nil
+		}
+	}
+	return userJSON{}, lastErr
+}
+
+func (p *Provider) setSuspended(ctx context.Context, op string, uid int64, suspended bool) error {
+	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: "/users/" + idSegment(uid) + "/suspended",
+		body: map[string]bool{"suspended": suspended}, idempotent: true})
+	if err != nil {
+		return err
+	}
+	if !ok2xx(resp) {
+		return p.statusError(op, resp)
+	}
+	return nil
+}
+
+// userCredentials lists the credentials assigned to a user; gone reports a
+// 404 (the user does not exist).
+func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) (creds []credentialJSON, gone bool, err error) {
+	creds, err = listAll[credentialJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials", nil)
+	if acs.CodeOf(err) == acs.NotFound {
+		return nil, true, nil
+	}
+	return creds, false, err
+}
+
+// obtainCredential creates the credential for card, or finds the free one
+// Brivo already holds for it. A card assigned to someone else is a
+// Conflict.
+func (p *Provider) obtainCredential(ctx context.Context, op string, f brivoFormat, card acs.Card, encoded string) (int64, error) {
+	body := f.createBody(card, encoded)
+	var lastErr error
+	for range 2 {
+		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: "/credentials", body: body})
+		if err != nil {
+			if !noAnswer(err) {
+				return 0, err
+			}
+			// The credential may have been created before the answer was
+			// lost: look for it before sending again.
+			id, ok, lerr := p.freeCredential(ctx, op, f, card, encoded)
+			if lerr != nil {
+				return 0, err
+			}
+			if ok {
+				return id, nil
+			}
+			lastErr = err
+			continue
+		}
+		if ok2xx(resp) {
+			var c credentialJSON
+			if err := p.decode(op, resp, &c); err != nil {
+				return 0, err
+			}
+			if c.ID <= 0 {
+				return 0, acs.Errorf(op, Name, acs.Unknown, "credential created without an ID")
+			}
+			return c.ID, nil
+		}
+		ae, ve := p.responseError(op, resp)
+		if resp.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ve.Message), "duplicate credential") {
+			id, ok, err := p.freeCredential(ctx, op, f, card, encoded)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				return 0, &acs.Error{Op: op, Provider: Name, Code: acs.Conflict,
+					Message: "card " + card.String() + " is assigned to another Brivo user", Err: ve}
+			}
+			return id, nil
+		}
+		return 0, ae
+	}
+	return 0, lastErr
+}
+
+// freeCredential finds an unassigned credential of format f for card: by
+// reference ID (the card number) first, then among the free credentials of
+// the facility in case it was registered with another reference.
+func (p *Provider) freeCredential(ctx context.Context, op string, f brivoFormat, card acs.Card, encoded string) (int64, bool, error) {
+	fc := []term{}
+	if f.facilityField != 0 {
+		fc = append(fc, term{"facility_code", "eq", []string{strconv.FormatUint(card.Facility, 10)}})
+	}
+	free := term{"status", "eq", []string{"unassigned"}}
+	queries := [][]term{
+		append(append([]term{{"reference_id", "eq", []string{strconv.FormatUint(card.Number, 10)}}}, fc...), free),
+		append(slices.Clone(fc), free),
+	}
+	for _, terms := range queries {
+		filter, err := buildFilter(terms...)
+		if err != nil {
+			return 0, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+		creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+		if err != nil {
+			return 0, false, err
+		}
+		for _, c := range creds {
+			if c.CredentialFormat.ID == f.id && matchCard(c, &f, card, encoded) {
+				return c.ID, true, nil
+			}
+		}
+	}
+	return 0, false, nil
+}
+
+func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window assignJSON) error {
+	resp, err := p.call(ctx, op, request{method: http.MethodPut,
+		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), body: window, idempotent: true})
+	if err != nil {
+		return err
+	}
+	if !ok2xx(resp) {
+		return p.statusError(op, resp)
+	}
+	return nil
+}
+
+// syncGroups makes the user a member of exactly want, removing before
+// adding so that Brivo's 16-group limit is never crossed.
+func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []int64, existed bool) error {
+	var have []int64
+	if existed {
+		cur, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", nil)
+		if err != nil {
+			return err
+		}
+		for _, g := range cur {
+			have = append(have, g.ID)
+			if slices.Contains(want, g.ID) {
+				continue
+			}
+			resp, err := p.call(ctx, op, request{method: http.MethodDelete,
+				path: "/groups/" + idSegment(g.ID) + "/users/" + idSegment(uid), idempotent: true})
+			if err != nil {
+				return err
+			}
+			if !ok2xx(resp) && resp.Status != http.StatusNotFound {
+				return p.statusError(op, resp)
+			}
+		}
+	}
+	for _, gid := range want {
+		if slices.Contains(have, gid) {
+			continue
+		}
+		resp, err := p.call(ctx, op, request{method: http.MethodPut,
+			path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+		if err != nil {
+			return err
+		}
+		if !ok2xx(resp) {
+			if resp.Status == http.StatusNotFound {
+				p.cat.mu.Lock()
+				p.cat.groups = nil // the group list changed under us
+				p.cat.mu.Unlock()
+			}
+			return p.statusError(op, resp)
+		}
+	}
+	return nil
+}
+
+// Revoke unassigns and deletes the credential. It finds the cardholder by
+// ref.CardholderID or ref.CardholderExternalID (or, failing both, by asking
+// Brivo who holds ref.ID) and the credential among that cardholder's by
+// ref.ID or, when it is empty, by ref.Card. A credential that is not
+// assigned to the cardholder is left alone: it opens nothing for them.
+func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
+	const op = "revoke"
+	var credID, uid int64
+	var err error
+	if ref.ID != "" {
+		if credID, err = parseID(op, "credential ID", ref.ID); err != nil {
+			return err
+		}
+	}
+	if ref.CardholderID != "" {
+		if uid, err = parseID(op, "cardholder ID", ref.CardholderID); err != nil {
+			return err
+		}
+	}
+	var extSeg string
+	if ref.CardholderExternalID != "" {
+		if extSeg, err = externalSegment(op, ref.CardholderExternalID); err != nil {
+			return err
+		}
+	}
+	var encoded string
+	if credID == 0 {
+		if uid == 0 && extSeg == "" {
+			return acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
+		}
+		if err := ref.Card.Validate(); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+		if encoded, err = encodeCard(ref.Card); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	if ref.CardholderExternalID != "" {
+		unlock, err := p.locks.lock(ctx, ref.CardholderExternalID)
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+	}
+	switch {
+	case uid != 0:
+	case extSeg != "":
+		u, found, err := p.findUser(ctx, op, extSeg, ref.CardholderExternalID)
+		if err != nil || !found {
+			return err
+		}
+		uid = u.ID
+	default:
+		var found bool
+		if uid, found, err = p.holderOf(ctx, op, credID); err != nil || !found {
+			return err
+		}
+	}
+	creds, gone, err := p.userCredentials(ctx, op, uid)
+	if err != nil || gone {
+		return err
+	}
+	for _, c := range creds {
+		if credID != 0 && c.ID == credID ||
+			credID == 0 && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), ref.Card, encoded) {
+			return p.dropCredential(ctx, op, uid, c.ID)
+		}
+	}
+	return nil
+}
+
+// holderOf asks Brivo which user holds a credential (GET
+// /credentials/{id}/user); a 404 means none does.
+func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (int64, bool, error) {
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(cid) + "/user", idempotent: true})
+	if err != nil {
+		return 0, false, err
+	}
+	if resp.Status == http.StatusNotFound {
+		return 0, false, nil
+	}
+	if !ok2xx(resp) {
+		return 0, false, p.statusError(op, resp)
+	}
+	var u userJSON
+	if err := p.decode(op, resp, &u); err != nil {
+		return 0, false, err
+	}
+	return u.ID, u.ID > 0, nil
+}
+
+// dropCredential unassigns a credential from the user and deletes it. Once
+// it is unassigned it opens nothing, so a failure to delete it is logged
+// and not returned.
+func (p *Provider) dropCredential(ctx context.Context, op string, uid, cid int64) error {
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
+		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), idempotent: true})
+	if err != nil {
+		return err
+	}
+	if !ok2xx(resp) && resp.Status != http.StatusNotFound {
+		return p.statusError(op, resp)
+	}
+	resp, err = p.call(ctx, op, request{method: http.MethodDelete, path: "/credentials/" + idSegment(cid), idempotent: true})
+	if err == nil && !ok2xx(resp) && resp.Status != http.StatusNotFound {
+		err = p.statusError(op, resp)
+	}
+	if err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: credential unassigned but not deleted",
+			slog.String("provider", Name), slog.String("op", op), slog.Int64("credential", cid),
+			slog.String("error", p.redact(err.Error())))
+	}
+	return nil
+}
+
+// RemoveCardholder revokes every credential of the user (unassign and
+// delete) and deletes the user. An absent user is a success.
+func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
+	const op = "remove_cardholder"
+	var uid int64
+	var err error
+	if ref.ID != "" {
+		if uid, err = parseID(op, "cardholder ID", ref.ID); err != nil {
+			return err
+		}
+	}
+	var extSeg string
+	if ref.ExternalID != "" {
+		if extSeg, err = externalSegment(op, ref.ExternalID); err != nil {
+			return err
+		}
+	}
+	if uid == 0 && extSeg == "" {
+		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	if ref.ExternalID != "" {
+		unlock, err := p.locks.lock(ctx, ref.ExternalID)
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+	}
+	if uid == 0 {
+		u, found, err := p.findUser(ctx, op, extSeg, ref.ExternalID)
+		if err != nil || !found {
+			return err
+		}
+		uid = u.ID
+	}
+	creds, gone, err := p.userCredentials(ctx, op, uid)
+	if err != nil || gone {
+		return err
+	}
+	for _, c := range creds {
+		if err := p.dropCredential(ctx, op, uid, c.ID); err != nil {
+			return err
+		}
+	}
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/users/" + idSegment(uid), idempotent: true})
+	if err != nil {
+		return err
+	}
+	if !ok2xx(resp) && resp.Status != http.StatusNotFound {
+		return p.statusError(op, resp)
+	}
+	return nil
+}
+
+// IssueMobilePass sends the cardholder a Brivo Mobile Pass invitation
+// (POST /users/{id}/credentials/digital-invitations) to email, unless one
+// is already pending, and bounds the pass's credential with effectiveTo =
+// validUntil. The returned ID is the invitation's. Brivo answers 412 when
+// the account's pass allotment is used up (a Conflict error).
+func (p *Provider) IssueMobilePass(ctx context.Context, ref acs.CardholderRef, email string, validUntil time.Time) (acs.MobilePass, error) {
+	const op = "issue_mobile_pass"
+	if err := checkEmail(email); err != nil {
+		return acs.MobilePass{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if validUntil.IsZero() || !validUntil.After(p.now()) {
+		return acs.MobilePass{}, acs.Errorf(op, Name, acs.InvalidArgument, "validUntil must be in the future")
+	}
+	var uid int64
+	var err error
+	if ref.ID != "" {
+		if uid, err = parseID(op, "cardholder ID", ref.ID); err != nil {
+			return acs.MobilePass{}, err
+		}
+	}
+	var extSeg string
+	if ref.ExternalID != "" {
+		if extSeg, err = externalSegment(op, ref.ExternalID); err != nil {
+			return acs.MobilePass{}, err
+		}
+	}
+	if uid == 0 && extSeg == "" {
+		return acs.MobilePass{}, acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.MobilePass{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	if ref.ExternalID != "" {
+		unlock, err := p.locks.lock(ctx, ref.ExternalID)
+		if err != nil {
+			return acs.MobilePass{}, acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+	}
+	if uid == 0 {
+		u, found, err := p.findUser(ctx, op, extSeg, ref.ExternalID)
+		if err != nil {
+			return acs.MobilePass{}, err
+		}
+		if !found {
+			return acs.MobilePass{}, acs.Errorf(op, Name, acs.NotFound, "no Brivo user has external ID %q; provision the cardholder first", ref.ExternalID)
+		}
+		uid = u.ID
+	}
+	path := "/users/" + idSegment(uid) + "/credentials/digital-invitations"
+	inv, found, err := p.pendingInvitation(ctx, op, path)
+	if err != nil {
+		return acs.MobilePass{}, err
+	}
+	if !found {
+		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: path,
+			query: url.Values{"sendInvitationEmail": {"true"}, "language": {p.language}},
+			body:  map[string]string{"referenceId": email}})
+		switch {
+		case err != nil && !noAnswer(err):
+			return acs.MobilePass{}, err
+		case err == nil && ok2xx(resp):
+			if err := p.decode(op, resp, &inv); err != nil {
+				return acs.MobilePass{}, err
+			}
+		case err == nil && resp.Status != http.StatusConflict:
+			return acs.MobilePass{}, p.statusError(op, resp)
+		default:
+			// Lost answer, or "already a pending invitation": find it.
+			var lerr error
+			if inv, found, lerr = p.pendingInvitation(ctx, op, path); lerr != nil || !found {
+				if err == nil {
+					err = p.statusError(op, resp)
+				}
+				return acs.MobilePass{}, err
+			}
+		}
+	}
+	if inv.ID <= 0 {
+		return acs.MobilePass{}, acs.Errorf(op, Name, acs.Unknown, "invitation without an ID")
+	}
+	if inv.CredentialID > 0 {
+		if err := p.assign(ctx, op, uid, inv.CredentialID, assignJSON{EffectiveTo: validUntil.UTC().Truncate(time.Second).Format(wireTime)}); err != nil {
+			return acs.MobilePass{}, err
+		}
+	}
+	return acs.MobilePass{ID: idSegment(inv.ID)}, nil
+}
+
+func (p *Provider) pendingInvitation(ctx context.Context, op, path string) (invitationJSON, bool, error) {
+	filter, err := buildFilter(term{"status", "eq", []string{"pending"}})
+	if err != nil {
+		return invitationJSON{}, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	invs, err := listAll[invitationJSON](ctx, p, op, path, url.Values{"filter": {filter}})
+	if err != nil {
+		return invitationJSON{}, false, err
+	}
+	for _, inv := range invs {
+		if strings.EqualFold(inv.Status, "pending") {
+			return inv, true, nil
+		}
+	}
+	return invitationJSON{}, false, nil
+}
+
+func checkEmail(email string) error {
+	if email == "" {
+		return errors.New("e-mail address is empty")
+	}
+	if err := acs.ValidateText("email", email, acs.MaxEmailLen); err != nil {
+		return err
+	}
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || local == "" || domain == "" || strings.ContainsAny(email, " \t") || strings.Contains(domain, "@") {
+		return errors.New("e-mail address is malformed")
+	}
+	return nil
+}

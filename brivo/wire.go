@@ -1,0 +1,600 @@
+package brivo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+)
+
+// APIError is an error answer from Brivo or its gateway, the cause of the
+// *acs.Error returned (reach it with errors.As). It holds no secret.
+type APIError struct {
+	Status int // HTTP status
+	// Code is the "code" field of an API error body; 0 when absent.
+	Code int
+	// Message is the vendor's text: the "message" or "error_description"
+	// field, or the heading of the gateway's HTML page (redacted, at most
+	// 300 bytes).
+	Message string
+	// OAuthError is the "error" field of an OAuth-style body, such as
+	// "invalid_token" or "invalid_grant".
+	OAuthError string
+	// Gateway is the X-Mashery-Error-Code header, such as
+	// "ERR_403_DEVELOPER_OVER_QPS", when present.
+	Gateway string
+}
+
+// Error formats as "HTTP 404: Requested user not found".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("HTTP ")
+	b.WriteString(strconv.Itoa(e.Status))
+	if e.OAuthError != "" {
+		b.WriteString(": ")
+		b.WriteString(e.OAuthError)
+	}
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Message)
+	}
+	return b.String()
+}
+
+// gatewayThrottled reports whether an answer is the Mashery gateway's
+// "slow down": 403 "Developer Over Qps" (429 is handled by httpx itself).
+func gatewayThrottled(status int, body []byte) bool {
+	return status == http.StatusForbidden && bytes.Contains(body, []byte("Over Qps"))
+}
+
+func throttledResponse(resp *httpx.Response) bool {
+	return resp.Status == http.StatusTooManyRequests || gatewayThrottled(resp.Status, resp.Body) ||
+		resp.Status == http.StatusForbidden && resp.Header.Get("X-Mashery-Error-Code") == "ERR_403_DEVELOPER_OVER_QPS"
+}
+
+// redact removes every secret, the current tokens included, from s.
+func (p *Provider) redact(s string) string {
+	s = p.api.Redact(s)
+	if p.tokens != nil {
+		a, r := p.tokens.secrets()
+		for _, t := range [...]string{a, r} {
+			if len(t) >= 4 {
+				s = strings.ReplaceAll(s, t, "[REDACTED]")
+			}
+		}
+	}
+	return s
+}
+
+// vendorMessage extracts the human-readable part of an error body.
+func vendorMessage(body []byte) (msg, oauth string, code int) {
+	var j struct {
+		Code             json.Number `json:"code"`
+		Message          string      `json:"message"`
+		Error            string      `json:"error"`
+		ErrorDescription string      `json:"error_description"`
+		Status           json.Number `json:"status"`
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &j) == nil {
+		if n, err := j.Code.Int64(); err == nil {
+			code = int(n)
+		}
+		msg = j.Message
+		if msg == "" {
+			msg = j.ErrorDescription
+		}
+		return msg, j.Error, code
+	}
+	lower := bytes.ToLower(body)
+	if i := bytes.Index(lower, []byte("<h1>")); i >= 0 {
+		rest := body[i+4:]
+		if j := bytes.Index(bytes.ToLower(rest), []byte("</h1>")); j >= 0 {
+			return string(rest[:j]), "", 0
+		}
+	}
+	if len(trimmed) > 0 && trimmed[0] != '<' && utf8.Valid(trimmed) {
+		return string(trimmed), "", 0
+	}
+	return "", "", 0
+}
+
+// clean makes vendor text safe for an error: secrets redacted, control
+// characters replaced, at most 300 bytes.
+func (p *Provider) clean(s string) string {
+	s = p.redact(s)
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > 300 {
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}
+
+// responseError classifies a non-2xx answer.
+func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *APIError) {
+	msg, oauth, code := vendorMessage(resp.Body)
+	ve := &APIError{Status: resp.Status, Code: code, Message: p.clean(msg), OAuthError: p.clean(oauth),
+		Gateway: p.clean(resp.Header.Get("X-Mashery-Error-Code"))}
+	ae := &acs.Error{Op: op, Provider: Name, Code: httpx.CodeForStatus(resp.Status), Err: ve}
+	switch {
+	case throttledResponse(resp):
+		ae.Code, ae.Message = acs.RateLimited, "the Brivo API gateway asked to slow down"
+	case resp.Status == http.StatusForbidden && (strings.Contains(ve.Message, "Over Rate") || ve.Gateway == "ERR_403_DEVELOPER_OVER_RATE"):
+		ae.Code, ae.Message = acs.RateLimited, "the API key's request quota is used up"
+	case resp.Status == http.StatusForbidden && (strings.Contains(ve.Message, "Developer Inactive") || ve.Gateway == "ERR_403_DEVELOPER_INACTIVE"):
+		ae.Code, ae.Message = acs.Unauthenticated, "the API key is missing, invalid or inactive"
+	case resp.Status == 596:
+		ae.Code, ae.Message = acs.Unsupported, "service not found: check the base URL, the region and the /v1/api path"
+	case resp.Status == http.StatusUnauthorized:
+		ae.Message = "the access token was refused"
+	case resp.Status == http.StatusPreconditionFailed:
+		ae.Code = acs.Conflict
+	case resp.Status == http.StatusUnsupportedMediaType:
+		ae.Code = acs.InvalidArgument
+	case ae.Code == acs.Unknown:
+		ae.Message = "unexpected answer"
+	}
+	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
+		ae.RetryAfter = d
+	}
+	return ae, ve
+}
+
+// statusError is responseError for callers that only need the error.
+func (p *Provider) statusError(op string, resp *httpx.Response) error {
+	ae, _ := p.responseError(op, resp)
+	return ae
+}
+
+func ok2xx(resp *httpx.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
+
+// noAnswer reports whether err means the request got no answer at all
+// (the change may or may not have been made).
+func noAnswer(err error) bool {
+	var te *httpx.TransportError
+	return errors.As(err, &te) && acs.CodeOf(err) == acs.Unavailable
+}
+
+// request is one API call.
+type request struct {
+	method     string
+	path       string // escaped, relative to the base URL
+	query      url.Values
+	body       any // JSON-encoded when non-nil
+	idempotent bool
+}
+
+// call sends an API request with the current token. On a 401 it
+// invalidates the token and resends once with a fresh one; a gateway
+// throttle on a non-idempotent request (which the gateway refused before
+// it reached Brivo) is waited out and resent (httpx does this for
+// idempotent requests). It returns the final answer whatever its status,
+// or an *acs.Error when there was none.
+func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Response, error) {
+	var body []byte
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+		body = b
+	}
+	tok, err := p.tokens.get(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.send(ctx, op, r, body, tok)
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == http.StatusUnauthorized {
+		p.tokens.invalidate(tok)
+		if tok, err = p.tokens.get(ctx, op); err != nil {
+			return nil, err
+		}
+		if resp, err = p.send(ctx, op, r, body, tok); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; !r.idempotent && i < p.retryMax && throttledResponse(resp); i++ {
+		d, ok := httpx.RetryAfter(resp.Header, time.Now())
+		if !ok {
+			d = time.Second
+		}
+		if d > p.retryWaitMax {
+			break
+		}
+		if err := p.sleep(ctx, d); err != nil {
+			return nil, acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		if resp, err = p.send(ctx, op, r, body, tok); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
+}
+
+func (p *Provider) send(ctx context.Context, op string, r request, body []byte, tok string) (*httpx.Response, error) {
+	h := http.Header{
+		"Api-Key":       {p.cfg.APIKey},
+		"Authorization": {"bearer " + tok},
+		"Accept":        {"application/json"},
+	}
+	if body != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	resp, err := p.api.Do(ctx, httpx.Request{
+		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
+	})
+	if err != nil {
+		return nil, httpx.TransportFailure(op, Name, err)
+	}
+	return resp, nil
+}
+
+// decode unmarshals a 2xx body.
+func (p *Provider) decode(op string, resp *httpx.Response, v any) error {
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return &acs.Error{Op: op, Provider: Name, Code: acs.Unknown,
+			Message: fmt.Sprintf("unreadable answer (HTTP %d)", resp.Status), Err: errors.New(p.clean(err.Error()))}
+	}
+	return nil
+}
+
+// ---- JSON shapes ----
+
+// flexString accepts a JSON string or number (externalId was sent and
+// returned both ways over the years).
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+		return nil
+	}
+	if string(b) == "null" {
+		*f = ""
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*f = flexString(n.String())
+	return nil
+}
+
+type userJSON struct {
+	ID         int64      `json:"id"`
+	ExternalID flexString `json:"externalId"`
+	FirstName  string     `json:"firstName"`
+	LastName   string     `json:"lastName"`
+	Suspended  bool       `json:"suspended"`
+}
+
+type emailJSON struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+}
+
+type createUserJSON struct {
+	FirstName  string      `json:"firstName"`
+	LastName   string      `json:"lastName"`
+	ExternalID string      `json:"externalId"`
+	Emails     []emailJSON `json:"emails,omitempty"`
+}
+
+type idName struct {
+	ID   int64  `json:"id"`
+	Name string `json:"name"`
+}
+
+type formatJSON struct {
+	ID               int64    `json:"id"`
+	Name             string   `json:"name"`
+	CredentialFields []idName `json:"credentialFields"`
+}
+
+type fieldValueJSON struct {
+	ID                int64      `json:"id,omitempty"`
+	CredentialFieldID int64      `json:"credentialFieldId,omitempty"`
+	Name              string     `json:"name,omitempty"`
+	Value             flexString `json:"value"`
+}
+
+type credentialJSON struct {
+	ID                int64            `json:"id"`
+	CredentialFormat  idName           `json:"credentialFormat"`
+	ReferenceID       flexString       `json:"referenceId"`
+	EncodedCredential string           `json:"encodedCredential"`
+	FieldValues       []fieldValueJSON `json:"fieldValues"`
+	EffectiveFrom     string           `json:"effectiveFrom"`
+	EffectiveTo       string           `json:"effectiveTo"`
+}
+
+type formatRef struct {
+	ID int64 `json:"id"`
+}
+
+type fieldValueIn struct {
+	ID    int64  `json:"id"`
+	Value string `json:"value"`
+}
+
+type createCredentialJSON struct {
+	CredentialFormat  formatRef      `json:"credentialFormat"`
+	ReferenceID       string         `json:"referenceId"`
+	EncodedCredential string         `json:"encodedCredential,omitempty"`
+	FieldValues       []fieldValueIn `json:"fieldValues,omitempty"`
+}
+
+type assignJSON struct {
+	EffectiveFrom string `json:"effectiveFrom,omitempty"`
+	EffectiveTo   string `json:"effectiveTo,omitempty"`
+}
+
+type invitationJSON struct {
+	ID           int64      `json:"id"`
+	ReferenceID  flexString `json:"referenceId"`
+	CredentialID int64      `json:"credentialId"`
+	AccessCode   string     `json:"accessCode"`
+	Status       string     `json:"status"`
+	Expiration   string     `json:"expiration"`
+}
+
+type pageJSON[T any] struct {
+	Data     []T  `json:"data"`
+	Offset   int  `json:"offset"`
+	PageSize int  `json:"pageSize"`
+	Count    *int `json:"count"`
+}
+
+// wireTime is how dates are sent: ISO 8601 in UTC, whole seconds.
+const wireTime = "2006-01-02T15:04:05Z"
+
+// parseWireTime reads Brivo dates: with or without fractional seconds, with
+// Z or an offset, or a bare date.
+func parseWireTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// pageSize is the largest page Brivo serves.
+const pageSize = 100
+
+// maxPages bounds a listing against a server that never stops paging.
+const maxPages = 10000
+
+// listAll reads every page of a listing.
+func listAll[T any](ctx context.Context, p *Provider, op, path string, query url.Values) ([]T, error) {
+	var out []T
+	offset := 0
+	for range maxPages {
+		q := url.Values{}
+		for k, v := range query {
+			q[k] = v
+		}
+		q.Set("offset", strconv.Itoa(offset))
+		q.Set("pageSize", strconv.Itoa(pageSize))
+		resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, query: q, idempotent: true})
+		if err != nil {
+			return nil, err
+		}
+		if !ok2xx(resp) {
+			return nil, p.statusError(op, resp)
+		}
+		var pg pageJSON[T]
+		if err := p.decode(op, resp, &pg); err != nil {
+			return nil, err
+		}
+		out = append(out, pg.Data...)
+		offset += len(pg.Data)
+		if len(pg.Data) == 0 || len(pg.Data) < pageSize || pg.Count != nil && offset >= *pg.Count {
+			return out, nil
+		}
+	}
+	return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
+}
+
+// ---- path segments and filters ----
+
+// idSegment formats a Brivo ID for a path.
+func idSegment(id int64) string { return strconv.FormatInt(id, 10) }
+
+// parseID reads a Brivo ID given by a caller: decimal digits, positive,
+// fitting an int64. what names the value in the error.
+func parseID(op, what, s string) (int64, error) {
+	if s == "" || len(s) > 18 {
+		return 0, acs.Errorf(op, Name, acs.InvalidArgument, "%s %q is not a Brivo ID (decimal digits)", what, truncate(s))
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, acs.Errorf(op, Name, acs.InvalidArgument, "%s %q is not a Brivo ID (decimal digits)", what, truncate(s))
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, acs.Errorf(op, Name, acs.InvalidArgument, "%s %q is not a Brivo ID (decimal digits)", what, truncate(s))
+	}
+	return n, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 40 {
+		cut := 40
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
+	}
+	return s
+}
+
+// externalSegment checks an external ID and escapes it for a path. The
+// acs rules already limit it to letters, digits, '-', '_' and '.'; the
+// dot segments "." and "..", which a server or proxy would resolve, are
+// refused.
+func externalSegment(op, id string) (string, error) {
+	if err := acs.ValidateExternalID(id); err != nil {
+		return "", acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if id == "." || id == ".." {
+		return "", acs.Errorf(op, Name, acs.InvalidArgument, "external ID %q is a path dot segment", id)
+	}
+	return url.PathEscape(id), nil
+}
+
+// term is one clause of a Brivo filter: field__op:v1,v2.
+type term struct {
+	field, op string
+	values    []string
+}
+
+// buildFilter renders terms as a filter= value. Brivo's syntax has no
+// escape for its separators, so a value holding ';', ',', ':' or '%', a
+// control character, or nothing at all is refused rather than sent: it
+// could otherwise add a clause or a value and widen the query.
+func buildFilter(terms ...term) (string, error) {
+	var b strings.Builder
+	for i, t := range terms {
+		if !validFilterName(t.field) {
+			return "", fmt.Errorf("filter field %q is not allowed", t.field)
+		}
+		switch t.op {
+		case "eq", "ne", "gt", "lt":
+		default:
+			return "", fmt.Errorf("filter operator %q is not allowed", t.op)
+		}
+		if len(t.values) == 0 {
+			return "", fmt.Errorf("filter on %s has no value", t.field)
+		}
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		b.WriteString(t.field)
+		b.WriteString("__")
+		b.WriteString(t.op)
+		b.WriteByte(':')
+		for j, v := range t.values {
+			if err := checkFilterValue(v); err != nil {
+				return "", fmt.Errorf("filter on %s: %w", t.field, err)
+			}
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(v)
+		}
+	}
+	return b.String(), nil
+}
+
+func validFilterName(s string) bool {
+	if s == "" || strings.Contains(s, "__") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkFilterValue refuses a value that cannot be placed in a filter.
+func checkFilterValue(v string) error {
+	switch {
+	case v == "":
+		return errors.New("empty value")
+	case len(v) > 256:
+		return errors.New("value longer than 256 bytes")
+	case !utf8.ValidString(v):
+		return errors.New("value is not valid UTF-8")
+	case strings.ContainsAny(v, ";,:%"):
+		return errors.New("value contains one of ; , : % which Brivo's filter syntax cannot escape")
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return errors.New("value contains a control character")
+	case strings.TrimSpace(v) != v:
+		return errors.New("value has leading or trailing spaces")
+	}
+	return nil
+}
+
+// ---- per-key locking ----
+
+// keyedMutex serialises operations on one cardholder within this process,
+// so that two concurrent provisions of the same visit cannot race each
+// other into a duplicate.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// lock waits for key, or for ctx to end. The returned function unlocks.
+func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}
