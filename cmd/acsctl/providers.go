@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/brivo"
+	"github.com/acsbridge/acsbridge/brivo/brivosim"
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 )
@@ -41,6 +43,19 @@ func (a *app) newProvider() (acs.Provider, error) {
 		return lenel.New(lenel.Config{
 			BaseURL: g.url, Username: g.username, Password: g.password,
 			DirectoryID: g.directoryID, ApplicationID: g.appID,
+		}, opts...)
+	case "brivo":
+		if err := require("brivo", [2]string{"client-id", g.clientID}, [2]string{"client-secret", g.clientSecret},
+			[2]string{"api-key", g.apiKey}, [2]string{"username", g.username}, [2]string{"password", g.password}); err != nil {
+			return nil, err
+		}
+		opts := []brivo.Option{brivo.WithTLS(brivo.TLSOptions{CAFile: g.caFile, InsecureSkipVerify: g.insecureSkipVerify})}
+		if g.allowInsecureHTTP {
+			opts = append(opts, brivo.WithAllowInsecureHTTP())
+		}
+		return brivo.New(brivo.Config{
+			BaseURL: g.url, AuthURL: g.authURL, ClientID: g.clientID, ClientSecret: g.clientSecret,
+			APIKey: g.apiKey, Username: g.username, Password: g.password,
 		}, opts...)
 	}
 	return nil, usagef("unknown --provider %q; want genetec, lenel or brivo", g.provider)
@@ -84,6 +99,11 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		handler = lenelsim.New()
 		info = simInfo{Provider: "lenel", URL: base + lenelsim.BasePath, Username: lenelsim.DefaultUser,
 			Password: lenelsim.DefaultPassword, AppID: lenelsim.DefaultApplicationID}
+	case "brivo":
+		handler = brivosim.New()
+		c := brivosim.DefaultCredentials()
+		info = simInfo{Provider: "brivo", URL: base + brivosim.APIPrefix, AuthURL: base, Username: c.Username,
+			Password: c.Password, ClientID: c.ClientID, ClientSecret: c.ClientSecret, APIKey: c.APIKey}
 	default:
 		ln.Close()
 		return usagef("simulate: unknown simulator %q; want genetec, lenel or brivo", which)
