@@ -1,0 +1,191 @@
+package genetec
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// Entity type names as the Web SDK spells them.
+const (
+	typeCardholder = "Cardholder"
+	typeVisitor    = "Visitor"
+	typeCredential = "Credential"
+	typeGroup      = "CardholderGroup"
+)
+
+// Projections read back for each kind of entity. Every read starts with
+// Guid so that results can be matched to requests.
+var (
+	groupFields  = []string{"Guid", "EntityType"}
+	holderFields = []string{"Guid", "EntityType", "Name", "FirstName", "LastName", "EmailAddress", "State", "ActivationDate", "ExpirationDate", "Groups", "Credentials"}
+	credFields   = []string{"Guid", "EntityType", "Name", "State", "ActivationDate", "ExpirationDate", "CardholderGuid"}
+)
+
+// holderInfo is a cardholder as read from the Web SDK.
+type holderInfo struct {
+	id                     guid
+	typ, name, first, last string
+	email, state           string
+	from, until            time.Time
+	groups, creds          []guid
+}
+
+func toHolder(o object) holderInfo {
+	h := holderInfo{
+		typ: o.str("EntityType"), name: o.str("Name"), first: o.str("FirstName"), last: o.str("LastName"),
+		email: o.str("EmailAddress"), state: o.str("State"), groups: o.guids("Groups"), creds: o.guids("Credentials"),
+	}
+	h.id, _ = o.guid("Guid")
+	h.from, _ = parseWireTime(o.str("ActivationDate"))
+	h.until, _ = parseWireTime(o.str("ExpirationDate"))
+	return h
+}
+
+func isPerson(typ string) bool {
+	return strings.EqualFold(typ, typeCardholder) || strings.EqualFold(typ, typeVisitor)
+}
+
+// credInfo is a credential as read from the Web SDK.
+type credInfo struct {
+	id               guid
+	typ, name, state string
+	from, until      time.Time
+	holder           guid
+}
+
+func toCred(o object) credInfo {
+	c := credInfo{typ: o.str("EntityType"), name: o.str("Name"), state: o.str("State")}
+	c.id, _ = o.guid("Guid")
+	c.holder, _ = o.guid("CardholderGuid")
+	c.from, _ = parseWireTime(o.str("ActivationDate"))
+	c.until, _ = parseWireTime(o.str("ExpirationDate"))
+	return c
+}
+
+// heldAt reports whether the credential still belongs to its cardholder at
+// now: it is assigned, not expired, and either Active or waiting for an
+// activation date in the future.
+func (c credInfo) heldAt(now time.Time) bool {
+	switch {
+	case c.holder == zeroGUID:
+		return false
+	case strings.EqualFold(c.state, "Expired"):
+		return false
+	case !c.until.IsZero() && !now.Before(c.until):
+		return false
+	}
+	return strings.EqualFold(c.state, "Active") || c.from.After(now)
+}
+
+// search runs report/EntityConfiguration for entities of typ whose Name
+// contains name, and returns their GUIDs. The name filter is not exact:
+// callers compare the names they read back.
+func (p *Provider) search(ctx context.Context, op, typ, name string) ([]guid, error) {
+	esc, err := escapeValue("name", name)
+	if err != nil {
+		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
+		q: "EntityTypes@" + typ + ",Name=" + esc + ",NameSearchMode=Contains"})
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(env.Status, statusOk) {
+		return nil, acs.Errorf(op, Name, acs.Unknown, "searching %s entities by name answered %s instead of the full list", typ, env.Status)
+	}
+	objs, err := objects(env.Result)
+	if err != nil {
+		return nil, acs.Wrap(op, Name, acs.Unknown, err)
+	}
+	out := make([]guid, 0, len(objs))
+	for _, o := range objs {
+		if g, ok := o.guid("Guid"); ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// readSeg is one entity= segment of a read.
+type readSeg struct {
+	id     guid
+	fields []string
+}
+
+// read fetches the projections of several entities, in batches of at most
+// maxReadBatch segments per request, and returns the results by GUID.
+func (p *Provider) read(ctx context.Context, op string, segs []readSeg) (map[guid]object, error) {
+	out := make(map[guid]object, len(segs))
+	for start := 0; start < len(segs); start += maxReadBatch {
+		batch := segs[start:min(start+maxReadBatch, len(segs))]
+		var q qBuilder
+		for _, s := range batch {
+			q.item("entity=", s.id.Hex())
+			for _, f := range s.fields {
+				q.item(f)
+			}
+		}
+		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/entity", q: q.String()})
+		if err != nil {
+			return nil, err
+		}
+		objs, err := objects(env.Result)
+		if err != nil {
+			return nil, acs.Wrap(op, Name, acs.Unknown, err)
+		}
+		for _, o := range objs {
+			if g, ok := o.guid("Guid"); ok {
+				out[g] = o
+			}
+		}
+	}
+	return out, nil
+}
+
+// write sends one POST entity?q= and returns the GUID of the first
+// object of its result, if any.
+func (p *Provider) write(ctx context.Context, op, q string) (guid, error) {
+	env, err := p.do(ctx, call{op: op, method: http.MethodPost, path: "/entity", q: q})
+	if err != nil {
+		return zeroGUID, err
+	}
+	objs, err := objects(env.Result)
+	if err != nil {
+		return zeroGUID, acs.Wrap(op, Name, acs.Unknown, err)
+	}
+	for _, o := range objs {
+		if g, ok := o.guid("Guid"); ok {
+			return g, nil
+		}
+	}
+	return zeroGUID, nil
+}
+
+// deleteEntity deletes one entity. An entity the Web SDK reports as
+// unknown (a Fail envelope) is already gone, which is a success; an HTTP
+// 404 without an envelope (a wrong base URL) is not.
+func (p *Provider) deleteEntity(ctx context.Context, op string, id guid) error {
+	_, err := p.do(ctx, call{op: op, method: http.MethodDelete, path: "/entity/" + id.Hex()})
+	if isGone(err) {
+		return nil
+	}
+	return err
+}
+
+// isGone reports whether err is the Web SDK saying an entity does not
+// exist.
+func isGone(err error) bool {
+	var se *SdkError
+	return err != nil && errors.As(err, &se) && acs.CodeOf(err) == acs.NotFound
+}
+
+// mentions reports whether an error's text names the GUID in either form.
+func mentions(err error, g guid) bool {
+	s := strings.ToLower(err.Error())
+	return strings.Contains(s, g.Hex()) || strings.Contains(s, g.String())
+}

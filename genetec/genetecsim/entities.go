@@ -1,0 +1,885 @@
+package genetecsim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/wiegand"
+)
+
+// Entity type names, as the Web SDK spells them.
+const (
+	TypeCardholder      = "Cardholder"
+	TypeVisitor         = "Visitor"
+	TypeCredential      = "Credential"
+	TypeCardholderGroup = "CardholderGroup"
+	TypeAccessRule      = "AccessRule"
+)
+
+var typeNames = map[string]string{
+	"cardholder":      TypeCardholder,
+	"visitor":         TypeVisitor,
+	"credential":      TypeCredential,
+	"cardholdergroup": TypeCardholderGroup,
+	"accessrule":      TypeAccessRule,
+}
+
+// Card-format GUIDs accepted in <UndecodedWiegand><FormatType>.
+const (
+	FormatStandard26 = "00000000-0000-0000-0000-000000000200" // HID H10301 26-bit
+	FormatH10302     = "00000000-0000-0000-0000-000000000400" // HID H10302 37-bit
+	zeroGUID         = "00000000-0000-0000-0000-000000000000"
+)
+
+// sdkError is a Fail envelope's content.
+type sdkError struct {
+	code, msg string
+}
+
+func (e *sdkError) Error() string { return e.code + ": " + e.msg }
+
+func failf(code, format string, args ...any) *sdkError {
+	return &sdkError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+const (
+	codeInvalidOperation = "InvalidOperation"
+	codeUnknownEntity    = "UnknownEntity"
+)
+
+// activation is an ActivationMode value.
+type activation struct {
+	kind        string // "", SpecificActivationPeriod, SpecificDeactivation, RelativeDeactivation
+	from, until time.Time
+	relative    time.Duration
+}
+
+func (a activation) contains(t time.Time) bool {
+	switch a.kind {
+	case "SpecificActivationPeriod":
+		return !t.Before(a.from) && t.Before(a.until)
+	case "SpecificDeactivation":
+		return t.Before(a.until)
+	}
+	return true
+}
+
+func (a activation) expired(t time.Time) bool {
+	switch a.kind {
+	case "SpecificActivationPeriod", "SpecificDeactivation":
+		return !t.Before(a.until)
+	}
+	return false
+}
+
+type entity struct {
+	guid        string
+	typ         string
+	seq         int
+	created     time.Time
+	name        string
+	description string
+	logicalID   int
+
+	// Cardholder and Visitor.
+	first, last, email string
+	state              string // Active, Inactive (people); Active, Inactive, Lost, Stolen (credentials)
+	act                activation
+	arrival, departure time.Time
+	groups             []string
+
+	// Credential.
+	holder     string
+	bits       int
+	raw        uint64
+	formatType string
+}
+
+func (e *entity) person() bool { return e.typ == TypeCardholder || e.typ == TypeVisitor }
+
+func (e *entity) clone() *entity {
+	c := *e
+	c.groups = slices.Clone(e.groups)
+	return &c
+}
+
+// store is the simulator's database. It is guarded by Server.mu.
+type store struct {
+	byGUID map[string]*entity
+	seq    int
+}
+
+func newStore() *store { return &store{byGUID: map[string]*entity{}} }
+
+func newGUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return formatGUID(b)
+}
+
+func formatGUID(b [16]byte) string {
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// ParseGUID accepts a GUID with or without dashes (and optional braces)
+// and returns it in the dashed lower-case form.
+func ParseGUID(s string) (string, bool) {
+	s = strings.TrimPrefix(strings.TrimSuffix(s, "}"), "{")
+	var h string
+	switch len(s) {
+	case 32:
+		h = s
+	case 36:
+		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+			return "", false
+		}
+		h = s[0:8] + s[9:13] + s[14:18] + s[19:23] + s[24:36]
+	default:
+		return "", false
+	}
+	var b [16]byte
+	if _, err := hex.Decode(b[:], []byte(h)); err != nil {
+		return "", false
+	}
+	return formatGUID(b), true
+}
+
+func (st *store) insert(e *entity, now time.Time) {
+	st.seq++
+	e.seq = st.seq
+	e.created = now
+	if e.guid == "" {
+		e.guid = newGUID()
+	}
+	st.byGUID[e.guid] = e
+}
+
+func (st *store) sorted(pred func(*entity) bool) []*entity {
+	var out []*entity
+	for _, e := range st.byGUID {
+		if pred(e) {
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b *entity) int { return a.seq - b.seq })
+	return out
+}
+
+func (st *store) credentialsOf(holder string) []string {
+	var out []string
+	for _, e := range st.sorted(func(e *entity) bool { return e.typ == TypeCredential && e.holder == holder }) {
+		out = append(out, e.guid)
+	}
+	return out
+}
+
+func (st *store) delete(guid string) {
+	e := st.byGUID[guid]
+	if e == nil {
+		return
+	}
+	delete(st.byGUID, guid)
+	switch {
+	case e.person():
+		for _, c := range st.byGUID {
+			if c.typ == TypeCredential && c.holder == guid {
+				c.holder = ""
+			}
+		}
+	case e.typ == TypeCardholderGroup:
+		for _, p := range st.byGUID {
+			p.groups = slices.DeleteFunc(p.groups, func(g string) bool { return g == guid })
+		}
+	}
+}
+
+// effectiveState is the state a read reports: an active entity whose
+// window has ended reads as Expired.
+func (e *entity) effectiveState(now time.Time) string {
+	if e.state == "Active" && e.act.expired(now) {
+		return "Expired"
+	}
+	if e.typ == TypeVisitor && e.state == "Active" && !e.departure.IsZero() && !now.Before(e.departure) {
+		return "Expired"
+	}
+	return e.state
+}
+
+// segment is one entity= reference and the operations after it.
+type segment struct {
+	ref   Item
+	ops   []Item
+	reads []string
+}
+
+func splitSegments(items []Item) ([]segment, *sdkError) {
+	var segs []segment
+	for _, it := range items {
+		if it.Kind == KindEntity {
+			segs = append(segs, segment{ref: it})
+			continue
+		}
+		if len(segs) == 0 {
+			return nil, failf(codeInvalidOperation, "Expected 'entity=' before '%s'", it.Raw)
+		}
+		s := &segs[len(segs)-1]
+		if it.Kind == KindRead {
+			s.reads = append(s.reads, it.Name)
+		} else {
+			s.ops = append(s.ops, it)
+		}
+	}
+	return segs, nil
+}
+
+func (s segment) writes() bool {
+	return len(s.ops) > 0 || strings.EqualFold(s.ref.Func, "NewEntity")
+}
+
+// run executes the segments of an entity request in order. Each segment
+// is applied whole or not at all; the request as a whole is not
+// transactional: segments before a failing one stay applied.
+func (st *store) run(segs []segment, now time.Time) ([]map[string]any, *sdkError) {
+	var results []map[string]any
+	for _, sg := range segs {
+		e, err := st.runSegment(sg, now)
+		if err != nil {
+			return nil, err
+		}
+		if len(sg.reads) > 0 {
+			obj := make(map[string]any, len(sg.reads))
+			for _, r := range sg.reads {
+				v, err := st.read(e, r, now)
+				if err != nil {
+					return nil, err
+				}
+				obj[canonicalField(r)] = v
+			}
+			results = append(results, obj)
+		}
+	}
+	return results, nil
+}
+
+func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
+	var (
+		target *entity
+		isNew  bool
+	)
+	switch {
+	case strings.EqualFold(sg.ref.Func, "NewEntity"):
+		if len(sg.ref.Args) < 1 || len(sg.ref.Args) > 2 {
+			return nil, failf(codeInvalidOperation, "NewEntity takes an entity type")
+		}
+		typ, ok := typeNames[strings.ToLower(sg.ref.Args[0])]
+		if !ok {
+			return nil, failf(codeInvalidOperation, "Unknown entity type '%s'", sg.ref.Args[0])
+		}
+		if len(sg.ref.Args) == 2 && !(typ == TypeAccessRule && strings.EqualFold(sg.ref.Args[1], "Permanent")) {
+			return nil, failf(codeInvalidOperation, "Unexpected argument '%s' to NewEntity(%s)", sg.ref.Args[1], typ)
+		}
+		target = &entity{typ: typ}
+		if target.person() || typ == TypeCredential {
+			target.state = "Active"
+		}
+		isNew = true
+	case sg.ref.Func != "":
+		return nil, failf(codeInvalidOperation, "Entity reference '%s' is not supported by the simulator", sg.ref.Raw)
+	default:
+		g, ok := ParseGUID(sg.ref.Value)
+		if !ok {
+			return nil, failf(codeInvalidOperation, "'%s' is not an entity GUID", sg.ref.Value)
+		}
+		cur := st.byGUID[g]
+		if cur == nil {
+			return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+		}
+		if len(sg.ops) == 0 {
+			return cur, nil
+		}
+		target = cur.clone()
+	}
+	var deferred []func()
+	for _, op := range sg.ops {
+		fn, err := st.apply(target, isNew, op, now)
+		if err != nil {
+			return nil, err
+		}
+		if fn != nil {
+			deferred = append(deferred, fn)
+		}
+	}
+	if target.typ == TypeCredential {
+		if target.bits == 0 {
+			return nil, failf(codeInvalidOperation, "A credential needs a Format")
+		}
+		for _, o := range st.byGUID {
+			if o.typ == TypeCredential && o.guid != target.guid && o.bits == target.bits && o.raw == target.raw {
+				return nil, failf(codeInvalidOperation, "A credential with the same card data already exists ('%s')", o.name)
+			}
+		}
+	}
+	if isNew {
+		if target.name == "" {
+			target.name = "New_" + target.typ + "_" + strings.ReplaceAll(newGUID(), "-", "")
+		}
+		st.insert(target, now)
+	} else {
+		*st.byGUID[target.guid] = *target
+	}
+	for _, fn := range deferred {
+		fn()
+	}
+	return st.byGUID[target.guid], nil
+}
+
+// apply performs one operation on e (a working copy). Changes to other
+// entities are returned as a function run when the segment commits.
+func (st *store) apply(e *entity, isNew bool, op Item, now time.Time) (func(), *sdkError) {
+	prop := strings.ToLower(op.Name)
+	switch op.Kind {
+	case KindSet:
+		return nil, st.set(e, prop, op)
+	case KindAdd, KindRemove:
+		return st.collection(e, isNew, prop, op)
+	case KindClear:
+		return nil, failf(codeInvalidOperation, "Clearing '%s' is not supported by the simulator", op.Name)
+	case KindCall:
+		return st.call(e, isNew, op)
+	}
+	return nil, failf(codeInvalidOperation, "Unexpected '%s'", op.Raw)
+}
+
+func plain(op Item) (string, *sdkError) {
+	if op.Func != "" || op.XML {
+		return "", failf(codeInvalidOperation, "Property '%s' takes a text value, not '%s'", op.Name, op.Value)
+	}
+	return op.Value, nil
+}
+
+func (st *store) set(e *entity, prop string, op Item) *sdkError {
+	noProp := failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", op.Name, e.typ)
+	switch prop {
+	case "name", "description", "firstname", "lastname", "emailaddress":
+		v, err := plain(op)
+		if err != nil {
+			return err
+		}
+		switch prop {
+		case "name":
+			e.name = v
+		case "description":
+			e.description = v
+		default:
+			if !e.person() {
+				return noProp
+			}
+			switch prop {
+			case "firstname":
+				e.first = v
+			case "lastname":
+				e.last = v
+			default:
+				e.email = v
+			}
+		}
+		return nil
+	case "logicalid":
+		v, err := plain(op)
+		if err != nil {
+			return err
+		}
+		n, perr := strconv.Atoi(v)
+		if perr != nil || n < 0 {
+			return failf(codeInvalidOperation, "LogicalId '%s' is not a number", v)
+		}
+		e.logicalID = n
+		return nil
+	case "state":
+		v, err := plain(op)
+		if err != nil {
+			return err
+		}
+		allowed := []string{"Active", "Inactive"}
+		switch {
+		case e.typ == TypeCredential:
+			allowed = append(allowed, "Lost", "Stolen")
+		case !e.person():
+			return noProp
+		}
+		for _, a := range allowed {
+			if strings.EqualFold(a, v) {
+				e.state = a
+				return nil
+			}
+		}
+		return failf(codeInvalidOperation, "'%s' is not a valid State for %s", v, e.typ)
+	case "activationmode":
+		if e.typ == TypeVisitor {
+			return failf(codeInvalidOperation, "The property ActivationMode has no setter")
+		}
+		if !e.person() && e.typ != TypeCredential {
+			return noProp
+		}
+		a, err := parseActivation(op)
+		if err != nil {
+			return err
+		}
+		e.act = a
+		return nil
+	case "activationdate", "expirationdate":
+		return failf(codeInvalidOperation, "The property %s has no setter", op.Name)
+	case "arrival", "departure":
+		if e.typ != TypeVisitor {
+			return noProp
+		}
+		v, err := plain(op)
+		if err != nil {
+			return err
+		}
+		t, ok := parseTime(v)
+		if !ok {
+			return failf(codeInvalidOperation, "'%s' is not a DateTime", v)
+		}
+		if prop == "arrival" {
+			e.arrival = t
+		} else {
+			e.departure = t
+		}
+		return nil
+	case "cardholderguid":
+		if e.typ != TypeCredential {
+			return noProp
+		}
+		v, err := plain(op)
+		if err != nil {
+			return err
+		}
+		g, ok := ParseGUID(v)
+		if !ok {
+			return failf(codeInvalidOperation, "'%s' is not a GUID", v)
+		}
+		if g == zeroGUID {
+			e.holder = ""
+			return nil
+		}
+		h := st.byGUID[g]
+		if h == nil {
+			return failf(codeUnknownEntity, "Entity '%s' was not found", g)
+		}
+		if !h.person() {
+			return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, h.typ)
+		}
+		e.holder = g
+		return nil
+	case "format":
+		if e.typ != TypeCredential {
+			return noProp
+		}
+		if !op.XML {
+			return failf(codeInvalidOperation, "Credential format '%s' is not supported by the simulator", op.Value)
+		}
+		bits, raw, ft, err := parseUndecoded(op.Value)
+		if err != nil {
+			return err
+		}
+		e.bits, e.raw, e.formatType = bits, raw, ft
+		return nil
+	}
+	return noProp
+}
+
+func (st *store) collection(e *entity, isNew bool, prop string, op Item) (func(), *sdkError) {
+	add := op.Kind == KindAdd
+	switch {
+	case prop == "groups" && e.person():
+		for _, v := range op.Values {
+			if err := st.memberChange(e, v, add); err != nil {
+				return nil, err
+			}
+		}
+		if !add {
+			return nil, st.memberChange(e, op.Value, false)
+		}
+		return nil, nil
+	case prop == "credentials" && e.person():
+		if isNew {
+			return nil, failf(codeInvalidOperation, "Credentials of a new entity are not supported by the simulator; set CardholderGuid on the credential")
+		}
+		if add && len(op.Values) != 1 {
+			return nil, failf(codeInvalidOperation, "Add one credential at a time")
+		}
+		g, ok := ParseGUID(op.Value)
+		if !ok {
+			return nil, failf(codeInvalidOperation, "'%s' is not a GUID", op.Value)
+		}
+		c := st.byGUID[g]
+		if c == nil {
+			return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+		}
+		if c.typ != TypeCredential {
+			return nil, failf(codeInvalidOperation, "Entity '%s' is a %s, not a credential", g, c.typ)
+		}
+		holder := e.guid
+		if add {
+			if c.holder != "" && c.holder != holder {
+				return nil, failf(codeInvalidOperation, "Credential '%s' is assigned to another cardholder", c.name)
+			}
+			return func() { c.holder = holder }, nil
+		}
+		if c.holder != holder {
+			return nil, failf(codeInvalidOperation, "Credential '%s' is not assigned to this cardholder", c.name)
+		}
+		return func() { c.holder = "" }, nil
+	case prop == "members" && e.typ == TypeCardholderGroup:
+		if isNew {
+			return nil, failf(codeInvalidOperation, "Members of a new group are not supported by the simulator")
+		}
+		var fns []func()
+		vals := op.Values
+		if !add {
+			vals = []string{op.Value}
+		}
+		for _, v := range vals {
+			fn, err := st.groupSide(e.guid, v, add)
+			if err != nil {
+				return nil, err
+			}
+			fns = append(fns, fn)
+		}
+		return func() {
+			for _, fn := range fns {
+				fn()
+			}
+		}, nil
+	}
+	return nil, failf(codeInvalidOperation, "Could not find collection '%s' on entity type %s", op.Name, e.typ)
+}
+
+// memberChange adds or removes group v on person e (a working copy).
+func (st *store) memberChange(e *entity, v string, add bool) *sdkError {
+	g, ok := ParseGUID(v)
+	if !ok {
+		return failf(codeInvalidOperation, "'%s' is not a GUID", v)
+	}
+	grp := st.byGUID[g]
+	if grp == nil {
+		return failf(codeUnknownEntity, "Entity '%s' was not found", g)
+	}
+	if grp.typ != TypeCardholderGroup {
+		return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder group", g, grp.typ)
+	}
+	has := slices.Contains(e.groups, g)
+	switch {
+	case add && has:
+		return failf(codeInvalidOperation, "The cardholder is already a member of group '%s'", grp.name)
+	case !add && !has:
+		return failf(codeInvalidOperation, "The cardholder is not a member of group '%s'", grp.name)
+	case add:
+		e.groups = append(e.groups, g)
+	default:
+		e.groups = slices.DeleteFunc(e.groups, func(x string) bool { return x == g })
+	}
+	return nil
+}
+
+// groupSide prepares a membership change requested on the group.
+func (st *store) groupSide(group, v string, add bool) (func(), *sdkError) {
+	g, ok := ParseGUID(v)
+	if !ok {
+		return nil, failf(codeInvalidOperation, "'%s' is not a GUID", v)
+	}
+	p := st.byGUID[g]
+	if p == nil {
+		return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+	}
+	if !p.person() {
+		return nil, failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, p.typ)
+	}
+	work := p.clone()
+	if err := st.memberChange(work, group, add); err != nil {
+		return nil, err
+	}
+	return func() { p.groups = work.groups }, nil
+}
+
+func (st *store) call(e *entity, isNew bool, op Item) (func(), *sdkError) {
+	switch strings.ToLower(op.Func) {
+	case "addcardholderintogroup", "removecardholderfromgroup":
+		if e.typ != TypeCardholderGroup || isNew {
+			break
+		}
+		if len(op.Args) != 1 {
+			return nil, failf(codeInvalidOperation, "%s takes one cardholder", op.Func)
+		}
+		return st.groupSide(e.guid, op.Args[0], strings.HasPrefix(strings.ToLower(op.Func), "add"))
+	}
+	return nil, failf(codeInvalidOperation, "Unknown method '%s' on entity type %s", op.Func, e.typ)
+}
+
+func parseActivation(op Item) (activation, *sdkError) {
+	bad := func() (activation, *sdkError) {
+		return activation{}, failf(codeInvalidOperation, "'%s' is not a valid ActivationMode", op.Value)
+	}
+	var a activation
+	switch strings.ToLower(op.Func) {
+	case "specificactivationperiod":
+		if len(op.Args) != 2 {
+			return bad()
+		}
+		from, ok1 := parseTime(op.Args[0])
+		until, ok2 := parseTime(op.Args[1])
+		if !ok1 || !ok2 || !until.After(from) {
+			return bad()
+		}
+		a = activation{kind: "SpecificActivationPeriod", from: from, until: until}
+	case "specificdeactivation":
+		if len(op.Args) != 1 {
+			return bad()
+		}
+		until, ok := parseTime(op.Args[0])
+		if !ok {
+			return bad()
+		}
+		a = activation{kind: "SpecificDeactivation", until: until}
+	case "relativedeactivation":
+		if len(op.Args) != 1 {
+			return bad()
+		}
+		d, ok := parseTimeSpan(op.Args[0])
+		if !ok {
+			return bad()
+		}
+		a = activation{kind: "RelativeDeactivation", relative: d}
+	default:
+		return bad()
+	}
+	return a, nil
+}
+
+// parseTime reads an ISO-8601 date-time; without an offset it is UTC.
+func parseTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02T15:04:05Z07", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// parseTimeSpan reads a .NET TimeSpan: [d.]HH:MM:SS.
+func parseTimeSpan(s string) (time.Duration, bool) {
+	days := 0
+	if i := strings.IndexByte(s, '.'); i >= 0 && i < strings.IndexByte(s, ':') {
+		n, err := strconv.Atoi(s[:i])
+		if err != nil || n < 0 {
+			return 0, false
+		}
+		days, s = n, s[i+1:]
+	}
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 {
+		return 0, false
+	}
+	var v [3]int
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || i == 0 && n > 23 || i > 0 && n > 59 {
+			return 0, false
+		}
+		v[i] = n
+	}
+	return time.Duration(days)*24*time.Hour + time.Duration(v[0])*time.Hour + time.Duration(v[1])*time.Minute + time.Duration(v[2])*time.Second, true
+}
+
+// parseUndecoded reads <UndecodedWiegand><BitLength>n</BitLength>
+// <FormatType>guid</FormatType><Raw>hex</Raw></UndecodedWiegand> and checks
+// the frame against the format named by FormatType.
+func parseUndecoded(x string) (bits int, raw uint64, formatType string, err *sdkError) {
+	bad := func(why string) (int, uint64, string, *sdkError) {
+		return 0, 0, "", failf(codeInvalidOperation, "Invalid credential format: %s", why)
+	}
+	const open, close = "<UndecodedWiegand>", "</UndecodedWiegand>"
+	if !strings.HasPrefix(x, open) || !strings.HasSuffix(x, close) {
+		return bad("expected <UndecodedWiegand>")
+	}
+	body := x[len(open) : len(x)-len(close)]
+	fields := map[string]string{}
+	for body != "" {
+		if body[0] != '<' {
+			return bad("unexpected text")
+		}
+		end := strings.IndexByte(body, '>')
+		if end < 0 {
+			return bad("unterminated element")
+		}
+		tag := body[1:end]
+		closer := "</" + tag + ">"
+		k := strings.Index(body, closer)
+		if k < 0 {
+			return bad("unterminated <" + tag + ">")
+		}
+		if _, dup := fields[tag]; dup {
+			return bad("repeated <" + tag + ">")
+		}
+		fields[tag] = body[end+1 : k]
+		body = body[k+len(closer):]
+	}
+	if len(fields) != 3 {
+		return bad("expected BitLength, FormatType and Raw")
+	}
+	n, perr := strconv.Atoi(fields["BitLength"])
+	if perr != nil || n < 1 || n > 64 {
+		return bad("BitLength")
+	}
+	ft, ok := ParseGUID(fields["FormatType"])
+	if !ok {
+		return bad("FormatType")
+	}
+	h := fields["Raw"]
+	if len(h) != 32 {
+		return bad("Raw must be 32 hex digits")
+	}
+	if strings.TrimLeft(h[:16], "0") != "" {
+		return bad("Raw does not fit BitLength")
+	}
+	v, perr := strconv.ParseUint(h[16:], 16, 64)
+	if perr != nil {
+		return bad("Raw is not hexadecimal")
+	}
+	fr, ferr := wiegand.NewFrame(n, v)
+	if ferr != nil {
+		return bad("Raw does not fit BitLength")
+	}
+	var f wiegand.Format
+	switch ft {
+	case FormatStandard26:
+		f = wiegand.H10301
+	case FormatH10302:
+		f = wiegand.H10302
+	default:
+		return bad("unknown FormatType " + ft)
+	}
+	if _, derr := f.Decode(fr); derr != nil {
+		return bad("Raw is not a valid " + f.String() + " frame: " + derr.Error())
+	}
+	return n, v, ft, nil
+}
+
+var fieldNames = map[string]string{}
+
+func init() {
+	for _, f := range []string{"Guid", "Name", "Description", "EntityType", "LogicalId", "FirstName", "LastName",
+		"EmailAddress", "State", "ActivationDate", "ExpirationDate", "Arrival", "Departure", "Groups",
+		"Credentials", "CardholderGuid", "Format", "Members"} {
+		fieldNames[strings.ToLower(f)] = f
+	}
+}
+
+// canonicalField returns the property name as the server spells it in
+// results (property names are case-insensitive in requests).
+func canonicalField(f string) string {
+	if c, ok := fieldNames[strings.ToLower(f)]; ok {
+		return c
+	}
+	return f
+}
+
+func jsonTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (st *store) read(e *entity, field string, now time.Time) (any, *sdkError) {
+	noProp := failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", field, e.typ)
+	switch strings.ToLower(field) {
+	case "guid":
+		return e.guid, nil
+	case "name":
+		return e.name, nil
+	case "description":
+		return e.description, nil
+	case "entitytype":
+		return e.typ, nil
+	case "logicalid":
+		if e.logicalID == 0 {
+			return nil, nil
+		}
+		return e.logicalID, nil
+	}
+	switch {
+	case e.person():
+		switch strings.ToLower(field) {
+		case "firstname":
+			return e.first, nil
+		case "lastname":
+			return e.last, nil
+		case "emailaddress":
+			return e.email, nil
+		case "state":
+			return e.effectiveState(now), nil
+		case "activationdate":
+			return jsonTime(e.act.from), nil
+		case "expirationdate":
+			return jsonTime(e.act.until), nil
+		case "groups":
+			return nonNil(slices.Clone(e.groups)), nil
+		case "credentials":
+			return nonNil(st.credentialsOf(e.guid)), nil
+		case "arrival", "departure":
+			if e.typ != TypeVisitor {
+				return nil, noProp
+			}
+			if strings.EqualFold(field, "arrival") {
+				return jsonTime(e.arrival), nil
+			}
+			return jsonTime(e.departure), nil
+		}
+	case e.typ == TypeCredential:
+		switch strings.ToLower(field) {
+		case "state":
+			return e.effectiveState(now), nil
+		case "activationdate":
+			return jsonTime(e.act.from), nil
+		case "expirationdate":
+			return jsonTime(e.act.until), nil
+		case "cardholderguid":
+			if e.holder == "" {
+				return zeroGUID, nil
+			}
+			return e.holder, nil
+		case "format":
+			return undecodedXML(e.bits, e.formatType, e.raw), nil
+		}
+	case e.typ == TypeCardholderGroup:
+		if strings.EqualFold(field, "members") {
+			var out []string
+			for _, p := range st.sorted(func(p *entity) bool { return p.person() && slices.Contains(p.groups, e.guid) }) {
+				out = append(out, p.guid)
+			}
+			return nonNil(out), nil
+		}
+	}
+	return nil, noProp
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func undecodedXML(bits int, formatType string, raw uint64) string {
+	return fmt.Sprintf("<UndecodedWiegand><BitLength>%d</BitLength><FormatType>%s</FormatType><Raw>%032X</Raw></UndecodedWiegand>", bits, formatType, raw)
+}

@@ -1,0 +1,601 @@
+package genetecsim
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults of a new Server.
+const (
+	DefaultBasePath      = "/WebSdk"
+	DefaultUser          = "admin"
+	DefaultPassword      = "simulator-password"
+	DefaultApplicationID = "simulator-application-id"
+	// DefaultSessionIdle is how long a Web SDK session survives without
+	// requests (five minutes, per the SDK developer guide).
+	DefaultSessionIdle = 5 * time.Minute
+	// DefaultMaxResults bounds an unpaged report before it answers
+	// TooManyResults.
+	DefaultMaxResults = 1000
+)
+
+// The cardholder groups every new Server starts with (unless WithoutSeed),
+// each with an access rule granting it a door.
+const (
+	SeedLobbyGroup  = "5a3e1f0c-9b7d-4c2a-8e61-0d4f2b7a9c11" // "Visitors - Lobby"
+	SeedFloor3Group = "c7d2e8a4-1f3b-4e59-a6c0-8b9d7e2f4a36" // "Visitors - Floor 3"
+)
+
+// Server simulates the Genetec Security Center Web-based SDK for the
+// requests the genetec adapter makes. It is an http.Handler; mount it with
+// httptest.NewServer or http.ListenAndServe and point the adapter at
+// URL+DefaultBasePath.
+//
+// It keeps cardholders, visitors, credentials, cardholder groups and
+// access rules in memory and speaks the text/json envelope. It is strict:
+// a request it does not understand gets a Fail envelope (or an HTML 400 for
+// an unknown item name, as the real server does), so that client mistakes
+// show up in tests. Server is safe for concurrent use.
+type Server struct {
+	basePath   string
+	user       string
+	password   string
+	appID      string
+	clock      func() time.Time
+	sleep      func(ctx context.Context, d time.Duration) error
+	idle       time.Duration
+	coldStart  time.Duration
+	bom        bool
+	maxResults int
+	seed       bool
+
+	mu       sync.Mutex
+	st       *store
+	faults   []*Fault
+	log      []Request
+	lastSeen map[string]time.Time
+	colds    int
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithBasePath sets the role's Base URI (default "/WebSdk").
+func WithBasePath(p string) Option {
+	return func(s *Server) { s.basePath = "/" + strings.Trim(p, "/") }
+}
+
+// WithUser sets the Security Center user name and password the server
+// accepts.
+func WithUser(user, password string) Option {
+	return func(s *Server) { s.user, s.password = user, password }
+}
+
+// WithApplicationID sets the SDK application ID the licence allows; any
+// other ID is answered with 403 Forbidden.
+func WithApplicationID(id string) Option { return func(s *Server) { s.appID = id } }
+
+// WithClock sets the server's clock (default time.Now). Activation
+// windows, expiry and session idleness are judged by it.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
+// WithSleep sets how injected latency is waited out (default: a timer that
+// stops early when the request's context ends). Tests inject a function
+// that blocks on a channel, so nothing waits on wall-clock time.
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
+	return func(s *Server) { s.sleep = sleep }
+}
+
+// WithSessionIdle sets how long a session survives without requests
+// (default DefaultSessionIdle).
+func WithSessionIdle(d time.Duration) Option { return func(s *Server) { s.idle = d } }
+
+// WithColdStart sets the latency of the first request of a new session
+// (default 0): the Web SDK role connects to the Directory and warms its
+// cache before answering.
+func WithColdStart(d time.Duration) Option { return func(s *Server) { s.coldStart = d } }
+
+// WithBOM makes every JSON answer start with a UTF-8 byte-order mark.
+func WithBOM(on bool) Option { return func(s *Server) { s.bom = on } }
+
+// WithMaxResults bounds unpaged reports (default DefaultMaxResults).
+func WithMaxResults(n int) Option { return func(s *Server) { s.maxResults = n } }
+
+// WithoutSeed starts the server with no cardholder groups or access rules.
+func WithoutSeed() Option { return func(s *Server) { s.seed = false } }
+
+// New returns a Server with the seed groups SeedLobbyGroup and
+// SeedFloor3Group, each granted a door by an access rule.
+func New(opts ...Option) *Server {
+	s := &Server{
+		basePath:   DefaultBasePath,
+		user:       DefaultUser,
+		password:   DefaultPassword,
+		appID:      DefaultApplicationID,
+		clock:      time.Now,
+		sleep:      timerSleep,
+		idle:       DefaultSessionIdle,
+		maxResults: DefaultMaxResults,
+		seed:       true,
+		st:         newStore(),
+		lastSeen:   map[string]time.Time{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.seed {
+		s.addGroup(SeedLobbyGroup, "Visitors - Lobby")
+		s.addGroup(SeedFloor3Group, "Visitors - Floor 3")
+		s.addRule("", "Lobby doors, always", SeedLobbyGroup)
+		s.addRule("", "Floor 3 doors, office hours", SeedFloor3Group)
+	}
+	return s
+}
+
+func timerSleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Now returns the server's current time.
+func (s *Server) Now() time.Time { return s.clock() }
+
+// Fault changes how the server answers the next matching requests. Faults
+// are consulted in the order they were injected; each applies to Times
+// requests (one when zero) and is then forgotten.
+type Fault struct {
+	// Method and Path select requests: an empty Method matches any, and
+	// Path is a case-insensitive prefix of the path after the Base URI
+	// ("entity", "report/", "" for all).
+	Method string
+	Path   string
+	Times  int
+
+	// Delay is added latency, waited out with the server's sleep function
+	// before anything else happens.
+	Delay time.Duration
+	// Status answers with this HTTP status (401, 403, 500, 503, …) without
+	// handling the request. Body and ContentType default to an HTML page;
+	// RetryAfter sets the Retry-After header.
+	Status      int
+	Body        string
+	ContentType string
+	RetryAfter  string
+	// Fail answers 200 with a Fail envelope without handling the request.
+	Fail *Failure
+	// Drop closes the connection without handling the request.
+	Drop bool
+	// DropAfterCommit handles the request (its changes are committed) and
+	// then closes the connection without answering: the lost response.
+	DropAfterCommit bool
+}
+
+// Failure is the content of a Fail envelope.
+type Failure struct {
+	SdkErrorCode string
+	Message      string
+}
+
+// Inject adds a fault.
+func (s *Server) Inject(f Fault) {
+	if f.Times <= 0 {
+		f.Times = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults forgets every pending fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// ExpireSessions ends every session, so that the next request of each
+// user is a cold start.
+func (s *Server) ExpireSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.lastSeen)
+}
+
+// ColdStarts returns how many requests opened a new session.
+func (s *Server) ColdStarts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.colds
+}
+
+// Request is one entry of the request log.
+type Request struct {
+	Method string
+	// Path is the path after the Base URI without its leading slash:
+	// "" (ping), "entity", "entity/<guid>", "report/EntityConfiguration".
+	Path string
+	// Q is the decoded q= parameter ('+' is kept as '+', not read as a
+	// space); RawQuery is the query string as sent.
+	Q        string
+	RawQuery string
+	// Accept and ContentLength are the request's headers ("" when absent).
+	Accept        string
+	ContentLength string
+	// User is the Security Center user name of the Authorization header,
+	// without the application ID or password; empty when absent.
+	User string
+	// Status is the HTTP status answered (0 when the connection was
+	// dropped) and Rsp the envelope status ("Ok", "Fail", …; "" when the
+	// answer was not a text/json envelope).
+	Status  int
+	Rsp     string
+	Dropped bool
+}
+
+// Requests returns a copy of the request log.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.log...)
+}
+
+// ResetRequests empties the request log.
+func (s *Server) ResetRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = nil
+}
+
+// answer is a response prepared before it is written.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	rsp    string
+}
+
+func (s *Server) envelope(status string, result any) answer {
+	rsp := map[string]any{"Status": status}
+	if result != nil {
+		rsp["Result"] = result
+	}
+	body, _ := json.Marshal(map[string]any{"Rsp": rsp})
+	if s.bom {
+		body = append([]byte("\xEF\xBB\xBF"), body...)
+	}
+	h := http.Header{"Content-Type": {"text/json; charset=utf-8"}}
+	return answer{status: http.StatusOK, header: h, body: body, rsp: status}
+}
+
+func (s *Server) fail(e *sdkError) answer {
+	return s.envelope("Fail", map[string]any{"SdkErrorCode": e.code, "Message": e.msg})
+}
+
+func htmlAnswer(status int, title string) answer {
+	body := "<!DOCTYPE html><html><head><title>" + title + "</title></head><body><h1>" + title + "</h1></body></html>"
+	return answer{status: status, header: http.Header{"Content-Type": {"text/html; charset=utf-8"}}, body: []byte(body)}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	entry := Request{
+		Method:        r.Method,
+		RawQuery:      r.URL.RawQuery,
+		Accept:        r.Header.Get("Accept"),
+		ContentLength: r.Header.Get("Content-Length"),
+	}
+	a, dropAfter := s.handle(r, &entry)
+	entry.Status, entry.Rsp = a.status, a.rsp
+	if a.status == 0 || dropAfter {
+		entry.Status, entry.Rsp, entry.Dropped = 0, "", true
+	}
+	s.mu.Lock()
+	s.log = append(s.log, entry)
+	s.mu.Unlock()
+	if entry.Dropped {
+		panic(http.ErrAbortHandler)
+	}
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
+}
+
+func (s *Server) handle(r *http.Request, entry *Request) (answer, bool) {
+	rel, ok := s.relPath(r.URL.Path)
+	if !ok {
+		return htmlAnswer(http.StatusNotFound, "404 Not Found"), false
+	}
+	entry.Path = rel
+
+	user, app, pass, hasAuth := basicAuth(r)
+	if hasAuth {
+		entry.User = user
+	}
+	if !hasAuth || !eq(user, s.user) || !eq(pass, s.password) {
+		a := htmlAnswer(http.StatusUnauthorized, "401 Unauthorized")
+		a.header.Set("WWW-Authenticate", `Basic realm="WebSdk"`)
+		return a, false
+	}
+	if !eq(app, s.appID) {
+		return htmlAnswer(http.StatusForbidden, "403 Forbidden"), false
+	}
+
+	f := s.takeFault(r.Method, rel)
+	if f != nil && f.Delay > 0 {
+		if err := s.sleep(r.Context(), f.Delay); err != nil {
+			return answer{}, false
+		}
+	}
+	if d := s.touchSession(user); d > 0 {
+		if err := s.sleep(r.Context(), d); err != nil {
+			return answer{}, false
+		}
+	}
+	if f != nil {
+		switch {
+		case f.Drop:
+			return answer{}, false
+		case f.Status != 0:
+			a := htmlAnswer(f.Status, http.StatusText(f.Status))
+			if f.Body != "" {
+				a.body = []byte(f.Body)
+				ct := f.ContentType
+				if ct == "" {
+					ct = "text/plain; charset=utf-8"
+				}
+				a.header.Set("Content-Type", ct)
+			}
+			if f.RetryAfter != "" {
+				a.header.Set("Retry-After", f.RetryAfter)
+			}
+			return a, false
+		case f.Fail != nil:
+			return s.fail(&sdkError{code: f.Fail.SdkErrorCode, msg: f.Fail.Message}), false
+		}
+	}
+	a := s.route(r, rel, entry)
+	return a, f != nil && f.DropAfterCommit
+}
+
+func (s *Server) relPath(p string) (string, bool) {
+	if len(p) < len(s.basePath) || !strings.EqualFold(p[:len(s.basePath)], s.basePath) {
+		return "", false
+	}
+	rest := p[len(s.basePath):]
+	if rest != "" && rest[0] != '/' {
+		return "", false
+	}
+	return strings.TrimPrefix(rest, "/"), true
+}
+
+func eq(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
+// basicAuth decodes "Basic base64(user;appid:password)".
+func basicAuth(r *http.Request) (user, app, pass string, ok bool) {
+	h := r.Header.Get("Authorization")
+	const prefix = "Basic "
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(h[len(prefix):])
+	if err != nil {
+		return "", "", "", false
+	}
+	cred := string(raw)
+	colon := strings.IndexByte(cred, ':')
+	if colon < 0 {
+		return "", "", "", false
+	}
+	userApp, pass := cred[:colon], cred[colon+1:]
+	semi := strings.LastIndexByte(userApp, ';')
+	if semi < 0 {
+		return userApp, "", pass, true
+	}
+	return userApp[:semi], userApp[semi+1:], pass, true
+}
+
+func (s *Server) takeFault(method, rel string) *Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, f := range s.faults {
+		if f.Method != "" && !strings.EqualFold(f.Method, method) {
+			continue
+		}
+		if len(rel) < len(f.Path) || !strings.EqualFold(rel[:len(f.Path)], f.Path) {
+			continue
+		}
+		f.Times--
+		if f.Times <= 0 {
+			s.faults = append(s.faults[:i], s.faults[i+1:]...)
+		}
+		return f
+	}
+	return nil
+}
+
+// touchSession records activity and returns the cold-start latency when
+// the user had no live session.
+func (s *Server) touchSession(user string) time.Duration {
+	now := s.clock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	last, ok := s.lastSeen[user]
+	s.lastSeen[user] = now
+	if ok && now.Sub(last) <= s.idle {
+		return 0
+	}
+	s.colds++
+	return s.coldStart
+}
+
+func acceptsTextJSON(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		if strings.EqualFold(mt, "text/json") {
+			return true
+		}
+	}
+	return false
+}
+
+// query extracts q from the raw query, decoding percent escapes but
+// keeping '+' literal. Any other parameter is refused.
+func query(raw string) (string, bool, *sdkError) {
+	if raw == "" {
+		return "", false, nil
+	}
+	var q string
+	found := false
+	for _, kv := range strings.Split(raw, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k != "q" {
+			return "", false, failf(codeInvalidOperation, "Unexpected query parameter '%s'", k)
+		}
+		if found {
+			return "", false, failf(codeInvalidOperation, "Repeated query parameter 'q'")
+		}
+		dv, err := url.PathUnescape(v)
+		if err != nil {
+			return "", false, failf(codeInvalidOperation, "Malformed percent-encoding in q")
+		}
+		q, found = dv, true
+	}
+	return q, found, nil
+}
+
+func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
+	if !acceptsTextJSON(r.Header.Get("Accept")) {
+		// Without text/json the real server answers in the legacy XML
+		// serializer; the simulator only speaks text/json.
+		body := `<rsp status="fail"><error><message>The simulator only serves Accept: text/json</message></error></rsp>`
+		return answer{status: http.StatusOK, header: http.Header{"Content-Type": {"application/xml"}}, body: []byte(body)}
+	}
+	switch r.Method {
+	case http.MethodPost, http.MethodPut:
+		if r.Header.Get("Content-Length") == "" || len(r.TransferEncoding) > 0 {
+			return htmlAnswer(http.StatusLengthRequired, "411 Length Required")
+		}
+		if r.ContentLength > 0 {
+			return htmlAnswer(http.StatusBadRequest, "400 Bad Request: the Web SDK takes no request body")
+		}
+	}
+	q, hasQ, qerr := query(r.URL.RawQuery)
+	if qerr != nil {
+		return s.fail(qerr)
+	}
+	entry.Q = q
+	lower := strings.ToLower(rel)
+	switch {
+	case lower == "":
+		if r.Method != http.MethodGet || hasQ {
+			return s.fail(failf(codeInvalidOperation, "Unsupported request"))
+		}
+		return s.envelope("Ok", nil)
+	case lower == "entity":
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
+			return s.fail(failf(codeInvalidOperation, "Method %s is not supported on entity", r.Method))
+		}
+		if !hasQ {
+			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
+		}
+		return s.entityQuery(r.Method, q)
+	case strings.HasPrefix(lower, "entity/"):
+		if r.Method != http.MethodDelete || hasQ {
+			return s.fail(failf(codeInvalidOperation, "Only DELETE is supported on entity/{id} by the simulator"))
+		}
+		return s.deleteEntity(rel[len("entity/"):])
+	case strings.HasPrefix(lower, "report/"):
+		if rel[len("report/"):] != "EntityConfiguration" {
+			// Unknown or wrongly-cased item names get an HTML 400.
+			return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
+		}
+		if r.Method != http.MethodGet {
+			return s.fail(failf(codeInvalidOperation, "Reports are read with GET"))
+		}
+		if !hasQ {
+			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
+		}
+		return s.report(q)
+	}
+	return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
+}
+
+func (s *Server) entityQuery(method, q string) answer {
+	items, err := ParseQuery(q)
+	if err != nil {
+		return s.fail(failf(codeInvalidOperation, "%s", err.Error()))
+	}
+	segs, ferr := splitSegments(items)
+	if ferr != nil {
+		return s.fail(ferr)
+	}
+	for _, sg := range segs {
+		if sg.writes() && method != http.MethodPost {
+			return s.fail(failf(codeInvalidOperation, "Use POST to create or modify entities"))
+		}
+		if !sg.writes() && len(sg.reads) == 0 {
+			return s.fail(failf(codeInvalidOperation, "Specify at least one field to retrieve after '%s'", sg.ref.Raw))
+		}
+	}
+	now := s.clock()
+	s.mu.Lock()
+	results, ferr := s.st.run(segs, now)
+	s.mu.Unlock()
+	if ferr != nil {
+		return s.fail(ferr)
+	}
+	switch len(results) {
+	case 0:
+		return s.envelope("Ok", nil)
+	case 1:
+		return s.envelope("Ok", results[0])
+	}
+	return s.envelope("Ok", results)
+}
+
+func (s *Server) deleteEntity(id string) answer {
+	g, ok := ParseGUID(id)
+	if !ok {
+		return s.fail(failf(codeInvalidOperation, "'%s' is not an entity GUID", id))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.st.byGUID[g] == nil {
+		return s.fail(failf(codeUnknownEntity, "Entity '%s' was not found", g))
+	}
+	s.st.delete(g)
+	return s.envelope("Ok", nil)
+}
+
+func (s *Server) report(q string) answer {
+	items, err := ParseQuery(q)
+	if err != nil {
+		return s.fail(failf(codeInvalidOperation, "%s", err.Error()))
+	}
+	s.mu.Lock()
+	res, ferr := s.st.search(items, s.maxResults)
+	s.mu.Unlock()
+	if ferr != nil {
+		return s.fail(ferr)
+	}
+	out := make([]map[string]string, len(res.guids))
+	for i, g := range res.guids {
+		out[i] = map[string]string{"Guid": g}
+	}
+	return s.envelope(res.status, out)
+}

@@ -1,0 +1,360 @@
+package genetec
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// plan is a validated grant with every value already escaped for q=.
+type plan struct {
+	ext                  string
+	name, first, last    string
+	email                string
+	card                 acs.Card
+	credName             string
+	format               string // <UndecodedWiegand>… value
+	groups               []guid
+	from, until          time.Time
+	activation           string // SpecificActivationPeriod(from,until)
+	eName, eFirst, eLast string
+	eEmail, eCredName    string
+}
+
+// prepare checks what ValidateGrant does not (card formats this adapter
+// can write, GUID access levels, the credential type) and escapes every
+// value. It makes no request.
+func (p *Provider) prepare(op string, g acs.Grant) (*plan, error) {
+	invalid := func(format string, args ...any) error {
+		return acs.Errorf(op, Name, acs.InvalidArgument, format, args...)
+	}
+	spec, ok := cardSpecs[g.Card.Format]
+	if !ok {
+		return nil, acs.Errorf(op, Name, acs.Unsupported,
+			"card format %s is not supported: the Web SDK's raw Wiegand form is known only for Standard 26 bits (H10301) and HID H10302 37 bits", g.Card.Format)
+	}
+	if g.CredentialType != "" {
+		ct, ok := parseGUID(g.CredentialType)
+		want, _ := parseGUID(spec.formatType)
+		if !ok || ct != want {
+			return nil, invalid("credential type %q does not match card format %s (card format GUID %s)", g.CredentialType, g.Card.Format, spec.formatType)
+		}
+	}
+	pl := &plan{
+		ext:   g.Person.ExternalID,
+		first: strings.TrimSpace(g.Person.FirstName),
+		last:  strings.TrimSpace(g.Person.LastName),
+		email: strings.TrimSpace(g.Person.Email),
+		card:  g.Card,
+		from:  g.ValidFrom.UTC().Truncate(time.Second),
+		until: g.ValidUntil.UTC().Truncate(time.Second),
+	}
+	if !pl.until.After(pl.from) {
+		return nil, invalid("validity window is shorter than one second")
+	}
+	for _, l := range g.AccessLevels {
+		id, ok := parseGUID(l)
+		if !ok {
+			return nil, invalid("access level %q is not a Security Center cardholder group GUID", l)
+		}
+		if slices.Contains(pl.groups, id) {
+			return nil, invalid("access level %s is listed twice", id)
+		}
+		pl.groups = append(pl.groups, id)
+	}
+	pl.name = cardholderName(pl.first, pl.last, pl.ext)
+	pl.credName = credentialName(g.Card)
+	var err error
+	if pl.format, err = undecodedWiegand(spec, g.Card); err != nil {
+		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	pl.activation = "SpecificActivationPeriod(" + wireTime(pl.from) + "," + wireTime(pl.until) + ")"
+	for _, f := range []struct {
+		field string
+		in    string
+		out   *string
+	}{
+		{"first name", pl.first, &pl.eFirst},
+		{"last name", pl.last, &pl.eLast},
+		{"email", pl.email, &pl.eEmail},
+		{"cardholder name", pl.name, &pl.eName},
+		{"credential name", pl.credName, &pl.eCredName},
+	} {
+		if *f.out, err = escapeValue(f.field, f.in); err != nil {
+			return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+	}
+	return pl, nil
+}
+
+func (pl *plan) sameWindow(from, until time.Time) bool {
+	return from.Equal(pl.from) && until.Equal(pl.until)
+}
+
+func (pl *plan) levelIDs() []string {
+	out := make([]string, len(pl.groups))
+	for i, g := range pl.groups {
+		out[i] = g.String()
+	}
+	return out
+}
+
+// Provision makes sure a cardholder named "First Last [external-id]"
+// exists, holds an active credential named after the card ("H10301
+// 42/1001") with the grant's card data and window, and belongs to exactly
+// the grant's cardholder groups. See the package documentation for the
+// requests it makes.
+func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
+	const op = "provision"
+	if err := ctx.Err(); err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	if err := acs.ValidateGrant(g, p.rules); err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	pl, err := p.prepare(op, g)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	unlock, err := p.locks.lock(ctx, "holder:"+pl.ext, "card:"+pl.credName)
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	defer unlock()
+	res, err := p.provision(ctx, op, pl)
+	return res, acs.Wrap(op, Name, acs.Unknown, err)
+}
+
+// lookup finds the cardholder by its key and the card by its name (two
+// searches), then reads the groups, cardholders and credentials in one
+// request.
+func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, credIDs []guid, objs map[guid]object, err error) {
+	if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(pl.ext)); err != nil {
+		return nil, nil, nil, err
+	}
+	if credIDs, err = p.search(ctx, op, typeCredential, pl.credName); err != nil {
+		return nil, nil, nil, err
+	}
+	segs := make([]readSeg, 0, len(pl.groups)+len(holderIDs)+len(credIDs))
+	for _, id := range pl.groups {
+		segs = append(segs, readSeg{id, groupFields})
+	}
+	for _, id := range holderIDs {
+		segs = append(segs, readSeg{id, holderFields})
+	}
+	for _, id := range credIDs {
+		segs = append(segs, readSeg{id, credFields})
+	}
+	objs, err = p.read(ctx, op, segs)
+	return holderIDs, credIDs, objs, err
+}
+
+// changedUnderfoot is the error for an entity that disappeared between a
+// search and the read that followed it, twice in a row.
+func changedUnderfoot(op string, err error) error {
+	var se *SdkError
+	errors.As(err, &se)
+	return &acs.Error{Op: op, Provider: Name, Code: acs.Unavailable,
+		Message: "entities changed in Security Center while they were being read; try again", Err: se}
+}
+
+func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
+	var (
+		holderIDs, credIDs []guid
+		objs               map[guid]object
+		err                error
+	)
+	for attempt := 1; ; attempt++ {
+		holderIDs, credIDs, objs, err = p.lookup(ctx, op, pl)
+		if err == nil {
+			break
+		}
+		if !isGone(err) {
+			return acs.Provisioned{}, err
+		}
+		var se *SdkError
+		errors.As(err, &se)
+		for _, id := range pl.groups {
+			if mentions(err, id) {
+				return acs.Provisioned{}, &acs.Error{Op: op, Provider: Name, Code: acs.NotFound,
+					Message: "access level " + id.String() + " does not exist in Security Center", Err: se}
+			}
+		}
+		if attempt == 2 {
+			return acs.Provisioned{}, changedUnderfoot(op, err)
+		}
+	}
+	for _, id := range pl.groups {
+		o, ok := objs[id]
+		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
+		}
+	}
+	var holder *holderInfo
+	for _, id := range holderIDs {
+		o, ok := objs[id]
+		if !ok {
+			continue
+		}
+		h := toHolder(o)
+		if !isPerson(h.typ) || !ownsKey(h.name, pl.ext) {
+			continue
+		}
+		if holder != nil {
+			p.log.WarnContext(ctx, "several cardholders carry the same external ID; using the first",
+				"provider", Name, "external_id", pl.ext, "used", holder.id.String(), "ignored", h.id.String())
+			continue
+		}
+		holder = &h
+	}
+	now := p.now()
+	var (
+		ours  *credInfo
+		stale []credInfo
+	)
+	for _, id := range credIDs {
+		o, ok := objs[id]
+		if !ok {
+			continue
+		}
+		c := toCred(o)
+		if !strings.EqualFold(c.typ, typeCredential) || c.name != pl.credName {
+			continue
+		}
+		switch {
+		case holder != nil && c.holder == holder.id:
+			if ours == nil {
+				ours = &c
+			}
+		case c.heldAt(now):
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Conflict,
+				"card %s is held by another cardholder (credential %s, cardholder %s); revoke it there first", pl.card, c.id, c.holder)
+		default:
+			stale = append(stale, c)
+		}
+	}
+
+	created := false
+	if ours == nil {
+		// A revoked, expired or unassigned credential of the same card
+		// would make Security Center refuse duplicate card data.
+		for _, c := range stale {
+			p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
+				"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
+			if err := p.deleteEntity(ctx, op, c.id); err != nil {
+				return acs.Provisioned{}, err
+			}
+		}
+	}
+	newHolder := holder == nil
+	if newHolder {
+		// 4: create the cardholder, with its window.
+		var q qBuilder
+		q.item("entity=NewEntity(", typeCardholder, ")")
+		q.item("Name=", pl.eName)
+		if pl.first != "" {
+			q.item("FirstName=", pl.eFirst)
+		}
+		if pl.last != "" {
+			q.item("LastName=", pl.eLast)
+		}
+		if pl.email != "" {
+			q.item("EmailAddress=", pl.eEmail)
+		}
+		q.item("State=Active")
+		q.item("ActivationMode=", pl.activation)
+		q.item("Guid")
+		id, err := p.write(ctx, op, q.String())
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		if id == zeroGUID {
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a cardholder without returning its GUID")
+		}
+		holder = &holderInfo{id: id}
+		created = true
+	}
+
+	// 5: one write creates or updates the credential and sets the
+	// cardholder's groups (and, for an existing cardholder, its details).
+	var q qBuilder
+	if ours == nil {
+		q.item("entity=NewEntity(", typeCredential, ")")
+		q.item("Name=", pl.eCredName)
+		q.item("CardholderGuid=", holder.id.Hex())
+		q.item("Format=", pl.format)
+		q.item("State=Active")
+		q.item("ActivationMode=", pl.activation)
+		q.item("Guid")
+	} else if !strings.EqualFold(ours.state, "Active") || !pl.sameWindow(ours.from, ours.until) {
+		q.item("entity=", ours.id.Hex())
+		q.item("State=Active")
+		q.item("ActivationMode=", pl.activation)
+	}
+	var hs qBuilder
+	if !newHolder {
+		if holder.name != pl.name {
+			hs.item("Name=", pl.eName)
+		}
+		if holder.first != pl.first {
+			hs.item("FirstName=", pl.eFirst)
+		}
+		if holder.last != pl.last {
+			hs.item("LastName=", pl.eLast)
+		}
+		if holder.email != pl.email {
+			hs.item("EmailAddress=", pl.eEmail)
+		}
+		if !strings.EqualFold(holder.state, "Active") || !pl.sameWindow(holder.from, holder.until) {
+			hs.item("State=Active")
+			hs.item("ActivationMode=", pl.activation)
+		}
+	}
+	for _, g := range pl.groups {
+		if !slices.Contains(holder.groups, g) {
+			hs.item("Groups@", g.Hex())
+		}
+	}
+	for _, g := range holder.groups {
+		if !slices.Contains(pl.groups, g) {
+			hs.item("Groups-", g.Hex())
+		}
+	}
+	if hs.Len() > 0 {
+		q.item("entity=", holder.id.Hex())
+		q.item(hs.String())
+	}
+	credID := zeroGUID
+	if ours != nil {
+		credID = ours.id
+	}
+	if q.Len() > 0 {
+		id, err := p.write(ctx, op, q.String())
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		if ours == nil {
+			if id == zeroGUID {
+				return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a credential without returning its GUID")
+			}
+			credID = id
+			created = true
+		}
+	}
+	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
+	return acs.Provisioned{
+		Cardholder: chRef,
+		Credential: acs.CredentialRef{
+			ID:                   credID.String(),
+			CardholderID:         chRef.ID,
+			CardholderExternalID: pl.ext,
+			Card:                 pl.card,
+		},
+		AccessLevels: pl.levelIDs(),
+		Created:      created,
+	}, nil
+}

@@ -1,0 +1,93 @@
+package genetec
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// maxPages stops a listing that never ends (a server that keeps
+// announcing a further page).
+const maxPages = 10000
+
+// AccessLevels lists every cardholder group: report/EntityConfiguration
+// page by page (a page holds PageSize GUIDs plus one extra when a further
+// page exists; the extra is dropped and read again as the first of the
+// next page), then the names in batched entity reads.
+func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) {
+	const op = "access levels"
+	if err := ctx.Err(); err != nil {
+		return nil, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	var ids []guid
+	seen := map[guid]bool{}
+	for page := 1; ; page++ {
+		if page > maxPages {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "the cardholder group listing did not end after %d pages", maxPages)
+		}
+		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
+			q: "EntityTypes@" + typeGroup + ",Page=" + strconv.Itoa(page) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(env.Status, statusOk) {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "listing cardholder groups answered %s instead of a full page", env.Status)
+		}
+		objs, err := objects(env.Result)
+		if err != nil {
+			return nil, acs.Wrap(op, Name, acs.Unknown, err)
+		}
+		more := len(objs) > p.pageSize
+		if more {
+			objs = objs[:p.pageSize]
+		}
+		fresh := 0
+		for _, o := range objs {
+			g, ok := o.guid("Guid")
+			if !ok || seen[g] {
+				continue
+			}
+			seen[g] = true
+			ids = append(ids, g)
+			fresh++
+		}
+		if !more || fresh == 0 {
+			break
+		}
+	}
+	segs := make([]readSeg, len(ids))
+	for i, id := range ids {
+		segs[i] = readSeg{id, []string{"Guid", "Name"}}
+	}
+	objs, err := p.read(ctx, op, segs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.AccessLevel, 0, len(ids))
+	for _, id := range ids {
+		o, ok := objs[id]
+		if !ok {
+			continue // deleted between the listing and the read
+		}
+		out = append(out, acs.AccessLevel{ID: id.String(), Name: o.str("Name")})
+	}
+	return out, nil
+}
+
+// CredentialFormats lists the card formats this adapter can write: the
+// Security Center built-in formats Standard 26 bits (H10301) and HID
+// H10302 37 bits, by their card-format GUIDs. It makes no request: no
+// public Web SDK endpoint lists card formats.
+func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat, error) {
+	const op = "credential formats"
+	if err := ctx.Err(); err != nil {
+		return nil, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	return []acs.CredentialFormat{
+		{ID: FormatStandard26, Name: cardSpecs[acs.H10301].name, Format: acs.H10301},
+		{ID: FormatH10302, Name: cardSpecs[acs.H10302].name, Format: acs.H10302},
+	}, nil
+}

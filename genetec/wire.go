@@ -1,0 +1,346 @@
+package genetec
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
+)
+
+// SdkError is a Fail answer of the Web SDK, reachable with errors.As from
+// the *acs.Error the adapter returns.
+type SdkError struct {
+	HTTPStatus int    // the HTTP status the Fail came with (usually 200)
+	Code       string // Result.SdkErrorCode, e.g. "InvalidOperation"
+	Message    string // Result.Message
+}
+
+func (e *SdkError) Error() string {
+	if e.Code == "" {
+		return "Web SDK error: " + e.Message
+	}
+	return "Web SDK error (" + e.Code + "): " + e.Message
+}
+
+// Status values of the Rsp envelope.
+const (
+	statusOk             = "Ok"
+	statusFail           = "Fail"
+	statusTooManyResults = "TooManyResults"
+	statusPartial        = "Partial"
+)
+
+// envelope is a decoded {"Rsp":{"Status":…,"Result":…}} answer.
+type envelope struct {
+	Status string
+	Result json.RawMessage
+}
+
+var bom = []byte("\xEF\xBB\xBF")
+
+// queryEncoding re-encodes the query string the way the Web SDK's own
+// samples write it: the query language's operators (, = @ ( ) * : / ! ' $
+// - . _ ~) stay literal and everything else is percent-encoded, a space as
+// %20. net/url would encode the operators too (which the server also
+// accepts, as it URL-decodes before parsing q) and a space as '+', which
+// nothing public shows the Web SDK reading as a space. Doing it here keeps
+// the query out of the HTTP layer's debug log, which records paths only.
+type queryEncoding struct{ next http.RoundTripper }
+
+func (t queryEncoding) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.RawQuery == "" {
+		return t.next.RoundTrip(r)
+	}
+	var b strings.Builder
+	for i, pair := range strings.Split(r.URL.RawQuery, "&") {
+		k, v, _ := strings.Cut(pair, "=")
+		dk, err1 := url.QueryUnescape(k)
+		dv, err2 := url.QueryUnescape(v)
+		if err1 != nil || err2 != nil {
+			return t.next.RoundTrip(r)
+		}
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(qEscape(dk))
+		b.WriteByte('=')
+		b.WriteString(qEscape(dv))
+	}
+	r2 := r.Clone(r.Context())
+	u := *r.URL
+	u.RawQuery = b.String()
+	r2.URL = &u
+	return t.next.RoundTrip(r2)
+}
+
+// qEscape percent-encodes s for a query string, keeping ASCII letters,
+// digits and the characters ,=@()*:/!'$-._~ literal.
+func qEscape(s string) string {
+	const keep = ",=@()*:/!'$-._~"
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte(keep, c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
+}
+
+// call describes one request.
+type call struct {
+	op     string
+	method string
+	path   string // relative to the base URL: "/", "/entity", "/entity/<hex>", "/report/EntityConfiguration"
+	q      string
+}
+
+// do sends c and decodes the envelope. Only GET and DELETE are retried by
+// the HTTP layer: a POST may create entities and is repeated only through
+// Provision's find-or-create path. A Fail envelope, a non-2xx status or an
+// answer that is not a text/json envelope is an *acs.Error.
+func (p *Provider) do(ctx context.Context, c call) (envelope, error) {
+	req := httpx.Request{
+		Op:         c.op,
+		Method:     c.method,
+		Path:       c.path,
+		Header:     http.Header{"Authorization": {p.auth}, "Accept": {"text/json"}},
+		Idempotent: c.method == http.MethodGet || c.method == http.MethodDelete,
+	}
+	if c.q != "" {
+		req.Query = url.Values{"q": {c.q}}
+	}
+	resp, err := p.http.Do(ctx, req)
+	if err != nil {
+		return envelope{}, httpx.TransportFailure(c.op, Name, err)
+	}
+	return p.decode(c.op, resp)
+}
+
+// decode interprets an answer.
+func (p *Provider) decode(op string, resp *httpx.Response) (envelope, error) {
+	body := bytes.TrimSpace(bytes.TrimPrefix(resp.Body, bom))
+	env, isEnv, perr := parseEnvelope(body)
+	if isEnv && strings.EqualFold(env.Status, statusFail) {
+		return env, p.failError(op, resp.Status, env.Result)
+	}
+	switch st := resp.Status; {
+	case st == http.StatusUnauthorized:
+		return env, &acs.Error{Op: op, Provider: Name, Code: acs.Unauthenticated,
+			Message: fmt.Sprintf("the Web SDK refused the credentials of user %q (HTTP 401): check the user name, password and SDK application ID; Active Directory users cannot sign in to the Web SDK", p.user)}
+	case st == http.StatusForbidden:
+		return env, &acs.Error{Op: op, Provider: Name, Code: acs.PermissionDenied,
+			Message: "the Web SDK answered 403 Forbidden: the SDK certificate's part number is missing from the Security Center licence, or the user lacks the \"Log on using the SDK\" privilege"}
+	case st == http.StatusBadRequest && !isEnv:
+		return env, &acs.Error{Op: op, Provider: Name, Code: acs.InvalidArgument,
+			Message: "the Web SDK answered HTTP 400 with an HTML page" + htmlTitle(body) + ": it did not recognise an item name in the request (an unsupported Security Center version?)"}
+	case st == http.StatusNotFound && !isEnv:
+		return env, httpx.StatusError(op, Name, resp, acs.NotFound,
+			"no Web SDK endpoint at this URL (HTTP 404): check the base URL, port (default 4590) and Base URI (default WebSdk) of the Web-based SDK role")
+	case st == http.StatusLengthRequired:
+		return env, httpx.StatusError(op, Name, resp, acs.InvalidArgument, "the Web SDK answered 411 Length Required")
+	case st < 200 || st > 299:
+		code := httpx.CodeForStatus(st)
+		msg := fmt.Sprintf("the Web SDK answered HTTP %d", st)
+		if code == acs.Unavailable {
+			msg += ": the Web-based SDK role or the Directory is unavailable"
+		}
+		return env, httpx.StatusError(op, Name, resp, code, msg)
+	}
+	if isEnv {
+		return env, nil
+	}
+	switch {
+	case len(body) == 0:
+		return env, acs.Errorf(op, Name, acs.Unknown, "the Web SDK sent an empty answer")
+	case body[0] == '<':
+		return env, acs.Errorf(op, Name, acs.Unsupported,
+			"the Web SDK answered in XML although text/json was asked for: the adapter needs Security Center 5.8 or later")
+	case perr == errLegacyJSON:
+		return env, acs.Errorf(op, Name, acs.Unsupported,
+			"the Web SDK answered in the legacy JSON format although text/json was asked for: the adapter needs Security Center 5.8 or later")
+	}
+	return env, acs.Errorf(op, Name, acs.Unknown, "the Web SDK sent an answer that is not a text/json envelope (%d bytes)", len(body))
+}
+
+var errLegacyJSON = fmt.Errorf("legacy JSON")
+
+// parseEnvelope decodes {"Rsp":{"Status":…,"Result":…}} with the exact
+// casing of the text/json serializer; the legacy lower-case {"rsp":…} is
+// reported as errLegacyJSON.
+func parseEnvelope(body []byte) (envelope, bool, error) {
+	if len(body) == 0 || body[0] != '{' {
+		return envelope{}, false, nil
+	}
+	var outer map[string]json.RawMessage
+	if err := json.Unmarshal(body, &outer); err != nil {
+		return envelope{}, false, err
+	}
+	rsp, ok := outer["Rsp"]
+	if !ok {
+		if _, legacy := outer["rsp"]; legacy {
+			return envelope{}, false, errLegacyJSON
+		}
+		return envelope{}, false, nil
+	}
+	var inner map[string]json.RawMessage
+	if err := json.Unmarshal(rsp, &inner); err != nil {
+		return envelope{}, false, err
+	}
+	var env envelope
+	if err := json.Unmarshal(inner["Status"], &env.Status); err != nil || env.Status == "" {
+		return envelope{}, false, nil
+	}
+	env.Result = inner["Result"]
+	return env, true, nil
+}
+
+// failError classifies a Fail envelope by its SdkErrorCode. Only
+// InvalidOperation is documented by public sources; the other codes are
+// matched by the words they are likely to contain.
+func (p *Provider) failError(op string, status int, result json.RawMessage) error {
+	var r struct {
+		SdkErrorCode json.RawMessage
+		Message      string
+	}
+	_ = json.Unmarshal(result, &r)
+	se := &SdkError{HTTPStatus: status, Code: p.http.Redact(rawString(r.SdkErrorCode)), Message: p.http.Redact(truncate(r.Message, 500))}
+	code, hint := classifySdkCode(se.Code)
+	return &acs.Error{Op: op, Provider: Name, Code: code, Message: hint, Err: se}
+}
+
+func rawString(m json.RawMessage) string {
+	var s string
+	if json.Unmarshal(m, &s) == nil {
+		return s
+	}
+	return strings.Trim(string(m), `"`)
+}
+
+func classifySdkCode(code string) (acs.Code, string) {
+	c := strings.ToLower(code)
+	switch {
+	case strings.Contains(c, "notfound") || strings.Contains(c, "unknownentity") || strings.Contains(c, "doesnotexist"):
+		return acs.NotFound, "the entity does not exist in Security Center"
+	case strings.Contains(c, "denied") || strings.Contains(c, "privilege") || strings.Contains(c, "unauthorized") || strings.Contains(c, "permission"):
+		return acs.PermissionDenied, "the Security Center user lacks a privilege or partition access for this"
+	case strings.Contains(c, "licen"):
+		return acs.PermissionDenied, "the Security Center licence does not allow this"
+	case strings.Contains(c, "timeout") || strings.Contains(c, "unavailable") || strings.Contains(c, "notconnected") || strings.Contains(c, "busy"):
+		return acs.Unavailable, "Security Center is temporarily unavailable"
+	case strings.Contains(c, "invalid"):
+		return acs.InvalidArgument, "the Web SDK refused the request"
+	}
+	return acs.Unknown, "the Web SDK refused the request"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+var titleRE = regexp.MustCompile(`(?is)<title>\s*([^<]{1,120})`)
+
+func htmlTitle(body []byte) string {
+	if m := titleRE.FindSubmatch(body); m != nil {
+		return " (" + strings.TrimSpace(string(m[1])) + ")"
+	}
+	return ""
+}
+
+// object is one entity of a result, keyed by field name.
+type object map[string]json.RawMessage
+
+// objects returns the entities of a Result: an object for a single entity,
+// an array for several, nothing for null or an absent Result.
+func objects(result json.RawMessage) ([]object, error) {
+	result = bytes.TrimSpace(result)
+	if len(result) == 0 || string(result) == "null" {
+		return nil, nil
+	}
+	switch result[0] {
+	case '{':
+		var o object
+		if err := json.Unmarshal(result, &o); err != nil {
+			return nil, err
+		}
+		return []object{o}, nil
+	case '[':
+		var os []object
+		if err := json.Unmarshal(result, &os); err != nil {
+			return nil, err
+		}
+		return os, nil
+	}
+	return nil, fmt.Errorf("result is neither an object nor an array")
+}
+
+// field returns the raw value of a field, matching the name exactly first
+// and then case-insensitively.
+func (o object) field(name string) json.RawMessage {
+	if v, ok := o[name]; ok {
+		return v
+	}
+	for k, v := range o {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return nil
+}
+
+func (o object) str(name string) string {
+	var s string
+	_ = json.Unmarshal(o.field(name), &s)
+	return s
+}
+
+func (o object) guid(name string) (guid, bool) {
+	return parseGUID(o.str(name))
+}
+
+// guids reads a collection of entity references: an array of GUID strings
+// or of objects with a Guid field (also inside a legacy {"item":[…]}).
+func (o object) guids(name string) []guid {
+	raw := bytes.TrimSpace(o.field(name))
+	if len(raw) > 0 && raw[0] == '{' {
+		var wrap struct{ Item json.RawMessage }
+		if json.Unmarshal(raw, &wrap) == nil {
+			raw = wrap.Item
+		}
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	out := make([]guid, 0, len(items))
+	for _, it := range items {
+		var s string
+		if json.Unmarshal(it, &s) != nil {
+			var ob struct{ Guid string }
+			if json.Unmarshal(it, &ob) != nil {
+				continue
+			}
+			s = ob.Guid
+		}
+		if g, ok := parseGUID(s); ok {
+			out = append(out, g)
+		}
+	}
+	return out
+}
