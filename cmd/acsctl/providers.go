@@ -11,6 +11,8 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/brivo"
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
+	"github.com/acsbridge/acsbridge/genetec"
+	"github.com/acsbridge/acsbridge/genetec/genetecsim"
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 )
@@ -44,6 +46,16 @@ func (a *app) newProvider() (acs.Provider, error) {
 			BaseURL: g.url, Username: g.username, Password: g.password,
 			DirectoryID: g.directoryID, ApplicationID: g.appID,
 		}, opts...)
+	case "genetec":
+		if err := require("genetec", [2]string{"url", g.url}, [2]string{"username", g.username},
+			[2]string{"password", g.password}, [2]string{"app-id", g.appID}); err != nil {
+			return nil, err
+		}
+		opts := []genetec.Option{genetec.WithTLS(genetec.TLSOptions{CAFile: g.caFile, InsecureSkipVerify: g.insecureSkipVerify})}
+		if g.allowInsecureHTTP {
+			opts = append(opts, genetec.WithAllowInsecureHTTP())
+		}
+		return genetec.New(genetec.Config{BaseURL: g.url, Username: g.username, Password: g.password, ApplicationID: g.appID}, opts...)
 	case "brivo":
 		if err := require("brivo", [2]string{"client-id", g.clientID}, [2]string{"client-secret", g.clientSecret},
 			[2]string{"api-key", g.apiKey}, [2]string{"username", g.username}, [2]string{"password", g.password}); err != nil {
@@ -99,6 +111,10 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		handler = lenelsim.New()
 		info = simInfo{Provider: "lenel", URL: base + lenelsim.BasePath, Username: lenelsim.DefaultUser,
 			Password: lenelsim.DefaultPassword, AppID: lenelsim.DefaultApplicationID}
+	case "genetec":
+		handler = genetecsim.New()
+		info = simInfo{Provider: "genetec", URL: base + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
+			Password: genetecsim.DefaultPassword, AppID: genetecsim.DefaultApplicationID}
 	case "brivo":
 		handler = brivosim.New()
 		c := brivosim.DefaultCredentials()
