@@ -1,0 +1,87 @@
+// Package visitor is the visit lifecycle a visitor management system (VMS)
+// calls: sign-in, badge provisioning, badge return, sign-out, expiry and
+// security removal, with per-location policy, operator permissions, a
+// watchlist hook, an audit trail, and a durable outbox that makes sure no
+// credential stays live after its visit.
+//
+// # Locations
+//
+// An Engine serves one or more locations. Each has its own ACS
+// (an acs.Provider), badge pool and card-number range (kept in the Store,
+// managed with Engine.Pool and Engine.Allocator) and Policy: visitor types
+// with default access levels, access duration, advance access and
+// forbidden levels; which access levels each operator user group may
+// grant; who may remove visitors; when visits are signed out
+// automatically.
+//
+// # States
+//
+//	Invited ──window opens──▶ Expected ──SignIn──▶ SignedIn ──SignOut──▶ SignedOut
+//	   └───────────── SignIn ──────────────────────▲
+//	Invited, Expected ──window ends (Sweep)──▶ Expired
+//	Invited, Expected, SignedIn ──Remove, ReportWatchlistMatch──▶ Removed
+//
+// Within a visit, each credential goes Pending (queued) → Active (the ACS
+// confirmed) → Revoking (return, sign-out, expiry, removal queued) →
+// Revoked (the ACS confirmed), or Failed when the ACS refused it. "Badge
+// provisioned" is a visit with a Pending or Active credential; "badge
+// returned" is a signed-in visit whose last credential is Revoking or
+// Revoked. Every visit is its own cardholder at the ACS, keyed by the visit
+// ID, so nothing carries over from an earlier visit: each sign-in needs
+// its own provisioning.
+//
+// # Operations
+//
+// Invite pre-registers; SignIn signs in an invited visit or a walk-in;
+// Provision hands out a scanned badge, the next available one, or a card
+// number from the range (QR code, mobile credential) with access levels the
+// operator may grant; ReturnBadge revokes the credential and returns the
+// badge while the visitor stays; ReportBadgeLost takes a badge out of
+// circulation; SignOut ends the visit (kiosk, desk, automatic); Remove and
+// ReportWatchlistMatch end it at once on security's word. Sweep signs
+// visits out automatically, opens and closes access windows and revokes
+// credentials whose window ended. Refusals change nothing, are audited, and
+// are *acs.Error values: errors.Is(err, acs.ErrPermissionDenied),
+// acs.ErrConflict, acs.ErrInvalidArgument, acs.ErrNotFound.
+//
+// # Guarantees
+//
+// Every state change that needs the ACS is written to the Store together
+// with an outbox item, in one transaction, before the ACS is called. The
+// Engine then attempts the item at once; if the ACS is down or the
+// response is lost, the outbox worker (RunOutboxOnce, Run) retries with
+// backoff until the ACS confirms, including after a restart and on another
+// replica: items are claimed with leases. Consequently:
+//
+//   - A sign-in succeeds when the ACS is unreachable; its provisioning is
+//     queued and visible as pending (Visit.Pending, Engine.Pending).
+//   - The operations of one visit run one at a time, in order, so a
+//     revocation always wins over a provision queued before it. A queued
+//     provision that nobody is executing is cancelled when the visit ends;
+//     one that was attempted (its response may have been lost) is followed
+//     by a revocation by cardholder external ID and card.
+//   - A badge goes back to the pool, and a card number to the range, only
+//     once the ACS has confirmed the revocation, so the next visitor never
+//     receives a badge that still opens doors.
+//   - Revocations are retried until confirmed; a provision is retried until
+//     its credential's window ends.
+//   - Every credential is issued with a validity window at the ACS (the
+//     visitor type's access duration, no later than the automatic
+//     sign-out), so access ends even if the VMS is gone.
+//
+// # Audit and retention
+//
+// Every transition, ACS attempt and refusal is an AuditRecord (who, what,
+// when, badge, card, access levels, outcome, error), queryable per visit,
+// per badge and per time range, and exportable as JSON lines or CSV
+// (ExportAudit). Scrub (or WithRetention) erases personal data older than
+// the retention period and keeps the anonymised records.
+//
+// # Storage and time
+//
+// The Store interface is shaped for database/sql (one transaction per
+// call, leases for work sharing among replicas); MemoryStore implements it
+// in memory and package storetest checks implementations. The clock is
+// injected (WithClock, ManualClock), so tests drive expiry, backoff and the
+// sweeper with explicit calls and never sleep.
+package visitor

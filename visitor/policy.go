@@ -1,0 +1,174 @@
+package visitor
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// DefaultAccessDuration is how long a credential is valid when the visitor
+// type sets no AccessDuration.
+const DefaultAccessDuration = 12 * time.Hour
+
+// VisitorType is what a location's policy says about one kind of visitor
+// (guest, contractor, interview…).
+type VisitorType struct {
+	// AccessLevels are granted when a provision names none. A type without
+	// defaults gets no credential unless the operator names levels.
+	AccessLevels []string `json:"access_levels,omitempty"`
+	// Forbidden access levels are never granted to this type, whoever asks.
+	Forbidden []string `json:"forbidden,omitempty"`
+	// AccessDuration is how long a credential issued at sign-in is valid
+	// (DefaultAccessDuration when zero), and how long an invited visit's
+	// window lasts after its expected arrival.
+	AccessDuration time.Duration `json:"access_duration,omitempty"`
+	// AdvanceAccess opens an invited visit's access window this long
+	// before the expected arrival (the Expected state). Zero opens it at
+	// the expected arrival.
+	AdvanceAccess time.Duration `json:"advance_access,omitempty"`
+}
+
+func (t VisitorType) duration() time.Duration {
+	if t.AccessDuration > 0 {
+		return t.AccessDuration
+	}
+	return DefaultAccessDuration
+}
+
+// Policy is a location's rules: visitor types, which access levels each
+// operator user group may grant, who may remove visitors, and when visits
+// are signed out automatically.
+type Policy struct {
+	// Types maps a visitor type name to its rules. A visit's type must be
+	// listed.
+	Types map[string]VisitorType `json:"types"`
+	// DefaultType is the type of visits that name none; empty means a
+	// visit must name its type.
+	DefaultType string `json:"default_type,omitempty"`
+	// Groups maps an operator user group to the access levels its members
+	// may grant. An operator may grant a level when any of their groups
+	// allows it.
+	Groups map[string][]string `json:"groups"`
+	// SecurityGroups are the user groups whose members may remove a
+	// visitor. With none, only a watchlist match removes.
+	SecurityGroups []string `json:"security_groups,omitempty"`
+	// AutoSignOut signs a visit out this long after sign-in; zero never
+	// does. Credentials issued at sign-in end no later than that.
+	AutoSignOut time.Duration `json:"auto_sign_out,omitempty"`
+	// Rules bound the grants sent to the ACS (window length).
+	Rules acs.Rules `json:"rules,omitzero"`
+}
+
+// Validate checks the policy: at least one type, a listed default type,
+// durations within the grant rules, no empty level IDs, and no type whose
+// defaults include one of its forbidden levels.
+func (p *Policy) Validate() error {
+	if len(p.Types) == 0 {
+		return fmt.Errorf("visitor: policy has no visitor types")
+	}
+	if p.DefaultType != "" {
+		if _, ok := p.Types[p.DefaultType]; !ok {
+			return fmt.Errorf("visitor: policy default type %q is not one of its types", p.DefaultType)
+		}
+	}
+	max := p.Rules.MaxValidity
+	if max <= 0 {
+		max = acs.DefaultMaxValidity
+	}
+	for name, t := range p.Types {
+		if t.AccessDuration < 0 || t.AdvanceAccess < 0 {
+			return fmt.Errorf("visitor: visitor type %q has a negative duration", name)
+		}
+		if d := t.duration() + t.AdvanceAccess; d > max {
+			return fmt.Errorf("visitor: visitor type %q has an access window of %s, longer than the maximum %s", name, d, max)
+		}
+		for _, l := range slices.Concat(t.AccessLevels, t.Forbidden) {
+			if l == "" {
+				return fmt.Errorf("visitor: visitor type %q lists an empty access level", name)
+			}
+		}
+		for _, l := range t.AccessLevels {
+			if slices.Contains(t.Forbidden, l) {
+				return fmt.Errorf("visitor: visitor type %q has access level %q both as a default and as forbidden", name, l)
+			}
+		}
+	}
+	for g, levels := range p.Groups {
+		for _, l := range levels {
+			if l == "" {
+				return fmt.Errorf("visitor: user group %q lists an empty access level", g)
+			}
+		}
+	}
+	if p.AutoSignOut < 0 {
+		return fmt.Errorf("visitor: negative auto sign-out delay")
+	}
+	return nil
+}
+
+// visitorType returns the rules of the named type (the default type when
+// name is empty) and the resolved name.
+func (p *Policy) visitorType(name string) (string, VisitorType, error) {
+	if name == "" {
+		name = p.DefaultType
+	}
+	t, ok := p.Types[name]
+	if !ok {
+		if name == "" {
+			return "", VisitorType{}, fmt.Errorf("visit names no visitor type and the location has no default type")
+		}
+		return "", VisitorType{}, fmt.Errorf("unknown visitor type %q", name)
+	}
+	return name, t, nil
+}
+
+// mayGrant reports whether one of the operator's groups allows level.
+func (p *Policy) mayGrant(op Operator, level string) bool {
+	for _, g := range op.Groups {
+		if slices.Contains(p.Groups[g], level) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayRemove reports whether the operator is in a security group.
+func (p *Policy) mayRemove(op Operator) bool {
+	for _, g := range op.Groups {
+		if slices.Contains(p.SecurityGroups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkGrant decides which access levels a provision gets: the requested
+// ones, or the type's defaults when none are requested. It refuses
+// (PermissionDenied) a level forbidden to the type or not allowed to the
+// operator, and (InvalidArgument) an empty selection.
+func (p *Policy) checkGrant(op Operator, typeName string, t VisitorType, requested []string) ([]string, error) {
+	levels := requested
+	if len(levels) == 0 {
+		levels = t.AccessLevels
+	}
+	if len(levels) == 0 {
+		return nil, acs.Errorf("provision", "", acs.InvalidArgument, "no access levels requested and visitor type %q has no default", typeName)
+	}
+	for i, l := range levels {
+		if l == "" {
+			return nil, acs.Errorf("provision", "", acs.InvalidArgument, "access level %d is empty", i+1)
+		}
+		if slices.Contains(levels[:i], l) {
+			return nil, acs.Errorf("provision", "", acs.InvalidArgument, "access level %q is listed twice", l)
+		}
+		if slices.Contains(t.Forbidden, l) {
+			return nil, acs.Errorf("provision", "", acs.PermissionDenied, "access level %q is never granted to visitor type %q", l, typeName)
+		}
+		if !p.mayGrant(op, l) {
+			return nil, acs.Errorf("provision", "", acs.PermissionDenied, "operator %s may not grant access level %q", op.ID, l)
+		}
+	}
+	return slices.Clone(levels), nil
+}
