@@ -37,7 +37,15 @@ type Memory struct {
 	down       bool
 	lose       bool
 	failNext   []error
-	denyLevel  map[string]bool
+
+	doors   map[string]memDoor
+	events  []acs.DoorEvent // every swipe, in order; Cursor is the 1-based index
+	newEvnt chan struct{}   // closed and replaced whenever an event is appended
+}
+
+type memDoor struct {
+	name   string
+	levels []string
 }
 
 type memHolder struct {
@@ -73,7 +81,8 @@ func NewMemory(levels []acs.AccessLevel, opts ...MemoryOption) *Memory {
 		creds:      make(map[string]*memCred),
 		byCard:     make(map[acs.Card]string),
 		calls:      make(map[string]int),
-		denyLevel:  make(map[string]bool),
+		doors:      make(map[string]memDoor),
+		newEvnt:    make(chan struct{}),
 	}
 	for _, l := range levels {
 		m.levels[l.ID] = l
@@ -84,7 +93,10 @@ func NewMemory(levels []acs.AccessLevel, opts ...MemoryOption) *Memory {
 	return m
 }
 
-var _ acs.Provider = (*Memory)(nil)
+var (
+	_ acs.Provider    = (*Memory)(nil)
+	_ acs.EventSource = (*Memory)(nil)
+)
 
 // Name returns the provider name ("memory" unless WithName was given).
 func (m *Memory) Name() string { return m.name }
