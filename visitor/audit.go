@@ -34,6 +34,7 @@ const (
 	ActBadgeRelease    Action = "badge_release"
 	ActCardFree        Action = "card_free"
 	ActProvisionCancel Action = "provision_cancel" // a queued provision dropped because the visit ended first
+	ActDoor            Action = "door"             // a door event of the visit's credential (AuditRecord.Door)
 )
 
 // Outcome says how an audited action turned out.
@@ -46,6 +47,7 @@ const (
 	Retry   Outcome = "retry"   // an ACS attempt failed and will be retried
 	Failed  Outcome = "failed"  // an ACS attempt failed for good
 	Refused Outcome = "refused" // refused by policy, permission, state or input; nothing changed
+	Denied  Outcome = "denied"  // a door event: the ACS did not open the door (granted ones are OK)
 )
 
 // AuditRecord is one entry of the audit trail: who did what, when, to which
@@ -75,6 +77,10 @@ type AuditRecord struct {
 	Subject  string `json:"subject,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	Scrubbed bool   `json:"scrubbed,omitempty"`
+	// Door is the door event of an ActDoor record, and the door of a
+	// sign-in marked by a door event; zero otherwise. Time is then the
+	// event's time as the ACS reported it.
+	Door DoorSighting `json:"door,omitzero"`
 }
 
 // Scrub erases the personal data of r (Subject, Reason) and marks it
@@ -120,6 +126,7 @@ const (
 var csvHeader = []string{
 	"seq", "time", "visit_id", "location", "actor", "action", "from", "to",
 	"badge_id", "card", "access_levels", "outcome", "error", "attempt", "subject", "reason", "scrubbed",
+	"door_id", "door_name", "direction",
 }
 
 // CSVHeader returns the column names of the CSV export, in order.
@@ -134,7 +141,17 @@ func (r *AuditRecord) csvRow(row []string) []string {
 		strconv.FormatInt(r.Seq, 10), r.Time.UTC().Format(time.RFC3339Nano), csvSafe(r.VisitID), csvSafe(r.Location),
 		csvSafe(r.Actor), string(r.Action), string(r.From), string(r.To),
 		r.BadgeID, r.Card, csvSafe(strings.Join(r.AccessLevels, ";")), string(r.Outcome), csvSafe(r.Error),
-		attempt, csvSafe(r.Subject), csvSafe(r.Reason), strconv.FormatBool(r.Scrubbed))
+		attempt, csvSafe(r.Subject), csvSafe(r.Reason), strconv.FormatBool(r.Scrubbed),
+		csvSafe(r.Door.DoorID), csvSafe(r.Door.DoorName), direction(r.Door))
+}
+
+// direction is the direction column of the CSV export: empty for records
+// without a door.
+func direction(d DoorSighting) string {
+	if d.IsZero() {
+		return ""
+	}
+	return d.Direction.String()
 }
 
 // csvSafe defuses cells a spreadsheet would run as a formula.

@@ -113,3 +113,77 @@ func BenchmarkSweepExpire10k(b *testing.B) {
 	b.ReportMetric(float64(revokes)/float64(b.N), "revokes/sweep")
 	b.ReportMetric(float64(swept)/float64(b.N), "visits/sweep")
 }
+
+// BenchmarkRecordDoorEvent measures recording one door event over a
+// MemoryStore whose pool has 100 badges (all held by signed-in visits):
+// linked by external ID, linked by card (pool list and badge history),
+// unmatched (an employee card, no handler), and a duplicate.
+func BenchmarkRecordDoorEvent(b *testing.B) {
+	ctx := context.Background()
+	e, _, clock := benchEngine(b, 100, 0)
+	for i := range 100 {
+		id := fmt.Sprintf("v%d", i)
+		if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: id, Location: "hq", Visitor: ada, Provision: &visitor.ProvisionRequest{BadgeID: fmt.Sprint(1000 + i)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	clock.Advance(time.Minute)
+	card := acs.Card{Format: acs.H10301, Facility: 1, Number: 1050}
+	seq := 0
+	for _, c := range []struct {
+		name  string
+		ev    acs.DoorEvent
+		visit string
+		dup   bool
+	}{
+		{"external_id", acs.DoorEvent{DoorID: "d1", Card: card, Cardholder: acs.CardholderRef{ExternalID: "v50"}, Granted: true}, "v50", false},
+		{"card", acs.DoorEvent{DoorID: "d1", Card: card, Granted: true}, "v50", false},
+		{"unmatched", acs.DoorEvent{DoorID: "d1", Card: acs.Card{Format: acs.H10301, Facility: 9, Number: 1}, Cardholder: acs.CardholderRef{ExternalID: "emp-1"}}, "", false},
+		{"duplicate", acs.DoorEvent{Cursor: "same", DoorID: "d1", Card: card, Cardholder: acs.CardholderRef{ExternalID: "v50"}}, "v50", true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ev := c.ev
+			if c.dup {
+				ev.Time = clock.Now()
+				if _, err := e.RecordDoorEvent(ctx, "hq", ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if !c.dup { // a new event, later than every earlier one
+					seq++
+					ev.Time, ev.Cursor = clock.Now().Add(time.Duration(seq)*time.Millisecond), fmt.Sprint(seq)
+				}
+				res, err := e.RecordDoorEvent(ctx, "hq", ev)
+				if err != nil || res.VisitID != c.visit || res.Duplicate != c.dup {
+					b.Fatal(err, res.VisitID, res.Duplicate)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMuster measures the muster report of 1,000 signed-in visits.
+func BenchmarkMuster(b *testing.B) {
+	ctx := context.Background()
+	e, _, clock := benchEngine(b, 0, 0)
+	for i := range 1000 {
+		id := fmt.Sprintf("v%04d", i)
+		if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: id, Location: "hq", Visitor: ada}); err != nil {
+			b.Fatal(err)
+		}
+		if i%2 == 0 {
+			if _, err := e.RecordDoorEvent(ctx, "hq", acs.DoorEvent{Cursor: id, Time: clock.Now(), DoorID: "d1", Cardholder: acs.CardholderRef{ExternalID: id}, Granted: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		rep, err := e.Muster(ctx, "hq")
+		if err != nil || rep.Inside != 500 || rep.Unseen != 500 {
+			b.Fatal(err, rep.Inside, rep.Unseen)
+		}
+	}
+}

@@ -69,6 +69,37 @@
 //     visitor type's access duration, no later than the automatic
 //     sign-out), so access ends even if the VMS is gone.
 //
+// # Door events and mustering
+//
+// Where a location's provider implements acs.EventSource, RunDoorEvents
+// consumes its door events and RecordDoorEvent links each to a visit: by
+// the event's cardholder external ID (the visit ID), or else by its card
+// data among the location's pool badges (the visit holding the badge at
+// the event's time, or its last holder within
+// DoorPolicy.LinkAfterRelease) and the numbers its range issued. A linked
+// event updates Visit.Doors (the last door seen, the last that opened) and
+// becomes an ActDoor audit record carrying the door, so each visit's door
+// timeline is in its audit trail (DoorTimeline, AuditQuery). With
+// DoorPolicy.MarkArrival, the first granted entry of an invited or
+// expected visit signs it in. Events that match no visit go to the
+// WithUnmatchedDoorEvents handler, where a VMS checks employees in by
+// badge swipe.
+//
+// The consumer handles each event inside the provider's callback (no
+// queue: a slow store slows the stream) and then saves its cursor in a
+// CursorStore: WithCursorStore, or the Store itself when it implements
+// CursorStore (MemoryStore does), or memory. After a failure or a restart
+// it resumes from the saved cursor; an event delivered again changes
+// nothing, since each visit remembers its latest events
+// (DoorActivity.Recent).
+//
+// Muster reports who may be inside a location now: signed-in visits whose
+// last door that opened was not an exit (MusterInside) or that no door has
+// opened for yet (MusterUnseen), signed-in visits that left through an
+// exit (MusterLeft), and invited or expected visits that badged in without
+// signing in; each with where it was last seen. MusterReport.WriteJSON and
+// WriteCSV export it.
+//
 // # Audit and retention
 //
 // Every transition, ACS attempt and refusal is an AuditRecord (who, what,

@@ -69,6 +69,11 @@ type Engine struct {
 	interval    time.Duration
 	retention   time.Duration
 
+	unmatched UnmatchedDoorFunc
+	cursors   CursorStore
+	// sleep waits d or until ctx ends (the door consumer's backoff).
+	sleep func(ctx context.Context, d time.Duration) error
+
 	cycled func() // test hook: called after each cycle of Run
 }
 
@@ -144,6 +149,16 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 	}
 	for _, o := range opts {
 		o(e)
+	}
+	if e.cursors == nil {
+		if cs, ok := store.(CursorStore); ok {
+			e.cursors = cs
+		} else {
+			e.cursors = NewMemoryCursors()
+		}
+	}
+	if e.sleep == nil {
+		e.sleep = e.clockSleep
 	}
 	if e.owner == "" {
 		e.owner = "engine-" + uuid.NewString()

@@ -143,8 +143,8 @@ func ExampleEngine_ExportAudit() {
 		log.Fatal(err)
 	}
 	// Output:
-	// seq,time,visit_id,location,actor,action,from,to,badge_id,card,access_levels,outcome,error,attempt,subject,reason,scrubbed
-	// 1,2026-03-10T09:00:00Z,visit-1,hq,alice,sign_in,,signed_in,,,,ok,,,Ada,,false
-	// 2,2026-03-10T09:00:00Z,visit-1,hq,alice,provision,signed_in,signed_in,1042,H10301 12/1042,lobby,queued,,,Ada,,false
-	// 3,2026-03-10T09:00:00Z,visit-1,hq,system,acs_provision,signed_in,signed_in,1042,H10301 12/1042,lobby,ok,,1,Ada,,false
+	// seq,time,visit_id,location,actor,action,from,to,badge_id,card,access_levels,outcome,error,attempt,subject,reason,scrubbed,door_id,door_name,direction
+	// 1,2026-03-10T09:00:00Z,visit-1,hq,alice,sign_in,,signed_in,,,,ok,,,Ada,,false,,,
+	// 2,2026-03-10T09:00:00Z,visit-1,hq,alice,provision,signed_in,signed_in,1042,H10301 12/1042,lobby,queued,,,Ada,,false,,,
+	// 3,2026-03-10T09:00:00Z,visit-1,hq,system,acs_provision,signed_in,signed_in,1042,H10301 12/1042,lobby,ok,,1,Ada,,false,,,
 }

@@ -82,6 +82,12 @@ func (w *fakeWatchlist) Screen(ctx context.Context, v visitor.Visit) (*visitor.W
 // card range H10304 facility 100, 500000–500049.
 func newFixture(t *testing.T, opts ...visitor.Option) *fixture {
 	t.Helper()
+	return newFixturePolicy(t, testPolicy(), opts...)
+}
+
+// newFixturePolicy is newFixture with the given policy at "hq".
+func newFixturePolicy(t *testing.T, pol visitor.Policy, opts ...visitor.Option) *fixture {
+	t.Helper()
 	f := &fixture{
 		t:     t,
 		ctx:   t.Context(),
@@ -97,7 +103,7 @@ func newFixture(t *testing.T, opts ...visitor.Option) *fixture {
 		visitor.WithWatchlist(f.watch),
 		visitor.WithIDs(func() string { return fmt.Sprintf("id-%04d", f.ids.Add(1)) }),
 	}
-	e, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: f.acs, Policy: testPolicy(), CardType: "qr"}}, append(base, opts...)...)
+	e, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: f.acs, Policy: pol, CardType: "qr"}}, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,8 @@ type MemoryStore struct {
 	badges     map[string]*mbLoc
 	badgeOrder uint64
 	ranges     map[string]*maLoc
+
+	cursors map[string]string // door event cursors by location
 }
 
 type memVisit struct {
@@ -59,10 +61,36 @@ func NewMemoryStore() *MemoryStore {
 		byVisit: make(map[string][]*memItem),
 		badges:  make(map[string]*mbLoc),
 		ranges:  make(map[string]*maLoc),
+		cursors: make(map[string]string),
 	}
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store       = (*MemoryStore)(nil)
+	_ CursorStore = (*MemoryStore)(nil)
+)
+
+// DoorCursor implements CursorStore, so that an Engine over a MemoryStore
+// keeps its door event cursors with its visits.
+func (s *MemoryStore) DoorCursor(ctx context.Context, location string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cursors[location], nil
+}
+
+// SaveDoorCursor implements CursorStore.
+func (s *MemoryStore) SaveDoorCursor(ctx context.Context, location, cursor string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cursors[location] = cursor
+	return nil
+}
 
 // memTx is one transaction: the undo log of everything done so far.
 type memTx struct {

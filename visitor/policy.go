@@ -59,6 +59,8 @@ type Policy struct {
 	AutoSignOut time.Duration `json:"auto_sign_out,omitempty"`
 	// Rules bound the grants sent to the ACS (window length).
 	Rules acs.Rules `json:"rules,omitzero"`
+	// Doors says what door events do: arrival marking, linking.
+	Doors DoorPolicy `json:"doors,omitzero"`
 }
 
 // Validate checks the policy: at least one type, a listed default type,
@@ -105,7 +107,7 @@ func (p *Policy) Validate() error {
 	if p.AutoSignOut < 0 {
 		return fmt.Errorf("visitor: negative auto sign-out delay")
 	}
-	return nil
+	return p.Doors.validate()
 }
 
 // visitorType returns the rules of the named type (the default type when

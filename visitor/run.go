@@ -127,7 +127,10 @@ func (e *Engine) refuse(r *run, rec AuditRecord, err error) {
 
 // audit appends a record about v in the transaction.
 func (r *run) audit(tx Tx, v *Visit, rec AuditRecord) error {
-	rec.Time, rec.VisitID, rec.Location = r.now, v.ID, v.Location
+	if rec.Time.IsZero() { // door events carry the time the ACS reported
+		rec.Time = r.now
+	}
+	rec.VisitID, rec.Location = v.ID, v.Location
 	if rec.Actor == "" {
 		rec.Actor = r.actor
 	}

@@ -203,6 +203,11 @@ type Visit struct {
 	// sets it; stores index it for Store.ClaimDue.
 	DueAt time.Time `json:"due_at,omitzero"`
 
+	// Doors is what the ACS's door events told about the visit: the last
+	// door seen, the last that opened (see RecordDoorEvent); zero until
+	// the first event.
+	Doors DoorActivity `json:"doors,omitzero"`
+
 	// Scrubbed is set once Scrub erased the personal data.
 	Scrubbed bool `json:"scrubbed,omitempty"`
 
@@ -245,6 +250,7 @@ func (v Visit) Clone() Visit {
 		}
 		v.Credentials = cs
 	}
+	v.Doors.Recent = slices.Clone(v.Doors.Recent)
 	return v
 }
 

@@ -81,6 +81,7 @@ var checks = []check{
 	{"ConcurrentClaims", concurrentClaims},
 	{"ConcurrentBadgeAcquire", concurrentBadgeAcquire},
 	{"PlainData", plainData},
+	{"DoorData", doorData},
 }
 
 func noErr(t *testing.T, what string, err error) {
@@ -113,6 +114,13 @@ func sample(id string) visitor.Visit {
 			Ref:      acs.CredentialRef{ID: "cr-1", CardholderID: "ch-1", CardholderExternalID: id, Card: acs.Card{Format: acs.H10301, Facility: 12, Number: 42}},
 			IssuedBy: "alice", IssuedAt: at(5), ActiveAt: at(6), Release: true, Error: "earlier timeout",
 		}},
+		Doors: visitor.DoorActivity{
+			Last: visitor.DoorSighting{Location: loc, DoorID: "srv", DoorName: "Server room", Time: at(20), Direction: acs.DirectionIn,
+				Card: acs.Card{Format: acs.H10301, Facility: 12, Number: 42}, Cursor: "c-9"},
+			LastGranted: visitor.DoorSighting{Location: loc, DoorID: "d-1", Time: at(10), Granted: true, Direction: acs.DirectionOut, Cursor: "c-8"},
+			Events:      2,
+			Recent:      []visitor.DoorMark{{Key: "lobby c-8", Time: at(10)}, {Key: "lobby c-9", Time: at(20)}},
+		},
 		DueAt: at(485),
 	}
 }
@@ -923,5 +931,56 @@ func plainData(ctx context.Context, t *testing.T, s visitor.Store) {
 	normalize(&q[0])
 	if !reflect.DeepEqual(q[0], it) {
 		t.Fatalf("outbox item through the store:\n got  %+v\n want %+v", q[0], it)
+	}
+}
+
+// doorData checks that door events survive the store: the door of an
+// audit record, and the door cursors of a store that also implements
+// visitor.CursorStore.
+func doorData(ctx context.Context, t *testing.T, s visitor.Store) {
+	create(ctx, t, s, sample("v1"))
+	door := visitor.DoorSighting{Location: loc, DoorID: "d-1", DoorName: "Lobby", Time: at(3), Granted: true,
+		Direction: acs.DirectionOut, Card: acs.Card{Format: acs.H10301, Facility: 12, Number: 42}, Cursor: "c-1"}
+	recs := []visitor.AuditRecord{
+		{Time: at(3), VisitID: "v1", Location: loc, Actor: visitor.ActorACS, Action: visitor.ActDoor, From: visitor.SignedIn, To: visitor.SignedIn,
+			BadgeID: "0042", Card: "H10301 12/42", Outcome: visitor.OK, Subject: "Ada Lovelace", Door: door},
+		{Time: at(4), VisitID: "v1", Location: loc, Actor: visitor.ActorACS, Action: visitor.ActDoor, Outcome: visitor.Denied,
+			Door: visitor.DoorSighting{Location: loc, DoorID: "d-2", Time: at(4)}},
+	}
+	_, err := s.Update(ctx, "v1", func(tx visitor.Tx, v *visitor.Visit) error { return tx.Audit(recs[0]) })
+	noErr(t, "tx.Audit", err)
+	noErr(t, "AppendAudit", s.AppendAudit(ctx, recs[1]))
+	got, err := s.Audit(ctx, visitor.AuditQuery{VisitID: "v1", Since: at(3)})
+	noErr(t, "Audit", err)
+	if len(got) != 2 {
+		t.Fatalf("%d door records, want 2", len(got))
+	}
+	for i, r := range got {
+		want := recs[i]
+		want.Seq = r.Seq
+		normalize(&r)
+		if !reflect.DeepEqual(r, want) {
+			t.Fatalf("door record %d:\n got  %+v\n want %+v", i, r, want)
+		}
+	}
+
+	cs, ok := s.(visitor.CursorStore)
+	if !ok {
+		return
+	}
+	c, err := cs.DoorCursor(ctx, loc)
+	noErr(t, "DoorCursor", err)
+	if c != "" {
+		t.Fatalf("cursor of a new store %q, want empty", c)
+	}
+	noErr(t, "SaveDoorCursor", cs.SaveDoorCursor(ctx, loc, "41"))
+	noErr(t, "SaveDoorCursor", cs.SaveDoorCursor(ctx, "annex", "a-7"))
+	noErr(t, "SaveDoorCursor", cs.SaveDoorCursor(ctx, loc, "42"))
+	for l, want := range map[string]string{loc: "42", "annex": "a-7", "other": ""} {
+		c, err := cs.DoorCursor(ctx, l)
+		noErr(t, "DoorCursor", err)
+		if c != want {
+			t.Fatalf("cursor of %s %q, want %q", l, c, want)
+		}
 	}
 }

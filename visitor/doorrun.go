@@ -1,0 +1,199 @@
+package visitor
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// CursorStore keeps, per location, the cursor of the last door event the
+// consumer (RunDoorEvents) has processed, so that a restart resumes right
+// after it. Methods must be safe for concurrent use.
+//
+// The Engine uses the CursorStore given with WithCursorStore; otherwise
+// its Store when the Store implements CursorStore (MemoryStore does);
+// otherwise a MemoryCursors, which forgets on restart: the consumer then
+// starts from what each ACS retains, and recording stays idempotent for
+// every visit's recent events (see DoorActivity.Recent) while unmatched
+// events reach the handler again. A VMS with a durable Store that does not
+// implement CursorStore supplies its own (a row in its database, a file).
+type CursorStore interface {
+	// DoorCursor returns the saved cursor of the location, or "" when none
+	// was saved.
+	DoorCursor(ctx context.Context, location string) (string, error)
+	// SaveDoorCursor saves the cursor of the location's last processed
+	// event.
+	SaveDoorCursor(ctx context.Context, location, cursor string) error
+}
+
+// WithCursorStore sets where the door event consumer keeps its cursors
+// (default: the Store if it implements CursorStore, else memory).
+func WithCursorStore(cs CursorStore) Option { return func(e *Engine) { e.cursors = cs } }
+
+// MemoryCursors is a CursorStore in memory. The zero value is not usable;
+// call NewMemoryCursors.
+type MemoryCursors struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// NewMemoryCursors returns an empty MemoryCursors.
+func NewMemoryCursors() *MemoryCursors { return &MemoryCursors{m: make(map[string]string)} }
+
+var _ CursorStore = (*MemoryCursors)(nil)
+
+// DoorCursor implements CursorStore.
+func (c *MemoryCursors) DoorCursor(ctx context.Context, location string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[location], nil
+}
+
+// SaveDoorCursor implements CursorStore.
+func (c *MemoryCursors) SaveDoorCursor(ctx context.Context, location, cursor string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[location] = cursor
+	return nil
+}
+
+// Cursors returns a copy of every saved cursor, by location.
+func (c *MemoryCursors) Cursors() map[string]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.m)
+}
+
+// RunDoorEvents consumes the door events of the named locations (every
+// location whose provider implements acs.EventSource when none is named)
+// until ctx ends, and then returns nil. It refuses at once a named location
+// that is not configured (InvalidArgument) or whose provider delivers no
+// events (Unsupported), and returns Unsupported when no location does.
+//
+// For each location it reads the saved cursor (see CursorStore) and runs
+// the provider's Events from it. Each event is handled inside the
+// provider's callback, one at a time: recorded with RecordDoorEvent (or
+// handed to the unmatched handler), then its cursor saved. Nothing is
+// queued, so a slow store or handler slows the stream (back-pressure)
+// instead of growing a buffer. When recording, the handler, the cursor
+// store or the stream fails, the consumer waits (the Engine's backoff,
+// WithBackoff, on its clock) and resumes from the saved cursor, so no event
+// is skipped; an event processed but whose cursor was not saved is
+// delivered again and changes nothing the second time (RecordDoorEvent is
+// idempotent). Events that RecordDoorEvent refuses as malformed (no door or
+// time) are logged and skipped.
+//
+// RunDoorEvents is separate from Run and runs on one replica: several
+// consumers of one location would each call the unmatched handler.
+func (e *Engine) RunDoorEvents(ctx context.Context, locations ...string) error {
+	const opName = "door_events"
+	type source struct {
+		l   *Location
+		src acs.EventSource
+	}
+	var srcs []source
+	if len(locations) == 0 {
+		for _, id := range slices.Sorted(maps.Keys(e.locs)) {
+			if src, ok := e.locs[id].Provider.(acs.EventSource); ok {
+				srcs = append(srcs, source{e.locs[id], src})
+			}
+		}
+		if len(srcs) == 0 {
+			return refusal(opName, acs.Unsupported, "no location's ACS delivers door events")
+		}
+	}
+	for i, id := range locations {
+		l := e.locs[id]
+		if l == nil {
+			return refusal(opName, acs.InvalidArgument, "location %q is not configured", id)
+		}
+		if slices.Contains(locations[:i], id) {
+			return refusal(opName, acs.InvalidArgument, "location %q is listed twice", id)
+		}
+		src, ok := l.Provider.(acs.EventSource)
+		if !ok {
+			return refusal(opName, acs.Unsupported, "the ACS of location %s (%s) delivers no door events", id, l.Provider.Name())
+		}
+		srcs = append(srcs, source{l, src})
+	}
+	var wg sync.WaitGroup
+	for _, s := range srcs {
+		wg.Go(func() { e.consumeDoorEvents(ctx, s.l.ID, s.src) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// consumeDoorEvents runs one location's event stream until ctx ends,
+// resuming from the saved cursor after every failure.
+func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs.EventSource) {
+	delay := e.minBackoff
+	for {
+		progressed := false
+		cursor, err := e.cursors.DoorCursor(ctx, location)
+		if err != nil {
+			err = fmt.Errorf("visitor: read the door event cursor: %w", err)
+		} else {
+			err = src.Events(ctx, cursor, func(ev acs.DoorEvent) error {
+				if err := e.consumeDoorEvent(ctx, location, ev); err != nil {
+					return err
+				}
+				progressed = true
+				return nil
+			})
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if progressed {
+			delay = e.minBackoff
+		}
+		if err == nil {
+			err = fmt.Errorf("visitor: the door event stream of location %s ended", location)
+		}
+		e.log.Error("visitor: door events interrupted; resuming from the saved cursor", "location", location, "retry_in", delay, "err", err)
+		if e.sleep(ctx, delay) != nil {
+			return
+		}
+		delay = min(2*delay, e.maxBackoff)
+	}
+}
+
+// consumeDoorEvent records one event and saves its cursor.
+func (e *Engine) consumeDoorEvent(ctx context.Context, location string, ev acs.DoorEvent) error {
+	if err := validateDoorEvent("door_event", &ev); err != nil {
+		e.log.Warn("visitor: malformed door event skipped", "location", location, "cursor", ev.Cursor, "err", err)
+	} else if _, err := e.RecordDoorEvent(ctx, location, ev); err != nil {
+		return err
+	}
+	if ev.Cursor == "" {
+		return nil
+	}
+	if err := e.cursors.SaveDoorCursor(ctx, location, ev.Cursor); err != nil {
+		return fmt.Errorf("visitor: save the door event cursor: %w", err)
+	}
+	return nil
+}
+
+// clockSleep waits d on the Engine's clock, or until ctx ends.
+func (e *Engine) clockSleep(ctx context.Context, d time.Duration) error {
+	t := e.clock.NewTicker(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+		return nil
+	}
+}
