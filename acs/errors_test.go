@@ -115,3 +115,17 @@ func ExampleCodeOf() {
 	// lenel revoke: unavailable: connection refused
 	// unavailable true true
 }
+
+func TestDirectionText(t *testing.T) {
+	for _, d := range []acs.Direction{acs.DirectionUnknown, acs.DirectionIn, acs.DirectionOut} {
+		b, _ := d.MarshalText()
+		var back acs.Direction
+		if err := back.UnmarshalText(b); err != nil || back != d {
+			t.Errorf("%v: %q → %v, %v", d, b, back, err)
+		}
+	}
+	var d acs.Direction
+	if err := d.UnmarshalText([]byte("sideways")); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Errorf("sideways: %v", err)
+	}
+}

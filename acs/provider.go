@@ -95,6 +95,25 @@ func (d Direction) String() string {
 	return "unknown"
 }
 
+// MarshalText writes the direction as "in", "out" or "unknown".
+func (d Direction) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads "in", "out" or "unknown" (or an empty string, which
+// is unknown).
+func (d *Direction) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "in":
+		*d = DirectionIn
+	case "out":
+		*d = DirectionOut
+	case "unknown", "":
+		*d = DirectionUnknown
+	default:
+		return Errorf("", "", InvalidArgument, "direction %q is not in, out or unknown", b)
+	}
+	return nil
+}
+
 // DoorEvent is one access decision at a door.
 type DoorEvent struct {
 	// Cursor identifies this event in the provider's stream; passing it to
