@@ -336,6 +336,7 @@ type credentialJSON struct {
 	FieldValues       []fieldValueJSON `json:"fieldValues"`
 	EffectiveFrom     string           `json:"effectiveFrom"`
 	EffectiveTo       string           `json:"effectiveTo"`
+	Size              int              `json:"size"`
 }
 
 type formatRef struct {

@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // Speaking Brivo's wire protocol to the simulator by hand: a password
@@ -57,4 +59,31 @@ func Example() {
 	// token 200 expires_in 300
 	// credential 201 22197840 2020190
 	// census {0 1}
+}
+
+// A visitor's badge at the simulator's doors: the oracle decides, the
+// event is recorded for GET /events/access and queued for event
+// subscriptions.
+func ExampleServer_Swipe() {
+	sim := brivosim.New()
+	now := time.Now()
+	uid, _ := sim.AddUser("Ada", "Lovelace", "visit-2026-0042")
+	cid, _ := sim.AddCredential(100, "", 1, 200) // Standard 26 Bit, facility 1, card 200
+	_ = sim.AssignCredential(uid, cid, now.Add(-time.Hour), now.Add(8*time.Hour))
+	_ = sim.AddMember(11906588, uid) // Lobby
+	back, _ := sim.AddDoor("Back Door", 11906589)
+
+	badge := wiegand.Card{Format: wiegand.H10301, Facility: 1, Number: 200}
+	for _, door := range []int64{408023598, back.ID} {
+		ev, _ := sim.Swipe(badge, door, now)
+		fmt.Println(door, ev.Granted, ev.ActionID)
+	}
+	ev, _ := sim.Swipe(wiegand.Card{Format: wiegand.H10301, Facility: 1, Number: 999}, 408023598, now)
+	fmt.Println("unknown card:", ev.Granted, ev.UnknownWiegand)
+	fmt.Println(len(sim.AccessEvents()), "events")
+	// Output:
+	// 408023598 true 2004
+	// 408023600 false 5018
+	// unknown card: false 20207CF
+	// 3 events
 }

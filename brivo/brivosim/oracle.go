@@ -53,6 +53,11 @@ func (s *Server) Opens(credentialID, groupID string, at time.Time) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.opensLocked(cid, gid, at)
+}
+
+// opensLocked is Opens with s.mu held.
+func (s *Server) opensLocked(cid, gid int64, at time.Time) bool {
 	c := s.credentials[cid]
 	if c == nil || c.user == 0 {
 		return false

@@ -31,6 +31,26 @@
 // and the filter subset reference_id, facility_code and status on
 // /credentials, name on /groups, status on invitations.
 //
+// Door events: doors (access points, see Door) belong to a site and open
+// for the members of their groups. Swipe presents a card at a door,
+// decides with the oracle (Opens on any of the door's groups), records the
+// access event in Brivo's event JSON (uuid, securityAction, actor,
+// eventObject, site, occurred, eventData with actionAllowed, credentials
+// and, for an unknown card, unknownWeigand) and queues a notification to
+// every event subscription whose criteria match. GET /events/access lists
+// the events newest first with Brivo's rules: an occurred window of at
+// most 24 hours (filter occurred__gt/occurred__lt, truncated to the hour,
+// exclusive, the current UTC day by default), paging by date (offset = the
+// minimum occurred of the last page read; the simulator includes events at
+// exactly the offset, so equal timestamps are repeated, never lost), and
+// the object, site and event_type filters. /event-subscriptions is served
+// in full (create, list with a name filter, get, update, delete), and
+// FlushWebhooks posts pending notifications to the subscriptions' URLs,
+// synchronously, so tests stay deterministic. Brivo documents no delivery
+// retry (it e-mails errorEmail on failure); WithWebhookRetries simulates
+// one, LoseWebhooks loses notifications in transit, and AddFault applies
+// to the event paths like to any other.
+//
 // It is strict on purpose, so adapter mistakes show: unknown paths and
 // verbs get 596, unknown JSON fields and query parameters get a 400 in
 // Brivo's {"code","message"} shape, and grant parameters in the token URL
@@ -260,6 +280,10 @@ type Server struct {
 	allotment   int
 	formats     []Format
 	seedGroups  []Group
+	seedDoors   []Door
+	hookClient  *http.Client
+	hookRetries int
+	flushMu     sync.Mutex // one FlushWebhooks at a time
 
 	mu        sync.Mutex
 	rateLimit int
@@ -282,6 +306,18 @@ type Server struct {
 	nextGroup   int64
 	nextCred    int64
 	nextInvite  int64
+
+	sites         map[int64]Site
+	doors         map[int64]*door
+	nextDoor      int64
+	events        []*event // sorted by (Occurred, UUID)
+	subs          map[int64]*subscription
+	nextSub       int64
+	nextCriterion int64
+	pending       []*delivery
+	deliveries    []Delivery
+	failed        []Delivery
+	lose          int
 }
 
 type user struct {
@@ -342,25 +378,30 @@ type invitation struct {
 // New returns a server seeded with the default formats and groups.
 func New(opts ...Option) *Server {
 	s := &Server{
-		auth:        DefaultCredentials(),
-		now:         time.Now,
-		tokenLife:   300 * time.Second,
-		refreshLife: 24 * time.Hour,
-		retryAfter:  1,
-		allotment:   500,
-		formats:     DefaultFormats(),
-		seedGroups:  DefaultGroups(),
-		access:      map[string]time.Time{},
-		refresh:     map[string]time.Time{},
-		users:       map[int64]*user{},
-		byExternal:  map[string]int64{},
-		groups:      map[int64]*group{},
-		credentials: map[int64]*credential{},
-		invitations: map[int64]*invitation{},
-		nextUser:    15540780,
-		nextGroup:   11906600,
-		nextCred:    22197840,
-		nextInvite:  740,
+		auth:          DefaultCredentials(),
+		now:           time.Now,
+		tokenLife:     300 * time.Second,
+		refreshLife:   24 * time.Hour,
+		retryAfter:    1,
+		allotment:     500,
+		formats:       DefaultFormats(),
+		seedGroups:    DefaultGroups(),
+		seedDoors:     DefaultDoors(),
+		hookClient:    defaultWebhookClient(),
+		access:        map[string]time.Time{},
+		refresh:       map[string]time.Time{},
+		users:         map[int64]*user{},
+		byExternal:    map[string]int64{},
+		groups:        map[int64]*group{},
+		credentials:   map[int64]*credential{},
+		invitations:   map[int64]*invitation{},
+		nextUser:      15540780,
+		nextGroup:     11906600,
+		nextCred:      22197840,
+		nextInvite:    740,
+		subs:          map[int64]*subscription{},
+		nextSub:       2452345,
+		nextCriterion: 349,
 	}
 	s.sleep = func(ctx context.Context, d time.Duration) {
 		t := time.NewTimer(d)
@@ -379,6 +420,10 @@ func New(opts ...Option) *Server {
 			s.nextGroup = g.ID + 1
 		}
 	}
+	if s.hookClient == nil {
+		s.hookClient = defaultWebhookClient()
+	}
+	s.seedDoorsLocked()
 	return s
 }
 
@@ -1025,6 +1070,26 @@ func (s *Server) api(r *http.Request, q url.Values, body []byte) answer {
 	case len(seg) == 3 && seg[0] == "credentials" && seg[2] == "user":
 		if m == http.MethodGet {
 			return s.credentialUser(q, seg[1])
+		}
+	case len(seg) == 2 && seg[0] == "events" && seg[1] == "access":
+		if m == http.MethodGet {
+			return s.listAccessEvents(q)
+		}
+	case len(seg) == 1 && seg[0] == "event-subscriptions":
+		switch m {
+		case http.MethodGet:
+			return s.listSubscriptions(q)
+		case http.MethodPost:
+			return s.createSubscription(q, body)
+		}
+	case len(seg) == 2 && seg[0] == "event-subscriptions":
+		switch m {
+		case http.MethodGet:
+			return s.getSubscription(q, seg[1])
+		case http.MethodPut:
+			return s.updateSubscription(q, seg[1], body)
+		case http.MethodDelete:
+			return s.deleteSubscription(q, seg[1])
 		}
 	}
 	return notFoundService()
