@@ -78,6 +78,15 @@
 //
 // Changes reach door controllers through OnGuard's download service, so
 // expect a short lag after each call.
+//
+// # Door events
+//
+// Provider implements acs.EventSource: Events polls GET /logged_events
+// (the documented alternative to OnGuard's undocumented WebSocket event
+// bridge) with a cursor of the last second read and the serial numbers
+// already read in it, and delivers access decisions with the visitor's
+// external ID, the door and, with WithCardFunc, the card. Its doc comment
+// says what it relies on and where polling falls short.
 package lenel
 
 import (
@@ -193,6 +202,65 @@ func BadgeIDConcatenated(pad int) BadgeIDFunc {
 	}
 }
 
+// CardFunc maps a badge ID read from OnGuard's event log back to the card
+// it was made from: the inverse of the provider's BadgeIDFunc. ok is false
+// when the badge ID is not a card of the site's layout.
+type CardFunc func(badgeID int64) (c acs.Card, ok bool)
+
+// CardNumber is the inverse of BadgeIDNumber for a site whose cards share
+// one format and facility code: badge ID n is the card format
+// facility/n. BadgeIDNumber drops the facility code, so it cannot be read
+// back from the badge ID; it is the one given here.
+func CardNumber(format acs.CardFormat, facility uint64) CardFunc {
+	return func(id int64) (acs.Card, bool) {
+		if id <= 0 {
+			return acs.Card{}, false
+		}
+		c := acs.Card{Format: format, Facility: facility, Number: uint64(id)}
+		return c, c.Validate() == nil
+	}
+}
+
+// CardConcatenated is the inverse of BadgeIDConcatenated(pad): the last
+// pad digits of the badge ID are the card number and the digits before
+// them the facility code (4201001 with pad 5 is facility 42, card 1001).
+func CardConcatenated(format acs.CardFormat, pad int) CardFunc {
+	var div uint64 = 1
+	for range max(pad, 0) {
+		if div > math.MaxInt64/10 {
+			break
+		}
+		div *= 10
+	}
+	return func(id int64) (acs.Card, bool) {
+		if id <= 0 || pad <= 0 {
+			return acs.Card{}, false
+		}
+		c := acs.Card{Format: format, Facility: uint64(id) / div, Number: uint64(id) % div}
+		return c, c.Validate() == nil
+	}
+}
+
+// checkCardFunc refuses a CardFunc that does not invert the BadgeIDFunc on
+// a few sample badge IDs, so that events never report a card other than
+// the one provisioned.
+func checkCardFunc(badgeID BadgeIDFunc, cardOf CardFunc) error {
+	if cardOf == nil {
+		return nil
+	}
+	for _, id := range []int64{1, 1001, 12345, 4201001, 99999999} {
+		c, ok := cardOf(id)
+		if !ok {
+			continue
+		}
+		back, err := badgeID(c)
+		if err != nil || back != id {
+			return fmt.Errorf("the card function does not invert the badge ID function: badge ID %d reads as card %s, which becomes badge ID %d", id, c, back)
+		}
+	}
+	return nil
+}
+
 type settings struct {
 	httpClient     *http.Client
 	tls            *TLSOptions
@@ -209,6 +277,8 @@ type settings struct {
 	keepAlive      time.Duration
 	keepAliveTicks <-chan time.Time
 	badgeID        BadgeIDFunc
+	cardOf         CardFunc
+	events         eventSettings
 }
 
 // Option configures a Provider.
@@ -320,12 +390,31 @@ func WithKeepAliveTicks(ch <-chan time.Time) Option {
 }
 
 // WithBadgeID sets how a card becomes a badge ID (default BadgeIDNumber).
+// Use WithCardFunc with its inverse so that door events carry cards.
 func WithBadgeID(f BadgeIDFunc) Option {
 	return func(s *settings) error {
 		if f == nil {
 			return errors.New("WithBadgeID: nil function")
 		}
 		s.badgeID = f
+		return nil
+	}
+}
+
+// WithCardFunc sets how a badge ID in a door event becomes the card it was
+// made from: the inverse of the BadgeIDFunc, such as CardNumber(acs.H10301,
+// 42) for the default BadgeIDNumber at a site whose cards are H10301 with
+// facility code 42. Without it door events carry no card data, since a
+// badge ID alone does not name a format or, by default, a facility. New
+// refuses a function that does not invert the BadgeIDFunc, and Provision
+// then refuses a card that would not read back as itself (a card of
+// another facility, say) before any network call.
+func WithCardFunc(f CardFunc) Option {
+	return func(s *settings) error {
+		if f == nil {
+			return errors.New("WithCardFunc: nil function")
+		}
+		s.cardOf = f
 		return nil
 	}
 }
@@ -339,6 +428,8 @@ type Provider struct {
 	now     func() time.Time
 	rules   acs.Rules
 	badgeID BadgeIDFunc
+	cardOf  CardFunc // nil: events carry no card data
+	ev      eventSettings
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time
@@ -369,22 +460,31 @@ type Provider struct {
 	statusAt  time.Time
 	badgeType int64
 	typeAt    time.Time
+
+	// Door event lookups (events.go), guarded by emu.
+	emu     sync.Mutex
+	people  map[int64]personEntry // cardholder_key → external ID
+	readers readerCache
 }
 
 var (
-	_ acs.Provider = (*Provider)(nil)
-	_ acs.Closer   = (*Provider)(nil)
+	_ acs.Provider    = (*Provider)(nil)
+	_ acs.Closer      = (*Provider)(nil)
+	_ acs.EventSource = (*Provider)(nil)
 )
 
 // New validates cfg and returns a Provider. It makes no network call.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	s := settings{timeout: DefaultRequestTimeout, now: time.Now, keepAlive: DefaultKeepAlive, badgeID: BadgeIDNumber}
+	s := settings{timeout: DefaultRequestTimeout, now: time.Now, keepAlive: DefaultKeepAlive, badgeID: BadgeIDNumber, events: defaultEventSettings()}
 	for _, o := range opts {
 		if err := o(&s); err != nil {
 			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 		}
 	}
 	if err := checkConfig(&cfg); err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	if err := checkCardFunc(s.badgeID, s.cardOf); err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
 	base, err := httpx.CheckBaseURL(cfg.BaseURL, s.allowInsecure)
@@ -429,6 +529,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		now:            s.now,
 		rules:          s.rules,
 		badgeID:        s.badgeID,
+		cardOf:         s.cardOf,
+		ev:             s.events,
 		keepAliveEvery: s.keepAlive,
 		ticks:          s.keepAliveTicks,
 		stop:           make(chan struct{}),

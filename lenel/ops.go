@@ -200,6 +200,16 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
+	if p.cardOf != nil {
+		switch back, ok := p.cardOf(badgeID); {
+		case !ok:
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument,
+				"card %s does not fit the site's card layout: its badge ID %d reads back as no card", g.Card, badgeID)
+		case back != g.Card:
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument,
+				"card %s does not fit the site's card layout: its badge ID %d would read back in door events as %s", g.Card, badgeID, back)
+		}
+	}
 	var typeID int64
 	switch {
 	case g.CredentialType != "":

@@ -225,8 +225,11 @@ type pagedInstances struct {
 }
 
 // int reads an integer sent as a JSON number or a numeric string.
-func (p props) int(name string) (int64, bool) {
-	raw := bytes.TrimSpace(p[name])
+func (p props) int(name string) (int64, bool) { return rawInt(p[name]) }
+
+// rawInt reads an integer sent as a JSON number or a numeric string.
+func rawInt(raw []byte) (int64, bool) {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return 0, false
 	}
@@ -376,7 +379,7 @@ type flexInt int64
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (n *flexInt) UnmarshalJSON(b []byte) error {
-	v, ok := props{"V": b}.int("V")
+	v, ok := rawInt(b)
 	if !ok && string(bytes.TrimSpace(b)) != "null" {
 		return fmt.Errorf("not an integer: %.40s", b)
 	}

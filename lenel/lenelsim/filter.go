@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // The simulator understands the part of OpenAccess's SQL-like filter
@@ -12,20 +13,25 @@ import (
 //
 //	filter  := term { OR term }
 //	term    := compare { AND compare }
-//	compare := property ( "=" | "!=" ) literal
+//	compare := property operator literal
 //	literal := integer | '"' characters other than '"' '"'
 //
+// On /instances and /count the operators are "=" and "!="; on
+// /logged_events "<", "<=", ">" and ">=" are allowed too, on integer and
+// date properties, and a date is a quoted literal with a numeric offset
+// (such as "2025-01-02T10:00:00+00:00"; "Z" is refused as elsewhere).
 // Keywords and property names are case-insensitive. String comparison is
 // case-insensitive too, as with SQL Server's default collation. There is no
 // escape for a double quote inside a literal (none is documented), no LIKE,
-// no parentheses and no comparison on dates or booleans.
+// no parentheses and no comparison on booleans. AND binds tighter than OR.
 
 // cond is one comparison.
 type cond struct {
-	prop   *propDef
-	negate bool
-	num    int64
-	str    string
+	prop *propDef
+	op   string // "=", "!=", "<", "<=", ">", ">="
+	num  int64
+	str  string
+	when time.Time
 }
 
 // filter is a disjunction of conjunctions; nil matches everything.
@@ -38,7 +44,7 @@ func (f filter) match(in instance) bool {
 	for _, and := range f {
 		ok := true
 		for _, c := range and {
-			if c.eval(in) == c.negate {
+			if !c.eval(in) {
 				ok = false
 				break
 			}
@@ -50,15 +56,53 @@ func (f filter) match(in instance) bool {
 	return false
 }
 
+// eval applies the comparison. A missing integer or date (NULL) is
+// unequal to everything and never ordered.
 func (c cond) eval(in instance) bool {
+	var cmp int
 	switch c.prop.kind {
 	case kindInt:
 		v, ok := in[c.prop.name].(int64)
-		return ok && v == c.num
+		if !ok {
+			return c.op == "!="
+		}
+		cmp = compareInt(v, c.num)
+	case kindTime:
+		v, _ := in[c.prop.name].(time.Time)
+		if v.IsZero() {
+			return c.op == "!="
+		}
+		cmp = v.Compare(c.when)
 	default:
 		v, _ := in[c.prop.name].(string)
-		return strings.EqualFold(v, c.str)
+		if !strings.EqualFold(v, c.str) {
+			cmp = 1
+		}
 	}
+	switch c.op {
+	case "=":
+		return cmp == 0
+	case "!=":
+		return cmp != 0
+	case "<":
+		return cmp < 0
+	case "<=":
+		return cmp <= 0
+	case ">":
+		return cmp > 0
+	default: // ">="
+		return cmp >= 0
+	}
+}
+
+func compareInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 type token struct {
@@ -101,6 +145,13 @@ func tokenize(s string) ([]token, error) {
 		case c == '!' && i+1 < len(s) && s[i+1] == '=':
 			out = append(out, token{'o', "!=", i})
 			i += 2
+		case c == '<' || c == '>':
+			op := string(c)
+			if i+1 < len(s) && s[i+1] == '=' {
+				op += "="
+			}
+			out = append(out, token{'o', op, i})
+			i += len(op)
 		default:
 			return nil, fmt.Errorf("unexpected character %q at position %d", c, i+1)
 		}
@@ -138,7 +189,10 @@ func parseFilter(t *typeDef, s string) (filter, error) {
 		if op.kind != 'o' {
 			return nil, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
 		}
-		c := cond{prop: p, negate: op.text == "!="}
+		c := cond{prop: p, op: op.text}
+		if c.op != "=" && c.op != "!=" && (!t.relational || p.kind == kindString) {
+			return nil, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
+		}
 		switch p.kind {
 		case kindInt:
 			if lit.kind != 'n' {
@@ -153,6 +207,16 @@ func parseFilter(t *typeDef, s string) (filter, error) {
 				return nil, fmt.Errorf("property %s needs a quoted string", name.text)
 			}
 			c.str = lit.text
+		case kindTime:
+			if !t.relational {
+				return nil, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
+			}
+			if lit.kind != 's' {
+				return nil, fmt.Errorf("property %s needs a quoted date", name.text)
+			}
+			if c.when, err = parseInputTime(lit.text); err != nil {
+				return nil, fmt.Errorf("property %s: %v", name.text, err)
+			}
 		default:
 			return nil, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
 		}

@@ -20,6 +20,11 @@ func (s *Server) Opens(badgeKey, accessLevelID string, at time.Time) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.opensLocked(bk, lid, at)
+}
+
+// opensLocked is Opens with numeric keys; s.mu is held.
+func (s *Server) opensLocked(bk, lid int64, at time.Time) bool {
 	b, ok := s.tables["lnl_badge"].rows[formatInt(bk)]
 	if !ok || !within(b, at) {
 		return false

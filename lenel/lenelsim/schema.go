@@ -47,6 +47,9 @@ type typeDef struct {
 	keys     []string            // canonical key names, in order
 	readOnly bool                // no create, modify or delete through the API
 	person   bool                // Lnl_Cardholder and Lnl_Visitor share the person ID space
+	// relational allows "<", "<=", ">" and ">=" and dates in filters
+	// (logged events only).
+	relational bool
 }
 
 func (t *typeDef) prop(name string) *propDef { return t.byName[strings.ToUpper(name)] }
@@ -104,6 +107,12 @@ func newTypes() map[string]*typeDef {
 			{name: "ID", out: "ID", kind: kindInt, key: true, auto: true},
 			{name: "NAME", out: "Name", kind: kindString, required: true, maxLen: 64},
 		}},
+		{name: "Lnl_Reader", readOnly: true, props: []propDef{
+			{name: "PANELID", out: "PanelID", kind: kindInt, key: true, required: true},
+			{name: "READERID", out: "ReaderID", kind: kindInt, key: true, required: true},
+			{name: "NAME", out: "Name", kind: kindString, required: true},
+			{name: "TIMEATTENDANCETYPE", out: "TimeAttendanceType", kind: kindInt},
+		}},
 		{name: "Lnl_AccessLevelAssignment", props: []propDef{
 			{name: "ACCESSLEVELID", out: "AccessLevelID", kind: kindInt, key: true, required: true},
 			{name: "BADGEKEY", out: "BadgeKey", kind: kindInt, key: true, required: true},
@@ -113,17 +122,22 @@ func newTypes() map[string]*typeDef {
 	}
 	out := make(map[string]*typeDef, len(defs))
 	for _, t := range defs {
-		t.byName = make(map[string]*propDef, len(t.props))
-		for i := range t.props {
-			p := &t.props[i]
-			t.byName[p.name] = p
-			if p.key {
-				t.keys = append(t.keys, p.name)
-			}
-		}
+		t.index()
 		out[strings.ToLower(t.name)] = t
 	}
 	return out
+}
+
+// index fills byName and keys from props.
+func (t *typeDef) index() {
+	t.byName = make(map[string]*propDef, len(t.props))
+	for i := range t.props {
+		p := &t.props[i]
+		t.byName[p.name] = p
+		if p.key {
+			t.keys = append(t.keys, p.name)
+		}
+	}
 }
 
 // instance is one stored record: canonical property name → value

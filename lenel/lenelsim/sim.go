@@ -20,6 +20,16 @@
 //     are case-insensitive; responses use each type's own casing (upper
 //     case for people and badges, "ID"/"Name" for lookup types,
 //     "AccessLevelID"/"BadgeKey" for assignments).
+//   - Doors and door events: AddDoor adds a card reader (an Lnl_Reader
+//     instance, readable through /instances) linked to access levels;
+//     Swipe presents a badge ID at a door, decides with the same rule as
+//     Opens (granted iff the badge opens one of the door's access levels at
+//     that time), and logs the decision with the next serial number and a
+//     timestamp to the second. GET /logged_events serves the log: a
+//     required filter (with "<", "<=", ">", ">=" and dates allowed, see
+//     below), order_by (comma-separated properties, each optionally ASC or
+//     DESC; default serial_number), page_number and page_size ≤ 100; items
+//     are flat LoggedEvents objects with snake_case names.
 //   - Errors as {"error":{"code","message"},"version":"1.0"}.
 //
 // It is strict on purpose: a missing or wrong version parameter, an unknown
@@ -36,12 +46,16 @@
 // Supported filter syntax: comparisons "PROPERTY = literal" and
 // "PROPERTY != literal" joined by AND and OR, where a literal is an integer
 // or a double-quoted string without quotes inside; string comparison is
-// case-insensitive. Anything else (LIKE, parentheses, dates) is an error.
+// case-insensitive. On /logged_events, integer and date properties also
+// take "<", "<=", ">" and ">=", and a date literal is quoted with a numeric
+// offset. Anything else (LIKE, parentheses, order_by outside
+// /logged_events) is an error.
 //
 // Fault injection (AddFault): latency through an injectable sleep, error
 // answers such as 503, session expiry just before a request, and a
-// connection dropped before or after the server committed a change. The
-// oracle (Opens, FindBadge, Census) reports the real state, and Requests
+// connection dropped before or after the server committed a change (or,
+// for GET /logged_events, after the page was read). The oracle (Opens,
+// FindBadge, Census, LoggedEvents) reports the real state, and Requests
 // returns a log of every request for request-shape tests.
 //
 // A Server is safe for concurrent use.
@@ -159,6 +173,13 @@ type Server struct {
 	visitorType int64
 	faults      []*faultState
 	log         []Request
+
+	// Doors and logged events (events.go).
+	doorLevels map[string][]int64 // by door ID, "panel:reader"
+	panels     map[int64]string   // panel names
+	events     []LoggedEvent      // in serial order
+	eventRows  []instance         // events[i] as a filterable row
+	serial     int64              // the last serial number given
 }
 
 // Option configures a Server.
@@ -232,6 +253,8 @@ func New(opts ...Option) *Server {
 		types:       newTypes(),
 		tables:      map[string]*table{},
 		seq:         map[string]int64{},
+		doorLevels:  map[string][]int64{},
+		panels:      map[int64]string{},
 	}
 	for k, t := range s.types {
 		s.tables[k] = &table{def: t, rows: map[string]instance{}}
@@ -485,6 +508,7 @@ type call struct {
 	filter     string
 	pageNumber string
 	pageSize   string
+	orderBy    string
 	props      map[string]json.RawMessage
 	hasProps   bool
 	login      map[string]json.RawMessage
@@ -498,7 +522,7 @@ func parseCall(q url.Values, body []byte) (call, *apiError) {
 	var c call
 	fields := map[string]*string{
 		"version": &c.version, "queue": &c.queue, "type_name": &c.typeName, "filter": &c.filter,
-		"page_number": &c.pageNumber, "page_size": &c.pageSize,
+		"page_number": &c.pageNumber, "page_size": &c.pageSize, "order_by": &c.orderBy,
 	}
 	for k, vs := range q {
 		dst, ok := fields[k]
@@ -564,6 +588,9 @@ func (s *Server) route(rec Request, c call) (any, *apiError) {
 		return nil, badItem("Unknown parameter %s.", c.extraQuery[0])
 	}
 	key := rec.Method + " " + rec.Path
+	if c.orderBy != "" && key != "GET /logged_events" {
+		return nil, badItem("The parameter order_by is not supported by this server for %s.", key)
+	}
 	if key == "POST /authentication" {
 		return s.login(rec, c)
 	}
@@ -608,6 +635,8 @@ func (s *Server) route(rec Request, c call) (any, *apiError) {
 		return s.getInstances(c)
 	case "GET /count":
 		return s.count(c)
+	case "GET /logged_events":
+		return s.loggedEvents(c)
 	case "POST /instances":
 		return s.addInstance(c)
 	case "PUT /instances":
