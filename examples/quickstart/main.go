@@ -1,7 +1,7 @@
 // Command quickstart shows acsbridge end to end with nothing installed: it
 // starts simulators of Genetec Security Center, LenelS2 OnGuard and Brivo
-// on loopback, sets up one location per system with a badge pool and a
-// policy, and walks visitors through sign-in, badge provisioning, a door
+// on loopback and a SQLite store in a temporary directory, sets up one
+// location per system with a badge pool and a policy, and walks visitors through sign-in, badge provisioning, a door
 // check, badge return, sign-out and an automatic sign-out, printing a
 // timeline and the audit trail.
 //
@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -138,7 +140,18 @@ func run(ctx context.Context) error {
 			},
 		})
 	}
-	store := visitor.NewMemoryStore()
+	// The visits, badge pools, outbox and audit trail live in a SQLite file:
+	// everything survives a restart.
+	dir, err := os.MkdirTemp("", "acsbridge-quickstart-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "visits.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	engine, err := visitor.New(store, locations, visitor.WithClock(clock))
 	if err != nil {
 		return err
