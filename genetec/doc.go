@@ -101,6 +101,93 @@
 // built-in card formats the adapter writes, without a request: no Web SDK
 // endpoint for listing card formats is documented.
 //
+// # Door events
+//
+// Provider implements acs.EventSource. Events opens the Web SDK's event
+// stream first and subscribes second, as Genetec's sample requires:
+//
+//	GET  events                       (long-lived: "ConnectionId:<guid>", then parts and KeepAlive lines)
+//	GET  events/subscribe?q=event(Door,AccessGranted),event(Door,AccessRefused)
+//	GET  report/EntityConfiguration?q=EntityTypes@Door,Page=n,PageSize=m   (door list, cached 15 minutes)
+//	GET  report/DoorActivity?q=Doors@<door>@<door>…,TimeRange.SetTimeRange(<from>,<to>)   (the catch-up)
+//	POST events/closeconnection/<connection id>   (on every way out)
+//
+// Each part of the stream is a --GENETECBOUNDARY line, a "Content-type:"
+// line and, for text/json, one JSON line {"Rsp":{…,"Result":{"EventType":…,
+// "Timestamp":…,"SourceGuid":<door>,…}}}; bare KeepAlive lines and other
+// event types are ignored. The stream is read only when the caller's
+// function has returned: a slow function slows the stream and the adapter
+// holds at most its 16 KiB read buffer and the part being read (at most
+// 1 MiB); the server keeps the rest, or drops a client that falls too far
+// behind, which the catch-up then covers. The catch-up holds the rows of
+// one report window at a time, a size the server bounds.
+//
+// The Web SDK stream has no replay, so after subscribing Events catches up
+// from report/DoorActivity: from the cursor's position (or EventOptions
+// Lookback, 24 hours, when the cursor is empty) to the adapter's clock plus
+// five minutes, in windows of ReportWindow (one hour; activity reports are
+// not pageable) and for at most 50 doors a request. A window answered with
+// TooManyResults is halved, down to one second. Only then are stream
+// events delivered; an event both sources return is delivered once.
+//
+// Events reconnects by itself: a transport failure, a 5xx answer, a stream
+// the server ends, or a stream silent for KeepAliveTimeout (30 s, measured
+// with the Timers given to WithTimers and only while waiting for the
+// server) closes the connection, waits (BackoffMin doubling up to
+// BackoffMax, back to BackoffMin once a connection carried anything), then
+// opens, subscribes and catches up again. Answers that are not retryable
+// (refused credentials or privileges, Fail envelopes such as an unknown
+// filter) end Events with that error; the caller's own error ends it
+// unchanged; the end of its context ends it as Canceled. The stream
+// request is not bound by WithTimeout (nor by the Timeout of a client given
+// to WithHTTPClient): its context and the KeepAlive watchdog bound it.
+//
+// The cursor is an opaque string ("g1:…"): the second up to which every
+// event counts as delivered, and the keys of the events delivered in the
+// last 30 seconds before the newest (at most 32). An event's key hashes
+// its decision, door, credential and second. Passing an event's cursor to
+// a later call catches up from that second and skips those keys, so it
+// resumes right after the event, across reconnections and restarts.
+// Within one call the keys of the last 4096 events are also remembered.
+//
+// What is guaranteed: no event is delivered twice (within a call, or
+// across calls that pass the cursor on); every event that happens while
+// the stream is subscribed is delivered; events that happen while it is not
+// are delivered as far as report/DoorActivity has them when the catch-up
+// asks. What is not: an event that reaches Security Center more than 30
+// seconds out of order (a unit uploading what it buffered while offline)
+// is delivered when it arrives on the stream, but not caught up if a
+// disconnection or restart falls in between; the same holds for more than
+// 32 events within one second around a cursor, for events the report
+// records only after the catch-up asked for their time, and for a clock
+// more than 30 seconds apart from the server's. Two events with the same
+// decision, door, credential and second (a card presented twice within a
+// second) are delivered as one. EventOptions.LiveOnly turns the catch-up
+// off: events that happen while the stream is down are then lost.
+//
+// Each event carries the door GUID and name (from the door list), the
+// credential GUID, the card (read back from the credential's name, which
+// this adapter sets to the card: credentials named otherwise, or deleted
+// since the event, give no card), the cardholder GUID (from the event,
+// else the credential's current cardholder) and the caller's external ID
+// (the "[external-id]" ending the cardholder's name). Credentials and
+// cardholders are read in batched entity reads and cached for 15 minutes,
+// so a badge costs one or two reads however often it is used. Direction
+// is always DirectionUnknown: no public source shows which side of the
+// door an event concerns. The open stream holds one licensed SDK
+// connection for as long as Events runs.
+//
+// Uncertain points: AccessRefused is the SDK's name for a denied access
+// and is assumed on the Web SDK; the event fields beyond EventType,
+// Timestamp and SourceGuid are not shown by public sources (CardholderGuid
+// or Cardholder, CredentialGuid or Credential, and DoorGuid or Door are
+// read), nor is the row shape of DoorActivity (read like a stream event),
+// nor whether its time range includes its ends (overlaps are harmless),
+// nor the KeepAlive interval, nor whether subscriptions outlive a
+// connection (the adapter subscribes on every connection). Events do not
+// use the role's streaming port (4591); the stream is served on the Web
+// SDK port, as in Genetec's sample.
+//
 // # Query safety
 //
 // Every value placed in q= is escaped or refused before any request:

@@ -65,6 +65,8 @@ type options struct {
 	allowHTTP    bool
 	rules        acs.Rules
 	pageSize     int
+	events       EventOptions
+	timers       Timers
 	errs         []error
 }
 
@@ -137,6 +139,20 @@ func WithRetry(maxRetries int, waitMin, waitMax time.Duration) Option {
 	}
 }
 
+// WithEvents tunes Events (see EventOptions).
+func WithEvents(e EventOptions) Option { return func(o *options) { o.events = e } }
+
+// WithTimers sets how Events waits: the reconnect backoff and the
+// KeepAlive watchdog (default: the runtime's timers).
+func WithTimers(t Timers) Option {
+	return func(o *options) {
+		if t == nil {
+			o.errs = append(o.errs, errors.New("WithTimers: nil timers"))
+		}
+		o.timers = t
+	}
+}
+
 // WithAllowInsecureHTTP permits plain http to a non-loopback host.
 func WithAllowInsecureHTTP() Option { return func(o *options) { o.allowHTTP = true } }
 
@@ -154,10 +170,12 @@ func WithPageSize(n int) Option {
 	}
 }
 
-// Provider is an acs.Provider over the Genetec Security Center Web SDK.
-// It is safe for concurrent use.
+// Provider is an acs.Provider and an acs.EventSource over the Genetec
+// Security Center Web SDK. It is safe for concurrent use.
 type Provider struct {
 	http     *httpx.Client
+	stream   *http.Client // GET events: the same transport, no overall timeout
+	base     string
 	auth     string
 	user     string
 	log      *slog.Logger
@@ -165,14 +183,20 @@ type Provider struct {
 	rules    acs.Rules
 	pageSize int
 	locks    keyedLocks
+	events   EventOptions
+	timers   Timers
+	cache    entityCache
 }
 
-var _ acs.Provider = (*Provider)(nil)
+var (
+	_ acs.Provider    = (*Provider)(nil)
+	_ acs.EventSource = (*Provider)(nil)
+)
 
 // New validates cfg and the options and returns a Provider. It makes no
 // request; call Ping to test the connection.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	o := options{timeout: DefaultTimeout, pageSize: DefaultPageSize, clock: time.Now}
+	o := options{timeout: DefaultTimeout, pageSize: DefaultPageSize, clock: time.Now, timers: realTimers{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -203,6 +227,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if o.httpClient != nil && o.tlsSet {
 		return nil, invalid("WithTLS and WithHTTPClient are exclusive: configure TLS on the client you pass")
 	}
+	events, err := o.events.withDefaults()
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
 	hc := o.httpClient
 	if hc == nil {
 		hc, err = httpx.NewHTTPClient(httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}, o.timeout)
@@ -216,6 +244,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		next = http.DefaultTransport
 	}
 	wrapped.Transport = queryEncoding{next: next}
+	// The event stream lives as long as Events runs: it is bounded by its
+	// context and the KeepAlive watchdog, not by a per-request timeout.
+	stream := wrapped
+	stream.Timeout = 0
 
 	token := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ";" + cfg.ApplicationID + ":" + cfg.Password))
 	client, err := httpx.New(httpx.Config{
@@ -238,12 +270,16 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	return &Provider{
 		http:     client,
+		stream:   &stream,
+		base:     base.String(),
 		auth:     "Basic " + token,
 		user:     cfg.Username,
 		log:      log,
 		now:      o.clock,
 		rules:    o.rules,
 		pageSize: o.pageSize,
+		events:   events,
+		timers:   o.timers,
 	}, nil
 }
 

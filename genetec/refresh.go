@@ -22,23 +22,41 @@ func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	ids, names, err := p.listNamed(ctx, op, typeGroup, "cardholder group")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]acs.AccessLevel, 0, len(ids))
+	for _, id := range ids {
+		if n, ok := names[id]; ok {
+			out = append(out, acs.AccessLevel{ID: id.String(), Name: n})
+		}
+	}
+	return out, nil
+}
+
+// listNamed lists every entity of typ (what names it in messages) with
+// the paged EntityConfiguration report and reads their names in batches.
+// Entities deleted between the listing and the read have no name and are
+// left out of the map.
+func (p *Provider) listNamed(ctx context.Context, op, typ, what string) ([]guid, map[guid]string, error) {
 	var ids []guid
 	seen := map[guid]bool{}
 	for page := 1; ; page++ {
 		if page > maxPages {
-			return nil, acs.Errorf(op, Name, acs.Unknown, "the cardholder group listing did not end after %d pages", maxPages)
+			return nil, nil, acs.Errorf(op, Name, acs.Unknown, "the %s listing did not end after %d pages", what, maxPages)
 		}
 		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
-			q: "EntityTypes@" + typeGroup + ",Page=" + strconv.Itoa(page) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+			q: "EntityTypes@" + typ + ",Page=" + strconv.Itoa(page) + ",PageSize=" + strconv.Itoa(p.pageSize)})
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !strings.EqualFold(env.Status, statusOk) {
-			return nil, acs.Errorf(op, Name, acs.Unknown, "listing cardholder groups answered %s instead of a full page", env.Status)
+			return nil, nil, acs.Errorf(op, Name, acs.Unknown, "listing %ss answered %s instead of a full page", what, env.Status)
 		}
 		objs, err := objects(env.Result)
 		if err != nil {
-			return nil, acs.Wrap(op, Name, acs.Unknown, err)
+			return nil, nil, acs.Wrap(op, Name, acs.Unknown, err)
 		}
 		more := len(objs) > p.pageSize
 		if more {
@@ -64,17 +82,13 @@ func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) 
 	}
 	objs, err := p.read(ctx, op, segs)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	out := make([]acs.AccessLevel, 0, len(ids))
-	for _, id := range ids {
-		o, ok := objs[id]
-		if !ok {
-			continue // deleted between the listing and the read
-		}
-		out = append(out, acs.AccessLevel{ID: id.String(), Name: o.str("Name")})
+	names := make(map[guid]string, len(objs))
+	for id, o := range objs {
+		names[id] = o.str("Name")
 	}
-	return out, nil
+	return ids, names, nil
 }
 
 // CredentialFormats lists the card formats this adapter can write: the

@@ -99,12 +99,28 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 		}
 		record(err)
 	}
+	// Door events: refused credentials; then a stream that fails to open
+	// once (logged with its error) before delivering an event.
+	record(bad.Events(ctx, "", func(acs.DoorEvent) error { return nil }))
+	pe, err := genetec.New(cfg, append(opts, genetec.WithTimers(newFakeTimers()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Inject(genetecsim.Fault{Method: "GET", Path: "events", Status: 503})
+	if _, err := sim.Swipe(genetecsim.SeedLobbyDoor, card(1), t0); err != nil {
+		t.Fatal(err)
+	}
+	ectx, ecancel := context.WithCancel(ctx)
+	record(pe.Events(ectx, "", func(acs.DoorEvent) error { ecancel(); return nil }))
+	if !strings.Contains(logs.String(), "event stream interrupted") {
+		t.Fatal("the failed stream was not logged")
+	}
 	// Transport failure: the server is gone.
 	srv.Close()
 	record(p.Ping(ctx))
 
-	if len(errs) != 14 {
-		t.Fatalf("%d errors recorded, want 14", len(errs))
+	if len(errs) != 16 {
+		t.Fatalf("%d errors recorded, want 16", len(errs))
 	}
 	texts := []string{logs.String()}
 	for _, err := range errs {

@@ -9,11 +9,29 @@
 //   - GET and POST entity?q=…: entity=<guid> and entity=NewEntity(Type)
 //     segments with field reads, Prop=value, Prop@value, Prop-value and
 //     group calls, for Cardholder, Visitor, Credential, CardholderGroup and
-//     AccessRule entities;
+//     AccessRule entities (Door entities are read, not created);
 //   - DELETE entity/<guid>;
 //   - GET report/EntityConfiguration?q=EntityTypes@…,Name=…,NameSearchMode=…,Page=…,PageSize=…
 //     with the "one extra entity when a further page exists" paging rule
-//     and TooManyResults for large unpaged answers.
+//     and TooManyResults for large unpaged answers;
+//   - GET events, the event stream: a "ConnectionId:<guid>" line, then for
+//     each event a part (a --GENETECBOUNDARY line, "Content-type:
+//     text/json", an empty line, one JSON line {"Rsp":{"Status":"Ok",
+//     "Result":{"EventType":…,"Timestamp":…,"SourceGuid":<door>,
+//     "CardholderGuid":…,"CredentialGuid":…}}}) and bare KeepAlive lines;
+//   - GET events/subscribe and events/unsubscribe?q=event(Door|<door guid>,AccessGranted|AccessRefused),…,
+//     GET events/subscribed, and POST events/closeconnection/<connection id>;
+//   - GET report/DoorActivity?q=Doors@<guid>[@<guid>…],TimeRange.SetTimeRange(<from>,<to>),
+//     rows shaped like stream events, newest first, TooManyResults past
+//     WithMaxResults, and paging refused as the real server refuses it.
+//
+// Doors are granted by access rules, and access rules apply to cardholder
+// groups: the seed doors SeedLobbyDoor and SeedFloor3Door are granted by
+// SeedLobbyRule and SeedFloor3Rule to SeedLobbyGroup and SeedFloor3Group.
+// Swipe presents a card at a door as a reader would: the door oracle
+// (DoorOpens: the credential opens one of the door's groups, by Opens, at
+// that time) decides, an unknown card is refused, and the event is logged
+// (Events, DoorActivity) and written to every subscribed stream.
 //
 // It enforces what the real server requires: HTTP Basic authentication
 // with "<user>;<application ID>" (401 for a wrong user or password, 403
@@ -40,16 +58,33 @@
 // setter (as reported for visitors by a real server); Visitor windows are
 // Arrival and Departure.
 //
+// Where public sources are silent about events, the simulator chooses:
+// subscriptions belong to the user's session and end with its last open
+// stream; subscribing needs an open stream; only AccessGranted and
+// AccessRefused of doors can be subscribed to; the stream's Content-Type
+// is multipart/mixed with boundary GENETECBOUNDARY; KeepAlive lines come
+// every WithKeepAliveInterval (10 s of wall-clock time by default; 0 for
+// none, with KeepAlive sending one on demand); a stream keeps at most
+// WithStreamBuffer parts for a client that does not read and is dropped
+// past that; DoorActivity includes both ends of its range and ignores
+// unknown doors.
+//
 // Faults are injected with Inject: added latency (waited out with an
 // injectable sleep function, so tests do not wait on wall-clock time),
 // any HTTP status (5xx, 401, 403, an HTML 400, a legacy body), a Fail
 // envelope, a dropped connection, and a connection dropped after the
-// request's changes were committed (the lost response). Sessions expire
+// request's changes were committed (the lost response). Inject applies to
+// GET events and its siblings too. Event streams have their own faults:
+// DropStreams (the connection aborted), EndStreams (ended cleanly),
+// CutNextPart (a part stops halfway and the connection is aborted),
+// StallStreams (connected but silent: no part, no KeepAlive) and
+// SetKeepAliveInterval(0) (no KeepAlive lines). Sessions expire
 // after five idle minutes of the injected clock (or ExpireSessions) and
 // the first request of a new session waits the WithColdStart latency.
 //
-// The oracle (Opens, Census, FindCredential, Cardholder, Credential,
-// Groups) reads the true state, and Requests returns the request log
+// The oracle (Opens, DoorOpens, Census, FindCredential, Cardholder,
+// Credential, Groups, Doors, Events, Streams, Subscribed) reads the true
+// state, and Requests returns the request log
 // (method, path, decoded q, raw query, Accept and Content-Length headers,
 // user name without password or application ID, answer) for
 // request-shape tests. A Server is safe for concurrent use.

@@ -19,6 +19,7 @@ const (
 	TypeCredential      = "Credential"
 	TypeCardholderGroup = "CardholderGroup"
 	TypeAccessRule      = "AccessRule"
+	TypeDoor            = "Door"
 )
 
 var typeNames = map[string]string{
@@ -27,6 +28,7 @@ var typeNames = map[string]string{
 	"credential":      TypeCredential,
 	"cardholdergroup": TypeCardholderGroup,
 	"accessrule":      TypeAccessRule,
+	"door":            TypeDoor,
 }
 
 // Card-format GUIDs accepted in <UndecodedWiegand><FormatType>.
@@ -91,7 +93,10 @@ type entity struct {
 	state              string // Active, Inactive (people); Active, Inactive, Lost, Stolen (credentials)
 	act                activation
 	arrival, departure time.Time
-	groups             []string
+	groups             []string // a person's groups; the groups an access rule applies to
+
+	// AccessRule: the doors it grants.
+	doors []string
 
 	// Credential.
 	holder     string
@@ -105,6 +110,7 @@ func (e *entity) person() bool { return e.typ == TypeCardholder || e.typ == Type
 func (e *entity) clone() *entity {
 	c := *e
 	c.groups = slices.Clone(e.groups)
+	c.doors = slices.Clone(e.doors)
 	return &c
 }
 
@@ -198,6 +204,10 @@ func (st *store) delete(guid string) {
 		for _, p := range st.byGUID {
 			p.groups = slices.DeleteFunc(p.groups, func(g string) bool { return g == guid })
 		}
+	case e.typ == TypeDoor:
+		for _, r := range st.byGUID {
+			r.doors = slices.DeleteFunc(r.doors, func(d string) bool { return d == guid })
+		}
 	}
 }
 
@@ -282,6 +292,9 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 		typ, ok := typeNames[strings.ToLower(sg.ref.Args[0])]
 		if !ok {
 			return nil, failf(codeInvalidOperation, "Unknown entity type '%s'", sg.ref.Args[0])
+		}
+		if typ == TypeDoor {
+			return nil, failf(codeInvalidOperation, "Doors are configured with their access control unit; creating one is not supported by the simulator")
 		}
 		if len(sg.ref.Args) == 2 && !(typ == TypeAccessRule && strings.EqualFold(sg.ref.Args[1], "Permanent")) {
 			return nil, failf(codeInvalidOperation, "Unexpected argument '%s' to NewEntity(%s)", sg.ref.Args[1], typ)

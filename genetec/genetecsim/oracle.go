@@ -44,18 +44,23 @@ func (s *Server) Opens(credential, group string, at time.Time) bool {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c := s.st.byGUID[cg]
+	return s.st.opens(cg, gg, at)
+}
+
+// opens is Opens on canonical GUIDs; the caller holds Server.mu.
+func (st *store) opens(cg, gg string, at time.Time) bool {
+	c := st.byGUID[cg]
 	if c == nil || c.typ != TypeCredential || c.state != "Active" || !c.act.contains(at) || c.holder == "" {
 		return false
 	}
-	h := s.st.byGUID[c.holder]
+	h := st.byGUID[c.holder]
 	if h == nil || h.state != "Active" || !h.act.contains(at) {
 		return false
 	}
 	if h.typ == TypeVisitor && (!h.arrival.IsZero() && at.Before(h.arrival) || !h.departure.IsZero() && !at.Before(h.departure)) {
 		return false
 	}
-	if g := s.st.byGUID[gg]; g == nil || g.typ != TypeCardholderGroup {
+	if g := st.byGUID[gg]; g == nil || g.typ != TypeCardholderGroup {
 		return false
 	}
 	return slices.Contains(h.groups, gg)
@@ -192,8 +197,9 @@ func (s *Server) addGroup(guid, name string) string {
 }
 
 // AddAccessRule creates a permanent access rule applying to the groups
-// and returns its GUID. Rules are kept for completeness; the oracle
-// decides on group membership.
+// and returns its GUID. Bind doors to it with AddDoor: a door opens for
+// the members of the groups of the rules that grant it (see DoorOpens).
+// Schedules are not modelled: a rule applies at all times.
 func (s *Server) AddAccessRule(name string, groups ...string) string {
 	return s.addRule("", name, groups...)
 }

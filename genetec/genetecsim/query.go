@@ -53,7 +53,9 @@ type Item struct {
 	Values []string
 	// Func and Args describe a value written as a method call
 	// (ActivationMode=SpecificActivationPeriod(a,b)), a call item
-	// (AddCardholderIntoGroup(g)) or an entity reference such as
+	// (AddCardholderIntoGroup(g)), a method call on a property
+	// (TimeRange.SetTimeRange(a,b): Name is "TimeRange", Func
+	// "SetTimeRange") or an entity reference such as
 	// NewEntity(Cardholder). Func is empty for plain values.
 	Func string
 	Args []string
@@ -239,7 +241,20 @@ func parseItem(raw string) (Item, error) {
 		it.Func, it.Args = fn, args
 		return it, nil
 	case '.':
-		return it, fmt.Errorf("method calls on properties (%q) are not supported by the simulator", raw)
+		// A method call on a property: TimeRange.SetTimeRange(a,b).
+		m := 1
+		for m < len(rest) && isIdent(rest[m]) {
+			m++
+		}
+		if m == 1 || m >= len(rest) || rest[m] != '(' {
+			return it, fmt.Errorf("expected a method call after %q", it.Name+".")
+		}
+		fn, args, err := parseCall(rest[1:])
+		if err != nil {
+			return it, err
+		}
+		it.Kind, it.Func, it.Args = KindCall, fn, args
+		return it, nil
 	}
 	return it, fmt.Errorf("unexpected %q after %q", rest[0], it.Name)
 }

@@ -31,6 +31,12 @@ const (
 const (
 	SeedLobbyGroup  = "5a3e1f0c-9b7d-4c2a-8e61-0d4f2b7a9c11" // "Visitors - Lobby"
 	SeedFloor3Group = "c7d2e8a4-1f3b-4e59-a6c0-8b9d7e2f4a36" // "Visitors - Floor 3"
+
+	SeedLobbyRule  = "0e4b6d2a-7c1f-4a39-9d85-3f2a1b6c8e04" // "Lobby doors, always": SeedLobbyGroup → SeedLobbyDoor
+	SeedFloor3Rule = "9b1c3e5f-2d4a-4f6b-8c7e-1a0d9f8b2c53" // "Floor 3 doors, office hours": SeedFloor3Group → SeedFloor3Door
+
+	SeedLobbyDoor  = "3f8a2c1e-6b4d-4e7a-9f05-2c6b8d1e7a90" // "Lobby turnstile"
+	SeedFloor3Door = "a6d4e2c8-0b1f-4c3a-8e7d-5f9b1a2c4d68" // "Floor 3 east door"
 )
 
 // Server simulates the Genetec Security Center Web-based SDK for the
@@ -55,6 +61,8 @@ type Server struct {
 	bom        bool
 	maxResults int
 	seed       bool
+	keepAlive  time.Duration
+	streamBuf  int
 
 	mu       sync.Mutex
 	st       *store
@@ -62,6 +70,7 @@ type Server struct {
 	log      []Request
 	lastSeen map[string]time.Time
 	colds    int
+	ev       eventState
 }
 
 // Option configures a Server.
@@ -108,11 +117,26 @@ func WithBOM(on bool) Option { return func(s *Server) { s.bom = on } }
 // WithMaxResults bounds unpaged reports (default DefaultMaxResults).
 func WithMaxResults(n int) Option { return func(s *Server) { s.maxResults = n } }
 
-// WithoutSeed starts the server with no cardholder groups or access rules.
+// WithoutSeed starts the server with no cardholder groups, access rules
+// or doors.
 func WithoutSeed() Option { return func(s *Server) { s.seed = false } }
 
+// WithKeepAliveInterval sets how often every event stream sends a bare
+// KeepAlive line (default DefaultKeepAliveInterval, on wall-clock time);
+// 0 sends none. Tests usually pass 0 and call KeepAlive themselves.
+func WithKeepAliveInterval(d time.Duration) Option {
+	return func(s *Server) { s.keepAlive = max(d, 0) }
+}
+
+// WithStreamBuffer sets how many event parts an event stream may hold
+// for a client that does not read them (default DefaultStreamBuffer).
+// One more drops that connection, as a server protecting itself from a
+// stalled client would.
+func WithStreamBuffer(n int) Option { return func(s *Server) { s.streamBuf = max(n, 1) } }
+
 // New returns a Server with the seed groups SeedLobbyGroup and
-// SeedFloor3Group, each granted a door by an access rule.
+// SeedFloor3Group, each granted a door (SeedLobbyDoor, SeedFloor3Door) by
+// an access rule (SeedLobbyRule, SeedFloor3Rule).
 func New(opts ...Option) *Server {
 	s := &Server{
 		basePath:   DefaultBasePath,
@@ -124,17 +148,22 @@ func New(opts ...Option) *Server {
 		idle:       DefaultSessionIdle,
 		maxResults: DefaultMaxResults,
 		seed:       true,
+		keepAlive:  DefaultKeepAliveInterval,
+		streamBuf:  DefaultStreamBuffer,
 		st:         newStore(),
 		lastSeen:   map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(s)
 	}
+	s.ev.init()
 	if s.seed {
 		s.addGroup(SeedLobbyGroup, "Visitors - Lobby")
 		s.addGroup(SeedFloor3Group, "Visitors - Floor 3")
-		s.addRule("", "Lobby doors, always", SeedLobbyGroup)
-		s.addRule("", "Floor 3 doors, office hours", SeedFloor3Group)
+		s.addRule(SeedLobbyRule, "Lobby doors, always", SeedLobbyGroup)
+		s.addRule(SeedFloor3Rule, "Floor 3 doors, office hours", SeedFloor3Group)
+		s.addDoor(SeedLobbyDoor, "Lobby turnstile", SeedLobbyRule)
+		s.addDoor(SeedFloor3Door, "Floor 3 east door", SeedFloor3Rule)
 	}
 	return s
 }
@@ -265,6 +294,7 @@ type answer struct {
 	header http.Header
 	body   []byte
 	rsp    string
+	stream *streamConn // an event stream to serve after the header
 }
 
 func (s *Server) envelope(status string, result any) answer {
@@ -306,12 +336,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.log = append(s.log, entry)
 	s.mu.Unlock()
 	if entry.Dropped {
+		if a.stream != nil {
+			s.endStream(a.stream)
+		}
 		panic(http.ErrAbortHandler)
 	}
 	for k, v := range a.header {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(a.status)
+	if a.stream != nil {
+		s.serveStream(w, r, a.stream)
+		return
+	}
 	_, _ = w.Write(a.body)
 }
 
@@ -519,8 +556,11 @@ func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
 			return s.fail(failf(codeInvalidOperation, "Only DELETE is supported on entity/{id} by the simulator"))
 		}
 		return s.deleteEntity(rel[len("entity/"):])
+	case lower == "events" || strings.HasPrefix(lower, "events/"):
+		return s.eventsRoute(r.Method, rel[len("events"):], q, hasQ, entry.User)
 	case strings.HasPrefix(lower, "report/"):
-		if rel[len("report/"):] != "EntityConfiguration" {
+		name := rel[len("report/"):]
+		if name != "EntityConfiguration" && name != "DoorActivity" {
 			// Unknown or wrongly-cased item names get an HTML 400.
 			return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
 		}
@@ -529,6 +569,9 @@ func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
 		}
 		if !hasQ {
 			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
+		}
+		if name == "DoorActivity" {
+			return s.doorActivity(q)
 		}
 		return s.report(q)
 	}

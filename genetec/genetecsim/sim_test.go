@@ -273,7 +273,8 @@ func TestStrictness(t *testing.T) {
 		{"POST", "entity=NewEntity(Credential),Name=x,Guid", "InvalidOperation", "needs a Format"},
 		{"POST", "entity=NewEntity(Credential),Format=" + credXML("000000000000000000000000025407D3"), "InvalidOperation", "not a valid H10301 frame"},
 		{"POST", "entity=NewEntity(Credential),Format=WiegandStandardCredentialFormat(42,1001)", "InvalidOperation", "not supported by the simulator"},
-		{"POST", "entity=NewEntity(Door),Name=x", "InvalidOperation", "Unknown entity type"},
+		{"POST", "entity=NewEntity(Door),Name=x", "InvalidOperation", "creating one is not supported"},
+		{"POST", "entity=NewEntity(Camera),Name=x", "InvalidOperation", "Unknown entity type"},
 		{"POST", "Name=x", "InvalidOperation", "Expected 'entity='"},
 		{"POST", "entity=LogicalId(Cardholder,1),Name=x", "InvalidOperation", "not supported by the simulator"},
 		{"POST", "entity=" + ch + ",Groups@" + ch, "InvalidOperation", "not a cardholder group"},
@@ -290,7 +291,7 @@ func TestStrictness(t *testing.T) {
 	mustOk(t, f.call(t, "POST", "entity", "entity=NewEntity(Credential),Format="+credXML(raw1001)))
 	mustFail(t, f.call(t, "POST", "entity", "entity=NewEntity(Credential),Format="+credXML(raw1001)), "InvalidOperation", "same card data")
 	// Unknown or wrongly-cased report names get an HTML 400.
-	for _, p := range []string{"report/entityconfiguration", "report/DoorActivity", "nothing"} {
+	for _, p := range []string{"report/entityconfiguration", "report/dooractivity", "report/CardholderActivity", "nothing"} {
 		if a := f.call(t, "GET", p, "EntityTypes@Cardholder"); a.status != 400 || !strings.Contains(a.body, "<html>") {
 			t.Fatalf("%s: %d %s", p, a.status, a.body)
 		}
