@@ -133,11 +133,17 @@ type DoorEvent struct {
 // Fallback when absent: the VMS has no arrival detection or muster data
 // from that ACS and relies on sign-in and sign-out alone.
 type EventSource interface {
-	// Events delivers events after cursor (from the start of what the ACS
-	// retains when cursor is empty) to fn, one at a time and in order,
-	// until ctx ends or fn returns an error. A slow fn slows the stream
-	// rather than growing a buffer. Events reconnects by itself and never
+	// Events delivers events after cursor to fn, one at a time and in
+	// order, until ctx ends, fn returns an error (returned unchanged), or
+	// the ACS refuses the stream for good (bad credentials, missing
+	// licence or privilege: an *Error whose code is not retryable). With
+	// an empty cursor delivery starts at the provider's documented
+	// look-back (typically the last 24 hours), not at the beginning of
+	// time. A slow fn slows the stream rather than growing a buffer.
+	// Events reconnects by itself after transient failures and never
 	// delivers an event twice within one call; callers persist each
-	// event's Cursor to resume after a restart.
+	// event's Cursor to resume after a restart. Each adapter documents
+	// the limits of its ACS's event history (events that arrive late or
+	// out of order).
 	Events(ctx context.Context, cursor string, fn func(DoorEvent) error) error
 }
