@@ -22,6 +22,7 @@ type SdkError struct {
 	Message    string // Result.Message
 }
 
+// Error returns the Web SDK error code and message.
 func (e *SdkError) Error() string {
 	if e.Code == "" {
 		return "Web SDK error: " + e.Message

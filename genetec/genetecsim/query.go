@@ -71,6 +71,7 @@ type ParseError struct {
 	Msg string // what is wrong
 }
 
+// Error describes the parse failure and where it happened.
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("q= parse error at byte %d: %s", e.Pos, e.Msg)
 }

@@ -324,6 +324,7 @@ type TransportError struct {
 	timeout bool
 }
 
+// Error describes the failure without the request URL or any secret.
 func (e *TransportError) Error() string { return e.msg }
 
 // Timeout reports whether the failure was a timeout.

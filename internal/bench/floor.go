@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// Floor is the protocol's floor: a minimal client that sends exactly the
+// requests the provider's adapter sends to provision a new visitor and to
+// revoke a credential by its ID — the same methods, paths, queries,
+// bodies and authentication headers — and decodes only what the next
+// request needs. It validates nothing, never retries, paces nothing and
+// logs nothing. It exists to be measured against the adapters.
+type Floor interface {
+	// Provision creates the cardholder and credential of g and grants
+	// g.AccessLevels[0].
+	Provision(ctx context.Context, g acs.Grant) (FloorRef, error)
+	// Revoke ends the credential the way the adapter's Revoke does.
+	Revoke(ctx context.Context, ref FloorRef) error
+}
+
+// FloorRef is what a floor client needs to revoke.
+type FloorRef struct {
+	Holder     string
+	Credential string
+	ref        acs.CredentialRef // set by Adapter
+}
+
+// Adapter drives an acs.Provider through the Floor interface, so that an
+// adapter and a floor client are measured by the same code.
+type Adapter struct{ P acs.Provider }
+
+// Provision calls the provider's Provision.
+func (a Adapter) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
+	p, err := a.P.Provision(ctx, g)
+	return FloorRef{Holder: p.Cardholder.ID, Credential: p.Credential.ID, ref: p.Credential}, err
+}
+
+// Revoke calls the provider's Revoke with the reference Provision
+// returned, as the visitor engine does.
+func (a Adapter) Revoke(ctx context.Context, ref FloorRef) error {
+	return a.P.Revoke(ctx, ref.ref)
+}
+
+// NewFloor returns provider's floor client for the simulator at url (its
+// origin), logging in first where the protocol has sessions. hc nil means
+// a client like the adapters' (a cloned default transport keeping up to
+// 64 idle connections).
+func NewFloor(ctx context.Context, provider, url string, hc *http.Client) (Floor, error) {
+	if hc == nil {
+		hc = FloorHTTPClient()
+	}
+	switch provider {
+	case Genetec:
+		return newGenetecFloor(url, hc), nil
+	case Lenel:
+		return newLenelFloor(ctx, url, hc)
+	case Brivo:
+		return newBrivoFloor(ctx, url, hc)
+	}
+	return nil, fmt.Errorf("bench: unknown provider %q; want genetec, lenel or brivo", provider)
+}
+
+// FloorHTTPClient returns an HTTP client with the transport settings the
+// adapters use.
+func FloorHTTPClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, Timeout: 30 * time.Second}
+}
+
+// send performs one request and returns the body of a 2xx answer.
+func send(ctx context.Context, hc *http.Client, method, url string, header http.Header, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	req.Header = header
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, fmt.Errorf("%s %s: HTTP %d", method, req.URL.Path, resp.StatusCode)
+	}
+	return data, nil
+}

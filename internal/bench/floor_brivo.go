@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/brivo/brivosim"
+)
+
+// brivoFloor speaks the Brivo API with one OAuth token taken at start.
+// The credential format (100, "Standard 26 Bit", fields 1 and 2) is the
+// simulator's catalogue entry the adapter resolves once and caches.
+type brivoFloor struct {
+	hc     *http.Client
+	base   string
+	bearer string
+}
+
+func newBrivoFloor(ctx context.Context, u string, hc *http.Client) (*brivoFloor, error) {
+	c := brivosim.DefaultCredentials()
+	form := url.Values{"grant_type": {"password"}, "username": {c.Username}, "password": {c.Password}}
+	h := http.Header{
+		"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(c.ClientID+":"+c.ClientSecret))},
+		"Api-Key":       {c.APIKey},
+		"Content-Type":  {"application/x-www-form-urlencoded"},
+		"Accept":        {"application/json"},
+	}
+	data, err := send(ctx, hc, http.MethodPost, u+brivosim.TokenPath, h, []byte(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(data, &tok); err != nil {
+		return nil, err
+	}
+	if tok.AccessToken == "" {
+		return nil, errors.New("brivo floor: no access token")
+	}
+	return &brivoFloor{hc: hc, base: u + brivosim.APIPrefix, bearer: "bearer " + tok.AccessToken}, nil
+}
+
+func (f *brivoFloor) call(ctx context.Context, method, path string, in, out any) error {
+	h := http.Header{"Api-Key": {brivosim.APIKey}, "Authorization": {f.bearer}, "Accept": {"application/json"}}
+	var body []byte
+	if in != nil {
+		var err error
+		if body, err = json.Marshal(in); err != nil {
+			return err
+		}
+		h["Content-Type"] = []string{"application/json"}
+	}
+	data, err := send(ctx, f.hc, method, f.base+path, h, body)
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal(data, out)
+}
+
+type brivoID struct {
+	ID int64 `json:"id"`
+}
+
+type brivoFieldValue struct {
+	ID    int64  `json:"id"`
+	Value string `json:"value"`
+}
+
+type brivoCredential struct {
+	CredentialFormat brivoID           `json:"credentialFormat"`
+	ReferenceID      string            `json:"referenceId"`
+	FieldValues      []brivoFieldValue `json:"fieldValues"`
+}
+
+type brivoEmail struct {
+	Address string `json:"address"`
+	Type    string `json:"type"`
+}
+
+type brivoUser struct {
+	FirstName  string       `json:"firstName"`
+	LastName   string       `json:"lastName"`
+	ExternalID string       `json:"externalId"`
+	Emails     []brivoEmail `json:"emails"`
+}
+
+type brivoWindow struct {
+	From string `json:"effectiveFrom"`
+	To   string `json:"effectiveTo"`
+}
+
+// Provision: the user looked up by external ID (404 for a new visitor),
+// the credential and the user created, the credential assigned with the
+// window, the user put in the group.
+func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
+	var found brivoID
+	err := f.call(ctx, http.MethodGet, "/users/"+url.PathEscape(g.Person.ExternalID)+"/external", nil, &found)
+	if err == nil {
+		return FloorRef{}, errors.New("brivo floor: provisions new visitors only")
+	}
+	number := strconv.FormatUint(g.Card.Number, 10)
+	var cred brivoID
+	if err := f.call(ctx, http.MethodPost, "/credentials", brivoCredential{
+		CredentialFormat: brivoID{100}, ReferenceID: number,
+		FieldValues: []brivoFieldValue{{1, number}, {2, strconv.FormatUint(g.Card.Facility, 10)}},
+	}, &cred); err != nil {
+		return FloorRef{}, err
+	}
+	var user brivoID
+	if err := f.call(ctx, http.MethodPost, "/users", brivoUser{
+		FirstName: g.Person.FirstName, LastName: g.Person.LastName, ExternalID: g.Person.ExternalID,
+		Emails: []brivoEmail{{g.Person.Email, "work"}},
+	}, &user); err != nil {
+		return FloorRef{}, err
+	}
+	u, c := strconv.FormatInt(user.ID, 10), strconv.FormatInt(cred.ID, 10)
+	if err := f.call(ctx, http.MethodPut, "/users/"+u+"/credentials/"+c, brivoWindow{
+		From: g.ValidFrom.UTC().Format(time.RFC3339), To: g.ValidUntil.UTC().Format(time.RFC3339),
+	}, nil); err != nil {
+		return FloorRef{}, err
+	}
+	if err := f.call(ctx, http.MethodPut, "/groups/"+g.AccessLevels[0]+"/users/"+u, nil, nil); err != nil {
+		return FloorRef{}, err
+	}
+	return FloorRef{Holder: u, Credential: c}, nil
+}
+
+// Revoke: the user's credentials listed, the credential unassigned and
+// deleted.
+func (f *brivoFloor) Revoke(ctx context.Context, ref FloorRef) error {
+	var list struct {
+		Data []brivoID `json:"data"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/users/"+ref.Holder+"/credentials?offset=0&pageSize=100", nil, &list); err != nil {
+		return err
+	}
+	if err := f.call(ctx, http.MethodDelete, "/users/"+ref.Holder+"/credentials/"+ref.Credential, nil, nil); err != nil {
+		return err
+	}
+	return f.call(ctx, http.MethodDelete, "/credentials/"+ref.Credential, nil, nil)
+}

@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+)
+
+// lenelFloor speaks OpenAccess: one session, Application-Id and
+// Session-Token on every call, version=1.0 in every query. The badge
+// statuses and the visitor badge type are the simulator's seeds (the
+// adapter looks them up once and caches them).
+type lenelFloor struct {
+	hc    *http.Client
+	base  string
+	token string
+}
+
+func newLenelFloor(ctx context.Context, u string, hc *http.Client) (*lenelFloor, error) {
+	f := &lenelFloor{hc: hc, base: u + lenelsim.BasePath}
+	body, _ := json.Marshal(struct {
+		UserName string `json:"user_name"`
+		Password string `json:"password"`
+	}{lenelsim.DefaultUser, lenelsim.DefaultPassword})
+	h := http.Header{"Application-Id": {lenelsim.DefaultApplicationID}, "Accept": {"application/json"}, "Content-Type": {"application/json"}}
+	data, err := send(ctx, hc, http.MethodPost, f.base+"/authentication?version=1.0", h, body)
+	if err != nil {
+		return nil, err
+	}
+	var ans struct {
+		SessionToken string `json:"session_token"`
+	}
+	if err := json.Unmarshal(data, &ans); err != nil {
+		return nil, err
+	}
+	if ans.SessionToken == "" {
+		return nil, errors.New("lenel floor: no session token")
+	}
+	f.token = ans.SessionToken
+	return f, nil
+}
+
+func (f *lenelFloor) header(body bool) http.Header {
+	h := http.Header{"Application-Id": {lenelsim.DefaultApplicationID}, "Accept": {"application/json"}, "Session-Token": {f.token}}
+	if body {
+		h["Content-Type"] = []string{"application/json"}
+	}
+	return h
+}
+
+type lenelList struct {
+	ItemList []struct {
+		PropertyValueMap struct {
+			ID         int64
+			BADGEKEY   int64
+			STATUS     int64
+			DEACTIVATE string
+		} `json:"property_value_map"`
+	} `json:"item_list"`
+}
+
+type lenelKey struct {
+	PropertyValueMap struct {
+		ID       int64
+		BADGEKEY int64
+	} `json:"property_value_map"`
+}
+
+func (f *lenelFloor) list(ctx context.Context, typeName, filter string, out *lenelList) error {
+	data, err := send(ctx, f.hc, http.MethodGet, f.base+"/instances?filter="+url.QueryEscape(filter)+
+		"&page_number=1&page_size=100&type_name="+typeName+"&version=1.0", f.header(false), nil)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(data, out)
+}
+
+func (f *lenelFloor) write(ctx context.Context, method string, v any, out *lenelKey) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	data, err := send(ctx, f.hc, method, f.base+"/instances?version=1.0", f.header(true), body)
+	if err != nil || out == nil {
+		return err
+	}
+	return json.Unmarshal(data, out)
+}
+
+func lenelTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
+
+type lenelVisitor struct {
+	PropertyValueMap struct {
+		EMAIL     string
+		FIRSTNAME string
+		LASTNAME  string
+		SSNO      string
+	} `json:"property_value_map"`
+	TypeName string `json:"type_name"`
+}
+
+type lenelBadge struct {
+	PropertyValueMap struct {
+		ACTIVATE   string
+		DEACTIVATE string
+		ID         int64
+		PERSONID   int64
+		STATUS     int64
+		TYPE       int64
+	} `json:"property_value_map"`
+	TypeName string `json:"type_name"`
+}
+
+type lenelAssignment struct {
+	PropertyValueMap struct {
+		ACCESSLEVELID int64
+		ACTIVATE      string
+		BADGEKEY      int64
+		DEACTIVATE    string
+	} `json:"property_value_map"`
+	TypeName string `json:"type_name"`
+}
+
+type lenelRevoke struct {
+	PropertyValueMap struct {
+		BADGEKEY   int64
+		DEACTIVATE string
+		STATUS     int64
+	} `json:"property_value_map"`
+	TypeName string `json:"type_name"`
+}
+
+// Provision: the access level, the visitor and the badge looked up, then
+// the visitor, the badge and the assignment created.
+func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
+	var levels, people, badges lenelList
+	if err := f.list(ctx, "Lnl_AccessLevel", "ID = "+g.AccessLevels[0], &levels); err != nil {
+		return FloorRef{}, err
+	}
+	if err := f.list(ctx, "Lnl_Visitor", `SSNO = "`+g.Person.ExternalID+`"`, &people); err != nil {
+		return FloorRef{}, err
+	}
+	badgeID := int64(g.Card.Number)
+	if err := f.list(ctx, "Lnl_Badge", "ID = "+strconv.FormatInt(badgeID, 10), &badges); err != nil {
+		return FloorRef{}, err
+	}
+	var v lenelVisitor
+	v.TypeName = "Lnl_Visitor"
+	v.PropertyValueMap.EMAIL, v.PropertyValueMap.FIRSTNAME = g.Person.Email, g.Person.FirstName
+	v.PropertyValueMap.LASTNAME, v.PropertyValueMap.SSNO = g.Person.LastName, g.Person.ExternalID
+	var person lenelKey
+	if err := f.write(ctx, http.MethodPost, &v, &person); err != nil {
+		return FloorRef{}, err
+	}
+	from, until := lenelTime(g.ValidFrom), lenelTime(g.ValidUntil)
+	var b lenelBadge
+	b.TypeName = "Lnl_Badge"
+	m := &b.PropertyValueMap
+	m.ACTIVATE, m.DEACTIVATE, m.ID, m.PERSONID = from, until, badgeID, person.PropertyValueMap.ID
+	m.STATUS, m.TYPE = lenelsim.StatusActive, lenelsim.BadgeTypeVisitor
+	var badge lenelKey
+	if err := f.write(ctx, http.MethodPost, &b, &badge); err != nil {
+		return FloorRef{}, err
+	}
+	level, err := strconv.ParseInt(g.AccessLevels[0], 10, 64)
+	if err != nil {
+		return FloorRef{}, err
+	}
+	var a lenelAssignment
+	a.TypeName = "Lnl_AccessLevelAssignment"
+	a.PropertyValueMap.ACCESSLEVELID, a.PropertyValueMap.ACTIVATE = level, from
+	a.PropertyValueMap.BADGEKEY, a.PropertyValueMap.DEACTIVATE = badge.PropertyValueMap.BADGEKEY, until
+	if err := f.write(ctx, http.MethodPost, &a, nil); err != nil {
+		return FloorRef{}, err
+	}
+	return FloorRef{Holder: strconv.FormatInt(person.PropertyValueMap.ID, 10),
+		Credential: strconv.FormatInt(badge.PropertyValueMap.BADGEKEY, 10)}, nil
+}
+
+// Revoke: the badge read, then its status set to Returned and its
+// deactivation moved to now.
+func (f *lenelFloor) Revoke(ctx context.Context, ref FloorRef) error {
+	var badges lenelList
+	if err := f.list(ctx, "Lnl_Badge", "BADGEKEY = "+ref.Credential, &badges); err != nil {
+		return err
+	}
+	if len(badges.ItemList) == 0 {
+		return nil
+	}
+	var r lenelRevoke
+	r.TypeName = "Lnl_Badge"
+	r.PropertyValueMap.BADGEKEY = badges.ItemList[0].PropertyValueMap.BADGEKEY
+	r.PropertyValueMap.DEACTIVATE = lenelTime(time.Now().Truncate(time.Second))
+	r.PropertyValueMap.STATUS = lenelsim.StatusReturned
+	return f.write(ctx, http.MethodPut, &r, nil)
+}

@@ -1,0 +1,94 @@
+package bench
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+)
+
+var (
+	guidRE = regexp.MustCompile(`[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}`)
+	timeRE = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d(:|%3A)\d\d(:|%3A)\d\d`)
+)
+
+// normalise replaces generated GUIDs by their order of appearance and
+// blanks timestamps (a revocation's end is "now", to the second), so that
+// two runs can be compared.
+func normalise(calls []Call) []string {
+	seen := map[string]string{}
+	out := make([]string, len(calls))
+	for i, c := range calls {
+		s := guidRE.ReplaceAllStringFunc(c.String(), func(g string) string {
+			k := regexp.MustCompile(`-`).ReplaceAllString(g, "")
+			if _, ok := seen[k]; !ok {
+				seen[k] = "GUID" + strconv.Itoa(len(seen))
+			}
+			return seen[k]
+		})
+		out[i] = timeRE.ReplaceAllString(s, "TIME") + " → " + strconv.Itoa(c.Status)
+	}
+	return out
+}
+
+// TestFloorSendsTheAdaptersRequests checks that each floor client sends
+// the very requests of its adapter (method, path, query, body, headers
+// the simulator logs) for a new visitor's provision and a revocation by
+// ID, so that comparing their costs is fair.
+func TestFloorSendsTheAdaptersRequests(t *testing.T) {
+	for _, name := range Providers {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Now()
+			run := func(useFloor bool) []string {
+				s, err := StartSim(name, SimOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				var prov func(n int) (FloorRef, error)
+				var rev func(FloorRef) error
+				if useFloor {
+					f, err := NewFloor(ctx, name, s.URL, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					prov = func(n int) (FloorRef, error) { return f.Provision(ctx, Grant(n, s.Level(), now)) }
+					rev = func(r FloorRef) error { return f.Revoke(ctx, r) }
+				} else {
+					p, err := s.NewProvider(ClientOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer Close(p)
+					ad := Adapter{p}
+					prov = func(n int) (FloorRef, error) { return ad.Provision(ctx, Grant(n, s.Level(), now)) }
+					rev = func(r FloorRef) error { return ad.Revoke(ctx, r) }
+				}
+				if _, err := prov(0); err != nil { // warm: session, catalogues
+					t.Fatal(err)
+				}
+				s.ResetLog()
+				ref, err := prov(1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := rev(ref); err != nil {
+					t.Fatal(err)
+				}
+				return normalise(s.Log())
+			}
+			want, got := run(false), run(true)
+			t.Logf("%d requests, identical after normalising: first %s", len(want), want[0])
+			if len(want) != len(got) {
+				t.Fatalf("floor sent %d requests, adapter %d:\nfloor:\n%q\nadapter:\n%q", len(got), len(want), got, want)
+			}
+			for i := range want {
+				if want[i] != got[i] {
+					t.Errorf("request %d differs:\nadapter %s\nfloor   %s", i+1, want[i], got[i])
+				}
+			}
+		})
+	}
+}
