@@ -19,6 +19,32 @@ const maxGroupsPerUser = 16
 // ---- paging and filters ----
 
 // paging reads offset and pageSize (default 0 and 20, pageSize at most 100).
+// sortedByID returns the values of m ordered by their numeric ID, the order
+// Brivo lists every collection in.
+func sortedByID[T any](m map[int64]T, id func(T) int64) []T {
+	out := make([]T, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b T) int { return cmpInt(id(a), id(b)) })
+	return out
+}
+
+// listQuery checks a listing's query: only offset, pageSize and filter,
+// valid paging, and a filter on the allowed fields and operators.
+func listQuery(q url.Values, filters map[string][]string) (off, size int, clauses []clause, a answer, ok bool) {
+	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
+		return 0, 0, nil, a, false
+	}
+	if off, size, a, ok = paging(q); !ok {
+		return 0, 0, nil, a, false
+	}
+	if clauses, a, ok = parseFilter(q.Get("filter"), filters); !ok {
+		return 0, 0, nil, a, false
+	}
+	return off, size, clauses, a, true
+}
+
 func paging(q url.Values) (offset, size int, a answer, ok bool) {
 	offset, size = 0, 20
 	if v := q.Get("offset"); v != "" {
@@ -166,12 +192,7 @@ func (s *Server) newUser(first, last, external string) *user {
 }
 
 func (s *Server) sortedUsers() []*user {
-	out := make([]*user, 0, len(s.users))
-	for _, u := range s.users {
-		out = append(out, u)
-	}
-	slices.SortFunc(out, func(a, b *user) int { return cmpInt(a.id, b.id) })
-	return out
+	return sortedByID(s.users, func(x *user) int64 { return x.id })
 }
 
 func (s *Server) listUsers(q url.Values) answer {
@@ -391,23 +412,11 @@ func (s *Server) userGroups(q url.Values, id string) answer {
 // ---- groups ----
 
 func (s *Server) sortedGroups() []*group {
-	out := make([]*group, 0, len(s.groups))
-	for _, g := range s.groups {
-		out = append(out, g)
-	}
-	slices.SortFunc(out, func(a, b *group) int { return cmpInt(a.id, b.id) })
-	return out
+	return sortedByID(s.groups, func(x *group) int64 { return x.id })
 }
 
 func (s *Server) listGroups(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
-	if !ok {
-		return a
-	}
-	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{"name": {"eq", "ne"}})
+	off, size, clauses, a, ok := listQuery(q, map[string][]string{"name": {"eq", "ne"}})
 	if !ok {
 		return a
 	}
@@ -681,23 +690,11 @@ func credentialJSON(c *credential, shape int) credentialOut {
 }
 
 func (s *Server) sortedCredentials() []*credential {
-	out := make([]*credential, 0, len(s.credentials))
-	for _, c := range s.credentials {
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b *credential) int { return cmpInt(a.id, b.id) })
-	return out
+	return sortedByID(s.credentials, func(x *credential) int64 { return x.id })
 }
 
 func (s *Server) listCredentials(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
-	if !ok {
-		return a
-	}
-	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{
+	off, size, clauses, a, ok := listQuery(q, map[string][]string{
 		"reference_id": {"eq", "ne"}, "facility_code": {"eq", "ne"}, "status": {"eq"},
 	})
 	if !ok {
@@ -1019,14 +1016,7 @@ func (s *Server) pendingInvitation(uid int64) *invitation {
 }
 
 func (s *Server) listInvitations(q url.Values, uid string) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
-	if !ok {
-		return a
-	}
-	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{"status": {"eq"}})
+	off, size, clauses, a, ok := listQuery(q, map[string][]string{"status": {"eq"}})
 	if !ok {
 		return a
 	}

@@ -201,12 +201,7 @@ func (s *Server) EventSubscriptions() []EventSubscription {
 }
 
 func (s *Server) sortedSubscriptions() []*subscription {
-	out := make([]*subscription, 0, len(s.subs))
-	for _, sub := range s.subs {
-		out = append(out, sub)
-	}
-	slices.SortFunc(out, func(a, b *subscription) int { return cmpInt(a.id, b.id) })
-	return out
+	return sortedByID(s.subs, func(x *subscription) int64 { return x.id })
 }
 
 // ---- /event-subscriptions ----
@@ -372,14 +367,7 @@ func (s *Server) deleteSubscription(q url.Values, id string) answer {
 }
 
 func (s *Server) listSubscriptions(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
-	if !ok {
-		return a
-	}
-	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{"name": {"eq"}})
+	off, size, clauses, a, ok := listQuery(q, map[string][]string{"name": {"eq"}})
 	if !ok {
 		return a
 	}
