@@ -13,25 +13,8 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
+	"github.com/acsbridge/acsbridge/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNoSecretInErrorsOrLogs runs succeeding and failing operations with
 // debug logging and checks that no password, client secret, API key or
@@ -73,7 +56,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{BaseURL: srv.URL + brivosim.APIPrefix, AuthURL: srv.URL, ClientID: creds.ClientID,
 		ClientSecret: creds.ClientSecret, APIKey: creds.APIKey, Username: creds.Username, Password: creds.Password}

@@ -1,7 +1,6 @@
 package genetec_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
+	"github.com/acsbridge/acsbridge/internal/testutil"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -49,24 +49,7 @@ type env struct {
 	srv   *httptest.Server
 	p     *genetec.Provider
 	clock *clock
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testutil.Buffer
 }
 
 func testConfig(url string) genetec.Config {
@@ -81,7 +64,7 @@ func testConfig(url string) genetec.Config {
 func newEnv(t testing.TB, simOpts []genetecsim.Option, opts ...genetec.Option) *env {
 	t.Helper()
 	c := &clock{now: t0}
-	e := &env{clock: c, logs: &syncBuffer{}}
+	e := &env{clock: c, logs: &testutil.Buffer{}}
 	e.sim = genetecsim.New(append([]genetecsim.Option{genetecsim.WithClock(c.Now)}, simOpts...)...)
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(e.srv.Close)
