@@ -1,10 +1,13 @@
 package acs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code classifies an error in terms every caller can act on, whatever the
@@ -133,7 +136,37 @@ func (e *Error) Error() string {
 		b = append(b, ": "...)
 		b = append(b, e.Err.Error()...)
 	}
-	return string(b)
+	return sanitize(b)
+}
+
+// sanitize makes error text safe to print in one log line: invalid UTF-8
+// becomes U+FFFD and control characters (line breaks, escapes) become
+// spaces, so text quoted from an ACS cannot forge a log record.
+func sanitize(b []byte) string {
+	clean := utf8.Valid(b)
+	for _, c := range b {
+		if c < 0x20 || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean && !bytes.ContainsRune(b, 0x85) && !bytes.ContainsRune(b, 0x2028) && !bytes.ContainsRune(b, 0x2029) {
+		return string(b)
+	}
+	out := make([]rune, 0, len(b))
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		b = b[n:]
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, utf8.RuneError)
+		case unicode.IsControl(r) || r == 0x2028 || r == 0x2029:
+			out = append(out, ' ')
+		default:
+			out = append(out, r)
+		}
+	}
+	return string(out)
 }
 
 // Unwrap returns the cause and the sentinel of the code, so that both

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
 )
@@ -127,5 +128,16 @@ func TestDirectionText(t *testing.T) {
 	var d acs.Direction
 	if err := d.UnmarshalText([]byte("sideways")); acs.CodeOf(err) != acs.InvalidArgument {
 		t.Errorf("sideways: %v", err)
+	}
+}
+
+func TestErrorTextIsOneCleanLine(t *testing.T) {
+	err := acs.Errorf("ping", "lenel", acs.Unavailable, "busy\x1b[31m\r\nlevel=ERROR msg=forged \xff\u2028end")
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\r\n\x1b\u2028") || !utf8.ValidString(msg) {
+		t.Fatalf("unsafe error text %q", msg)
+	}
+	if !strings.Contains(msg, "busy [31m  level=ERROR msg=forged \ufffd end") {
+		t.Errorf("text %q lost more than the control characters", msg)
 	}
 }

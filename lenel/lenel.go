@@ -517,7 +517,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		RetryMax:     s.retryMax,
 		RetryWaitMin: s.retryWaitMin,
 		RetryWaitMax: s.retryWaitMax,
-		Secrets:      []string{cfg.Password},
+		Secrets:      []string{cfg.Password, cfg.ApplicationID},
 	})
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)

@@ -368,8 +368,13 @@ func (p *Provider) remove(ctx context.Context, op, typeName string, keys map[str
 		return err
 	}
 	left, lerr := p.list(ctx, op, typeName, filter)
-	if lerr == nil && len(left) == 0 {
+	switch {
+	case lerr == nil && len(left) == 0:
 		return nil
+	case lerr != nil && acs.IsRetryable(lerr):
+		// The refusal may only mean a repeated DELETE found the record
+		// gone; until the lookup can tell, the failure stays transient.
+		return lerr
 	}
 	return err
 }

@@ -43,6 +43,12 @@ var errUnchanged = errors.New("visitor: unchanged")
 // location, and sets DueAt after fn.
 func (r *run) txFunc(fn func(tx Tx, v *Visit) error) TxFunc {
 	return func(tx Tx, v *Visit) error {
+		// Read the clock once the store holds the visit, so that records
+		// of one visit never go back in time: a transaction that waited
+		// for another commits after it and is stamped after it.
+		if now := r.e.clock.Now(); now.After(r.now) {
+			r.now = now
+		}
 		r.next = r.next[:0]
 		r.loc = r.e.locs[v.Location]
 		if r.loc == nil {
