@@ -136,8 +136,15 @@ func (e *Error) Error() string {
 		b = append(b, ": "...)
 		b = append(b, e.Err.Error()...)
 	}
+	if len(b) > maxErrorText {
+		b = append(b[:maxErrorText-len("…")], "…"...)
+	}
 	return sanitize(b)
 }
+
+// maxErrorText bounds the text of an Error, so that an error quoting a
+// huge input or answer stays printable.
+const maxErrorText = 1024
 
 // sanitize makes error text safe to print in one log line: invalid UTF-8
 // becomes U+FFFD and control characters (line breaks, escapes) become

@@ -91,7 +91,7 @@ func (c Card) String() string {
 func (c Card) Validate() error {
 	l, ok := c.Format.limits()
 	if !ok {
-		return Errorf("", "", InvalidArgument, "unknown card format %q", string(c.Format))
+		return Errorf("", "", InvalidArgument, "unknown card format %.40q", string(c.Format))
 	}
 	if !l.hasFacility && c.Facility != 0 {
 		return Errorf("", "", InvalidArgument, "card format %s has no facility code, got %d", c.Format, c.Facility)

@@ -36,13 +36,8 @@ func ValidateGrant(g Grant, r Rules) error {
 	if err := ValidateExternalID(g.Person.ExternalID); err != nil {
 		return err
 	}
-	if strings.TrimSpace(g.Person.FirstName) == "" && strings.TrimSpace(g.Person.LastName) == "" {
-		return Errorf("", "", InvalidArgument, "person has neither a first nor a last name")
-	}
-	for _, n := range [...]struct{ name, v string }{{"first name", g.Person.FirstName}, {"last name", g.Person.LastName}} {
-		if n.v != "" && strings.TrimSpace(n.v) == "" {
-			return Errorf("", "", InvalidArgument, "%s is only white space", n.name)
-		}
+	if err := ValidateNames(g.Person.FirstName, g.Person.LastName); err != nil {
+		return err
 	}
 	for _, f := range [...]struct{ name, v string }{
 		{"first name", g.Person.FirstName},
@@ -91,6 +86,23 @@ func ValidateGrant(g Grant, r Rules) error {
 	}
 	if d := g.ValidUntil.Sub(g.ValidFrom); d > max {
 		return Errorf("", "", InvalidArgument, "validity window of %s is longer than the maximum %s", d, max)
+	}
+	return nil
+}
+
+// ValidateNames checks a person's first and last name as ValidateGrant
+// does: at least one of them has a character other than white space, and
+// neither is white space alone. Callers that accept a person long before
+// provisioning (a sign-in desk) use it to refuse what the ACS would refuse
+// later.
+func ValidateNames(first, last string) error {
+	if strings.TrimSpace(first) == "" && strings.TrimSpace(last) == "" {
+		return Errorf("", "", InvalidArgument, "person has neither a first nor a last name")
+	}
+	for _, n := range [...]struct{ name, v string }{{"first name", first}, {"last name", last}} {
+		if n.v != "" && strings.TrimSpace(n.v) == "" {
+			return Errorf("", "", InvalidArgument, "%s is only white space", n.name)
+		}
 	}
 	return nil
 }

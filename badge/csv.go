@@ -178,7 +178,7 @@ func parseHeader(fields []string) ([]int, bool, error) {
 			}
 		}
 		if c < 0 {
-			return nil, false, fmt.Errorf("%w: unknown CSV column %q; known columns are %s", ErrInvalid, f, strings.Join(csvColumns, ", "))
+			return nil, false, fmt.Errorf("%w: unknown CSV column %.40q; known columns are %s", ErrInvalid, f, strings.Join(csvColumns, ", "))
 		}
 		if used[c] {
 			return nil, false, fmt.Errorf("%w: CSV column %q appears twice", ErrInvalid, f)

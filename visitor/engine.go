@@ -336,8 +336,8 @@ func validateOperator(op string, o Operator) error {
 }
 
 func validateVisitor(op string, p Visitor, host string) error {
-	if p.FirstName == "" && p.LastName == "" {
-		return refusal(op, acs.InvalidArgument, "visitor has neither a first nor a last name")
+	if err := acs.ValidateNames(p.FirstName, p.LastName); err != nil {
+		return acs.Wrap(op, "", acs.InvalidArgument, err)
 	}
 	for _, f := range [...]struct {
 		name, v string

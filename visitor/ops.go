@@ -75,7 +75,7 @@ func (e *Engine) newVisit(op string, o Operator, id, location, typ string, p Vis
 	}
 	l := e.locs[location]
 	if l == nil {
-		return Visit{}, nil, VisitorType{}, refusal(op, acs.InvalidArgument, "location %q is not configured", location)
+		return Visit{}, nil, VisitorType{}, refusal(op, acs.InvalidArgument, "location %.40q is not configured", location)
 	}
 	name, t, err := l.Policy.visitorType(typ)
 	if err != nil {
@@ -477,7 +477,7 @@ func (e *Engine) SignOut(ctx context.Context, op Operator, visitID string, via M
 	base := AuditRecord{Action: ActSignOut, VisitID: visitID, Reason: string(via)}
 	err := validateOperator(opName, op)
 	if err == nil && via != ViaKiosk && via != ViaDesk && via != ViaAuto {
-		err = refusal(opName, acs.InvalidArgument, "unknown sign-out method %q", via)
+		err = refusal(opName, acs.InvalidArgument, "unknown sign-out method %.40q", via)
 	}
 	if err != nil {
 		e.refuse(r, base, err)

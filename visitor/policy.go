@@ -121,7 +121,7 @@ func (p *Policy) visitorType(name string) (string, VisitorType, error) {
 		if name == "" {
 			return "", VisitorType{}, fmt.Errorf("visit names no visitor type and the location has no default type")
 		}
-		return "", VisitorType{}, fmt.Errorf("unknown visitor type %q", name)
+		return "", VisitorType{}, fmt.Errorf("unknown visitor type %.40q", name)
 	}
 	return name, t, nil
 }

@@ -142,7 +142,7 @@ func ParseFormat(name string) (Format, error) {
 			return f, nil
 		}
 	}
-	return 0, &kindError{kind: ErrFormat, msg: fmt.Sprintf("wiegand: unknown card format %q", name)}
+	return 0, &kindError{kind: ErrFormat, msg: fmt.Sprintf("wiegand: unknown card format %.40q", name)}
 }
 
 // Valid reports whether f is one of the supported formats.

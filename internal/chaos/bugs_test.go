@@ -13,9 +13,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acstest"
+	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/internal/chaos"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // Focused reproductions of defects the chaos runs found, each reduced to
@@ -31,7 +34,7 @@ import (
 // with it. A transient failure must stay retryable.
 func TestLenelReusedBadgeLostDeleteAnswer(t *testing.T) {
 	if err := lenelLostDeleteAnswer(); err != nil {
-		t.Skipf("known bug (lenel/wire.go, Provider.remove): a transient failure of the lookup after a repeated DELETE is reported as the DELETE's definite refusal: %v", err)
+		t.Errorf("regression (lenel/wire.go, Provider.remove): a transient failure of the lookup after a repeated DELETE is reported as the DELETE's definite refusal: %v", err)
 	}
 }
 
@@ -142,7 +145,7 @@ func TestAuditTimeOrder(t *testing.T) {
 	}
 	for i := 1; i < len(recs); i++ {
 		if recs[i].Time.Before(recs[i-1].Time) {
-			t.Skipf("known issue (visitor/run.go, newRun): audit record %d (%s at %s) follows record %d (%s at %s): the trail goes back in time",
+			t.Errorf("regression (visitor/run.go, newRun): audit record %d (%s at %s) follows record %d (%s at %s): the trail goes back in time",
 				recs[i].Seq, recs[i].Action, recs[i].Time.Format(time.TimeOnly), recs[i-1].Seq, recs[i-1].Action, recs[i-1].Time.Format(time.TimeOnly))
 		}
 	}
@@ -191,7 +194,7 @@ func (g *gatedStore) Update(ctx context.Context, id string, fn visitor.TxFunc) (
 // secret; an OpenAccess application ID is as much a licensed key.
 func TestLenelApplicationIDRedacted(t *testing.T) {
 	if leaked := lenelAppIDLeak(); leaked != "" {
-		t.Skipf("known issue (lenel/lenel.go, New: httpx Secrets lists only the password): the application ID appears in the error %q", leaked)
+		t.Errorf("regression (lenel/lenel.go, New: httpx Secrets lists only the password): the application ID appears in the error %q", leaked)
 	}
 }
 
@@ -260,6 +263,118 @@ func TestACSErrorTextSanitised(t *testing.T) {
 		}
 	}
 	if len(dirty) > 0 {
-		t.Skipf("known issue: the ACS's error text reaches the error unsanitised:\n%s", strings.Join(dirty, "\n"))
+		t.Errorf("regression: the ACS's error text reaches the error unsanitised:\n%s", strings.Join(dirty, "\n"))
+	}
+}
+
+// Errors about bad input should stay short however large the input: an
+// error quoting a megabyte of it floods the log it is written to. Each
+// entry point below gets one huge value; the ones whose error grows with
+// it are listed.
+func TestErrorsBounded(t *testing.T) {
+	ctx := context.Background()
+	huge := strings.Repeat("\xf4x", 1<<19) // 1 MiB, invalid UTF-8 throughout
+	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
+		Types: map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}}, DefaultType: "guest",
+		Groups: map[string][]string{"reception": {"lobby"}},
+	}}}, visitor.WithClock(visitor.NewManualClock(t0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op := visitor.Operator{ID: "desk", Groups: []string{"reception"}}
+	who := visitor.Visitor{FirstName: "Ada"}
+	pool, _ := badge.NewPool(badge.NewMemoryStore(), "hq")
+	cases := []struct {
+		where string
+		err   func() error
+	}{
+		{"acs.Card.Validate (format)", func() error { return acs.Card{Format: acs.CardFormat(huge)}.Validate() }},
+		{"acs.ValidateExternalID", func() error { return acs.ValidateExternalID(huge) }},
+		{"acs.ValidateText", func() error { return acs.ValidateText("name", huge, 100) }},
+		{"badge.ParseScan", func() error { _, err := badge.ParseScan(huge); return err }},
+		{"badge.Pool.ImportCSV (header)", func() error {
+			_, err := pool.ImportCSV(ctx, strings.NewReader("id,"+huge[:60000]+"\n"))
+			return err
+		}},
+		{"wiegand.ParseFormat", func() error { _, err := wiegand.ParseFormat(huge); return err }},
+		{"wiegand.ParseConcatenated", func() error { _, _, err := wiegand.ParseConcatenated(huge, 5); return err }},
+		{"visitor.Engine.SignIn (location)", func() error {
+			_, err := e.SignIn(ctx, op, visitor.SignInRequest{Location: huge, Visitor: who})
+			return err
+		}},
+		{"visitor.Engine.SignIn (type)", func() error {
+			_, err := e.SignIn(ctx, op, visitor.SignInRequest{Location: "hq", Type: huge, Visitor: who})
+			return err
+		}},
+		{"visitor.Engine.SignIn (visit ID)", func() error {
+			_, err := e.SignIn(ctx, op, visitor.SignInRequest{VisitID: huge, Location: "hq", Visitor: who})
+			return err
+		}},
+		{"visitor.Engine.SignIn (operator ID)", func() error {
+			_, err := e.SignIn(ctx, visitor.Operator{ID: huge}, visitor.SignInRequest{Location: "hq", Visitor: who})
+			return err
+		}},
+		{"visitor.Engine.Provision (badge ID)", func() error {
+			_, err := e.Provision(ctx, op, "v1", visitor.ProvisionRequest{BadgeID: huge})
+			return err
+		}},
+		{"visitor.Engine.Provision (access level)", func() error {
+			_, err := e.Provision(ctx, op, "v1", visitor.ProvisionRequest{AccessLevels: []string{huge}})
+			return err
+		}},
+		{"visitor.Engine.SignOut (method)", func() error {
+			_, err := e.SignOut(ctx, op, "v1", visitor.Method(huge))
+			return err
+		}},
+		{"visitor.Engine.Visit", func() error { _, err := e.Visit(ctx, huge); return err }},
+	}
+	if _, err := e.SignIn(ctx, op, visitor.SignInRequest{VisitID: "v1", Location: "hq", Visitor: who}); err != nil {
+		t.Fatal(err)
+	}
+	var long []string
+	for _, c := range cases {
+		err := c.err()
+		if err == nil {
+			t.Errorf("%s accepted 1 MiB of invalid UTF-8", c.where)
+			continue
+		}
+		if n := len(err.Error()); n > maxErrLen {
+			long = append(long, fmt.Sprintf("%s: %d bytes", c.where, n))
+		}
+	}
+	if len(long) > 0 {
+		t.Errorf("regression: errors quoting the whole input:\n%s", strings.Join(long, "\n"))
+	}
+}
+
+// SignIn accepts a visitor whose first (or last) name is only white space
+// when the other name is set, but acs.ValidateGrant refuses such a person,
+// so every provision for the visit fails ("first name is only white
+// space"): the desk learns it when handing out the badge, not when the
+// visitor is registered. Validating at the edge means refusing (or
+// trimming) at sign-in.
+func TestWhitespaceNameSignedInNotProvisioned(t *testing.T) {
+	ctx := context.Background()
+	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
+		Types: map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}}, DefaultType: "guest",
+		Groups: map[string][]string{"reception": {"lobby"}},
+	}}}, visitor.WithClock(visitor.NewManualClock(t0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alloc, _ := e.Allocator("hq")
+	if err := alloc.SetRange(ctx, badge.Range{Location: "hq", Format: wiegand.H10301, Facility: 1, Min: 1, Max: 9}); err != nil {
+		t.Fatal(err)
+	}
+	op := visitor.Operator{ID: "desk", Groups: []string{"reception"}}
+	v, err := e.SignIn(ctx, op, visitor.SignInRequest{VisitID: "v1", Location: "hq", Visitor: visitor.Visitor{FirstName: " ", LastName: "Nakamura"}})
+	if err != nil {
+		return // refused at the edge: fine
+	}
+	_, perr := e.Provision(ctx, op, v.ID, visitor.ProvisionRequest{FromRange: true})
+	if perr != nil {
+		t.Errorf("regression (visitor/engine.go validateVisitor is weaker than acs.ValidateGrant): sign-in accepted first name %q, every provision is refused: %v", v.Visitor.FirstName, perr)
 	}
 }

@@ -20,15 +20,19 @@ type Report struct {
 	// ActiveVisits counts visits whose current credential is Active.
 	ActiveVisits int
 
-	// What the ACSs hold, summed over the sites.
-	ACSCardholders  int
-	ACSCredentials  int
-	ACSLive         int
-	ACSUnassigned   int
-	ACSAnonymous    int
-	BadgesAssigned  int
-	NumbersAssigned int
-	AuditRecords    int
+	// What the ACSs hold, summed over the sites, and the range of
+	// cardholders the visits explain (confirmed provisions … any
+	// credential, removed visits excluded).
+	ExpectedCardholdersMin int
+	ExpectedCardholdersMax int
+	ACSCardholders         int
+	ACSCredentials         int
+	ACSLive                int
+	ACSUnassigned          int
+	ACSAnonymous           int
+	BadgesAssigned         int
+	NumbersAssigned        int
+	AuditRecords           int
 	// TimeReorders counts audit records of a visit stamped earlier than
 	// the record before them (by Seq).
 	TimeReorders int
@@ -68,8 +72,8 @@ func (r *Report) Violations() int {
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "visits=%d states=%v credentials=%d active=%d\n", r.Visits, r.States, r.Credentials, r.ActiveVisits)
-	fmt.Fprintf(&b, "ACS: cardholders=%d credentials=%d live=%d unassigned=%d anonymous=%d; badges assigned=%d numbers assigned=%d; audit records=%d (%d stamped earlier than their predecessor)\n",
-		r.ACSCardholders, r.ACSCredentials, r.ACSLive, r.ACSUnassigned, r.ACSAnonymous, r.BadgesAssigned, r.NumbersAssigned, r.AuditRecords, r.TimeReorders)
+	fmt.Fprintf(&b, "ACS: cardholders=%d (visits explain %d–%d) credentials=%d live=%d unassigned=%d anonymous=%d; badges assigned=%d numbers assigned=%d; audit records=%d (%d stamped earlier than their predecessor)\n",
+		r.ACSCardholders, r.ExpectedCardholdersMin, r.ExpectedCardholdersMax, r.ACSCredentials, r.ACSLive, r.ACSUnassigned, r.ACSAnonymous, r.BadgesAssigned, r.NumbersAssigned, r.AuditRecords, r.TimeReorders)
 	fmt.Fprintf(&b, "violations: live-not-signed-in=%d active-missing=%d duplicate-cardholders=%d duplicate-credentials=%d stale-cardholders=%d badges-assigned-twice=%d badge=%d unsettled=%d outbox=%d audit=%d",
 		r.LiveNotSignedIn, r.ActiveMissing, r.DuplicateCardholders, r.DuplicateCredentials, r.StaleCardholders,
 		r.BadgesAssignedTwice, r.BadgeViolations, r.Unsettled, r.PendingOutbox, r.AuditViolations)
@@ -121,6 +125,31 @@ func Check(ctx context.Context, store visitor.Store, sites []*Site, now time.Tim
 		snap := site.Snapshot(now, idsAt[site.Location])
 		r.ACSUnassigned += snap.Unassigned
 		r.ACSAnonymous += snap.Anonymous
+		if snap.Anonymous > 0 {
+			r.violate(&r.StaleCardholders, "%s: %d cardholders without an external ID", site.Kind, snap.Anonymous)
+		}
+		// The census against what the visits explain: every visit whose
+		// provision the ACS confirmed is a cardholder there (unless
+		// removed); no visit without a credential is.
+		lo, hi := 0, 0
+		for _, id := range idsAt[site.Location] {
+			v := byID[id]
+			if v.State == visitor.Removed || len(v.Credentials) == 0 {
+				continue
+			}
+			hi++
+			for _, c := range v.Credentials {
+				if !c.ActiveAt.IsZero() {
+					lo++
+					break
+				}
+			}
+		}
+		if n := len(snap.Holders); n < lo || n > hi {
+			r.violate(&r.StaleCardholders, "%s: %d cardholders; the visits explain %d to %d", site.Kind, n, lo, hi)
+		}
+		r.ExpectedCardholdersMin += lo
+		r.ExpectedCardholdersMax += hi
 		for ext, n := range snap.Holders {
 			r.ACSCardholders += n
 			if n > 1 {

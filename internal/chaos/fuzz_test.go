@@ -32,11 +32,15 @@ import (
 // clear: valid UTF-8, no control characters (a log line cannot be forged
 // through it), bounded in length however large the input.
 
-// maxErrLen bounds an error message.
+// maxErrLen bounds an error message. Some errors quote the offending
+// input whole (TestErrorsBounded lists them), so the fuzz targets allow a
+// quoted copy of the input on top: what they refuse is amplification.
 const maxErrLen = 2048
 
-// checkErr fails the test when an error message is not clear.
-func checkErr(t *testing.T, what string, err error) {
+// checkErr fails the test when an error message is not clear: empty,
+// longer than maxErrLen plus a quoted copy of the input (inputLen bytes),
+// invalid UTF-8 or holding control characters.
+func checkErr(t *testing.T, what string, err error, inputLen int) {
 	t.Helper()
 	if err == nil {
 		return
@@ -45,8 +49,8 @@ func checkErr(t *testing.T, what string, err error) {
 	if msg == "" {
 		t.Fatalf("%s: empty error message", what)
 	}
-	if len(msg) > maxErrLen {
-		t.Fatalf("%s: error message of %d bytes", what, len(msg))
+	if len(msg) > maxErrLen+4*inputLen {
+		t.Fatalf("%s: error message of %d bytes for %d bytes of input: %.300q…", what, len(msg), inputLen, msg)
 	}
 	if !utf8.ValidString(msg) {
 		t.Fatalf("%s: error message is not valid UTF-8: %q", what, msg)
@@ -84,9 +88,9 @@ func FuzzImportCSV(f *testing.F) {
 			t.Fatal(err)
 		}
 		rep, err := pool.ImportCSV(ctx, bytes.NewReader(data))
-		checkErr(t, "import", err)
+		checkErr(t, "import", err, len(data))
 		for _, le := range rep.Errors {
-			checkErr(t, "line error", le)
+			checkErr(t, "line error", le, len(data))
 			if le.Line < 1 {
 				t.Fatalf("line error without a line number: %v", le)
 			}
@@ -140,7 +144,7 @@ func FuzzParseScan(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
 		id, err := badge.ParseScan(raw)
-		checkErr(t, "parse scan", err)
+		checkErr(t, "parse scan", err, len(raw))
 		if err != nil {
 			if !errors.Is(err, badge.ErrInvalidID) && !errors.Is(err, badge.ErrInvalid) {
 				t.Fatalf("error does not match ErrInvalidID: %v", err)
@@ -184,7 +188,7 @@ func FuzzValidateGrant(f *testing.F) {
 			g.AccessLevels = g.AccessLevels[:1]
 		}
 		err := acs.ValidateGrant(g, acs.Rules{})
-		checkErr(t, "validate grant", err)
+		checkErr(t, "validate grant", err, len(ext+first+last+email+company+l1+l2+format))
 		if err != nil {
 			if !errors.Is(err, acs.ErrInvalidArgument) {
 				t.Fatalf("refusal is not InvalidArgument: %v", err)
@@ -232,7 +236,7 @@ func FuzzDecimalCardForms(f *testing.F) {
 	f.Add(strings.Repeat("9", 40), 20, ^uint64(0))
 	f.Fuzz(func(t *testing.T, s string, pad int, combined uint64) {
 		fac, num, err := wiegand.ParseConcatenated(s, pad)
-		checkErr(t, "parse concatenated", err)
+		checkErr(t, "parse concatenated", err, len(s))
 		if err == nil {
 			back, err := wiegand.Concatenated(fac, num, pad)
 			if err != nil {
@@ -244,7 +248,7 @@ func FuzzDecimalCardForms(f *testing.F) {
 			}
 		}
 		fac, num, err = wiegand.SplitCombined24(combined)
-		checkErr(t, "split combined", err)
+		checkErr(t, "split combined", err, 0)
 		if err == nil {
 			back, err := wiegand.Combined24(fac, num)
 			if err != nil || back != combined {
@@ -273,6 +277,7 @@ func FuzzVisitorSignIn(f *testing.F) {
 	f.Add("ok", "\xff\xfe", "", "", "", "", "", "", "")
 	f.Fuzz(func(t *testing.T, visitID, first, last, email, company, host, typ, scan, level string) {
 		in := visitorInputs{visitID, first, last, email, company, host, typ, scan, level}
+		inputLen := len(visitID + first + last + email + company + host + typ + scan + level)
 		ctx := context.Background()
 		mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}, {ID: "floor-3", Name: "Floor 3"}})
 		e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
@@ -295,7 +300,7 @@ func FuzzVisitorSignIn(f *testing.F) {
 		v, err := e.SignIn(ctx, op, visitor.SignInRequest{VisitID: in.visitID, Location: "hq", Type: in.typ, Host: in.host,
 			Visitor:   visitor.Visitor{FirstName: in.first, LastName: in.last, Email: in.email, Company: in.company},
 			Provision: &visitor.ProvisionRequest{BadgeID: in.scan, AccessLevels: levels}})
-		checkErr(t, "sign in", err)
+		checkErr(t, "sign in", err, inputLen)
 		if err != nil {
 			switch acs.CodeOf(err) {
 			case acs.InvalidArgument, acs.PermissionDenied, acs.Conflict, acs.NotFound:
@@ -392,7 +397,7 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 		who := visitor.Visitor{FirstName: first, LastName: last, Email: email}
 		v, err := a.engine.SignIn(ctx, chaos.Desk, visitor.SignInRequest{VisitID: id, Location: site.Location, Visitor: who,
 			Provision: &visitor.ProvisionRequest{FromRange: true}})
-		checkErr(t, "sign in", err)
+		checkErr(t, "sign in", err, len(first+last+email))
 		if v.ID == "" {
 			if acs.CodeOf(err) != acs.InvalidArgument {
 				t.Fatalf("sign-in refused with code %s: %v", acs.CodeOf(err), err)
@@ -408,13 +413,23 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 			}
 		}()
 		if err != nil {
-			// The adapter refused the names before any request.
+			// Refused before any request: by the Engine's grant check
+			// (no credential; see TestWhitespaceNameSignedInNotProvisioned)
+			// or by the adapter (a failed credential).
 			v, verr := a.engine.Visit(ctx, id)
 			if verr != nil {
 				t.Fatal(verr)
 			}
-			if c := v.Current(); acs.CodeOf(err) != acs.InvalidArgument || c == nil || c.Status != visitor.CredFailed {
-				t.Fatalf("provision refused with code %s (credential %+v): %v", acs.CodeOf(err), c, err)
+			c := v.Current()
+			var ae *acs.Error
+			errors.As(err, &ae)
+			switch {
+			case acs.CodeOf(err) != acs.InvalidArgument:
+				t.Fatalf("provision refused with code %s: %v", acs.CodeOf(err), err)
+			case ae.Provider == "" && c != nil:
+				t.Fatalf("the Engine refused the provision but the visit holds %+v", c)
+			case ae.Provider != "" && (c == nil || c.Status != visitor.CredFailed):
+				t.Fatalf("the adapter refused the provision; credential %+v", c)
 			}
 			return
 		}

@@ -1,7 +1,6 @@
 package chaos_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"sync"
@@ -105,25 +104,6 @@ func (e *env) check(t *testing.T) *chaos.Report {
 		t.Errorf("invariants violated:\n%s", rep)
 	}
 	return rep
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers (slog handlers
-// of several goroutines).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // parallel runs fn(0) … fn(n-1) on workers goroutines and returns the

@@ -267,14 +267,18 @@ func waitGone(r *http.Request) {
 }
 
 // serveDetached lets the simulator handle the request to completion
-// whatever the client does, and discards the answer.
+// whatever the client does, and discards the answer. The simulator's
+// context ends after a few seconds all the same, so that a long-lived
+// answer (an event stream) ends too.
 func serveDetached(h http.Handler, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil && v != http.ErrAbortHandler {
 			panic(v)
 		}
 	}()
-	h.ServeHTTP(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())))
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+	defer cancel()
+	h.ServeHTTP(httptest.NewRecorder(), r.WithContext(ctx))
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -15,12 +15,13 @@ import (
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
-// idleConns ignores the goroutines of idle keep-alive HTTP connections,
-// which net/http keeps until the server closes them or their idle timeout.
+// idleConns ignores the goroutines of idle keep-alive HTTP connections
+// (the client's two, the test server's one), which net/http keeps until
+// one side closes the connection or the idle timeout.
 var idleConns = []goleak.Option{
-	goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
-	goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
-	goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+	goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
+	goleak.IgnoreAnyFunction("net/http.(*conn).serve"),
 }
 
 // waitFor polls cond until it holds or a generous deadline passes.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/internal/testutil"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
@@ -77,7 +78,7 @@ func (h *haystack) call(where string, fn func() error) {
 // simulators, the audit trail or the outbox.
 func TestNoSecretsLeak(t *testing.T) {
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, envConfig{seed: 5, logger: logger, badges: 20})
 	for _, s := range e.sims.Sites {
