@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -21,7 +22,7 @@ func normalise(calls []Call) []string {
 	out := make([]string, len(calls))
 	for i, c := range calls {
 		s := guidRE.ReplaceAllStringFunc(c.String(), func(g string) string {
-			k := regexp.MustCompile(`-`).ReplaceAllString(g, "")
+			k := strings.ReplaceAll(g, "-", "")
 			if _, ok := seen[k]; !ok {
 				seen[k] = "GUID" + strconv.Itoa(len(seen))
 			}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/acsbridge/acsbridge/internal/bench"
+)
+
+func TestMain(m *testing.M) {
+	bench.MaybeServeChild() // the refresh scenario's simulator process
+	os.Exit(m.Run())
+}
+
+func runScenario(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), append(args, "-progress", "0"), &out, &errOut); err != nil {
+		t.Fatalf("%v: %v\n%s%s", args, err, out.String(), errOut.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "# machine: nproc=") || !strings.Contains(s, "# load average at the end: ") {
+		t.Errorf("%v: no machine lines:\n%s", args, s)
+	}
+	return s
+}
+
+func wantLines(t *testing.T, s string, patterns ...string) {
+	t.Helper()
+	for _, p := range patterns {
+		if !regexp.MustCompile(p).MatchString(s) {
+			t.Errorf("output lacks %q:\n%s", p, s)
+		}
+	}
+}
+
+// The engine's sign-in with provisioning costs what a provision of a new
+// visitor costs, and its sign-out what a revocation by ID costs.
+func TestRoundTrips(t *testing.T) {
+	s := runScenario(t, "-scenario", "roundtrips", "-levels", "250")
+	rows := map[string][]string{}
+	for _, line := range strings.Split(s, "\n") {
+		cells := strings.Split(strings.Trim(line, "| "), " | ")
+		if len(cells) == 4 {
+			rows[cells[0]] = cells[1:]
+		}
+	}
+	same := func(a, b string) {
+		t.Helper()
+		if rows[a] == nil || strings.Join(rows[a], ",") != strings.Join(rows[b], ",") {
+			t.Errorf("%q = %v, %q = %v; want equal", a, rows[a], b, rows[b])
+		}
+	}
+	same("engine: sign-in with provisioning", "provision, new visitor")
+	same("engine: sign-out", "revoke by credential ID (sign-out)")
+	// 250 levels: Genetec reads one 500-entity page and 5 batches of 50
+	// names; Lenel and Brivo read 3 pages of 100.
+	if got := strings.Join(rows["refresh: list 250 access levels"], ","); got != "6,3,3" {
+		t.Errorf("refresh requests %s, want 6,3,3", got)
+	}
+}
+
+func TestBurst(t *testing.T) {
+	s := runScenario(t, "-scenario", "burst", "-provider", "all", "-n", "6", "-rate", "400", "-concurrency", "3")
+	wantLines(t, s, `## Burst: genetec`, `## Burst: lenel`, `## Burst: brivo`,
+		`provisions ok +6 \(failed 0\)`, `over-limit answers +\d+`, `elapsed ÷ ideal +\d+\.\d+`)
+}
+
+func TestLatency(t *testing.T) {
+	s := runScenario(t, "-scenario", "latency", "-provider", "brivo", "-n", "8", "-latency", "1ms")
+	wantLines(t, s, `requests +40 \(5\.00 per sign-in\)`, `p50 +\d+\.\d ms`, `p99 +\d+\.\d ms`, `not active / failed +0 / 0`)
+}
+
+func TestRefresh(t *testing.T) {
+	s := runScenario(t, "-scenario", "refresh", "-provider", "lenel", "-levels", "230", "-latency", "0s")
+	wantLines(t, s, `round 1: 230 levels in .*, 3 requests`, `round 2: 230 levels`, `heap: peak \d+\.\d MiB`)
+}
+
+func TestSweep(t *testing.T) {
+	s := runScenario(t, "-scenario", "sweep", "-provider", "genetec", "-n", "12", "-rate", "400", "-workers", "3", "-batch", "5")
+	wantLines(t, s, `visits examined +12; signed out and revoked 12; other 0`, `requests +24 `, `over-limit answers +\d+`)
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	for _, args := range [][]string{{"-scenario", "nope"}, {"-scenario", "burst", "-provider", "acme"}, {"extra"}} {
+		if err := run(context.Background(), args, &out, &errOut); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
