@@ -45,6 +45,30 @@ func listQuery(q url.Values, filters map[string][]string) (off, size int, clause
 	return off, size, clauses, a, true
 }
 
+// lookupByID finds the record with the numeric ID in a path segment,
+// answering 400 with badID for a malformed ID and 404 with notFound for an
+// unknown one, as Brivo does.
+func lookupByID[T any](m map[int64]*T, id, badID, notFound string) (*T, answer, bool) {
+	n, ok := parseID(id)
+	if !ok {
+		return nil, errAnswer(http.StatusBadRequest, badID), false
+	}
+	v := m[n]
+	if v == nil {
+		return nil, errAnswer(http.StatusNotFound, notFound), false
+	}
+	return v, answer{}, true
+}
+
+// pageQuery checks a paged listing without a filter: only offset and
+// pageSize, both valid.
+func pageQuery(q url.Values) (off, size int, a answer, ok bool) {
+	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
+		return 0, 0, a, false
+	}
+	return paging(q)
+}
+
 func paging(q url.Values) (offset, size int, a answer, ok bool) {
 	offset, size = 0, 20
 	if v := q.Get("offset"); v != "" {
@@ -196,10 +220,7 @@ func (s *Server) sortedUsers() []*user {
 }
 
 func (s *Server) listUsers(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
+	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}
@@ -281,15 +302,7 @@ func (s *Server) createUser(q url.Values, body []byte) answer {
 }
 
 func (s *Server) lookupUser(id string) (*user, answer, bool) {
-	n, ok := parseID(id)
-	if !ok {
-		return nil, errAnswer(http.StatusBadRequest, "Invalid user id"), false
-	}
-	u := s.users[n]
-	if u == nil {
-		return nil, errAnswer(http.StatusNotFound, "Requested user not found"), false
-	}
-	return u, answer{}, true
+	return lookupByID(s.users, id, "Invalid user id", "Requested user not found")
 }
 
 // userNotFound is the answer of relationship endpoints for a missing user:
@@ -390,10 +403,7 @@ type groupOut struct {
 }
 
 func (s *Server) userGroups(q url.Values, id string) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
+	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}
@@ -453,15 +463,7 @@ func (s *Server) createGroup(q url.Values, body []byte) answer {
 }
 
 func (s *Server) lookupGroup(id string) (*group, answer, bool) {
-	n, ok := parseID(id)
-	if !ok {
-		return nil, errAnswer(http.StatusBadRequest, "Invalid group id"), false
-	}
-	g := s.groups[n]
-	if g == nil {
-		return nil, errAnswer(http.StatusNotFound, "Group not found"), false
-	}
-	return g, answer{}, true
+	return lookupByID(s.groups, id, "Invalid group id", "Group not found")
 }
 
 func (s *Server) getGroup(q url.Values, id string) answer {
@@ -493,10 +495,7 @@ func (s *Server) deleteGroup(q url.Values, id string) answer {
 }
 
 func (s *Server) groupUsers(q url.Values, id string) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
+	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}
@@ -579,10 +578,7 @@ type formatOut struct {
 }
 
 func (s *Server) listFormats(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
+	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}
@@ -832,15 +828,7 @@ func fieldName(f *Format, id int64) string {
 }
 
 func (s *Server) lookupCredential(id string) (*credential, answer, bool) {
-	n, ok := parseID(id)
-	if !ok {
-		return nil, errAnswer(http.StatusBadRequest, "Invalid credential id"), false
-	}
-	c := s.credentials[n]
-	if c == nil {
-		return nil, errAnswer(http.StatusNotFound, "No credential could be retrieved for credential id: "+id), false
-	}
-	return c, answer{}, true
+	return lookupByID(s.credentials, id, "Invalid credential id", "No credential could be retrieved for credential id: "+id)
 }
 
 func (s *Server) getCredential(q url.Values, id string) answer {
@@ -885,10 +873,7 @@ func (s *Server) credentialUser(q url.Values, id string) answer {
 }
 
 func (s *Server) userCredentials(q url.Values, id string) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize"); !ok {
-		return a
-	}
-	off, size, a, ok := paging(q)
+	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}

@@ -314,15 +314,7 @@ func (s *Server) createSubscription(q url.Values, body []byte) answer {
 }
 
 func (s *Server) lookupSubscription(id string) (*subscription, answer, bool) {
-	n, ok := parseID(id)
-	if !ok {
-		return nil, errAnswer(http.StatusBadRequest, "Invalid event subscription id"), false
-	}
-	sub := s.subs[n]
-	if sub == nil {
-		return nil, errAnswer(http.StatusNotFound, "Event subscription not found"), false
-	}
-	return sub, answer{}, true
+	return lookupByID(s.subs, id, "Invalid event subscription id", "Event subscription not found")
 }
 
 func (s *Server) getSubscription(q url.Values, id string) answer {
