@@ -419,15 +419,15 @@ func (s *MemoryStore) Scrub(ctx context.Context, before time.Time) (ScrubCount, 
 }
 
 // Badges implements Store.
-func (s *MemoryStore) Badges() badge.Store { return memBadges{s: s} }
+func (s *MemoryStore) Badges() badge.Store { return memBadges{memView{s: s}} }
 
 // Cards implements Store.
-func (s *MemoryStore) Cards() badge.AllocationStore { return memCards{s: s} }
+func (s *MemoryStore) Cards() badge.AllocationStore { return memCards{memView{s: s}} }
 
 // Tx implementation.
 
-func (tx *memTx) Badges() badge.Store          { return memBadges{s: tx.s, tx: tx} }
-func (tx *memTx) Cards() badge.AllocationStore { return memCards{s: tx.s, tx: tx} }
+func (tx *memTx) Badges() badge.Store          { return memBadges{memView{tx.s, tx}} }
+func (tx *memTx) Cards() badge.AllocationStore { return memCards{memView{tx.s, tx}} }
 
 func (tx *memTx) Outbox() ([]OutboxItem, error) {
 	ms := tx.s.byVisit[tx.visitID]

@@ -49,23 +49,28 @@ func (l *mbLoc) removeAvail(m *mbBadge) {
 	}
 }
 
-// memBadges implements badge.Store over a MemoryStore. With tx nil each
-// method locks the store itself; with tx set it runs inside tx, whose
-// caller holds the lock.
-type memBadges struct {
+// memView is the store, or one of its transactions, as seen by the badge
+// and card views. With tx nil each method locks the store itself; with tx
+// set it runs inside tx, whose caller holds the lock.
+type memView struct {
 	s  *MemoryStore
 	tx *memTx
 }
 
-var _ badge.Store = memBadges{}
-
-func (mb memBadges) lock() func() {
-	if mb.tx != nil {
+// lock takes the store's lock unless a transaction already holds it, and
+// returns the matching unlock.
+func (v memView) lock() func() {
+	if v.tx != nil {
 		return func() {}
 	}
-	mb.s.mu.Lock()
-	return mb.s.mu.Unlock
+	v.s.mu.Lock()
+	return v.s.mu.Unlock
 }
+
+// memBadges implements badge.Store over a MemoryStore.
+type memBadges struct{ memView }
+
+var _ badge.Store = memBadges{}
 
 func badgeNotFound(location, id string) error {
 	return fmt.Errorf("%w: no badge %s at location %s", badge.ErrNotFound, id, location)
@@ -320,22 +325,10 @@ type maLoc struct {
 	head     int
 }
 
-// memCards implements badge.AllocationStore over a MemoryStore, with the
-// same locking rule as memBadges.
-type memCards struct {
-	s  *MemoryStore
-	tx *memTx
-}
+// memCards implements badge.AllocationStore over a MemoryStore.
+type memCards struct{ memView }
 
 var _ badge.AllocationStore = memCards{}
-
-func (mc memCards) lock() func() {
-	if mc.tx != nil {
-		return func() {}
-	}
-	mc.s.mu.Lock()
-	return mc.s.mu.Unlock
-}
 
 // Range implements badge.AllocationStore.
 func (mc memCards) Range(ctx context.Context, location string) (badge.Range, error) {
