@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +97,7 @@ func NewMemory(levels []acs.AccessLevel, opts ...MemoryOption) *Memory {
 var (
 	_ acs.Provider    = (*Memory)(nil)
 	_ acs.EventSource = (*Memory)(nil)
+	_ acs.Inventory   = (*Memory)(nil)
 )
 
 // Name returns the provider name ("memory" unless WithName was given).
@@ -394,4 +396,89 @@ func (h *memHarness) Now() time.Time                         { return time.Now()
 func (h *memHarness) Census(context.Context) (Census, error) { return h.m.Census(), nil }
 func (h *memHarness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	return h.m.Opens(ref, level, at), nil
+}
+
+// Holdings delivers every cardholder with its credentials (acs.Inventory).
+// Every cardholder of a Memory carries an external ID, so all are
+// delivered, in ID order.
+func (m *Memory) Holdings(ctx context.Context, fn func(acs.Holding) error) error {
+	const op = "holdings"
+	m.mu.Lock()
+	if err := m.begin(ctx, op); err != nil {
+		m.mu.Unlock()
+		return err
+	}
+	out := make([]acs.Holding, 0, len(m.holders))
+	for _, h := range m.holders {
+		out = append(out, acs.Holding{Cardholder: h.ref, FirstName: h.person.FirstName, LastName: h.person.LastName})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Cardholder.ID < out[j].Cardholder.ID })
+	index := make(map[string]int, len(out))
+	for i, h := range out {
+		index[h.Cardholder.ID] = i
+	}
+	for _, c := range m.creds {
+		if i, ok := index[c.ref.CardholderID]; ok {
+			out[i].Credentials = append(out[i].Credentials, acs.HeldCredential{
+				Ref: c.ref, Active: c.active, AccessLevels: slices.Clone(c.levels),
+				ValidFrom: c.from, ValidUntil: c.till,
+			})
+		}
+	}
+	err := m.end(op)
+	m.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, h := range out {
+		slices.SortFunc(h.Credentials, func(a, b acs.HeldCredential) int { return strings.Compare(a.Ref.ID, b.Ref.ID) })
+		if err := ctx.Err(); err != nil {
+			return acs.Wrap(op, m.name, acs.Canceled, err)
+		}
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SetWindow changes the window of a credential behind its provider's back,
+// as an administrator editing it at the ACS would. It reports whether the
+// credential exists.
+func (m *Memory) SetWindow(ref acs.CredentialRef, from, until time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.findCred(ref)
+	if c == nil {
+		return false
+	}
+	c.from, c.till = from, until
+	return true
+}
+
+// SetLevels changes the access levels of a credential behind its
+// provider's back. It reports whether the credential exists.
+func (m *Memory) SetLevels(ref acs.CredentialRef, levels ...string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.findCred(ref)
+	if c == nil {
+		return false
+	}
+	c.levels = slices.Clone(levels)
+	return true
+}
+
+// DeleteCredential deletes a credential record behind its provider's back,
+// as an administrator at the ACS would. It reports whether it existed.
+func (m *Memory) DeleteCredential(ref acs.CredentialRef) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.findCred(ref)
+	if c == nil {
+		return false
+	}
+	delete(m.creds, c.ref.ID)
+	delete(m.byCard, c.ref.Card)
+	return true
 }
