@@ -190,23 +190,31 @@ func Errorf(op, provider string, code Code, format string, args ...any) *Error {
 	return &Error{Op: op, Provider: provider, Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// Wrap classifies err once. If err already holds an *Error it is returned
-// unchanged apart from filling an empty Op or Provider, so errors are wrapped
-// exactly once however many layers they pass. Context errors are classified
-// as Canceled. Wrap(nil) returns nil.
+// Wrap classifies err once. If err already holds an *Error it is not
+// wrapped again: so errors are wrapped exactly once however many layers
+// they pass. When err is itself an *Error with an empty Op or Provider,
+// Wrap returns a copy with them filled; the caller's value is never
+// changed (it may be shared, a package-level error or one held by another
+// goroutine). Context errors are classified as Canceled. Wrap(nil) returns
+// nil.
 func Wrap(op, provider string, code Code, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ae *Error
 	if errors.As(err, &ae) {
-		if ae.Op == "" {
-			ae.Op = op
+		top, ok := err.(*Error)
+		if !ok || (top.Op != "" || op == "") && (top.Provider != "" || provider == "") {
+			return err
 		}
-		if ae.Provider == "" {
-			ae.Provider = provider
+		cp := *top
+		if cp.Op == "" {
+			cp.Op = op
 		}
-		return err
+		if cp.Provider == "" {
+			cp.Provider = provider
+		}
+		return &cp
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		code = Canceled

@@ -47,8 +47,8 @@ func TestWrapOnce(t *testing.T) {
 	if strings.Count(outer.Error(), "invalid argument") != 1 {
 		t.Errorf("wrapped twice: %q", outer.Error())
 	}
-	if inner.Op != "provision" || inner.Provider != "lenel" {
-		t.Errorf("empty op/provider not filled: %+v", inner)
+	if inner.Op != "" || inner.Provider != "" {
+		t.Errorf("Wrap changed an error it did not create: %+v", inner)
 	}
 	if acs.Wrap("x", "y", acs.Unknown, nil) != nil {
 		t.Error("Wrap(nil) != nil")
@@ -139,5 +139,25 @@ func TestErrorTextIsOneCleanLine(t *testing.T) {
 	}
 	if !strings.Contains(msg, "busy [31m  level=ERROR msg=forged \ufffd end") {
 		t.Errorf("text %q lost more than the control characters", msg)
+	}
+}
+
+func TestWrapNeverMutates(t *testing.T) {
+	shared := acs.Errorf("", "", acs.NotFound, "no such thing")
+	got := acs.Wrap("revoke", "genetec", acs.Unknown, shared)
+	if shared.Op != "" || shared.Provider != "" {
+		t.Fatalf("Wrap changed the caller's error: %+v", shared)
+	}
+	var ae *acs.Error
+	if !errors.As(got, &ae) || ae.Op != "revoke" || ae.Provider != "genetec" || ae.Code != acs.NotFound {
+		t.Fatalf("Wrap(empty op and provider) = %#v", got)
+	}
+	full := acs.Errorf("provision", "lenel", acs.Conflict, "held")
+	if acs.Wrap("revoke", "genetec", acs.Unknown, full) != error(full) {
+		t.Error("an *Error with op and provider must come back unchanged")
+	}
+	nested := fmt.Errorf("context: %w", shared)
+	if acs.Wrap("revoke", "genetec", acs.Unknown, nested) != nested || shared.Op != "" {
+		t.Error("a wrapped *Error must come back unchanged and untouched")
 	}
 }

@@ -35,6 +35,10 @@ const (
 	ActCardFree        Action = "card_free"
 	ActProvisionCancel Action = "provision_cancel" // a queued provision dropped because the visit ended first
 	ActDoor            Action = "door"             // a door event of the visit's credential (AuditRecord.Door)
+	ActLateOutcome     Action = "acs_late_outcome" // an ACS outcome recorded after its lease was lost (Reason says what followed)
+	ActStuck           Action = "acs_stuck"        // an ACS operation is stuck: past the attempt or age limit, or refused for good (WithStuck)
+	ActReconcile       Action = "reconcile"        // a difference between the ACS and the store found by Reconcile (Reason says which, Outcome what was done)
+	ActACSReprovision  Action = "acs_reprovision"  // a credential re-provisioned to repair drift at the ACS
 )
 
 // Outcome says how an audited action turned out.
@@ -48,6 +52,9 @@ const (
 	Failed  Outcome = "failed"  // an ACS attempt failed for good
 	Refused Outcome = "refused" // refused by policy, permission, state or input; nothing changed
 	Denied  Outcome = "denied"  // a door event: the ACS did not open the door (granted ones are OK)
+	// Escalated: an ACS operation is stuck and reported (WithStuck); it is
+	// still retried, at the longest backoff.
+	Escalated Outcome = "escalated"
 )
 
 // AuditRecord is one entry of the audit trail: who did what, when, to which

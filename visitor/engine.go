@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,6 +69,18 @@ type Engine struct {
 	workers     int
 	interval    time.Duration
 	retention   time.Duration
+	// acsRetention: how long after a visit ends its cardholder is removed
+	// at the ACS (0: never).
+	acsRetention time.Duration
+	// reconcileEvery: how often Run reconciles each location (0: never).
+	reconcileEvery time.Duration
+
+	mu         sync.Mutex
+	reconciled map[string]time.Time // location → when this Engine last reconciled it (Run)
+
+	stuckAttempts int
+	stuckAge      time.Duration
+	onStuck       func(StuckItem)
 
 	unmatched UnmatchedDoorFunc
 	cursors   CursorStore
@@ -100,8 +113,11 @@ func WithIDs(f func() string) Option { return func(e *Engine) { e.newID = f } }
 
 // WithLease sets how long a claimed outbox item or due visit stays with
 // this Engine before another may take it over (default 2 minutes), and the
-// timeout of each ACS call (default 30 seconds), which must be shorter so
-// that a call never outlives its lease.
+// timeout of each ACS call (default 30 seconds). The lease must be at least
+// twice the call timeout: one call and the recording of its outcome must
+// fit in it. No call starts on an item with less than the call timeout of
+// lease left, and RunOutboxOnce claims no more than its workers can finish
+// within the lease (see ClaimLimit).
 func WithLease(lease, callTimeout time.Duration) Option {
 	return func(e *Engine) { e.lease, e.callTimeout = lease, callTimeout }
 }
@@ -115,7 +131,9 @@ func WithBackoff(min, max time.Duration) Option {
 
 // WithBatch sets how many outbox items or due visits are claimed at once
 // (default 100) and how many outbox items are executed concurrently
-// (default 4).
+// (default 4). Outbox claims are further capped by what the workers can
+// finish within the lease (see ClaimLimit and WithLease): with the
+// defaults, 4 workers × (2 minutes ÷ 30 seconds − 1) = 12 items.
 func WithBatch(batch, workers int) Option {
 	return func(e *Engine) { e.batch, e.workers = batch, workers }
 }
@@ -127,6 +145,14 @@ func WithInterval(d time.Duration) Option { return func(e *Engine) { e.interval 
 // WithRetention makes Sweep scrub personal data from visits that ended, and
 // audit records written, more than d ago (default 0: never).
 func WithRetention(d time.Duration) Option { return func(e *Engine) { e.retention = d } }
+
+// WithACSRetention makes Sweep remove each visit's cardholder at the ACS d
+// after the visit ended (default 0: never), through the outbox like any
+// other ACS operation: retried until the ACS confirms, after whatever the
+// visit has queued already. This is the ACS's copy of the visitor's name
+// and e-mail; WithRetention scrubs the VMS's own. Each adapter documents
+// whether its ACS deletes the cardholder or keeps an anonymised record.
+func WithACSRetention(d time.Duration) Option { return func(e *Engine) { e.acsRetention = d } }
 
 // New returns an Engine over store for the given locations.
 func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
@@ -146,6 +172,10 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 		batch:       100,
 		workers:     4,
 		interval:    10 * time.Second,
+
+		reconciled:    make(map[string]time.Time),
+		stuckAttempts: 10,
+		stuckAge:      time.Hour,
 	}
 	for _, o := range opts {
 		o(e)
@@ -166,14 +196,16 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 	switch {
 	case e.clock == nil || e.log == nil || e.newID == nil:
 		return nil, errors.New("visitor: nil clock, logger or ID generator")
-	case e.lease <= 0 || e.callTimeout <= 0 || e.callTimeout >= e.lease:
-		return nil, fmt.Errorf("visitor: the ACS call timeout (%s) must be positive and shorter than the lease (%s)", e.callTimeout, e.lease)
+	case e.callTimeout <= 0 || e.lease < 2*e.callTimeout:
+		return nil, fmt.Errorf("visitor: the lease (%s) must be at least twice the ACS call timeout (%s), which must be positive: a claimed item needs one whole call and the time to record its outcome within its lease (WithLease)", e.lease, e.callTimeout)
 	case e.minBackoff <= 0 || e.maxBackoff < e.minBackoff:
 		return nil, fmt.Errorf("visitor: invalid backoff %s–%s", e.minBackoff, e.maxBackoff)
 	case e.batch <= 0 || e.workers <= 0:
 		return nil, fmt.Errorf("visitor: batch (%d) and workers (%d) must be positive", e.batch, e.workers)
-	case e.interval <= 0 || e.retention < 0:
-		return nil, errors.New("visitor: the interval must be positive and the retention not negative")
+	case e.interval <= 0 || e.retention < 0 || e.acsRetention < 0 || e.reconcileEvery < 0:
+		return nil, errors.New("visitor: the interval must be positive, the retentions and the reconcile interval not negative")
+	case e.stuckAttempts <= 0 || e.stuckAge <= 0:
+		return nil, fmt.Errorf("visitor: stuck limits must be positive, got %d attempts and %s (WithStuck)", e.stuckAttempts, e.stuckAge)
 	}
 	if len(locations) == 0 {
 		return nil, errors.New("visitor: no locations")

@@ -25,6 +25,9 @@ type run struct {
 
 	loc  *Location
 	next []OutboxItem
+	// stuck collects the items an outcome found stuck, reported after
+	// the commit.
+	stuck []StuckItem
 }
 
 func (e *Engine) newRun(ctx context.Context, actor string, fast bool) *run {
@@ -49,7 +52,7 @@ func (r *run) txFunc(fn func(tx Tx, v *Visit) error) TxFunc {
 		if now := r.e.clock.Now(); now.After(r.now) {
 			r.now = now
 		}
-		r.next = r.next[:0]
+		r.next, r.stuck = r.next[:0], r.stuck[:0]
 		r.loc = r.e.locs[v.Location]
 		if r.loc == nil {
 			return refusal("update", acs.Unsupported, "location %q of visit %s is not configured on this engine", v.Location, v.ID)
@@ -57,13 +60,19 @@ func (r *run) txFunc(fn func(tx Tx, v *Visit) error) TxFunc {
 		if err := fn(tx, v); err != nil {
 			return err
 		}
-		v.DueAt = dueAt(v, &r.loc.Policy)
+		v.DueAt = dueAt(v, &r.loc.Policy, r.e.acsRetention)
 		return nil
 	}
 }
 
 // dueAt is when the sweeper must next look at v.
-func dueAt(v *Visit, p *Policy) time.Time {
+func dueAt(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
+	if v.State.Ended() {
+		if acsRetention > 0 && !v.CardholderRemoval && len(v.Credentials) > 0 {
+			return v.EndedAt.Add(acsRetention)
+		}
+		return time.Time{}
+	}
 	switch v.State {
 	case Invited:
 		return v.AccessFrom
@@ -321,6 +330,7 @@ func (r *run) remove(tx Tx, v *Visit, reason string) error {
 		return nil
 	}
 	holder.ExternalID = v.ID
+	v.CardholderRemoval = true
 	return r.enqueue(tx, v, OutboxItem{Op: OpRemoveCardholder, Credential: -1, Cardholder: &holder})
 }
 

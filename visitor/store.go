@@ -190,6 +190,9 @@ const (
 	OpProvision        Op = "provision"         // acs.Provider.Provision(Grant)
 	OpRevoke           Op = "revoke"            // acs.Provider.Revoke(Credential)
 	OpRemoveCardholder Op = "remove_cardholder" // acs.Provider.RemoveCardholder(Cardholder)
+	// OpReprovision provisions an active credential again to repair what
+	// Reconcile found changed or missing at the ACS (acs.Provider.Provision(Grant)).
+	OpReprovision Op = "reprovision"
 )
 
 // OutboxItem is one ACS operation the Engine has committed to carry out. It
@@ -207,7 +210,7 @@ type OutboxItem struct {
 	// (provision, revoke); -1 for OpRemoveCardholder, which is about all.
 	Credential int `json:"credential"`
 
-	Grant      *acs.Grant         `json:"grant,omitempty"`      // OpProvision
+	Grant      *acs.Grant         `json:"grant,omitempty"`      // OpProvision, OpReprovision
 	Ref        *acs.CredentialRef `json:"ref,omitempty"`        // OpRevoke
 	Cardholder *acs.CardholderRef `json:"cardholder,omitempty"` // OpRemoveCardholder
 

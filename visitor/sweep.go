@@ -3,7 +3,11 @@ package visitor
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
 )
 
 // SweepResult counts what one Sweep did.
@@ -70,6 +74,10 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 				v.State = Expected
 				return r.audit(tx, v, AuditRecord{Action: ActExpect, From: Invited, Outcome: OK})
 			}
+		case SignedOut, Expired, Removed:
+			if r.e.acsRetention > 0 && !v.CardholderRemoval && len(v.Credentials) > 0 && !now.Before(v.EndedAt.Add(r.e.acsRetention)) {
+				return r.removeCardholder(tx, v, "the ACS retention period after the visit ended is over")
+			}
 		case SignedIn:
 			if p := r.loc.Policy.AutoSignOut; p > 0 && !now.Before(v.SignedInAt.Add(p)) {
 				return r.signOut(tx, v, ViaAuto)
@@ -92,6 +100,22 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 		return nil
 	}))
 	return err
+}
+
+// removeCardholder queues the removal of v's cardholder at the ACS, after
+// whatever is queued for the visit already.
+func (r *run) removeCardholder(tx Tx, v *Visit, reason string) error {
+	holder := acs.CardholderRef{ExternalID: v.ID}
+	for i := range v.Credentials {
+		if id := v.Credentials[i].Ref.CardholderID; id != "" {
+			holder.ID = id
+		}
+	}
+	v.CardholderRemoval = true
+	if err := r.audit(tx, v, AuditRecord{Action: ActACSRemove, Outcome: Queued, Reason: reason}); err != nil {
+		return err
+	}
+	return r.enqueue(tx, v, OutboxItem{Op: OpRemoveCardholder, Credential: -1, Cardholder: &holder})
 }
 
 // Scrub erases the personal data of visits that ended, and of audit
@@ -120,18 +144,51 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// cycle is one round of Run: sweep, then drain the outbox of what is due.
+// cycle is one round of Run: sweep, reconcile the locations that are due
+// (WithReconcile), then drain the outbox of what is due.
 func (e *Engine) cycle(ctx context.Context) {
 	if _, err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
 		e.log.Error("visitor: sweep failed", "err", err)
 	}
+	e.reconcileDue(ctx)
 	for ctx.Err() == nil {
 		n, err := e.RunOutboxOnce(ctx)
 		if err != nil && ctx.Err() == nil {
 			e.log.Error("visitor: outbox run failed", "err", err)
 		}
-		if n < e.batch || err != nil {
+		if n < e.ClaimLimit() || err != nil {
 			return
+		}
+	}
+}
+
+// reconcileDue reconciles every location with an inventory whose last
+// reconciliation by this Engine is WithReconcile ago or more.
+func (e *Engine) reconcileDue(ctx context.Context) {
+	if e.reconcileEvery <= 0 {
+		return
+	}
+	now := e.clock.Now()
+	for _, id := range slices.Sorted(maps.Keys(e.locs)) {
+		if _, ok := e.locs[id].Provider.(acs.Inventory); !ok || ctx.Err() != nil {
+			continue
+		}
+		e.mu.Lock()
+		last, done := e.reconciled[id]
+		due := !done || !now.Before(last.Add(e.reconcileEvery))
+		if due {
+			e.reconciled[id] = now
+		}
+		e.mu.Unlock()
+		if !due {
+			continue
+		}
+		rep, err := e.Reconcile(ctx, id)
+		if err != nil && ctx.Err() == nil {
+			e.log.Error("visitor: reconcile failed", "location", id, "err", err)
+		}
+		if rep.Orphans+rep.Repairs > 0 {
+			e.log.Warn("visitor: reconcile found differences at the ACS", "location", id, "orphans", rep.Orphans, "repairs", rep.Repairs)
 		}
 	}
 }

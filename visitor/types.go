@@ -208,6 +208,14 @@ type Visit struct {
 	// the first event.
 	Doors DoorActivity `json:"doors,omitzero"`
 
+	// CardholderRemovedAt is when the ACS confirmed the removal of the
+	// visit's cardholder (security removal, or WithACSRetention); zero
+	// until then.
+	CardholderRemovedAt time.Time `json:"cardholder_removed_at,omitzero"`
+	// CardholderRemoval is set once the removal of the visit's cardholder
+	// at the ACS is queued.
+	CardholderRemoval bool `json:"cardholder_removal,omitempty"`
+
 	// Scrubbed is set once Scrub erased the personal data.
 	Scrubbed bool `json:"scrubbed,omitempty"`
 

@@ -1,0 +1,71 @@
+package visitor
+
+import (
+	"context"
+	"errors"
+)
+
+// lateOutcome handles the outcome of a call whose item this engine no
+// longer owned when it came to record it: the lease expired and another
+// engine claimed the item (and perhaps finished it), or the item was
+// cancelled. The other owner records its own attempt; what remains here
+// is a provision that may have landed at the ACS for a credential that is
+// no longer wanted (the visit ended meanwhile, and its revocation may
+// already have run): that credential is revoked again, unless a revocation
+// nobody has started yet is already queued for it.
+func (e *Engine) lateOutcome(ctx context.Context, it OutboxItem, a attempt) (Visit, []OutboxItem, error) {
+	landed := a.err == nil || !definite(a.err)
+	if a.skipped || !landed || (it.Op != OpProvision && it.Op != OpReprovision) {
+		e.log.Info("visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
+		return Visit{}, nil, nil
+	}
+	r := e.newRun(context.WithoutCancel(ctx), ActorSystem, true)
+	v, err := e.store.Update(r.ctx, it.VisitID, r.txFunc(func(tx Tx, v *Visit) error {
+		return r.revokeLate(tx, v, it, a)
+	}))
+	switch {
+	case errors.Is(err, errUnchanged):
+		e.log.Info("visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
+		return Visit{}, nil, nil
+	case err != nil:
+		return Visit{}, nil, err
+	}
+	e.log.Warn("visitor: a provision landed after its lease was lost; revoking it again", "item", it.ID, "visit", it.VisitID)
+	return v, r.next, nil
+}
+
+// revokeLate queues the revocation of credential it.Credential when it is
+// no longer wanted and no revocation that has not started yet covers it;
+// otherwise it rolls back with errUnchanged.
+func (r *run) revokeLate(tx Tx, v *Visit, it OutboxItem, a attempt) error {
+	c := credentialAt(v, it.Credential)
+	if c == nil || c.Status.Live() {
+		// Still wanted: the engine that took the item over provisions it
+		// again (idempotent by the visit) and records the result.
+		return errUnchanged
+	}
+	queued, err := tx.Outbox()
+	if err != nil {
+		return err
+	}
+	for _, q := range queued {
+		covers := q.Op == OpRemoveCardholder || (q.Op == OpRevoke && q.Credential == it.Credential)
+		if covers && !q.Leased(r.now) && q.ID != it.ID {
+			return errUnchanged // it runs after the provision landed
+		}
+	}
+	if a.err == nil {
+		c.Ref = a.p.Credential
+		c.Ref.CardholderExternalID, c.Ref.Card = v.ID, c.Card
+	}
+	c.Status = CredRevoking
+	rec := credAudit(AuditRecord{Action: ActLateOutcome, Outcome: Queued, Attempt: it.Attempts,
+		Reason: "a provision reached the ACS after this engine lost its lease, for a credential no longer wanted: revoking it again"}, c)
+	if a.err != nil {
+		rec.Error = a.err.Error()
+	}
+	if err := r.audit(tx, v, rec); err != nil {
+		return err
+	}
+	return r.enqueueRevoke(tx, v, it.Credential)
+}
