@@ -11,6 +11,8 @@
 //     group calls, for Cardholder, Visitor, Credential, CardholderGroup and
 //     AccessRule entities (Door entities are read, not created);
 //   - DELETE entity/<guid>;
+//   - GET entity/exists/<guid>, answering {"Rsp":{"Status":"Ok","Result":{"Exists":true|false}}}
+//     (the endpoint is listed by public sources, its answer is not);
 //   - GET report/EntityConfiguration?q=EntityTypes@…,Name=…,NameSearchMode=…,Page=…,PageSize=…
 //     with the "one extra entity when a further page exists" paging rule
 //     and TooManyResults for large unpaged answers;
@@ -47,8 +49,14 @@
 // 400, so that client mistakes show up in tests. Backslash escapes are
 // honoured for every character; '+' in the query is a literal plus.
 //
-// Where public sources are silent, the simulator makes these choices:
-// an unknown entity is SdkErrorCode "UnknownEntity"; an entity read
+// A request naming an entity that does not exist is answered, by
+// default, with the invented SdkErrorCode "UnknownEntity"; with
+// WithMissingEntity(MissingInvalidOperation) it is answered the way public
+// sources show a real server answering: SdkErrorCode "InvalidOperation",
+// the only code seen on the wire, and the message "Unable to find entity
+// <guid>".
+//
+// Where public sources are silent, the simulator makes these choices: an entity read
 // answers one object for one segment and an array for several; entity
 // collections read as arrays of dashed GUID strings; times are read as
 // RFC 3339 in UTC and accepted without an offset as UTC; segments of one

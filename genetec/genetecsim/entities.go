@@ -116,8 +116,17 @@ func (e *entity) clone() *entity {
 
 // store is the simulator's database. It is guarded by Server.mu.
 type store struct {
-	byGUID map[string]*entity
-	seq    int
+	byGUID  map[string]*entity
+	seq     int
+	missing MissingEntity
+}
+
+// unknown is the Fail answer for a GUID that names no entity.
+func (st *store) unknown(g string) *sdkError {
+	if st.missing == MissingUnknownEntity {
+		return failf(codeUnknownEntity, "Entity '%s' was not found", g)
+	}
+	return failf(codeInvalidOperation, "Unable to find entity %s", g)
 }
 
 func newStore() *store { return &store{byGUID: map[string]*entity{}} }
@@ -313,7 +322,7 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 		}
 		cur := st.byGUID[g]
 		if cur == nil {
-			return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+			return nil, st.unknown(g)
 		}
 		if len(sg.ops) == 0 {
 			return cur, nil
@@ -486,7 +495,7 @@ func (st *store) set(e *entity, prop string, op Item) *sdkError {
 		}
 		h := st.byGUID[g]
 		if h == nil {
-			return failf(codeUnknownEntity, "Entity '%s' was not found", g)
+			return st.unknown(g)
 		}
 		if !h.person() {
 			return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, h.typ)
@@ -536,7 +545,7 @@ func (st *store) collection(e *entity, isNew bool, prop string, op Item) (func()
 		}
 		c := st.byGUID[g]
 		if c == nil {
-			return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+			return nil, st.unknown(g)
 		}
 		if c.typ != TypeCredential {
 			return nil, failf(codeInvalidOperation, "Entity '%s' is a %s, not a credential", g, c.typ)
@@ -585,7 +594,7 @@ func (st *store) memberChange(e *entity, v string, add bool) *sdkError {
 	}
 	grp := st.byGUID[g]
 	if grp == nil {
-		return failf(codeUnknownEntity, "Entity '%s' was not found", g)
+		return st.unknown(g)
 	}
 	if grp.typ != TypeCardholderGroup {
 		return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder group", g, grp.typ)
@@ -612,7 +621,7 @@ func (st *store) groupSide(group, v string, add bool) (func(), *sdkError) {
 	}
 	p := st.byGUID[g]
 	if p == nil {
-		return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+		return nil, st.unknown(g)
 	}
 	if !p.person() {
 		return nil, failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, p.typ)

@@ -573,7 +573,10 @@ func (s *Server) eventsRoute(method, sub, q string, hasQ bool, user string) answ
 		defer s.mu.Unlock()
 		c := s.ev.conns[id]
 		if c == nil || c.user != user {
-			return s.fail(failf(codeUnknownEntity, "Event connection '%s' was not found", id))
+			if s.st.missing == MissingUnknownEntity {
+				return s.fail(failf(codeUnknownEntity, "Event connection '%s' was not found", id))
+			}
+			return s.fail(failf(codeInvalidOperation, "Unable to find event connection %s", id))
 		}
 		c.end = endClose
 		s.removeLocked(c)
@@ -606,7 +609,7 @@ func (s *Server) subscriptionKeys(q string) ([]string, *sdkError) {
 				return nil, failf(codeInvalidOperation, "Event source '%s' is not supported by the simulator (use Door or a door GUID)", src)
 			}
 			if d := s.st.byGUID[g]; d == nil || d.typ != TypeDoor {
-				return nil, failf(codeUnknownEntity, "Entity '%s' was not found", g)
+				return nil, s.st.unknown(g)
 			}
 			src = g
 		}

@@ -63,6 +63,7 @@ type Server struct {
 	seed       bool
 	keepAlive  time.Duration
 	streamBuf  int
+	missing    MissingEntity
 
 	mu       sync.Mutex
 	st       *store
@@ -134,6 +135,27 @@ func WithKeepAliveInterval(d time.Duration) Option {
 // stalled client would.
 func WithStreamBuffer(n int) Option { return func(s *Server) { s.streamBuf = max(n, 1) } }
 
+// MissingEntity selects how the server answers a request that names an
+// entity that does not exist.
+type MissingEntity int
+
+const (
+	// MissingUnknownEntity answers SdkErrorCode "UnknownEntity" with the
+	// message "Entity '<guid>' was not found". No public source shows
+	// this code: it is an invented answer, kept so that clients can be
+	// tested against a server that names the case in its code.
+	MissingUnknownEntity MissingEntity = iota
+	// MissingInvalidOperation answers as public sources show a real
+	// server doing: SdkErrorCode "InvalidOperation" (the only code seen
+	// on the wire) with the reason in the message, "Unable to find entity
+	// <guid>".
+	MissingInvalidOperation
+)
+
+// WithMissingEntity sets how a missing entity is answered (default
+// MissingUnknownEntity).
+func WithMissingEntity(m MissingEntity) Option { return func(s *Server) { s.missing = m } }
+
 // New returns a Server with the seed groups SeedLobbyGroup and
 // SeedFloor3Group, each granted a door (SeedLobbyDoor, SeedFloor3Door) by
 // an access rule (SeedLobbyRule, SeedFloor3Rule).
@@ -156,6 +178,7 @@ func New(opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.st.missing = s.missing
 	s.ev.init()
 	if s.seed {
 		s.addGroup(SeedLobbyGroup, "Visitors - Lobby")
@@ -551,6 +574,11 @@ func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
 			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
 		}
 		return s.entityQuery(r.Method, q)
+	case strings.HasPrefix(lower, "entity/exists/"):
+		if r.Method != http.MethodGet || hasQ {
+			return s.fail(failf(codeInvalidOperation, "Use GET entity/exists/{id}"))
+		}
+		return s.exists(rel[len("entity/exists/"):])
 	case strings.HasPrefix(lower, "entity/"):
 		if r.Method != http.MethodDelete || hasQ {
 			return s.fail(failf(codeInvalidOperation, "Only DELETE is supported on entity/{id} by the simulator"))
@@ -619,10 +647,24 @@ func (s *Server) deleteEntity(id string) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.st.byGUID[g] == nil {
-		return s.fail(failf(codeUnknownEntity, "Entity '%s' was not found", g))
+		return s.fail(s.st.unknown(g))
 	}
 	s.st.delete(g)
 	return s.envelope("Ok", nil)
+}
+
+// exists answers GET entity/exists/{id}. Public sources list the
+// endpoint but not its answer; the simulator answers
+// {"Rsp":{"Status":"Ok","Result":{"Exists":true|false}}}.
+func (s *Server) exists(id string) answer {
+	g, ok := ParseGUID(id)
+	if !ok {
+		return s.fail(failf(codeInvalidOperation, "'%s' is not an entity GUID", id))
+	}
+	s.mu.Lock()
+	found := s.st.byGUID[g] != nil
+	s.mu.Unlock()
+	return s.envelope("Ok", map[string]any{"Exists": found})
 }
 
 func (s *Server) report(q string) answer {
