@@ -25,6 +25,9 @@ type Fault struct {
 	Status  int
 	Code    string
 	Message string
+	// RawBody, with Status, is sent as an HTML body instead of the JSON
+	// error, as a proxy or web server in front of OpenAccess would answer.
+	RawBody string
 	// ExpireSession ends the caller's session just before the request is
 	// handled, so it is answered with an invalid-session error.
 	ExpireSession bool
@@ -33,6 +36,10 @@ type Fault struct {
 	// DropAfterCommit handles the request (the change is committed) and
 	// then closes the connection without an answer.
 	DropAfterCommit bool
+	// Before, when set, runs just before the request is handled (after
+	// Latency), without the simulator's lock held: it may call the Server's
+	// methods, to change the state at the moment a request arrives.
+	Before func()
 }
 
 type faultState struct {

@@ -316,7 +316,8 @@ func (s *Server) lookup(c call, verb string) (*typeDef, *table, instance, instan
 	key := tab.keyOf(in)
 	cur, ok := tab.rows[key]
 	if !ok {
-		return nil, nil, nil, nil, badItem("No instance of %s has the key %s.", t.name, key)
+		// cur stays nil when the answer for a missing instance is success.
+		return t, tab, in, nil, s.missingError(t.name, key)
 	}
 	return t, tab, in, cur, nil
 }
@@ -325,6 +326,9 @@ func (s *Server) modifyInstance(c call) (any, *apiError) {
 	t, tab, in, cur, aerr := s.lookup(c, "modified")
 	if aerr != nil {
 		return nil, aerr
+	}
+	if cur == nil {
+		return version(), nil
 	}
 	next := cur.clone()
 	for k, v := range in {
@@ -348,6 +352,9 @@ func (s *Server) deleteInstance(c call) (any, *apiError) {
 	t, tab, _, cur, aerr := s.lookup(c, "deleted")
 	if aerr != nil {
 		return nil, aerr
+	}
+	if cur == nil {
+		return version(), nil
 	}
 	key := tab.keyOf(cur)
 	switch {

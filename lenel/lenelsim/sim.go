@@ -39,8 +39,9 @@
 // in tests. Where the public record is silent, the simulator makes a
 // choice and says so: invalid or expired sessions are HTTP 401 with code
 // CodeInvalidSession, a wrong password is 401 with CodeAuthenticationFailed,
-// an unknown instance in PUT or DELETE is 400 with CodeInvalidRequestItem,
-// badge IDs are unique across all badges, and a person cannot be deleted
+// an unknown instance in PUT or DELETE is 400 with CodeInvalidRequestItem
+// (WithMissingAnswer selects another plausible answer), a path outside
+// BasePath is an HTML 404 from the web server, badge IDs are unique across all badges, and a person cannot be deleted
 // while badges still point at it.
 //
 // Supported filter syntax: comparisons "PROPERTY = literal" and
@@ -171,6 +172,7 @@ type Server struct {
 	tables      map[string]*table   // by lower-case name
 	seq         map[string]int64
 	visitorType int64
+	missing     MissingAnswer
 	faults      []*faultState
 	log         []Request
 
@@ -383,12 +385,13 @@ type apiError struct {
 	status  int
 	code    string
 	message string
+	raw     string // when set, sent as an HTML body instead of the JSON error
 }
 
 func (e *apiError) Error() string { return e.code + ": " + e.message }
 
 func badItem(format string, args ...any) *apiError {
-	return &apiError{http.StatusBadRequest, CodeInvalidRequestItem, fmt.Sprintf(format, args...)}
+	return &apiError{status: http.StatusBadRequest, code: CodeInvalidRequestItem, message: fmt.Sprintf(format, args...)}
 }
 
 func propError(name string) *apiError {
@@ -428,6 +431,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if f.Before != nil {
+		f.Before()
+	}
 	if f.DropBefore {
 		s.record(rec)
 		drop(w)
@@ -435,7 +441,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var status int
 	var out any
+	var raw string // an HTML body instead of JSON
 	switch {
+	case f.Status != 0 && f.RawBody != "":
+		status, raw = f.Status, f.RawBody
 	case f.Status != 0:
 		code, msg := f.Code, f.Message
 		if code == "" {
@@ -446,7 +455,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		status, out = f.Status, errorBody(code, msg)
 	case !strings.HasPrefix(r.URL.Path, BasePath+"/"):
-		status, out = http.StatusNotFound, errorBody(CodeInvalidRequest, "Unknown operation.")
+		// Not OpenAccess: the web server in front of it answers.
+		status, raw = http.StatusNotFound, htmlNotFound
 	default:
 		if f.ExpireSession {
 			s.mu.Lock()
@@ -460,9 +470,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		} else {
 			res, aerr = s.route(rec, call)
 		}
-		if aerr != nil {
+		switch {
+		case aerr != nil && aerr.raw != "":
+			status, raw = aerr.status, aerr.raw
+		case aerr != nil:
 			status, out = aerr.status, errorBody(aerr.code, aerr.message)
-		} else {
+		default:
 			status, out = http.StatusOK, res
 		}
 	}
@@ -473,6 +486,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec.Status = status
 	s.record(rec)
+	if raw != "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, raw)
+		return
+	}
 	data, _ := json.Marshal(out)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -644,7 +663,7 @@ func (s *Server) route(rec Request, c call) (any, *apiError) {
 	case "DELETE /instances":
 		return s.deleteInstance(c)
 	}
-	return nil, &apiError{http.StatusNotFound, CodeInvalidRequest, "Unknown operation " + key + "."}
+	return nil, &apiError{status: http.StatusNotFound, code: CodeInvalidRequest, message: "Unknown operation " + key + "."}
 }
 
 func version() map[string]any { return map[string]any{"version": "1.0"} }
@@ -669,8 +688,8 @@ func (s *Server) checkApp(id string) *apiError {
 		if name == "" {
 			name = "(none)"
 		}
-		return &apiError{http.StatusUnauthorized, CodeInvalidApplicationID,
-			"License violation. " + name + " is not licensed for use with OpenAccess."}
+		return &apiError{status: http.StatusUnauthorized, code: CodeInvalidApplicationID,
+			message: "License violation. " + name + " is not licensed for use with OpenAccess."}
 	}
 	return nil
 }
@@ -685,7 +704,7 @@ func (s *Server) authenticate(rec Request) (*session, string, *apiError) {
 	now := s.now()
 	if !ok || tok == "" || !s.live(ss, now) {
 		delete(s.sessions, tok)
-		return nil, "", &apiError{http.StatusUnauthorized, CodeInvalidSession, "The session token is invalid or has expired."}
+		return nil, "", &apiError{status: http.StatusUnauthorized, code: CodeInvalidSession, message: "The session token is invalid or has expired."}
 	}
 	ss.lastSeen = now
 	return ss, tok, nil
@@ -721,7 +740,7 @@ func (s *Server) login(rec Request, c call) (any, *apiError) {
 	}
 	u, ok := s.users[name]
 	if name == "" || !ok || u.password != password || u.directory != directory {
-		return nil, &apiError{http.StatusUnauthorized, CodeAuthenticationFailed, "Invalid user name or password."}
+		return nil, &apiError{status: http.StatusUnauthorized, code: CodeAuthenticationFailed, message: "Invalid user name or password."}
 	}
 	now := s.now()
 	tok := s.newToken()

@@ -1,0 +1,136 @@
+package lenelsim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The methods in this file change badges behind the adapter's back, as an
+// OnGuard administrator (System Administration, Front Desk) would. They
+// take keys as strings, as CredentialRef.ID and access level IDs come to
+// tests, and stamp LASTCHANGED like a change through the API.
+
+// badgeLocked returns the badge with the given BADGEKEY; s.mu is held.
+func (s *Server) badgeLocked(badgeKey string) (instance, error) {
+	k, err := strconv.ParseInt(badgeKey, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("lenelsim: badge key %q is not an integer", badgeKey)
+	}
+	b, ok := s.tables["lnl_badge"].rows[formatInt(k)]
+	if !ok {
+		return nil, fmt.Errorf("lenelsim: no badge has BADGEKEY %d", k)
+	}
+	return b, nil
+}
+
+// assignmentsLocked returns the keys of the badge's assignments; s.mu is
+// held.
+func (s *Server) assignmentsLocked(bk int64) []string {
+	var keys []string
+	for k, a := range s.tables["lnl_accesslevelassignment"].rows {
+		if a.int("BADGEKEY") == bk {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// DeleteBadge deletes the badge with the given BADGEKEY and its access
+// level assignments. It reports whether the badge existed.
+func (s *Server) DeleteBadge(badgeKey string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.badgeLocked(badgeKey)
+	if err != nil {
+		return false
+	}
+	bk := b.int("BADGEKEY")
+	as := s.tables["lnl_accesslevelassignment"]
+	for _, k := range s.assignmentsLocked(bk) {
+		delete(as.rows, k)
+	}
+	delete(s.tables["lnl_badge"].rows, formatInt(bk))
+	return true
+}
+
+// SetBadgeWindow sets ACTIVATE and DEACTIVATE of the badge and of each of
+// its access level assignments (a zero time clears that bound), as an
+// administrator moving a visitor's badge dates would. It fails for an
+// unknown badge or a window that ends before it starts.
+func (s *Server) SetBadgeWindow(badgeKey string, from, until time.Time) error {
+	if !from.IsZero() && !until.IsZero() && until.Before(from) {
+		return fmt.Errorf("lenelsim: window ends before it starts")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.badgeLocked(badgeKey)
+	if err != nil {
+		return err
+	}
+	from, until = utcOrZero(from), utcOrZero(until)
+	now := s.now().UTC()
+	b["ACTIVATE"], b["DEACTIVATE"], b["LASTCHANGED"] = from, until, now
+	as := s.tables["lnl_accesslevelassignment"]
+	for _, k := range s.assignmentsLocked(b.int("BADGEKEY")) {
+		as.rows[k]["ACTIVATE"], as.rows[k]["DEACTIVATE"] = from, until
+	}
+	return nil
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Second)
+}
+
+// SetBadgeLevels replaces the badge's access level assignments with one
+// per given access level ID, each with the badge's own window. It fails for
+// an unknown badge or access level, and then changes nothing.
+func (s *Server) SetBadgeLevels(badgeKey string, levelIDs ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.badgeLocked(badgeKey)
+	if err != nil {
+		return err
+	}
+	levels := make([]int64, 0, len(levelIDs))
+	for _, l := range levelIDs {
+		id, err := strconv.ParseInt(l, 10, 64)
+		if _, ok := s.tables["lnl_accesslevel"].rows[formatInt(id)]; err != nil || !ok {
+			return fmt.Errorf("lenelsim: no access level has ID %q", l)
+		}
+		levels = append(levels, id)
+	}
+	bk := b.int("BADGEKEY")
+	as := s.tables["lnl_accesslevelassignment"]
+	for _, k := range s.assignmentsLocked(bk) {
+		delete(as.rows, k)
+	}
+	for _, l := range levels {
+		a := instance{"ACCESSLEVELID": l, "BADGEKEY": bk, "ACTIVATE": b["ACTIVATE"], "DEACTIVATE": b["DEACTIVATE"]}
+		as.rows[as.keyOf(a)] = a
+	}
+	b["LASTCHANGED"] = s.now().UTC()
+	return nil
+}
+
+// SetBadgeStatus sets the badge's STATUS to the badge status with the given
+// name (case-insensitive), such as "Active" or "Returned".
+func (s *Server) SetBadgeStatus(badgeKey, status string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.badgeLocked(badgeKey)
+	if err != nil {
+		return err
+	}
+	for _, st := range s.tables["lnl_badgestatus"].sorted(nil) {
+		if name, _ := st["NAME"].(string); strings.EqualFold(name, status) {
+			b["STATUS"], b["LASTCHANGED"] = st.int("ID"), s.now().UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("lenelsim: no badge status is named %q", status)
+}
