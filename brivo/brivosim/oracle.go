@@ -1,8 +1,11 @@
 package brivosim
 
 import (
+	"fmt"
+	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -142,3 +145,38 @@ func (s *Server) User(externalID string) (UserInfo, bool) {
 
 // GroupID returns the ID of a group as the decimal string the API uses.
 func (g Group) GroupID() string { return strconv.FormatInt(g.ID, 10) }
+
+// FindText returns where text occurs (compared without case) in what the
+// server stores about people: users' names and e-mail addresses, and the
+// reference IDs of credentials and mobile-pass invitations (an invitation's
+// is the invitee's e-mail). Each hit reads like "user 15540780 emails".
+// Retention tests use it to check that a removed visitor left nothing.
+func (s *Server) FindText(text string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	has := func(v string) bool { return text != "" && strings.Contains(strings.ToLower(v), strings.ToLower(text)) }
+	var out []string
+	for _, u := range s.sortedUsers() {
+		for _, f := range [...]struct{ name, v string }{{"firstName", u.first}, {"middleName", u.middle}, {"lastName", u.last}, {"externalId", u.externalID}} {
+			if has(f.v) {
+				out = append(out, fmt.Sprintf("user %d %s", u.id, f.name))
+			}
+		}
+		for _, e := range u.emails {
+			if has(e.Address) {
+				out = append(out, fmt.Sprintf("user %d emails", u.id))
+			}
+		}
+	}
+	for _, c := range s.sortedCredentials() {
+		if has(c.referenceID) {
+			out = append(out, fmt.Sprintf("credential %d referenceId", c.id))
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.invitations)) {
+		if has(s.invitations[id].referenceID) {
+			out = append(out, fmt.Sprintf("invitation %d referenceId", id))
+		}
+	}
+	return out
+}

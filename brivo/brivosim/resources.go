@@ -344,27 +344,31 @@ func (s *Server) deleteUser(q url.Values, id string) answer {
 	if !ok {
 		return a
 	}
-	for _, c := range s.credentials {
-		if c.user == u.id {
-			c.user, c.from, c.to = 0, time.Time{}, time.Time{}
-		}
+	s.deleteUserLocked(u)
+	return noContent()
+}
+
+// deleteUserLocked deletes a user: its credentials are unassigned, its
+// memberships end, and its invitations, reachable only through the user,
+// go with it. s.mu is held.
+func (s *Server) deleteUserLocked(u *user) {
+	for _, c := range s.held[u.id] {
+		s.hold(c, 0, time.Time{}, time.Time{})
 	}
 	for gid := range u.groups {
 		if g := s.groups[gid]; g != nil {
 			delete(g.members, u.id)
 		}
 	}
-	now := s.now()
-	for _, inv := range s.invitations {
-		if inv.user == u.id && inv.status == "PENDING" {
-			inv.status, inv.cancelled = "CANCELLED", now
+	for id, inv := range s.invitations {
+		if inv.user == u.id {
+			delete(s.invitations, id)
 		}
 	}
 	delete(s.users, u.id)
 	if u.externalID != "" {
 		delete(s.byExternal, u.externalID)
 	}
-	return noContent()
 }
 
 func (s *Server) getSuspended(q url.Values, id string) answer {
@@ -882,10 +886,8 @@ func (s *Server) userCredentials(q url.Values, id string) answer {
 		return a
 	}
 	var out []credentialOut
-	for _, c := range s.sortedCredentials() {
-		if c.user == u.id {
-			out = append(out, credentialJSON(c, shapeUserList))
-		}
+	for _, c := range sortedByID(s.held[u.id], func(x *credential) int64 { return x.id }) {
+		out = append(out, credentialJSON(c, shapeUserList))
 	}
 	return countedAnswer(page(out, off, size))
 }
@@ -936,7 +938,7 @@ func (s *Server) assign(q url.Values, uid, cid string, body []byte) answer {
 	if !to.IsZero() && !from.Before(to) {
 		return errAnswer(http.StatusBadRequest, "effectiveFrom must be before effectiveTo")
 	}
-	c.user, c.from, c.to = u.id, from, to
+	s.hold(c, u.id, from, to)
 	return noContent()
 }
 
@@ -955,7 +957,7 @@ func (s *Server) unassign(q url.Values, uid, cid string) answer {
 	if c.user != u.id {
 		return errAnswer(http.StatusNotFound, "Credential is not assigned to the user")
 	}
-	c.user, c.from, c.to = 0, time.Time{}, time.Time{}
+	s.hold(c, 0, time.Time{}, time.Time{})
 	return noContent()
 }
 
@@ -1082,9 +1084,10 @@ func (s *Server) createInvitation(q url.Values, uid string, body []byte) answer 
 	}
 	now := s.now()
 	c := &credential{id: s.nextCred, format: f, referenceID: in.ReferenceID, fields: map[int64]string{},
-		user: u.id, from: now, created: now}
+		created: now}
 	s.nextCred++
 	s.credentials[c.id] = c
+	s.hold(c, u.id, now, time.Time{})
 	inv := &invitation{
 		id: s.nextInvite, user: u.id, referenceID: in.ReferenceID, credential: c.id,
 		accessCode: randomToken("")[:8], created: now, expiration: now.Add(72 * time.Hour),
@@ -1109,7 +1112,7 @@ func (s *Server) cancelInvitation(q url.Values, uid string) answer {
 	}
 	inv.status, inv.cancelled = "CANCELLED", s.now()
 	if c := s.credentials[inv.credential]; c != nil {
-		c.user, c.from, c.to = 0, time.Time{}, time.Time{}
+		s.hold(c, 0, time.Time{}, time.Time{})
 	}
 	return jsonAnswer(http.StatusOK, s.invitationJSON(inv))
 }

@@ -183,6 +183,9 @@ const (
 	// FaultExpireToken expires every access token just before the
 	// request is checked, so it is answered 401 {"error":"invalid_token"}.
 	FaultExpireToken
+	// FaultHTMLNotFound answers 404 with an HTML page, as a proxy or load
+	// balancer in front of the API would, without doing anything.
+	FaultHTMLNotFound
 )
 
 // Fault is an injected failure for requests matching Method and Path.
@@ -291,6 +294,7 @@ type Server struct {
 	inWindow  int
 	throttled int
 	latency   time.Duration
+	missing   MissingStyle
 	faults    []*Fault
 	log       []Request
 
@@ -301,6 +305,7 @@ type Server struct {
 	byExternal  map[string]int64
 	groups      map[int64]*group
 	credentials map[int64]*credential
+	held        map[int64]map[int64]*credential // user ID → the credentials assigned to it
 	invitations map[int64]*invitation
 	nextUser    int64
 	nextGroup   int64
@@ -394,6 +399,7 @@ func New(opts ...Option) *Server {
 		byExternal:    map[string]int64{},
 		groups:        map[int64]*group{},
 		credentials:   map[int64]*credential{},
+		held:          map[int64]map[int64]*credential{},
 		invitations:   map[int64]*invitation{},
 		nextUser:      15540780,
 		nextGroup:     11906600,
@@ -529,7 +535,7 @@ func (s *Server) AssignCredential(userID, credentialID int64, from, to time.Time
 	if c.user != 0 && c.user != userID {
 		return fmt.Errorf("brivosim: credential %d is assigned to user %d", credentialID, c.user)
 	}
-	c.user, c.from, c.to = userID, from, to
+	s.hold(c, userID, from, to)
 	return nil
 }
 
@@ -652,6 +658,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		drop = true
 	case fault != nil && fault.Kind == FaultStatus:
 		ans = s.statusAnswer(fault.Status, isToken)
+	case fault != nil && fault.Kind == FaultHTMLNotFound:
+		ans = htmlAnswer(http.StatusNotFound, "404 Not Found", nil)
 	case fault != nil && fault.Kind == FaultOverQPS:
 		s.throttled++
 		ans = s.overQPS()
@@ -973,7 +981,11 @@ func (s *Server) api(r *http.Request, q url.Values, body []byte) answer {
 			return errAnswer(http.StatusUnsupportedMediaType, "Content type '"+ct+"' not supported")
 		}
 	}
-	m := r.Method
+	return s.restyleMissing(r.Method, seg, s.route(r.Method, seg, q, body))
+}
+
+// route serves an authorized API request. s.mu is held.
+func (s *Server) route(m string, seg []string, q url.Values, body []byte) answer {
 	switch {
 	case len(seg) == 1 && seg[0] == "users":
 		switch m {
