@@ -1,0 +1,151 @@
+package lenel
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+)
+
+// loginAttempts counts POST requests to any path ending in /authentication
+// (a wrong base URL sends them outside the API's path).
+func loginAttempts(e *env) int {
+	n := 0
+	for _, r := range e.requests() {
+		if r.Method == "POST" && strings.HasSuffix(r.Path, "/authentication") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestWrongBaseURLIsNotFoundWithoutBackOff(t *testing.T) {
+	for name, path := range map[string]string{
+		"host only":       "",
+		"missing segment": "/api/access/onguard",
+		"typo":            "/api/access/onguard/openacess",
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOpts{})
+			cfg := e.cfg
+			cfg.BaseURL = e.srv.URL + path
+			p, err := New(cfg, WithClock(e.clock.Now), WithRetry(-1, 0, 0), WithKeepAlive(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = p.Close(context.Background()) })
+			for i := range 3 {
+				err := p.Ping(t.Context())
+				if acs.CodeOf(err) != acs.NotFound {
+					t.Fatalf("ping %d with base URL %q: %v (code %v), want not found", i, cfg.BaseURL, err, acs.CodeOf(err))
+				}
+				if !strings.Contains(err.Error(), lenelsim.BasePath) {
+					t.Errorf("error does not name the expected path %s: %v", lenelsim.BasePath, err)
+				}
+			}
+			if got := loginAttempts(e); got != 3 {
+				t.Errorf("%d login attempts for 3 calls, want 3 (a wrong URL must not start the login back-off)", got)
+			}
+		})
+	}
+}
+
+func TestLoginRefusalsStillBackOff(t *testing.T) {
+	// What OnGuard answers a wrong password is undocumented: a 401, a 403
+	// or a 400 with an OpenAccess error, and even a 404 from OpenAccess
+	// itself (its /version answers), are refusals of the login.
+	cases := map[string]lenelsim.Fault{
+		"401":            {Status: 401, Code: "openaccess.general.invalidcredentials"},
+		"400":            {Status: 400, Code: "openaccess.general.invalidrequestitem"},
+		"404-openaccess": {Status: 404, Code: "openaccess.general.usernotfound"},
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOpts{opts: []Option{WithRetry(-1, 0, 0)}})
+			f.Method, f.Path, f.Times = "POST", "/authentication", 10
+			e.sim.AddFault(f)
+			for range 3 {
+				if err := e.p.Ping(t.Context()); acs.CodeOf(err) != acs.Unauthenticated {
+					t.Fatalf("refused login: %v (code %v), want unauthenticated", err, acs.CodeOf(err))
+				}
+			}
+			if got := logins(e); got != 1 {
+				t.Errorf("%d logins during the back-off, want 1", got)
+			}
+		})
+	}
+}
+
+func TestLoginServerErrorIsNotARefusal(t *testing.T) {
+	e := newEnv(t, envOpts{opts: []Option{WithRetry(-1, 0, 0)}})
+	e.sim.AddFault(lenelsim.Fault{Method: "POST", Path: "/authentication", Status: 502, RawBody: "<html>Bad Gateway</html>"})
+	if err := e.p.Ping(t.Context()); !acs.IsRetryable(err) {
+		t.Fatalf("login answered 502: %v, want a retryable error", err)
+	}
+	if err := e.p.Ping(t.Context()); err != nil {
+		t.Fatalf("the next call must log in at once: %v", err)
+	}
+}
+
+// waitClosed yields until Close has marked the provider closed.
+func waitClosed(p *Provider) {
+	for {
+		p.smu.Lock()
+		closed := p.closed
+		p.smu.Unlock()
+		if closed {
+			return
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestCloseDuringLoginLogsTheNewSessionOut(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	sleep := func(ctx context.Context, d time.Duration) error {
+		entered <- struct{}{}
+		<-release
+		return nil
+	}
+	e := newEnv(t, envOpts{sim: []lenelsim.Option{lenelsim.WithSleep(sleep)}})
+	e.sim.AddFault(lenelsim.Fault{Method: "POST", Path: "/authentication", Latency: time.Second})
+	pingErr := make(chan error, 1)
+	go func() { pingErr <- e.p.Ping(context.Background()) }()
+	<-entered // the login is at the server
+	closeErr := make(chan error, 1)
+	go func() { closeErr <- e.p.Close(context.Background()) }()
+	waitClosed(e.p)
+	close(release) // the server creates the session and answers
+	if err := <-pingErr; err == nil {
+		t.Error("ping succeeded on a closed provider")
+	}
+	if err := <-closeErr; err != nil {
+		t.Errorf("close: %v", err)
+	}
+	if n := e.sim.Sessions(); n != 0 {
+		t.Errorf("%d sessions left at OnGuard after Close", n)
+	}
+	if n := count(e.requests(), "DELETE", "/authentication", ""); n != 1 {
+		t.Errorf("%d logouts, want 1", n)
+	}
+}
+
+func TestCloseAfterRefusedLoginSendsNothing(t *testing.T) {
+	e := newEnv(t, envOpts{cfg: func(c *Config) { c.Password = "wrong" }})
+	if err := e.p.Ping(t.Context()); acs.CodeOf(err) != acs.Unauthenticated {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	if err := e.p.Close(t.Context()); err != nil || len(e.requests()) != 0 {
+		t.Errorf("close: %v, %d requests", err, len(e.requests()))
+	}
+	if err := e.p.Ping(t.Context()); !errors.Is(err, acs.ErrUnavailable) {
+		t.Errorf("ping after close: %v", err)
+	}
+}
