@@ -2,6 +2,7 @@ package visitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -94,6 +95,12 @@ func (c *MemoryCursors) Cursors() map[string]string {
 // idempotent). Events that RecordDoorEvent refuses as malformed (no door or
 // time) are logged and skipped.
 //
+// A location whose ACS refuses the stream for good (a non-retryable
+// *acs.Error such as Unauthenticated or PermissionDenied: bad credentials,
+// a missing licence or privilege) is not retried in a loop: its consumer
+// stops, logs the refusal, and RunDoorEvents returns the refusals joined
+// once every consumer has stopped (nil when only ctx ended them).
+//
 // RunDoorEvents is separate from Run and runs on one replica: several
 // consumers of one location would each call the unmatched handler.
 func (e *Engine) RunDoorEvents(ctx context.Context, locations ...string) error {
@@ -128,16 +135,39 @@ func (e *Engine) RunDoorEvents(ctx context.Context, locations ...string) error {
 		srcs = append(srcs, source{l, src})
 	}
 	var wg sync.WaitGroup
-	for _, s := range srcs {
-		wg.Go(func() { e.consumeDoorEvents(ctx, s.l.ID, s.src) })
+	refusals := make([]error, len(srcs))
+	for i, s := range srcs {
+		wg.Go(func() { refusals[i] = e.consumeDoorEvents(ctx, s.l.ID, s.src) })
 	}
 	wg.Wait()
-	return nil
+	return errors.Join(refusals...)
+}
+
+// consumerError marks an error of the consumer's own (recording, the
+// handler, the cursor store), as opposed to the ACS's stream.
+type consumerError struct{ err error }
+
+func (c consumerError) Error() string { return c.err.Error() }
+func (c consumerError) Unwrap() error { return c.err }
+
+// refusedForGood reports whether the stream's error is the ACS's permanent
+// refusal, which retrying will not change.
+func refusedForGood(err error) bool {
+	var own consumerError
+	if err == nil || errors.As(err, &own) || !isACSError(err) {
+		return false
+	}
+	switch acs.CodeOf(err) {
+	case acs.Unauthenticated, acs.PermissionDenied, acs.Unsupported:
+		return true
+	}
+	return false
 }
 
 // consumeDoorEvents runs one location's event stream until ctx ends,
-// resuming from the saved cursor after every failure.
-func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs.EventSource) {
+// resuming from the saved cursor after every failure but a permanent
+// refusal by the ACS, which it returns.
+func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs.EventSource) error {
 	delay := e.minBackoff
 	for {
 		progressed := false
@@ -147,14 +177,18 @@ func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs
 		} else {
 			err = src.Events(ctx, cursor, func(ev acs.DoorEvent) error {
 				if err := e.consumeDoorEvent(ctx, location, ev); err != nil {
-					return err
+					return consumerError{err}
 				}
 				progressed = true
 				return nil
 			})
 		}
 		if ctx.Err() != nil {
-			return
+			return nil
+		}
+		if refusedForGood(err) {
+			e.log.Error("visitor: the ACS refuses the door event stream; not retrying", "location", location, "err", err)
+			return fmt.Errorf("visitor: door events of location %s: %w", location, err)
 		}
 		if progressed {
 			delay = e.minBackoff
@@ -164,7 +198,7 @@ func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs
 		}
 		e.log.Error("visitor: door events interrupted; resuming from the saved cursor", "location", location, "retry_in", delay, "err", err)
 		if e.sleep(ctx, delay) != nil {
-			return
+			return nil
 		}
 		delay = min(2*delay, e.maxBackoff)
 	}

@@ -10,3 +10,7 @@ import (
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) visitor.Store { return visitor.NewMemoryStore() })
 }
+
+func TestMemoryStoreEngines(t *testing.T) {
+	storetest.RunEngines(t, func(t *testing.T) visitor.Store { return visitor.NewMemoryStore() })
+}

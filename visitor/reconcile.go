@@ -143,7 +143,7 @@ func (r *run) reconcileVisit(tx Tx, v *Visit, held []acs.HeldCredential, listed 
 	}
 	for i := range v.Credentials {
 		c := &v.Credentials[i]
-		if matched[i] || c.Status != CredActive || !c.ActiveAt.Before(listed) || !r.now.Before(c.ValidUntil) {
+		if matched[i] || c.Status != CredActive || c.ActiveAt.After(listed) || !r.now.Before(c.ValidUntil) {
 			continue
 		}
 		if err := r.queueRepair(tx, v, i, queued, "the ACS holds no such credential for the visit", n); err != nil {

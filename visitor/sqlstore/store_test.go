@@ -19,3 +19,11 @@ func TestPostgresStore(t *testing.T) {
 	pgSchema(t) // skip early without a server
 	storetest.Run(t, func(t *testing.T) visitor.Store { return openPostgres(t) })
 }
+
+func TestSQLiteEngines(t *testing.T) {
+	storetest.RunEngines(t, func(t *testing.T) visitor.Store { return openSQLite(t) })
+}
+
+func TestPostgresEngines(t *testing.T) {
+	storetest.RunEngines(t, func(t *testing.T) visitor.Store { return openPostgres(t) })
+}
