@@ -138,7 +138,7 @@ func TestNewValidates(t *testing.T) {
 		{"no provider", []Location{{ID: "hq", Policy: good.Policy}}, nil},
 		{"duplicate location", []Location{good, good}, nil},
 		{"call timeout not below lease", []Location{good}, []Option{WithLease(time.Minute, time.Minute)}},
-		{"lease shorter than two calls", []Location{good}, []Option{WithLease(time.Minute, 40 * time.Second)}},
+		{"lease shorter than two calls", []Location{good}, []Option{WithLease(time.Minute, 40*time.Second)}},
 		{"zero stuck attempts", []Location{good}, []Option{WithStuck(0, time.Hour, nil)}},
 		{"negative ACS retention", []Location{good}, []Option{WithACSRetention(-time.Hour)}},
 		{"bad backoff", []Location{good}, []Option{WithBackoff(time.Minute, time.Second)}},
