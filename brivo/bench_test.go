@@ -111,7 +111,7 @@ func TestRoundTrips(t *testing.T) {
 	count("revoke (external ID and card)", 4, func() error {
 		return e.p.Revoke(ctx, acs.CredentialRef{CardholderExternalID: g3.Person.ExternalID, Card: g3.Card})
 	})
-	count("remove cardholder (by ID)", 4, func() error {
+	count("remove cardholder (by ID)", 5, func() error {
 		_, err := e.p.Provision(ctx, g3)
 		if err != nil {
 			return err

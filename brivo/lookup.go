@@ -48,11 +48,12 @@ func (l *lookups) count() {
 	l.mu.Unlock()
 }
 
-// lookupFailed reports whether err should fail the event (it may succeed
-// later) rather than leave the field empty.
+// lookupFailed reports whether err should fail the event rather than
+// leave the field empty: it may pass later, or it is about the session
+// (refused credentials), not about the record looked up.
 func lookupFailed(err error) bool {
 	switch acs.CodeOf(err) {
-	case acs.Unavailable, acs.RateLimited, acs.Canceled, acs.Unknown:
+	case acs.Unavailable, acs.RateLimited, acs.Canceled, acs.Unknown, acs.Unauthenticated:
 		return true
 	}
 	return false
@@ -67,7 +68,7 @@ func (l *lookups) credential(ctx context.Context, p *Provider, op string, id int
 	}
 	l.count()
 	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(id), idempotent: true})
-	if err == nil && !ok2xx(resp) && resp.Status != http.StatusNotFound {
+	if err == nil && !ok2xx(resp) && !brivoNotFound(resp) {
 		err = p.statusError(op, resp)
 	}
 	if err != nil {
@@ -79,7 +80,7 @@ func (l *lookups) credential(ctx context.Context, p *Provider, op string, id int
 		l.creds.put(id, cachedCard{}, now)
 		return acs.Card{}, nil
 	}
-	if resp.Status == http.StatusNotFound {
+	if brivoNotFound(resp) {
 		l.creds.put(id, cachedCard{}, now)
 		return acs.Card{}, nil
 	}
@@ -197,7 +198,7 @@ func (l *lookups) user(ctx context.Context, p *Provider, op string, id int64) (s
 	}
 	l.count()
 	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + idSegment(id), idempotent: true})
-	if err == nil && !ok2xx(resp) && resp.Status != http.StatusNotFound {
+	if err == nil && !ok2xx(resp) && !brivoNotFound(resp) {
 		err = p.statusError(op, resp)
 	}
 	if err != nil {
@@ -210,7 +211,7 @@ func (l *lookups) user(ctx context.Context, p *Provider, op string, id int64) (s
 		return "", nil
 	}
 	var ext string
-	if resp.Status != http.StatusNotFound {
+	if !brivoNotFound(resp) {
 		var u userJSON
 		if err := p.decode(op, resp, &u); err != nil {
 			return "", err

@@ -3,7 +3,6 @@ package brivo
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/internal/httpx"
 )
 
 // Ping logs in (when no valid token is held) and reads one group, which
@@ -213,7 +213,7 @@ func (p *Provider) findUser(ctx context.Context, op, extSeg, ext string) (userJS
 	if err != nil {
 		return userJSON{}, false, err
 	}
-	if resp.Status == http.StatusNotFound {
+	if brivoNotFound(resp) {
 		return userJSON{}, false, nil
 	}
 	if !ok2xx(resp) {
@@ -295,16 +295,6 @@ func (p *Provider) setSuspended(ctx context.Context, op string, uid int64, suspe
 	return nil
 }
 
-// userCredentials lists the credentials assigned to a user; gone reports a
-// 404 (the user does not exist).
-func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) (creds []credentialJSON, gone bool, err error) {
-	creds, err = listAll[credentialJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials", nil)
-	if acs.CodeOf(err) == acs.NotFound {
-		return nil, true, nil
-	}
-	return creds, false, err
-}
-
 // obtainCredential creates the credential for card, or finds the free one
 // Brivo already holds for it. A card assigned to someone else is a
 // Conflict.
@@ -339,21 +329,57 @@ func (p *Provider) obtainCredential(ctx context.Context, op string, f brivoForma
 			}
 			return c.ID, nil
 		}
-		ae, ve := p.responseError(op, resp)
-		if resp.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ve.Message), "duplicate credential") {
-			id, ok, err := p.freeCredential(ctx, op, f, card, encoded)
-			if err != nil {
-				return 0, err
-			}
-			if !ok {
-				return 0, &acs.Error{Op: op, Provider: Name, Code: acs.Conflict,
-					Message: "card " + card.String() + " is assigned to another Brivo user", Err: ve}
-			}
-			return id, nil
-		}
-		return 0, ae
+		return p.credentialRefused(ctx, op, resp, f, card, encoded)
 	}
 	return 0, lastErr
+}
+
+// credentialRefused handles an error answer to POST /credentials. Brivo
+// documents 400 "Duplicate Credential Found" for a card it already holds;
+// rather than rely on that text alone, any 4xx answer that is not the
+// gateway's or the token's is followed by a look for the card: a free
+// credential for it is reused, one assigned to someone is a Conflict.
+func (p *Provider) credentialRefused(ctx context.Context, op string, resp *httpx.Response, f brivoFormat, card acs.Card, encoded string) (int64, error) {
+	ae, ve := p.responseError(op, resp)
+	dup := resp.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ve.Message), "duplicate credential")
+	if !dup && (ve.sure || resp.Status >= 500) {
+		return 0, ae
+	}
+	id, ok, err := p.freeCredential(ctx, op, f, card, encoded)
+	if err != nil || ok {
+		return id, err
+	}
+	if !dup {
+		held, err := p.cardHeld(ctx, op, f, card, encoded)
+		if err != nil {
+			return 0, err
+		}
+		if !held {
+			return 0, ae
+		}
+	}
+	return 0, &acs.Error{Op: op, Provider: Name, Code: acs.Conflict,
+		Message: "card " + card.String() + " is assigned to another Brivo user", Err: ve}
+}
+
+// cardHeld reports whether Brivo holds a credential of format f for card,
+// assigned or not (by reference ID and facility code).
+func (p *Provider) cardHeld(ctx context.Context, op string, f brivoFormat, card acs.Card, encoded string) (bool, error) {
+	terms := []term{{"reference_id", "eq", []string{strconv.FormatUint(card.Number, 10)}}}
+	if f.facilityField != 0 {
+		terms = append(terms, term{"facility_code", "eq", []string{strconv.FormatUint(card.Facility, 10)}})
+	}
+	filter, err := buildFilter(terms...)
+	if err != nil {
+		return false, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(creds, func(c credentialJSON) bool {
+		return c.CredentialFormat.ID == f.id && matchCard(c, &f, card, encoded)
+	}), nil
 }
 
 // freeCredential finds an unassigned credential of format f for card: by
@@ -413,13 +439,8 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 			if slices.Contains(want, g.ID) {
 				continue
 			}
-			resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-				path: "/groups/" + idSegment(g.ID) + "/users/" + idSegment(uid), idempotent: true})
-			if err != nil {
+			if err := p.leaveGroup(ctx, op, uid, g.ID); err != nil {
 				return err
-			}
-			if !ok2xx(resp) && resp.Status != http.StatusNotFound {
-				return p.statusError(op, resp)
 			}
 		}
 	}
@@ -444,178 +465,17 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 	return nil
 }
 
-// Revoke unassigns and deletes the credential. It finds the cardholder by
-// ref.CardholderID or ref.CardholderExternalID (or, failing both, by asking
-// Brivo who holds ref.ID) and the credential among that cardholder's by
-// ref.ID or, when it is empty, by ref.Card. A credential that is not
-// assigned to the cardholder is left alone: it opens nothing for them.
-func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
-	const op = "revoke"
-	var credID, uid int64
-	var err error
-	if ref.ID != "" {
-		if credID, err = parseID(op, "credential ID", ref.ID); err != nil {
-			return err
-		}
-	}
-	if ref.CardholderID != "" {
-		if uid, err = parseID(op, "cardholder ID", ref.CardholderID); err != nil {
-			return err
-		}
-	}
-	var extSeg string
-	if ref.CardholderExternalID != "" {
-		if extSeg, err = externalSegment(op, ref.CardholderExternalID); err != nil {
-			return err
-		}
-	}
-	var encoded string
-	if credID == 0 {
-		if uid == 0 && extSeg == "" {
-			return acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
-		}
-		if err := ref.Card.Validate(); err != nil {
-			return acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-		if encoded, err = encodeCard(ref.Card); err != nil {
-			return acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	if ref.CardholderExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.CardholderExternalID)
-		if err != nil {
-			return acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		defer unlock()
-	}
-	switch {
-	case uid != 0:
-	case extSeg != "":
-		u, found, err := p.findUser(ctx, op, extSeg, ref.CardholderExternalID)
-		if err != nil || !found {
-			return err
-		}
-		uid = u.ID
-	default:
-		var found bool
-		if uid, found, err = p.holderOf(ctx, op, credID); err != nil || !found {
-			return err
-		}
-	}
-	creds, gone, err := p.userCredentials(ctx, op, uid)
-	if err != nil || gone {
-		return err
-	}
-	for _, c := range creds {
-		if credID != 0 && c.ID == credID ||
-			credID == 0 && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), ref.Card, encoded) {
-			return p.dropCredential(ctx, op, uid, c.ID)
-		}
-	}
-	return nil
-}
-
-// holderOf asks Brivo which user holds a credential (GET
-// /credentials/{id}/user); a 404 means none does.
-func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (int64, bool, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(cid) + "/user", idempotent: true})
-	if err != nil {
-		return 0, false, err
-	}
-	if resp.Status == http.StatusNotFound {
-		return 0, false, nil
-	}
-	if !ok2xx(resp) {
-		return 0, false, p.statusError(op, resp)
-	}
-	var u userJSON
-	if err := p.decode(op, resp, &u); err != nil {
-		return 0, false, err
-	}
-	return u.ID, u.ID > 0, nil
-}
-
-// dropCredential unassigns a credential from the user and deletes it. Once
-// it is unassigned it opens nothing, so a failure to delete it is logged
-// and not returned.
-func (p *Provider) dropCredential(ctx context.Context, op string, uid, cid int64) error {
+// leaveGroup takes the user out of a group; an error answer is success
+// once Brivo confirms that the user is not a member.
+func (p *Provider) leaveGroup(ctx context.Context, op string, uid, gid int64) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), idempotent: true})
-	if err != nil {
+		path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+	if err != nil || ok2xx(resp) {
 		return err
 	}
-	if !ok2xx(resp) && resp.Status != http.StatusNotFound {
-		return p.statusError(op, resp)
-	}
-	resp, err = p.call(ctx, op, request{method: http.MethodDelete, path: "/credentials/" + idSegment(cid), idempotent: true})
-	if err == nil && !ok2xx(resp) && resp.Status != http.StatusNotFound {
-		err = p.statusError(op, resp)
-	}
-	if err != nil {
-		p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: credential unassigned but not deleted",
-			slog.String("provider", Name), slog.String("op", op), slog.Int64("credential", cid),
-			slog.String("error", p.redact(err.Error())))
-	}
-	return nil
-}
-
-// RemoveCardholder revokes every credential of the user (unassign and
-// delete) and deletes the user. An absent user is a success.
-func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
-	const op = "remove_cardholder"
-	var uid int64
-	var err error
-	if ref.ID != "" {
-		if uid, err = parseID(op, "cardholder ID", ref.ID); err != nil {
-			return err
-		}
-	}
-	var extSeg string
-	if ref.ExternalID != "" {
-		if extSeg, err = externalSegment(op, ref.ExternalID); err != nil {
-			return err
-		}
-	}
-	if uid == 0 && extSeg == "" {
-		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
-	}
-	if err := ctx.Err(); err != nil {
-		return acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.ExternalID)
-		if err != nil {
-			return acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		defer unlock()
-	}
-	if uid == 0 {
-		u, found, err := p.findUser(ctx, op, extSeg, ref.ExternalID)
-		if err != nil || !found {
-			return err
-		}
-		uid = u.ID
-	}
-	creds, gone, err := p.userCredentials(ctx, op, uid)
-	if err != nil || gone {
-		return err
-	}
-	for _, c := range creds {
-		if err := p.dropCredential(ctx, op, uid, c.ID); err != nil {
-			return err
-		}
-	}
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/users/" + idSegment(uid), idempotent: true})
-	if err != nil {
-		return err
-	}
-	if !ok2xx(resp) && resp.Status != http.StatusNotFound {
-		return p.statusError(op, resp)
-	}
-	return nil
+	_, err = p.settle(ctx, op, "group membership", p.statusError(op, resp),
+		func() (bool, error) { return p.memberOf(ctx, op, uid, gid) })
+	return err
 }
 
 // IssueMobilePass sends the cardholder a Brivo Mobile Pass invitation
@@ -631,70 +491,17 @@ func (p *Provider) IssueMobilePass(ctx context.Context, ref acs.CardholderRef, e
 	if validUntil.IsZero() || !validUntil.After(p.now()) {
 		return acs.MobilePass{}, acs.Errorf(op, Name, acs.InvalidArgument, "validUntil must be in the future")
 	}
-	var uid int64
-	var err error
-	if ref.ID != "" {
-		if uid, err = parseID(op, "cardholder ID", ref.ID); err != nil {
-			return acs.MobilePass{}, err
-		}
-	}
-	var extSeg string
-	if ref.ExternalID != "" {
-		if extSeg, err = externalSegment(op, ref.ExternalID); err != nil {
-			return acs.MobilePass{}, err
-		}
-	}
-	if uid == 0 && extSeg == "" {
-		return acs.MobilePass{}, acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
-	}
-	if err := ctx.Err(); err != nil {
-		return acs.MobilePass{}, acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.ExternalID)
-		if err != nil {
-			return acs.MobilePass{}, acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		defer unlock()
-	}
-	if uid == 0 {
-		u, found, err := p.findUser(ctx, op, extSeg, ref.ExternalID)
-		if err != nil {
-			return acs.MobilePass{}, err
-		}
-		if !found {
-			return acs.MobilePass{}, acs.Errorf(op, Name, acs.NotFound, "no Brivo user has external ID %q; provision the cardholder first", ref.ExternalID)
-		}
-		uid = u.ID
-	}
-	path := "/users/" + idSegment(uid) + "/credentials/digital-invitations"
-	inv, found, err := p.pendingInvitation(ctx, op, path)
+	uid, found, unlock, err := p.cardholder(ctx, op, ref)
 	if err != nil {
 		return acs.MobilePass{}, err
 	}
 	if !found {
-		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: path,
-			query: url.Values{"sendInvitationEmail": {"true"}, "language": {p.language}},
-			body:  map[string]string{"referenceId": email}})
-		switch {
-		case err != nil && !noAnswer(err):
-			return acs.MobilePass{}, err
-		case err == nil && ok2xx(resp):
-			if err := p.decode(op, resp, &inv); err != nil {
-				return acs.MobilePass{}, err
-			}
-		case err == nil && resp.Status != http.StatusConflict:
-			return acs.MobilePass{}, p.statusError(op, resp)
-		default:
-			// Lost answer, or "already a pending invitation": find it.
-			var lerr error
-			if inv, found, lerr = p.pendingInvitation(ctx, op, path); lerr != nil || !found {
-				if err == nil {
-					err = p.statusError(op, resp)
-				}
-				return acs.MobilePass{}, err
-			}
-		}
+		return acs.MobilePass{}, acs.Errorf(op, Name, acs.NotFound, "no Brivo user has external ID %q; provision the cardholder first", ref.ExternalID)
+	}
+	defer unlock()
+	inv, err := p.invite(ctx, op, uid, email)
+	if err != nil {
+		return acs.MobilePass{}, err
 	}
 	if inv.ID <= 0 {
 		return acs.MobilePass{}, acs.Errorf(op, Name, acs.Unknown, "invitation without an ID")
@@ -705,6 +512,35 @@ func (p *Provider) IssueMobilePass(ctx context.Context, ref acs.CardholderRef, e
 		}
 	}
 	return acs.MobilePass{ID: idSegment(inv.ID)}, nil
+}
+
+// invite returns the user's pending invitation, or sends one to email.
+// A lost answer, or an error answer that is not the gateway's or the
+// token's (Brivo documents 409 for "already a pending invitation"), is
+// followed by a look for the pending invitation before it is returned.
+func (p *Provider) invite(ctx context.Context, op string, uid int64, email string) (invitationJSON, error) {
+	path := "/users/" + idSegment(uid) + "/credentials/digital-invitations"
+	inv, found, err := p.pendingInvitation(ctx, op, path)
+	if err != nil || found {
+		return inv, err
+	}
+	resp, err := p.call(ctx, op, request{method: http.MethodPost, path: path,
+		query: url.Values{"sendInvitationEmail": {"true"}, "language": {p.language}},
+		body:  map[string]string{"referenceId": email}})
+	switch {
+	case err != nil && !noAnswer(err):
+		return inv, err
+	case err == nil && ok2xx(resp):
+		return inv, p.decode(op, resp, &inv)
+	case err == nil:
+		if err = p.statusError(op, resp); !uncertain(err) {
+			return inv, err
+		}
+	}
+	if pending, found, lerr := p.pendingInvitation(ctx, op, path); lerr == nil && found {
+		return pending, nil
+	}
+	return inv, err
 }
 
 func (p *Provider) pendingInvitation(ctx context.Context, op, path string) (invitationJSON, bool, error) {

@@ -549,6 +549,7 @@ func TestRemoveCardholderShape(t *testing.T) {
 	wantCalls(t, apiCalls(e.sim.Requests()),
 		"GET /users/visit-1/external",
 		"GET /users/"+u+"/credentials?offset=0&pageSize=100",
+		"GET /users/"+u+"/credentials/digital-invitations?filter=status__eq%3Aall&offset=0&pageSize=100",
 		"DELETE /users/"+u+"/credentials/"+c,
 		"DELETE /credentials/"+c,
 		"DELETE /users/"+u,
@@ -560,7 +561,8 @@ func TestRemoveCardholderShape(t *testing.T) {
 	if err := e.p.RemoveCardholder(ctx, p.Cardholder); err != nil {
 		t.Fatal(err)
 	}
-	wantCalls(t, apiCalls(e.sim.Requests()), "GET /users/"+u+"/credentials?offset=0&pageSize=100")
+	// The listing's 404 is confirmed by asking for the user.
+	wantCalls(t, apiCalls(e.sim.Requests()), "GET /users/"+u+"/credentials?offset=0&pageSize=100", "GET /users/"+u)
 }
 
 func TestAccessLevelsPages(t *testing.T) {

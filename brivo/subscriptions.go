@@ -268,7 +268,9 @@ func (p *Provider) EventSubscriptions(ctx context.Context) ([]EventSubscription,
 }
 
 // DeleteEventSubscription deletes an event subscription. An absent one is
-// a success, so the call can be retried until it is confirmed.
+// a success, so the call can be retried until it is confirmed; an error
+// answer counts as absent only once Brivo confirms it (GET
+// /event-subscriptions/{id} answers 404).
 func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error {
 	const op = "delete_event_subscription"
 	n, err := parseID(op, "event subscription ID", id)
@@ -282,8 +284,10 @@ func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error
 	if err != nil {
 		return err
 	}
-	if !ok2xx(resp) && resp.Status != http.StatusNotFound {
-		return p.statusError(op, resp)
+	if ok2xx(resp) {
+		return nil
 	}
-	return nil
+	_, err = p.settle(ctx, op, "event subscription", p.statusError(op, resp),
+		func() (bool, error) { return p.exists(ctx, op, "/event-subscriptions/"+idSegment(n), n) })
+	return err
 }

@@ -35,6 +35,11 @@ type APIError struct {
 	// Gateway is the X-Mashery-Error-Code header, such as
 	// "ERR_403_DEVELOPER_OVER_QPS", when present.
 	Gateway string
+	// sure marks an answer that says by itself what happened to the
+	// request, whatever its target: the gateway's throttling, quota and
+	// inactive-key pages, 596 (no such service) and a refused token. Any
+	// other error answer may mean that the target is gone (see settle).
+	sure bool
 }
 
 // Error formats as "HTTP 404: Requested user not found".
@@ -138,7 +143,11 @@ func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *
 	ve := &APIError{Status: resp.Status, Code: code, Message: p.clean(msg), OAuthError: p.clean(oauth),
 		Gateway: p.clean(resp.Header.Get("X-Mashery-Error-Code"))}
 	ae := &acs.Error{Op: op, Provider: Name, Code: httpx.CodeForStatus(resp.Status), Err: ve}
+	ve.sure = true
 	switch {
+	case resp.Status == http.StatusNotFound && !brivoNotFound(resp):
+		ae.Code, ve.sure = acs.Unknown, false
+		ae.Message = "a 404 that is not Brivo's (no {\"code\":404} body): a proxy, or a wrong base URL?"
 	case throttledResponse(resp):
 		ae.Code, ae.Message = acs.RateLimited, "the Brivo API gateway asked to slow down"
 	case resp.Status == http.StatusForbidden && (strings.Contains(ve.Message, "Over Rate") || ve.Gateway == "ERR_403_DEVELOPER_OVER_RATE"):
@@ -150,11 +159,13 @@ func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *
 	case resp.Status == http.StatusUnauthorized:
 		ae.Message = "the access token was refused"
 	case resp.Status == http.StatusPreconditionFailed:
-		ae.Code = acs.Conflict
+		ae.Code, ve.sure = acs.Conflict, false
 	case resp.Status == http.StatusUnsupportedMediaType:
-		ae.Code = acs.InvalidArgument
+		ae.Code, ve.sure = acs.InvalidArgument, false
 	case ae.Code == acs.Unknown:
-		ae.Message = "unexpected answer"
+		ae.Message, ve.sure = "unexpected answer", false
+	default:
+		ve.sure = false
 	}
 	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
 		ae.RetryAfter = d
