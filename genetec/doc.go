@@ -18,15 +18,33 @@
 // UTF-8 byte-order mark. GUIDs are sent as 32 hex digits without dashes;
 // both forms are accepted in answers, and callers get the dashed form.
 //
-// Errors are *acs.Error values. A Fail envelope is classified by its
-// SdkErrorCode (InvalidOperation → InvalidArgument; codes naming an
-// unknown entity → NotFound; others by their wording) and carries a
-// *SdkError for errors.As. HTTP 401 is Unauthenticated (bad user, password
-// or application ID), 403 PermissionDenied (licence part number or SDK
+// Errors are *acs.Error values. Public sources show one SdkErrorCode
+// only, InvalidOperation, with the reason in the message ("Unable to find
+// entity <guid>", "Could not find property 'Page' from filter: …"), and
+// not the HTTP status a Fail comes with. A Fail envelope is therefore
+// classified by its HTTP status first (401, 403, 429 and 5xx as below),
+// then by its message (an entity that cannot be found → NotFound; a
+// privilege → PermissionDenied; a timeout → Unavailable), then by its code
+// (InvalidOperation → InvalidArgument), and carries a *SdkError for
+// errors.As. HTTP 401 is Unauthenticated (bad user, password or
+// application ID), 403 PermissionDenied (licence part number or SDK
 // privilege), an HTML 400 InvalidArgument (an item name the server does
 // not know), 429 and 5xx RateLimited and Unavailable. An answer in the
 // legacy XML or JSON serializers is Unsupported (Security Center older
 // than 5.8). Passwords and application IDs never appear in errors or logs.
+//
+// Whether an entity is gone is never inferred from an error. Where it
+// decides the outcome (a DELETE, the read before one, the reads of a
+// lookup), a refusal that may mean "missing" is settled by asking
+// GET entity/exists/<guid>: absent is what a deletion wanted, so a
+// revocation or removal whose first answer was lost succeeds when
+// repeated; present returns the refusal as classified, or as retryable
+// Unavailable when it claimed the entity missing (a stale session cache).
+// The answer's shape is not public: a JSON boolean, "true"/"false", or an
+// object holding one under Exists, Exist, Result or Value are read;
+// anything else, or a failure to ask, decides nothing and is an error,
+// never a success. Refused credentials or privileges, throttling and
+// outages are not asked about: they are answers in their own right.
 //
 // Only GET and DELETE requests are retried by the HTTP layer. A POST may
 // create entities; Provision is safe to call again after any failure
@@ -91,13 +109,31 @@
 // requests) and refuses to delete anything that is not a credential; a
 // credential an operator has meanwhile assigned to someone else is left
 // alone. With only the external ID and card (a lost provision response)
-// it searches both and deletes (four requests). RemoveCardholder deletes
-// the cardholder's credentials and then the cardholder. Entities already
-// gone are a success; an HTML 404 (a wrong base URL) is not.
+// it searches both and deletes (four requests). Revoking what is already
+// gone costs one more request, the existence check.
+//
+// # Retention
+//
+// RemoveCardholder deletes the visitor's cardholder entity (DELETE
+// entity/<guid>, the removal public production code uses; no
+// anonymise-and-keep mode and no soft delete of cardholders is documented
+// for the Web SDK), after deleting its credentials, which Security Center
+// would otherwise keep unassigned. It also removes every other cardholder
+// carrying the same external ID, found by the name search (two processes
+// provisioning one visit at the same instant can create two), so that when
+// it succeeds no cardholder entity holds the visitor's name or e-mail
+// address. Credentials are named after the card and hold no personal
+// data. By ID it makes three requests plus the deletions: the read, the
+// search for twins, and one DELETE per entity. What Security Center keeps
+// in its own history (activity reports, the audit trail) is outside the
+// Web SDK's reach; public sources do not say whether a deleted
+// cardholder's name stays there.
 //
 // AccessLevels pages through report/EntityConfiguration?q=EntityTypes@CardholderGroup,Page=n,PageSize=m
-// (a page holds m GUIDs plus one extra when a further page exists) and
-// reads the names in batches of 50. CredentialFormats lists the two
+// (a page holds m GUIDs plus one extra when a further page exists; a full
+// page without the extra is followed too, in case a server does not add
+// it) and reads the names in batches of 50; groups deleted in between are
+// left out. CredentialFormats lists the two
 // built-in card formats the adapter writes, without a request: no Web SDK
 // endpoint for listing card formats is documented.
 //

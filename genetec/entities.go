@@ -2,7 +2,6 @@ package genetec
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -166,22 +165,18 @@ func (p *Provider) write(ctx context.Context, op, q string) (guid, error) {
 	return zeroGUID, nil
 }
 
-// deleteEntity deletes one entity. An entity the Web SDK reports as
-// unknown (a Fail envelope) is already gone, which is a success; an HTTP
-// 404 without an envelope (a wrong base URL) is not.
+// deleteEntity deletes one entity (DELETE entity/{id}). A refusal is
+// settled by asking whether the entity still exists: absent is a success
+// (a retried DELETE whose first answer was lost is told the entity is
+// missing, in words no code distinguishes), present is the refusal. An
+// HTTP 404 without an envelope (a wrong base URL) stays an error, since
+// the existence check fails the same way.
 func (p *Provider) deleteEntity(ctx context.Context, op string, id guid) error {
 	_, err := p.do(ctx, call{op: op, method: http.MethodDelete, path: "/entity/" + id.Hex()})
-	if isGone(err) {
+	if err == nil {
 		return nil
 	}
-	return err
-}
-
-// isGone reports whether err is the Web SDK saying an entity does not
-// exist.
-func isGone(err error) bool {
-	var se *SdkError
-	return err != nil && errors.As(err, &se) && acs.CodeOf(err) == acs.NotFound
+	return p.settle(ctx, op, id, err)
 }
 
 // mentions reports whether an error's text names the GUID in either form.

@@ -350,37 +350,11 @@ func (p *Provider) lookupFailed(ctx context.Context, err error, creds, holders [
 	return nil
 }
 
-// readSome is read that tolerates deleted entities: a batch the Web SDK
-// refuses because an entity is gone is split until the missing ones are
-// found, and those are simply absent from the result.
+// readSome is read that tolerates deleted entities: those the Web SDK
+// confirms absent are simply left out of the result (see readPresent).
 func (p *Provider) readSome(ctx context.Context, op string, segs []readSeg) (map[guid]object, error) {
-	out := map[guid]object{}
-	var walk func(segs []readSeg) error
-	walk = func(segs []readSeg) error {
-		objs, err := p.read(ctx, op, segs)
-		switch {
-		case err == nil:
-			for k, v := range objs {
-				out[k] = v
-			}
-			return nil
-		case !isGone(err):
-			return err
-		case len(segs) == 1:
-			return nil
-		}
-		half := len(segs) / 2
-		if err := walk(segs[:half]); err != nil {
-			return err
-		}
-		return walk(segs[half:])
-	}
-	for i := 0; i < len(segs); i += maxReadBatch {
-		if err := walk(segs[i:min(i+maxReadBatch, len(segs))]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	objs, _, err := p.readPresent(ctx, op, segs)
+	return objs, err
 }
 
 // doorEvent builds the caller's event from the cache.

@@ -445,12 +445,15 @@ func TestRevokeRefs(t *testing.T) {
 }
 
 // TestEntityVanishesDuringLookup makes the read after the searches fail as
-// if a found entity had just been deleted: the lookup is repeated once,
-// and a second failure is a retryable error, not NotFound.
+// if a found entity had just been deleted while the Web SDK says every
+// entity exists (a stale cache): the read is repeated once, and a second
+// refusal is a retryable error, not NotFound.
 func TestEntityVanishesDuringLookup(t *testing.T) {
 	ctx := context.Background()
 	gone := &genetecsim.Failure{SdkErrorCode: "UnknownEntity", Message: "Entity '0badc0de-0000-4000-8000-00000000f00d' was not found"}
 	e := newEnv(t, nil)
+	// Existence checks pass through (faults apply in injection order).
+	e.sim.Inject(genetecsim.Fault{Path: "entity/exists", Times: 100})
 	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "entity", Fail: gone})
 	p, err := e.p.Provision(ctx, grant(1))
 	if err != nil {

@@ -185,6 +185,50 @@ func TestClassifySdkCode(t *testing.T) {
 	}
 }
 
+func TestClassifyFail(t *testing.T) {
+	for _, c := range []struct {
+		status        int
+		code, message string
+		want          acs.Code
+	}{
+		{200, "InvalidOperation", "Unable to find entity 0badc0de00004000800000000000f00d", acs.NotFound},
+		{200, "InvalidOperation", "Could not find entity '0badc0de-0000-4000-8000-00000000f00d'", acs.NotFound},
+		{200, "InvalidOperation", "Entity '0badc0de-0000-4000-8000-00000000f00d' was not found", acs.NotFound},
+		{200, "InvalidOperation", "The entity 0badc0de does not exist", acs.NotFound},
+		{200, "InvalidOperation", "Could not find property 'Page' from filter: 'Page=1'", acs.InvalidArgument},
+		{200, "InvalidOperation", "The property ActivationDate has no setter", acs.InvalidArgument},
+		{200, "InvalidOperation", "The user does not have the privilege to modify cardholders", acs.PermissionDenied},
+		{200, "InvalidOperation", "The operation timed out", acs.Unavailable},
+		{200, "", "Unable to find entity x", acs.NotFound},
+		{200, "UnknownEntity", "", acs.NotFound},
+		{200, "Weird", "odd", acs.Unknown},
+		{500, "InvalidOperation", "Unable to find entity x", acs.Unavailable},
+		{503, "InvalidOperation", "", acs.Unavailable},
+		{401, "InvalidOperation", "", acs.Unauthenticated},
+		{403, "InvalidOperation", "", acs.PermissionDenied},
+		{429, "InvalidOperation", "", acs.RateLimited},
+		{404, "InvalidOperation", "Could not find property 'X'", acs.InvalidArgument},
+	} {
+		if got, _ := classifyFail(c.status, c.code, c.message); got != c.want {
+			t.Errorf("%d %s %q: %v, want %v", c.status, c.code, c.message, got, c.want)
+		}
+	}
+}
+
+func TestExistsAnswerShapes(t *testing.T) {
+	for raw, want := range map[string][2]bool{
+		`true`: {true, true}, `false`: {false, true}, `"True"`: {true, true}, `" false "`: {false, true},
+		`{"Exists":true}`: {true, true}, `{"exist":"False"}`: {false, true}, `{"Value":false}`: {false, true},
+		`null`: {false, false}, ``: {false, false}, `1`: {false, false}, `"yes"`: {false, false},
+		`{"Guid":"x"}`: {false, false}, `{"Exists":null}`: {false, false}, `[true]`: {false, false},
+	} {
+		v, ok := existsAnswer(json.RawMessage(raw))
+		if [2]bool{v, ok} != want {
+			t.Errorf("%s: %v %v, want %v", raw, v, ok, want)
+		}
+	}
+}
+
 func TestCredInfoHeldAt(t *testing.T) {
 	now := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
 	h := guid{1}

@@ -2,7 +2,6 @@ package genetec
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -131,7 +130,8 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 
 // lookup finds the cardholder by its key and the card by its name (two
 // searches), then reads the groups, cardholders and credentials in one
-// request.
+// request. Entities deleted since the searches are left out; an access
+// level that does not exist is NotFound.
 func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, credIDs []guid, objs map[guid]object, err error) {
 	if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(pl.ext)); err != nil {
 		return nil, nil, nil, err
@@ -149,44 +149,22 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 	for _, id := range credIDs {
 		segs = append(segs, readSeg{id, credFields})
 	}
-	objs, err = p.read(ctx, op, segs)
-	return holderIDs, credIDs, objs, err
-}
-
-// changedUnderfoot is the error for an entity that disappeared between a
-// search and the read that followed it, twice in a row.
-func changedUnderfoot(op string, err error) error {
-	var se *SdkError
-	errors.As(err, &se)
-	return &acs.Error{Op: op, Provider: Name, Code: acs.Unavailable,
-		Message: "entities changed in Security Center while they were being read; try again", Err: se}
+	objs, gone, err := p.readPresent(ctx, op, segs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, id := range pl.groups {
+		if slices.Contains(gone, id) {
+			return nil, nil, nil, acs.Errorf(op, Name, acs.NotFound, "access level %s does not exist in Security Center", id)
+		}
+	}
+	return holderIDs, credIDs, objs, nil
 }
 
 func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
-	var (
-		holderIDs, credIDs []guid
-		objs               map[guid]object
-		err                error
-	)
-	for attempt := 1; ; attempt++ {
-		holderIDs, credIDs, objs, err = p.lookup(ctx, op, pl)
-		if err == nil {
-			break
-		}
-		if !isGone(err) {
-			return acs.Provisioned{}, err
-		}
-		var se *SdkError
-		errors.As(err, &se)
-		for _, id := range pl.groups {
-			if mentions(err, id) {
-				return acs.Provisioned{}, &acs.Error{Op: op, Provider: Name, Code: acs.NotFound,
-					Message: "access level " + id.String() + " does not exist in Security Center", Err: se}
-			}
-		}
-		if attempt == 2 {
-			return acs.Provisioned{}, changedUnderfoot(op, err)
-		}
+	holderIDs, credIDs, objs, err := p.lookup(ctx, op, pl)
+	if err != nil {
+		return acs.Provisioned{}, err
 	}
 	for _, id := range pl.groups {
 		o, ok := objs[id]

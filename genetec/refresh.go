@@ -58,8 +58,11 @@ func (p *Provider) listNamed(ctx context.Context, op, typ, what string) ([]guid,
 		if err != nil {
 			return nil, nil, acs.Wrap(op, Name, acs.Unknown, err)
 		}
-		more := len(objs) > p.pageSize
-		if more {
+		// A further page is announced by one extra entity; a full page
+		// without it is read on too, in case a server does not follow
+		// that rule.
+		more := len(objs) >= p.pageSize
+		if len(objs) > p.pageSize {
 			objs = objs[:p.pageSize]
 		}
 		fresh := 0
@@ -80,7 +83,7 @@ func (p *Provider) listNamed(ctx context.Context, op, typ, what string) ([]guid,
 	for i, id := range ids {
 		segs[i] = readSeg{id, []string{"Guid", "Name"}}
 	}
-	objs, err := p.read(ctx, op, segs)
+	objs, _, err := p.readPresent(ctx, op, segs)
 	if err != nil {
 		return nil, nil, err
 	}

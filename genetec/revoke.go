@@ -2,6 +2,7 @@ package genetec
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -55,29 +56,20 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	defer unlock()
+	return p.revokeByCard(ctx, op, holderID, ref, credName)
+}
 
-	var (
-		holderIDs, credIDs []guid
-		objs               map[guid]object
-	)
-	for attempt := 1; ; attempt++ {
-		holderIDs, credIDs, objs, err = p.revokeLookup(ctx, op, holderID, ref.CardholderExternalID, credName)
-		if err == nil {
-			break
-		}
-		if !isGone(err) {
-			return err
-		}
-		if holderID != zeroGUID {
-			// A deleted cardholder's credentials are unassigned and
-			// open nothing.
-			if _, err := p.read(ctx, op, []readSeg{{holderID, []string{"Guid"}}}); isGone(err) {
-				return nil
-			}
-		}
-		if attempt == 2 {
-			return changedUnderfoot(op, err)
-		}
+// revokeByCard deletes the credentials named after the card that belong
+// to the cardholder (by ID, or by key when no ID is given).
+func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, ref acs.CredentialRef, credName string) error {
+	holderIDs, credIDs, objs, gone, err := p.revokeLookup(ctx, op, holderID, ref.CardholderExternalID, credName)
+	if err != nil {
+		return err
+	}
+	if holderID != zeroGUID && slices.Contains(gone, holderID) {
+		// A deleted cardholder opens nothing: access is granted to
+		// people, not to credentials.
+		return nil
 	}
 	mine := map[guid]bool{}
 	for _, id := range holderIDs {
@@ -114,16 +106,17 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 }
 
 // revokeLookup finds the cardholders (by ID, or by key) and the
-// credentials named after the card, and reads them in one request. It
-// stops early when either search finds nothing.
-func (p *Provider) revokeLookup(ctx context.Context, op string, holderID guid, externalID, credName string) (holderIDs, credIDs []guid, objs map[guid]object, err error) {
+// credentials named after the card, and reads them in one request;
+// entities deleted meanwhile are returned in gone. It stops early when
+// either search finds nothing.
+func (p *Provider) revokeLookup(ctx context.Context, op string, holderID guid, externalID, credName string) (holderIDs, credIDs []guid, objs map[guid]object, gone []guid, err error) {
 	if holderID != zeroGUID {
 		holderIDs = []guid{holderID}
 	} else if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(externalID)); err != nil || len(holderIDs) == 0 {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if credIDs, err = p.search(ctx, op, typeCredential, credName); err != nil || len(credIDs) == 0 {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	segs := make([]readSeg, 0, len(holderIDs)+len(credIDs))
 	for _, id := range holderIDs {
@@ -132,23 +125,27 @@ func (p *Provider) revokeLookup(ctx context.Context, op string, holderID guid, e
 	for _, id := range credIDs {
 		segs = append(segs, readSeg{id, credFields})
 	}
-	objs, err = p.read(ctx, op, segs)
-	return holderIDs, credIDs, objs, err
+	objs, gone, err = p.readPresent(ctx, op, segs)
+	return holderIDs, credIDs, objs, gone, err
 }
 
+// revokeByID reads the entity, checks that it is a credential still
+// belonging to holder (when given), and deletes it. An entity the Web SDK
+// confirms absent is a success.
 func (p *Provider) revokeByID(ctx context.Context, op string, id, holder guid) error {
-	objs, err := p.read(ctx, op, []readSeg{{id, []string{"Guid", "EntityType", "CardholderGuid"}}})
-	if isGone(err) {
-		return nil
-	}
+	objs, gone, err := p.readPresent(ctx, op, []readSeg{{id, []string{"Guid", "EntityType", "CardholderGuid"}}})
 	if err != nil {
 		return err
 	}
-	o, ok := objs[id]
-	if !ok {
-		return acs.Errorf(op, Name, acs.Unknown, "the Web SDK did not return credential %s", id)
+	if len(gone) > 0 {
+		return nil
 	}
-	if typ := o.str("EntityType"); !strings.EqualFold(typ, typeCredential) {
+	o := objs[id]
+	typ := o.str("EntityType")
+	switch {
+	case typ == "":
+		return p.settle(ctx, op, id, acs.Errorf(op, Name, acs.Unknown, "the Web SDK did not say what entity %s is", id))
+	case !strings.EqualFold(typ, typeCredential):
 		return acs.Errorf(op, Name, acs.InvalidArgument, "entity %s is a %s, not a credential; refusing to delete it", id, typ)
 	}
 	if cur, _ := o.guid("CardholderGuid"); holder != zeroGUID && cur != zeroGUID && cur != holder {
@@ -159,83 +156,137 @@ func (p *Provider) revokeByID(ctx context.Context, op string, id, holder guid) e
 	return p.deleteEntity(ctx, op, id)
 }
 
-// RemoveCardholder deletes the cardholder and every credential it holds
-// (Security Center would otherwise keep the credentials, unassigned). With
-// ref.ID the entity must be a cardholder or visitor, and must carry
-// ref.ExternalID in its name when that is given; without ref.ID every
-// cardholder carrying ref.ExternalID is removed. An absent cardholder is a
-// success.
+// RemoveCardholder deletes the visitor's cardholder entity and every
+// credential it holds (Security Center would otherwise keep the
+// credentials, unassigned), so that Security Center keeps no record of the
+// visitor's name or e-mail address. With ref.ID the entity must be a
+// cardholder or visitor, and must carry ref.ExternalID in its name when
+// that is given. Every other cardholder carrying the same external ID
+// (ref.ExternalID, else the one in the entity's name) is removed too: two
+// processes provisioning one visit at the same instant can create two.
+// An absent cardholder is a success, once the Web SDK confirms it absent.
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove cardholder"
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	var ids []guid
+	var id guid
 	if ref.ID != "" {
-		id, ok := parseGUID(ref.ID)
-		if !ok {
+		var ok bool
+		if id, ok = parseGUID(ref.ID); !ok {
 			return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder ID %q is not a GUID", ref.ID)
 		}
-		ids = []guid{id}
-		if ref.ExternalID != "" {
-			if err := acs.ValidateExternalID(ref.ExternalID); err != nil {
-				return acs.Wrap(op, Name, acs.InvalidArgument, err)
-			}
-		}
-	} else if err := acs.ValidateExternalID(ref.ExternalID); err != nil {
-		return acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, "holder:"+ref.ExternalID)
+	if ref.ID == "" || ref.ExternalID != "" {
+		if err := acs.ValidateExternalID(ref.ExternalID); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
+	}
+	ext := ref.ExternalID
+	if ext != "" {
+		unlock, err := p.locks.lock(ctx, "holder:"+ext)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
 		defer unlock()
 	}
-	if ids == nil {
-		var err error
-		if ids, err = p.search(ctx, op, typeCardholder, keyToken(ref.ExternalID)); err != nil {
+	var holders []holderInfo
+	if id != zeroGUID {
+		h, found, err := p.holderByID(ctx, op, id, ext)
+		if err != nil || !found {
+			if err == nil && ext != "" {
+				return p.removeByKey(ctx, op, ext, id, nil)
+			}
 			return err
 		}
-		if len(ids) == 0 {
-			return nil
+		holders = append(holders, h)
+		if ext == "" {
+			if ext, _ = externalIDFromName(h.name); ext == "" {
+				return p.removeHolders(ctx, op, holders)
+			}
+			unlock, err := p.locks.lock(ctx, "holder:"+ext)
+			if err != nil {
+				return acs.Wrap(op, Name, acs.Canceled, err)
+			}
+			defer unlock()
 		}
 	}
-	segs := make([]readSeg, len(ids))
-	for i, id := range ids {
-		segs[i] = readSeg{id, []string{"Guid", "EntityType", "Name", "Credentials"}}
-	}
-	objs, err := p.read(ctx, op, segs)
-	if isGone(err) && ref.ID != "" {
-		return nil
-	}
+	return p.removeByKey(ctx, op, ext, id, holders)
+}
+
+// removeByKey removes holders and every other cardholder carrying ext.
+func (p *Provider) removeByKey(ctx context.Context, op, ext string, skip guid, holders []holderInfo) error {
+	more, err := p.holdersByKey(ctx, op, ext, skip)
 	if err != nil {
 		return err
 	}
+	return p.removeHolders(ctx, op, append(holders, more...))
+}
+
+// removeFields are read from a cardholder before it is removed.
+var removeFields = []string{"Guid", "EntityType", "Name", "Credentials"}
+
+// holderByID reads the cardholder to remove; found is false when the Web
+// SDK confirms it absent. An entity that is not a person, or does not
+// carry ext (when given), is refused.
+func (p *Provider) holderByID(ctx context.Context, op string, id guid, ext string) (holderInfo, bool, error) {
+	objs, gone, err := p.readPresent(ctx, op, []readSeg{{id, removeFields}})
+	if err != nil || len(gone) > 0 {
+		return holderInfo{}, false, err
+	}
+	h := toHolder(objs[id])
+	switch {
+	case h.typ == "":
+		err := p.settle(ctx, op, id, acs.Errorf(op, Name, acs.Unknown, "the Web SDK did not say what entity %s is", id))
+		return holderInfo{}, false, err
+	case !isPerson(h.typ):
+		return holderInfo{}, false, acs.Errorf(op, Name, acs.InvalidArgument, "entity %s is a %s, not a cardholder; refusing to delete it", id, h.typ)
+	case ext != "" && !ownsKey(h.name, ext):
+		return holderInfo{}, false, acs.Errorf(op, Name, acs.Conflict, "cardholder %s does not carry external ID %q; refusing to delete it", id, ext)
+	}
+	h.id = id
+	return h, true, nil
+}
+
+// holdersByKey finds every cardholder carrying ext, except skip.
+func (p *Provider) holdersByKey(ctx context.Context, op, ext string, skip guid) ([]holderInfo, error) {
+	ids, err := p.search(ctx, op, typeCardholder, keyToken(ext))
+	if err != nil {
+		return nil, err
+	}
+	ids = slices.DeleteFunc(ids, func(g guid) bool { return g == skip })
+	segs := make([]readSeg, len(ids))
+	for i, id := range ids {
+		segs[i] = readSeg{id, removeFields}
+	}
+	objs, _, err := p.readPresent(ctx, op, segs)
+	if err != nil {
+		return nil, err
+	}
+	var out []holderInfo
 	for _, id := range ids {
 		o, ok := objs[id]
 		if !ok {
 			continue
 		}
-		h := toHolder(o)
-		switch {
-		case !isPerson(h.typ):
-			if ref.ID != "" {
-				return acs.Errorf(op, Name, acs.InvalidArgument, "entity %s is a %s, not a cardholder; refusing to delete it", id, h.typ)
-			}
-			continue
-		case ref.ExternalID != "" && !ownsKey(h.name, ref.ExternalID):
-			if ref.ID != "" {
-				return acs.Errorf(op, Name, acs.Conflict, "cardholder %s does not carry external ID %q; refusing to delete it", id, ref.ExternalID)
-			}
-			continue
+		if h := toHolder(o); isPerson(h.typ) && ownsKey(h.name, ext) {
+			h.id = id
+			out = append(out, h)
 		}
+	}
+	return out, nil
+}
+
+// removeHolders deletes each cardholder's credentials, then the
+// cardholder.
+func (p *Provider) removeHolders(ctx context.Context, op string, holders []holderInfo) error {
+	for _, h := range holders {
 		for _, c := range h.creds {
 			if err := p.deleteEntity(ctx, op, c); err != nil {
 				return err
 			}
 		}
-		if err := p.deleteEntity(ctx, op, id); err != nil {
+		if err := p.deleteEntity(ctx, op, h.id); err != nil {
 			return err
 		}
 	}

@@ -209,9 +209,13 @@ func parseEnvelope(body []byte) (envelope, bool, error) {
 	return env, true, nil
 }
 
-// failError classifies a Fail envelope by its SdkErrorCode. Only
-// InvalidOperation is documented by public sources; the other codes are
-// matched by the words they are likely to contain.
+// failError classifies a Fail envelope. Public sources show one
+// SdkErrorCode only, InvalidOperation, with the reason in the message, and
+// do not show the HTTP status a Fail comes with (2xx is inferred). So the
+// HTTP status is read first (a Fail with 401, 403, 429 or 5xx is
+// classified like that status), then the message, then the code. The
+// classification describes the failure; whether an entity is gone is
+// never decided from it (see settle).
 func (p *Provider) failError(op string, status int, result json.RawMessage) error {
 	var r struct {
 		SdkErrorCode json.RawMessage
@@ -219,7 +223,7 @@ func (p *Provider) failError(op string, status int, result json.RawMessage) erro
 	}
 	_ = json.Unmarshal(result, &r)
 	se := &SdkError{HTTPStatus: status, Code: p.http.Redact(rawString(r.SdkErrorCode)), Message: p.http.Redact(truncate(r.Message, 500))}
-	code, hint := classifySdkCode(se.Code)
+	code, hint := classifyFail(status, se.Code, se.Message)
 	return &acs.Error{Op: op, Provider: Name, Code: code, Message: hint, Err: se}
 }
 
@@ -231,11 +235,57 @@ func rawString(m json.RawMessage) string {
 	return strings.Trim(string(m), `"`)
 }
 
+// missingWords match a message saying an entity does not exist ("Unable
+// to find entity <guid>"), and not one about a property or filter
+// ("Could not find property 'Page' from filter: 'Page=1'").
+var missingWords = regexp.MustCompile(`(?i)((unable to|could not|couldn't|cannot|can't|failed to) (find|locate|load|retrieve) (the |an |this )?entity|entity\b.{0,80}\b(was |is )?not found|entity\b.{0,80}\b(does not|doesn't) exist|no such entity|unknown entity)`)
+
+func classifyFail(status int, code, message string) (acs.Code, string) {
+	switch {
+	case status == http.StatusUnauthorized:
+		return acs.Unauthenticated, "the Web SDK refused the credentials"
+	case status == http.StatusForbidden:
+		return acs.PermissionDenied, "the Security Center user lacks a privilege or licence for this"
+	case status == http.StatusTooManyRequests:
+		return acs.RateLimited, "the Web SDK asked to slow down"
+	case status >= 500:
+		return acs.Unavailable, "Security Center failed to handle the request"
+	case missingWords.MatchString(message):
+		return acs.NotFound, "the Web SDK says an entity does not exist"
+	}
+	if c, hint := classifyWords(message); c != acs.Unknown {
+		return c, hint
+	}
+	return classifySdkCode(code)
+}
+
+// classifyWords classifies a message by the words it is likely to contain.
+func classifyWords(s string) (acs.Code, string) {
+	s = strings.ToLower(s)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(s, w) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case has("privilege", "not authorized", "unauthorized", "permission", "access denied", "not allowed to"):
+		return acs.PermissionDenied, "the Security Center user lacks a privilege or partition access for this"
+	case has("licence", "license"):
+		return acs.PermissionDenied, "the Security Center licence does not allow this"
+	case has("timed out", "timeout", "temporarily unavailable", "not connected", "disconnected", "busy", "try again"):
+		return acs.Unavailable, "Security Center is temporarily unavailable"
+	}
+	return acs.Unknown, ""
+}
+
 func classifySdkCode(code string) (acs.Code, string) {
 	c := strings.ToLower(code)
 	switch {
 	case strings.Contains(c, "notfound") || strings.Contains(c, "unknownentity") || strings.Contains(c, "doesnotexist"):
-		return acs.NotFound, "the entity does not exist in Security Center"
+		return acs.NotFound, "the Web SDK says an entity does not exist"
 	case strings.Contains(c, "denied") || strings.Contains(c, "privilege") || strings.Contains(c, "unauthorized") || strings.Contains(c, "permission"):
 		return acs.PermissionDenied, "the Security Center user lacks a privilege or partition access for this"
 	case strings.Contains(c, "licen"):

@@ -49,15 +49,15 @@
 // 400, so that client mistakes show up in tests. Backslash escapes are
 // honoured for every character; '+' in the query is a literal plus.
 //
-// A request naming an entity that does not exist is answered, by
-// default, with the invented SdkErrorCode "UnknownEntity"; with
-// WithMissingEntity(MissingInvalidOperation) it is answered the way public
-// sources show a real server answering: SdkErrorCode "InvalidOperation",
-// the only code seen on the wire, and the message "Unable to find entity
-// <guid>".
+// A request naming an entity that does not exist is answered the way
+// public sources show a real server answering: SdkErrorCode
+// "InvalidOperation", the only code seen on the wire, and the message
+// "Unable to find entity <guid>". WithMissingEntity(MissingUnknownEntity)
+// answers with the code "UnknownEntity" instead, which no public source
+// shows, to test clients against both.
 //
-// Where public sources are silent, the simulator makes these choices: an entity read
-// answers one object for one segment and an array for several; entity
+// Where public sources are silent, the simulator makes these choices: an
+// entity read answers one object for one segment and an array for several; entity
 // collections read as arrays of dashed GUID strings; times are read as
 // RFC 3339 in UTC and accepted without an offset as UTC; segments of one
 // request apply in order, each whole or not at all, and a failing segment

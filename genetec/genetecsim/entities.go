@@ -119,7 +119,13 @@ type store struct {
 	byGUID  map[string]*entity
 	seq     int
 	missing MissingEntity
+	// held indexes credential GUIDs by cardholder, in creation order. It
+	// is built on demand and dropped by every change (see changed).
+	held map[string][]string
 }
+
+// changed drops what is derived from the entities.
+func (st *store) changed() { st.held = nil }
 
 // unknown is the Fail answer for a GUID that names no entity.
 func (st *store) unknown(g string) *sdkError {
@@ -175,6 +181,7 @@ func (st *store) insert(e *entity, now time.Time) {
 		e.guid = newGUID()
 	}
 	st.byGUID[e.guid] = e
+	st.changed()
 }
 
 func (st *store) sorted(pred func(*entity) bool) []*entity {
@@ -189,11 +196,13 @@ func (st *store) sorted(pred func(*entity) bool) []*entity {
 }
 
 func (st *store) credentialsOf(holder string) []string {
-	var out []string
-	for _, e := range st.sorted(func(e *entity) bool { return e.typ == TypeCredential && e.holder == holder }) {
-		out = append(out, e.guid)
+	if st.held == nil {
+		st.held = map[string][]string{}
+		for _, e := range st.sorted(func(e *entity) bool { return e.typ == TypeCredential && e.holder != "" }) {
+			st.held[e.holder] = append(st.held[e.holder], e.guid)
+		}
 	}
-	return out
+	return slices.Clone(st.held[holder])
 }
 
 func (st *store) delete(guid string) {
@@ -202,6 +211,7 @@ func (st *store) delete(guid string) {
 		return
 	}
 	delete(st.byGUID, guid)
+	st.changed()
 	switch {
 	case e.person():
 		for _, c := range st.byGUID {
@@ -360,6 +370,7 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 	for _, fn := range deferred {
 		fn()
 	}
+	st.changed()
 	return st.byGUID[target.guid], nil
 }
 

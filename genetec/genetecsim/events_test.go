@@ -232,10 +232,10 @@ func TestEventStream(t *testing.T) {
 	mustFail(t, f.call(t, "GET", "events/subscribe", "event(Camera,CameraMotion)"), "InvalidOperation", "not supported by the simulator")
 	mustFail(t, f.call(t, "GET", "events/subscribe", "event(Door,DoorOpen)"), "InvalidOperation", "not supported by the simulator")
 	mustFail(t, f.call(t, "GET", "events/subscribe", "event(LogicalID(Door,1),AccessGranted)"), "InvalidOperation", "not supported by the simulator")
-	mustFail(t, f.call(t, "GET", "events/subscribe", "event("+hex(genetecsim.SeedLobbyGroup)+",AccessGranted)"), "UnknownEntity", "not found")
+	mustFail(t, f.call(t, "GET", "events/subscribe", "event("+hex(genetecsim.SeedLobbyGroup)+",AccessGranted)"), "InvalidOperation", "Unable to find entity")
 	mustFail(t, f.call(t, "GET", "events/subscribe", "Door,AccessGranted"), "InvalidOperation", "Expected event(source,eventType)")
 	mustFail(t, f.call(t, "POST", "events/subscribe", "event(Door,AccessGranted)"), "InvalidOperation", "GET")
-	mustFail(t, f.call(t, "POST", "events/closeconnection/0badc0de00004000800000000000f00d", ""), "UnknownEntity", "not found")
+	mustFail(t, f.call(t, "POST", "events/closeconnection/0badc0de00004000800000000000f00d", ""), "InvalidOperation", "Unable to find event connection")
 
 	// closeconnection ends the response cleanly and the subscriptions
 	// with the session's last stream.

@@ -94,6 +94,8 @@ type CardholderInfo struct {
 	State       string
 	Groups      []string
 	Credentials []string
+	From        time.Time // zero when the activation mode sets none
+	Until       time.Time
 }
 
 // CredentialInfo is a snapshot of a credential.
@@ -131,6 +133,7 @@ func (s *Server) Cardholder(guid string) (CardholderInfo, bool) {
 	return CardholderInfo{
 		GUID: e.guid, Type: e.typ, Name: e.name, FirstName: e.first, LastName: e.last, Email: e.email,
 		State: e.effectiveState(s.clock()), Groups: slices.Clone(e.groups), Credentials: s.st.credentialsOf(e.guid),
+		From: e.act.from, Until: e.act.until,
 	}, true
 }
 

@@ -140,20 +140,20 @@ func WithStreamBuffer(n int) Option { return func(s *Server) { s.streamBuf = max
 type MissingEntity int
 
 const (
+	// MissingInvalidOperation answers as public sources show a real
+	// server doing: SdkErrorCode "InvalidOperation" (the only code seen
+	// on the wire) with the reason in the message, "Unable to find entity
+	// <guid>". It is the default.
+	MissingInvalidOperation MissingEntity = iota
 	// MissingUnknownEntity answers SdkErrorCode "UnknownEntity" with the
 	// message "Entity '<guid>' was not found". No public source shows
 	// this code: it is an invented answer, kept so that clients can be
 	// tested against a server that names the case in its code.
-	MissingUnknownEntity MissingEntity = iota
-	// MissingInvalidOperation answers as public sources show a real
-	// server doing: SdkErrorCode "InvalidOperation" (the only code seen
-	// on the wire) with the reason in the message, "Unable to find entity
-	// <guid>".
-	MissingInvalidOperation
+	MissingUnknownEntity
 )
 
 // WithMissingEntity sets how a missing entity is answered (default
-// MissingUnknownEntity).
+// MissingInvalidOperation).
 func WithMissingEntity(m MissingEntity) Option { return func(s *Server) { s.missing = m } }
 
 // New returns a Server with the seed groups SeedLobbyGroup and

@@ -245,7 +245,7 @@ func TestEntityLifecycle(t *testing.T) {
 	}
 	// Delete.
 	mustOk(t, f.call(t, "DELETE", "entity/"+hex(cred), ""))
-	mustFail(t, f.call(t, "DELETE", "entity/"+cred, ""), "UnknownEntity", cred)
+	mustFail(t, f.call(t, "DELETE", "entity/"+cred, ""), "InvalidOperation", "Unable to find entity "+cred)
 	mustOk(t, f.call(t, "DELETE", "entity/"+ch, ""))
 	if c := f.sim.Census(); c != (genetecsim.Census{}) {
 		t.Fatalf("census %+v", c)
@@ -269,7 +269,7 @@ func TestStrictness(t *testing.T) {
 		{"POST", "entity=" + ch + ",ActivationDate=2025-01-01T00:00:00", "InvalidOperation", "has no setter"},
 		{"POST", "entity=" + ch + ",ActivationMode=Sometimes(1)", "InvalidOperation", "not a valid ActivationMode"},
 		{"POST", "entity=" + ch + ",Groups*", "InvalidOperation", "not supported"},
-		{"POST", "entity=0badc0de00004000800000000000f00d,Name=x", "UnknownEntity", "was not found"},
+		{"POST", "entity=0badc0de00004000800000000000f00d,Name=x", "InvalidOperation", "Unable to find entity 0badc0de-0000-4000-8000-00000000f00d"},
 		{"POST", "entity=NewEntity(Credential),Name=x,Guid", "InvalidOperation", "needs a Format"},
 		{"POST", "entity=NewEntity(Credential),Format=" + credXML("000000000000000000000000025407D3"), "InvalidOperation", "not a valid H10301 frame"},
 		{"POST", "entity=NewEntity(Credential),Format=WiegandStandardCredentialFormat(42,1001)", "InvalidOperation", "not supported by the simulator"},
