@@ -48,10 +48,20 @@ func CodeForStatus(status int) acs.Code {
 }
 
 // TransportFailure classifies an error from Client.Do: a context error is
-// Canceled, anything else (no answer arrived) is Unavailable.
+// Canceled; the client's own rate limiter running out of time (PaceError)
+// is RateLimited, since nothing was sent; an answer too large to read
+// (OversizeError) is Unknown, since the ACS did answer and asking again
+// would get the same; anything else (no answer arrived) is Unavailable.
 func TransportFailure(op, provider string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var pe *PaceError
+	var oe *OversizeError
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return acs.Wrap(op, provider, acs.Canceled, err)
+	case errors.As(err, &pe):
+		return &acs.Error{Op: op, Provider: provider, Code: acs.RateLimited, Err: err}
+	case errors.As(err, &oe):
+		return &acs.Error{Op: op, Provider: provider, Code: acs.Unknown, Err: err}
 	}
 	return &acs.Error{Op: op, Provider: provider, Code: acs.Unavailable, Message: "no answer from the ACS", Err: err}
 }

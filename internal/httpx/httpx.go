@@ -296,10 +296,29 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		return nil, c.transportError(err)
 	}
 	if len(data) > MaxBody {
-		return nil, fmt.Errorf("response larger than %d bytes", MaxBody)
+		return nil, &OversizeError{Status: resp.StatusCode}
 	}
 	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
+}
+
+// PaceError reports that the client's own rate limiter would have made the
+// request wait past its context's deadline: nothing was sent. It is not
+// retried by Do (waiting longer is what it cannot do).
+type PaceError struct{}
+
+func (*PaceError) Error() string {
+	return "the client's rate limit leaves no time to send the request before its deadline; nothing was sent"
+}
+
+// OversizeError reports an answer whose body exceeded MaxBody: the ACS
+// answered, but the answer was not read.
+type OversizeError struct {
+	Status int // the answer's HTTP status
+}
+
+func (e *OversizeError) Error() string {
+	return fmt.Sprintf("the ACS answered (HTTP %d) with a body larger than %d bytes; not read", e.Status, MaxBody)
 }
 
 // transportError strips the URL (which may carry a query with personal
@@ -308,6 +327,10 @@ func (c *Client) transportError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
+	}
+	var pe *PaceError
+	if errors.As(err, &pe) {
+		return pe
 	}
 	return &TransportError{msg: c.Redact(err.Error()), timeout: isTimeout(err)}
 }
@@ -359,7 +382,8 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	}
 	if err != nil {
 		var te *tls.CertificateVerificationError
-		if errors.As(err, &te) {
+		var pe *PaceError
+		if errors.As(err, &te) || errors.As(err, &pe) {
 			return false, nil
 		}
 		return true, nil
@@ -441,7 +465,10 @@ type pacedTransport struct {
 func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.limiter != nil {
 		if err := t.limiter.Wait(r.Context()); err != nil {
-			return nil, err
+			if ctxErr := r.Context().Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, &PaceError{}
 		}
 	}
 	return t.next.RoundTrip(r)

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/acsbridge/acsbridge/acs"
 )
 
@@ -291,5 +293,41 @@ func TestCodeForStatus(t *testing.T) {
 		if got := CodeForStatus(status); got != want {
 			t.Errorf("CodeForStatus(%d) = %v, want %v", status, got, want)
 		}
+	}
+}
+
+func TestOversizeIsNotNoAnswer(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		_, _ = w.Write(make([]byte, MaxBody+10))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv, nil)
+	_, err := c.Do(t.Context(), Request{Method: http.MethodGet, Idempotent: true})
+	var oe *OversizeError
+	if !errors.As(err, &oe) || oe.Status != http.StatusOK || hits.Load() != 1 {
+		t.Fatalf("oversized answer: %v after %d requests; want an OversizeError after one", err, hits.Load())
+	}
+	aerr := TransportFailure("sync", "test", err)
+	if acs.CodeOf(aerr) != acs.Unknown || strings.Contains(aerr.Error(), "no answer") || acs.IsRetryable(aerr) {
+		t.Fatalf("classified as %v: %v", acs.CodeOf(aerr), aerr)
+	}
+}
+
+func TestPaceDeadlineIsNotNoAnswer(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	c := newTestClient(t, srv, func(c *Config) { c.Limiter = rate.NewLimiter(rate.Every(time.Hour), 1) })
+	if _, err := c.Do(t.Context(), Request{Method: http.MethodGet, Idempotent: true}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	_, err := c.Do(ctx, Request{Method: http.MethodGet, Idempotent: true})
+	aerr := TransportFailure("sync", "test", err)
+	if acs.CodeOf(aerr) != acs.RateLimited || strings.Contains(aerr.Error(), "no answer") || hits.Load() != 1 {
+		t.Fatalf("a wait past the deadline: %v (code %v) after %d requests", aerr, acs.CodeOf(aerr), hits.Load())
 	}
 }
