@@ -120,7 +120,7 @@ func TestInvalidRequestItemFromServer(t *testing.T) {
 func TestMissingBadgeStatusIsReported(t *testing.T) {
 	e := newEnv(t, envOpts{cfg: func(c *Config) { c.RevokedStatus = "Handed back" }})
 	_, err := e.p.Provision(t.Context(), e.grant(1))
-	if acs.CodeOf(err) != acs.NotFound || !strings.Contains(err.Error(), `"Handed back"`) {
+	if acs.CodeOf(err) != acs.InvalidArgument || !strings.Contains(err.Error(), `"Handed back"`) {
 		t.Fatalf("got %v", err)
 	}
 	if e.sim.Census() != (lenelsim.Census{}) {

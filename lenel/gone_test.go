@@ -1,6 +1,7 @@
 package lenel
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -206,4 +207,24 @@ func leftBehind(e *env, personType string, g acs.Grant) bool {
 		}
 	}
 	return false
+}
+
+// Revoke never answers NotFound for a configuration OnGuard lacks: a
+// caller could read it as "the badge is gone".
+func TestRevokeWithUnknownStatusIsNotNotFound(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	_, p := provisioned(t, e, 1)
+	cfg := e.cfg
+	cfg.RevokedStatus = "Handed back"
+	q, err := New(cfg, WithClock(e.clock.Now), WithKeepAlive(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = q.Close(context.Background()) })
+	if err := q.Revoke(t.Context(), p.Credential); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Errorf("revoke with a revoked status OnGuard lacks: %v, want invalid argument", err)
+	}
+	if !e.opens(p.Credential, "1", e.clock.Now()) {
+		t.Error("badge changed")
+	}
 }

@@ -25,7 +25,15 @@
 //     password, licence) no new login is tried for 30 seconds, doubling up
 //     to 15 minutes, so that retries do not lock the account (OnGuard
 //     accounts may lock after five failures); calls in between fail at
-//     once with the same error.
+//     once with the same error. OnGuard's answer to a wrong password is
+//     undocumented, so a refusal is a 401 or 403, or any answer in
+//     OpenAccess's error shape other than a 404 or 405. A 404 or 405, an
+//     answer that is not OpenAccess's (an HTML page) and a success without
+//     a token make the provider ask GET /version, which needs no session:
+//     when OpenAccess does not answer there either, the base URL is wrong,
+//     the error is NotFound and names the expected path
+//     (/api/access/onguard/openaccess), and no back-off starts. Close
+//     during a login waits for it and logs the new session out.
 //   - People: visitors are Lnl_Visitor records (Config.PersonType selects
 //     Lnl_Cardholder instead). The caller's external ID is stored in the
 //     SSNO property (Config.ExternalIDProperty selects another, for example
@@ -50,7 +58,10 @@
 //     openaccess.general.invalidapplicationid (licence or Application-Id)
 //     is PermissionDenied, openaccess.general.invalidrequestitem is
 //     InvalidArgument, session errors are Unauthenticated, codes naming
-//     "notfound" are NotFound; otherwise the HTTP status decides.
+//     "notfound" are NotFound; otherwise the HTTP status decides. Only the
+//     first two codes were ever seen from OnGuard, so no decision that
+//     matters rests on the others: see "Idempotency, revocation and badge
+//     reuse".
 //   - Filters: OpenAccess documents no escape for quotes in filter strings,
 //     so filters only ever hold numeric keys and the external ID, which is
 //     restricted to letters, digits, '-', '_' and '.'. Results are checked
@@ -75,6 +86,33 @@
 // Config.DeleteAssignmentsOnRevoke also removes the badge's access level
 // assignments. RemoveCardholder deletes the person's badges and then the
 // person. Both succeed when the target is already gone.
+//
+// What OpenAccess answers a PUT or DELETE of a record that no longer
+// exists is undocumented: a 400 invalidrequestitem, a 404, a 500 and even
+// a success are all plausible, and lenelsim can give each
+// (lenelsim.WithMissingAnswer). So no error code is read as "gone": after
+// a failed change to a badge, an assignment or a person, the provider asks
+// OnGuard whether the record still exists (GET /instances filtered on its
+// numeric key). Absent, the change is moot and the call goes on; present,
+// the original error is returned, a not-found code becoming Unknown (the
+// record is there); when the lookup itself fails transiently, its
+// retryable error is returned. Revoke and RemoveCardholder therefore never
+// report their target as NotFound; a NotFound from them means that
+// something else is missing (no OpenAccess API at the base URL).
+//
+// # The ACS's copy of visitor data
+//
+// RemoveCardholder deletes the person record at OnGuard (DELETE
+// /instances, as integrators do for Lnl_Visitor and Lnl_Badge); nothing is
+// kept or anonymised by the adapter. It then looks the record up and fails
+// (Unknown) if OnGuard still holds it, so when RemoveCardholder succeeds no
+// name, e-mail address, company or external ID of the visitor is left in
+// an OnGuard person record. Two copies lie outside its reach: OnGuard's
+// event log keeps the name it recorded with each door event (OpenAccess
+// offers no way to erase logged events; the site's OnGuard retention
+// settings govern them), and a badge record deleted to hand the physical
+// badge to the next visitor leaves the previous person record in place
+// until that person is removed in turn.
 //
 // Changes reach door controllers through OnGuard's download service, so
 // expect a short lag after each call.

@@ -99,7 +99,10 @@ func (p *Provider) statusIDs(ctx context.Context, op string) (statusIDs, error) 
 		name string
 	}{{s.active, p.cfg.ActiveStatus}, {s.revoked, p.cfg.RevokedStatus}} {
 		if miss.id == 0 {
-			return statusIDs{}, acs.Errorf(op, Name, acs.NotFound, "OnGuard has no badge status named %q (it has: %s)", miss.name, strings.Join(names, ", "))
+			// InvalidArgument, not NotFound: the configuration names a
+			// status OnGuard lacks, and from Revoke a NotFound could be
+			// read as "the badge is gone".
+			return statusIDs{}, acs.Errorf(op, Name, acs.InvalidArgument, "OnGuard has no badge status named %q (it has: %s); check Config.ActiveStatus and Config.RevokedStatus", miss.name, strings.Join(names, ", "))
 		}
 	}
 	p.cmu.Lock()
@@ -319,7 +322,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	}
 	for _, b := range stale {
 		// A returned badge handed to the next visitor: the old record goes.
-		if err := p.remove(ctx, op, "Lnl_Badge", map[string]any{"BADGEKEY": b.key}, eqInt("BADGEKEY", b.key)); err != nil {
+		if err := p.remove(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}); err != nil {
 			return acs.Provisioned{}, err
 		}
 	}
@@ -449,8 +452,7 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 	}
 	slices.Sort(extra)
 	for _, l := range extra {
-		keys := map[string]any{"ACCESSLEVELID": l, "BADGEKEY": badgeKey}
-		if err := p.remove(ctx, op, "Lnl_AccessLevelAssignment", keys, andInts("ACCESSLEVELID", l, "BADGEKEY", badgeKey)); err != nil {
+		if err := p.remove(ctx, op, "Lnl_AccessLevelAssignment", keys{"ACCESSLEVELID": l, "BADGEKEY": badgeKey}); err != nil {
 			return err
 		}
 	}
@@ -462,7 +464,8 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 // Config.DeleteAssignmentsOnRevoke, its assignments deleted. The record is
 // kept. With ref.ID (the BADGEKEY) empty, the badge is found by
 // ref.CardholderID or ref.CardholderExternalID and ref.Card. A badge or
-// person that does not exist is a success.
+// person that does not exist is a success, also when it disappears during
+// the call, whatever OpenAccess answers then (see the package doc).
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	var filter string
@@ -520,8 +523,10 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	}
 	now := p.now().UTC().Truncate(time.Second)
 	for _, it := range items {
-		b, ok := readBadge(it)
-		if !ok || (personID != 0 && b.personID != personID) || (key != 0 && b.key != key) {
+		// By BADGEKEY the key alone identifies the badge; a badge without
+		// PERSONID in the answer is still revoked.
+		b, _ := readBadge(it)
+		if b.key == 0 || (personID != 0 && b.personID != personID) || (key != 0 && b.key != key) {
 			continue
 		}
 		if id, _ := it.int("ID"); badgeID != 0 && id != badgeID {
@@ -540,10 +545,10 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		}
 		if len(upd) > 1 {
 			if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
-				if gone, _ := p.gone(ctx, op, b.key); !gone {
+				if err := p.settle(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}, err); err != nil {
 					return err
 				}
-				continue
+				continue // gone: nothing left to revoke
 			}
 		}
 		if p.cfg.DeleteAssignmentsOnRevoke {
@@ -559,15 +564,11 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	return nil
 }
 
-// gone reports whether the badge no longer exists.
-func (p *Provider) gone(ctx context.Context, op string, key int64) (bool, error) {
-	items, err := p.list(ctx, op, "Lnl_Badge", eqInt("BADGEKEY", key))
-	return err == nil && len(items) == 0, err
-}
-
 // RemoveCardholder deletes the person's badges (their assignments go with
-// them) and then the person record. ref.ID is the person ID; without it
-// the person is found by ref.ExternalID. An absent person is a success.
+// them) and then the person record, and checks that the record is gone, so
+// that none of the visitor's data stays in it (see the package doc). ref.ID
+// is the person ID; without it the person is found by ref.ExternalID. An
+// absent person is a success, whatever OpenAccess answers the DELETE.
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove_cardholder"
 	var personID int64
@@ -610,9 +611,31 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		if !ok || b.personID != personID {
 			continue
 		}
-		if err := p.remove(ctx, op, "Lnl_Badge", map[string]any{"BADGEKEY": b.key}, eqInt("BADGEKEY", b.key)); err != nil {
+		if err := p.remove(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}); err != nil {
 			return err
 		}
 	}
-	return p.remove(ctx, op, p.cfg.PersonType, map[string]any{"ID": personID}, eqInt("ID", personID))
+	return p.removePerson(ctx, op, personID)
+}
+
+// removePerson deletes the person record and makes sure it is gone, so
+// that no name or e-mail address stays at OnGuard once RemoveCardholder
+// succeeds, whatever OnGuard answered.
+func (p *Provider) removePerson(ctx context.Context, op string, personID int64) error {
+	k := keys{"ID": personID}
+	typeName := p.cfg.PersonType
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
+	if acs.CodeOf(err) == acs.Canceled {
+		return err
+	}
+	left, lerr := p.list(ctx, op, typeName, k.filter())
+	switch {
+	case err != nil:
+		return settled(typeName, k, err, left, lerr)
+	case lerr != nil:
+		return lerr
+	case k.in(left):
+		return acs.Errorf(op, Name, acs.Unknown, "OpenAccess acknowledged deleting %s %d, but the record is still there", typeName, personID)
+	}
+	return nil
 }

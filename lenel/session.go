@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -90,8 +91,11 @@ func (p *Provider) session(ctx context.Context, op string) (string, uint64, erro
 
 		p.smu.Lock()
 		p.inflight = nil
+		orphan := ""
 		if err == nil && p.closed {
-			err = errClosed(op)
+			// Close came while logging in: the new session must not stay
+			// open at OnGuard. Close waits for this logout.
+			err, orphan = errClosed(op), tok
 		}
 		var gen uint64
 		if code := acs.CodeOf(err); code == acs.Unauthenticated || code == acs.PermissionDenied {
@@ -115,8 +119,14 @@ func (p *Provider) session(ctx context.Context, op string) (string, uint64, erro
 			p.startLoopLocked()
 		}
 		c.err = err
-		close(c.done)
+		if orphan == "" {
+			close(c.done)
+		}
 		p.smu.Unlock()
+		if orphan != "" {
+			p.logoutOrphan(ctx, orphan)
+			close(c.done)
+		}
 		if err != nil {
 			return "", 0, err
 		}
@@ -148,28 +158,103 @@ func (p *Provider) login(ctx context.Context, op string) (string, time.Time, err
 		op: op, method: http.MethodPost, path: "/authentication", anonymous: true, idempotent: true,
 		body: loginBody{UserName: p.cfg.Username, Password: p.cfg.Password, DirectoryID: p.cfg.DirectoryID},
 	}, &ans)
-	if err != nil {
-		var ae *acs.Error
-		if errors.As(err, &ae) {
-			switch ae.Code {
-			case acs.Canceled, acs.Unavailable, acs.RateLimited, acs.PermissionDenied:
-				if ae.Code == acs.PermissionDenied && ae.Message == "" {
-					ae.Message = "OnGuard refused the application ID (licence)"
-				}
-			default:
-				ae.Code = acs.Unauthenticated
-				if ae.Message == "" {
-					ae.Message = "OnGuard refused the login (user name, password or directory)"
-				}
-			}
-		}
-		return "", time.Time{}, err
+	if err == nil && ans.SessionToken != "" {
+		exp, _ := parseTime(ans.TokenExpirationTime)
+		return ans.SessionToken, exp, nil
 	}
-	if ans.SessionToken == "" {
-		return "", time.Time{}, acs.Errorf(op, Name, acs.Unauthenticated, "OnGuard's login answer holds no session token")
+	return "", time.Time{}, p.loginFailure(ctx, op, err)
+}
+
+// loginFailure classifies a login that gave no session (err is nil for a
+// success answer without a token). Only a refusal of the credentials or
+// the licence is Unauthenticated or PermissionDenied, which start the
+// login back-off. OnGuard's answer to a wrong password is undocumented:
+// a 401 or 403, and any answer in OpenAccess's error shape other than a
+// 404 or 405, count as refusals. A 404, a 405, an answer that is not
+// OpenAccess's and a success without a token may instead mean that the
+// base URL does not lead to OpenAccess, so OpenAccess is asked (GET
+// /version, which needs no session): when it does not answer there, the
+// error is NotFound and names the expected path.
+func (p *Provider) loginFailure(ctx context.Context, op string, err error) error {
+	var ae *acs.Error
+	var api *APIError
+	switch {
+	case err != nil && !errors.As(err, &ae):
+		return err
+	case err != nil && (ae.Code == acs.Canceled || ae.Code == acs.Unavailable || ae.Code == acs.RateLimited):
+		return err
+	case errors.As(err, &api) && api.Code == codeInvalidApplicationID:
+		return refusal(ae, acs.PermissionDenied, "OnGuard refused the application ID (licence)")
+	case api != nil && api.Status == http.StatusForbidden:
+		return refusal(ae, acs.PermissionDenied, "OnGuard refused the login (account not allowed)")
+	case api != nil && (api.Status == http.StatusUnauthorized || api.Code != "" && !wrongPathStatus(api.Status)):
+		return refusal(ae, acs.Unauthenticated, "OnGuard refused the login (user name, password or directory)")
 	}
-	exp, _ := parseTime(ans.TokenExpirationTime)
-	return ans.SessionToken, exp, nil
+	found, perr := p.openAccessAnswers(ctx, op)
+	switch {
+	case perr != nil:
+		return perr
+	case !found:
+		return p.noAPI(op, err)
+	case api != nil && api.Code != "":
+		return refusal(ae, acs.Unauthenticated, "OnGuard refused the login (user name, password or directory)")
+	case err != nil:
+		ae.Code = acs.Unknown
+		ae.Message = "OpenAccess's answer to the login was not understood"
+		return err
+	}
+	return acs.Errorf(op, Name, acs.Unknown, "OnGuard's login answer holds no session token")
+}
+
+// wrongPathStatus reports whether an HTTP status may come from a server
+// that does not know the path, rather than from OpenAccess.
+func wrongPathStatus(status int) bool {
+	return status == http.StatusNotFound || status == http.StatusMethodNotAllowed
+}
+
+func refusal(ae *acs.Error, code acs.Code, msg string) error {
+	ae.Code = code
+	if ae.Message == "" {
+		ae.Message = msg
+	}
+	return ae
+}
+
+// openAccessAnswers reports whether OpenAccess answers GET /version at the
+// base URL. The error is set only when that cannot be told yet (no answer,
+// a server error, a cancelled context).
+func (p *Provider) openAccessAnswers(ctx context.Context, op string) (bool, error) {
+	var v struct {
+		ProductName string `json:"product_name"`
+		Version     string `json:"version"`
+	}
+	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/version", anonymous: true, idempotent: true}, &v)
+	switch code := acs.CodeOf(err); {
+	case err == nil:
+		return v.Version != "" || v.ProductName != "", nil
+	case code == acs.Canceled || code == acs.Unavailable || code == acs.RateLimited:
+		return false, err
+	}
+	return false, nil
+}
+
+// apiPath is where OpenAccess lives on an OnGuard server.
+const apiPath = "/api/access/onguard/openaccess"
+
+// noAPI is the error for a base URL where OpenAccess does not answer.
+func (p *Provider) noAPI(op string, cause error) error {
+	path := "/"
+	if u, err := url.Parse(p.hc.BaseURL()); err == nil && u.Path != "" {
+		path = u.Path
+	}
+	e := acs.Errorf(op, Name, acs.NotFound,
+		"no OpenAccess API answers at the base URL's path %q: the base URL should end in %s (such as https://onguard.example.com:8080%s)",
+		path, apiPath, apiPath)
+	var api *APIError
+	if errors.As(cause, &api) {
+		e.Err = api
+	}
+	return e
 }
 
 // invalidate forgets the session of generation gen, so the next call logs
@@ -274,28 +359,59 @@ func (p *Provider) tick(ctx context.Context) {
 }
 
 // Close stops the keepalive loop and logs out (DELETE /authentication).
-// Later calls fail; Close itself may be called again and returns the first
-// result.
+// A login still in flight is waited for (until ctx ends) and its session
+// logged out as soon as it arrives, so that no session is left open at
+// OnGuard. Later calls fail; Close itself may be called again and returns
+// the first result.
 func (p *Provider) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.smu.Lock()
 		p.closed = true
-		tok, gen := p.token, p.gen
+		tok, gen, login := p.token, p.gen, p.inflight
 		p.smu.Unlock()
 		close(p.stop)
 		p.loopDone.Wait()
-		if tok == "" {
-			return
+		if login != nil {
+			select {
+			case <-login.done: // its caller logged the new session out
+			case <-ctx.Done():
+				p.closeErr = acs.Wrap("close", Name, acs.Canceled, ctx.Err())
+			}
 		}
-		err := p.do(ctx, request{op: "close", method: http.MethodDelete, path: "/authentication", idempotent: true, token: tok, gen: gen}, nil)
-		if acs.CodeOf(err) != acs.Unauthenticated {
-			p.closeErr = err
+		if tok != "" {
+			if err := p.logout(ctx, tok, gen); err != nil && p.closeErr == nil {
+				p.closeErr = err
+			}
 		}
 		p.smu.Lock()
 		p.token = ""
 		p.smu.Unlock()
 	})
 	return p.closeErr
+}
+
+// logout ends the session tok at OnGuard; a session OnGuard no longer
+// knows is already ended.
+func (p *Provider) logout(ctx context.Context, tok string, gen uint64) error {
+	err := p.do(ctx, request{op: "close", method: http.MethodDelete, path: "/authentication", idempotent: true, token: tok, gen: gen}, nil)
+	if acs.CodeOf(err) == acs.Unauthenticated {
+		return nil
+	}
+	return err
+}
+
+// orphanLogoutTimeout bounds the logout of a session that arrived after
+// Close.
+const orphanLogoutTimeout = 30 * time.Second
+
+// logoutOrphan logs out a session whose login ended after Close, even when
+// the caller's context has ended meanwhile.
+func (p *Provider) logoutOrphan(ctx context.Context, tok string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), orphanLogoutTimeout)
+	defer cancel()
+	if err := p.logout(ctx, tok, 0); err != nil {
+		p.log.LogAttrs(ctx, slog.LevelWarn, "lenel logout of a session opened during Close failed", slog.String("error", err.Error()))
+	}
 }
 
 // keyLocks serialises work on one key (an external ID, a badge ID) within

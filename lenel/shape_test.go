@@ -394,6 +394,7 @@ func TestRemoveCardholderRequestShape(t *testing.T) {
 		body("DELETE", "Lnl_Badge", `{"BADGEKEY":1}`),
 		body("DELETE", "Lnl_Badge", `{"BADGEKEY":2}`),
 		body("DELETE", "Lnl_Visitor", `{"ID":1}`),
+		list("Lnl_Visitor", "ID = 1"),
 	})
 	if c := e.sim.Census(); c != (lenelsim.Census{}) {
 		t.Errorf("census after removal %+v", c)

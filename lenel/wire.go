@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -353,30 +354,103 @@ func (p *Provider) modify(ctx context.Context, op, typeName string, pm map[strin
 	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", body: instanceBody(typeName, pm), idempotent: true}, nil)
 }
 
-// remove deletes an instance by its keys. OpenAccess's answer for an
-// instance that is already gone is undocumented, so a refused delete is
-// followed by a lookup (filter, numeric only): if the instance is gone, the
-// delete succeeded.
-func (p *Provider) remove(ctx context.Context, op, typeName string, keys map[string]any, filter string) error {
-	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, keys), idempotent: true}, nil)
+// keys names one instance by its key properties, all numeric.
+type keys map[string]int64
+
+// body is the property_value_map of a DELETE.
+func (k keys) body() map[string]any {
+	m := make(map[string]any, len(k))
+	for name, v := range k {
+		m[name] = v
+	}
+	return m
+}
+
+// filter is "A = 1 AND B = 2", names in order.
+func (k keys) filter() string {
+	names := make([]string, 0, len(k))
+	for name := range k {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = eqInt(name, k[name])
+	}
+	return strings.Join(parts, " AND ")
+}
+
+// in reports whether one of items carries every key.
+func (k keys) in(items []props) bool {
+	for _, it := range items {
+		match := true
+		for name, v := range k {
+			if got, ok := it.int(name); !ok || got != v {
+				match = false
+				break
+			}
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// remove deletes an instance by its keys. What OpenAccess answers for an
+// instance that is already gone is undocumented, so a failed DELETE is
+// settled by asking whether the instance still exists.
+func (p *Provider) remove(ctx context.Context, op, typeName string, k keys) error {
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
 	if err == nil {
 		return nil
 	}
-	switch acs.CodeOf(err) {
-	case acs.InvalidArgument, acs.NotFound:
-	default:
+	return p.settle(ctx, op, typeName, k, err)
+}
+
+// settle decides what a failed change (PUT or DELETE) to the instance
+// named by k means when its purpose is met once the instance is gone
+// (revoking, deleting). OnGuard's answer for a missing instance is not
+// documented, and a 400, a 404, a 500 and an answer that is not
+// OpenAccess's own are all plausible, so no error code is trusted to mean
+// "gone": the instance is looked up (a filter on its numeric keys). Absent,
+// the change is moot and settle returns nil. Present, the original error
+// stands, except that a not-found code becomes Unknown, since the record
+// is there and a caller must not read the error as "gone". A lookup that
+// fails transiently keeps the failure retryable: until OnGuard can be
+// asked, nothing is known.
+func (p *Provider) settle(ctx context.Context, op, typeName string, k keys, err error) error {
+	if acs.CodeOf(err) == acs.Canceled {
 		return err
 	}
-	left, lerr := p.list(ctx, op, typeName, filter)
+	left, lerr := p.list(ctx, op, typeName, k.filter())
+	return settled(typeName, k, err, left, lerr)
+}
+
+// settled is settle's decision once the lookup answered left (or lerr).
+func settled(typeName string, k keys, err error, left []props, lerr error) error {
 	switch {
-	case lerr == nil && len(left) == 0:
+	case lerr == nil && !k.in(left):
 		return nil
-	case lerr != nil && acs.IsRetryable(lerr):
-		// The refusal may only mean a repeated DELETE found the record
-		// gone; until the lookup can tell, the failure stays transient.
+	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 		return lerr
+	case acs.CodeOf(err) == acs.NotFound:
+		return stillThere(err, typeName)
 	}
 	return err
+}
+
+// stillThere turns a not-found answer about a record that exists (or may)
+// into an Unknown error that says so.
+func stillThere(err error, typeName string) error {
+	var ae *acs.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	cp := *ae
+	cp.Code = acs.Unknown
+	cp.Message = "OpenAccess answered not found, but the " + typeName + " still exists"
+	return &cp
 }
 
 // flexInt decodes an integer sent as a JSON number or a numeric string.
