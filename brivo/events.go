@@ -238,8 +238,12 @@ func (e *fnError) Error() string { return e.err.Error() }
 // at a time.
 //
 // Failed polls (no answer, 5xx, throttling) are retried after a backoff
-// that grows to EventPolling.BackoffMax, forever; other errors (refused
-// credentials, a 400) end the call. Nothing is delivered twice within a
+// that grows to EventPolling.BackoffMax, forever; an answer nobody can
+// classify (an unexpected status, an unreadable page) is retried too, but
+// ends the call when it persists for 5 polls in a row; other errors
+// (refused credentials or API key, a missing permission, a 400) end the
+// call at once with a non-retryable *acs.Error, as do refused credentials
+// during the card and cardholder lookups. Nothing is delivered twice within a
 // call, and the card (from the credential's field values, or the unknown
 // Wiegand frame) and the cardholder's external ID are filled in with cached
 // lookups (GET /credentials/{id}, GET /users/{id}): a credential or user
@@ -263,44 +267,67 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		pos.at = p.now().UTC().Add(-p.polling.History)
 	}
 	s := &poller{p: p, op: op, pos: pos, fn: fn}
-	failures := 0
 	for {
 		more, err := s.pass(ctx)
 		var fe *fnError
 		switch {
 		case errors.As(err, &fe):
 			return fe.err
-		case err == nil:
-			failures = 0
-			if more {
-				continue
+		case err != nil:
+			if err := s.failed(ctx, err); err != nil {
+				return err
 			}
+		case more:
+			s.failures, s.unclassified = 0, 0
+		default:
+			s.failures, s.unclassified = 0, 0
 			if err := p.sleep(ctx, p.polling.Interval); err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
 			}
-			continue
-		}
-		if ctx.Err() != nil {
-			return acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		}
-		if c := acs.CodeOf(err); c != acs.Unavailable && c != acs.RateLimited && c != acs.Unknown {
-			return err
-		}
-		d := p.polling.BackoffMin << min(failures, 20)
-		if d > p.polling.BackoffMax || d <= 0 {
-			d = p.polling.BackoffMax
-		}
-		if ra, ok := acs.RetryAfterOf(err); ok && ra > d {
-			d = ra
-		}
-		failures++
-		p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: event poll failed, retrying",
-			slog.String("provider", Name), slog.Int("failures", failures), slog.Duration("wait", d),
-			slog.String("error", p.redact(err.Error())))
-		if err := p.sleep(ctx, d); err != nil {
-			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
 	}
+}
+
+// maxUnclassified is how many polls in a row may fail with an error
+// nobody classified (acs.Unknown: an unexpected status, an unreadable
+// answer) before Events gives up on it: once may be a glitch, every time
+// is a change at Brivo that waiting will not cure.
+const maxUnclassified = 5
+
+// failed handles a failed poll: a transient failure is waited out (the
+// wait doubles up to BackoffMax, or Brivo's Retry-After) and nil returned;
+// anything else, and an unclassified failure that persists, is returned
+// for Events to end with.
+func (s *poller) failed(ctx context.Context, err error) error {
+	p := s.p
+	if ctx.Err() != nil {
+		return acs.Wrap(s.op, Name, acs.Canceled, ctx.Err())
+	}
+	switch acs.CodeOf(err) {
+	case acs.Unavailable, acs.RateLimited:
+		s.unclassified = 0
+	case acs.Unknown:
+		if s.unclassified++; s.unclassified >= maxUnclassified {
+			return err
+		}
+	default:
+		return err
+	}
+	d := p.polling.BackoffMin << min(s.failures, 20)
+	if d > p.polling.BackoffMax || d <= 0 {
+		d = p.polling.BackoffMax
+	}
+	if ra, ok := acs.RetryAfterOf(err); ok && ra > d {
+		d = ra
+	}
+	s.failures++
+	p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: event poll failed, retrying",
+		slog.String("provider", Name), slog.Int("failures", s.failures), slog.Duration("wait", d),
+		slog.String("error", p.redact(err.Error())))
+	if err := p.sleep(ctx, d); err != nil {
+		return acs.Wrap(s.op, Name, acs.Canceled, err)
+	}
+	return nil
 }
 
 // poller is the state of one Events call.
@@ -311,6 +338,9 @@ type poller struct {
 	low time.Time // windows wholly read without reaching pos start here
 	top pageMin   // where the next pass starts reading, when set
 	fn  func(acs.DoorEvent) error
+	// failures and unclassified count the failed polls in a row, all and
+	// those with an unclassified error.
+	failures, unclassified int
 }
 
 // pageMin is the oldest event time of a page, parsed and as Brivo wrote it.

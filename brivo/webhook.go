@@ -41,6 +41,9 @@ type webhookOptions struct {
 // ID through p (cached lookups, as Events does) and applies p's door
 // directions. Without it, events carry the door, the decision, the
 // credential and user IDs and the card of an unknown Wiegand frame only.
+// After a lookup refusal that cannot pass by itself (refused credentials),
+// events go without lookups for five minutes (on p's clock) rather than
+// repeat a failed login at every notification.
 func WithWebhookProvider(p *Provider) WebhookOption {
 	return func(o *webhookOptions) { o.provider = p }
 }
@@ -105,6 +108,7 @@ type WebhookHandler struct {
 	room chan struct{} // a slot per request admitted (running or waiting)
 
 	mu    sync.Mutex
+	pause time.Time // lookups are skipped until then (provider's clock)
 	seen  map[string]*claim
 	ring  []ringEntry // delivered IDs, a circular buffer
 	next  int
@@ -360,16 +364,43 @@ func (h *WebhookHandler) deliver(ctx context.Context, ev *rawEvent) error {
 	} else {
 		var credID, userID int64
 		de, credID, userID = mapDoorEvent(ev, p.directions)
-		lctx, cancel := context.WithTimeout(ctx, h.o.lookupTimeout)
-		full := de
-		err := p.enrich(lctx, "webhook", &full, credID, userID)
-		cancel()
-		if err == nil {
-			de = full
-		} else {
-			h.log.LogAttrs(ctx, slog.LevelInfo, "brivo: webhook event delivered without lookups",
-				slog.String("provider", Name), slog.String("event", ev.id), slog.String("error", p.redact(err.Error())))
+		if !h.lookupsPaused(p.now()) {
+			de = h.enrich(ctx, p, ev, de, credID, userID)
 		}
 	}
 	return h.fn(de)
+}
+
+// lookupPause is how long a handler skips lookups after a refusal that
+// cannot pass by itself (refused credentials): trying again at every
+// notification would only repeat a failed login, which can lock the
+// Brivo admin account.
+const lookupPause = 5 * time.Minute
+
+func (h *WebhookHandler) lookupsPaused(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return now.Before(h.pause)
+}
+
+// enrich adds the lookups' card and external ID to de, or returns de as it
+// is when they fail (pausing them after a lasting refusal).
+func (h *WebhookHandler) enrich(ctx context.Context, p *Provider, ev *rawEvent, de acs.DoorEvent, credID, userID int64) acs.DoorEvent {
+	lctx, cancel := context.WithTimeout(ctx, h.o.lookupTimeout)
+	full := de
+	err := p.enrich(lctx, "webhook", &full, credID, userID)
+	cancel()
+	if err == nil {
+		return full
+	}
+	level, msg := slog.LevelInfo, "brivo: webhook event delivered without lookups"
+	if c := acs.CodeOf(err); !acs.IsRetryable(err) && c != acs.Canceled && c != acs.Unknown {
+		h.mu.Lock()
+		h.pause = p.now().Add(lookupPause)
+		h.mu.Unlock()
+		level, msg = slog.LevelWarn, "brivo: webhook lookups refused; events go without them for a while"
+	}
+	h.log.LogAttrs(ctx, level, msg,
+		slog.String("provider", Name), slog.String("event", ev.id), slog.String("error", p.redact(err.Error())))
+	return de
 }
