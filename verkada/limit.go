@@ -1,0 +1,81 @@
+package verkada
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// window is a sliding-window rate limiter: at most limit requests start in
+// any span (a minute for Verkada). It keeps the start times of the last
+// limit requests in a ring; a request may start once the oldest of them is
+// a span old. A rolling window is stricter than Verkada's per-minute count
+// (however the server aligns its minutes, no minute of it sees more than
+// limit requests from this provider), and, unlike a token bucket whose
+// burst adds to its rate, it never lets a minute hold more than limit.
+//
+// A 429 pauses the window until the server's Retry-After has passed, so
+// that concurrent callers stop together instead of each discovering the
+// limit.
+type window struct {
+	limit int
+	span  time.Duration
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	mu     sync.Mutex
+	starts []time.Time // ring of the last limit start times
+	next   int         // the ring slot the next start overwrites
+	paused time.Time   // no start before this
+}
+
+func newWindow(limit int, span time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *window {
+	return &window{limit: limit, span: span, now: now, sleep: sleep, starts: make([]time.Time, limit)}
+}
+
+// wait blocks until a request may start (or ctx ends) and records its start.
+func (w *window) wait(ctx context.Context) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		w.mu.Lock()
+		now := w.now()
+		until := w.paused
+		if oldest := w.starts[w.next]; !oldest.IsZero() && oldest.Add(w.span).After(until) {
+			until = oldest.Add(w.span)
+		}
+		if !now.Before(until) {
+			w.starts[w.next] = now
+			w.next = (w.next + 1) % w.limit
+			w.mu.Unlock()
+			return nil
+		}
+		w.mu.Unlock()
+		if err := w.sleep(ctx, until.Sub(now)); err != nil {
+			return err
+		}
+	}
+}
+
+// pause stops every start until t.
+func (w *window) pause(t time.Time) {
+	w.mu.Lock()
+	if t.After(w.paused) {
+		w.paused = t
+	}
+	w.mu.Unlock()
+}
+
+// inWindow counts the starts within the last span (for tests and logs).
+func (w *window) inWindow() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now, n := w.now(), 0
+	for _, t := range w.starts {
+		if !t.IsZero() && now.Sub(t) < w.span {
+			n++
+		}
+	}
+	return n
+}
