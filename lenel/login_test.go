@@ -149,3 +149,52 @@ func TestCloseAfterRefusedLoginSendsNothing(t *testing.T) {
 		t.Errorf("ping after close: %v", err)
 	}
 }
+
+// OnGuard's answer to an expired session is undocumented; whatever shape it
+// takes, the provider finds out by asking and logs in again.
+func TestExpiredSessionWhateverTheAnswer(t *testing.T) {
+	for name, a := range map[string]struct {
+		status int
+		code   string
+	}{
+		"401-invalidsession": {401, lenelsim.CodeInvalidSession},
+		"400-invalidrequest": {400, lenelsim.CodeInvalidRequest},
+		"403-accessdenied":   {403, "openaccess.general.accessdenied"},
+		"400-no-code":        {400, ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, envOpts{sim: []lenelsim.Option{lenelsim.WithInvalidSessionAnswer(a.status, a.code)}})
+			ctx := t.Context()
+			_, p := provisioned(t, e, 1)
+			e.sim.ExpireSessions() // an OnGuard restart
+			noError(t, "revoke after the session was dropped", e.p.Revoke(ctx, p.Credential))
+			if got := logins(e); got != 2 {
+				t.Errorf("%d logins, want 2", got)
+			}
+			e.sim.ExpireSessions()
+			noError(t, "keepalive on a dropped session", e.p.KeepAlive(ctx))
+			noError(t, "remove", e.p.RemoveCardholder(ctx, p.Cardholder))
+			if got := logins(e); got != 3 {
+				t.Errorf("%d logins, want 3", got)
+			}
+		})
+	}
+}
+
+// A 400 with an undocumented code is tested against the session once, and
+// keeps its own classification when the session is fine.
+func TestUndocumentedRefusalAsksAboutTheSessionOnce(t *testing.T) {
+	e := newEnv(t, envOpts{opts: []Option{WithRetry(-1, 0, 0)}})
+	ctx := t.Context()
+	if err := e.p.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	e.sim.AddFault(lenelsim.Fault{Method: "GET", Path: "/instances", Status: 400, Code: "openaccess.general.badfilter"})
+	if _, err := e.p.AccessLevels(ctx); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Fatalf("400 with a live session: %v, want invalid argument", err)
+	}
+	if n, k := len(e.requests()), count(e.requests(), "GET", "/keepalive", ""); n != 2 || k != 1 || logins(e) != 0 {
+		t.Errorf("%d requests, %d keepalives, %d logins; want the listing and one keepalive", n, k, logins(e))
+	}
+}

@@ -38,7 +38,7 @@
 // queued request are all refused with an error, so adapter mistakes show up
 // in tests. Where the public record is silent, the simulator makes a
 // choice and says so: invalid or expired sessions are HTTP 401 with code
-// CodeInvalidSession, a wrong password is 401 with CodeAuthenticationFailed,
+// CodeInvalidSession (WithInvalidSessionAnswer selects another), a wrong password is 401 with CodeAuthenticationFailed,
 // an unknown instance in PUT or DELETE is 400 with CodeInvalidRequestItem
 // (WithMissingAnswer selects another plausible answer), a path outside
 // BasePath is an HTML 404 from the web server, badge IDs are unique across all badges, and a person cannot be deleted
@@ -173,8 +173,11 @@ type Server struct {
 	seq         map[string]int64
 	visitorType int64
 	missing     MissingAnswer
-	faults      []*faultState
-	log         []Request
+	// sessionStatus and sessionCode answer an invalid session.
+	sessionStatus int
+	sessionCode   string
+	faults        []*faultState
+	log           []Request
 
 	// Doors and logged events (events.go).
 	doorLevels map[string][]int64 // by door ID, "panel:reader"
@@ -227,6 +230,14 @@ func WithSessionTTL(d time.Duration) Option { return func(s *Server) { s.ttl = d
 // 0 disables it).
 func WithIdleTimeout(d time.Duration) Option { return func(s *Server) { s.idle = d } }
 
+// WithInvalidSessionAnswer sets the HTTP status and error code answered
+// for an invalid or expired session token (default 401 and
+// CodeInvalidSession, the simulator's own choice: OnGuard's answer is not
+// documented).
+func WithInvalidSessionAnswer(status int, code string) Option {
+	return func(s *Server) { s.sessionStatus, s.sessionCode = status, code }
+}
+
 // WithTokenFunc sets how session tokens are made (default: a random GUID).
 func WithTokenFunc(f func() string) Option { return func(s *Server) { s.newToken = f } }
 
@@ -242,21 +253,23 @@ func WithDateLayout(layout string) Option { return func(s *Server) { s.dateLayou
 // StatusReturned, StatusTerminated).
 func New(opts ...Option) *Server {
 	s := &Server{
-		now:         time.Now,
-		sleep:       sleepCtx,
-		newToken:    randomGUID,
-		dateLayout:  DefaultDateLayout,
-		ttl:         DefaultSessionTTL,
-		idle:        DefaultIdleTimeout,
-		users:       map[string]user{DefaultUser: {password: DefaultPassword}},
-		apps:        map[string]bool{DefaultApplicationID: true},
-		directories: map[string]bool{},
-		sessions:    map[string]*session{},
-		types:       newTypes(),
-		tables:      map[string]*table{},
-		seq:         map[string]int64{},
-		doorLevels:  map[string][]int64{},
-		panels:      map[int64]string{},
+		now:           time.Now,
+		sleep:         sleepCtx,
+		newToken:      randomGUID,
+		dateLayout:    DefaultDateLayout,
+		sessionStatus: http.StatusUnauthorized,
+		sessionCode:   CodeInvalidSession,
+		ttl:           DefaultSessionTTL,
+		idle:          DefaultIdleTimeout,
+		users:         map[string]user{DefaultUser: {password: DefaultPassword}},
+		apps:          map[string]bool{DefaultApplicationID: true},
+		directories:   map[string]bool{},
+		sessions:      map[string]*session{},
+		types:         newTypes(),
+		tables:        map[string]*table{},
+		seq:           map[string]int64{},
+		doorLevels:    map[string][]int64{},
+		panels:        map[int64]string{},
 	}
 	for k, t := range s.types {
 		s.tables[k] = &table{def: t, rows: map[string]instance{}}
@@ -704,7 +717,7 @@ func (s *Server) authenticate(rec Request) (*session, string, *apiError) {
 	now := s.now()
 	if !ok || tok == "" || !s.live(ss, now) {
 		delete(s.sessions, tok)
-		return nil, "", &apiError{status: http.StatusUnauthorized, code: CodeInvalidSession, message: "The session token is invalid or has expired."}
+		return nil, "", &apiError{status: s.sessionStatus, code: s.sessionCode, message: "The session token is invalid or has expired."}
 	}
 	ss.lastSeen = now
 	return ss, tok, nil
