@@ -20,7 +20,9 @@
 //     minutes by default); DELETE /authentication on Close. The answer to an
 //     expired or unknown session is not documented, so any HTTP 401 other
 //     than a licence refusal, or an error code naming the session or token,
-//     makes the provider log in again once and resend. Concurrent callers
+//     makes the provider log in again once and resend; so does a 400 or
+//     403 with an undocumented code when GET /keepalive with the same token
+//     is refused too (the provider asks rather than guesses). Concurrent callers
 //     share one session and one login. After a refused login (wrong
 //     password, licence) no new login is tried for 30 seconds, doubling up
 //     to 15 minutes, so that retries do not lock the account (OnGuard

@@ -289,10 +289,24 @@ func (p *Provider) KeepAlive(ctx context.Context) error {
 		return nil
 	}
 	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/keepalive", idempotent: true, token: tok, gen: gen}, nil)
-	if acs.CodeOf(err) == acs.Unauthenticated {
+	if sessionRefused(err) {
+		p.invalidate(gen)
 		return nil
 	}
 	return err
+}
+
+// sessionRefused reports whether err answers a request made with a given
+// session by refusing that session. Keepalive and logout can fail for no
+// other reason than the session or the licence, so any 4xx other than 429
+// and the licence code counts: OnGuard's exact answer is undocumented.
+func sessionRefused(err error) bool {
+	var api *APIError
+	if acs.CodeOf(err) == acs.Unauthenticated {
+		return true
+	}
+	return errors.As(err, &api) && api.Status >= 400 && api.Status < 500 &&
+		api.Status != http.StatusTooManyRequests && api.Code != codeInvalidApplicationID
 }
 
 // startLoopLocked starts the keepalive loop once; p.smu is held.
@@ -394,7 +408,7 @@ func (p *Provider) Close(ctx context.Context) error {
 // knows is already ended.
 func (p *Provider) logout(ctx context.Context, tok string, gen uint64) error {
 	err := p.do(ctx, request{op: "close", method: http.MethodDelete, path: "/authentication", idempotent: true, token: tok, gen: gen}, nil)
-	if acs.CodeOf(err) == acs.Unauthenticated {
+	if sessionRefused(err) {
 		return nil
 	}
 	return err

@@ -125,8 +125,9 @@ type request struct {
 
 // do sends r with the session headers and version=1.0 and decodes a 2xx
 // answer into out (when non-nil). An answer saying the session is invalid
-// makes it log in again once and resend; such a request was not carried
-// out, so resending is safe for every method.
+// (isSessionError, or sessionDead after asking) makes it log in again once
+// and resend; such a request was not carried out, so resending is safe for
+// every method.
 func (p *Provider) do(ctx context.Context, r request, out any) error {
 	var body []byte
 	if r.body != nil {
@@ -141,25 +142,9 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 	}
 	q.Set("version", "1.0")
 	for attempt := 0; ; attempt++ {
-		h := http.Header{}
-		h.Set("Application-Id", p.cfg.ApplicationID)
-		h.Set("Accept", "application/json")
-		if body != nil {
-			h.Set("Content-Type", "application/json")
-		}
-		var gen uint64
-		switch {
-		case r.anonymous:
-		case r.token != "":
-			h.Set("Session-Token", r.token)
-			gen = r.gen
-		default:
-			tok, g, err := p.session(ctx, r.op)
-			if err != nil {
-				return err
-			}
-			h.Set("Session-Token", tok)
-			gen = g
+		h, tok, gen, err := p.headers(ctx, r, body != nil)
+		if err != nil {
+			return err
 		}
 		resp, err := p.hc.Do(ctx, httpx.Request{
 			Op: r.op, Method: r.method, Path: r.path, Query: q, Header: h, Body: body, Idempotent: r.idempotent,
@@ -182,7 +167,8 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 			return nil
 		}
 		ae := p.parseAPIError(resp)
-		if !r.anonymous && isSessionError(ae) {
+		shared := !r.anonymous && r.token == ""
+		if !r.anonymous && isSessionError(ae) || shared && attempt == 0 && p.sessionDead(ctx, r.op, ae, tok, gen) {
 			p.invalidate(gen)
 			if attempt == 0 && r.token == "" {
 				p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session refused; logging in again", slog.String("op", r.op))
@@ -192,6 +178,45 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 		}
 		return p.apiError(r.op, resp, ae, codeFor(ae), "")
 	}
+}
+
+// headers are a request's headers, with the session it uses (none for an
+// anonymous request) and that session's generation.
+func (p *Provider) headers(ctx context.Context, r request, hasBody bool) (http.Header, string, uint64, error) {
+	h := http.Header{}
+	h.Set("Application-Id", p.cfg.ApplicationID)
+	h.Set("Accept", "application/json")
+	if hasBody {
+		h.Set("Content-Type", "application/json")
+	}
+	tok, gen := r.token, r.gen
+	switch {
+	case r.anonymous:
+		return h, "", 0, nil
+	case tok == "":
+		var err error
+		if tok, gen, err = p.session(ctx, r.op); err != nil {
+			return nil, "", 0, err
+		}
+	}
+	h.Set("Session-Token", tok)
+	return h, tok, gen, nil
+}
+
+// sessionDead reports, for an error answer to a request made with the
+// shared session tok, whether that session is no longer valid although the
+// answer did not say so the way isSessionError expects. OnGuard's answer
+// to an expired or unknown session is undocumented; a 400 or 403 with a
+// code other than the two documented ones could be it, so for those the
+// session is tested with GET /keepalive: a refusal there (a 4xx other than
+// 429 and the licence code) means the session is gone.
+func (p *Provider) sessionDead(ctx context.Context, op string, ae *APIError, tok string, gen uint64) bool {
+	if ae.Status != http.StatusBadRequest && ae.Status != http.StatusForbidden ||
+		ae.Code == codeInvalidRequestItem || ae.Code == codeInvalidApplicationID {
+		return false
+	}
+	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/keepalive", idempotent: true, token: tok, gen: gen}, nil)
+	return sessionRefused(err)
 }
 
 func (p *Provider) apiError(op string, resp *httpx.Response, ae *APIError, code acs.Code, msg string) error {
