@@ -210,6 +210,9 @@ type options struct {
 	sleep        func(ctx context.Context, d time.Duration) error
 	polling      EventPolling
 	directions   map[string]acs.Direction
+	// invConcurrency and invPrefix tune Holdings (inventory.go).
+	invConcurrency int
+	invPrefix      string
 }
 
 // WithHTTPClient sends requests with c (its transport is wrapped, never
@@ -308,6 +311,9 @@ type Provider struct {
 	directions   map[string]acs.Direction
 	lookups      lookups
 	insecureHTTP bool
+	// invConcurrency and invPrefix tune Holdings (inventory.go).
+	invConcurrency int
+	invPrefix      string
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
@@ -433,6 +439,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		api: api, auth: auth, cfg: cfg, basic: basic, log: o.logger, now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: o.retryWaitMax, sleep: o.sleep, language: o.language,
 		polling: polling, directions: maps.Clone(o.directions), insecureHTTP: o.insecureHTTP,
+		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix,
+	}
+	if p.invConcurrency <= 0 {
+		p.invConcurrency = DefaultInventoryConcurrency
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)

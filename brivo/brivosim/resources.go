@@ -1,6 +1,7 @@
 package brivosim
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -219,16 +220,37 @@ func (s *Server) sortedUsers() []*user {
 	return sortedByID(s.users, func(x *user) int64 { return x.id })
 }
 
+// userListOut is a user as GET /users lists it: real 2017 traffic shows
+// only these fields (externalId omitted when empty), while GET
+// /users/{id} gives the whole user.
+type userListOut struct {
+	ID         int64  `json:"id"`
+	ExternalID string `json:"externalId,omitempty"`
+	FirstName  string `json:"firstName"`
+	LastName   string `json:"lastName"`
+	Suspended  bool   `json:"suspended"`
+}
+
+// listUsers serves GET /users in the order real traffic shows: by last
+// name (then first name and ID), not by ID, so that users created or
+// deleted during a paged read shift the pages after them.
 func (s *Server) listUsers(q url.Values) answer {
 	off, size, a, ok := pageQuery(q)
 	if !ok {
 		return a
 	}
-	var out []userOut
-	for _, u := range s.sortedUsers() {
-		out = append(out, userJSON(u))
+	users := make([]*user, 0, len(s.users))
+	for _, u := range s.users {
+		users = append(users, u)
 	}
-	return pagedAnswer(out, off, size)
+	slices.SortFunc(users, func(a, b *user) int {
+		return cmp.Or(strings.Compare(a.last, b.last), strings.Compare(a.first, b.first), cmpInt(a.id, b.id))
+	})
+	out := []userListOut{}
+	for _, u := range page(users, off, size) {
+		out = append(out, userListOut{ID: u.id, ExternalID: u.externalID, FirstName: u.first, LastName: u.last, Suspended: u.suspended})
+	}
+	return jsonAnswer(http.StatusOK, pagedEnvelope[userListOut]{Data: out, Offset: off, PageSize: size, Count: len(users)})
 }
 
 type userIn struct {
