@@ -1,6 +1,7 @@
 package lenelsim
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -133,4 +134,41 @@ func (s *Server) SetBadgeStatus(badgeKey, status string) error {
 		}
 	}
 	return fmt.Errorf("lenelsim: no badge status is named %q", status)
+}
+
+// AddInstance adds an instance directly, with the checks of POST
+// /instances, as an administrator or another integration would (it is not
+// logged as a request). props maps property names (case-insensitive) to
+// int, int64, string, bool or time.Time values (a zero time leaves a date
+// unset). It returns the new instance's key properties, such as ID or
+// BADGEKEY, as int64 values.
+func (s *Server) AddInstance(typeName string, props map[string]any) (map[string]int64, error) {
+	raw := make(map[string]json.RawMessage, len(props))
+	for k, v := range props {
+		if t, ok := v.(time.Time); ok {
+			v = ""
+			if !t.IsZero() {
+				v = t.UTC().Format(DefaultDateLayout)
+			}
+		}
+		data, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("lenelsim: property %s: %v", k, err)
+		}
+		raw[k] = data
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	res, aerr := s.addInstance(call{typeName: typeName, props: raw, hasProps: true})
+	if aerr != nil {
+		return nil, fmt.Errorf("lenelsim: %s", aerr.Error())
+	}
+	t := s.types[strings.ToLower(typeName)]
+	out := map[string]int64{}
+	for name, v := range res.(map[string]any)["property_value_map"].(map[string]any) {
+		if p := t.prop(name); p != nil && p.key {
+			out[p.name], _ = v.(int64)
+		}
+	}
+	return out, nil
 }

@@ -1,7 +1,9 @@
 package lenelsim
 
 import (
+	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -71,4 +73,74 @@ func TestFaultBeforeHook(t *testing.T) {
 	key := seedBadge(c)
 	c.sim.AddFault(Fault{Method: "PUT", TypeName: "Lnl_Badge", Before: func() { c.sim.DeleteBadge(key) }})
 	c.wantError(400, CodeInvalidRequestItem, "PUT", "/instances", v(), `{"type_name":"Lnl_Badge","property_value_map":{"BADGEKEY":`+key+`,"STATUS":3}}`)
+}
+
+func TestAddInstance(t *testing.T) {
+	c := newClient(t)
+	now := c.clk.now()
+	p, err := c.sim.AddInstance("lnl_visitor", map[string]any{"lastname": "Seed", "SSNO": "visit-9", "EMAIL": "s@example.com"})
+	if err != nil || p["ID"] <= 0 {
+		t.Fatalf("visitor: %v %v", p, err)
+	}
+	b, err := c.sim.AddInstance("Lnl_Badge", map[string]any{"ID": 77, "PERSONID": p["ID"], "TYPE": BadgeTypeVisitor, "STATUS": StatusActive,
+		"ACTIVATE": now, "DEACTIVATE": now.Add(time.Hour)})
+	if err != nil || b["BADGEKEY"] <= 0 {
+		t.Fatalf("badge: %v %v", b, err)
+	}
+	a, err := c.sim.AddInstance("Lnl_AccessLevelAssignment", map[string]any{"ACCESSLEVELID": LevelLobby, "BADGEKEY": b["BADGEKEY"], "ACTIVATE": time.Time{}})
+	if err != nil || a["ACCESSLEVELID"] != LevelLobby || a["BADGEKEY"] != b["BADGEKEY"] {
+		t.Fatalf("assignment: %v %v", a, err)
+	}
+	if !c.sim.Opens(strconv.FormatInt(b["BADGEKEY"], 10), "1", now.Add(time.Minute)) {
+		t.Error("seeded badge does not open")
+	}
+	if _, err := c.sim.AddInstance("Lnl_Badge", map[string]any{"ID": 77, "PERSONID": p["ID"], "TYPE": 2, "STATUS": 1}); err == nil {
+		t.Error("duplicate badge ID accepted")
+	}
+	if len(c.sim.Requests()) != 0 {
+		t.Error("AddInstance logged as a request")
+	}
+}
+
+func TestIDListFilterMatchesLikeGeneralFilter(t *testing.T) {
+	typ := newTypes()["lnl_badge"]
+	var terms []string
+	for i := 1; i <= 40; i += 3 {
+		terms = append(terms, "PERSONID = "+strconv.Itoa(i))
+	}
+	f, err := parseFilter(typ, strings.Join(terms, " OR "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := f.idSet(); !ok {
+		t.Fatal("ID list not recognised")
+	}
+	m := f.matcher()
+	for i := int64(0); i <= 45; i++ {
+		in := instance{"PERSONID": i}
+		if m(in) != f.match(in) {
+			t.Errorf("PERSONID %d: set %v, general %v", i, m(in), f.match(in))
+		}
+	}
+	if m(instance{}) || f.match(instance{}) {
+		t.Error("a missing property matched")
+	}
+	mixed, _ := parseFilter(typ, strings.Join(terms, " OR ")+" OR ID = 5")
+	if _, _, ok := mixed.idSet(); ok {
+		t.Error("a filter on two properties taken for an ID list")
+	}
+}
+
+func TestWithLatency(t *testing.T) {
+	var slept []time.Duration
+	c := newClient(t, WithLatency(20*time.Millisecond), WithSleep(func(_ context.Context, d time.Duration) error {
+		slept = append(slept, d)
+		return nil
+	}))
+	c.sim.AddFault(Fault{Path: "/version", Latency: time.Second})
+	c.call("GET", "/version", v(), "")
+	c.call("GET", "/version", v(), "")
+	if len(slept) != 2 || slept[0] != time.Second+20*time.Millisecond || slept[1] != 20*time.Millisecond {
+		t.Errorf("slept %v", slept)
+	}
 }

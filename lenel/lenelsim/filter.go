@@ -56,6 +56,43 @@ func (f filter) match(in instance) bool {
 	return false
 }
 
+// matcher returns f.match, or for a filter of the idSet shape a set
+// lookup with the same answers. Build it once per request.
+func (f filter) matcher() func(instance) bool {
+	set, name, ok := f.idSet()
+	if !ok {
+		return f.match
+	}
+	return func(in instance) bool {
+		v, has := in[name].(int64)
+		return has && set[v]
+	}
+}
+
+// idSet recognises a filter that is a list of equalities on one integer
+// property ("PERSONID = 1 OR PERSONID = 2 ..."), the shape adapters use to
+// fetch many records by key, and returns the values as a set, so that
+// matching stays fast on large tables. It gives the same answers as the
+// general evaluation.
+func (f filter) idSet() (map[int64]bool, string, bool) {
+	if len(f) < 8 {
+		return nil, "", false
+	}
+	first := f[0]
+	if len(first) != 1 || first[0].op != "=" || first[0].prop.kind != kindInt {
+		return nil, "", false
+	}
+	name := first[0].prop.name
+	set := make(map[int64]bool, len(f))
+	for _, and := range f {
+		if len(and) != 1 || and[0].op != "=" || and[0].prop.name != name {
+			return nil, "", false
+		}
+		set[and[0].num] = true
+	}
+	return set, name, true
+}
+
 // eval applies the comparison. A missing integer or date (NULL) is
 // unequal to everything and never ordered.
 func (c cond) eval(in instance) bool {

@@ -178,8 +178,9 @@ func (t *table) keyOf(in instance) string {
 // numerically.
 func (t *table) sorted(f filter) []instance {
 	var out []instance
+	match := f.matcher()
 	for _, r := range t.rows {
-		if f.match(r) {
+		if match(r) {
 			out = append(out, r)
 		}
 	}

@@ -162,6 +162,7 @@ type Server struct {
 	newToken   func() string
 	dateLayout string
 	ttl, idle  time.Duration
+	latency    time.Duration
 
 	mu          sync.Mutex
 	users       map[string]user
@@ -199,6 +200,10 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(s *Server) { s.sleep = sleep }
 }
+
+// WithLatency makes every request wait d (through the simulator's sleep)
+// before it is handled, in addition to any injected fault.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
 // WithUser adds an account; directory is "" for an internal account or a
 // directory ID that login must name.
@@ -438,8 +443,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.TypeName = call.typeName
 
 	f := s.takeFault(rec.Method, rec.Path, rec.TypeName)
-	if f.Latency > 0 {
-		if err := s.sleep(r.Context(), f.Latency); err != nil {
+	if d := s.latency + f.Latency; d > 0 {
+		if err := s.sleep(r.Context(), d); err != nil {
 			s.record(rec)
 			return
 		}
