@@ -525,7 +525,7 @@ func (s *Server) createCard(q url.Values, body []byte) answer {
 		return errAnswer(http.StatusBadRequest, "Credential already exists in this organization")
 	}
 	c := &card{id: s.nextID(kindCard), user: u.id, typ: *in.Type, canonical: canon, facility: fac, number: num,
-		active: in.Active != nil && *in.Active, created: s.now()}
+		active: in.Active != nil && *in.Active && !s.inactiveCards, created: s.now()}
 	s.cards[c.id] = c
 	u.cards = append(u.cards, c.id)
 	return jsonAnswer(http.StatusOK, cardJSON(c))

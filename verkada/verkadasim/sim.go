@@ -204,6 +204,11 @@ func WithGroups(gs ...Group) Option {
 // reading of the undocumented delete semantics.
 func WithUserDeleteKeepsCards() Option { return func(s *Server) { s.keepCards = true } }
 
+// WithCardsCreatedInactive makes POST /access/v1/credentials/card create
+// every card inactive whatever "active" says, so that clients must be
+// ready to activate a card the answer shows inactive.
+func WithCardsCreatedInactive() Option { return func(s *Server) { s.inactiveCards = true } }
+
 // Server simulates the Verkada API. Create it with New.
 type Server struct {
 	apiKey     string
@@ -214,7 +219,9 @@ type Server struct {
 	pageSize   int
 	keepCards  bool
 	seedGroups []Group
-	seedDoors  []Door
+	// inactiveCards ignores "active" on card creation.
+	inactiveCards bool
+	seedDoors     []Door
 
 	mu          sync.Mutex
 	rateLimit   int
