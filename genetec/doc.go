@@ -137,6 +137,20 @@
 // built-in card formats the adapter writes, without a request: no Web SDK
 // endpoint for listing card formats is documented.
 //
+// # Inventory
+//
+// Provider implements acs.Inventory. Holdings lists every cardholder
+// (report/EntityConfiguration?q=EntityTypes@Cardholder,Page=n,PageSize=m),
+// reads them in batches of 50 and keeps those whose name ends with the
+// "[external-id]" marker; it then reads their credentials in batches of
+// 50. The report's Name filter is not used: it is not exact, and how it
+// treats '[' is not documented. Eight batches are read at once, within
+// the rate limit. Each credential carries the cardholder's groups as
+// access levels and the window Security Center enforces, the intersection
+// of the credential's activation period and the cardholder's. For 10,000
+// visitors and the default page size that is 421 requests (21 pages, 200
+// cardholder reads, 200 credential reads).
+//
 // # Door events
 //
 // Provider implements acs.EventSource. Events opens the Web SDK's event

@@ -77,6 +77,7 @@
 // past that; DoorActivity includes both ends of its range and ignores
 // unknown doors.
 //
+// WithLatency adds the same latency to every request, for measurements.
 // Faults are injected with Inject: added latency (waited out with an
 // injectable sleep function, so tests do not wait on wall-clock time),
 // any HTTP status (5xx, 401, 403, an HTML 400, a legacy body), a Fail

@@ -58,6 +58,7 @@ type Server struct {
 	sleep      func(ctx context.Context, d time.Duration) error
 	idle       time.Duration
 	coldStart  time.Duration
+	latency    time.Duration
 	bom        bool
 	maxResults int
 	seed       bool
@@ -111,6 +112,12 @@ func WithSessionIdle(d time.Duration) Option { return func(s *Server) { s.idle =
 // (default 0): the Web SDK role connects to the Directory and warms its
 // cache before answering.
 func WithColdStart(d time.Duration) Option { return func(s *Server) { s.coldStart = d } }
+
+// WithLatency adds d to every request (the event stream's start
+// included), waited out with the server's sleep function (WithSleep)
+// before the request is handled: the round trip to a Security Center
+// across a network. Faults add their Delay on top.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = max(d, 0) } }
 
 // WithBOM makes every JSON answer start with a UTF-8 byte-order mark.
 func WithBOM(on bool) Option { return func(s *Server) { s.bom = on } }
@@ -395,6 +402,11 @@ func (s *Server) handle(r *http.Request, entry *Request) (answer, bool) {
 		return htmlAnswer(http.StatusForbidden, "403 Forbidden"), false
 	}
 
+	if s.latency > 0 {
+		if err := s.sleep(r.Context(), s.latency); err != nil {
+			return answer{}, false
+		}
+	}
 	f := s.takeFault(r.Method, rel)
 	if f != nil && f.Delay > 0 {
 		if err := s.sleep(r.Context(), f.Delay); err != nil {
