@@ -1,0 +1,403 @@
+package alta
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/acsbridge/acsbridge/acs"
+)
+
+// Defaults of EventPolling.
+const (
+	DefaultPollInterval = 10 * time.Second
+	DefaultEventSettle  = 5 * time.Second
+	DefaultEventHistory = 24 * time.Hour
+	DefaultEventWindow  = time.Hour
+)
+
+// EventPolling tunes Events. Zero fields take the defaults.
+type EventPolling struct {
+	// Interval is the wait between polls once every event has been
+	// delivered (default DefaultPollInterval).
+	Interval time.Duration
+	// Settle is how old an event must be before it is delivered (default
+	// DefaultEventSettle, on the provider's clock). An event Alta stores
+	// later than Settle after its time, once younger events were
+	// delivered, is not delivered.
+	Settle time.Duration
+	// History is how far back an empty cursor starts (default
+	// DefaultEventHistory, Alta's own default span, §1.7).
+	History time.Duration
+	// Window is the longest time range one query covers (default
+	// DefaultEventWindow). Alta treats limit as a suggestion and may
+	// answer far more rows than asked (§1.7), so the window is what bounds
+	// the events held in memory at once.
+	Window time.Duration
+	// BackoffMin and BackoffMax bound the wait after a failed poll
+	// (defaults 1 s and 1 min; doubled after each failure in a row). A
+	// Retry-After from Alta is honoured when longer.
+	BackoffMin, BackoffMax time.Duration
+}
+
+func (e EventPolling) withDefaults() (EventPolling, error) {
+	if e.Interval < 0 || e.Settle < 0 || e.History < 0 || e.Window < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 {
+		return e, errors.New("durations must not be negative")
+	}
+	def := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&e.Interval, DefaultPollInterval)
+	def(&e.Settle, DefaultEventSettle)
+	def(&e.History, DefaultEventHistory)
+	def(&e.Window, DefaultEventWindow)
+	def(&e.BackoffMin, time.Second)
+	def(&e.BackoffMax, time.Minute)
+	if e.Window < time.Second {
+		return e, errors.New("the window must be at least a second")
+	}
+	if e.BackoffMax < e.BackoffMin {
+		return e, errors.New("BackoffMax is shorter than BackoffMin")
+	}
+	return e, nil
+}
+
+// activityJSON is the part of an activity row the adapter reads (§1.7).
+type activityJSON struct {
+	UIData struct {
+		Time                    json.Number `json:"time"`
+		TimeIsoString           string      `json:"timeIsoString"`
+		UserID                  altaID      `json:"userId"`
+		UserExternalID          flexString  `json:"userExternalId"`
+		CredentialTypeModelName flexString  `json:"credentialTypeModelName"`
+		EntryID                 altaID      `json:"entryId"`
+		EntryName               string      `json:"entryName"`
+		Result                  string      `json:"result"`
+		ResultDescription       string      `json:"resultDescription"`
+		DeniedReason            flexString  `json:"deniedReason"`
+	} `json:"uiData"`
+}
+
+// rawEvent is a parsed row with its position in the stream.
+type rawEvent struct {
+	at time.Time
+	id string
+	a  activityJSON
+}
+
+// parseActivity reads one row. Its time is uiData.time in epoch seconds
+// (milliseconds when the number is too large for seconds), else
+// timeIsoString. Rows carry no ID the notes record, so the ID is a digest
+// of the fields that identify the decision.
+func parseActivity(b []byte) (rawEvent, error) {
+	var r rawEvent
+	if err := json.Unmarshal(b, &r.a); err != nil {
+		return r, err
+	}
+	u := &r.a.UIData
+	if f, err := u.Time.Float64(); err == nil && f > 0 && !math.IsInf(f, 0) {
+		if f > 1e11 {
+			f /= 1000
+		}
+		sec, frac := math.Modf(f)
+		r.at = time.Unix(int64(sec), int64(math.Round(frac*1e3))*int64(time.Millisecond)).UTC()
+	} else if t, ok := parseWireTime(u.TimeIsoString); ok {
+		r.at = t
+	} else {
+		return r, errors.New("activity row without a readable time")
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{r.at.Format(time.RFC3339Nano), idSegment(u.EntryID), idSegment(u.UserID),
+		string(u.UserExternalID), string(u.CredentialTypeModelName), u.Result, string(u.DeniedReason)}, "\x00")))
+	r.id = hex.EncodeToString(sum[:12])
+	return r, nil
+}
+
+// isDoorEvent reports whether a row is a credential decision at an entry.
+func (a *activityJSON) isDoorEvent() bool {
+	u := &a.UIData
+	return u.EntryID > 0 && (u.CredentialTypeModelName != "" || u.UserID > 0)
+}
+
+// granted reads the decision. Alta's result values are not documented
+// (§1.7): a deniedReason, or a result or description speaking of denial
+// or failure, is a denial; one speaking of a grant or success is a grant;
+// anything else is treated as not granted.
+func (a *activityJSON) granted() bool {
+	u := &a.UIData
+	if strings.TrimSpace(string(u.DeniedReason)) != "" {
+		return false
+	}
+	text := strings.ToLower(u.Result + " " + u.ResultDescription)
+	for _, w := range []string{"den", "fail", "reject", "invalid", "refus"} {
+		if strings.Contains(text, w) {
+			return false
+		}
+	}
+	for _, w := range []string{"grant", "success", "allow", "approv"} {
+		if strings.Contains(text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// position is a place in the event stream: time, then ID.
+type position struct {
+	at time.Time
+	id string
+}
+
+func (p position) before(at time.Time, id string) bool {
+	if c := p.at.Compare(at); c != 0 {
+		return c < 0
+	}
+	return p.id < id
+}
+
+func formatCursor(at time.Time, id string) string {
+	return at.UTC().Format(time.RFC3339Nano) + "/" + id
+}
+
+func parseCursor(op, s string) (position, error) {
+	bad := acs.Errorf(op, Name, acs.InvalidArgument, "cursor %q is not an Alta event cursor", truncate(s))
+	ts, id, ok := strings.Cut(s, "/")
+	if len(s) > 200 || !ok || id == "" || strings.ContainsFunc(id, func(c rune) bool { return unicode.IsControl(c) || unicode.IsSpace(c) }) {
+		return position{}, bad
+	}
+	t, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return position{}, bad
+	}
+	return position{at: t.UTC(), id: id}, nil
+}
+
+// fnError carries the caller's error out of a poll.
+type fnError struct{ err error }
+
+func (e *fnError) Error() string { return e.err.Error() }
+
+// Events polls GET /orgs/{orgId}/reports/activity/events and delivers door
+// events after cursor (from EventPolling.History ago when cursor is empty)
+// to fn, one at a time, oldest first, until ctx ends (a Canceled error),
+// fn returns an error (returned as is), or Alta refuses for good. It
+// implements acs.EventSource.
+//
+// Each query covers whole seconds from the cursor's second, at most
+// EventPolling.Window long and ending EventPolling.Settle before now, with
+// filter uiData.time:(from-to); its pages are read with the cursor Alta
+// returns, sending the same filter on every call as Alta requires (§1.7),
+// and a searchId option for Alta's support. The rows are ordered by time,
+// then by a digest of the row, and each DoorEvent.Cursor names that
+// position, so several events of one instant resume correctly. A door
+// event is a row naming an entry and a credential type or user; the card
+// number is not in the rows the notes record, so DoorEvent.Card is empty,
+// and the cardholder is the row's userId and userExternalId.
+//
+// Failed polls (no answer, 5xx, throttling) are retried after a backoff
+// that grows to EventPolling.BackoffMax, forever; other errors end the call.
+func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEvent) error) error {
+	const op = "events"
+	if fn == nil {
+		return acs.Errorf(op, Name, acs.InvalidArgument, "fn is nil")
+	}
+	var pos position
+	if cursor != "" {
+		var err error
+		if pos, err = parseCursor(op, cursor); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	if cursor == "" {
+		pos.at = p.now().UTC().Add(-p.polling.History)
+	}
+	s := &poller{p: p, op: op, pos: pos, fn: fn, searchStart: p.now().UnixMilli()}
+	failures := 0
+	for {
+		more, err := s.pass(ctx)
+		var fe *fnError
+		if errors.As(err, &fe) {
+			return fe.err
+		}
+		if err == nil {
+			failures = 0
+			wait := time.Duration(0)
+			if !more {
+				wait = p.polling.Interval
+			}
+			if err := p.sleep(ctx, wait); err != nil {
+				return acs.Wrap(op, Name, acs.Canceled, err)
+			}
+			continue
+		}
+		if ctx.Err() != nil {
+			return acs.Wrap(op, Name, acs.Canceled, ctx.Err())
+		}
+		if c := acs.CodeOf(err); c != acs.Unavailable && c != acs.RateLimited && c != acs.Unknown {
+			return err
+		}
+		if err := p.backoff(ctx, err, failures); err != nil {
+			return err
+		}
+		failures++
+	}
+}
+
+// backoff waits after the failures-th failed poll in a row.
+func (p *Provider) backoff(ctx context.Context, cause error, failures int) error {
+	d := p.polling.BackoffMin << min(failures, 20)
+	if d > p.polling.BackoffMax || d <= 0 {
+		d = p.polling.BackoffMax
+	}
+	if ra, ok := acs.RetryAfterOf(cause); ok && ra > d {
+		d = ra
+	}
+	p.log.LogAttrs(ctx, slog.LevelWarn, "alta: event poll failed, retrying", slog.String("provider", Name),
+		slog.Int("failures", failures+1), slog.Duration("wait", d), slog.String("error", p.redact(cause.Error())))
+	if err := p.sleep(ctx, d); err != nil {
+		return acs.Wrap("events", Name, acs.Canceled, err)
+	}
+	return nil
+}
+
+// poller is the state of one Events call.
+type poller struct {
+	p           *Provider
+	op          string
+	pos         position  // the last event delivered
+	low         time.Time // windows before this were read in full
+	fn          func(acs.DoorEvent) error
+	searchStart int64 // for the searchId option
+	calls       int
+}
+
+// pass reads one window above the cursor and delivers its door events.
+// more reports that a later window is ready now.
+func (s *poller) pass(ctx context.Context) (more bool, err error) {
+	p := s.p
+	upper := p.now().UTC().Add(-p.polling.Settle).Truncate(time.Second)
+	from := s.pos.at.Truncate(time.Second)
+	if s.low.After(from) {
+		from = s.low
+	}
+	if upper.Before(from) {
+		return false, nil
+	}
+	to := from.Add(p.polling.Window)
+	if to.After(upper) {
+		to = upper
+	}
+	held, err := s.read(ctx, "uiData.time:("+strconv.FormatInt(from.Unix(), 10)+"-"+strconv.FormatInt(to.Unix(), 10)+")")
+	if err != nil {
+		return false, err
+	}
+	for i := range held {
+		r := &held[i]
+		if !s.pos.before(r.at, r.id) {
+			continue
+		}
+		if err := s.fn(s.doorEvent(r)); err != nil {
+			return false, &fnError{err}
+		}
+		s.pos = position{at: r.at, id: r.id}
+	}
+	s.low = to // the next window starts at this one's last second again
+	return to.Before(upper), nil
+}
+
+// activityPage is the events listing envelope (§1.7).
+type activityPage struct {
+	Data    []json.RawMessage `json:"data"`
+	Cursors struct {
+		NextCursor  flexString `json:"nextCursor"`
+		HasNextPage bool       `json:"hasNextPage"`
+	} `json:"cursors"`
+}
+
+// read reads every page of one query and returns its door events after
+// the cursor, in order.
+func (s *poller) read(ctx context.Context, filter string) ([]rawEvent, error) {
+	p := s.p
+	var held []rawEvent
+	next := ""
+	for range maxPages {
+		q := url.Values{"filter": {filter}, "limit": {strconv.Itoa(pageSize)},
+			"options": {"searchId:acsbridge-" + idSegment(p.cfg.OrgID) + "-" + strconv.FormatInt(s.searchStart, 10) + "-" + strconv.Itoa(s.calls)}}
+		if next != "" {
+			q.Set("cursor", next)
+		}
+		s.calls++
+		resp, err := p.call(ctx, s.op, request{method: http.MethodGet, path: p.org("/reports/activity/events"), query: q, idempotent: true})
+		if err != nil {
+			return nil, err
+		}
+		if !ok2xx(resp) {
+			return nil, p.statusError(s.op, resp)
+		}
+		var pg activityPage
+		if err := p.decode(s.op, resp, &pg); err != nil {
+			return nil, err
+		}
+		for _, b := range pg.Data {
+			r, err := parseActivity(b)
+			if err != nil {
+				p.log.LogAttrs(ctx, slog.LevelWarn, "alta: unreadable activity row skipped",
+					slog.String("provider", Name), slog.String("error", p.clean(err.Error())))
+				continue
+			}
+			if r.a.isDoorEvent() && s.pos.before(r.at, r.id) {
+				held = append(held, r)
+			}
+		}
+		next = string(pg.Cursors.NextCursor)
+		if !pg.Cursors.HasNextPage || next == "" {
+			return sortEvents(held), nil
+		}
+	}
+	return nil, acs.Errorf(s.op, Name, acs.Unknown, "event listing did not end after %d pages", maxPages)
+}
+
+// sortEvents orders events by position and drops repeats.
+func sortEvents(evs []rawEvent) []rawEvent {
+	slices.SortFunc(evs, func(a, b rawEvent) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	return slices.CompactFunc(evs, func(a, b rawEvent) bool { return a.id == b.id && a.at.Equal(b.at) })
+}
+
+// doorEvent maps a row.
+func (s *poller) doorEvent(r *rawEvent) acs.DoorEvent {
+	u := &r.a.UIData
+	de := acs.DoorEvent{
+		Cursor:   formatCursor(r.at, r.id),
+		Time:     r.at,
+		DoorID:   idSegment(u.EntryID),
+		DoorName: u.EntryName,
+		Granted:  r.a.granted(),
+	}
+	de.Direction = s.p.directions[de.DoorID]
+	if u.UserID > 0 {
+		de.Cardholder.ID = idSegment(u.UserID)
+	}
+	de.Cardholder.ExternalID = string(u.UserExternalID)
+	return de
+}
