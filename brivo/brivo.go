@@ -51,7 +51,9 @@
 //     /credentials with filter reference_id, facility_code and
 //     status__eq:unassigned; a free credential for the same card is reused
 //     (physical badges are reused), none free means the card is held by
-//     someone else: a Conflict error.
+//     someone else: a Conflict error. Any other 4xx answer to POST
+//     /credentials is checked the same way (the message text is not relied
+//     on): a credential for the card, free or held, settles it.
 //   - Credentials are assigned with PUT /users/{u}/credentials/{c} and both
 //     dates; groups with PUT /groups/{g}/users/{u} (recorded traffic) one
 //     at a time, removing the user's other groups first so that the user
@@ -79,9 +81,54 @@
 // so a failed delete is logged and the revoke still succeeds; a later
 // provision of the card reuses the leftover through the duplicate path.
 //
-// RemoveCardholder revokes every credential of the user and deletes the
-// user (not merely suspends it). Missing users and credentials (404) are
-// success everywhere, so both are idempotent.
+// RemoveCardholder lists the user's credentials and mobile-pass
+// invitations, revokes every credential (unassign and delete), deletes the
+// invitations' credentials and deletes the user (not merely suspends it):
+// 5 requests for a visitor with one card.
+//
+// # Gone is gone
+//
+// Revoking or removing what is already gone succeeds, so both can be
+// retried until they are confirmed. Brivo documents what "missing" looks
+// like only for a GET of one record (404 {"code":404,"message":…}; real
+// traffic: "Requested user not found" after DELETE /users/{id}, "No
+// credential could be retrieved for credential id: …" after DELETE
+// /credentials/{id}); what it answers to an unassignment, a DELETE or a
+// sub-listing of something already gone is not documented. So the adapter
+// never takes an error answer's code for "gone": any error answer but the
+// gateway's throttling and key refusals, 596 and a refused token (a 400,
+// a 403 with a JSON body, a 404, a 409, a 5xx…) is followed by a question
+// to Brivo: GET /users/{id}, GET /credentials/{id}, the user's credential
+// or group listing, or the credential listing filtered by reference_id and
+// status__eq:assigned. Only Brivo's own 404 (no body, or a JSON body with
+// code 404) to a GET by ID means absent; a 404 page from a proxy or a
+// wrong base URL is an Unknown error. When the target is absent the
+// operation succeeds; when it is there, the original error is returned,
+// never as NotFound (the target is not gone); when the question fails,
+// its error is returned. Each of these costs requests only when an answer
+// was an error.
+//
+// # Retention
+//
+// RemoveCardholder deletes the user at Brivo: DELETE /users/{id} answers
+// 204 and a later GET 404 in recorded traffic, and no archive of deleted
+// users is documented. With it go the user's names, e-mail addresses,
+// group memberships and mobile-pass invitations. Its credentials are
+// deleted first: a card credential's reference ID is the card number,
+// which names no one, so a failure to delete one (once unassigned) is only
+// logged; a mobile pass's reference ID is the visitor's e-mail address, so
+// a failure to delete it fails the removal, to be retried, before the user
+// is deleted. When RemoveCardholder succeeds Brivo holds no name or e-mail
+// address of the visitor that the API can reach. Brivo's event history
+// keeps the name shown on each past event (the actor), which the API
+// offers no way to erase.
+//
+// # Inventory
+//
+// The Provider implements acs.Inventory with Holdings: every Brivo user
+// carrying an external ID (the only mark Provision writes; narrow it with
+// WithInventoryPrefix) with the credentials assigned to it now, read from
+// Brivo, never from a cache. See Holdings for the requests it makes.
 //
 // Person.Company is not sent (Brivo users have no such field; accounts
 // model it with custom fields). Brivo requires both a first and a last
@@ -104,6 +151,12 @@
 // carries no direction; WithDoorDirection marks entry and exit readers.
 // Only credential decisions at a door are door events: administrator
 // actions, panel, camera and audit events are skipped.
+//
+// Events ends with a non-retryable *acs.Error when Brivo refuses for good
+// (credentials or API key refused, a missing permission, a 400), including
+// during its lookups, and when an answer nobody can classify persists for
+// 5 polls; the webhook handler pauses its lookups for five minutes after
+// such a refusal rather than repeat a failed login per notification.
 //
 // Brivo documents neither a signature on notifications nor a retry of
 // failed ones (it e-mails the subscription's errorEmail), so a VMS that

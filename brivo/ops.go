@@ -260,15 +260,17 @@ func (p *Provider) createUser(ctx context.Context, op string, person acs.Person,
 				return userJSON{}, acs.Errorf(op, Name, acs.Unknown, "user created without an ID")
 			}
 			return u, nil
-		case resp.Status == http.StatusBadRequest || resp.Status == http.StatusConflict:
-			// Perhaps the external ID is taken by a concurrent creation.
-			u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID)
-			if ferr == nil && found {
-				return u, nil
-			}
-			return userJSON{}, p.statusError(op, resp)
 		default:
-			return userJSON{}, p.statusError(op, resp)
+			// Perhaps the external ID is taken by a concurrent creation
+			// (Brivo's answer to that is not documented), or a failing
+			// server created the user anyway: look before failing.
+			err := p.statusError(op, resp)
+			if uncertain(err) {
+				if u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID); ferr == nil && found {
+					return u, nil
+				}
+			}
+			return userJSON{}, err
 		}
 		// No answer: the user may have been created. Look before sending
 		// again.
@@ -454,12 +456,14 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 			return err
 		}
 		if !ok2xx(resp) {
-			if resp.Status == http.StatusNotFound {
+			err := p.statusError(op, resp)
+			if uncertain(err) {
+				// Perhaps the group was deleted under us: list afresh next time.
 				p.cat.mu.Lock()
-				p.cat.groups = nil // the group list changed under us
+				p.cat.groups = nil
 				p.cat.mu.Unlock()
 			}
-			return p.statusError(op, resp)
+			return err
 		}
 	}
 	return nil

@@ -56,13 +56,27 @@
 // Brivo's {"code","message"} shape, and grant parameters in the token URL
 // (where they would leak a password into logs) are refused.
 //
+// GET /users lists users by last name (then first name and ID), with only
+// id, externalId, firstName, lastName and suspended, as recorded traffic
+// shows; GET /users/{id} gives the whole user. Deleting a user unassigns
+// its credentials (they stay in the account) and deletes its memberships
+// and mobile-pass invitations.
+//
 // Fault injection: AddFault (a status, a dropped connection before or
-// after the change is committed, a Mashery over-QPS answer, or access-token
-// expiry, for requests matching a method and path), SetLatency with an
-// injectable sleep, ExpireAccessTokens and ExpireRefreshTokens, and
-// SetRateLimit. The oracle (Opens, Census, Credential, User) answers from
-// the server's own state, and Requests returns a log of every request for
-// request-shape tests (without secrets).
+// after the change is committed, a Mashery over-QPS answer, access-token
+// expiry, or a proxy's HTML 404, for requests matching a method and path),
+// WithMissingStyle (each plausible way Brivo may answer a request about a
+// record that is gone: 404 with either field order or no body, 400, 403,
+// 500), SetLatency with an injectable sleep, ExpireAccessTokens and
+// ExpireRefreshTokens, and SetRateLimit. The oracle (Opens, Census,
+// Credential, User, FindText) answers from the server's own state, and
+// Requests returns a log of every request for request-shape tests (without
+// secrets).
+//
+// Administrator helpers change the account behind the client's back, for
+// reconciliation tests: AddUser, AddMember, RemoveMember, SetGroups,
+// SetSuspended, AddCredential, AssignCredential, UnassignCredential,
+// SetCredentialWindow, DeleteCredential and DeleteUser.
 //
 // A Server is safe for concurrent use.
 package brivosim
