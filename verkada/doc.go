@@ -1,0 +1,185 @@
+// Package verkada is an acs.Provider for Verkada Access over Verkada's
+// public REST API (api.verkada.com, or the EU and AU hosts).
+//
+// # Mapping
+//
+// An acs access level is a Verkada access group; a cardholder is a Verkada
+// user whose external_id is the grant's Person.ExternalID; a card is a
+// Verkada card credential of that user. Verkada keeps the validity window
+// on the user (its access start and end dates), so the grant's window is
+// stored there and applies to all of the user's credentials; an access
+// group grants its doors through the access levels an administrator set up
+// in Verkada Command.
+//
+// # Vendor facts relied on
+//
+// The wire notes are research/more-acs.md §2, which has no official
+// machine-readable spec behind it: field names come from Verkada's
+// reference pages and three public clients. Each fact below names its
+// section; where a note is uncertain, the behaviour the adapter relies on
+// and what it does about the other plausible answers are stated.
+//
+//   - §2.1 Hosts: https://api.verkada.com (US), https://api.eu.verkada.com,
+//     https://api.au.verkada.com (DefaultBaseURL, EUBaseURL, AUBaseURL).
+//     The API lives at the host's root.
+//   - §2.1 Authentication: POST /token with the API key in x-api-key
+//     answers {"token":"…"}; every other call sends the token in
+//     x-verkada-auth. "API Tokens are valid for 30 minutes and cannot be
+//     refreshed", so the adapter exchanges the key again after
+//     DefaultTokenMaxAge (25 minutes, as public clients do) and once on a
+//     401 (an expired token answers 401 {"id":"0e2d","message":"Token
+//     expired"}), then resends the refused request, which changed nothing.
+//     Concurrent callers share one token and one exchange. The key goes
+//     only into x-api-key of POST /token, never into a URL, an error or a
+//     log line; tokens likewise.
+//   - §2.1 Keys are scoped per product: the key needs read/write on Core
+//     (users) and Access. 403 ("API key does not have required
+//     permissions", §2.5) is a PermissionDenied error.
+//   - §2.2 Users: POST /core/v1/user with external_id, first_name,
+//     last_name, email, company_name and department; the answer carries
+//     user_id. DELETE /core/v1/user?user_id=… deletes. The department is
+//     set to a marker (DefaultMarker, see WithMarker) by which Holdings
+//     recognises the users the SDK created.
+//   - §2.2 The access-user object, GET /access/v1/access_users/user?
+//     external_id=…|user_id=…, holds access_groups, cards, start_date and
+//     end_date: one read shows everything Provision needs to compare. A 404
+//     means no such user. Verkada documents no lookup errors, so a 400 is
+//     not taken to mean absent: the adapter asks GET /core/v1/user whether
+//     the user exists. Dates are read as Unix seconds in a string or a
+//     number, null or "" as unset (§6: "end_date null/clear semantics are
+//     unclear"; the adapter never clears a date, it only sets both), or
+//     RFC 3339 should Verkada answer so. access_groups entries are read as
+//     {"group_id","name"} objects or bare ID strings.
+//   - §2.2 The window: PUT /access/v1/access_users/user/start_date and
+//     …/end_date with {"start_date":"<Unix seconds>"} (a string, as GDR
+//     sends); "Before this time, all methods of access … invalid", "After
+//     this time, all methods of access will be revoked". Whole seconds: the
+//     grant's times are truncated. When a window moves wholly past the
+//     current one the end is set first, so that the start never falls after
+//     the end (an order Verkada may refuse; the simulator does).
+//   - §2.3 Cards: POST /access/v1/credentials/card?user_id=… with
+//     {"type","facility_code","card_number","active"} (strings for the
+//     numbers, as Verkada's sample) answers the Card object with card_id.
+//     "active defaults to False", so the adapter sends "active": true, and
+//     activates the card (PUT …/card/activate?card_id=…&user_id=…) should
+//     the answer still say inactive. DELETE /access/v1/credentials/card?
+//     card_id=…&user_id=… answers {}.
+//   - §2.3 Types: H10301 is "Standard 26-bit Wiegand", H10306 "HID
+//     34-bit", H10302 "HID 37-bit No Facility Code" (sent without
+//     facility_code), H10304 "HID 37-bit", Corporate 1000 "HID Corporate
+//     1000-35" and "-48". Cards read back are matched by type name or GDR's
+//     alias ("HID", "HID34", "HID37woFacilityCode", "HID37wFacilityCode",
+//     "Corporate1000_35", "Corporate1000_48"), case-insensitively, and by
+//     card_number, else card_number_hex, else card_number_base36.
+//     CredentialFormats lists §2.3's type names (Verkada has no listing
+//     endpoint) and Grant.CredentialType may name any type.
+//   - §2.4 Access groups: GET /access/v1/access_groups lists
+//     {"access_groups":[{group_id,name}]}; PUT /access/v1/access_groups/
+//     group/user?group_id=… with {"user_id"} adds, answering
+//     successful_adds/unsuccessful_adds; DELETE …/group/user?group_id=…&
+//     user_id=… removes. A 2xx without the user in unsuccessful_adds is
+//     success; with it, the adapter reads the user's groups before calling
+//     it a failure; a 404 is settled by asking whether the group exists
+//     (NotFound) or the user vanished (retryable).
+//   - §2.5 Listings carry next_page_token, sent back as page_token until
+//     an answer has none; the adapter follows it on every listing and
+//     sends page_size (200, the maximum) only to the event listing, where
+//     it is documented.
+//   - §2.5 Errors: the body {"id","message","data"} is read into APIError;
+//     400, 401, 403, 404, 429 and 5xx are classified by status.
+//   - §2.5 Rate limit: "300 requests per minute per organization" with 429
+//     (the source is a Databricks connector, §6). The adapter keeps a
+//     client-side sliding window of DefaultRateLimit requests per rolling
+//     minute (WithRateLimit), token exchanges and retries included, so that
+//     no minute, however Verkada aligns it, sees more; a 429 pauses every
+//     caller until its Retry-After and the request is sent again, creates
+//     included (a 429 is answered before anything is done). A Retry-After
+//     longer than the retry wait (60 s by default, WithRetry) is returned
+//     as a RateLimited error carrying it.
+//   - §2.5 Events: GET /events/v1/access with start_time, end_time (Unix
+//     seconds), page_size and page_token; see Events.
+//
+// Where the notes are silent:
+//
+//   - Whether POST /core/v1/user refuses a taken external_id is not
+//     documented. The adapter never relies on it: it looks the external ID
+//     up before creating, and a refused create is followed by another
+//     lookup (a concurrent creation is then used).
+//   - What Verkada answers to a second card with a registered type,
+//     facility code and number is not documented. A refused card creation
+//     (any 4xx but 401, 403 and 429) is first checked against the user's
+//     own cards (an earlier attempt may have created it); otherwise a 409,
+//     or a 400 or 422 whose message says the card exists ("exist",
+//     "duplicate", "already", "in use", "assigned", "taken"), is a Conflict
+//     and any other refusal keeps its code. The API offers no search of
+//     cards by number, so the other holder cannot be named; should Verkada
+//     accept duplicates silently, the adapter would not notice.
+//   - Whether deleting a user deletes its cards is not documented (§6), so
+//     RemoveCardholder deletes the cards first.
+//   - The event timestamp format and listing order are not documented; see
+//     Events.
+//
+// # Operations and their round trips
+//
+// Counted against the simulator (TestRequestsPerOperation prints them),
+// with the token held and the group catalogue cached (10 minutes,
+// WithCacheTTL):
+//
+//   - Provision, new visitor, one group: 6 requests (lookup, create user,
+//     create card, start date, end date, add to group), the protocol
+//     minimum: no endpoint combines these writes. Each further group adds
+//     one. Cold (first call of a process): 8, adding the token exchange and
+//     the group listing.
+//   - Provision repeated, nothing changed: 1 (the lookup). Drift is
+//     repaired with one request per difference (an inactive card, a date,
+//     a group too many or too few).
+//   - Revoke with the card and user IDs (as Provision returns them): 1
+//     (DELETE). By external ID and card: 2. Already revoked: 2 (the DELETE's
+//     404 is settled by reading the user's cards).
+//   - RemoveCardholder: 1 read, 1 DELETE per card, 1 DELETE of the user.
+//
+// Provision looks the user up by external ID; when it is absent it
+// creates the user, then the card, then sets the dates and finally the
+// groups, so that the card only opens doors once its window is set. A lost
+// answer to a create is recovered within the call by asking Verkada
+// (lookup by external ID, the user's cards) before sending again, and
+// idempotent requests are resent after transport failures and 500, 502,
+// 503, 504. After a refusal (a Conflict, an unknown group, a missing
+// permission) the call deletes what it created, the card or the user; a
+// transient failure leaves everything for the retry to complete. An
+// access level is checked against the group catalogue before any write: an
+// unknown one is NotFound and changes nothing. The user ends with exactly
+// the grant's groups (extra ones are removed first); other cards the user
+// holds are left alone.
+//
+// Revoke deletes the card (rather than deactivating it), so that it opens
+// nothing and its number is free for the next visitor. It only touches a
+// card of the named cardholder, so a stale revoke retried after the badge
+// went to the next visitor cannot take it away. RemoveCardholder deletes
+// every card of the user, then the user. Absent users and cards are a
+// success everywhere; an ambiguous answer (404 or 400 to a DELETE) is
+// settled by asking whether the target still exists.
+//
+// Person.Company goes to company_name. Names travel only in JSON bodies;
+// external IDs (letters, digits, '-', '_', '.') and Verkada IDs (letters,
+// digits, '-', '_') are checked before they are placed in a query, so
+// nothing a caller sends can add a query parameter.
+//
+// # Inventory and events
+//
+// The Provider implements acs.Inventory (Holdings, from the user listing
+// and each marked user's access-user object) and acs.EventSource (Events,
+// polling the access-event listing). Verkada's webhooks are not
+// implemented: the notes give the notification envelope but not which
+// fields say granted or who, and the signature header differs between the
+// receivers quoted (§2.5, §6); polling is the documented path. Nor is the
+// Verkada Pass invitation (acs.MobilePassIssuer): Verkada offers no way to
+// see a pending invitation, so it could not be idempotent.
+//
+// # Safety
+//
+// TLS verification is on by default (WithTLS adds a CA file); plain http
+// is refused except to loopback hosts unless WithAllowInsecureHTTP. A
+// Provider is safe for concurrent use; operations on one external ID are
+// serialised within the process.
+package verkada
