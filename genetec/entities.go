@@ -40,8 +40,8 @@ func toHolder(o object) holderInfo {
 		email: o.str("EmailAddress"), state: o.str("State"), groups: o.guids("Groups"), creds: o.guids("Credentials"),
 	}
 	h.id, _ = o.guid("Guid")
-	h.from, _ = parseWireTime(o.str("ActivationDate"))
-	h.until, _ = parseWireTime(o.str("ExpirationDate"))
+	h.from = parseBound(o.str("ActivationDate"))
+	h.until = parseBound(o.str("ExpirationDate"))
 	return h
 }
 
@@ -61,8 +61,8 @@ func toCred(o object) credInfo {
 	c := credInfo{typ: o.str("EntityType"), name: o.str("Name"), state: o.str("State")}
 	c.id, _ = o.guid("Guid")
 	c.holder, _ = o.guid("CardholderGuid")
-	c.from, _ = parseWireTime(o.str("ActivationDate"))
-	c.until, _ = parseWireTime(o.str("ExpirationDate"))
+	c.from = parseBound(o.str("ActivationDate"))
+	c.until = parseBound(o.str("ExpirationDate"))
 	return c
 }
 

@@ -185,6 +185,28 @@ func TestClassifySdkCode(t *testing.T) {
 	}
 }
 
+func TestParseBound(t *testing.T) {
+	for s, want := range map[string]time.Time{
+		"2025-03-10T09:00:00Z":        time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC),
+		"2025-03-10T09:00:00":         time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC),
+		"0001-01-01T00:00:00":         {},
+		"0001-01-01T00:00:00Z":        {},
+		"9999-12-31T23:59:59.9999999": {},
+		"":                            {},
+		"soon":                        {},
+	} {
+		if got := parseBound(s); !got.Equal(want) {
+			t.Errorf("parseBound(%q) = %v, want %v", s, got, want)
+		}
+	}
+	// A credential whose expiration reads as MinValue is not expired.
+	c := toCred(object{"Guid": json.RawMessage(`"5a3e1f0c9b7d4c2a8e610d4f2b7a9c11"`), "CardholderGuid": json.RawMessage(`"5a3e1f0c9b7d4c2a8e610d4f2b7a9c12"`),
+		"State": json.RawMessage(`"Active"`), "ExpirationDate": json.RawMessage(`"0001-01-01T00:00:00"`)})
+	if !c.heldAt(time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("%+v not held", c)
+	}
+}
+
 func TestClassifyFail(t *testing.T) {
 	for _, c := range []struct {
 		status        int

@@ -113,6 +113,18 @@ func parseWireTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// parseBound reads an ActivationDate or ExpirationDate. Besides null or
+// an absent field, .NET's DateTime.MinValue (0001-01-01) and MaxValue
+// (9999-12-31) are read as no bound: a serializer that cannot write null
+// for "no activation period" writes one of those.
+func parseBound(s string) time.Time {
+	t, ok := parseWireTime(s)
+	if !ok || t.Year() <= 1 || t.Year() >= 9999 {
+		return time.Time{}
+	}
+	return t
+}
+
 // cardSpec maps an acs card format to Security Center's raw Wiegand form.
 type cardSpec struct {
 	format     wiegand.Format

@@ -255,3 +255,22 @@ func TestShapeRawQueryEncoding(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLevelsWithoutExtra: a server that does not add the extra
+// entity announcing a further page is still read to the end, and a group
+// deleted between the listing and the read of names is left out.
+func TestAccessLevelsWithoutExtra(t *testing.T) {
+	e := newEnv(t, nil, genetec.WithPageSize(2))
+	extra := e.sim.AddGroup("Contractors")
+	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "report/", Status: 200, ContentType: "text/json",
+		Body: `{"Rsp":{"Status":"Ok","Result":[{"Guid":"` + genetecsim.SeedLobbyGroup + `"},{"Guid":"` + genetecsim.SeedFloor3Group + `"}]}}`})
+	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "report/", Status: 200, ContentType: "text/json",
+		Body: `{"Rsp":{"Status":"Ok","Result":[{"Guid":"` + extra + `"},{"Guid":"` + ghost + `"}]}}`})
+	levels, err := e.p.AccessLevels(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(levels) != 3 || levels[2].ID != extra {
+		t.Fatalf("levels %+v", levels)
+	}
+}
