@@ -172,8 +172,51 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
 		}
 	}
+	holder := p.pickHolder(ctx, pl, holderIDs, objs)
+	ours, stale, err := p.pickCred(op, pl, holder, credIDs, objs)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	if ours == nil {
+		// A revoked, expired or unassigned credential of the same card
+		// would make Security Center refuse duplicate card data.
+		for _, c := range stale {
+			p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
+				"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
+			if err := p.deleteEntity(ctx, op, c.id); err != nil {
+				return acs.Provisioned{}, err
+			}
+		}
+	}
+	created := holder == nil
+	if created {
+		if holder, err = p.createHolder(ctx, op, pl); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	credID, err := p.finalWrite(ctx, op, pl, holder, created, ours)
+	if err != nil {
+		return acs.Provisioned{}, err
+	}
+	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
+	return acs.Provisioned{
+		Cardholder: chRef,
+		Credential: acs.CredentialRef{
+			ID:                   credID.String(),
+			CardholderID:         chRef.ID,
+			CardholderExternalID: pl.ext,
+			Card:                 pl.card,
+		},
+		AccessLevels: pl.levelIDs(),
+		Created:      created || ours == nil,
+	}, nil
+}
+
+// pickHolder returns the first cardholder found that carries the key, or
+// nil.
+func (p *Provider) pickHolder(ctx context.Context, pl *plan, ids []guid, objs map[guid]object) *holderInfo {
 	var holder *holderInfo
-	for _, id := range holderIDs {
+	for _, id := range ids {
 		o, ok := objs[id]
 		if !ok {
 			continue
@@ -189,12 +232,15 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 		}
 		holder = &h
 	}
+	return holder
+}
+
+// pickCred sorts the credentials named after the card: the holder's own
+// (ours), those nobody holds any more (stale), and a Conflict for one
+// another cardholder holds.
+func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid, objs map[guid]object) (ours *credInfo, stale []credInfo, err error) {
 	now := p.now()
-	var (
-		ours  *credInfo
-		stale []credInfo
-	)
-	for _, id := range credIDs {
+	for _, id := range ids {
 		o, ok := objs[id]
 		if !ok {
 			continue
@@ -209,56 +255,46 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 				ours = &c
 			}
 		case c.heldAt(now):
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Conflict,
+			return nil, nil, acs.Errorf(op, Name, acs.Conflict,
 				"card %s is held by another cardholder (credential %s, cardholder %s); revoke it there first", pl.card, c.id, c.holder)
 		default:
 			stale = append(stale, c)
 		}
 	}
+	return ours, stale, nil
+}
 
-	created := false
-	if ours == nil {
-		// A revoked, expired or unassigned credential of the same card
-		// would make Security Center refuse duplicate card data.
-		for _, c := range stale {
-			p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
-				"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
-			if err := p.deleteEntity(ctx, op, c.id); err != nil {
-				return acs.Provisioned{}, err
-			}
-		}
+// createHolder creates the cardholder with its window (request 4).
+func (p *Provider) createHolder(ctx context.Context, op string, pl *plan) (*holderInfo, error) {
+	var q qBuilder
+	q.item("entity=NewEntity(", typeCardholder, ")")
+	q.item("Name=", pl.eName)
+	if pl.first != "" {
+		q.item("FirstName=", pl.eFirst)
 	}
-	newHolder := holder == nil
-	if newHolder {
-		// 4: create the cardholder, with its window.
-		var q qBuilder
-		q.item("entity=NewEntity(", typeCardholder, ")")
-		q.item("Name=", pl.eName)
-		if pl.first != "" {
-			q.item("FirstName=", pl.eFirst)
-		}
-		if pl.last != "" {
-			q.item("LastName=", pl.eLast)
-		}
-		if pl.email != "" {
-			q.item("EmailAddress=", pl.eEmail)
-		}
-		q.item("State=Active")
-		q.item("ActivationMode=", pl.activation)
-		q.item("Guid")
-		id, err := p.write(ctx, op, q.String())
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		if id == zeroGUID {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a cardholder without returning its GUID")
-		}
-		holder = &holderInfo{id: id}
-		created = true
+	if pl.last != "" {
+		q.item("LastName=", pl.eLast)
 	}
+	if pl.email != "" {
+		q.item("EmailAddress=", pl.eEmail)
+	}
+	q.item("State=Active")
+	q.item("ActivationMode=", pl.activation)
+	q.item("Guid")
+	id, err := p.write(ctx, op, q.String())
+	if err != nil {
+		return nil, err
+	}
+	if id == zeroGUID {
+		return nil, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a cardholder without returning its GUID")
+	}
+	return &holderInfo{id: id}, nil
+}
 
-	// 5: one write creates or updates the credential and sets the
-	// cardholder's groups (and, for an existing cardholder, its details).
+// finalWrite is request 5: one write creates or updates the credential
+// and sets the cardholder's groups (and, for an existing cardholder, its
+// details). It returns the credential's GUID.
+func (p *Provider) finalWrite(ctx context.Context, op string, pl *plan, holder *holderInfo, newHolder bool, ours *credInfo) (guid, error) {
 	var q qBuilder
 	if ours == nil {
 		q.item("entity=NewEntity(", typeCredential, ")")
@@ -273,6 +309,29 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 		q.item("State=Active")
 		q.item("ActivationMode=", pl.activation)
 	}
+	if hs := holderChanges(pl, holder, newHolder); hs != "" {
+		q.item("entity=", holder.id.Hex())
+		q.item(hs)
+	}
+	if q.Len() == 0 {
+		return ours.id, nil
+	}
+	id, err := p.write(ctx, op, q.String())
+	switch {
+	case err != nil:
+		return zeroGUID, err
+	case ours != nil:
+		return ours.id, nil
+	case id == zeroGUID:
+		return zeroGUID, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a credential without returning its GUID")
+	}
+	return id, nil
+}
+
+// holderChanges lists what the cardholder's segment of request 5 sets:
+// for an existing cardholder its details and window when they differ, and
+// the group changes.
+func holderChanges(pl *plan, holder *holderInfo, newHolder bool) string {
 	var hs qBuilder
 	if !newHolder {
 		if holder.name != pl.name {
@@ -302,37 +361,5 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 			hs.item("Groups-", g.Hex())
 		}
 	}
-	if hs.Len() > 0 {
-		q.item("entity=", holder.id.Hex())
-		q.item(hs.String())
-	}
-	credID := zeroGUID
-	if ours != nil {
-		credID = ours.id
-	}
-	if q.Len() > 0 {
-		id, err := p.write(ctx, op, q.String())
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		if ours == nil {
-			if id == zeroGUID {
-				return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "the Web SDK created a credential without returning its GUID")
-			}
-			credID = id
-			created = true
-		}
-	}
-	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
-	return acs.Provisioned{
-		Cardholder: chRef,
-		Credential: acs.CredentialRef{
-			ID:                   credID.String(),
-			CardholderID:         chRef.ID,
-			CardholderExternalID: pl.ext,
-			Card:                 pl.card,
-		},
-		AccessLevels: pl.levelIDs(),
-		Created:      created,
-	}, nil
+	return hs.String()
 }
