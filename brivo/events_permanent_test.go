@@ -104,3 +104,20 @@ func TestWebhookPausesLookupsAfterPermanentRefusal(t *testing.T) {
 		t.Errorf("%d events delivered, want 3", n)
 	}
 }
+
+// A missing permission (Brivo's own 403) ends Events and Holdings at once
+// with a non-retryable PermissionDenied error.
+func TestMissingPermissionEndsEventsAndInventory(t *testing.T) {
+	ee := newEventsEnv(t, nil)
+	ee.provision(t, 1, ee.levels()[0])
+	ee.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/events/access", Kind: brivosim.FaultForbidden, Times: -1})
+	err := ee.p.Events(t.Context(), "", func(acs.DoorEvent) error { return nil })
+	if acs.CodeOf(err) != acs.PermissionDenied || acs.IsRetryable(err) || len(ee.sleeps) != 0 {
+		t.Errorf("events: %v after %d waits, want permission denied at once", err, len(ee.sleeps))
+	}
+	ee.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/users", Kind: brivosim.FaultForbidden, Times: -1})
+	err = ee.p.Holdings(t.Context(), func(acs.Holding) error { return nil })
+	if acs.CodeOf(err) != acs.PermissionDenied || acs.IsRetryable(err) {
+		t.Errorf("holdings: %v, want permission denied", err)
+	}
+}

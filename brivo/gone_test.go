@@ -220,3 +220,26 @@ func TestRemoveCardholderLeavesNoPersonalData(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// Deleting an event subscription twice succeeds however Brivo says
+// "missing"; an uncertain answer while it exists is an error.
+func TestDeleteSubscriptionGoneIsGone(t *testing.T) {
+	for _, style := range brivosim.MissingStyles() {
+		t.Run(style.String(), func(t *testing.T) {
+			e, _ := clockEnv(t, brivosim.WithMissingStyle(style))
+			sub, err := e.p.CreateEventSubscription(t.Context(), EventSubscription{URL: "https://vms.example.com/brivo/hook"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sim.AddFault(brivosim.Fault{Method: "DELETE", Path: "/event-subscriptions/*", Kind: brivosim.FaultStatus, Status: 404})
+			if err := e.p.DeleteEventSubscription(t.Context(), sub.ID); err == nil || acs.CodeOf(err) == acs.NotFound {
+				t.Fatalf("404 while it exists: %v", err)
+			}
+			for range 2 {
+				if err := e.p.DeleteEventSubscription(t.Context(), sub.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}

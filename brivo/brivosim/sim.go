@@ -64,7 +64,8 @@
 //
 // Fault injection: AddFault (a status, a dropped connection before or
 // after the change is committed, a Mashery over-QPS answer, access-token
-// expiry, or a proxy's HTML 404, for requests matching a method and path),
+// expiry, a proxy's HTML 404, or Brivo's 403 for a missing permission, for
+// requests matching a method and path),
 // WithMissingStyle (each plausible way Brivo may answer a request about a
 // record that is gone: 404 with either field order or no body, 400, 403,
 // 500), SetLatency with an injectable sleep, ExpireAccessTokens and
@@ -200,6 +201,11 @@ const (
 	// FaultHTMLNotFound answers 404 with an HTML page, as a proxy or load
 	// balancer in front of the API would, without doing anything.
 	FaultHTMLNotFound
+	// FaultForbidden answers Brivo's own 403 {"code":403,"message":"You
+	// are not allowed to perform that action"} (a missing permission; the
+	// gateway's 403 pages are FaultStatus 403 and FaultOverQPS), without
+	// doing anything.
+	FaultForbidden
 )
 
 // Fault is an injected failure for requests matching Method and Path.
@@ -674,6 +680,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ans = s.statusAnswer(fault.Status, isToken)
 	case fault != nil && fault.Kind == FaultHTMLNotFound:
 		ans = htmlAnswer(http.StatusNotFound, "404 Not Found", nil)
+	case fault != nil && fault.Kind == FaultForbidden:
+		ans = errAnswer(http.StatusForbidden, "You are not allowed to perform that action")
 	case fault != nil && fault.Kind == FaultOverQPS:
 		s.throttled++
 		ans = s.overQPS()
