@@ -135,7 +135,23 @@ func undecided(op string, id guid, failure, askErr error) error {
 		code = acs.CodeOf(askErr)
 	}
 	return &acs.Error{Op: op, Provider: Name, Code: code, Err: cause(failure),
-		Message: "could not tell whether entity " + id.String() + " still exists (" + askErr.Error() + ")"}
+		Message: "could not tell whether entity " + id.String() + " still exists (asking answered " + brief(askErr) + ")"}
+}
+
+// brief describes an error without its operation and provider prefix.
+func brief(err error) string {
+	var ae *acs.Error
+	if !errors.As(err, &ae) {
+		return err.Error()
+	}
+	s := ae.Code.String()
+	if ae.Message != "" {
+		s += ": " + ae.Message
+	}
+	if ae.Err != nil {
+		s += ": " + ae.Err.Error()
+	}
+	return s
 }
 
 // contradiction is the error for a failure claiming an entity missing

@@ -91,6 +91,10 @@
 // after five idle minutes of the injected clock (or ExpireSessions) and
 // the first request of a new session waits the WithColdStart latency.
 //
+// DeleteCredential, SetWindow, SetGroups and SetState change the state
+// behind the clients' backs, as an administrator in Config Tool would,
+// for reconciliation tests.
+//
 // The oracle (Opens, DoorOpens, Census, FindCredential, Cardholder,
 // Credential, Groups, Doors, Events, Streams, Subscribed) reads the true
 // state, and Requests returns the request log
