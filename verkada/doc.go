@@ -95,7 +95,8 @@
 //     caller until its Retry-After and the request is sent again, creates
 //     included (a 429 is answered before anything is done). A Retry-After
 //     longer than the retry wait (60 s by default, WithRetry) is returned
-//     as a RateLimited error carrying it.
+//     as a RateLimited error carrying it, and so is a wait of the window
+//     that would outlast the caller's deadline (nothing is sent).
 //   - §2.5 Events: GET /events/v1/access with start_time, end_time (Unix
 //     seconds), page_size and page_token; see Events.
 //
@@ -156,9 +157,29 @@
 // nothing and its number is free for the next visitor. It only touches a
 // card of the named cardholder, so a stale revoke retried after the badge
 // went to the next visitor cannot take it away. RemoveCardholder deletes
-// every card of the user, then the user. Absent users and cards are a
-// success everywhere; an ambiguous answer (404 or 400 to a DELETE) is
-// settled by asking whether the target still exists.
+// every card of the user, then the user.
+//
+// # Gone is gone
+//
+// Revoking or removing what is already gone succeeds, so both can be
+// retried until confirmed. Verkada documents what a lookup of a missing
+// user answers only as "404", so the adapter never takes another error
+// answer for "gone": an error answer to a DELETE (anything but 401, 403
+// and 429: a 400, a 404, a 409, a 5xx after the retries) is followed by a
+// question, the user's access-user object (its cards) or GET
+// /core/v1/user. Absent is a success; still there returns the DELETE's
+// error. Only Verkada's own 404 (an empty body or a JSON object, as its
+// error bodies are) means absent; a 404 page from a proxy or a wrong base
+// URL is an Unknown error, so a revoke through it fails rather than
+// reporting a revocation that did not happen.
+//
+// # Retention
+//
+// RemoveCardholder deletes the Core user, which holds the visitor's names,
+// e-mail address and company; the cards are deleted first. Whether
+// Verkada keeps a record of a deleted user, and its access events keep the
+// name shown on them, is not documented (§6); the API offers no other way
+// to erase either.
 //
 // Person.Company goes to company_name. Names travel only in JSON bodies;
 // external IDs (letters, digits, '-', '_', '.') and Verkada IDs (letters,

@@ -332,7 +332,10 @@ func (p *Provider) poll(ctx context.Context, op string, pos *position, fn func(a
 			continue
 		}
 		if door, granted := r.ev.doorDecision(); door {
-			de := p.doorEvent(ctx, op, r, granted)
+			de, err := p.doorEvent(ctx, op, r, granted)
+			if err != nil {
+				return false, err
+			}
 			if err := fn(de); err != nil {
 				return false, &fnError{err}
 			}
@@ -378,9 +381,9 @@ func (p *Provider) readRange(ctx context.Context, op string, from, to time.Time)
 	return evs, false, err
 }
 
-// doorEvent maps a door decision; the cardholder's external ID is looked
-// up (a failed lookup leaves it empty rather than holding the stream).
-func (p *Provider) doorEvent(ctx context.Context, op string, r *rawEvent, granted bool) acs.DoorEvent {
+// doorEvent maps a door decision and looks the cardholder's external ID
+// up (see externalIDOf).
+func (p *Provider) doorEvent(ctx context.Context, op string, r *rawEvent, granted bool) (acs.DoorEvent, error) {
 	e := &r.ev
 	de := acs.DoorEvent{Cursor: formatCursor(r.at, r.id), Time: r.at, DoorID: string(e.Info.DoorID),
 		DoorName: e.Info.DoorInfo.Name, Granted: granted, Card: decodeRawCard(string(e.Info.RawCard))}
@@ -397,9 +400,13 @@ func (p *Provider) doorEvent(ctx context.Context, op string, r *rawEvent, grante
 	}
 	if uid := string(e.Info.UserID); uid != "" && checkID(op, "user ID", uid) == nil {
 		de.Cardholder.ID = uid
-		de.Cardholder.ExternalID = p.externalIDOf(ctx, op, uid)
+		ext, err := p.externalIDOf(ctx, op, uid)
+		if err != nil {
+			return de, err
+		}
+		de.Cardholder.ExternalID = ext
 	}
-	return de
+	return de, nil
 }
 
 // decodeRawCard decodes a Wiegand frame in hexadecimal when exactly one of
@@ -456,19 +463,28 @@ const maxHolders = 10000
 
 func (c *holderCache) init(ttl time.Duration) { c.ttl, c.m = ttl, map[string]holderEntry{} }
 
-// externalIDOf returns the external ID of a user ("" when it has none, is
-// gone or cannot be read now).
-func (p *Provider) externalIDOf(ctx context.Context, op, uid string) string {
+// externalIDOf returns the external ID of a user ("" when it has none or
+// is gone). A transient failure of the lookup fails the poll (it is
+// retried, and the event delivered with its cardholder); a refusal of the
+// key ends Events; any other failure leaves the external ID empty rather
+// than hold the stream.
+func (p *Provider) externalIDOf(ctx context.Context, op, uid string) (string, error) {
 	c := &p.holders
 	c.mu.Lock()
 	e, ok := c.m[uid]
 	c.mu.Unlock()
 	if ok && p.now().Sub(e.at) < c.ttl {
-		return e.ext
+		return e.ext, nil
 	}
 	au, found, err := p.findAccessUser(ctx, op, "user_id", uid)
-	if err != nil {
-		return ""
+	switch code := acs.CodeOf(err); {
+	case err == nil:
+	case acs.IsRetryable(err), code == acs.Canceled, code == acs.Unauthenticated, code == acs.PermissionDenied:
+		return "", err
+	default:
+		p.log.LogAttrs(ctx, slog.LevelWarn, "verkada: cardholder of a door event not read",
+			slog.String("provider", Name), slog.String("user_id", uid), slog.String("error", p.redact(err.Error())))
+		return "", nil
 	}
 	ext := ""
 	if found {
@@ -480,5 +496,5 @@ func (p *Provider) externalIDOf(ctx context.Context, op, uid string) string {
 	}
 	c.m[uid] = holderEntry{ext: ext, at: p.now()}
 	c.mu.Unlock()
-	return ext
+	return ext, nil
 }

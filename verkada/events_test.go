@@ -128,3 +128,22 @@ func TestEventTimeFormats(t *testing.T) {
 		t.Error("a word parsed as a time")
 	}
 }
+
+// A refusal during the cardholder lookup ends Events; a transient failure
+// is retried and the event still arrives with its cardholder.
+func TestEventLookupFailures(t *testing.T) {
+	e := newEnv(t, nil)
+	g, _ := swipes(t, e)
+	e.sim.AddFault(verkadasim.Fault{Method: "GET", Path: "/access/v1/access_users/user", Kind: verkadasim.FaultStatus, Status: 503, Times: 5})
+	evs := collect(t, e.p, "", 1)
+	if evs[0].Cardholder.ExternalID != g.Person.ExternalID {
+		t.Errorf("event %+v lost its cardholder", evs[0])
+	}
+	other := newEnv(t, nil)
+	swipes(t, other)
+	other.sim.AddFault(verkadasim.Fault{Method: "GET", Path: "/access/v1/access_users/user", Kind: verkadasim.FaultStatus, Status: 403, Times: -1})
+	err := other.p.Events(t.Context(), "", func(acs.DoorEvent) error { return nil })
+	if acs.CodeOf(err) != acs.PermissionDenied {
+		t.Errorf("got %v, want permission denied", err)
+	}
+}

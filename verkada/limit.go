@@ -52,10 +52,21 @@ func (w *window) wait(ctx context.Context) error {
 			return nil
 		}
 		w.mu.Unlock()
+		if deadline, ok := ctx.Deadline(); ok && until.After(deadline) {
+			return &paceError{wait: until.Sub(now)}
+		}
 		if err := w.sleep(ctx, until.Sub(now)); err != nil {
 			return err
 		}
 	}
+}
+
+// paceError reports that the window would make a request wait past its
+// context's deadline: nothing was sent.
+type paceError struct{ wait time.Duration }
+
+func (e *paceError) Error() string {
+	return "the client's rate-limit window leaves no time to send the request before its deadline; nothing was sent"
 }
 
 // pause stops every start until t.

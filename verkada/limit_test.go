@@ -2,6 +2,7 @@ package verkada
 
 import (
 	"context"
+	"github.com/acsbridge/acsbridge/acs"
 	"testing"
 	"time"
 )
@@ -49,5 +50,27 @@ func TestWindowPauseStopsEveryone(t *testing.T) {
 	cancel()
 	if err := w.wait(ctx); err == nil {
 		t.Error("wait with a cancelled context succeeded")
+	}
+}
+
+// A wait that would outlast the caller's deadline is refused at once as
+// RateLimited, with the wait it needed, instead of ending as Canceled.
+func TestWindowRefusesWaitPastDeadline(t *testing.T) {
+	// Deadlines are on the real clock, so is the window here; nothing
+	// sleeps: the two requests that fill it go at once, the third is
+	// refused at once.
+	e := newEnv(t, nil, WithRateLimit(2), WithClock(time.Now))
+	if err := e.p.Ping(t.Context()); err != nil { // the exchange and one listing
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	e.sim.ResetRequests()
+	err := e.p.Ping(ctx)
+	if d, ok := acs.RetryAfterOf(err); acs.CodeOf(err) != acs.RateLimited || !ok || d <= 50*time.Second || d > time.Minute {
+		t.Fatalf("got %v, want rate limited with a one-minute wait", err)
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Errorf("%d requests sent", n)
 	}
 }

@@ -1,6 +1,7 @@
 package verkada
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -193,7 +194,7 @@ func (p *Provider) findAccessUser(ctx context.Context, op, key, val string) (acc
 	case err != nil:
 		return accessUserJSON{}, false, err
 	case resp.Status == http.StatusNotFound:
-		return accessUserJSON{}, false, nil
+		return accessUserJSON{}, false, p.notFound(op, resp)
 	case resp.Status == http.StatusBadRequest:
 		exists, aerr := p.coreUserExists(ctx, op, key, val)
 		if aerr != nil || exists {
@@ -225,7 +226,7 @@ func (p *Provider) coreUserExists(ctx context.Context, op, key, val string) (boo
 	case err != nil:
 		return false, err
 	case resp.Status == http.StatusNotFound:
-		return false, nil
+		return false, p.notFound(op, resp)
 	case ok2xx(resp):
 		return true, nil
 	}
@@ -455,8 +456,8 @@ func (p *Provider) syncGroups(ctx context.Context, op string, au accessUserJSON,
 		if err != nil {
 			return err
 		}
-		// 404: the group or the membership is gone, which is the goal.
-		if !ok2xx(resp) && resp.Status != http.StatusNotFound {
+		// Verkada's 404: the group or the membership is gone, the goal.
+		if !ok2xx(resp) && (resp.Status != http.StatusNotFound || p.notFound(op, resp) != nil) {
 			return p.statusError(op, resp)
 		}
 	}
@@ -602,9 +603,37 @@ func (p *Provider) resolveUser(ctx context.Context, op, uid, ext string) (access
 	return p.findAccessUser(ctx, op, "external_id", ext)
 }
 
+// askable reports whether an error answer to a DELETE is settled by asking
+// whether the target still exists: every answer but a refusal of the
+// token or key (401, 403) and throttling (429). A 404 or 400 may mean
+// "already gone" or something else; a 5xx (after the retries) may have
+// come after the deletion was done.
+func askable(resp *httpx.Response) bool {
+	switch resp.Status {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return false
+	}
+	return true
+}
+
+// notFound checks that a 404 is Verkada's (an empty body or a JSON
+// object, as its error bodies are) and returns nil then; a 404 page from
+// a proxy or a wrong base URL is an Unknown error, never "absent".
+func (p *Provider) notFound(op string, resp *httpx.Response) error {
+	body := bytes.TrimSpace(resp.Body)
+	if len(body) == 0 || body[0] == '{' {
+		return nil
+	}
+	ae, _ := p.responseError(op, resp)
+	ae.Code = acs.Unknown
+	ae.Message = "a 404 answer that is not Verkada's; check the base URL and region"
+	return ae
+}
+
 // deleteCard deletes a user's card. A 2xx is done; any other answer but a
-// transient one is settled by reading the user's cards: absent user or
-// card is a success.
+// refusal of the key or throttling is settled by reading the user's
+// cards: absent user or card is a success, a card still there returns the
+// DELETE's error.
 func (p *Provider) deleteCard(ctx context.Context, op, uid, cid string) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/access/v1/credentials/card",
 		query: url.Values{"card_id": {cid}, "user_id": {uid}}, idempotent: true})
@@ -614,7 +643,7 @@ func (p *Provider) deleteCard(ctx context.Context, op, uid, cid string) error {
 	if ok2xx(resp) {
 		return nil
 	}
-	if resp.Status != http.StatusNotFound && resp.Status != http.StatusBadRequest {
+	if !askable(resp) {
 		return p.statusError(op, resp)
 	}
 	au, found, ferr := p.findAccessUser(ctx, op, "user_id", uid)
@@ -638,7 +667,7 @@ func (p *Provider) deleteUser(ctx context.Context, op, uid string) error {
 	if ok2xx(resp) {
 		return nil
 	}
-	if resp.Status != http.StatusNotFound && resp.Status != http.StatusBadRequest {
+	if !askable(resp) {
 		return p.statusError(op, resp)
 	}
 	exists, ferr := p.coreUserExists(ctx, op, "user_id", uid)

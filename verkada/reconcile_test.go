@@ -1,6 +1,8 @@
 package verkada
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -237,5 +239,65 @@ func TestRemoveFreesCardsWhenUserDeleteIsSoft(t *testing.T) {
 	pb := provisionOnce(t, e, b)
 	if !e.sim.Opens(pb.Credential.ID, e.levels()[0], e.clk.Now()) {
 		t.Error("the returned badge does not open for the next visitor")
+	}
+}
+
+// A 404 page that is not Verkada's (a proxy, a wrong base URL) is never
+// taken for "no such user": revoking through it fails instead of
+// reporting a revocation that did not happen.
+func TestForeign404IsNotAbsence(t *testing.T) {
+	e := newEnv(t, nil)
+	g := testGrant(1, e.clk.Now(), e.levels()[0])
+	p := provisionOnce(t, e, g)
+	foreign := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if foreign && r.URL.Path == "/access/v1/access_users/user" {
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = w.Write([]byte("<html><body><h1>404 Not Found</h1>nginx</body></html>"))
+			return
+		}
+		e.sim.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	pr, err := New(Config{BaseURL: srv.URL, APIKey: verkadasim.DefaultAPIKey}, testOptions(e.clk)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := acs.CredentialRef{CardholderExternalID: g.Person.ExternalID, Card: g.Card}
+	if err := pr.Revoke(t.Context(), ref); acs.CodeOf(err) != acs.Unknown {
+		t.Fatalf("got %v, want an unknown error", err)
+	}
+	if _, err := pr.Provision(t.Context(), testGrant(2, e.clk.Now(), e.levels()[0])); acs.CodeOf(err) != acs.Unknown {
+		t.Fatalf("got %v, want an unknown error", err)
+	}
+	if !e.sim.Opens(p.Credential.ID, e.levels()[0], e.clk.Now()) || e.sim.Census() != (verkadasim.Census{Users: 1, Cards: 1}) {
+		t.Error("state changed through a foreign 404")
+	}
+}
+
+// An error answer to a DELETE is settled by asking: gone is success,
+// still there returns the error.
+func TestDeleteErrorsAreSettledByAsking(t *testing.T) {
+	e := newEnv(t, nil)
+	p := provisionOnce(t, e, testGrant(1, e.clk.Now(), e.levels()[0]))
+	e.sim.AddFault(verkadasim.Fault{Method: "DELETE", Path: "/access/v1/credentials/card", Kind: verkadasim.FaultStatus, Status: 409})
+	if err := e.p.Revoke(t.Context(), p.Credential); acs.CodeOf(err) != acs.Conflict {
+		t.Fatalf("card still there: got %v, want the 409 as a conflict", err)
+	}
+	if err := e.sim.DeleteCard(p.Credential.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.AddFault(verkadasim.Fault{Method: "DELETE", Path: "/access/v1/credentials/card", Kind: verkadasim.FaultStatus, Status: 500, Times: -1})
+	if err := e.p.Revoke(t.Context(), p.Credential); err != nil {
+		t.Fatalf("card gone: %v", err)
+	}
+	e.sim.ClearFaults()
+	e.sim.AddFault(verkadasim.Fault{Method: "DELETE", Path: "/core/v1/user", Kind: verkadasim.FaultStatus, Status: 400})
+	if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Fatalf("user still there: got %v", err)
+	}
+	if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); err != nil {
+		t.Fatal(err)
 	}
 }

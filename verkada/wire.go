@@ -245,6 +245,10 @@ func (p *Provider) backoff(attempt int) time.Duration {
 func (p *Provider) send(ctx context.Context, op string, r request, body []byte, h http.Header) (*httpx.Response, error) {
 	if p.limiter != nil {
 		if err := p.limiter.wait(ctx); err != nil {
+			var pe *paceError
+			if errors.As(err, &pe) {
+				return nil, &acs.Error{Op: op, Provider: Name, Code: acs.RateLimited, RetryAfter: pe.wait, Err: pe}
+			}
 			return nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
 	}
