@@ -263,6 +263,7 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 // fnError carries the callback's error out of a poll unchanged.
 type fnError struct{ err error }
 
+// Error returns the callback's error text.
 func (e *fnError) Error() string { return e.err.Error() }
 
 // pollFailed waits out a transient failure (doubling from BackoffMin up to

@@ -251,3 +251,20 @@ func TestPersistentServerErrorIsUnavailable(t *testing.T) {
 		t.Errorf("census %+v", c)
 	}
 }
+
+// With a soft user delete (cards kept), undoing a refused provision still
+// frees the card it created.
+func TestUndoFreesTheCardWhenUserDeleteIsSoft(t *testing.T) {
+	e := newEnv(t, []verkadasim.Option{verkadasim.WithUserDeleteKeepsCards()})
+	e.sim.AddFault(verkadasim.Fault{Method: "PUT", Path: "/access/v1/access_groups/group/user", Kind: verkadasim.FaultStatus, Status: 403})
+	g := testGrant(1, e.clk.Now(), e.levels()[0])
+	if _, err := e.p.Provision(t.Context(), g); acs.CodeOf(err) != acs.PermissionDenied {
+		t.Fatalf("got %v", err)
+	}
+	if c := e.sim.Census(); c != (verkadasim.Census{}) {
+		t.Errorf("census %+v after the undo", c)
+	}
+	if _, err := e.p.Provision(t.Context(), g); err != nil {
+		t.Fatalf("the card's number stayed taken: %v", err)
+	}
+}

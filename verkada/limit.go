@@ -65,6 +65,7 @@ func (w *window) wait(ctx context.Context) error {
 // context's deadline: nothing was sent.
 type paceError struct{ wait time.Duration }
 
+// Error says that nothing was sent.
 func (e *paceError) Error() string {
 	return "the client's rate-limit window leaves no time to send the request before its deadline; nothing was sent"
 }

@@ -169,7 +169,9 @@ func (p *Provider) undo(ctx context.Context, op string, cause error, m made) {
 		return
 	}
 	var errs []error
-	if m.card && !m.user {
+	// The card first, also when the user goes too: whether deleting a user
+	// deletes its cards is not documented (§6).
+	if m.card {
 		errs = append(errs, p.deleteCard(ctx, op, m.userID, m.cardID))
 	}
 	if m.user {

@@ -321,6 +321,7 @@ func (p *Provider) pages(ctx context.Context, op, path string, query url.Values,
 // flexString accepts a JSON string, number or null.
 type flexString string
 
+// UnmarshalJSON reads a string, a number (as its text) or null ("").
 func (f *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case string(b) == "null":
@@ -346,6 +347,7 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 // an RFC 3339 time. Anything else is an error.
 type flexTime struct{ time.Time }
 
+// UnmarshalJSON reads a date as described on flexTime.
 func (t *flexTime) UnmarshalJSON(b []byte) error {
 	var s flexString
 	if err := s.UnmarshalJSON(b); err != nil {
@@ -374,6 +376,7 @@ type groupRef struct {
 	Name    string     `json:"name"`
 }
 
+// UnmarshalJSON reads an object or a bare ID string.
 func (g *groupRef) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		return json.Unmarshal(b, &g.GroupID)
