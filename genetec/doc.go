@@ -35,7 +35,8 @@
 //
 // Whether an entity is gone is never inferred from an error. Where it
 // decides the outcome (a DELETE, the read before one, the reads of a
-// lookup), a refusal that may mean "missing" is settled by asking
+// lookup), a refusal that may mean "missing", and an entity an Ok (or
+// Partial) answer leaves out, are settled by asking
 // GET entity/exists/<guid>: absent is what a deletion wanted, so a
 // revocation or removal whose first answer was lost succeeds when
 // repeated; present returns the refusal as classified, or as retryable

@@ -302,3 +302,46 @@ func TestMissingClaimRetriedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestOmittedEntityIsNotGone: a read answered Ok without one of the
+// entities asked for (a Partial answer, a null Result) proves nothing: the
+// Web SDK is asked, and an entity that exists is not reported removed.
+func TestOmittedEntityIsNotGone(t *testing.T) {
+	eachMissingMode(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		g := grant(1)
+		p, err := e.p.Provision(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		omit := genetecsim.Fault{Method: "GET", Path: "entity", Status: 200, ContentType: "text/json",
+			Body: `{"Rsp":{"Status":"Ok","Result":null}}`}
+		passExists := genetecsim.Fault{Path: "entity/exists", Times: 10}
+
+		e.sim.Inject(passExists)
+		e.sim.Inject(omit)
+		if err := e.p.RemoveCardholder(ctx, p.Cardholder); err == nil {
+			t.Fatal("remove succeeded on an answer that omitted the cardholder")
+		}
+		e.sim.ClearFaults()
+		// Revocation by external ID and card: the read returns the
+		// cardholder but omits the credential.
+		e.sim.Inject(passExists)
+		omit.Body = `{"Rsp":{"Status":"Partial","Result":[{"Guid":"` + p.Cardholder.ID + `","EntityType":"Cardholder","Name":"Ada Lovelace [visit-1]"}]}}`
+		e.sim.Inject(omit)
+		if err := e.p.Revoke(ctx, acs.CredentialRef{CardholderExternalID: g.Person.ExternalID, Card: g.Card}); err == nil {
+			t.Fatal("revoke succeeded on an answer that omitted the credential")
+		}
+		e.sim.ClearFaults()
+		if !e.sim.Opens(p.Credential.ID, genetecsim.SeedLobbyGroup, t0) {
+			t.Fatal("credential changed")
+		}
+		// Once the answers are whole, both succeed.
+		if err := e.p.Revoke(ctx, acs.CredentialRef{CardholderExternalID: g.Person.ExternalID, Card: g.Card}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.p.RemoveCardholder(ctx, p.Cardholder); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
