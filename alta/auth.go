@@ -120,15 +120,19 @@ func (ts *tokenSource) schemeNow() TokenScheme {
 	return ts.currentScheme()
 }
 
-// alternative returns the other scheme to try after a 401, while the
-// scheme is still being probed.
-func (ts *tokenSource) alternative(tried TokenScheme) (TokenScheme, bool) {
+// retryScheme returns the scheme to try again with the same token after
+// a 401 to a request sent with tried: the other scheme while the scheme is
+// being probed, or the confirmed one when another caller confirmed a
+// different scheme meanwhile.
+func (ts *tokenSource) retryScheme(tried TokenScheme) (TokenScheme, bool) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	if ts.confirmed || ts.scheme != SchemeProbe {
-		return 0, false // known, or fixed by WithTokenScheme
-	}
-	if tried == SchemeBearer {
+	switch {
+	case ts.confirmed:
+		return ts.scheme, ts.scheme != tried
+	case ts.scheme != SchemeProbe:
+		return 0, false // fixed by WithTokenScheme
+	case tried == SchemeBearer:
 		return SchemeBare, true
 	}
 	return SchemeBearer, true

@@ -190,7 +190,20 @@ func (p *Provider) deleteCredential(ctx context.Context, op string, uid, cid int
 	if gone || !slices.ContainsFunc(creds, func(c credJSON) bool { return int64(c.ID) == cid }) {
 		return nil
 	}
-	return err
+	return stillThere(err, "credential")
+}
+
+// stillThere is the error of a delete whose target Alta still lists: a
+// "not found" answer is then not believed, and the error is a retryable
+// Unavailable, so that the deletion is tried again rather than taken as
+// done.
+func stillThere(err error, what string) error {
+	var ae *acs.Error
+	if acs.CodeOf(err) != acs.NotFound || !errors.As(err, &ae) {
+		return err
+	}
+	return &acs.Error{Op: ae.Op, Provider: Name, Code: acs.Unavailable,
+		Message: "Alta answered the delete with not found but still lists the " + what, Err: ae.Err}
 }
 
 // credentialBody is the body of POST …/credentials for a card (§1.5).

@@ -154,8 +154,12 @@ func (p *Provider) removeUser(ctx context.Context, op string, uid int64) error {
 	} else if acs.CodeOf(err) == acs.Canceled {
 		return err
 	}
-	if gone, gerr := p.userGone(ctx, op, uid); gerr == nil && gone {
+	gone, gerr := p.userGone(ctx, op, uid)
+	if gerr == nil && gone {
 		return nil
+	}
+	if gerr == nil {
+		return stillThere(err, "user")
 	}
 	return err
 }

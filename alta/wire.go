@@ -242,15 +242,16 @@ func (p *Provider) authed(ctx context.Context, op string, r request, body []byte
 	return resp, err
 }
 
-// sendToken sends with a token; a 401 while the scheme is unknown is
-// followed by one try of the other scheme with the same token.
+// sendToken sends with a token; a 401 while the scheme is unknown (or
+// after another caller settled it) is followed by one try of the other
+// scheme with the same token.
 func (p *Provider) sendToken(ctx context.Context, op string, r request, body []byte, tok string, sch TokenScheme) (*httpx.Response, TokenScheme, error) {
 	resp, err := p.send(ctx, op, r, body, authHeader(tok, sch))
 	if err != nil {
 		return nil, sch, err
 	}
 	if resp.Status == http.StatusUnauthorized {
-		alt, ok := p.tokens.alternative(sch)
+		alt, ok := p.tokens.retryScheme(sch)
 		if !ok {
 			return resp, sch, nil
 		}
