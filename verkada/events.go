@@ -434,12 +434,7 @@ func decodeRawCard(raw string) acs.Card {
 	if len(found) != 1 {
 		return acs.Card{}
 	}
-	format := acs.CardFormat(found[0].Format.String())
-	if found[0].Format == wiegand.Corp1000_35 {
-		format = acs.Corp1000_35
-	} else if found[0].Format == wiegand.Corp1000_48 {
-		format = acs.Corp1000_48
-	}
+	format := acs.CardFormat(found[0].Format.String()) // the names are the same ("C1000-35")
 	if !format.Known() {
 		return acs.Card{}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/verkada/verkadasim"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // fakeClock is a settable clock shared by the simulator and the provider.
@@ -146,7 +147,11 @@ func (h harness) Census(context.Context) (acstest.Census, error) {
 func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	id := ref.ID
 	if id == "" {
-		typ, _ := typeName(ref.Card.Format)
+		f, err := wiegand.ParseFormat(string(ref.Card.Format))
+		if err != nil {
+			return false, err
+		}
+		typ := verkadasim.WiegandCardType(f)
 		ci, ok := h.e.sim.FindCard(ref.CardholderExternalID, typ, ref.Card.Facility, ref.Card.Number)
 		if !ok {
 			return false, nil

@@ -207,3 +207,50 @@ func TestRemoveCardholderRequestShapes(t *testing.T) {
 	}
 	wantCalls(t, calls(e.sim.Requests()), "GET /access/v1/access_users/user?user_id="+uid)
 }
+
+// Every card format the SDK knows goes out under its Verkada type, with a
+// facility code only where the format has one, and is found again on the
+// next provision.
+func TestCardFormatsMapToVerkadaTypes(t *testing.T) {
+	e := newEnv(t, nil)
+	cases := []struct {
+		card acs.Card
+		typ  string
+		fac  string
+	}{
+		{acs.Card{Format: acs.H10301, Facility: 255, Number: 65535}, "Standard 26-bit Wiegand", "255"},
+		{acs.Card{Format: acs.H10306, Facility: 65535, Number: 7}, "HID 34-bit", "65535"},
+		{acs.Card{Format: acs.H10302, Number: 34359738367}, "HID 37-bit No Facility Code", ""},
+		{acs.Card{Format: acs.H10304, Facility: 12, Number: 524287}, "HID 37-bit", "12"},
+		{acs.Card{Format: acs.Corp1000_35, Facility: 4095, Number: 1048575}, "HID Corporate 1000-35", "4095"},
+		{acs.Card{Format: acs.Corp1000_48, Facility: 4194303, Number: 8388607}, "HID Corporate 1000-48", "4194303"},
+	}
+	for i, c := range cases {
+		g := testGrant(i, e.clk.Now(), e.levels()[0])
+		g.Card = c.card
+		p := provisionOnce(t, e, g)
+		ci, _ := e.sim.Card(p.Credential.ID)
+		if ci.Type != c.typ || ci.Facility != c.fac || ci.Number != itoa(int(c.card.Number)) || !ci.Active {
+			t.Errorf("%s: stored %+v", c.card.Format, ci)
+		}
+		if again := provisionOnce(t, e, g); again.Created || again.Credential.ID != p.Credential.ID {
+			t.Errorf("%s: not found again: %+v", c.card.Format, again)
+		}
+	}
+	// A type the SDK has no layout for, named by the grant.
+	g := testGrant(9, e.clk.Now(), e.levels()[0])
+	g.CredentialType = "Schlage 34-bit"
+	p := provisionOnce(t, e, g)
+	if ci, _ := e.sim.Card(p.Credential.ID); ci.Type != "Schlage 34-bit" || ci.Facility != "1" {
+		t.Errorf("stored %+v", ci)
+	}
+	if again := provisionOnce(t, e, g); again.Created {
+		t.Error("a card of a named type was created twice")
+	}
+	if err := e.p.Revoke(t.Context(), acs.CredentialRef{CardholderExternalID: g.Person.ExternalID, Card: g.Card}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := e.sim.Card(p.Credential.ID); ok {
+		t.Error("revoke by card missed a card of a named type")
+	}
+}

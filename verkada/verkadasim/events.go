@@ -111,6 +111,18 @@ const (
 	EventKeycardRejected = "door_keycard_entered_rejected"
 )
 
+// WiegandCardType returns the name in CardTypes of the card type with
+// Wiegand layout f ("" for a format without one), for oracles that find a
+// card by its format, facility code and number.
+func WiegandCardType(f wiegand.Format) string {
+	for _, t := range CardTypes {
+		if wiegandOf(t) == f {
+			return t
+		}
+	}
+	return ""
+}
+
 // wiegandOf maps a card type to its Wiegand layout, when it has one.
 func wiegandOf(canon string) wiegand.Format {
 	switch canon {
