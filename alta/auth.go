@@ -35,7 +35,8 @@ type tokenSource struct {
 	refreshAt time.Time // when the token should be refreshed
 	expiresAt time.Time // when it stops working (on our clock)
 	scheme    TokenScheme
-	confirmed bool // a request with scheme was accepted
+	confirmed bool     // a request with scheme was accepted
+	past      []string // the last tokens replaced, still redacted
 	inflight  *tokenCall
 }
 
@@ -88,6 +89,10 @@ func (ts *tokenSource) get(ctx context.Context, op string) (string, TokenScheme,
 
 		ts.mu.Lock()
 		if err == nil {
+			if ts.token != "" {
+				ts.past = append(ts.past, ts.token)
+				ts.past = ts.past[max(0, len(ts.past)-8):]
+			}
 			ts.token, ts.refreshAt, ts.expiresAt = t.token, t.refreshAt, t.expiresAt
 			c.token = t.token
 		} else {
@@ -170,11 +175,12 @@ func (ts *tokenSource) invalidate(tok string) {
 	ts.mu.Unlock()
 }
 
-// secret returns the current token, for redaction.
-func (ts *tokenSource) secret() string {
+// secrets returns the current token and the last ones replaced, for
+// redaction (a request sent with an older token may fail after a refresh).
+func (ts *tokenSource) secrets() []string {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return ts.token
+	return append([]string{ts.token}, ts.past...)
 }
 
 // authHeader renders the Authorization value of a token.

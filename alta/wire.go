@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,15 +58,22 @@ func throttled(resp *httpx.Response) bool {
 	return resp.Status == http.StatusTooManyRequests || throttledBody(resp.Status, resp.Body)
 }
 
-// redact removes every secret, the current token included, from s.
+// jwtLike matches a JSON Web Token (Alta's tokens are JWTs, §1.1), so that
+// a token echoed by a server is redacted even when it is not one this
+// provider holds.
+var jwtLike = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]*)?`)
+
+// redact removes every secret, the tokens included, from s.
 func (p *Provider) redact(s string) string {
 	s = p.api.Redact(s)
 	if p.tokens != nil {
-		if t := p.tokens.secret(); len(t) >= 4 {
-			s = strings.ReplaceAll(s, t, "[REDACTED]")
+		for _, t := range p.tokens.secrets() {
+			if len(t) >= 4 {
+				s = strings.ReplaceAll(s, t, "[REDACTED]")
+			}
 		}
 	}
-	return s
+	return jwtLike.ReplaceAllString(s, "[REDACTED]")
 }
 
 // jsonEscaped is how s appears inside a JSON string, for redaction of a
