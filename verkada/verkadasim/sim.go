@@ -21,6 +21,7 @@
 //	PUT    /access/v1/access_groups/group/user?group_id   {"user_id"} or {"external_id"}
 //	DELETE /access/v1/access_groups/group/user?group_id&user_id|external_id
 //	GET    /events/v1/access                        {"events":[…],"next_page_token"}
+//	POST   /access/v1/access_users/user/pass/invite?user_id|…   Verkada Pass invitation (recorded, see Invites)
 //
 // Start it with httptest or on a real port:
 //
@@ -48,7 +49,10 @@
 // facility code and number of an existing card (whoever holds it, active
 // or not) are refused with 400; a start date after the end date is refused
 // with 400; deleting a user deletes its cards and memberships unless
-// WithUserDeleteKeepsCards keeps the cards registered (opening nothing).
+// WithUserDeleteKeepsCards keeps the cards registered (opening nothing);
+// events are listed newest first with ISO 8601 timestamps. Options model
+// the other plausible answers where the adapter must cope with them:
+// WithUserDeleteKeepsCards, WithCardsCreatedInactive.
 //
 // It is strict on purpose, so adapter mistakes show: unknown paths get 404,
 // unknown query parameters and JSON fields get 400.
