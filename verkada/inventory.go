@@ -3,6 +3,8 @@ package verkada
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -15,7 +17,9 @@ type accessMemberJSON struct {
 	FullName   string     `json:"full_name"`
 	FirstName  string     `json:"first_name"`
 	LastName   string     `json:"last_name"`
-	Department string     `json:"department"`
+	// Department is the raw field: nil when the row does not carry it at
+	// all, which the notes leave open (§2.2 lists only some row fields).
+	Department json.RawMessage `json:"department"`
 }
 
 // Holdings delivers every Verkada user that Provision created (those whose
@@ -23,7 +27,9 @@ type accessMemberJSON struct {
 // otherwise, and that carry an external ID) with its cards, as Verkada
 // holds them now (acs.Inventory). It reads GET /access/v1/access_users
 // page by page and each marked user's access-user object: 1 request per
-// page of users plus 1 per marked user. Each card is delivered with the
+// page of users plus 1 per marked user (plus 1 per user with an external
+// ID should the rows not carry the department, which is then read from
+// GET /core/v1/user). Each card is delivered with the
 // user's access groups and start and end dates (Verkada keeps them on the
 // user); Active is the card's own flag. The listing carries full_name
 // only, delivered as FirstName (unless Verkada also sends first_name and
@@ -42,7 +48,13 @@ func (p *Provider) Holdings(ctx context.Context, fn func(acs.Holding) error) err
 			return acs.Errorf(op, Name, acs.Unknown, "unreadable access-user listing")
 		}
 		for _, m := range pg.Members {
-			if m.Department != p.marker || m.ExternalID == "" || checkID(op, "user ID", string(m.UserID)) != nil {
+			if m.ExternalID == "" || checkID(op, "user ID", string(m.UserID)) != nil {
+				continue
+			}
+			if marked, err := p.marked(ctx, op, m); err != nil || !marked {
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			h, ok, err := p.holding(ctx, op, m)
@@ -63,6 +75,31 @@ func (p *Provider) Holdings(ctx context.Context, fn func(acs.Holding) error) err
 		return fnErr
 	}
 	return err
+}
+
+// marked reports whether a listed user carries the marker department. A
+// row without the department field is not taken as unmarked: the adapter
+// asks GET /core/v1/user (1 more request for each such row).
+func (p *Provider) marked(ctx context.Context, op string, m accessMemberJSON) (bool, error) {
+	if m.Department != nil {
+		var d flexString
+		return d.UnmarshalJSON(m.Department) == nil && string(d) == p.marker, nil
+	}
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/core/v1/user",
+		query: url.Values{"user_id": {string(m.UserID)}}, idempotent: true})
+	switch {
+	case err != nil:
+		return false, err
+	case resp.Status == http.StatusNotFound:
+		return false, p.notFound(op, resp) // deleted since the listing
+	case !ok2xx(resp):
+		return false, p.statusError(op, resp)
+	}
+	var u coreUserJSON
+	if err := p.decode(op, resp, &u); err != nil {
+		return false, err
+	}
+	return u.Department == p.marker, nil
 }
 
 // holding reads one marked user's access-user object.

@@ -1,7 +1,10 @@
 package verkada
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -107,5 +110,46 @@ func TestHoldingsUseTheConfiguredMarker(t *testing.T) {
 		return nil
 	}); err != nil || n != 1 {
 		t.Errorf("holdings: %d, %v", n, err)
+	}
+}
+
+// Should the listing rows not carry the department, the marker is read
+// from each user with an external ID instead of every user being taken
+// for someone else's.
+func TestHoldingsWithoutDepartmentInRows(t *testing.T) {
+	e := newEnv(t, nil)
+	provisionOnce(t, e, testGrant(1, e.clk.Now(), e.levels()[0]))
+	if _, err := e.sim.AddUser("Grace", "Employee", "hr-0001"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/access/v1/access_users" {
+			e.sim.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		e.sim.ServeHTTP(rec, r)
+		var page map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &page)
+		for _, row := range page["access_members"].([]any) {
+			delete(row.(map[string]any), "department")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(page)
+	}))
+	defer srv.Close()
+	p, err := New(Config{BaseURL: srv.URL, APIKey: verkadasim.DefaultAPIKey}, testOptions(e.clk)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := p.Holdings(t.Context(), func(h acs.Holding) error {
+		got = append(got, h.Cardholder.ExternalID)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{"visit-1"}) {
+		t.Errorf("holdings %q, want only visit-1", got)
 	}
 }
