@@ -50,9 +50,9 @@ func (s *Server) DeleteBadge(badgeKey string) bool {
 	bk := b.int("BADGEKEY")
 	as := s.tables["lnl_accesslevelassignment"]
 	for _, k := range s.assignmentsLocked(bk) {
-		delete(as.rows, k)
+		as.del(k)
 	}
-	delete(s.tables["lnl_badge"].rows, formatInt(bk))
+	s.tables["lnl_badge"].del(formatInt(bk))
 	return true
 }
 
@@ -77,6 +77,8 @@ func (s *Server) SetBadgeWindow(badgeKey string, from, until time.Time) error {
 	for _, k := range s.assignmentsLocked(b.int("BADGEKEY")) {
 		as.rows[k]["ACTIVATE"], as.rows[k]["DEACTIVATE"] = from, until
 	}
+	s.tables["lnl_badge"].changed()
+	as.changed()
 	return nil
 }
 
@@ -108,13 +110,14 @@ func (s *Server) SetBadgeLevels(badgeKey string, levelIDs ...string) error {
 	bk := b.int("BADGEKEY")
 	as := s.tables["lnl_accesslevelassignment"]
 	for _, k := range s.assignmentsLocked(bk) {
-		delete(as.rows, k)
+		as.del(k)
 	}
 	for _, l := range levels {
 		a := instance{"ACCESSLEVELID": l, "BADGEKEY": bk, "ACTIVATE": b["ACTIVATE"], "DEACTIVATE": b["DEACTIVATE"]}
-		as.rows[as.keyOf(a)] = a
+		as.put(as.keyOf(a), a)
 	}
 	b["LASTCHANGED"] = s.now().UTC()
+	s.tables["lnl_badge"].changed()
 	return nil
 }
 
@@ -130,6 +133,7 @@ func (s *Server) SetBadgeStatus(badgeKey, status string) error {
 	for _, st := range s.tables["lnl_badgestatus"].sorted(nil) {
 		if name, _ := st["NAME"].(string); strings.EqualFold(name, status) {
 			b["STATUS"], b["LASTCHANGED"] = st.int("ID"), s.now().UTC()
+			s.tables["lnl_badge"].changed()
 			return nil
 		}
 	}

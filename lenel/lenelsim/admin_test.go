@@ -144,3 +144,44 @@ func TestWithLatency(t *testing.T) {
 		t.Errorf("slept %v", slept)
 	}
 }
+
+// An ID-list filter goes through an index; it must see every change.
+func TestIDListQueriesSeeChanges(t *testing.T) {
+	c := newClient(t)
+	c.login()
+	var ids, keys []string
+	for i := range 10 {
+		p, err := c.sim.AddInstance("Lnl_Visitor", map[string]any{"LASTNAME": "L", "SSNO": "v" + strconv.Itoa(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := c.sim.AddInstance("Lnl_Badge", map[string]any{"ID": 100 + i, "PERSONID": p["ID"], "TYPE": 2, "STATUS": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, "PERSONID = "+strconv.FormatInt(p["ID"], 10))
+		keys = append(keys, strconv.FormatInt(b["BADGEKEY"], 10))
+	}
+	query := func() (n int, status1 int) {
+		st, out := c.call("GET", "/instances", v("type_name", "Lnl_Badge", "filter", strings.Join(ids, " OR "), "page_size", "100"), "")
+		if st != 200 {
+			t.Fatalf("%d %v", st, out)
+		}
+		for _, it := range out["item_list"].([]any) {
+			if it.(map[string]any)["property_value_map"].(map[string]any)["STATUS"] == float64(1) {
+				status1++
+			}
+		}
+		return len(out["item_list"].([]any)), status1
+	}
+	if n, _ := query(); n != 10 {
+		t.Fatalf("%d badges", n)
+	}
+	c.sim.DeleteBadge(keys[0])
+	if err := c.sim.SetBadgeStatus(keys[1], "Returned"); err != nil {
+		t.Fatal(err)
+	}
+	if n, active := query(); n != 9 || active != 8 {
+		t.Errorf("after changes: %d badges, %d active; want 9 and 8", n, active)
+	}
+}

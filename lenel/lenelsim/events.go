@@ -104,7 +104,7 @@ func (s *Server) AddDoor(d DoorSpec) Door {
 	in := instance{"PANELID": d.Panel, "READERID": reader, "NAME": d.Name, "TIMEATTENDANCETYPE": d.TimeAttendance}
 	t := s.tables["lnl_reader"]
 	id := t.keyOf(in)
-	t.rows[id] = in
+	t.put(id, in)
 	s.doorLevels[id] = slices.Clone(d.AccessLevels)
 	return s.doorLocked(id)
 }

@@ -286,7 +286,7 @@ func (s *Server) addInstance(c call) (any, *apiError) {
 	if _, dup := tab.rows[key]; dup {
 		return nil, badItem("An instance of %s with these keys already exists.", t.name)
 	}
-	tab.rows[key] = in
+	tab.put(key, in)
 	return map[string]any{"property_value_map": s.out(t, in, true), "type_name": t.name, "version": "1.0"}, nil
 }
 
@@ -345,7 +345,7 @@ func (s *Server) modifyInstance(c call) (any, *apiError) {
 	if t.prop("LASTCHANGED") != nil {
 		next["LASTCHANGED"] = s.now().UTC()
 	}
-	tab.rows[key] = next
+	tab.put(key, next)
 	return map[string]any{"property_value_map": s.out(t, next, false), "type_name": t.name, "version": "1.0"}, nil
 }
 
@@ -369,11 +369,11 @@ func (s *Server) deleteInstance(c call) (any, *apiError) {
 		as := s.tables["lnl_accesslevelassignment"]
 		for k, a := range as.rows {
 			if a.int("BADGEKEY") == cur.int("BADGEKEY") {
-				delete(as.rows, k)
+				as.del(k)
 			}
 		}
 	}
-	delete(tab.rows, key)
+	tab.del(key)
 	return version(), nil
 }
 

@@ -157,10 +157,65 @@ func (in instance) clone() instance {
 	return out
 }
 
-// table holds the instances of one type, keyed by their key string.
+// table holds the instances of one type, keyed by their key string. Write
+// rows through put and del, which keep the cached key order valid.
 type table struct {
-	def  *typeDef
-	rows map[string]instance
+	def   *typeDef
+	rows  map[string]instance
+	order []instance                      // rows in key order; nil when stale
+	index map[string]map[int64][]instance // by integer property; nil when stale
+}
+
+// put stores in under key.
+func (t *table) put(key string, in instance) {
+	t.order, t.index = nil, nil
+	t.rows[key] = in
+}
+
+// del removes the row with key.
+func (t *table) del(key string) {
+	t.order, t.index = nil, nil
+	delete(t.rows, key)
+}
+
+// changed records that rows were changed in place, which may stale the
+// index.
+func (t *table) changed() { t.order, t.index = nil, nil }
+
+// byKey orders rows by their key properties, numerically.
+func (t *table) byKey(rows []instance) {
+	keys := t.def.keys
+	sort.Slice(rows, func(i, j int) bool {
+		for _, k := range keys {
+			if x, y := rows[i].int(k), rows[j].int(k); x != y {
+				return x < y
+			}
+		}
+		return false
+	})
+}
+
+// withValues returns the rows whose integer property name holds one of
+// the values in set, through an index built on first use.
+func (t *table) withValues(name string, set map[int64]bool) []instance {
+	if t.index == nil {
+		t.index = map[string]map[int64][]instance{}
+	}
+	idx, ok := t.index[name]
+	if !ok {
+		idx = map[int64][]instance{}
+		for _, r := range t.rows {
+			if v, ok := r[name].(int64); ok {
+				idx[v] = append(idx[v], r)
+			}
+		}
+		t.index[name] = idx
+	}
+	var out []instance
+	for v := range set {
+		out = append(out, idx[v]...)
+	}
+	return out
 }
 
 func (t *table) keyOf(in instance) string {
@@ -177,22 +232,23 @@ func (t *table) keyOf(in instance) string {
 // sorted returns the rows matching f (nil: all) ordered by key,
 // numerically.
 func (t *table) sorted(f filter) []instance {
+	if set, name, ok := f.idSet(); ok {
+		out := t.withValues(name, set)
+		t.byKey(out)
+		return out
+	}
+	if t.order == nil {
+		t.order = make([]instance, 0, len(t.rows))
+		for _, r := range t.rows {
+			t.order = append(t.order, r)
+		}
+		t.byKey(t.order)
+	}
 	var out []instance
-	match := f.matcher()
-	for _, r := range t.rows {
-		if match(r) {
+	for _, r := range t.order {
+		if f.match(r) {
 			out = append(out, r)
 		}
 	}
-	keys := t.def.keys
-	sort.Slice(out, func(i, j int) bool {
-		for _, k := range keys {
-			a, b := out[i].int(k), out[j].int(k)
-			if a != b {
-				return a < b
-			}
-		}
-		return false
-	})
 	return out
 }

@@ -324,7 +324,7 @@ func (s *Server) addLookup(typeName, name string, extra instance) int64 {
 	for k, v := range extra {
 		in[k] = v
 	}
-	t.rows[t.keyOf(in)] = in
+	t.put(t.keyOf(in), in)
 	return id
 }
 
@@ -345,11 +345,11 @@ func (s *Server) AddBadgeStatus(name string) int64 { return s.addLookup("Lnl_Bad
 func (s *Server) RemoveAccessLevel(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.tables["lnl_accesslevel"].rows, formatInt(id))
+	s.tables["lnl_accesslevel"].del(formatInt(id))
 	as := s.tables["lnl_accesslevelassignment"]
 	for k, r := range as.rows {
 		if r.int("ACCESSLEVELID") == id {
-			delete(as.rows, k)
+			as.del(k)
 		}
 	}
 }
