@@ -79,3 +79,11 @@ func anyInt(prop string, ns []int64) string {
 	}
 	return strings.Join(parts, " OR ")
 }
+
+// notEmpty returns `prop != ""`: the records whose property is set.
+func notEmpty(prop string) (string, error) {
+	if !validProperty(prop) {
+		return "", errors.New("invalid property name in filter")
+	}
+	return prop + ` != ""`, nil
+}

@@ -120,7 +120,7 @@ func TestConformanceOtherDateForms(t *testing.T) {
 	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04:05.0000000-07:00"} {
 		t.Run(layout, func(t *testing.T) {
 			acstest.Run(t, func(t *testing.T) acstest.Harness {
-				return harness{newEnv(t, envOpts{sim: []lenelsim.Option{lenelsim.WithDateLayout(layout)}})}
+				return harness{newEnv(t, envOpts{sim: []lenelsim.Option{lenelsim.WithDateLayout(layout)}, opts: []Option{kitCards}})}
 			})
 		})
 	}

@@ -74,6 +74,12 @@ func (p *Provider) statusIDs(ctx context.Context, op string) (statusIDs, error) 
 		return s, nil
 	}
 	p.cmu.Unlock()
+	return p.loadStatusIDs(ctx, op)
+}
+
+// loadStatusIDs reads the badge statuses from OnGuard and caches the
+// active and revoked IDs.
+func (p *Provider) loadStatusIDs(ctx context.Context, op string) (statusIDs, error) {
 	items, err := p.list(ctx, op, "Lnl_BadgeStatus", "")
 	if err != nil {
 		return statusIDs{}, err
