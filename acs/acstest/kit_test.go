@@ -2,6 +2,7 @@ package acstest_test
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
@@ -26,6 +27,11 @@ type brokenHarness struct {
 }
 
 func (b brokenHarness) Provider() acs.Provider { return b.p }
+
+// Swipe forwards to the Memory harness, so the event rules run.
+func (b brokenHarness) Swipe(ctx context.Context, card acs.Card, level string) error {
+	return b.Harness.(acstest.SwipeHarness).Swipe(ctx, card, level)
+}
 
 func TestKitCatchesBrokenProvider(t *testing.T) {
 	err := acstest.Verify(t.Context(), func() (acstest.Harness, error) {
@@ -80,6 +86,19 @@ func TestRulesListed(t *testing.T) {
 	for _, r := range rules {
 		if !strings.Contains(r, ": ") {
 			t.Errorf("rule %q has no statement", r)
+		}
+	}
+}
+
+func TestRulesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range acstest.Rules() {
+		name, _, _ := strings.Cut(r, ":")
+		if !strings.Contains(string(doc), "//\t"+name+" ") && !strings.Contains(string(doc), "//\t"+name+"\n") {
+			t.Errorf("rule %s is not in the package documentation", name)
 		}
 	}
 }

@@ -394,6 +394,15 @@ func (h *memHarness) Provider() acs.Provider                 { return h.m }
 func (h *memHarness) AccessLevels() []string                 { return []string{"lobby", "floor-3"} }
 func (h *memHarness) Now() time.Time                         { return time.Now() }
 func (h *memHarness) Census(context.Context) (Census, error) { return h.m.Census(), nil }
+
+// Swipe presents card at a door of the given level (SwipeHarness).
+func (h *memHarness) Swipe(_ context.Context, card acs.Card, level string) error {
+	door := "door-" + level
+	h.m.AddDoor(door, "Door of "+level, level)
+	h.m.Swipe(card, door, acs.DirectionIn, time.Now())
+	return nil
+}
+
 func (h *memHarness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	return h.m.Opens(ref, level, at), nil
 }
