@@ -202,6 +202,7 @@ type Provider struct {
 	locks        keyLocks
 	polling      EventPolling
 	directions   map[string]acs.Direction
+	evCards      userCards
 }
 
 var (

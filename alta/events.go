@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -203,9 +204,12 @@ func (e *fnError) Error() string { return e.err.Error() }
 // and a searchId option for Alta's support. The rows are ordered by time,
 // then by a digest of the row, and each DoorEvent.Cursor names that
 // position, so several events of one instant resume correctly. A door
-// event is a row naming an entry and a credential type or user; the card
-// number is not in the rows the notes record, so DoorEvent.Card is empty,
-// and the cardholder is the row's userId and userExternalId.
+// event is a row naming an entry and a credential type or user. The
+// cardholder is the row's userId and userExternalId; the rows the notes
+// record carry no card number, so the card and credential of a card
+// decision are the user's only card credential, looked up (GET
+// /users/{id}/credentials, cached a minute): empty when the user holds
+// none or several, or was removed since.
 //
 // Failed polls (no answer, 5xx, throttling) are retried after a backoff
 // that grows to EventPolling.BackoffMax, forever; other errors end the call.
@@ -227,7 +231,7 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 	if cursor == "" {
 		pos.at = p.now().UTC().Add(-p.polling.History)
 	}
-	s := &poller{p: p, op: op, pos: pos, fn: fn, searchStart: p.now().UnixMilli()}
+	s := &poller{p: p, op: op, pos: pos, fn: fn}
 	failures := 0
 	for {
 		more, err := s.pass(ctx)
@@ -278,13 +282,11 @@ func (p *Provider) backoff(ctx context.Context, cause error, failures int) error
 
 // poller is the state of one Events call.
 type poller struct {
-	p           *Provider
-	op          string
-	pos         position  // the last event delivered
-	low         time.Time // windows before this were read in full
-	fn          func(acs.DoorEvent) error
-	searchStart int64 // for the searchId option
-	calls       int
+	p   *Provider
+	op  string
+	pos position  // the last event delivered
+	low time.Time // windows before this were read in full
+	fn  func(acs.DoorEvent) error
 }
 
 // pass reads one window above the cursor and delivers its door events.
@@ -312,7 +314,11 @@ func (s *poller) pass(ctx context.Context) (more bool, err error) {
 		if !s.pos.before(r.at, r.id) {
 			continue
 		}
-		if err := s.fn(s.doorEvent(r)); err != nil {
+		de, err := s.doorEvent(ctx, r)
+		if err != nil {
+			return false, err
+		}
+		if err := s.fn(de); err != nil {
 			return false, &fnError{err}
 		}
 		s.pos = position{at: r.at, id: r.id}
@@ -336,13 +342,14 @@ func (s *poller) read(ctx context.Context, filter string) ([]rawEvent, error) {
 	p := s.p
 	var held []rawEvent
 	next := ""
-	for range maxPages {
-		q := url.Values{"filter": {filter}, "limit": {strconv.Itoa(pageSize)},
-			"options": {"searchId:acsbridge-" + idSegment(p.cfg.OrgID) + "-" + strconv.FormatInt(s.searchStart, 10) + "-" + strconv.Itoa(s.calls)}}
+	// The searchId Alta asks for (§1.7): purpose, org, the query's start
+	// in milliseconds, and the call number within the query.
+	search := "searchId:acsbridge-" + idSegment(p.cfg.OrgID) + "-" + strconv.FormatInt(p.now().UnixMilli(), 10) + "-"
+	for call := range maxPages {
+		q := url.Values{"filter": {filter}, "limit": {strconv.Itoa(pageSize)}, "options": {search + strconv.Itoa(call)}}
 		if next != "" {
 			q.Set("cursor", next)
 		}
-		s.calls++
 		resp, err := p.call(ctx, s.op, request{method: http.MethodGet, path: p.org("/reports/activity/events"), query: q, idempotent: true})
 		if err != nil {
 			return nil, err
@@ -384,8 +391,9 @@ func sortEvents(evs []rawEvent) []rawEvent {
 	return slices.CompactFunc(evs, func(a, b rawEvent) bool { return a.id == b.id && a.at.Equal(b.at) })
 }
 
-// doorEvent maps a row.
-func (s *poller) doorEvent(r *rawEvent) acs.DoorEvent {
+// doorEvent maps a row and, for a card decision by a known user, fills in
+// the card and credential from the user's card credential (see userCard).
+func (s *poller) doorEvent(ctx context.Context, r *rawEvent) (acs.DoorEvent, error) {
 	u := &r.a.UIData
 	de := acs.DoorEvent{
 		Cursor:   formatCursor(r.at, r.id),
@@ -395,9 +403,76 @@ func (s *poller) doorEvent(r *rawEvent) acs.DoorEvent {
 		Granted:  r.a.granted(),
 	}
 	de.Direction = s.p.directions[de.DoorID]
-	if u.UserID > 0 {
-		de.Cardholder.ID = idSegment(u.UserID)
-	}
 	de.Cardholder.ExternalID = string(u.UserExternalID)
-	return de
+	if u.UserID <= 0 {
+		return de, nil
+	}
+	de.Cardholder.ID = idSegment(u.UserID)
+	if !strings.EqualFold(string(u.CredentialTypeModelName), "card") {
+		return de, nil
+	}
+	held, err := s.p.userCard(ctx, s.op, int64(u.UserID))
+	if err != nil {
+		return acs.DoorEvent{}, err
+	}
+	if held.id > 0 {
+		de.Card, de.Credential = held.card, idSegment(held.id)
+	}
+	return de, nil
+}
+
+// eventCardTTL is how long the card of a user seen in events is cached.
+const eventCardTTL = time.Minute
+
+// userCards caches the card credential of users seen in events.
+type userCards struct {
+	mu sync.Mutex
+	m  map[int64]heldCard
+}
+
+// heldCard is a user's only card credential (id 0: none, or several).
+type heldCard struct {
+	id   int64
+	card acs.Card
+	at   time.Time
+}
+
+// userCard returns the card credential of a user: the activity rows the
+// notes record carry no card number (§1.7), so the card of a card decision
+// is the user's card credential when the user holds exactly one (visitors
+// hold one) in a recognised format. A user or credential deleted since
+// (a revoked visit) leaves the event without a card. Cached for a minute.
+func (p *Provider) userCard(ctx context.Context, op string, uid int64) (heldCard, error) {
+	now := p.now()
+	p.evCards.mu.Lock()
+	h, ok := p.evCards.m[uid]
+	p.evCards.mu.Unlock()
+	if ok && now.Sub(h.at) < eventCardTTL {
+		return h, nil
+	}
+	if err := p.ensureFormats(ctx, op); err != nil {
+		return heldCard{}, err
+	}
+	creds, _, err := p.userCredentials(ctx, op, uid)
+	if err != nil {
+		return heldCard{}, err
+	}
+	h = heldCard{at: now}
+	n := 0
+	for _, c := range creds {
+		if card, ok := p.cardOf(c.Card); ok {
+			h.id, h.card = int64(c.ID), card
+			n++
+		}
+	}
+	if n != 1 {
+		h.id, h.card = 0, acs.Card{}
+	}
+	p.evCards.mu.Lock()
+	if p.evCards.m == nil || len(p.evCards.m) > 10000 {
+		p.evCards.m = map[int64]heldCard{}
+	}
+	p.evCards.m[uid] = h
+	p.evCards.mu.Unlock()
+	return h, nil
 }

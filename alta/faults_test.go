@@ -107,6 +107,65 @@ func hideCardSearch(t *testing.T, sim http.Handler) *httptest.Server {
 	return srv
 }
 
+// hideUserSearch is a proxy that makes q find nothing on the user list:
+// an Alta whose search does not cover e-mail addresses.
+func hideUserSearch(t *testing.T, sim http.Handler) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if q := r.URL.Query(); q.Get("q") != "" && r.URL.Path == "/orgs/5231/users" {
+			q.Set("q", "no-such-text")
+			r.URL.RawQuery = q.Encode()
+		}
+		sim.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// When the lookup misses the visit's user, the creation is refused (the
+// e-mail is taken) and every user is read: the provision completes with
+// the existing user and card, creating nothing.
+func TestLookupMissFallsBackToEveryUser(t *testing.T) {
+	clk := newFakeClock()
+	sim := altasim.New(altasim.WithClock(clk.Now))
+	srv := hideUserSearch(t, sim)
+	p, err := New(simConfig(srv.URL), testOptions(WithClock(clk.Now))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := testGrant(0, clk.Now(), "4822")
+	first, err := p.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := p.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created || again.Credential != first.Credential {
+		t.Errorf("repeat %+v, first %+v", again, first)
+	}
+	if countStatus(sim.Requests(), http.StatusConflict) != 1 {
+		t.Errorf("the repeat did not go through the refused creation: %q", routes(sim.Requests()))
+	}
+	if c := sim.Census(); c != (altasim.Census{Users: 1, Credentials: 1}) {
+		t.Errorf("census %+v", c)
+	}
+	// A refusal after adopting a user this call did not create leaves
+	// the user alone.
+	g.AccessLevels = []string{"4822", "777"}
+	if _, err := p.Provision(t.Context(), g); acs.CodeOf(err) != acs.NotFound {
+		t.Fatalf("unknown group: %v", err)
+	}
+	sim.AddFault(altasim.Fault{Method: "PUT", Path: "/users/*/groupIds", Kind: altasim.FaultStatus, Status: 403})
+	g.AccessLevels = []string{"5729"}
+	if _, err := p.Provision(t.Context(), g); acs.CodeOf(err) != acs.PermissionDenied {
+		t.Fatalf("refused groups: %v", err)
+	}
+	if c := sim.Census(); c != (altasim.Census{Users: 1, Credentials: 1}) {
+		t.Errorf("census %+v: a refusal undid a user this call did not create", c)
+	}
+}
+
 // When the search misses the holder and Alta refuses the duplicate card,
 // the adapter reads every credential, reports the Conflict, and undoes the
 // user it created.

@@ -205,10 +205,10 @@ func (r *provisionRun) run(ctx context.Context) (acs.Provisioned, error) {
 	}
 	created, groupsKnown := false, found
 	if !found {
-		if u, err = r.newUser(ctx); err != nil {
+		if u, held, err = r.newUser(ctx); err != nil {
 			return acs.Provisioned{}, err
 		}
-		created, groupsKnown = true, false
+		created, groupsKnown = r.createdUser != 0, false
 	} else if err := r.adopt(ctx, &u, false); err != nil {
 		return acs.Provisioned{}, err
 	}
@@ -231,21 +231,35 @@ func (r *provisionRun) run(ctx context.Context) (acs.Provisioned, error) {
 }
 
 // newUser creates the user, or adopts the archived one Alta brings back
-// (cleaning its stale credentials, §1.3).
-func (r *provisionRun) newUser(ctx context.Context) (userJSON, error) {
-	u, stale, err := r.createUser(ctx)
+// (cleaning its stale credentials, §1.3), or the live one that already
+// has the e-mail (created meanwhile by another caller for the same visit:
+// its credentials are looked at again, and it is not this call's to undo).
+func (r *provisionRun) newUser(ctx context.Context) (userJSON, *credJSON, error) {
+	u, from, err := r.createUser(ctx)
 	if err != nil {
-		return userJSON{}, err
+		return userJSON{}, nil, err
 	}
-	r.createdUser = int64(u.ID)
-	if stale {
+	if from != existing {
+		r.createdUser = int64(u.ID)
+	}
+	if from == broughtBack {
 		r.p.log.LogAttrs(ctx, slog.LevelInfo, "alta: user brought back from soft deletion; cleaning it",
 			slog.String("provider", Name), slog.Int64("user", int64(u.ID)))
 	}
-	if err := r.adopt(ctx, &u, stale); err != nil {
-		return userJSON{}, err
+	if err := r.adopt(ctx, &u, from == broughtBack); err != nil {
+		return userJSON{}, nil, err
 	}
-	return u, nil
+	if from != existing {
+		return u, nil, nil
+	}
+	creds, _, err := r.p.userCredentials(ctx, r.op, int64(u.ID))
+	if err != nil {
+		return userJSON{}, nil, err
+	}
+	if i := slices.IndexFunc(creds, func(c credJSON) bool { return r.p.holdsCard(c.Card, r.g.Card, r.raw) }); i >= 0 {
+		return u, &creds[i], nil
+	}
+	return u, nil, nil
 }
 
 // ensureCredential creates the card credential, or sets the window of the

@@ -167,11 +167,27 @@ func (r *provisionRun) looksNew(u *userJSON) bool {
 	return d > -2*time.Minute && d < 2*time.Minute
 }
 
+// origin tells where the user answered by createUser comes from.
+type origin int
+
+const (
+	created     origin = iota // made by this call
+	broughtBack               // an archived user Alta brought back (§1.3), or possibly one
+	existing                  // a live user that already had the e-mail
+)
+
+// originOf classifies a user answered to this call's creation.
+func (r *provisionRun) originOf(u *userJSON) origin {
+	if r.looksNew(u) {
+		return created
+	}
+	return broughtBack
+}
+
 // createUser creates the visitor's user. A lost answer is followed by a
 // lookup before one more try; an e-mail already in use (a concurrent or
-// earlier creation) is looked up, the search first, then every user. It
-// reports whether the user may be an archived one brought back.
-func (r *provisionRun) createUser(ctx context.Context) (userJSON, bool, error) {
+// earlier creation) is looked up, the search first, then every user.
+func (r *provisionRun) createUser(ctx context.Context) (userJSON, origin, error) {
 	p, op := r.p, r.op
 	body := r.userFields()
 	body.Identity.Email = r.email
@@ -180,15 +196,15 @@ func (r *provisionRun) createUser(ctx context.Context) (userJSON, bool, error) {
 		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: p.org("/users"), body: body})
 		switch {
 		case err != nil && !noAnswer(err):
-			return userJSON{}, false, err
+			return userJSON{}, 0, err
 		case err != nil:
 			lastErr = err
 			u, found, ferr := p.findUser(ctx, op, r.email, false)
 			if ferr != nil {
-				return userJSON{}, false, err
+				return userJSON{}, 0, err
 			}
 			if found {
-				return u, !r.looksNew(&u), nil
+				return u, r.originOf(&u), nil
 			}
 			continue
 		case ok2xx(resp):
@@ -196,29 +212,29 @@ func (r *provisionRun) createUser(ctx context.Context) (userJSON, bool, error) {
 			if err == nil && u.ID <= 0 {
 				err = acs.Errorf(op, Name, acs.Unknown, "user created without an ID")
 			}
-			return u, err == nil && !r.looksNew(&u), err
+			return u, r.originOf(&u), err
 		case resp.Status == http.StatusConflict || resp.Status == http.StatusBadRequest || resp.Status == http.StatusUnprocessableEntity:
 			return r.existingUser(ctx, resp)
 		default:
-			return userJSON{}, false, p.statusError(op, resp)
+			return userJSON{}, 0, p.statusError(op, resp)
 		}
 	}
-	return userJSON{}, false, lastErr
+	return userJSON{}, 0, lastErr
 }
 
 // existingUser resolves a refused creation: the user of the e-mail is
 // looked for (search, then every user); none means the refusal stands.
-func (r *provisionRun) existingUser(ctx context.Context, resp *httpx.Response) (userJSON, bool, error) {
+func (r *provisionRun) existingUser(ctx context.Context, resp *httpx.Response) (userJSON, origin, error) {
 	for _, full := range []bool{false, true} {
 		u, found, err := r.p.findUser(ctx, r.op, r.email, full)
 		if err != nil {
-			return userJSON{}, false, err
+			return userJSON{}, 0, err
 		}
 		if found {
-			return u, true, nil
+			return u, existing, nil
 		}
 	}
-	return userJSON{}, false, r.p.statusError(r.op, resp)
+	return userJSON{}, 0, r.p.statusError(r.op, resp)
 }
 
 // adopt makes a user found or brought back carry the grant: its person
