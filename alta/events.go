@@ -189,6 +189,7 @@ func parseCursor(op, s string) (position, error) {
 // fnError carries the caller's error out of a poll.
 type fnError struct{ err error }
 
+// Error returns the caller's error text.
 func (e *fnError) Error() string { return e.err.Error() }
 
 // Events polls GET /orgs/{orgId}/reports/activity/events and delivers door

@@ -104,6 +104,11 @@ func TestEventsDeliverDoorDecisions(t *testing.T) {
 	if got[0].Cardholder.ID != p.Cardholder.ID || got[0].DoorName != "Lobby" {
 		t.Errorf("event 0: %+v", got[0])
 	}
+	// The card comes from the user's card credential; an unknown card's
+	// row names no user, so it has none.
+	if got[0].Card != g.Card || got[0].Credential != p.Credential.ID || got[1].Card != g.Card || !got[2].Card.IsZero() {
+		t.Errorf("cards %v %v %v, credential %q", got[0].Card, got[1].Card, got[2].Card, got[0].Credential)
+	}
 	if !got[0].Time.Before(got[1].Time) {
 		t.Errorf("out of order: %v then %v", got[0].Time, got[1].Time)
 	}
