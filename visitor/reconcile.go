@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -45,9 +46,9 @@ func WithReconcile(d time.Duration) Option { return func(e *Engine) { e.reconcil
 // every active visit credential opens what it should:
 //
 //   - a credential live at the ACS that belongs to no active credential of
-//     a visit is revoked through the outbox (for a cardholder whose visit
-//     the store does not know at all, at once, since there is no visit to
-//     queue it under);
+//     a visit is revoked through the outbox (a cardholder whose visit the
+//     store does not know at all is removed at once, since there is no
+//     visit to queue it under);
 //   - an active credential missing or disabled at the ACS, or held there
 //     with other access levels or a window that differs by a minute or
 //     more, is provisioned again through the outbox (OpReprovision);
@@ -286,37 +287,39 @@ func grantFor(v *Visit, c *Credential) acs.Grant {
 	}
 }
 
-// revokeUnknown revokes, at once, every live credential of a marked
-// cardholder whose visit the store does not know: there is no visit to
-// queue the revocation under. A failure is audited and returned; the next
-// Reconcile tries again.
+// revokeUnknown removes, at once, a marked cardholder whose visit the store
+// does not know when any of its credentials opens doors: there is no visit
+// to queue the removal under, and nobody the VMS knows for it to serve (a
+// restored backup, a lost database, another system writing the marker).
+// Cardholders of unknown visits that open nothing are left alone. A
+// failure is audited and returned; the next Reconcile tries again.
 func (e *Engine) revokeUnknown(ctx context.Context, l *Location, h acs.Holding, now time.Time, rep *ReconcileReport) error {
-	var errs []error
+	var live []string
 	for _, hc := range h.Credentials {
-		if !hc.OpensAt(now) {
-			continue
-		}
-		rep.Orphans++
-		ref := hc.Ref
-		ref.CardholderExternalID = h.Cardholder.ExternalID
-		cctx, cancel := context.WithTimeout(ctx, e.callTimeout)
-		err := l.Provider.Revoke(cctx, ref)
-		cancel()
-		if err != nil && !isACSError(err) {
-			err = acs.Wrap("revoke", l.Provider.Name(), acs.Unknown, err)
-		}
-		rec := AuditRecord{Time: e.clock.Now(), Actor: ActorSystem, Action: ActReconcile, VisitID: h.Cardholder.ExternalID,
-			Location: l.ID, Card: hc.Ref.Card.String(), AccessLevels: hc.AccessLevels, Outcome: OK,
-			Reason: fmt.Sprintf("credential %s opens doors at the ACS for a cardholder whose visit the store does not know: revoked", hc.Ref.Card)}
-		if err != nil {
-			rec.Outcome, rec.Error = Failed, err.Error()
-			errs = append(errs, err)
-		}
-		if aerr := e.store.AppendAudit(context.WithoutCancel(ctx), rec); aerr != nil {
-			return aerr
+		if hc.OpensAt(now) {
+			live = append(live, hc.Ref.Card.String())
 		}
 	}
-	return errors.Join(errs...)
+	if len(live) == 0 {
+		return nil
+	}
+	rep.Orphans += len(live)
+	cctx, cancel := context.WithTimeout(ctx, e.callTimeout)
+	err := l.Provider.RemoveCardholder(cctx, h.Cardholder)
+	cancel()
+	if err != nil && !isACSError(err) {
+		err = acs.Wrap("remove_cardholder", l.Provider.Name(), acs.Unknown, err)
+	}
+	rec := AuditRecord{Time: e.clock.Now(), Actor: ActorSystem, Action: ActReconcile, VisitID: h.Cardholder.ExternalID,
+		Location: l.ID, Card: strings.Join(live, ", "), Outcome: OK,
+		Reason: fmt.Sprintf("%d credential(s) open doors at the ACS for a cardholder whose visit the store does not know: cardholder removed", len(live))}
+	if err != nil {
+		rec.Outcome, rec.Error = Failed, err.Error()
+	}
+	if aerr := e.store.AppendAudit(context.WithoutCancel(ctx), rec); aerr != nil {
+		return aerr
+	}
+	return err
 }
 
 // reconcileMissing repairs the active credentials of visits at l whose
