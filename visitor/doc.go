@@ -69,6 +69,34 @@
 //     visitor type's access duration, no later than the automatic
 //     sign-out), so access ends even if the VMS is gone.
 //
+// # Replicas, stuck work and reconciliation
+//
+// Several Engines may share one Store. An outbox claim is fenced: no
+// Engine claims more than its workers can finish within the lease
+// (ClaimLimit), no ACS call starts on an item with less than the call
+// timeout of lease left, and each claim has its own lease owner, checked
+// when the outcome is recorded. An outcome that arrives after the lease
+// was lost anyway (a paused process, a provider that ignores its context)
+// is not dropped: a provision that reached the ACS for a credential no
+// longer wanted is revoked again (ActLateOutcome). New refuses a lease
+// shorter than two calls.
+//
+// An item that keeps failing is stuck (WithStuck: after 10 attempts or an
+// hour by default, or at once when the ACS refuses a revocation for good):
+// each further failure is audited (ActStuck, Outcome Escalated) and handed
+// to the WithStuck handler, Engine.Stuck lists the stuck items, and the
+// item is still retried, since a revocation is never given up. The door
+// event consumer stops on a permanent refusal of the stream instead of
+// retrying it.
+//
+// Reconcile compares what a location's ACS holds (acs.Inventory) with the
+// Store and repairs the differences, whatever their cause: credentials
+// live at the ACS for no active visit credential are revoked, active
+// credentials the ACS lost or holds with other levels or another window
+// are provisioned again, and cardholders of visits the Store does not know
+// that open doors are removed; each finding is audited (ActReconcile).
+// WithReconcile makes Run do it periodically.
+//
 // # Door events and mustering
 //
 // Where a location's provider implements acs.EventSource, RunDoorEvents
@@ -106,7 +134,10 @@
 // when, badge, card, access levels, outcome, error), queryable per visit,
 // per badge and per time range, and exportable as JSON lines or CSV
 // (ExportAudit). Scrub (or WithRetention) erases personal data older than
-// the retention period and keeps the anonymised records.
+// the retention period and keeps the anonymised records. WithACSRetention
+// removes each visit's cardholder (name, e-mail) at the ACS a set time
+// after the visit ended, through the outbox; each adapter documents
+// whether its ACS deletes the record or keeps an anonymised one.
 //
 // # Storage and time
 //
