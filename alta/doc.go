@@ -132,9 +132,10 @@
 // shows a Conflict; that question is the fifth request. Lost answers are
 // recovered within the call: a create whose answer was lost is looked for
 // before it is sent again. When Alta refuses a creation (the e-mail taken:
-// the lookup's q missed the user), every user is read to find it; when it
-// refuses the credential, every credential is read, and a holder found
-// makes it a Conflict. After a Conflict or any other refusal, what the call
+// the lookup's q missed the user), every user is read to find it, and the
+// user found is adopted (never undone: this call did not create it); when
+// Alta refuses the credential, every credential is read, and a holder
+// found makes it a Conflict. After a Conflict or any other refusal, what the call
 // created is undone (the credential, then the user); a failure whose
 // outcome is unknown is left for the next call to complete. Provisions of
 // one visit, and of one card, are serialised within the process.
