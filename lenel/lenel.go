@@ -119,6 +119,18 @@
 // Changes reach door controllers through OnGuard's download service, so
 // expect a short lag after each call.
 //
+// # Inventory
+//
+// Provider implements acs.Inventory: Holdings lists the people whose
+// Config.ExternalIDProperty holds a valid external ID (filter
+// `PROPERTY != ""`, a plain SQL comparison of the kind integrators use),
+// with their badges and access level assignments as OnGuard holds them
+// now, in pages of 100 and filters that list up to about 80 IDs each (kept
+// under IIS's default 2,048-byte query string), four requests at a time.
+// Set WithCardFunc so that each listed credential names its card. With
+// Config.PersonType Cardholder, use an ExternalIDProperty that only this
+// SDK writes: employees' SSNO values would otherwise mark them.
+//
 // # Door events
 //
 // Provider implements acs.EventSource: Events polls GET /logged_events

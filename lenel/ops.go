@@ -189,191 +189,6 @@ func (b badgeWindow) live(active int64, now time.Time) bool {
 	return b.status == active && (b.until.IsZero() || now.Before(b.until))
 }
 
-// Provision makes sure the visitor with g.Person.ExternalID exists, holds
-// a badge whose ID is the card's badge ID, active from g.ValidFrom to
-// g.ValidUntil, and has exactly the access levels of g for that window.
-func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
-	const op = "provision"
-	if err := acs.ValidateGrant(g, p.rules); err != nil {
-		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
-	}
-	levels := make([]int64, len(g.AccessLevels))
-	for i, s := range g.AccessLevels {
-		id, err := parseKey(op, "access level", s)
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		levels[i] = id
-	}
-	badgeID, err := p.badgeID(g.Card)
-	if err != nil {
-		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
-	}
-	if p.cardOf != nil {
-		switch back, ok := p.cardOf(badgeID); {
-		case !ok:
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument,
-				"card %s does not fit the site's card layout: its badge ID %d reads back as no card", g.Card, badgeID)
-		case back != g.Card:
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument,
-				"card %s does not fit the site's card layout: its badge ID %d would read back in door events as %s", g.Card, badgeID, back)
-		}
-	}
-	var typeID int64
-	switch {
-	case g.CredentialType != "":
-		if typeID, err = parseKey(op, "credential type", g.CredentialType); err != nil {
-			return acs.Provisioned{}, err
-		}
-	case p.cfg.BadgeTypeID > 0:
-		typeID = p.cfg.BadgeTypeID
-	}
-	if strings.TrimSpace(g.Person.FirstName+g.Person.LastName) == "" {
-		return acs.Provisioned{}, acs.Errorf(op, Name, acs.InvalidArgument, "person has no name other than spaces")
-	}
-	ext := g.Person.ExternalID
-	if !validLiteral(ext) {
-		return acs.Provisioned{}, acs.Wrap(op, Name, acs.InvalidArgument, errUnsafeLiteral)
-	}
-	from, until := g.ValidFrom.UTC().Truncate(time.Second), g.ValidUntil.UTC().Truncate(time.Second)
-
-	unlockPerson, err := p.locks.lock(ctx, "person:"+ext)
-	if err != nil {
-		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	defer unlockPerson()
-	unlockBadge, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(badgeID, 10))
-	if err != nil {
-		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	defer unlockBadge()
-
-	// Look everything up before changing anything.
-	st, err := p.statusIDs(ctx, op)
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	if typeID == 0 {
-		if typeID, err = p.defaultBadgeType(ctx, op); err != nil {
-			return acs.Provisioned{}, err
-		}
-	} else if g.CredentialType != "" {
-		types, err := p.list(ctx, op, "Lnl_BadgeType", eqInt("ID", typeID))
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		if !hasID(types, "ID", typeID) {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "badge type %d does not exist", typeID)
-		}
-	}
-	found, err := p.list(ctx, op, "Lnl_AccessLevel", anyInt("ID", levels))
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	for _, l := range levels {
-		if !hasID(found, "ID", l) {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", l)
-		}
-	}
-	person, err := p.findPerson(ctx, op, ext)
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	var personID int64
-	if person != nil {
-		if personID, _ = person.int("ID"); personID == 0 {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unknown, "%s record for %q has no ID", p.cfg.PersonType, ext)
-		}
-	}
-	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("ID", badgeID))
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	now := p.now()
-	var own *badgeWindow
-	var stale []badgeWindow
-	for _, it := range badges {
-		if id, _ := it.int("ID"); id != badgeID {
-			continue
-		}
-		b, ok := readBadge(it)
-		if !ok {
-			continue
-		}
-		if personID != 0 && b.personID == personID {
-			if own == nil || b.key > own.key {
-				own = &b
-			}
-			continue
-		}
-		if b.live(st.active, now) {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Conflict, "card %s (badge ID %d) is active for another cardholder", g.Card, badgeID)
-		}
-		stale = append(stale, b)
-	}
-
-	// Changes.
-	created := false
-	if person == nil {
-		personID, err = p.create(ctx, op, p.cfg.PersonType, "ID", p.personProps(g.Person, true))
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		created = true
-	} else if upd := p.personUpdate(person, g.Person); upd != nil {
-		upd["ID"] = personID
-		if err := p.modify(ctx, op, p.cfg.PersonType, upd); err != nil {
-			return acs.Provisioned{}, err
-		}
-	}
-	for _, b := range stale {
-		// A returned badge handed to the next visitor: the old record goes.
-		if err := p.remove(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}); err != nil {
-			return acs.Provisioned{}, err
-		}
-	}
-	var badgeKey int64
-	var current []props
-	if own == nil {
-		badgeKey, err = p.create(ctx, op, "Lnl_Badge", "BADGEKEY", map[string]any{
-			"PERSONID":   personID,
-			"TYPE":       typeID,
-			"ID":         badgeID,
-			"STATUS":     st.active,
-			"ACTIVATE":   formatTime(from),
-			"DEACTIVATE": formatTime(until),
-		})
-		if err != nil {
-			return acs.Provisioned{}, err
-		}
-		created = true
-	} else {
-		badgeKey = own.key
-		if own.status != st.active || !own.from.Equal(from) || !own.until.Equal(until) || g.CredentialType != "" {
-			upd := map[string]any{"BADGEKEY": badgeKey, "STATUS": st.active, "ACTIVATE": formatTime(from), "DEACTIVATE": formatTime(until)}
-			if g.CredentialType != "" || p.cfg.BadgeTypeID > 0 {
-				upd["TYPE"] = typeID
-			}
-			if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
-				return acs.Provisioned{}, err
-			}
-		}
-		if current, err = p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", badgeKey)); err != nil {
-			return acs.Provisioned{}, err
-		}
-	}
-	if err := p.syncAssignments(ctx, op, badgeKey, levels, from, until, current); err != nil {
-		return acs.Provisioned{}, err
-	}
-	pid, bk := strconv.FormatInt(personID, 10), strconv.FormatInt(badgeKey, 10)
-	return acs.Provisioned{
-		Cardholder:   acs.CardholderRef{ID: pid, ExternalID: ext},
-		Credential:   acs.CredentialRef{ID: bk, CardholderID: pid, CardholderExternalID: ext, Card: g.Card},
-		AccessLevels: slices.Clone(g.AccessLevels),
-		Created:      created,
-	}, nil
-}
-
 func hasID(items []props, prop string, id int64) bool {
 	for _, it := range items {
 		if v, ok := it.int(prop); ok && v == id {
@@ -474,50 +289,25 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 // the call, whatever OpenAccess answers then (see the package doc).
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
-	var filter string
-	var key, badgeID, personID int64
-	switch {
-	case ref.ID != "":
-		var err error
-		if key, err = parseKey(op, "credential ID", ref.ID); err != nil {
-			return err
-		}
-		filter = eqInt("BADGEKEY", key)
-	case ref.CardholderID != "" || ref.CardholderExternalID != "":
-		if err := ref.Card.Validate(); err != nil {
-			return acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-		var err error
-		if badgeID, err = p.badgeID(ref.Card); err != nil {
-			return acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-		if ref.CardholderID != "" {
-			if personID, err = parseKey(op, "cardholder ID", ref.CardholderID); err != nil {
-				return err
-			}
-		} else if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
-			return acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-	default:
-		return acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
+	t, err := p.revokeTarget(op, ref)
+	if err != nil {
+		return err
 	}
-	if filter == "" {
-		unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(badgeID, 10))
+	filter := eqInt("BADGEKEY", t.key)
+	if t.key == 0 {
+		unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(t.badgeID, 10))
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
 		defer unlock()
-		if personID == 0 {
+		if t.personID == 0 {
 			person, err := p.findPerson(ctx, op, ref.CardholderExternalID)
-			if err != nil {
-				return err
+			if err != nil || person == nil {
+				return err // nil when the person is gone
 			}
-			if person == nil {
-				return nil
-			}
-			personID, _ = person.int("ID")
+			t.personID, _ = person.int("ID")
 		}
-		filter = andInts("ID", badgeID, "PERSONID", personID)
+		filter = andInts("ID", t.badgeID, "PERSONID", t.personID)
 	}
 	st, err := p.statusIDs(ctx, op)
 	if err != nil {
@@ -527,47 +317,84 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	if err != nil {
 		return err
 	}
-	now := p.now().UTC().Truncate(time.Second)
 	for _, it := range items {
 		// By BADGEKEY the key alone identifies the badge; a badge without
 		// PERSONID in the answer is still revoked.
 		b, _ := readBadge(it)
-		if b.key == 0 || (personID != 0 && b.personID != personID) || (key != 0 && b.key != key) {
+		if b.key == 0 || (t.personID != 0 && b.personID != t.personID) || (t.key != 0 && b.key != t.key) {
 			continue
 		}
-		if id, _ := it.int("ID"); badgeID != 0 && id != badgeID {
+		if id, _ := it.int("ID"); t.badgeID != 0 && id != t.badgeID {
 			continue
 		}
-		end := now
-		if !b.from.IsZero() && end.Before(b.from) {
-			end = b.from // revoked before it started: an empty window
-		}
-		upd := map[string]any{"BADGEKEY": b.key}
-		if b.status == st.active {
-			upd["STATUS"] = st.revoked
-		}
-		if b.until.IsZero() || b.until.After(end) {
-			upd["DEACTIVATE"] = formatTime(end)
-		}
-		if len(upd) > 1 {
-			if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
-				if err := p.settle(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}, err); err != nil {
-					return err
-				}
-				continue // gone: nothing left to revoke
-			}
-		}
-		if p.cfg.DeleteAssignmentsOnRevoke {
-			as, err := p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", b.key))
-			if err != nil {
-				return err
-			}
-			if err := p.syncAssignments(ctx, op, b.key, nil, time.Time{}, time.Time{}, as); err != nil {
-				return err
-			}
+		if err := p.revokeBadge(ctx, op, st, b); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// revocation names the badge to revoke: by BADGEKEY (key), or by badge ID
+// and the person's ID (0 until looked up by external ID).
+type revocation struct {
+	key, badgeID, personID int64
+}
+
+// revokeTarget validates ref before any network call.
+func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, error) {
+	var t revocation
+	var err error
+	switch {
+	case ref.ID != "":
+		t.key, err = parseKey(op, "credential ID", ref.ID)
+		return t, err
+	case ref.CardholderID == "" && ref.CardholderExternalID == "":
+		return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
+	}
+	if err := ref.Card.Validate(); err != nil {
+		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if t.badgeID, err = p.badgeID(ref.Card); err != nil {
+		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if ref.CardholderID != "" {
+		t.personID, err = parseKey(op, "cardholder ID", ref.CardholderID)
+		return t, err
+	}
+	if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
+		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	return t, nil
+}
+
+// revokeBadge sets the revoked status and ends the window of one badge
+// (and deletes its assignments when configured). A badge that disappears
+// meanwhile is revoked.
+func (p *Provider) revokeBadge(ctx context.Context, op string, st statusIDs, b badgeWindow) error {
+	end := p.now().UTC().Truncate(time.Second)
+	if !b.from.IsZero() && end.Before(b.from) {
+		end = b.from // revoked before it started: an empty window
+	}
+	upd := map[string]any{"BADGEKEY": b.key}
+	if b.status == st.active {
+		upd["STATUS"] = st.revoked
+	}
+	if b.until.IsZero() || b.until.After(end) {
+		upd["DEACTIVATE"] = formatTime(end)
+	}
+	if len(upd) > 1 {
+		if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
+			return p.settle(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}, err) // nil: gone
+		}
+	}
+	if !p.cfg.DeleteAssignmentsOnRevoke {
+		return nil
+	}
+	as, err := p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", b.key))
+	if err != nil {
+		return err
+	}
+	return p.syncAssignments(ctx, op, b.key, nil, time.Time{}, time.Time{}, as)
 }
 
 // RemoveCardholder deletes the person's badges (their assignments go with

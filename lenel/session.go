@@ -88,51 +88,60 @@ func (p *Provider) session(ctx context.Context, op string) (string, uint64, erro
 		p.smu.Unlock()
 
 		tok, exp, err := p.login(ctx, op)
-
-		p.smu.Lock()
-		p.inflight = nil
-		orphan := ""
-		if err == nil && p.closed {
-			// Close came while logging in: the new session must not stay
-			// open at OnGuard. Close waits for this logout.
-			err, orphan = errClosed(op), tok
-		}
-		var gen uint64
-		if code := acs.CodeOf(err); code == acs.Unauthenticated || code == acs.PermissionDenied {
-			// Refused credentials: wait before trying again, so that
-			// retries do not lock the OnGuard account.
-			p.loginDelay = min(max(2*p.loginDelay, minLoginBackoff), maxLoginBackoff)
-			p.loginAt = p.now().Add(p.loginDelay)
-			p.loginErr = err
-		}
-		if err == nil {
-			p.loginErr, p.loginDelay = nil, 0
-			now := p.now()
-			if exp.IsZero() || !exp.After(now) {
-				exp = now.Add(fallbackLifetime)
-			}
-			p.token = tok
-			p.gen++
-			gen = p.gen
-			p.renewAt = exp.Add(-min(maxRenewMargin, exp.Sub(now)/5))
-			p.lastUsed = now
-			p.startLoopLocked()
-		}
-		c.err = err
-		if orphan == "" {
-			close(c.done)
-		}
-		p.smu.Unlock()
-		if orphan != "" {
-			p.logoutOrphan(ctx, orphan)
-			close(c.done)
-		}
+		gen, err := p.loggedIn(ctx, op, c, tok, exp, err)
 		if err != nil {
 			return "", 0, err
 		}
-		p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session established", slog.String("op", op), slog.Time("expires", exp))
 		return tok, gen, nil
 	}
+}
+
+// loggedIn records the outcome of the login c: the new session and its
+// generation, or the refusal that starts the back-off. A session that
+// arrives after Close is logged out at once. It wakes c's waiters.
+func (p *Provider) loggedIn(ctx context.Context, op string, c *loginCall, tok string, exp time.Time, err error) (uint64, error) {
+	p.smu.Lock()
+	p.inflight = nil
+	orphan := ""
+	if err == nil && p.closed {
+		// Close came while logging in: the new session must not stay
+		// open at OnGuard. Close waits for this logout.
+		err, orphan = errClosed(op), tok
+	}
+	var gen uint64
+	if code := acs.CodeOf(err); code == acs.Unauthenticated || code == acs.PermissionDenied {
+		// Refused credentials: wait before trying again, so that
+		// retries do not lock the OnGuard account.
+		p.loginDelay = min(max(2*p.loginDelay, minLoginBackoff), maxLoginBackoff)
+		p.loginAt = p.now().Add(p.loginDelay)
+		p.loginErr = err
+	}
+	if err == nil {
+		p.loginErr, p.loginDelay = nil, 0
+		now := p.now()
+		if exp.IsZero() || !exp.After(now) {
+			exp = now.Add(fallbackLifetime)
+		}
+		p.token = tok
+		p.gen++
+		gen = p.gen
+		p.renewAt = exp.Add(-min(maxRenewMargin, exp.Sub(now)/5))
+		p.lastUsed = now
+		p.startLoopLocked()
+	}
+	c.err = err
+	if orphan == "" {
+		close(c.done)
+	}
+	p.smu.Unlock()
+	if orphan != "" {
+		p.logoutOrphan(ctx, orphan)
+		close(c.done)
+	}
+	if err == nil {
+		p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session established", slog.String("op", op), slog.Time("expires", exp))
+	}
+	return gen, err
 }
 
 func errClosed(op string) error {

@@ -52,12 +52,22 @@
 // offset. Anything else (LIKE, parentheses, order_by outside
 // /logged_events) is an error.
 //
-// Fault injection (AddFault): latency through an injectable sleep, error
-// answers such as 503, session expiry just before a request, and a
+// Fault injection (AddFault): latency through an injectable sleep (also
+// for every request, WithLatency), error answers such as 503 (in
+// OpenAccess's JSON shape or as an HTML page), session expiry just before a
+// request, a hook that changes the state as a request arrives, and a
 // connection dropped before or after the server committed a change (or,
-// for GET /logged_events, after the page was read). The oracle (Opens,
-// FindBadge, Census, LoggedEvents) reports the real state, and Requests
-// returns a log of every request for request-shape tests.
+// for GET /logged_events, after the page was read). Where OpenAccess's
+// answer is undocumented, options select each plausible one:
+// WithMissingAnswer for a PUT or DELETE of a record that no longer exists,
+// WithInvalidSessionAnswer for an expired session. The oracle (Opens,
+// FindBadge, Census, Instances, LoggedEvents) reports the real state, and
+// Requests returns a log of every request for request-shape tests.
+//
+// Administrator changes behind an adapter's back, for reconciliation
+// tests: DeleteBadge, SetBadgeWindow, SetBadgeLevels and SetBadgeStatus;
+// AddInstance seeds records directly (people an adapter did not create,
+// large inventories).
 //
 // A Server is safe for concurrent use.
 package lenelsim
@@ -457,12 +467,39 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		drop(w)
 		return
 	}
-	var status int
-	var out any
-	var raw string // an HTML body instead of JSON
+	a := s.answer(r, rec, call, perr, f)
+	if f.DropAfterCommit {
+		s.record(rec)
+		drop(w)
+		return
+	}
+	rec.Status = a.status
+	s.record(rec)
+	if a.raw != "" {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(a.status)
+		_, _ = io.WriteString(w, a.raw)
+		return
+	}
+	data, _ := json.Marshal(a.out)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(a.status)
+	_, _ = w.Write(data)
+}
+
+// reply is an answer to write: a JSON value, or an HTML body.
+type reply struct {
+	status int
+	out    any
+	raw    string
+}
+
+// answer handles a request whose fault is f (a fault's error answer
+// replaces the handling).
+func (s *Server) answer(r *http.Request, rec Request, c call, perr *apiError, f Fault) reply {
 	switch {
 	case f.Status != 0 && f.RawBody != "":
-		status, raw = f.Status, f.RawBody
+		return reply{status: f.Status, raw: f.RawBody}
 	case f.Status != 0:
 		code, msg := f.Code, f.Message
 		if code == "" {
@@ -471,49 +508,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if msg == "" {
 			msg = "Simulated failure."
 		}
-		status, out = f.Status, errorBody(code, msg)
+		return reply{status: f.Status, out: errorBody(code, msg)}
 	case !strings.HasPrefix(r.URL.Path, BasePath+"/"):
 		// Not OpenAccess: the web server in front of it answers.
-		status, raw = http.StatusNotFound, htmlNotFound
-	default:
-		if f.ExpireSession {
-			s.mu.Lock()
-			delete(s.sessions, rec.SessionToken)
-			s.mu.Unlock()
-		}
-		var res any
-		var aerr *apiError
-		if perr != nil {
-			aerr = perr
-		} else {
-			res, aerr = s.route(rec, call)
-		}
-		switch {
-		case aerr != nil && aerr.raw != "":
-			status, raw = aerr.status, aerr.raw
-		case aerr != nil:
-			status, out = aerr.status, errorBody(aerr.code, aerr.message)
-		default:
-			status, out = http.StatusOK, res
-		}
+		return reply{status: http.StatusNotFound, raw: htmlNotFound}
 	}
-	if f.DropAfterCommit {
-		s.record(rec)
-		drop(w)
-		return
+	if f.ExpireSession {
+		s.mu.Lock()
+		delete(s.sessions, rec.SessionToken)
+		s.mu.Unlock()
 	}
-	rec.Status = status
-	s.record(rec)
-	if raw != "" {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, raw)
-		return
+	res, aerr := any(nil), perr
+	if perr == nil {
+		res, aerr = s.route(rec, c)
 	}
-	data, _ := json.Marshal(out)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(data)
+	switch {
+	case aerr != nil && aerr.raw != "":
+		return reply{status: aerr.status, raw: aerr.raw}
+	case aerr != nil:
+		return reply{status: aerr.status, out: errorBody(aerr.code, aerr.message)}
+	}
+	return reply{status: http.StatusOK, out: res}
 }
 
 func (s *Server) record(rec Request) {
