@@ -148,3 +148,42 @@ func ExampleEngine_ExportAudit() {
 	// 2,2026-03-10T09:00:00Z,visit-1,hq,alice,provision,signed_in,signed_in,1042,H10301 12/1042,lobby,queued,,,Ada,,false,,,
 	// 3,2026-03-10T09:00:00Z,visit-1,hq,system,acs_provision,signed_in,signed_in,1042,H10301 12/1042,lobby,ok,,1,Ada,,false,,,
 }
+
+// Someone at the ACS widens a visitor's window behind the VMS's back;
+// Reconcile finds it, queues the repair through the outbox, and audits it.
+func ExampleEngine_Reconcile() {
+	ctx := context.Background()
+	clock := visitor.NewManualClock(time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC))
+	engine, acsys := exampleEngine(ctx, clock)
+	desk := visitor.Operator{ID: "alice", Groups: []string{"reception"}}
+	v, err := engine.SignIn(ctx, desk, visitor.SignInRequest{
+		VisitID: "visit-1", Location: "hq",
+		Visitor:   visitor.Visitor{FirstName: "Ada", LastName: "Lovelace"},
+		Provision: &visitor.ProvisionRequest{BadgeID: "1042"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := v.Current()
+	acsys.SetWindow(c.Ref, c.ValidFrom, c.ValidUntil.Add(30*24*time.Hour))
+
+	rep, err := engine.Reconcile(ctx, "hq")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("cardholders %d, orphans %d, repairs %d\n", rep.Cardholders, rep.Orphans, rep.Repairs)
+	if _, err := engine.RunOutboxOnce(ctx); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("opens a day after the visit:", acsys.Opens(c.Ref, "lobby", c.ValidUntil.Add(24*time.Hour)))
+	recs, _ := engine.Audit(ctx, visitor.AuditQuery{VisitID: "visit-1"})
+	for _, r := range recs {
+		if r.Action == visitor.ActReconcile {
+			fmt.Println(r.Outcome, r.Reason)
+		}
+	}
+	// Output:
+	// cardholders 1, orphans 0, repairs 1
+	// opens a day after the visit: false
+	// queued credential H10301 12/1042 is valid 2026-03-10T09:00:00Z – 2026-04-09T17:00:00Z at the ACS, 2026-03-10T09:00:00Z – 2026-03-10T17:00:00Z granted
+}
