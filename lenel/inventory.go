@@ -95,8 +95,8 @@ func (iv *inventory) fail(err error) {
 // assignments → holdings, which fn gets on this goroutine. Each stage runs
 // inventoryWorkers goroutines (one for regrouping), and a semaphore keeps
 // at most inventoryWorkers requests in flight in all.
-func (iv *inventory) run(ctx context.Context, fn func(acs.Holding) error) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (iv *inventory) run(parent context.Context, fn func(acs.Holding) error) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	iv.cancel, iv.sem = cancel, make(chan struct{}, inventoryWorkers)
 	first, pages, err := iv.page(ctx, 1)
@@ -109,8 +109,6 @@ func (iv *inventory) run(ctx context.Context, fn func(acs.Holding) error) error 
 	forLevels := make(chan []heldPerson, inventoryWorkers)
 	out := make(chan acs.Holding, inventoryWorkers)
 	var all sync.WaitGroup
-	defer all.Wait() // after cancel: every goroutine has ended on return
-	defer cancel()
 	var next atomic.Int64
 	next.Store(1)
 	stage(&all, found, func() { iv.fetchPages(ctx, &next, pages, found) })
@@ -121,19 +119,21 @@ func (iv *inventory) run(ctx context.Context, fn func(acs.Holding) error) error 
 	var fnErr error
 	for h := range out {
 		if fnErr != nil || ctx.Err() != nil {
-			continue // draining
+			continue // draining until every stage has stopped
 		}
 		if fnErr = fn(h); fnErr != nil {
 			cancel()
 		}
 	}
+	cancel()
+	all.Wait() // every stage has ended: iv.err is settled
 	switch {
 	case fnErr != nil:
 		return fnErr
 	case iv.err != nil:
 		return iv.err
-	case ctx.Err() != nil:
-		return acs.Wrap(iv.op, Name, acs.Canceled, ctx.Err())
+	case parent.Err() != nil:
+		return acs.Wrap(iv.op, Name, acs.Canceled, parent.Err())
 	}
 	return nil
 }

@@ -232,6 +232,13 @@ func TestHoldingsStopsOnFailure(t *testing.T) {
 	if err := e.p.Holdings(ctx, func(acs.Holding) error { return nil }); acs.CodeOf(err) != acs.Canceled {
 		t.Errorf("cancelled context: %v", err)
 	}
+	// The caller's context ends during the listing.
+	ctx, cancel = context.WithCancel(t.Context())
+	calls = 0
+	err = e.p.Holdings(ctx, func(acs.Holding) error { calls++; cancel(); return nil })
+	if acs.CodeOf(err) != acs.Canceled || calls != 1 {
+		t.Errorf("context ended during the listing: %v after %d holdings, want canceled after 1", err, calls)
+	}
 }
 
 func TestHoldingsUsesTheMarkerFilter(t *testing.T) {
@@ -265,10 +272,14 @@ func BenchmarkHoldings10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		wall := time.Since(start)
-		reqs := len(e.requests())
-		b.ReportMetric(float64(reqs), "requests/op")
+		reqs := e.requests()
+		byType := map[string]int{}
+		for _, r := range reqs {
+			byType[r.TypeName]++
+		}
+		b.ReportMetric(float64(len(reqs)), "requests/op")
 		load, _ := os.ReadFile("/proc/loadavg")
-		b.Logf("%d holdings: %d requests, %v wall time, %d workers, 20ms latency; load average %s",
-			n, reqs, wall.Round(time.Millisecond), inventoryWorkers, strings.TrimSpace(string(load)))
+		b.Logf("%d holdings: %d requests (%v), %v wall time, %d in flight, 20ms latency; load average %s",
+			n, len(reqs), byType, wall.Round(time.Millisecond), inventoryWorkers, strings.TrimSpace(string(load)))
 	}
 }
