@@ -340,23 +340,7 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 		res.Duplicate, res.Visit = true, v
 		return res, nil
 	}
-	// The watchlist is screened before an arrival, as at a sign-in, and
-	// outside the transaction since it may call out.
-	vl := e.locs[v.Location]
-	var match *WatchlistMatch
-	arrive := false
-	if (v.State == Invited || v.State == Expected) && vl.Policy.Doors.marksArrival(&ev) {
-		arrive = true
-		if v.Watchlist == nil {
-			var serr error
-			if match, serr = e.screen(ctx, opName, v); serr != nil {
-				// Fail closed for the arrival only: the door event is
-				// still recorded, and the next granted entry tries again.
-				e.log.Error("visitor: watchlist unavailable; arrival by door not marked", "visit", v.ID, "err", serr)
-				arrive = false
-			}
-		}
-	}
+	arrive, match := e.arrivalScreen(ctx, opName, v, &ev)
 	r := e.newRun(ctx, ActorACS, false)
 	out, err := e.store.Update(ctx, v.ID, r.txFunc(func(tx Tx, v *Visit) error {
 		res.Arrived = false
@@ -368,33 +352,14 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 			Granted: ev.Granted, Direction: ev.Direction, Card: ev.Card, Cursor: ev.Cursor,
 		}
 		v.Doors.add(key, s)
-		rec := AuditRecord{Time: ev.Time, Action: ActDoor, Outcome: Denied, Door: s}
-		if ev.Granted {
-			rec.Outcome = OK
-		}
-		if c := credentialWithCard(v, ev.Card); c != nil {
-			rec.BadgeID = c.BadgeID
-		}
-		if !ev.Card.IsZero() {
-			rec.Card = ev.Card.String()
-		}
-		if err := r.audit(tx, v, rec); err != nil {
+		if err := r.auditDoor(tx, v, ev, s); err != nil {
 			return err
 		}
 		if !arrive || (v.State != Invited && v.State != Expected) {
 			return nil
 		}
-		from := v.State
-		v.State, v.SignedInAt = SignedIn, minTime(ev.Time, r.now)
 		res.Arrived = true
-		if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OK, Door: s}); err != nil {
-			return err
-		}
-		if match != nil {
-			mm := *match
-			return r.flag(tx, v, &mm)
-		}
-		return nil
+		return r.arriveByDoor(tx, v, ev, s, match)
 	}))
 	if errors.Is(err, errUnchanged) {
 		res.Duplicate = true
@@ -405,6 +370,56 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 	}
 	res.Visit = out
 	return res, nil
+}
+
+// arrivalScreen decides whether the event would mark v's arrival, and
+// screens the watchlist for it as a sign-in would, outside the
+// transaction since it may call out. An unavailable watchlist fails closed
+// for the arrival only: the event is still recorded, and the next granted
+// entry tries again.
+func (e *Engine) arrivalScreen(ctx context.Context, opName string, v Visit, ev *acs.DoorEvent) (bool, *WatchlistMatch) {
+	if v.State != Invited && v.State != Expected || !e.locs[v.Location].Policy.Doors.marksArrival(ev) {
+		return false, nil
+	}
+	if v.Watchlist != nil {
+		return true, nil
+	}
+	match, err := e.screen(ctx, opName, v)
+	if err != nil {
+		e.log.Error("visitor: watchlist unavailable; arrival by door not marked", "visit", v.ID, "err", err)
+		return false, nil
+	}
+	return true, match
+}
+
+// auditDoor records the door event in v's audit trail.
+func (r *run) auditDoor(tx Tx, v *Visit, ev acs.DoorEvent, s DoorSighting) error {
+	rec := AuditRecord{Time: ev.Time, Action: ActDoor, Outcome: Denied, Door: s}
+	if ev.Granted {
+		rec.Outcome = OK
+	}
+	if c := credentialWithCard(v, ev.Card); c != nil {
+		rec.BadgeID = c.BadgeID
+	}
+	if !ev.Card.IsZero() {
+		rec.Card = ev.Card.String()
+	}
+	return r.audit(tx, v, rec)
+}
+
+// arriveByDoor signs v in on its first granted entry, flagging it when the
+// watchlist matched.
+func (r *run) arriveByDoor(tx Tx, v *Visit, ev acs.DoorEvent, s DoorSighting, match *WatchlistMatch) error {
+	from := v.State
+	v.State, v.SignedInAt = SignedIn, minTime(ev.Time, r.now)
+	if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OK, Door: s}); err != nil {
+		return err
+	}
+	if match != nil {
+		mm := *match
+		return r.flag(tx, v, &mm)
+	}
+	return nil
 }
 
 // credentialWithCard returns v's latest credential with the card, or nil.

@@ -31,6 +31,14 @@ type Location struct {
 	// card numbers issued from the range for QR codes and mobile
 	// credentials; empty means the ACS default.
 	CardType string
+	// Owns, when set, tells Reconcile which marked cardholders at this
+	// location's ACS belong to this VMS when the store does not know their
+	// visit; Reconcile removes only those that open doors. Nil means every
+	// cardholder the adapter lists as marked. Set it when the adapter's
+	// marker is shared with other systems (an ID property employees also
+	// carry, another VMS on the same ACS), for example by an ID prefix the
+	// VMS gives its visits.
+	Owns func(acs.Holding) bool
 }
 
 // Watchlist screens visitors. The VMS implements it over its own lists or
@@ -193,40 +201,57 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 	if e.owner == "" {
 		e.owner = "engine-" + uuid.NewString()
 	}
+	if err := e.checkOptions(); err != nil {
+		return nil, err
+	}
+	if err := e.addLocations(locations); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// checkOptions refuses option combinations that cannot work, saying which
+// rule they break.
+func (e *Engine) checkOptions() error {
 	switch {
 	case e.clock == nil || e.log == nil || e.newID == nil:
-		return nil, errors.New("visitor: nil clock, logger or ID generator")
+		return errors.New("visitor: nil clock, logger or ID generator")
 	case e.callTimeout <= 0 || e.lease < 2*e.callTimeout:
-		return nil, fmt.Errorf("visitor: the lease (%s) must be at least twice the ACS call timeout (%s), which must be positive: a claimed item needs one whole call and the time to record its outcome within its lease (WithLease)", e.lease, e.callTimeout)
+		return fmt.Errorf("visitor: the lease (%s) must be at least twice the ACS call timeout (%s), which must be positive: a claimed item needs one whole call and the time to record its outcome within its lease (WithLease)", e.lease, e.callTimeout)
 	case e.minBackoff <= 0 || e.maxBackoff < e.minBackoff:
-		return nil, fmt.Errorf("visitor: invalid backoff %s–%s", e.minBackoff, e.maxBackoff)
+		return fmt.Errorf("visitor: invalid backoff %s–%s", e.minBackoff, e.maxBackoff)
 	case e.batch <= 0 || e.workers <= 0:
-		return nil, fmt.Errorf("visitor: batch (%d) and workers (%d) must be positive", e.batch, e.workers)
+		return fmt.Errorf("visitor: batch (%d) and workers (%d) must be positive", e.batch, e.workers)
 	case e.interval <= 0 || e.retention < 0 || e.acsRetention < 0 || e.reconcileEvery < 0:
-		return nil, errors.New("visitor: the interval must be positive, the retentions and the reconcile interval not negative")
+		return errors.New("visitor: the interval must be positive, the retentions and the reconcile interval not negative")
 	case e.stuckAttempts <= 0 || e.stuckAge <= 0:
-		return nil, fmt.Errorf("visitor: stuck limits must be positive, got %d attempts and %s (WithStuck)", e.stuckAttempts, e.stuckAge)
+		return fmt.Errorf("visitor: stuck limits must be positive, got %d attempts and %s (WithStuck)", e.stuckAttempts, e.stuckAge)
 	}
+	return nil
+}
+
+// addLocations validates and indexes the Engine's locations.
+func (e *Engine) addLocations(locations []Location) error {
 	if len(locations) == 0 {
-		return nil, errors.New("visitor: no locations")
+		return errors.New("visitor: no locations")
 	}
 	for i := range locations {
 		l := locations[i]
 		if err := badge.ValidateLocation(l.ID); err != nil {
-			return nil, fmt.Errorf("visitor: location %d: %w", i+1, err)
+			return fmt.Errorf("visitor: location %d: %w", i+1, err)
 		}
 		if l.Provider == nil {
-			return nil, fmt.Errorf("visitor: location %s has no provider", l.ID)
+			return fmt.Errorf("visitor: location %s has no provider", l.ID)
 		}
 		if _, dup := e.locs[l.ID]; dup {
-			return nil, fmt.Errorf("visitor: location %s is listed twice", l.ID)
+			return fmt.Errorf("visitor: location %s is listed twice", l.ID)
 		}
 		if err := l.Policy.Validate(); err != nil {
-			return nil, fmt.Errorf("location %s: %w", l.ID, err)
+			return fmt.Errorf("location %s: %w", l.ID, err)
 		}
 		e.locs[l.ID] = &l
 	}
-	return e, nil
+	return nil
 }
 
 // Store returns the Engine's store.

@@ -291,9 +291,13 @@ func grantFor(v *Visit, c *Credential) acs.Grant {
 // does not know when any of its credentials opens doors: there is no visit
 // to queue the removal under, and nobody the VMS knows for it to serve (a
 // restored backup, a lost database, another system writing the marker).
-// Cardholders of unknown visits that open nothing are left alone. A
+// Cardholders of unknown visits that open nothing, or that Location.Owns
+// disowns, are left alone. A
 // failure is audited and returned; the next Reconcile tries again.
 func (e *Engine) revokeUnknown(ctx context.Context, l *Location, h acs.Holding, now time.Time, rep *ReconcileReport) error {
+	if l.Owns != nil && !l.Owns(h) {
+		return nil
+	}
 	var live []string
 	for _, hc := range h.Credentials {
 		if hc.OpensAt(now) {

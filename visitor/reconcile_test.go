@@ -2,6 +2,7 @@ package visitor_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,5 +160,26 @@ func TestDoorEventsStopOnPermanentRefusal(t *testing.T) {
 	err = e2.RunDoorEvents(ctx, "hq")
 	if ctx.Err() != nil || acs.CodeOf(err) != acs.PermissionDenied {
 		t.Fatalf("RunDoorEvents = %v (ctx %v): a permanent refusal must end the consumer with it", err, ctx.Err())
+	}
+}
+
+func TestReconcileLeavesWhatItDoesNotOwn(t *testing.T) {
+	f := newFixture(t)
+	pol := testPolicy()
+	owns := func(h acs.Holding) bool { return strings.HasPrefix(h.Cardholder.ExternalID, "id-") }
+	e2, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: f.acs, Policy: pol, Owns: owns}}, visitor.WithClock(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := acs.Grant{Person: acs.Person{ExternalID: "employee-7", FirstName: "Eve", LastName: "Employee"},
+		Card: acs.Card{Format: acs.H10301, Facility: 12, Number: 777}, AccessLevels: []string{"lobby"},
+		ValidFrom: f.now().Add(-time.Hour), ValidUntil: f.now().Add(24 * time.Hour)}
+	p, err := f.acs.Provision(f.ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e2.Reconcile(f.ctx, "hq")
+	if err != nil || rep.Orphans != 0 || !f.acs.Opens(p.Credential, "lobby", f.now()) {
+		t.Fatalf("a cardholder the location does not own was touched: %+v, %v", rep, err)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )
 
 func reportOps(b *testing.B) {
@@ -81,7 +81,7 @@ func BenchmarkVisitLifecycle(b *testing.B) {
 	for _, be := range backends {
 		stores = append(stores, store{be.name, func(b *testing.B) visitor.Store { return be.open(b) }})
 	}
-	stores = append(stores, store{"SQLiteRelaxedSync", func(b *testing.B) visitor.Store { return openSQLite(b, sqlstore.WithRelaxedSync()) }})
+	stores = append(stores, store{"SQLiteRelaxedSync", func(b *testing.B) visitor.Store { return openSQLite(b, sqlite.WithRelaxedSync()) }})
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
 			s := st.open(b)

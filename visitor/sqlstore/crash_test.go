@@ -22,7 +22,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -66,7 +66,7 @@ func TestSQLiteCrashRecovery(t *testing.T) {
 	defer hs.Close()
 
 	ctx := t.Context()
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestSQLiteCrashChild(t *testing.T) {
 	}
 	ctx := context.Background()
 	clock := visitor.NewManualClock(t0.Add(time.Duration(cfg.Epoch) * time.Hour))
-	s, err := sqlstore.OpenSQLite(ctx, cfg.DB)
+	s, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestSQLiteCrashChild(t *testing.T) {
 // checkCrashState checks the store and the ACS after the last run.
 func checkCrashState(t *testing.T, path string, mem *acstest.Memory, lastEpoch int, end time.Time) {
 	ctx := t.Context()
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,35 +2,28 @@ package sqlstore
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // dialect holds every difference between SQLite and PostgreSQL the store
-// cares about: placeholders, row locks, column types and which errors are
-// worth retrying. Queries are written once, with ? placeholders and the
-// {…} tokens below, and translated by bind.
+// cares about: placeholders, row locks, column types and, through the
+// Backend's classifier, which errors are worth retrying. Queries are
+// written once, with ? placeholders and the {…} tokens below, and
+// translated by bind.
 type dialect struct {
-	name string
-	pg   bool
+	name     Dialect
+	pg       bool
+	classify func(error) (ErrorClass, string)
 
 	mu    sync.Mutex
 	bound map[string]string
 }
 
-func newDialect(pg bool) *dialect {
-	d := &dialect{name: "sqlite", pg: pg, bound: make(map[string]string)}
-	if pg {
-		d.name = "postgres"
-	}
-	return d
+func newDialect(b Backend) *dialect {
+	return &dialect{name: b.Dialect, pg: b.Dialect == Postgres, classify: b.Classify, bound: make(map[string]string)}
 }
 
 // bind translates a query: {lock} becomes FOR UPDATE and {skip} FOR UPDATE
@@ -88,33 +81,19 @@ const (
 )
 
 // retryable reports whether err means the transaction lost a race and may
-// simply be run again: a deadlock or serialisation failure on PostgreSQL, a
-// unique violation of one of the constraints above, or a busy database on
-// SQLite (which busy_timeout and the single writer make rare).
+// simply be run again: a deadlock or serialisation failure on PostgreSQL
+// (Conflict), a unique violation of one of the constraints above, or a
+// busy database on SQLite (Busy, which busy_timeout and the single writer
+// make rare).
 func (d *dialect) retryable(err error) bool {
 	if err == nil {
 		return false
 	}
-	if d.pg {
-		var pe *pgconn.PgError
-		if !errors.As(err, &pe) {
-			return false
-		}
-		switch pe.Code {
-		case "40001", "40P01": // serialization_failure, deadlock_detected
-			return true
-		case "23505": // unique_violation
-			return pe.ConstraintName == conBadgeVisit || pe.ConstraintName == conCardVisit
-		}
-		return false
-	}
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code() & 0xff {
-	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+	switch class, constraint := d.classify(err); class {
+	case Conflict, Busy:
 		return true
+	case UniqueViolation:
+		return constraint == conBadgeVisit || constraint == conCardVisit
 	}
 	return false
 }

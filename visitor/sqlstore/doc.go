@@ -6,22 +6,30 @@
 //
 // # Choosing a backend
 //
-// SQLite is the embedded default: a file path is all it needs, through
-// the pure-Go driver modernc.org/sqlite (no cgo). Use it when one VMS
-// process runs the visitor engine.
+// This package holds the Store, the schema and the SQL, and no database
+// driver. Each driver lives in a package of its own, so a program links
+// only the one it opens.
 //
-//	store, err := sqlstore.OpenSQLite(ctx, "/var/lib/vms/visits.db")
+// SQLite (package visitor/sqlstore/sqlite) is the embedded default: a file
+// path is all it needs, through the pure-Go driver modernc.org/sqlite (no
+// cgo). Use it when one VMS process runs the visitor engine.
 //
-// PostgreSQL (through github.com/jackc/pgx/v5) is for several VMS replicas
-// sharing the work: each opens its own Store on the same database, and
-// leases make sure each outbox item and each due visit is worked by one
-// replica at a time.
+//	store, err := sqlite.Open(ctx, "/var/lib/vms/visits.db")
 //
-//	store, err := sqlstore.OpenPostgres(ctx, "postgres://vms:…@db:5432/vms?sslmode=verify-full")
+// PostgreSQL (package visitor/sqlstore/postgres, through
+// github.com/jackc/pgx/v5) is for several VMS replicas sharing the work:
+// each opens its own Store on the same database, and leases make sure each
+// outbox item and each due visit is worked by one replica at a time.
 //
-// Open(ctx, driver, dsn) chooses by name (SQLite or Postgres), for
-// configuration files. Either way, pass the Store to visitor.New and Close
-// it on shutdown.
+//	store, err := postgres.Open(ctx, "postgres://vms:…@db:5432/vms?sslmode=verify-full")
+//
+// Either way, pass the Store to visitor.New and Close it on shutdown. The
+// options differ by backend: sqlite.WithMaxConns caps the read
+// connections, sqlite.WithRelaxedSync and sqlite.WithBusyTimeout tune
+// commits and lock waits; postgres.WithMaxConns caps the connection pool.
+//
+// Another database/sql driver for one of the two dialects can be used
+// through New, with a Backend that says what the driver's errors mean.
 //
 // # Schema
 //
@@ -69,9 +77,9 @@
 //     writes go through one connection and start with BEGIN IMMEDIATE, so
 //     goroutines queue for it instead of failing with SQLITE_BUSY, and
 //     another process using the same file waits up to the busy timeout
-//     (WithBusyTimeout). Reads use a separate pool of read-only
+//     (sqlite.WithBusyTimeout). Reads use a separate pool of read-only
 //     connections and never wait for writers. Commits are synchronous
-//     (synchronous=FULL) unless WithRelaxedSync trades power-loss
+//     (synchronous=FULL) unless sqlite.WithRelaxedSync trades power-loss
 //     durability for speed; a killed process loses nothing committed.
 //
 // Audit records and outbox items are numbered from a sequence. On

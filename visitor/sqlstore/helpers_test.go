@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/postgres"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )
 
 // dsnEnv names the environment variable with the PostgreSQL connection
@@ -19,9 +21,9 @@ import (
 const dsnEnv = "ACSBRIDGE_POSTGRES_DSN"
 
 // openSQLite opens a store on a new file in a temporary directory.
-func openSQLite(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
+func openSQLite(t testing.TB, opts ...sqlite.Option) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "acsbridge.db"), opts...)
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "acsbridge.db"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,10 @@ func withSearchPath(dsn, schema string) string {
 
 // openPostgres opens a store in a fresh schema, or skips the test without
 // a PostgreSQL connection string.
-func openPostgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
+func openPostgres(t testing.TB, opts ...postgres.Option) *sqlstore.Store {
 	t.Helper()
 	dsn := pgSchema(t)
-	s, err := sqlstore.OpenPostgres(context.Background(), dsn, opts...)
+	s, err := postgres.Open(context.Background(), dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,10 @@ func openPostgres(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store {
 // backend is a way to open a fresh store.
 type backend struct {
 	name string
-	open func(t testing.TB, opts ...sqlstore.Option) *sqlstore.Store
+	open func(t testing.TB) *sqlstore.Store
 }
 
-var backends = []backend{{"SQLite", openSQLite}, {"Postgres", openPostgres}}
+var backends = []backend{
+	{"SQLite", func(t testing.TB) *sqlstore.Store { return openSQLite(t) }},
+	{"Postgres", func(t testing.TB) *sqlstore.Store { return openPostgres(t) }},
+}

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // migration is one step of the schema. Statements use the dialect tokens
@@ -178,8 +176,7 @@ func (s *Store) migrate(ctx context.Context) (err error) {
 		}()
 	}
 	if _, err := conn.ExecContext(ctx, createMigrations); err != nil {
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == "3F000" { // invalid_schema_name
+		if class, _ := s.d.classify(err); class == NoSchema {
 			return fmt.Errorf("sqlstore: migrate: no schema to create the tables in; create the schema named by search_path first: %w", err)
 		}
 		return fmt.Errorf("sqlstore: migrate: create schema_migrations: %w", err)

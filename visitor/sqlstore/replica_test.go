@@ -14,6 +14,7 @@ import (
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/postgres"
 )
 
 // replicas opens n Stores on one fresh PostgreSQL schema, as n VMS
@@ -26,7 +27,7 @@ func replicas(t *testing.T, n, conns int) ([]*sqlstore.Store, *sql.DB) {
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			stores[i], errs[i] = sqlstore.Open(context.Background(), sqlstore.Postgres, dsn, sqlstore.WithMaxConns(conns))
+			stores[i], errs[i] = postgres.Open(context.Background(), dsn, postgres.WithMaxConns(conns))
 		})
 	}
 	wg.Wait()
