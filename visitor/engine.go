@@ -68,6 +68,7 @@ type Engine struct {
 	newID func() string
 
 	owner       string
+	incarnation string // random, per Engine value: see leaseOwner
 	claims      atomic.Uint64
 	lease       time.Duration
 	callTimeout time.Duration
@@ -201,6 +202,7 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 	if e.owner == "" {
 		e.owner = "engine-" + uuid.NewString()
 	}
+	e.incarnation = uuid.NewString()[:8]
 	if err := e.checkOptions(); err != nil {
 		return nil, err
 	}
@@ -413,10 +415,13 @@ func validateVisitor(op string, p Visitor, host string) error {
 	return nil
 }
 
-// leaseOwner returns a lease owner unique to one claim, so two goroutines
-// of this Engine never mistake each other's leases.
+// leaseOwner returns a lease owner unique to one claim: the Engine's name,
+// a random incarnation and a claim counter. It is the fencing token the
+// store checks when an outcome is recorded, so no two claims share one:
+// not two goroutines of this Engine, not two Engines configured with the
+// same WithOwner name, not this Engine before and after a restart.
 func (e *Engine) leaseOwner() string {
-	return e.owner + "#" + strconv.FormatUint(e.claims.Add(1), 10)
+	return e.owner + "#" + e.incarnation + "." + strconv.FormatUint(e.claims.Add(1), 10)
 }
 
 // backoff returns the delay before attempt+1 of an item: doubling from

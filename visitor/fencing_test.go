@@ -182,3 +182,4 @@ func TestProviderErrorIsNotAStoreFailure(t *testing.T) {
 		t.Fatalf("the attempt must be retried with a classified error: %+v", p)
 	}
 }
+
