@@ -182,4 +182,3 @@ func TestProviderErrorIsNotAStoreFailure(t *testing.T) {
 		t.Fatalf("the attempt must be retried with a classified error: %+v", p)
 	}
 }
-
