@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acsbridge/acsbridge/internal/providers"
 )
 
 // buildACSCtl compiles the command once per test binary run.
@@ -110,10 +112,25 @@ func TestCommandsAgainstSimulators(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	bin := buildACSCtl(t)
-	for _, provider := range []string{"genetec", "lenel", "brivo"} {
+	for _, entry := range providers.All() {
+		provider := entry.Name
 		t.Run(provider, func(t *testing.T) {
 			info := startSimulator(t, bin, provider)
-			secrets := []string{info["password"], info["client_secret"], info["api_key"]}
+			// The first line names every setting the provider requires.
+			for _, n := range entry.Settings {
+				if n.Required && info[n.Setting.Key()] == "" {
+					t.Errorf("simulate printed no %s", n.Setting.Key())
+				}
+			}
+			var secrets []string
+			for _, s := range providers.Settings() {
+				if s.Secret() && info[s.Key()] != "" {
+					secrets = append(secrets, info[s.Key()])
+				}
+			}
+			if len(secrets) == 0 {
+				t.Fatal("the simulator's configuration holds no secret to look for")
+			}
 			// Everything through the environment, as ACS_<FLAG>.
 			var env []string
 			for k, v := range info {
@@ -167,22 +184,41 @@ func TestCommandsAgainstSimulators(t *testing.T) {
 				t.Errorf("re-provision gave %v, first gave %v", p2, p1)
 			}
 
-			credID := p1["credential_id"].(string)
-			for i := 1; i <= 2; i++ {
-				r = runBin(t, bin, env, "-o", "json", "revoke", "--credential-id", credID)
+			// Revoke takes back the IDs provision printed: both, then again
+			// (already revoked is a success), by the credential ID alone
+			// where the ACS allows it.
+			credID, holderID := p1["credential_id"].(string), p1["cardholder_id"].(string)
+			revokes := [][]string{
+				{"-o", "json", "revoke", "--credential-id", credID, "--cardholder-id", holderID},
+				{"-o", "json", "revoke", "--credential-id", credID, "--cardholder-id", holderID},
+			}
+			if entry.RevokeByCredentialID {
+				revokes[1] = []string{"-o", "json", "revoke", "--credential-id", credID}
+			} else {
+				r = runBin(t, bin, env, "revoke", "--credential-id", credID)
+				if r.code != 2 || !strings.Contains(r.stderr, "--cardholder-id") {
+					t.Errorf("revoke without the cardholder ID: exit %d stderr %q", r.code, r.stderr)
+				}
+			}
+			for i, args := range revokes {
+				r = runBin(t, bin, env, args...)
 				check(r, "revoke")
 				if m := decode(t, r, "revoke"); keys(m) != "credential_id,revoked" || m["revoked"] != true || m["credential_id"] != credID {
-					t.Errorf("revoke #%d JSON %v", i, m)
+					t.Errorf("revoke #%d JSON %v", i+1, m)
 				}
 			}
 
-			// A wrong password: non-zero exit, one line, no secret. The
+			// A wrong secret: non-zero exit, one line, no secret. The
 			// command line wins over the environment.
-			r = runBin(t, bin, env, "--password", "Wrong-Pa55-zzz", "ping")
-			if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stderr, "Wrong-Pa55-zzz") {
-				t.Errorf("bad password: exit %d stderr %q", r.code, r.stderr)
+			flag := "--password"
+			if !entry.Uses(providers.Password) {
+				flag = "--api-key"
 			}
-			check(r, "bad password")
+			r = runBin(t, bin, env, flag, "Wrong-Pa55-zzz", "ping")
+			if r.code == 0 || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 || strings.Contains(r.stderr, "Wrong-Pa55-zzz") {
+				t.Errorf("bad %s: exit %d stderr %q", flag, r.code, r.stderr)
+			}
+			check(r, "bad secret")
 		})
 	}
 }
@@ -229,19 +265,48 @@ func TestWiegandCommands(t *testing.T) {
 func TestUsageErrors(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	env := func(string) (string, bool) { return "", false }
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"-o", "yaml", "ping"},
-		{"ping"}, // no provider
-		{"--provider", "lenel", "ping"},
-		{"--provider", "acme", "ping"},
-		{"provision", "--first-name", "A"},
+	for _, c := range []struct {
+		args []string
+		want string // in the message
+	}{
+		{nil, "no command"},
+		{[]string{"frobnicate"}, "unknown command"},
+		{[]string{"-o", "yaml", "ping"}, "--output"},
+		{[]string{"ping"}, "--provider is required (genetec, lenel, brivo, alta or verkada)"},
+		{[]string{"--provider", "lenel", "ping"}, "--url is required for lenel"},
+		{[]string{"--provider", "acme", "ping"}, "unknown --provider"},
+		{[]string{"provision", "--first-name", "A"}, "provision"},
+		{[]string{"--provider", "alta", "--username", "a@example.com", "--password", "p", "ping"}, "--org-id is required for alta"},
+		{[]string{"--provider", "alta", "--username", "a@example.com", "--password", "p", "--org-id", "x1", "ping"}, "--org-id must be"},
+		{[]string{"--provider", "verkada", "ping"}, "--api-key is required for verkada"},
+		{[]string{"--provider", "verkada", "--api-key", "Test-Key-123", "revoke", "--credential-id", "c1"}, "--cardholder-id is required for verkada"},
+		{[]string{"simulate", "acme"}, "want genetec, lenel, brivo, alta or verkada"},
 	} {
 		stdout.Reset()
 		stderr.Reset()
-		if code := run(t.Context(), args, &stdout, &stderr, env); code == 0 || !strings.HasPrefix(stderr.String(), "acsctl: ") {
-			t.Errorf("%v: exit %d stderr %q", args, code, stderr.String())
+		code := run(t.Context(), c.args, &stdout, &stderr, env)
+		if code != 2 || !strings.HasPrefix(stderr.String(), "acsctl: ") || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d stderr %q, want exit 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+}
+
+// The package documentation lists every provider and every setting's flag.
+func TestDocumentationListsTheRegistry(t *testing.T) {
+	src, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(src[:bytes.Index(src, []byte("package main"))])
+	if want := "--provider " + strings.Join(providers.Names(), "|"); !strings.Contains(doc, want) {
+		t.Errorf("the documentation lacks %q", want)
+	}
+	if want := "simulate " + strings.Join(providers.Names(), "|"); !strings.Contains(doc, want) {
+		t.Errorf("the documentation lacks %q", want)
+	}
+	for _, s := range providers.Settings() {
+		if !strings.Contains(doc, "--"+string(s)+" ") {
+			t.Errorf("the documentation lacks --%s", s)
 		}
 	}
 }

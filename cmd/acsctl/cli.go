@@ -9,20 +9,16 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/acsbridge/acsbridge/internal/providers"
 )
 
 // globals holds the global flags.
 type globals struct {
-	provider           string
-	url                string
-	username           string
-	password           string
-	appID              string
-	directoryID        string
-	authURL            string
-	clientID           string
-	clientSecret       string
-	apiKey             string
+	provider string
+	// settings holds the connection settings (--url, --password, …), one
+	// flag per setting of the provider registry.
+	settings           providers.Config
 	caFile             string
 	insecureSkipVerify bool
 	timeout            time.Duration
@@ -31,14 +27,34 @@ type globals struct {
 }
 
 // secrets returns the configured secret values, for redaction.
-func (g *globals) secrets() []string {
-	var out []string
-	for _, s := range []string{g.password, g.clientSecret, g.apiKey} {
-		if s != "" {
-			out = append(out, s)
+func (g *globals) secrets() []string { return g.settings.Secrets() }
+
+// settingFlag is the flag of one setting.
+type settingFlag struct {
+	c providers.Config
+	s providers.Setting
+}
+
+func (f settingFlag) String() string {
+	if f.c == nil {
+		return ""
+	}
+	return f.c[f.s]
+}
+
+func (f settingFlag) Set(v string) error { f.c[f.s] = v; return nil }
+
+// settingHelp says which providers read s and what it holds for them.
+func settingHelp(s providers.Setting) string {
+	var parts []string
+	for _, p := range providers.All() {
+		for _, n := range p.Settings {
+			if n.Setting == s {
+				parts = append(parts, p.Name+": "+n.Help)
+			}
 		}
 	}
-	return out
+	return strings.Join(parts, "; ")
 }
 
 // usageError is a mistake on the command line.
@@ -94,17 +110,12 @@ func parse(fs *flag.FlagSet, args []string) error {
 
 func (a *app) main(ctx context.Context, args []string, lookupEnv func(string) (string, bool)) error {
 	g := &a.g
+	g.settings = providers.Config{}
 	fs := newFlagSet("acsctl")
-	fs.StringVar(&g.provider, "provider", "", "genetec, lenel or brivo")
-	fs.StringVar(&g.url, "url", "", "API base URL")
-	fs.StringVar(&g.username, "username", "", "user name")
-	fs.StringVar(&g.password, "password", "", "password")
-	fs.StringVar(&g.appID, "app-id", "", "Genetec application ID / Lenel Application-Id")
-	fs.StringVar(&g.directoryID, "directory-id", "", "Lenel directory ID")
-	fs.StringVar(&g.authURL, "auth-url", "", "Brivo OAuth base URL")
-	fs.StringVar(&g.clientID, "client-id", "", "Brivo client ID")
-	fs.StringVar(&g.clientSecret, "client-secret", "", "Brivo client secret")
-	fs.StringVar(&g.apiKey, "api-key", "", "Brivo API key")
+	fs.StringVar(&g.provider, "provider", "", strings.Join(providers.Names(), ", "))
+	for _, s := range providers.Settings() {
+		fs.Var(settingFlag{g.settings, s}, string(s), settingHelp(s))
+	}
 	fs.StringVar(&g.caFile, "ca-file", "", "PEM file of extra root certificates")
 	fs.BoolVar(&g.insecureSkipVerify, "insecure-skip-verify", false, "do not verify the server certificate")
 	fs.DurationVar(&g.timeout, "timeout", 30*time.Second, "overall timeout of the command")

@@ -221,12 +221,15 @@ func (a *app) revoke(ctx context.Context, args []string) error {
 	fs := newFlagSet("revoke")
 	var credentialID, cardholderID string
 	fs.StringVar(&credentialID, "credential-id", "", "credential ID")
-	fs.StringVar(&cardholderID, "cardholder-id", "", "cardholder ID (optional)")
+	fs.StringVar(&cardholderID, "cardholder-id", "", "cardholder ID (required for alta and verkada)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if credentialID == "" {
 		return usagef("revoke: --credential-id is required")
+	}
+	if e, err := a.entry(); err == nil && !e.RevokeByCredentialID && cardholderID == "" {
+		return usagef("revoke: --cardholder-id is required for %s (the cardholder_id provision printed)", e.Name)
 	}
 	p, err := a.newProvider()
 	if err != nil {

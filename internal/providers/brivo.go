@@ -21,9 +21,10 @@ var Brivo = &Provider{
 		{Username, true, "the Brivo admin ID (not the e-mail)"},
 		{Password, true, "the admin's password"},
 	},
-	AccessLevels: "group IDs",
-	IDs:          "user ID and credential ID",
-	New:          newBrivo,
+	AccessLevels:         "group IDs",
+	IDs:                  "user ID and credential ID",
+	RevokeByCredentialID: true,
+	New:                  newBrivo,
 	SimConfig: func(origin string) Config {
 		k := brivosim.DefaultCredentials()
 		return Config{URL: origin + brivosim.APIPrefix, AuthURL: origin, Username: k.Username, Password: k.Password,

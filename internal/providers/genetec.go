@@ -18,9 +18,10 @@ var Genetec = &Provider{
 		{Password, true, "the user's password"},
 		{AppID, true, "the SDK certificate's application ID"},
 	},
-	AccessLevels: "cardholder group GUIDs",
-	IDs:          "cardholder GUID and credential GUID",
-	New:          newGenetec,
+	AccessLevels:         "cardholder group GUIDs",
+	IDs:                  "cardholder GUID and credential GUID",
+	RevokeByCredentialID: true,
+	New:                  newGenetec,
 	SimConfig: func(origin string) Config {
 		return Config{URL: origin + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
 			Password: genetecsim.DefaultPassword, AppID: genetecsim.DefaultApplicationID}

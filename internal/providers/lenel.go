@@ -21,9 +21,10 @@ var Lenel = &Provider{
 		{AppID, true, "the licensed OpenAccess Application-Id"},
 		{DirectoryID, false, "the directory of a directory account"},
 	},
-	AccessLevels: "access level IDs",
-	IDs:          "visitor ID and badge key",
-	New:          newLenel,
+	AccessLevels:         "access level IDs",
+	IDs:                  "visitor ID and badge key",
+	RevokeByCredentialID: true,
+	New:                  newLenel,
 	SimConfig: func(origin string) Config {
 		return Config{URL: origin + lenelsim.BasePath, Username: lenelsim.DefaultUser,
 			Password: lenelsim.DefaultPassword, AppID: lenelsim.DefaultApplicationID}

@@ -179,6 +179,11 @@ type Provider struct {
 	// IDs says which of the ACS's own IDs Provision returns as the
 	// cardholder and credential IDs (what Revoke takes back).
 	IDs string
+	// RevokeByCredentialID reports whether Revoke accepts a credential ID
+	// alone; when false it also needs the cardholder ID (or the external
+	// ID and the card), because the ACS addresses a credential under its
+	// holder.
+	RevokeByCredentialID bool
 	// New builds the adapter. It sends no request. Use Provider.New,
 	// which checks the required settings first.
 	New func(c Config, o Options) (acs.Provider, error)
