@@ -30,10 +30,10 @@ func TestRoundTrips(t *testing.T) {
 	}
 	g := grant(1)
 	var p acs.Provisioned
-	count("provision (new visitor)", 5, func() (err error) { p, err = e.p.Provision(ctx, g); return })
+	count("provision (new visitor, with the check for twins)", 6, func() (err error) { p, err = e.p.Provision(ctx, g); return })
 	count("provision (repeat, nothing to change)", 3, func() error { _, err := e.p.Provision(ctx, g); return err })
-	count("revoke by credential ID", 2, func() error { return e.p.Revoke(ctx, p.Credential) })
-	count("revoke again (read refused, absence confirmed)", 2, func() error { return e.p.Revoke(ctx, p.Credential) })
+	count("revoke by credential ID (with the search for the card on twins)", 3, func() error { return e.p.Revoke(ctx, p.Credential) })
+	count("revoke again (read refused, absence confirmed)", 3, func() error { return e.p.Revoke(ctx, p.Credential) })
 	count("provision (known visitor, new card)", 4, func() (err error) { p, err = e.p.Provision(ctx, g); return })
 	count("revoke by external ID and card", 4, func() error {
 		return e.p.Revoke(ctx, acs.CredentialRef{CardholderExternalID: g.Person.ExternalID, Card: g.Card})

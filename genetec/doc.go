@@ -80,13 +80,14 @@
 //
 // # Requests
 //
-// Provision makes five requests for a new visitor and three when
+// Provision makes six requests for a new visitor and three when
 // everything already exists:
 //
 //	GET  report/EntityConfiguration?q=EntityTypes@Cardholder,Name=[visit\-1],NameSearchMode=Contains
 //	GET  report/EntityConfiguration?q=EntityTypes@Credential,Name=H10301 42/1001,NameSearchMode=Contains
 //	GET  entity?q=entity=<group>,Guid,EntityType[,entity=<found>,Guid,…]
 //	POST entity?q=entity=NewEntity(Cardholder),Name=…,FirstName=…,LastName=…,EmailAddress=…,State=Active,ActivationMode=…,Guid
+//	GET  report/EntityConfiguration?q=EntityTypes@Cardholder,Name=[visit\-1],NameSearchMode=Contains   (the check for twins)
 //	POST entity?q=entity=NewEntity(Credential),Name=…,CardholderGuid=…,Format=…,State=Active,ActivationMode=…,Guid,entity=<cardholder>,Groups@<group>
 //
 // The read checks that every access level is a cardholder group before
@@ -95,23 +96,61 @@
 // a future activation) is a Conflict; an inactive, expired or unassigned
 // credential of the same card is deleted first (one more request), as
 // Security Center is expected to refuse the same card data twice (the
-// simulator does). A new card for a known external ID (a replaced badge)
-// adds a credential and leaves the old one to Revoke. Within one Provider,
-// work on the same external ID or card is serialised; two processes
-// provisioning the same visit at the same instant can still both create a
-// cardholder (the Web SDK has no conditional create), in which case later
-// calls use the first and log a warning.
+// simulator does, unless told otherwise). A new card for a known external
+// ID (a replaced badge) adds a credential and leaves the old one to
+// Revoke.
+//
+// # Twin cardholders
+//
+// Within one Provider, work on the same external ID or card is
+// serialised, but several processes (VMS replicas, each with its own
+// Provider) may provision the same visit at the same instant: the Web SDK
+// has no conditional create, so two of them can both find no cardholder
+// carrying the key and both create one. Provision converges such twins,
+// and every process picks the same survivor: the cardholder (or visitor)
+// with the smallest GUID, compared as the 16 bytes sent on the wire
+// (Security Center documents no creation time to order them by). Each
+// other twin is deleted after its credentials (DELETE entity/<guid>, as
+// RemoveCardholder does; a twin exists only because of the race, and
+// holds nothing the survivor does not get), and the survivor is then
+// given the grant. Twins are converged whenever a Provision's search finds
+// several, and right after Provision creates a cardholder: it searches
+// the key again (the sixth request above), so that of two processes that
+// both created one, the later always sees the other's. A process whose
+// new cardholder is not the survivor deletes it and looks again; a write
+// refused in a way a concurrent provision explains (the card data taken
+// meanwhile, a cardholder deleted by a converging twin) is followed by
+// another look too, at most three in all. A server that accepts the same
+// card data twice may leave the survivor holding the card twice after
+// such a race; Provision keeps the credential with the smallest GUID and
+// deletes the others. A card is never left live on a deleted twin:
+// deleting a cardholder leaves a credential created on it meanwhile
+// unassigned, which opens nothing. The convergence relies on the name
+// search seeing a cardholder as soon as it is created; a server whose
+// search lags would let twins stay, which the next Provision, Revoke,
+// RemoveCardholder and Holdings (each twin is its own holding) still
+// handle. Provisioned values a process returned before its cardholder
+// lost to a twin name deleted entities; revoking them still reaches the
+// card on the survivor (see Revoke).
 //
 // Revoke deletes the credential (DELETE entity/<guid>): it then opens
 // nothing, and the physical badge can be issued to the next visitor,
 // which a credential left inactive would prevent. GUIDs are never reused,
 // so a late or repeated revocation cannot hit the next visitor's
-// credential. With a credential ID it reads the entity first (two
-// requests) and refuses to delete anything that is not a credential; a
-// credential an operator has meanwhile assigned to someone else is left
-// alone. With only the external ID and card (a lost provision response)
-// it searches both and deletes (four requests). Revoking what is already
-// gone costs one more request, the existence check.
+// credential. With a credential ID it reads the entity first and refuses
+// to delete anything that is not a credential; a credential an operator
+// has meanwhile assigned to someone else is left alone. When the
+// reference also carries the external ID and the card (as the visitor
+// package's always do), it then searches the card: every other
+// credential named after it that a cardholder carrying the external ID
+// holds (a twin's, or the survivor's after a convergence replaced the
+// credential the reference names) is deleted too, which costs two more
+// requests (the cardholder search and a read) only when such a credential
+// exists. That is three requests by ID. With only the external ID and card
+// (a lost provision response) it searches both and deletes (four
+// requests), on every cardholder carrying the external ID. Revoking what
+// is already gone costs one more request, the existence check. Twins never
+// make a revocation fail.
 //
 // # Retention
 //
@@ -120,8 +159,8 @@
 // anonymise-and-keep mode and no soft delete of cardholders is documented
 // for the Web SDK), after deleting its credentials, which Security Center
 // would otherwise keep unassigned. It also removes every other cardholder
-// carrying the same external ID, found by the name search (two processes
-// provisioning one visit at the same instant can create two), so that when
+// carrying the same external ID, found by the name search (twins, see
+// above), so that when
 // it succeeds no cardholder entity holds the visitor's name or e-mail
 // address. Credentials are named after the card and hold no personal
 // data. By ID it makes three requests plus the deletions: the read, the

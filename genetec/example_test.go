@@ -54,7 +54,7 @@ func Example() {
 	fmt.Println("opens after revoke:", sim.Opens(res.Credential.ID, genetecsim.SeedLobbyGroup, now))
 	// Output:
 	// cardholder: Ada Lovelace [visit-2025-0042]
-	// created: true round trips: 5
+	// created: true round trips: 6
 	// opens the lobby: true
 	// opens after the visit: false
 	// opens after revoke: false

@@ -275,8 +275,8 @@ func TestStaleCredentialReissued(t *testing.T) {
 	if _, ok := e.sim.Credential(old); ok {
 		t.Fatal("stale credential kept")
 	}
-	if n := len(e.sim.Requests()); n != 6 {
-		t.Fatalf("%d round trips, want 6 (5 + the delete)", n)
+	if n := len(e.sim.Requests()); n != 7 {
+		t.Fatalf("%d round trips, want 7 (6 + the delete)", n)
 	}
 	if !e.sim.Opens(p.Credential.ID, genetecsim.SeedLobbyGroup, t0) {
 		t.Fatal("reissued credential does not open")
@@ -413,8 +413,8 @@ func TestRevokeRefs(t *testing.T) {
 			t.Errorf("remove %+v: %v", ref, err)
 		}
 	}
-	if n := len(e.sim.Requests()); n != 5 {
-		t.Fatalf("%d requests, want only the provision's 5", n)
+	if n := len(e.sim.Requests()); n != 6 {
+		t.Fatalf("%d requests, want only the provision's 6", n)
 	}
 	// A format the adapter never writes: nothing to revoke.
 	if err := e.p.Revoke(ctx, acs.CredentialRef{CardholderExternalID: "visit-1", Card: acs.Card{Format: acs.H10306, Facility: 1, Number: 1}}); err != nil {

@@ -1,7 +1,9 @@
 package genetec
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -161,7 +163,61 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 	return holderIDs, credIDs, objs, nil
 }
 
+// maxProvisionAttempts bounds how often one Provision looks again after
+// another process's concurrent provision of the same visit got in its way.
+const maxProvisionAttempts = 3
+
+// errLookAgain ends an attempt whose new cardholder lost to a twin (the
+// survivor is another process's): the next attempt finds the survivor.
+var errLookAgain = errors.New("the new cardholder has a twin that survives it")
+
+// refusedWrite is a write refused in a way a concurrent provision of the
+// same visit explains (the card data taken meanwhile, a cardholder deleted
+// by a converging twin): the next attempt looks again.
+type refusedWrite struct{ err error }
+
+func (r *refusedWrite) Error() string { return r.err.Error() }
+func (r *refusedWrite) Unwrap() error { return r.err }
+
+// refused wraps a failed write so that provision looks again, when the
+// refusal may concern the entities (not the session, the rate or the
+// network).
+func refused(err error) error {
+	if err != nil && askable(err) {
+		return &refusedWrite{err}
+	}
+	return err
+}
+
+// provision runs attempts until one succeeds, fails for a reason another
+// look cannot change, or maxProvisionAttempts have run.
 func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := p.provisionOnce(ctx, op, pl)
+		var rw *refusedWrite
+		switch {
+		case err == nil:
+			return res, nil
+		case errors.Is(err, errLookAgain) && attempt < maxProvisionAttempts:
+		case errors.As(err, &rw) && attempt < maxProvisionAttempts:
+			p.log.InfoContext(ctx, "a write was refused; looking again in case a concurrent provision of the same visit explains it",
+				"provider", Name, "external_id", pl.ext, "attempt", attempt, "error", rw.err.Error())
+		case errors.As(err, &rw):
+			return acs.Provisioned{}, rw.err
+		case errors.Is(err, errLookAgain):
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
+				"cardholders carrying external ID %q kept changing while provisioning; try again", pl.ext)
+		default:
+			return acs.Provisioned{}, err
+		}
+	}
+}
+
+// provisionOnce is one look at Security Center and the writes it calls
+// for. Twins (several cardholders carrying the key) are converged first:
+// the one with the smallest GUID survives and the others are deleted with
+// their credentials.
+func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
 	holderIDs, credIDs, objs, err := p.lookup(ctx, op, pl)
 	if err != nil {
 		return acs.Provisioned{}, err
@@ -172,10 +228,28 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
 		}
 	}
-	holder := p.pickHolder(ctx, pl, holderIDs, objs)
-	ours, stale, err := p.pickCred(op, pl, holder, credIDs, objs)
+	var holder *holderInfo
+	if holders := keyHolders(pl.ext, holderIDs, objs); len(holders) > 0 {
+		holder = &holders[0]
+		if err := p.removeTwins(ctx, op, pl.ext, holders[0], holders[1:]); err != nil {
+			return acs.Provisioned{}, refused(err)
+		}
+		for _, h := range holders[1:] {
+			for _, c := range h.creds {
+				delete(objs, c) // deleted with its twin
+			}
+		}
+	}
+	ours, extra, stale, err := p.pickCred(op, pl, holder, credIDs, objs)
 	if err != nil {
 		return acs.Provisioned{}, err
+	}
+	for _, c := range extra {
+		p.log.WarnContext(ctx, "the cardholder holds the card twice; deleting the extra credential",
+			"provider", Name, "external_id", pl.ext, "kept", ours.id.String(), "deleted", c.id.String())
+		if err := p.deleteEntity(ctx, op, c.id); err != nil {
+			return acs.Provisioned{}, err
+		}
 	}
 	if ours == nil {
 		// A revoked, expired or unassigned credential of the same card
@@ -191,12 +265,15 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 	created := holder == nil
 	if created {
 		if holder, err = p.createHolder(ctx, op, pl); err != nil {
+			return acs.Provisioned{}, refused(err)
+		}
+		if err := p.checkTwins(ctx, op, pl, *holder); err != nil {
 			return acs.Provisioned{}, err
 		}
 	}
 	credID, err := p.finalWrite(ctx, op, pl, holder, created, ours)
 	if err != nil {
-		return acs.Provisioned{}, err
+		return acs.Provisioned{}, refused(err)
 	}
 	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
 	return acs.Provisioned{
@@ -212,34 +289,83 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 	}, nil
 }
 
-// pickHolder returns the first cardholder found that carries the key, or
-// nil.
-func (p *Provider) pickHolder(ctx context.Context, pl *plan, ids []guid, objs map[guid]object) *holderInfo {
-	var holder *holderInfo
+// keyHolders returns the cardholders (and visitors) among ids that carry
+// the key, in the order of their GUIDs: the first is the survivor every
+// process picks when there are several.
+func keyHolders(ext string, ids []guid, objs map[guid]object) []holderInfo {
+	var out []holderInfo
 	for _, id := range ids {
 		o, ok := objs[id]
 		if !ok {
 			continue
 		}
 		h := toHolder(o)
-		if !isPerson(h.typ) || !ownsKey(h.name, pl.ext) {
+		if !isPerson(h.typ) || !ownsKey(h.name, ext) || slices.ContainsFunc(out, func(x holderInfo) bool { return x.id == id }) {
 			continue
 		}
-		if holder != nil {
-			p.log.WarnContext(ctx, "several cardholders carry the same external ID; using the first",
-				"provider", Name, "external_id", pl.ext, "used", holder.id.String(), "ignored", h.id.String())
-			continue
-		}
-		holder = &h
+		h.id = id
+		out = append(out, h)
 	}
-	return holder
+	slices.SortFunc(out, func(a, b holderInfo) int { return bytes.Compare(a.id[:], b.id[:]) })
+	return out
+}
+
+// checkTwins looks for other cardholders carrying the key right after
+// created was created: two processes that both found none may both have
+// created one. When there are, the one with the smallest GUID survives
+// and the others are deleted with their credentials; errLookAgain says
+// that created was one of them. The later of two creators always sees the
+// other's cardholder here, so at least one of them converges.
+func (p *Provider) checkTwins(ctx context.Context, op string, pl *plan, created holderInfo) error {
+	ids, err := p.search(ctx, op, typeCardholder, keyToken(pl.ext))
+	if err != nil {
+		return err
+	}
+	ids = slices.DeleteFunc(ids, func(g guid) bool { return g == created.id })
+	if len(ids) == 0 {
+		return nil
+	}
+	segs := make([]readSeg, len(ids))
+	for i, id := range ids {
+		segs[i] = readSeg{id, holderFields}
+	}
+	objs, _, err := p.readPresent(ctx, op, segs)
+	if err != nil {
+		return err
+	}
+	twins := keyHolders(pl.ext, ids, objs)
+	if len(twins) == 0 {
+		return nil
+	}
+	all := append(twins, created)
+	slices.SortFunc(all, func(a, b holderInfo) int { return bytes.Compare(a.id[:], b.id[:]) })
+	if err := p.removeTwins(ctx, op, pl.ext, all[0], all[1:]); err != nil {
+		return refused(err)
+	}
+	if all[0].id != created.id {
+		return errLookAgain
+	}
+	return nil
+}
+
+// removeTwins deletes the extra cardholders carrying the key, each after
+// its credentials, so that survivor is the only one left.
+func (p *Provider) removeTwins(ctx context.Context, op, ext string, survivor holderInfo, extras []holderInfo) error {
+	for _, h := range extras {
+		p.log.WarnContext(ctx, "several cardholders carry the same external ID; deleting the extra one and its credentials",
+			"provider", Name, "external_id", ext, "survivor", survivor.id.String(), "deleted", h.id.String(), "credentials", len(h.creds))
+	}
+	return p.removeHolders(ctx, op, extras)
 }
 
 // pickCred sorts the credentials named after the card: the holder's own
-// (ours), those nobody holds any more (stale), and a Conflict for one
-// another cardholder holds.
-func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid, objs map[guid]object) (ours *credInfo, stale []credInfo, err error) {
+// (ours: the one with the smallest GUID; the holder's others, twins a
+// server accepting the same card data twice lets concurrent provisions
+// create, in extra), those nobody holds any more (stale), and a Conflict
+// for one another cardholder holds.
+func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid, objs map[guid]object) (ours *credInfo, extra, stale []credInfo, err error) {
 	now := p.now()
+	var own []credInfo
 	for _, id := range ids {
 		o, ok := objs[id]
 		if !ok {
@@ -251,17 +377,21 @@ func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid,
 		}
 		switch {
 		case holder != nil && c.holder == holder.id:
-			if ours == nil {
-				ours = &c
+			if !slices.ContainsFunc(own, func(x credInfo) bool { return x.id == c.id }) {
+				own = append(own, c)
 			}
 		case c.heldAt(now):
-			return nil, nil, acs.Errorf(op, Name, acs.Conflict,
+			return nil, nil, nil, acs.Errorf(op, Name, acs.Conflict,
 				"card %s is held by another cardholder (credential %s, cardholder %s); revoke it there first", pl.card, c.id, c.holder)
 		default:
 			stale = append(stale, c)
 		}
 	}
-	return ours, stale, nil
+	if len(own) == 0 {
+		return nil, nil, stale, nil
+	}
+	slices.SortFunc(own, func(a, b credInfo) int { return bytes.Compare(a.id[:], b.id[:]) })
+	return &own[0], own[1:], stale, nil
 }
 
 // createHolder creates the cardholder with its window (request 4).

@@ -16,6 +16,13 @@ import (
 // done). Without ref.ID it finds the cardholder by ref.CardholderID or
 // ref.CardholderExternalID and deletes its credentials named after
 // ref.Card. A credential or cardholder that no longer exists is a success.
+//
+// Whenever ref carries the external ID and the card, every credential
+// named after the card held by any cardholder carrying that external ID
+// is deleted too (after the one ref.ID names, when given): two processes
+// provisioning one visit at the same instant can create twin cardholders,
+// and the converging provision may have issued the card again on the
+// twin that survives, under another GUID.
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	if err := ctx.Err(); err != nil {
@@ -32,7 +39,20 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 				return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder ID %q is not a GUID", ref.CardholderID)
 			}
 		}
-		return p.revokeByID(ctx, op, id, holder)
+		sweep := ref.CardholderExternalID != "" && acs.ValidateExternalID(ref.CardholderExternalID) == nil && ref.Card.Validate() == nil
+		if _, ok := cardSpecs[ref.Card.Format]; !ok || !sweep {
+			return p.revokeByID(ctx, op, id, holder)
+		}
+		credName := credentialName(ref.Card)
+		unlock, err := p.locks.lock(ctx, "holder:"+ref.CardholderExternalID, "card:"+credName)
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+		if err := p.revokeByID(ctx, op, id, holder); err != nil {
+			return err
+		}
+		return p.revokeByCard(ctx, op, holder, ref.CardholderExternalID, credName, id, false)
 	}
 	var holderID guid
 	if ref.CardholderID != "" {
@@ -40,8 +60,11 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		if holderID, ok = parseGUID(ref.CardholderID); !ok {
 			return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder ID %q is not a GUID", ref.CardholderID)
 		}
-	} else if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
-		return acs.Wrap(op, Name, acs.InvalidArgument, err)
+	}
+	if ref.CardholderID == "" || ref.CardholderExternalID != "" {
+		if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
+			return acs.Wrap(op, Name, acs.InvalidArgument, err)
+		}
 	}
 	if err := ref.Card.Validate(); err != nil {
 		return acs.Wrap(op, Name, acs.InvalidArgument, err)
@@ -56,20 +79,48 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	defer unlock()
-	return p.revokeByCard(ctx, op, holderID, ref, credName)
+	return p.revokeByCard(ctx, op, holderID, ref.CardholderExternalID, credName, zeroGUID, true)
 }
 
 // revokeByCard deletes the credentials named after the card that belong
-// to the cardholder (by ID, or by key when no ID is given).
-func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, ref acs.CredentialRef, credName string) error {
-	holderIDs, credIDs, objs, gone, err := p.revokeLookup(ctx, op, holderID, ref.CardholderExternalID, credName)
+// to the cardholder holderID (when given) or to any cardholder carrying
+// ext (when given): every twin, so that a duplicate cannot keep the card
+// live. done is a credential already deleted by ID, left out. When strict,
+// a holderID that does not carry ext is a Conflict (the reference is
+// inconsistent); otherwise that cardholder is simply not searched.
+func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, ext, credName string, done guid, strict bool) error {
+	credIDs, err := p.search(ctx, op, typeCredential, credName)
 	if err != nil {
 		return err
 	}
-	if holderID != zeroGUID && slices.Contains(gone, holderID) {
-		// A deleted cardholder opens nothing: access is granted to
-		// people, not to credentials.
+	credIDs = slices.DeleteFunc(credIDs, func(g guid) bool { return g == done })
+	if len(credIDs) == 0 {
 		return nil
+	}
+	var holderIDs []guid
+	if ext != "" {
+		if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(ext)); err != nil {
+			return err
+		}
+	}
+	if holderID != zeroGUID && !slices.Contains(holderIDs, holderID) {
+		holderIDs = append(holderIDs, holderID)
+	}
+	if len(holderIDs) == 0 {
+		return nil
+	}
+	segs := make([]readSeg, 0, len(holderIDs)+len(credIDs))
+	for _, id := range holderIDs {
+		segs = append(segs, readSeg{id, []string{"Guid", "EntityType", "Name"}})
+	}
+	for _, id := range credIDs {
+		segs = append(segs, readSeg{id, credFields})
+	}
+	// Entities deleted meanwhile are left out: a deleted cardholder opens
+	// nothing (access is granted to people, not to credentials).
+	objs, _, err := p.readPresent(ctx, op, segs)
+	if err != nil {
+		return err
 	}
 	mine := map[guid]bool{}
 	for _, id := range holderIDs {
@@ -81,13 +132,13 @@ func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, r
 		if !isPerson(h.typ) {
 			continue
 		}
-		if ref.CardholderID == "" && !ownsKey(h.name, ref.CardholderExternalID) {
-			continue
+		carries := ext != "" && ownsKey(h.name, ext)
+		switch {
+		case carries, id == holderID && ext == "":
+			mine[id] = true
+		case id == holderID && strict:
+			return acs.Errorf(op, Name, acs.Conflict, "cardholder %s does not carry external ID %q; refusing to revoke its credentials", id, ext)
 		}
-		if ref.CardholderID != "" && ref.CardholderExternalID != "" && !ownsKey(h.name, ref.CardholderExternalID) {
-			return acs.Errorf(op, Name, acs.Conflict, "cardholder %s does not carry external ID %q; refusing to revoke its credentials", id, ref.CardholderExternalID)
-		}
-		mine[id] = true
 	}
 	for _, id := range credIDs {
 		o, ok := objs[id]
@@ -103,30 +154,6 @@ func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, r
 		}
 	}
 	return nil
-}
-
-// revokeLookup finds the cardholders (by ID, or by key) and the
-// credentials named after the card, and reads them in one request;
-// entities deleted meanwhile are returned in gone. It stops early when
-// either search finds nothing.
-func (p *Provider) revokeLookup(ctx context.Context, op string, holderID guid, externalID, credName string) (holderIDs, credIDs []guid, objs map[guid]object, gone []guid, err error) {
-	if holderID != zeroGUID {
-		holderIDs = []guid{holderID}
-	} else if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(externalID)); err != nil || len(holderIDs) == 0 {
-		return nil, nil, nil, nil, err
-	}
-	if credIDs, err = p.search(ctx, op, typeCredential, credName); err != nil || len(credIDs) == 0 {
-		return nil, nil, nil, nil, err
-	}
-	segs := make([]readSeg, 0, len(holderIDs)+len(credIDs))
-	for _, id := range holderIDs {
-		segs = append(segs, readSeg{id, []string{"Guid", "EntityType", "Name"}})
-	}
-	for _, id := range credIDs {
-		segs = append(segs, readSeg{id, credFields})
-	}
-	objs, gone, err = p.readPresent(ctx, op, segs)
-	return holderIDs, credIDs, objs, gone, err
 }
 
 // revokeByID reads the entity, checks that it is a credential still

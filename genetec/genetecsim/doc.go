@@ -46,7 +46,9 @@
 // twice, or two credentials with the same card data all get a Fail
 // envelope ({"Rsp":{"Status":"Fail","Result":{"SdkErrorCode":…,"Message":…}}}
 // with HTTP 200), and an unknown or wrongly-cased report name an HTML
-// 400, so that client mistakes show up in tests. Backslash escapes are
+// 400, so that client mistakes show up in tests. WithDuplicateCardData
+// accepts the same card data twice instead, to test clients against a
+// server that does. Backslash escapes are
 // honoured for every character; '+' in the query is a literal plus.
 //
 // A request naming an entity that does not exist is answered the way
@@ -93,7 +95,9 @@
 //
 // DeleteCredential, SetWindow, SetGroups and SetState change the state
 // behind the clients' backs, as an administrator in Config Tool would,
-// for reconciliation tests.
+// for reconciliation tests; AddCardholder and AddCredential create
+// entities the same way (twin cardholders carrying one visit's
+// "[external-id]" marker, for instance).
 //
 // The oracle (Opens, DoorOpens, Census, FindCredential, Cardholder,
 // Credential, Groups, Doors, Events, Streams, Subscribed) reads the true

@@ -220,7 +220,8 @@ func (s *Server) addRule(guid, name string, groups ...string) string {
 // ("Active", "Inactive", …), assigned to holder when not empty, valid from
 // from until until when until is not zero. It returns the credential's
 // GUID, or false when the card data is invalid or held by another
-// credential.
+// credential (unless the server accepts duplicate card data, see
+// WithDuplicateCardData).
 func (s *Server) AddCredential(name string, f wiegand.Format, facility, number uint64, state, holder string, from, until time.Time) (string, bool) {
 	fr, err := f.Encode(facility, number)
 	if err != nil {
@@ -249,7 +250,7 @@ func (s *Server) AddCredential(name string, f wiegand.Format, facility, number u
 		e.holder = h
 	}
 	for _, o := range s.st.byGUID {
-		if o.typ == TypeCredential && o.bits == e.bits && o.raw == e.raw {
+		if !s.st.dupCards && o.typ == TypeCredential && o.bits == e.bits && o.raw == e.raw {
 			return "", false
 		}
 	}

@@ -65,6 +65,7 @@ type Server struct {
 	keepAlive  time.Duration
 	streamBuf  int
 	missing    MissingEntity
+	dupCards   bool
 
 	mu       sync.Mutex
 	st       *store
@@ -163,6 +164,13 @@ const (
 // MissingInvalidOperation).
 func WithMissingEntity(m MissingEntity) Option { return func(s *Server) { s.missing = m } }
 
+// WithDuplicateCardData makes the server accept a credential whose card
+// data another credential already carries (by default it is refused with
+// a Fail envelope). Public sources do not show how Security Center
+// answers; this option lets clients be tested against a server that
+// accepts the same card twice, on one cardholder or on two.
+func WithDuplicateCardData() Option { return func(s *Server) { s.dupCards = true } }
+
 // New returns a Server with the seed groups SeedLobbyGroup and
 // SeedFloor3Group, each granted a door (SeedLobbyDoor, SeedFloor3Door) by
 // an access rule (SeedLobbyRule, SeedFloor3Rule).
@@ -186,6 +194,7 @@ func New(opts ...Option) *Server {
 		o(s)
 	}
 	s.st.missing = s.missing
+	s.st.dupCards = s.dupCards
 	s.ev.init()
 	if s.seed {
 		s.addGroup(SeedLobbyGroup, "Visitors - Lobby")

@@ -579,3 +579,17 @@ func TestTimerSleepHonoursContext(t *testing.T) {
 		t.Fatalf("%d requests logged", n)
 	}
 }
+
+// WithDuplicateCardData accepts the same card data twice, over the wire
+// and through AddCredential.
+func TestDuplicateCardData(t *testing.T) {
+	f := newFixture(t, genetecsim.WithDuplicateCardData())
+	mustOk(t, f.call(t, "POST", "entity", "entity=NewEntity(Credential),Format="+credXML(raw1001)))
+	mustOk(t, f.call(t, "POST", "entity", "entity=NewEntity(Credential),Format="+credXML(raw1001)))
+	if _, ok := f.sim.AddCredential("H10301 42/1001", wiegand.H10301, 42, 1001, "Active", "", time.Time{}, time.Time{}); !ok {
+		t.Fatal("AddCredential refused the card data")
+	}
+	if c := f.sim.Census(); c.Credentials != 3 {
+		t.Fatalf("census %+v", c)
+	}
+}
