@@ -63,28 +63,69 @@
 // # Operations and their round trips
 //
 // Provision looks the user up by external ID and, when it exists, lists
-// its credentials (a repeat provision creates nothing: it is idempotent by
-// external ID and card). It creates the credential before the user so
-// that a card held by someone else is refused without leaving a user
-// behind. A first provision for one group costs 5 requests (lookup,
-// credential, user, assignment, group), the groups and formats being
-// cached (10 minutes by default). A lost response to POST /users or POST
-// /credentials is recovered within the call through the external-ID lookup
-// and the duplicate path.
+// the users under its names (see Twin users below) and its credentials (a
+// repeat provision creates nothing: it is idempotent by external ID and
+// card). It creates the credential before the user so that a card held by
+// someone else is refused without leaving a user behind. A first
+// provision for one group costs 6 requests (lookup, credential, user, the
+// check for twins, assignment, group), a repeat 4, the groups and formats
+// being cached (10 minutes by default). A lost response to POST /users or
+// POST /credentials is recovered within the call through the external-ID
+// lookup and the duplicate path.
 //
 // Revoke lists the cardholder's credentials, then unassigns the credential
 // and deletes it: 3 requests when the reference carries the IDs. It only
-// touches a credential assigned to that cardholder, so a stale revoke
+// touches a credential assigned to that cardholder or to another user
+// carrying the reference's external ID (a twin), so a stale revoke
 // retried after the badge went to the next visitor cannot take it away, and
 // deleting (rather than only unassigning) means a credential ID is never
 // reused for another holder. Once unassigned the credential opens nothing,
 // so a failed delete is logged and the revoke still succeeds; a later
 // provision of the card reuses the leftover through the duplicate path.
+// When the credential is not among the cardholder's, Brivo is asked who
+// holds it (GET /credentials/{id}/user, or for a card the assigned
+// credentials with its reference ID): revoking what is already revoked
+// costs 3 requests.
 //
-// RemoveCardholder lists the user's credentials and mobile-pass
-// invitations, revokes every credential (unassign and delete), deletes the
-// invitations' credentials and deletes the user (not merely suspends it):
-// 5 requests for a visitor with one card.
+// RemoveCardholder looks the external ID up and lists the users under the
+// found user's names, then for each user carrying the external ID lists
+// its credentials and mobile-pass invitations, revokes every credential
+// (unassign and delete), deletes the invitations' credentials and deletes
+// the user (not merely suspends it): 7 requests for a visitor with one
+// card.
+//
+// # Twin users
+//
+// Brivo documents externalId as "guaranteed to be unique within the
+// client's Brivo Access account", so of two processes (VMS replicas, each
+// with its own Provider) provisioning one visit at the same instant the
+// second POST /users is expected to be refused, and the adapter then uses
+// the first's user. Whether the guarantee holds for two creations at the
+// same instant is not documented, nor what GET /users/{externalId}/external
+// answers when two users carry the external ID, so the adapter also
+// handles twins. It finds them with the documented user listing filtered
+// by first and last name (GET /users?filter=firstname__eq:…;lastname__eq:…,
+// which matches a part of each name; a name that cannot be placed in a
+// filter is left out of it), keeping the users whose externalId is exactly
+// the one wanted: the names are those of the grant, which concurrent
+// provisions of one visit share. Provision lists them on every call, after
+// the lookup or right after creating the user (so that of two processes
+// that both created one, the later always sees the other's), and when the
+// lookup answers an error. Every process picks the same survivor: the user
+// with the smallest ID (Brivo's IDs grow with creation, so the oldest).
+// The others are deleted as RemoveCardholder deletes a user (credentials
+// unassigned and deleted, mobile passes deleted, then the user), except
+// that the grant's card is only unassigned, and then assigned to the
+// survivor: its credential ID survives the convergence. A process whose
+// new user is not the survivor deletes it and looks again (at most three
+// looks in all). A card Brivo says is assigned to another user is no
+// Conflict when that user carries the grant's external ID (a concurrent
+// provision of the same visit created it): the provision looks again.
+// Revoke and RemoveCardholder act on every user carrying the external ID,
+// so twins never make them fail or leave a card live, and Holdings lists
+// each twin as its own holding. Twins whose names differ from the grant's
+// (renamed at Brivo) are not found by the listing; Holdings still shows
+// them, and Revoke still finds the card through its holder.
 //
 // # Gone is gone
 //

@@ -159,24 +159,45 @@ func TestUncertainAnswerWhileTargetExists(t *testing.T) {
 }
 
 // The external-ID lookup answered by something other than Brivo (an HTML
-// 404 from a proxy) does not make a revoke by external ID succeed.
+// 404 from a proxy) does not make a revoke or a removal by external ID
+// succeed: they ask Brivo another way (who holds the card, the user
+// listing) and succeed only by doing the work, or fail when those answers
+// are refused too.
 func TestRevokeByExternalIDNeedsBrivosOwnNotFound(t *testing.T) {
-	e, clk := clockEnv(t)
-	level := e.levels()[0]
-	p, err := e.p.Provision(t.Context(), testGrant(1, clk.Now(), level))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/users/*/external", Kind: brivosim.FaultHTMLNotFound, Times: -1})
-	ref := acs.CredentialRef{CardholderExternalID: p.Cardholder.ExternalID, Card: p.Credential.Card}
-	if err := e.p.Revoke(t.Context(), ref); err == nil || acs.CodeOf(err) == acs.NotFound {
-		t.Fatalf("revoke by external ID behind a proxy's 404: %v, want an error other than NotFound", err)
-	}
-	if err := e.p.RemoveCardholder(t.Context(), acs.CardholderRef{ExternalID: p.Cardholder.ExternalID}); err == nil {
-		t.Fatal("remove by external ID behind a proxy's 404 succeeded")
-	}
-	if !e.sim.Opens(p.Credential.ID, level, clk.Now()) {
-		t.Error("the credential no longer opens")
+	for _, others := range []bool{true, false} {
+		name := "other questions answered"
+		if !others {
+			name = "other questions refused too"
+		}
+		t.Run(name, func(t *testing.T) {
+			e, clk := clockEnv(t)
+			level := e.levels()[0]
+			p, err := e.p.Provision(t.Context(), testGrant(1, clk.Now(), level))
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/users/*/external", Kind: brivosim.FaultHTMLNotFound, Times: -1})
+			if !others {
+				e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/credentials", Kind: brivosim.FaultHTMLNotFound, Times: -1})
+				e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/users", Kind: brivosim.FaultHTMLNotFound, Times: -1})
+			}
+			ref := acs.CredentialRef{CardholderExternalID: p.Cardholder.ExternalID, Card: p.Credential.Card}
+			err = e.p.Revoke(t.Context(), ref)
+			switch opens := e.sim.Opens(p.Credential.ID, level, clk.Now()); {
+			case others && (err != nil || opens):
+				t.Fatalf("revoke by external ID behind a proxy's 404, the card's holder answered: %v, opens %v", err, opens)
+			case !others && (err == nil || acs.CodeOf(err) == acs.NotFound || !opens):
+				t.Fatalf("revoke by external ID behind a proxy's 404: %v (opens %v), want an error other than NotFound", err, opens)
+			}
+			err = e.p.RemoveCardholder(t.Context(), acs.CardholderRef{ExternalID: p.Cardholder.ExternalID})
+			_, kept := e.sim.User(p.Cardholder.ExternalID)
+			switch {
+			case others && (err != nil || kept):
+				t.Fatalf("remove by external ID behind a proxy's 404, the user listing answered: %v, user kept %v", err, kept)
+			case !others && (err == nil || !kept):
+				t.Fatalf("remove by external ID behind a proxy's 404 succeeded (%v) or removed the user (%v)", err, !kept)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package brivo
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -146,10 +147,66 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := p.ensureGroups(ctx, op, groups); err != nil {
 		return acs.Provisioned{}, err
 	}
+	pv := &provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
+	for attempt := 1; ; attempt++ {
+		res, err := p.provisionOnce(ctx, op, pv)
+		switch {
+		case !errors.Is(err, errLookAgain):
+			return res, err
+		case attempt == maxProvisionAttempts:
+			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
+				"the users carrying external ID %q kept changing while provisioning; try again", g.Person.ExternalID)
+		}
+		p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: provision looks again after meeting a concurrent provision of the same visit",
+			slog.String("provider", Name), slog.String("external_id", g.Person.ExternalID), slog.Int("attempt", attempt))
+	}
+}
 
-	u, found, err := p.findUser(ctx, op, extSeg, g.Person.ExternalID)
-	if err != nil {
-		return acs.Provisioned{}, err
+// provisionPlan is a validated grant with what Provision resolved for it.
+type provisionPlan struct {
+	g        acs.Grant
+	extSeg   string
+	groups   []int64
+	f        brivoFormat
+	encoded  string
+	from, to time.Time
+}
+
+// names returns the names Provision gives the user.
+func (pv *provisionPlan) names() names {
+	first, last := personNames(pv.g.Person)
+	return names{first, last}
+}
+
+// isCard reports whether a credential carries the grant's card.
+func (pv *provisionPlan) isCard(c credentialJSON) bool {
+	return c.CredentialFormat.ID == pv.f.id && matchCard(c, &pv.f, pv.g.Card, pv.encoded)
+}
+
+// provisionOnce is one look at Brivo and the writes it calls for. It
+// returns errLookAgain when it met twins (converged first) or a user of
+// the same external ID created meanwhile.
+func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPlan) (acs.Provisioned, error) {
+	g := pv.g
+	ext := g.Person.ExternalID
+	u, found, err := p.findUser(ctx, op, pv.extSeg, ext)
+	switch {
+	case err != nil:
+		if u, found, err = p.userAfterRefusal(ctx, op, pv, err); err != nil {
+			return acs.Provisioned{}, err
+		}
+	case found:
+		// The lookup answers one user at most: list the others carrying
+		// the external ID, under the grant's names and the user's.
+		twins, err := p.twins(ctx, op, ext, pv.names(), names{u.FirstName, u.LastName})
+		if err != nil {
+			return acs.Provisioned{}, err
+		}
+		if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
+			if u, err = p.converge(ctx, op, ext, append(twins, u), pv.isCard); err != nil {
+				return acs.Provisioned{}, err
+			}
+		}
 	}
 	var held *credentialJSON
 	if found {
@@ -159,7 +216,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 		}
 		found = !gone
 		for i, c := range creds {
-			if c.CredentialFormat.ID == f.id && matchCard(c, &f, g.Card, encoded) {
+			if pv.isCard(c) {
 				held = &creds[i]
 				break
 			}
@@ -169,36 +226,110 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	var credID int64
 	if held != nil {
 		credID = held.ID
-	} else if credID, err = p.obtainCredential(ctx, op, f, g.Card, encoded); err != nil {
+	} else if credID, err = p.obtainCredential(ctx, op, pv.f, g.Card, pv.encoded); err != nil {
+		if acs.CodeOf(err) == acs.Conflict {
+			return acs.Provisioned{}, p.conflictOnOwnCard(ctx, op, pv, u, found, err)
+		}
 		return acs.Provisioned{}, err
 	}
 	if !found {
-		if u, err = p.createUser(ctx, op, g.Person, extSeg); err != nil {
+		var fresh bool
+		if u, fresh, err = p.createUser(ctx, op, g.Person, pv.extSeg); err != nil {
 			return acs.Provisioned{}, err
 		}
 		created = true
+		if fresh {
+			// Another process may have created a twin meanwhile: the
+			// later of two creators always sees the other's here.
+			twins, err := p.twins(ctx, op, ext, pv.names())
+			if err != nil {
+				return acs.Provisioned{}, err
+			}
+			if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
+				survivor, err := p.converge(ctx, op, ext, append(twins, u), pv.isCard)
+				if err != nil {
+					return acs.Provisioned{}, err
+				}
+				if survivor.ID != u.ID {
+					return acs.Provisioned{}, errLookAgain
+				}
+			}
+		}
 	} else if u.Suspended {
 		if err := p.setSuspended(ctx, op, u.ID, false); err != nil {
 			return acs.Provisioned{}, err
 		}
 	}
-	if held == nil || !sameWindow(*held, from, to) {
-		if err := p.assign(ctx, op, u.ID, credID, assignJSON{EffectiveFrom: from.Format(wireTime), EffectiveTo: to.Format(wireTime)}); err != nil {
+	if held == nil || !sameWindow(*held, pv.from, pv.to) {
+		if err := p.assign(ctx, op, u.ID, credID, assignJSON{EffectiveFrom: pv.from.Format(wireTime), EffectiveTo: pv.to.Format(wireTime)}); err != nil {
 			return acs.Provisioned{}, err
 		}
 		created = created || held == nil
 	}
-	if err := p.syncGroups(ctx, op, u.ID, groups, found); err != nil {
+	if err := p.syncGroups(ctx, op, u.ID, pv.groups, found); err != nil {
 		return acs.Provisioned{}, err
 	}
 	uid := idSegment(u.ID)
 	return acs.Provisioned{
-		Cardholder: acs.CardholderRef{ID: uid, ExternalID: g.Person.ExternalID},
+		Cardholder: acs.CardholderRef{ID: uid, ExternalID: ext},
 		Credential: acs.CredentialRef{ID: idSegment(credID), CardholderID: uid,
-			CardholderExternalID: g.Person.ExternalID, Card: g.Card},
+			CardholderExternalID: ext, Card: g.Card},
 		AccessLevels: slices.Clone(g.AccessLevels),
 		Created:      created,
 	}, nil
+}
+
+// userAfterRefusal handles an error answer to the lookup by external ID:
+// perhaps several users carry it (Brivo does not document what it answers
+// then). The user listing is asked under the grant's names: twins are
+// converged and the survivor used; none found leaves the lookup's error.
+func (p *Provider) userAfterRefusal(ctx context.Context, op string, pv *provisionPlan, lookupErr error) (userJSON, bool, error) {
+	if !uncertain(lookupErr) {
+		return userJSON{}, false, lookupErr
+	}
+	ext := pv.g.Person.ExternalID
+	twins, err := p.twins(ctx, op, ext, pv.names())
+	if err != nil || len(twins) == 0 {
+		return userJSON{}, false, lookupErr
+	}
+	p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: lookup by external ID refused; the user listing found it",
+		slog.String("provider", Name), slog.String("external_id", ext), slog.Int("users", len(twins)),
+		slog.String("error", p.redact(lookupErr.Error())))
+	survivor, err := p.converge(ctx, op, ext, twins, pv.isCard)
+	return survivor, err == nil, err
+}
+
+// conflictOnOwnCard handles a card Brivo says is assigned to another user.
+// When that user carries the grant's external ID it is not another
+// visitor's: a concurrent provision created it (u not found), or it is a
+// twin of u; twins are converged and the provision looks again. Otherwise
+// the Conflict stands.
+func (p *Provider) conflictOnOwnCard(ctx context.Context, op string, pv *provisionPlan, u userJSON, found bool, conflict error) error {
+	ext := pv.g.Person.ExternalID
+	_, holders, err := p.cardHolders(ctx, op, pv.g.Card, pv.encoded)
+	if err != nil {
+		return conflict
+	}
+	var ours []userJSON
+	for _, h := range holders {
+		if string(h.ExternalID) == ext {
+			ours = append(ours, h)
+		}
+	}
+	switch {
+	case len(ours) == 0:
+		return conflict
+	case !found:
+		return errLookAgain
+	}
+	twins, err := p.twins(ctx, op, ext, pv.names(), names{u.FirstName, u.LastName})
+	if err != nil {
+		return err
+	}
+	if _, err := p.converge(ctx, op, ext, append(append(twins, u), ours...), pv.isCard); err != nil {
+		return err
+	}
+	return errLookAgain
 }
 
 func sameWindow(c credentialJSON, from, to time.Time) bool {
@@ -229,17 +360,13 @@ func (p *Provider) findUser(ctx context.Context, op, extSeg, ext string) (userJS
 	return u, true, nil
 }
 
-// createUser creates the user. When the answer is lost, the user is looked
-// up and, if absent, created again (once); when the external ID turns out
-// taken (a concurrent creation), the user is looked up instead.
-func (p *Provider) createUser(ctx context.Context, op string, person acs.Person, extSeg string) (userJSON, error) {
-	body := createUserJSON{FirstName: person.FirstName, LastName: person.LastName, ExternalID: person.ExternalID}
-	if body.FirstName == "" {
-		body.FirstName = "Visitor"
-	}
-	if body.LastName == "" {
-		body.LastName = "Visitor"
-	}
+// createUser creates the user; fresh reports that this call's POST
+// created it. When the answer is lost, the user is looked up and, if
+// absent, created again (once); when the external ID turns out taken (a
+// concurrent creation), the user is looked up instead.
+func (p *Provider) createUser(ctx context.Context, op string, person acs.Person, extSeg string) (u userJSON, fresh bool, err error) {
+	body := createUserJSON{ExternalID: person.ExternalID}
+	body.FirstName, body.LastName = personNames(person)
 	if person.Email != "" {
 		body.Emails = []emailJSON{{Address: person.Email, Type: "work"}}
 	}
@@ -248,18 +375,18 @@ func (p *Provider) createUser(ctx context.Context, op string, person acs.Person,
 		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: "/users", body: body})
 		switch {
 		case err != nil && !noAnswer(err):
-			return userJSON{}, err
+			return userJSON{}, false, err
 		case err != nil:
 			lastErr = err
 		case ok2xx(resp):
 			var u userJSON
 			if err := p.decode(op, resp, &u); err != nil {
-				return userJSON{}, err
+				return userJSON{}, false, err
 			}
 			if u.ID <= 0 {
-				return userJSON{}, acs.Errorf(op, Name, acs.Unknown, "user created without an ID")
+				return userJSON{}, false, acs.Errorf(op, Name, acs.Unknown, "user created without an ID")
 			}
-			return u, nil
+			return u, true, nil
 		default:
 			// Perhaps the external ID is taken by a concurrent creation
 			// (Brivo's answer to that is not documented), or a failing
@@ -267,22 +394,22 @@ func (p *Provider) createUser(ctx context.Context, op string, person acs.Person,
 			err := p.statusError(op, resp)
 			if uncertain(err) {
 				if u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID); ferr == nil && found {
-					return u, nil
+					return u, false, nil
 				}
 			}
-			return userJSON{}, err
+			return userJSON{}, false, err
 		}
 		// No answer: the user may have been created. Look before sending
 		// again.
 		u, found, ferr := p.findUser(ctx, op, extSeg, person.ExternalID)
 		if ferr != nil {
-			return userJSON{}, lastErr
+			return userJSON{}, false, lastErr
 		}
 		if found {
-			return u, nil
+			return u, true, nil
 		}
 	}
-	return userJSON{}, lastErr
+	return userJSON{}, false, lastErr
 }
 
 func (p *Provider) setSuspended(ctx context.Context, op string, uid int64, suspended bool) error {

@@ -57,6 +57,13 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 // ref.ID or, when it is empty, by ref.Card. A credential that is not
 // assigned to the cardholder is left alone: it opens nothing for them.
 //
+// When ref carries the external ID and the credential is not among that
+// cardholder's (or the lookup by external ID answered an error), Brivo is
+// asked who holds it (GET /credentials/{id}/user, or for a card the
+// assigned credentials with its reference ID, then their holders): a user
+// carrying the same external ID (a twin, see the package documentation)
+// has it revoked too. Twins never make a revocation fail.
+//
 // What is already gone (the user, the credential, the assignment) is a
 // success, however Brivo words it: an error answer whose code could mean
 // "missing" is checked by asking Brivo whether the target still exists,
@@ -78,20 +85,35 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		defer unlock()
 	}
 	uid, found, err := p.revokeHolder(ctx, op, r)
-	if err != nil || !found {
+	switch {
+	case err != nil && r.ext != "" && r.uid == 0 && uncertain(err):
+		// Perhaps several users carry the external ID: ask who holds
+		// the credential instead.
+		p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: lookup by external ID refused; asking who holds the credential",
+			slog.String("provider", Name), slog.String("error", p.redact(err.Error())))
+		found = false
+	case err != nil:
 		return err
 	}
-	creds, gone, err := p.userCredentials(ctx, op, uid)
-	if err != nil || gone {
-		return err
-	}
-	for _, c := range creds {
-		if r.credID != 0 && c.ID == r.credID ||
-			r.credID == 0 && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded) {
-			return p.dropCredential(ctx, op, uid, c)
+	if found {
+		creds, gone, err := p.userCredentials(ctx, op, uid)
+		if err != nil {
+			return err
+		}
+		for _, c := range creds {
+			if gone {
+				break
+			}
+			if r.credID != 0 && c.ID == r.credID ||
+				r.credID == 0 && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded) {
+				return p.dropCredential(ctx, op, uid, c)
+			}
 		}
 	}
-	return nil
+	if r.ext == "" {
+		return nil
+	}
+	return p.revokeOnTwins(ctx, op, r, uid)
 }
 
 // revokeHolder finds the user whose credential is to be revoked; found is
@@ -104,7 +126,8 @@ func (p *Provider) revokeHolder(ctx context.Context, op string, r revokeRef) (in
 		u, found, err := p.findUser(ctx, op, r.extSeg, r.ext)
 		return u.ID, found, err
 	}
-	return p.holderOf(ctx, op, r.credID)
+	u, found, err := p.holderOf(ctx, op, r.credID)
+	return u.ID, found, err
 }
 
 // userCredentials lists the credentials assigned to a user; gone reports
@@ -152,24 +175,24 @@ func (p *Provider) memberOf(ctx context.Context, op string, uid, gid int64) (boo
 // /credentials/{id}/user). found is false when none does: the credential
 // does not exist or is not assigned, which Brivo is asked to confirm when
 // the question is answered with an error.
-func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (int64, bool, error) {
+func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (userJSON, bool, error) {
 	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(cid) + "/user", idempotent: true})
 	if err != nil {
-		return 0, false, err
+		return userJSON{}, false, err
 	}
 	if !ok2xx(resp) {
 		_, err := p.settle(ctx, op, "credential's assignment", p.statusError(op, resp),
 			func() (bool, error) { return p.credentialAssigned(ctx, op, cid) })
-		return 0, false, err
+		return userJSON{}, false, err
 	}
 	var u userJSON
 	if err := p.decode(op, resp, &u); err != nil {
-		return 0, false, err
+		return userJSON{}, false, err
 	}
 	if u.ID <= 0 {
-		return 0, false, acs.Errorf(op, Name, acs.Unknown, "the holder of credential %d was answered without an ID", cid)
+		return userJSON{}, false, acs.Errorf(op, Name, acs.Unknown, "the holder of credential %d was answered without an ID", cid)
 	}
-	return u.ID, true, nil
+	return u, true, nil
 }
 
 // credentialAssigned asks whether credential cid exists and is assigned to
@@ -205,19 +228,24 @@ func (p *Provider) credentialAssigned(ctx context.Context, op string, cid int64)
 // error answer to the unassignment is success once Brivo confirms that the
 // credential is no longer the user's.
 func (p *Provider) dropCredential(ctx context.Context, op string, uid int64, c credentialJSON) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(c.ID), idempotent: true})
-	if err != nil {
+	if err := p.unassign(ctx, op, uid, c.ID); err != nil {
 		return err
 	}
-	if !ok2xx(resp) {
-		_, err := p.settle(ctx, op, "credential's assignment", p.statusError(op, resp),
-			func() (bool, error) { return p.assignedTo(ctx, op, uid, c.ID) })
-		if err != nil {
-			return err
-		}
-	}
 	return p.deleteCredential(ctx, op, c)
+}
+
+// unassign takes credential cid away from user uid; an error answer is
+// success once Brivo confirms that the credential is no longer the
+// user's.
+func (p *Provider) unassign(ctx context.Context, op string, uid, cid int64) error {
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
+		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), idempotent: true})
+	if err != nil || ok2xx(resp) {
+		return err
+	}
+	_, err = p.settle(ctx, op, "credential's assignment", p.statusError(op, resp),
+		func() (bool, error) { return p.assignedTo(ctx, op, uid, cid) })
+	return err
 }
 
 // deleteCredential deletes an unassigned credential. It opens nothing any
@@ -254,13 +282,95 @@ func personalData(c credentialJSON) bool {
 // that Brivo keeps no name or e-mail address of the visitor. An absent
 // user is a success, confirmed with Brivo when an answer could mean
 // "missing" (see Revoke).
+//
+// When ref carries the external ID, every user carrying it is removed
+// (twins, see the package documentation): the one GET
+// /users/{externalId}/external answers and those the user listing finds
+// under its names; when that lookup answers an error, every user is
+// listed to find them.
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove_cardholder"
-	uid, found, unlock, err := p.cardholder(ctx, op, ref)
-	if err != nil || !found {
-		return err
+	var uid int64
+	if ref.ID != "" {
+		var err error
+		if uid, err = parseID(op, "cardholder ID", ref.ID); err != nil {
+			return err
+		}
 	}
-	defer unlock()
+	if ref.ExternalID != "" {
+		if _, err := externalSegment(op, ref.ExternalID); err != nil {
+			return err
+		}
+	}
+	if uid == 0 && ref.ExternalID == "" {
+		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
+	}
+	if err := ctx.Err(); err != nil {
+		return acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	var users []int64
+	if uid != 0 {
+		users = append(users, uid)
+	}
+	if ref.ExternalID != "" {
+		unlock, err := p.locks.lock(ctx, ref.ExternalID)
+		if err != nil {
+			return acs.Wrap(op, Name, acs.Canceled, err)
+		}
+		defer unlock()
+		twins, err := p.twinsOf(ctx, op, ref.ExternalID)
+		if err != nil {
+			return err
+		}
+		for _, u := range twins {
+			if !slices.Contains(users, u.ID) {
+				users = append(users, u.ID)
+			}
+		}
+	}
+	for _, id := range users {
+		if err := p.removeUser(ctx, op, id, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// twinsOf finds every user carrying ext: the one the lookup by external
+// ID answers and those the user listing finds under its names, or under
+// any name when the lookup answered an error.
+func (p *Provider) twinsOf(ctx context.Context, op, ext string) ([]userJSON, error) {
+	extSeg, err := externalSegment(op, ext)
+	if err != nil {
+		return nil, err
+	}
+	u, found, err := p.findUser(ctx, op, extSeg, ext)
+	switch {
+	case err != nil && uncertain(err):
+		// Perhaps several users carry the external ID: list them all.
+		p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: lookup by external ID refused; listing users to find it",
+			slog.String("provider", Name), slog.String("error", p.redact(err.Error())))
+		return p.twins(ctx, op, ext)
+	case err != nil:
+		return nil, err
+	case !found:
+		return nil, nil
+	}
+	twins, err := p.twins(ctx, op, ext, names{u.FirstName, u.LastName})
+	if err != nil {
+		return nil, err
+	}
+	if !slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID == u.ID }) {
+		twins = append(twins, u)
+	}
+	return twins, nil
+}
+
+// removeUser revokes every credential of user uid (unassign and delete;
+// only unassign those keep accepts), deletes the credentials of its
+// mobile-pass invitations and deletes the user. An absent user is a
+// success.
+func (p *Provider) removeUser(ctx context.Context, op string, uid int64, keep func(credentialJSON) bool) error {
 	creds, gone, err := p.userCredentials(ctx, op, uid)
 	if err != nil || gone {
 		return err
@@ -270,7 +380,12 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		return err
 	}
 	for _, c := range creds {
-		if err := p.dropCredential(ctx, op, uid, c); err != nil {
+		if keep != nil && keep(c) {
+			err = p.unassign(ctx, op, uid, c.ID)
+		} else {
+			err = p.dropCredential(ctx, op, uid, c)
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -127,6 +127,8 @@ func TestProvisionShapeFresh(t *testing.T) {
 		"GET /users/visit-0/external",
 		"POST /credentials",
 		"POST /users",
+		// The check for a twin another process may have created meanwhile.
+		"GET /users?filter=firstname__eq%3AAda%3Blastname__eq%3AVisitor0&offset=0&pageSize=100",
 		"PUT /users/"+u+"/credentials/"+c,
 		"PUT /groups/"+lobby+"/users/"+u,
 	)
@@ -196,6 +198,7 @@ func TestProvisionShapeRepeat(t *testing.T) {
 	u := p1.Cardholder.ID
 	wantCalls(t, apiCalls(e.sim.Requests()),
 		"GET /users/visit-0/external",
+		"GET /users?filter=firstname__eq%3AAda%3Blastname__eq%3AVisitor0&offset=0&pageSize=100",
 		"GET /users/"+u+"/credentials?offset=0&pageSize=100",
 		"GET /users/"+u+"/groups?offset=0&pageSize=100",
 	)
@@ -211,6 +214,7 @@ func TestProvisionShapeRepeat(t *testing.T) {
 	}
 	wantCalls(t, apiCalls(e.sim.Requests()),
 		"GET /users/visit-0/external",
+		"GET /users?filter=firstname__eq%3AAda%3Blastname__eq%3AVisitor0&offset=0&pageSize=100",
 		"GET /users/"+u+"/credentials?offset=0&pageSize=100",
 		"PUT /users/"+u+"/credentials/"+p1.Credential.ID,
 		"GET /users/"+u+"/groups?offset=0&pageSize=100",
@@ -245,6 +249,7 @@ func TestProvisionConvergesGroups(t *testing.T) {
 	u := p.Cardholder.ID
 	wantCalls(t, apiCalls(e.sim.Requests()),
 		"GET /users/visit-0/external",
+		"GET /users?filter=firstname__eq%3AAda%3Blastname__eq%3AVisitor0&offset=0&pageSize=100",
 		"GET /users/"+u+"/credentials?offset=0&pageSize=100",
 		"GET /users/"+u+"/groups?offset=0&pageSize=100",
 		"DELETE /groups/"+ls[0]+"/users/"+u,
@@ -548,6 +553,8 @@ func TestRemoveCardholderShape(t *testing.T) {
 	u, c := p.Cardholder.ID, p.Credential.ID
 	wantCalls(t, apiCalls(e.sim.Requests()),
 		"GET /users/visit-1/external",
+		// Twins carrying the same external ID, under the user's names.
+		"GET /users?filter=firstname__eq%3AAda%3Blastname__eq%3AVisitor1&offset=0&pageSize=100",
 		"GET /users/"+u+"/credentials?offset=0&pageSize=100",
 		"GET /users/"+u+"/credentials/digital-invitations?filter=status__eq%3Aall&offset=0&pageSize=100",
 		"DELETE /users/"+u+"/credentials/"+c,
@@ -561,8 +568,9 @@ func TestRemoveCardholderShape(t *testing.T) {
 	if err := e.p.RemoveCardholder(ctx, p.Cardholder); err != nil {
 		t.Fatal(err)
 	}
-	// The listing's 404 is confirmed by asking for the user.
-	wantCalls(t, apiCalls(e.sim.Requests()), "GET /users/"+u+"/credentials?offset=0&pageSize=100", "GET /users/"+u)
+	// No user carries the external ID any more; the listing's 404 for
+	// the ID is confirmed by asking for the user.
+	wantCalls(t, apiCalls(e.sim.Requests()), "GET /users/visit-1/external", "GET /users/"+u+"/credentials?offset=0&pageSize=100", "GET /users/"+u)
 }
 
 func TestAccessLevelsPages(t *testing.T) {

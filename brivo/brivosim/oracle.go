@@ -99,13 +99,13 @@ func (s *Server) Credential(id int64) (CredentialInfo, bool) {
 func (s *Server) FindCredential(externalID, encoded string) (CredentialInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	uid, ok := s.byExternal[externalID]
-	if !ok {
+	uids := s.byExternal[externalID]
+	if len(uids) == 0 {
 		return CredentialInfo{}, false
 	}
 	n := normHex(encoded)
 	for _, c := range s.sortedCredentials() {
-		if c.user == uid && c.encoded != "" && normHex(c.encoded) == n {
+		if slices.Contains(uids, c.user) && c.encoded != "" && normHex(c.encoded) == n {
 			return s.credentialInfo(c), true
 		}
 	}
@@ -123,15 +123,32 @@ func (s *Server) Credentials() []CredentialInfo {
 	return out
 }
 
-// User returns a snapshot of the user with the given external ID.
+// User returns a snapshot of the user with the given external ID (the
+// oldest, when several carry it).
 func (s *Server) User(externalID string) (UserInfo, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	uid, ok := s.byExternal[externalID]
-	if !ok {
+	uids := s.byExternal[externalID]
+	if len(uids) == 0 {
 		return UserInfo{}, false
 	}
-	u := s.users[uid]
+	return s.userInfo(s.users[uids[0]]), true
+}
+
+// Users returns snapshots of every user carrying the external ID, oldest
+// first: more than one only when the server shares external IDs (see
+// WithSharedExternalIDs).
+func (s *Server) Users(externalID string) []UserInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []UserInfo
+	for _, id := range s.byExternal[externalID] {
+		out = append(out, s.userInfo(s.users[id]))
+	}
+	return out
+}
+
+func (s *Server) userInfo(u *user) UserInfo {
 	ui := UserInfo{ID: u.id, ExternalID: u.externalID, FirstName: u.first, LastName: u.last, Suspended: u.suspended}
 	for _, e := range u.emails {
 		ui.Emails = append(ui.Emails, e.Address)
@@ -140,7 +157,7 @@ func (s *Server) User(externalID string) (UserInfo, bool) {
 		ui.Groups = append(ui.Groups, g)
 	}
 	slices.Sort(ui.Groups)
-	return ui, true
+	return ui
 }
 
 // GroupID returns the ID of a group as the decimal string the API uses.

@@ -211,7 +211,7 @@ func (s *Server) newUser(first, last, external string) *user {
 	s.nextUser++
 	s.users[u.id] = u
 	if external != "" {
-		s.byExternal[external] = u.id
+		s.byExternal[external] = append(s.byExternal[external], u.id) // IDs only grow
 	}
 	return u
 }
@@ -233,14 +233,33 @@ type userListOut struct {
 
 // listUsers serves GET /users in the order real traffic shows: by last
 // name (then first name and ID), not by ID, so that users created or
-// deleted during a paged read shift the pages after them.
+// deleted during a paged read shift the pages after them. The documented
+// filters firstname and lastname match a part of the name ("eq =
+// contains"; the simulator ignores case), id matches exactly.
 func (s *Server) listUsers(q url.Values) answer {
-	off, size, a, ok := pageQuery(q)
+	off, size, clauses, a, ok := listQuery(q, map[string][]string{
+		"firstname": {"eq"}, "lastname": {"eq"}, "id": {"eq", "ne"},
+	})
 	if !ok {
 		return a
 	}
 	users := make([]*user, 0, len(s.users))
+next:
 	for _, u := range s.users {
+		for _, c := range clauses {
+			var hit bool
+			switch c.field {
+			case "firstname":
+				hit = c.match(u.first, true)
+			case "lastname":
+				hit = c.match(u.last, true)
+			case "id":
+				hit = c.match(strconv.FormatInt(u.id, 10), false)
+			}
+			if !hit {
+				continue next
+			}
+		}
 		users = append(users, u)
 	}
 	slices.SortFunc(users, func(a, b *user) int {
@@ -294,7 +313,7 @@ func (s *Server) createUser(q url.Values, body []byte) answer {
 			external = n.String()
 		}
 	}
-	if external != "" {
+	if external != "" && s.shared == 0 {
 		if _, taken := s.byExternal[external]; taken {
 			return errAnswer(http.StatusBadRequest, "External ID already exists")
 		}
@@ -351,11 +370,16 @@ func (s *Server) getUserByExternal(q url.Values, external string) answer {
 	if a, ok := onlyParams(q); !ok {
 		return a
 	}
-	id, ok := s.byExternal[external]
-	if !ok {
+	ids := s.byExternal[external]
+	switch {
+	case len(ids) == 0:
 		return errAnswer(http.StatusNotFound, "Requested user not found")
+	case len(ids) > 1 && s.shared == LookupError:
+		return errAnswer(http.StatusInternalServerError, "query did not return a unique result: "+strconv.Itoa(len(ids)))
+	case len(ids) > 1 && s.shared == LookupNewest:
+		return jsonAnswer(http.StatusOK, userJSON(s.users[ids[len(ids)-1]]))
 	}
-	return jsonAnswer(http.StatusOK, userJSON(s.users[id]))
+	return jsonAnswer(http.StatusOK, userJSON(s.users[ids[0]]))
 }
 
 func (s *Server) deleteUser(q url.Values, id string) answer {
@@ -389,7 +413,12 @@ func (s *Server) deleteUserLocked(u *user) {
 	}
 	delete(s.users, u.id)
 	if u.externalID != "" {
-		delete(s.byExternal, u.externalID)
+		ids := slices.DeleteFunc(s.byExternal[u.externalID], func(id int64) bool { return id == u.id })
+		if len(ids) == 0 {
+			delete(s.byExternal, u.externalID)
+		} else {
+			s.byExternal[u.externalID] = ids
+		}
 	}
 }
 

@@ -29,7 +29,10 @@
 // effectiveFrom/effectiveTo; Brivo Mobile Pass digital invitations; the
 // paged envelope {"data","offset","pageSize","count"} with pageSize ≤ 100;
 // and the filter subset reference_id, facility_code and status on
-// /credentials, name on /groups, status on invitations.
+// /credentials, firstname, lastname and id on /users, name on /groups,
+// status on invitations. External IDs are unique (a taken one is refused
+// with 400 "External ID already exists", as Brivo documents them unique)
+// unless WithSharedExternalIDs says otherwise.
 //
 // Door events: doors (access points, see Door) belong to a site and open
 // for the members of their groups. Swipe presents a card at a door,
@@ -58,24 +61,29 @@
 //
 // GET /users lists users by last name (then first name and ID), with only
 // id, externalId, firstName, lastName and suspended, as recorded traffic
-// shows; GET /users/{id} gives the whole user. Deleting a user unassigns
-// its credentials (they stay in the account) and deletes its memberships
-// and mobile-pass invitations.
+// shows (its firstname and lastname filters match a part of the name,
+// without case); GET /users/{id} gives the whole user. Deleting a user
+// unassigns its credentials (they stay in the account) and deletes its
+// memberships and mobile-pass invitations.
 //
 // Fault injection: AddFault (a status, a dropped connection before or
 // after the change is committed, a Mashery over-QPS answer, access-token
-// expiry, a proxy's HTML 404, or Brivo's 403 for a missing permission, for
-// requests matching a method and path),
+// expiry, a proxy's HTML 404, Brivo's 403 for a missing permission, or a
+// delay waited out with the injectable sleep, for requests matching a
+// method and path),
 // WithMissingStyle (each plausible way Brivo may answer a request about a
 // record that is gone: 404 with either field order or no body, 400, 403,
-// 500), SetLatency with an injectable sleep, ExpireAccessTokens and
+// 500), WithSharedExternalIDs (a server that accepts a taken external ID,
+// answering the lookup by external ID with the oldest user, the newest,
+// or a 500), SetLatency with an injectable sleep, ExpireAccessTokens and
 // ExpireRefreshTokens, and SetRateLimit. The oracle (Opens, Census,
-// Credential, User, FindText) answers from the server's own state, and
+// Credential, User, Users, FindText) answers from the server's own state, and
 // Requests returns a log of every request for request-shape tests (without
 // secrets).
 //
 // Administrator helpers change the account behind the client's back, for
-// reconciliation tests: AddUser, AddMember, RemoveMember, SetGroups,
+// reconciliation tests: AddUser (under WithSharedExternalIDs it plants a
+// twin carrying a taken external ID), AddMember, RemoveMember, SetGroups,
 // SetSuspended, AddCredential, AssignCredential, UnassignCredential,
 // SetCredentialWindow, DeleteCredential and DeleteUser.
 //
@@ -206,6 +214,10 @@ const (
 	// gateway's 403 pages are FaultStatus 403 and FaultOverQPS), without
 	// doing anything.
 	FaultForbidden
+	// FaultDelay waits Fault.Delay (through the sleep of WithSleep, so a
+	// test can hold the request on a channel instead of the clock), then
+	// handles the request as usual.
+	FaultDelay
 )
 
 // Fault is an injected failure for requests matching Method and Path.
@@ -217,7 +229,8 @@ type Fault struct {
 	// the auth server; empty matches every path.
 	Path   string
 	Kind   FaultKind
-	Status int // for FaultStatus
+	Status int           // for FaultStatus
+	Delay  time.Duration // for FaultDelay
 	// Times is how many matching requests the fault affects (0 means 1;
 	// negative means every one).
 	Times int
@@ -292,6 +305,30 @@ func WithGroups(gs ...Group) Option {
 // hand out (default 500).
 func WithMobilePassAllotment(n int) Option { return func(s *Server) { s.allotment = n } }
 
+// SharedLookup selects what GET /users/{externalId}/external answers when
+// several users carry the external ID (see WithSharedExternalIDs).
+type SharedLookup int
+
+const (
+	// LookupOldest answers the user with the smallest ID.
+	LookupOldest SharedLookup = iota + 1
+	// LookupNewest answers the user with the largest ID.
+	LookupNewest
+	// LookupError answers 500 {"code":500,"message":…}, as a server
+	// whose query expects one row at most would.
+	LookupError
+)
+
+// WithSharedExternalIDs makes the server accept a user whose external ID
+// another user already carries (POST /users and AddUser), and answer a
+// lookup by that external ID as l says. Brivo documents externalId as
+// "guaranteed to be unique within the client's Brivo Access account" and
+// the server refuses a taken one by default (400 "External ID already
+// exists"); whether that holds for two creations at the same instant is
+// not documented, so this option lets clients be tested against a server
+// where it does not.
+func WithSharedExternalIDs(l SharedLookup) Option { return func(s *Server) { s.shared = l } }
+
 // Server simulates the Brivo API and auth server. Create it with New.
 type Server struct {
 	auth        Credentials
@@ -322,7 +359,8 @@ type Server struct {
 	refresh map[string]time.Time // refresh token → expiry
 
 	users       map[int64]*user
-	byExternal  map[string]int64
+	byExternal  map[string][]int64 // external ID → the users carrying it, by ID
+	shared      SharedLookup       // 0: external IDs are unique
 	groups      map[int64]*group
 	credentials map[int64]*credential
 	held        map[int64]map[int64]*credential // user ID → the credentials assigned to it
@@ -416,7 +454,7 @@ func New(opts ...Option) *Server {
 		access:        map[string]time.Time{},
 		refresh:       map[string]time.Time{},
 		users:         map[int64]*user{},
-		byExternal:    map[string]int64{},
+		byExternal:    map[string][]int64{},
 		groups:        map[int64]*group{},
 		credentials:   map[int64]*credential{},
 		held:          map[int64]map[int64]*credential{},
@@ -476,11 +514,13 @@ func (s *Server) Groups() []Group {
 }
 
 // AddUser creates a user as an administrator would in Brivo's web UI and
-// returns its ID. The external ID may be empty; a taken one is an error.
+// returns its ID. The external ID may be empty; a taken one is an error,
+// unless the server shares external IDs (WithSharedExternalIDs): then it
+// plants a second user carrying it, as concurrent creations leave them.
 func (s *Server) AddUser(firstName, lastName, externalID string) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if externalID != "" {
+	if externalID != "" && s.shared == 0 {
 		if _, taken := s.byExternal[externalID]; taken {
 			return 0, fmt.Errorf("brivosim: external ID %q is taken", externalID)
 		}
@@ -671,6 +711,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	fault := s.matchFault(r.Method, rel)
+	if fault != nil && fault.Kind == FaultDelay {
+		d := fault.Delay
+		s.mu.Unlock()
+		s.sleep(r.Context(), d)
+		s.mu.Lock()
+		fault = nil
+	}
 	var ans answer
 	drop := false
 	switch {
