@@ -27,7 +27,7 @@ import (
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -147,7 +147,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	store, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "visits.db"))
+	store, err := sqlite.Open(ctx, filepath.Join(dir, "visits.db"))
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -42,7 +42,7 @@ func OpenStore(ctx context.Context, kind, dir string) (st visitor.Store, close f
 	case "sqlite":
 		path := filepath.Join(dir, "visits.db")
 		_ = os.Remove(path)
-		s, err := sqlstore.OpenSQLite(ctx, path)
+		s, err := sqlite.Open(ctx, path)
 		if err != nil {
 			return nil, nil, err
 		}

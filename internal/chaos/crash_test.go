@@ -22,7 +22,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/internal/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )
 
 // crashChildEnv carries a child's configuration (JSON) into the
@@ -73,7 +73,7 @@ func TestCrash(t *testing.T) {
 	sites := sims.Info()
 
 	// The badge pools and ranges, stocked once.
-	store, err := sqlstore.OpenSQLite(ctx, path)
+	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func parseClock(t *testing.T, line string) time.Time {
 // checkSQLite opens the store the child uses (the child waits meanwhile)
 // and checks it against the simulators.
 func checkSQLite(ctx context.Context, path string, sims *chaos.Sims, now time.Time) (*chaos.Report, error) {
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +314,7 @@ func crashChild(cfg crashConfig) error {
 		providers = append(providers, p)
 	}
 	defer chaos.CloseProviders(providers)
-	store, err := sqlstore.OpenSQLite(ctx, cfg.DB)
+	store, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/internal/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/postgres"
 )
 
 // TestChaosReplicas runs 1,000 lifecycles (300 with -short) through three
@@ -46,7 +46,7 @@ func TestChaosReplicas(t *testing.T) {
 	var stores []visitor.Store
 	var drivers []*chaos.Driver
 	for i, prefix := range []string{"a", "b", "c"} {
-		store, err := sqlstore.OpenPostgres(ctx, dsn)
+		store, err := postgres.Open(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}

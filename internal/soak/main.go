@@ -34,7 +34,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/internal/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
-	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )
 
 type config struct {
@@ -158,7 +158,7 @@ func run(c config) error {
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "soak.db")
 	}
-	store, err := sqlstore.OpenSQLite(ctx, path)
+	store, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}

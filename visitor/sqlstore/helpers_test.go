@@ -84,6 +84,9 @@ func openPostgres(t testing.TB, opts ...postgres.Option) *sqlstore.Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
+	if s.Dialect() != sqlstore.Postgres {
+		t.Fatalf("Dialect() = %q", s.Dialect())
+	}
 	return s
 }
 

@@ -14,45 +14,55 @@ import (
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore"
+	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )
 
-func TestOpenRefusesBadArguments(t *testing.T) {
+// New refuses a Backend or pools that would break the Store's guarantees,
+// and closes the pools it was given when it fails.
+func TestNewRefusesMisuse(t *testing.T) {
 	ctx := context.Background()
+	classify := func(error) (sqlstore.ErrorClass, string) { return sqlstore.Unclassified, "" }
+	lite := sqlstore.Backend{Dialect: sqlstore.SQLite, Classify: classify}
+	dir := t.TempDir()
+	open := func(params string) *sql.DB {
+		db, err := sql.Open("sqlite", filepath.Join(dir, "misuse.db")+"?"+params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	const good = "_foreign_keys=1&_journal_mode=WAL&_txlock=immediate"
 	for _, c := range []struct {
-		name, driver, dsn, want string
+		name    string
+		b       sqlstore.Backend
+		db, rdb *sql.DB
+		want    string
 	}{
-		{"unknown driver", "mysql", "x", "unknown driver"},
-		{"empty path", sqlstore.SQLite, "", "empty SQLite file path"},
-		{"memory", sqlstore.SQLite, ":memory:", "not a plain file path"},
-		{"URI", sqlstore.SQLite, "file:x.db?mode=memory", "not a plain file path"},
-		{"empty DSN", sqlstore.Postgres, "", "empty PostgreSQL connection string"},
+		{"no database", lite, nil, open(good), "db is nil"},
+		{"no classifier", sqlstore.Backend{Dialect: sqlstore.SQLite}, open(good), open(good), "no Classify"},
+		{"unknown dialect", sqlstore.Backend{Dialect: "mysql", Classify: classify}, open(good), open(good), `unknown dialect "mysql"`},
+		{"SQLite without a read pool", lite, open(good), nil, "pool for reads"},
+		{"PostgreSQL with a read pool", sqlstore.Backend{Dialect: sqlstore.Postgres, Classify: classify}, open(good), open(good), "pass a nil rdb"},
+		{"foreign keys off", lite, open("_journal_mode=WAL"), open(good), "foreign keys off"},
+		{"rollback journal", lite, open("_foreign_keys=1&_journal_mode=DELETE"), open(good), `journal mode "delete"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := sqlstore.Open(ctx, c.driver, c.dsn)
+			_, err := sqlstore.New(ctx, c.b, c.db, c.rdb)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("Open(%q, %q) = %v, want an error saying %q", c.driver, c.dsn, err, c.want)
+				t.Fatalf("New = %v, want an error saying %q", err, c.want)
+			}
+			for _, db := range []*sql.DB{c.db, c.rdb} {
+				if db != nil && db.Ping() == nil {
+					t.Errorf("New failed and left a pool open")
+				}
 			}
 		})
 	}
-}
-
-// A connection string with a password that cannot be used must not show
-// the password in the error.
-func TestOpenPostgresErrorHidesPassword(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, dsn := range []string{
-		"postgres://user:s3cr3t-pw@127.0.0.1:1/db?sslmode=disable&connect_timeout=2",
-		"postgres://user:s3cr3t-pw@127.0.0.1:1/db?sslmode=bogus",
-		"host=127.0.0.1 port=1 user=user password=s3cr3t-pw sslmode=disable connect_timeout=2",
-	} {
-		_, err := sqlstore.OpenPostgres(ctx, dsn)
-		if err == nil {
-			t.Fatalf("OpenPostgres on a closed port succeeded")
-		}
-		if strings.Contains(err.Error(), "s3cr3t-pw") {
-			t.Fatalf("error shows the password: %v", err)
-		}
+	// The same pool for writes and reads on SQLite is refused too, and
+	// closed once.
+	db := open(good)
+	if _, err := sqlstore.New(ctx, lite, db, db); err == nil || !strings.Contains(err.Error(), "separate from the write pool") {
+		t.Fatalf("New with db == rdb = %v", err)
 	}
 }
 
@@ -61,12 +71,12 @@ func TestOpenPostgresErrorHidesPassword(t *testing.T) {
 func TestSQLiteReopen(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "reopen.db")
-	s, err := sqlstore.Open(ctx, sqlstore.SQLite, path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Driver() != sqlstore.SQLite {
-		t.Errorf("Driver() = %q", s.Driver())
+	if s.Dialect() != sqlstore.SQLite {
+		t.Errorf("Dialect() = %q", s.Dialect())
 	}
 	addBadges(t, s.Badges(), 3)
 	if _, err := s.Create(ctx, visitor.Visit{ID: "v1", Location: hq, State: visitor.SignedIn}, nil); err != nil {
@@ -75,7 +85,7 @@ func TestSQLiteReopen(t *testing.T) {
 	s.Close()
 
 	for range 2 {
-		s, err = sqlstore.OpenSQLite(ctx, path)
+		s, err = sqlite.Open(ctx, path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +112,7 @@ func TestSQLiteReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err = sqlstore.OpenSQLite(ctx, path)
+	_, err = sqlite.Open(ctx, path)
 	if err == nil || !strings.Contains(err.Error(), "newer than this build") {
 		t.Fatalf("opening a newer schema: %v", err)
 	}
@@ -114,12 +124,12 @@ func TestSQLiteReopen(t *testing.T) {
 func TestSQLiteTwoStoresOneFile(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
-	a, err := sqlstore.OpenSQLite(ctx, path)
+	a, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	b, err := sqlstore.OpenSQLite(ctx, path)
+	b, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,21 +93,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 	if o.maxConns <= 0 {
 		o.maxConns = 4
 	}
-	sync := "FULL"
-	if o.relaxedSync {
-		sync = "NORMAL"
-	}
-	common := url.Values{}
-	common.Set("_busy_timeout", fmt.Sprint(max(o.busyTimeout.Milliseconds(), 0)))
-	common.Set("_foreign_keys", "1")
-	w := url.Values{}
-	for k, v := range common {
-		w[k] = v
-	}
-	w.Set("_journal_mode", "WAL")
-	w.Set("_synchronous", sync)
-	w.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", path+"?"+w.Encode())
+	wdsn, rdsn := connStrings(path, o)
+	db, err := sql.Open("sqlite", wdsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
@@ -117,9 +104,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
-	r := common
-	r.Set("_query_only", "1")
-	rdb, err := sql.Open("sqlite", path+"?"+r.Encode())
+	rdb, err := sql.Open("sqlite", rdsn)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
@@ -127,4 +112,25 @@ func Open(ctx context.Context, path string, opts ...Option) (*sqlstore.Store, er
 	rdb.SetMaxOpenConns(o.maxConns)
 	rdb.SetMaxIdleConns(o.maxConns)
 	return sqlstore.New(ctx, backend, db, rdb)
+}
+
+// connStrings returns the modernc.org/sqlite connection strings of the
+// write and the read connections to the file at path.
+func connStrings(path string, o options) (write, read string) {
+	common := url.Values{}
+	common.Set("_busy_timeout", fmt.Sprint(max(o.busyTimeout.Milliseconds(), 0)))
+	common.Set("_foreign_keys", "1")
+	w := url.Values{}
+	for k, v := range common {
+		w[k] = v
+	}
+	w.Set("_journal_mode", "WAL")
+	w.Set("_synchronous", "FULL")
+	if o.relaxedSync {
+		w.Set("_synchronous", "NORMAL")
+	}
+	w.Set("_txlock", "immediate")
+	r := common
+	r.Set("_query_only", "1")
+	return path + "?" + w.Encode(), path + "?" + r.Encode()
 }
