@@ -73,12 +73,16 @@
 //
 // Provision finds the visitor by external ID and the badge by its ID before
 // creating anything, so repeating it after a lost answer creates nothing
-// new. A badge ID that is active (status active and DEACTIVATE not passed)
-// for another person is a Conflict. A badge ID whose record belongs to
-// another person but is no longer active (returned, lost or expired) is a
-// physical badge handed to the next visitor: its old record is deleted
-// (with its assignments; the previous visitor record stays, and logged
-// events are not touched) and a new one is created, because OnGuard keeps badge IDs
+// new. When creating a person, a badge or an access level assignment
+// fails, the record is looked up before the error is believed: found (the
+// answer was lost, or a replica made it meanwhile), Provision carries on
+// with it. A
+// badge ID that is active (status active and DEACTIVATE not passed) for
+// another person is a Conflict. A badge ID whose record belongs to another
+// person but is no longer active (returned, lost or expired) is a physical
+// badge handed to the next visitor: its old record is deleted (with its
+// assignments; the previous visitor record stays, and logged events are
+// not touched) and a new one is created, because OnGuard keeps badge IDs
 // unique and re-pointing the old record would move its audit trail to the
 // new visitor.
 //
@@ -86,8 +90,11 @@
 // to Config.RevokedStatus (default "Returned") when it is active and moves
 // DEACTIVATE to now when it lies later, keeping the record for audit.
 // Config.DeleteAssignmentsOnRevoke also removes the badge's access level
-// assignments. RemoveCardholder deletes the person's badges and then the
-// person. Both succeed when the target is already gone.
+// assignments. A reference whose BADGEKEY is gone but which names the
+// external ID and the card is looked up by those too, since the card may
+// have moved from a duplicate to the survivor. RemoveCardholder deletes
+// the badges and then the record of the person with ref.ID and of every
+// person with ref.ExternalID. Both succeed when the target is already gone.
 //
 // What OpenAccess answers a PUT or DELETE of a record that no longer
 // exists is undocumented: a 400 invalidrequestitem, a 404, a 500 and even
@@ -101,6 +108,42 @@
 // retryable error is returned. Revoke and RemoveCardholder therefore never
 // report their target as NotFound; a NotFound from them means that
 // something else is missing (no OpenAccess API at the base URL).
+//
+// # Duplicates from replicas
+//
+// Nothing public says that OnGuard keeps the external ID property unique
+// (a user-defined field would not be), and the adapter's per-key locks
+// hold only within one process. So when several VMS replicas provision
+// the same external ID at once (one replica's call still at a slow OnGuard
+// when its lease passes to another), each may find no person and create
+// one. Provision therefore converges, and every replica the same way:
+//
+//   - Right after creating a person it looks the external ID up again; of
+//     two callers that both created one, the later to create sees both
+//     records. When that lookup fails, the new record is deleted again
+//     (unless a badge points at it already: a replica adopted it) and the
+//     call fails: a call whose work passed to another replica is not
+//     repeated, so it must not leave a duplicate behind.
+//   - Whenever it finds, or after creating sees, more than one person whose
+//     external ID property equals the grant's exactly, the survivor is the
+//     one with the smallest ID (Lnl_Visitor or Lnl_Cardholder ID), a rule
+//     every replica applies alike without talking to the others. The
+//     survivor gets the grant's name fields, badge and assignments; every
+//     other record with that external ID is removed as RemoveCardholder
+//     does (its badges first, with their assignments, then the person,
+//     checked gone). A badge record of the card held by such an extra is
+//     not a Conflict: it goes with the extra, and the survivor gets the
+//     card. A second record of the badge ID on the survivor itself goes
+//     too.
+//   - Provisioned names the survivor and its badge, also to the replica
+//     whose own record was removed.
+//
+// A failure part-way (a removal refused, a lookup that fails) fails the
+// call, and the next Provision for the external ID takes it up again from
+// what OnGuard holds. Revoke and RemoveCardholder by external ID act on
+// every record with that external ID, so duplicates that no Provision has
+// cleaned up yet never make them fail or answer Conflict; Holdings lists
+// each duplicate as a holding of its own, with its own cardholder ID.
 //
 // # The ACS's copy of visitor data
 //

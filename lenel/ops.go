@@ -1,6 +1,7 @@
 package lenel
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -142,9 +143,16 @@ func (p *Provider) defaultBadgeType(ctx context.Context, op string) (int64, erro
 	return t, nil
 }
 
-// findPerson returns the person whose external ID property equals ext
-// exactly, or nil. Several matches are a Conflict.
-func (p *Provider) findPerson(ctx context.Context, op, ext string) (props, error) {
+// person is a person record found by external ID.
+type person struct {
+	id    int64
+	props props
+}
+
+// findPeople returns every person whose external ID property equals ext
+// exactly, ordered by ID: the first is the survivor that Provision keeps
+// when several callers created one each (see the package doc).
+func (p *Provider) findPeople(ctx context.Context, op, ext string) ([]person, error) {
 	f, err := eqString(p.cfg.ExternalIDProperty, ext)
 	if err != nil {
 		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
@@ -153,16 +161,20 @@ func (p *Provider) findPerson(ctx context.Context, op, ext string) (props, error
 	if err != nil {
 		return nil, err
 	}
-	var found props
+	var found []person
 	for _, it := range items {
 		if it.str(p.cfg.ExternalIDProperty) != ext {
 			continue // the server compared case-insensitively
 		}
-		if found != nil {
-			return nil, acs.Errorf(op, Name, acs.Conflict, "several %s records have %s %q", p.cfg.PersonType, p.cfg.ExternalIDProperty, ext)
+		id, _ := it.int("ID")
+		if id <= 0 {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "%s record for %q has no ID", p.cfg.PersonType, ext)
 		}
-		found = it
+		if !slices.ContainsFunc(found, func(x person) bool { return x.id == id }) {
+			found = append(found, person{id: id, props: it})
+		}
 	}
+	slices.SortFunc(found, func(a, b person) int { return cmp.Compare(a.id, b.id) })
 	return found, nil
 }
 
@@ -254,10 +266,13 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 		cur, ok := have[l]
 		delete(have, l)
 		if !ok {
-			if _, err := p.create(ctx, op, "Lnl_AccessLevelAssignment", "ACCESSLEVELID", pm); err != nil {
+			_, err := p.create(ctx, op, "Lnl_AccessLevelAssignment", "ACCESSLEVELID", pm)
+			if err == nil {
+				continue
+			}
+			if cur, err = p.assignedAfter(ctx, op, badgeKey, l, err); err != nil {
 				return err
 			}
-			continue
 		}
 		a, _ := cur.time("ACTIVATE")
 		d, _ := cur.time("DEACTIVATE")
@@ -280,64 +295,144 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 	return nil
 }
 
+// assignedAfter asks, after creating the assignment of level l to the
+// badge failed with err, whether it exists now: another caller (a
+// replica) may have made it meanwhile, or the answer was lost after it
+// was made. It returns the assignment when it is there, else err (or the
+// lookup's own error when that one is retryable).
+func (p *Provider) assignedAfter(ctx context.Context, op string, badgeKey, l int64, err error) (props, error) {
+	if acs.CodeOf(err) == acs.Canceled {
+		return nil, err
+	}
+	as, lerr := p.list(ctx, op, "Lnl_AccessLevelAssignment", andInts("ACCESSLEVELID", l, "BADGEKEY", badgeKey))
+	switch {
+	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
+		return nil, lerr
+	case lerr != nil:
+		return nil, err
+	}
+	for _, a := range as {
+		k, _ := a.int("BADGEKEY")
+		id, _ := a.int("ACCESSLEVELID")
+		if k == badgeKey && id == l {
+			return a, nil
+		}
+	}
+	return nil, err
+}
+
 // Revoke makes the badge stop opening doors: status Config.RevokedStatus
 // when it is active, DEACTIVATE moved to now when it lies later, and, with
 // Config.DeleteAssignmentsOnRevoke, its assignments deleted. The record is
-// kept. With ref.ID (the BADGEKEY) empty, the badge is found by
-// ref.CardholderID or ref.CardholderExternalID and ref.Card. A badge or
-// person that does not exist is a success, also when it disappears during
-// the call, whatever OpenAccess answers then (see the package doc).
+// kept. ref.ID (the BADGEKEY) names the badge. Without it, the badge is
+// the one of ref.Card's badge ID held by the person ref.CardholderID and
+// by every person whose external ID is ref.CardholderExternalID (several,
+// when replicas created duplicates; each is revoked). When ref.ID names a
+// badge that no longer exists and ref also carries the external ID and
+// the card, the card is looked for that way too: Provision may have moved
+// it from a duplicate person to the survivor (see the package doc). A
+// badge or person that does not exist is a success, also when it
+// disappears during the call, whatever OpenAccess answers then (see the
+// package doc).
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	t, err := p.revokeTarget(op, ref)
 	if err != nil {
 		return err
 	}
-	filter := eqInt("BADGEKEY", t.key)
-	if t.key == 0 {
-		unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(t.badgeID, 10))
+	if t.key != 0 {
+		st, err := p.statusIDs(ctx, op)
 		if err != nil {
-			return acs.Wrap(op, Name, acs.Canceled, err)
+			return err
 		}
-		defer unlock()
-		if t.personID == 0 {
-			person, err := p.findPerson(ctx, op, ref.CardholderExternalID)
-			if err != nil || person == nil {
-				return err // nil when the person is gone
+		found, err := p.revokeKey(ctx, op, st, t.key)
+		if err != nil || found || t.badgeID == 0 {
+			return err
+		}
+	}
+	return p.revokeCard(ctx, op, t)
+}
+
+// revokeKey revokes the badge with the given BADGEKEY and reports whether
+// it exists.
+func (p *Provider) revokeKey(ctx context.Context, op string, st statusIDs, key int64) (bool, error) {
+	items, err := p.list(ctx, op, "Lnl_Badge", eqInt("BADGEKEY", key))
+	if err != nil {
+		return false, err
+	}
+	found := false
+	for _, it := range items {
+		// The key alone identifies the badge; a badge without PERSONID in
+		// the answer is still revoked.
+		b, _ := readBadge(it)
+		if b.key != key {
+			continue
+		}
+		found = true
+		if err := p.revokeBadge(ctx, op, st, b); err != nil {
+			return true, err
+		}
+	}
+	return found, nil
+}
+
+// revokeCard revokes the records of the badge ID held by the person
+// t.personID and by every person with the external ID t.ext.
+func (p *Provider) revokeCard(ctx context.Context, op string, t revocation) error {
+	unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(t.badgeID, 10))
+	if err != nil {
+		return acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	defer unlock()
+	var holders []int64
+	if t.personID != 0 {
+		holders = append(holders, t.personID)
+	}
+	if t.ext != "" {
+		people, err := p.findPeople(ctx, op, t.ext)
+		if err != nil {
+			return err
+		}
+		for _, x := range people {
+			if !slices.Contains(holders, x.id) {
+				holders = append(holders, x.id)
 			}
-			t.personID, _ = person.int("ID")
 		}
-		filter = andInts("ID", t.badgeID, "PERSONID", t.personID)
+	}
+	if len(holders) == 0 {
+		return nil // the person is gone
 	}
 	st, err := p.statusIDs(ctx, op)
 	if err != nil {
 		return err
 	}
+	filter := eqInt("ID", t.badgeID)
+	if len(holders) == 1 {
+		filter = andInts("ID", t.badgeID, "PERSONID", holders[0])
+	}
 	items, err := p.list(ctx, op, "Lnl_Badge", filter)
 	if err != nil {
 		return err
 	}
+	var first error
 	for _, it := range items {
-		// By BADGEKEY the key alone identifies the badge; a badge without
-		// PERSONID in the answer is still revoked.
 		b, _ := readBadge(it)
-		if b.key == 0 || (t.personID != 0 && b.personID != t.personID) || (t.key != 0 && b.key != t.key) {
+		if id, _ := it.int("ID"); b.key == 0 || id != t.badgeID || !slices.Contains(holders, b.personID) {
 			continue
 		}
-		if id, _ := it.int("ID"); t.badgeID != 0 && id != t.badgeID {
-			continue
-		}
-		if err := p.revokeBadge(ctx, op, st, b); err != nil {
-			return err
+		if err := p.revokeBadge(ctx, op, st, b); err != nil && first == nil {
+			first = err
 		}
 	}
-	return nil
+	return first
 }
 
 // revocation names the badge to revoke: by BADGEKEY (key), or by badge ID
-// and the person's ID (0 until looked up by external ID).
+// and the person's ID or external ID (ext); with a key, a badge ID is set
+// only when the card may be looked for by external ID too.
 type revocation struct {
 	key, badgeID, personID int64
+	ext                    string
 }
 
 // revokeTarget validates ref before any network call.
@@ -346,8 +441,17 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 	var err error
 	switch {
 	case ref.ID != "":
-		t.key, err = parseKey(op, "credential ID", ref.ID)
-		return t, err
+		if t.key, err = parseKey(op, "credential ID", ref.ID); err != nil {
+			return t, err
+		}
+		// What the fallback by external ID needs; without it, the key
+		// alone is revoked, as before any duplicate was possible.
+		if ref.CardholderExternalID != "" && p.usableExternalID(ref.CardholderExternalID) && ref.Card.Validate() == nil {
+			if id, err := p.badgeID(ref.Card); err == nil {
+				t.badgeID, t.ext = id, ref.CardholderExternalID
+			}
+		}
+		return t, nil
 	case ref.CardholderID == "" && ref.CardholderExternalID == "":
 		return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
 	}
@@ -358,13 +462,25 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	if ref.CardholderID != "" {
-		t.personID, err = parseKey(op, "cardholder ID", ref.CardholderID)
-		return t, err
+		if t.personID, err = parseKey(op, "cardholder ID", ref.CardholderID); err != nil {
+			return t, err
+		}
+		if p.usableExternalID(ref.CardholderExternalID) {
+			t.ext = ref.CardholderExternalID
+		}
+		return t, nil
 	}
 	if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
 		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
+	t.ext = ref.CardholderExternalID
 	return t, nil
+}
+
+// usableExternalID reports whether ext can be looked up: a valid external
+// ID that a filter can hold.
+func (p *Provider) usableExternalID(ext string) bool {
+	return ext != "" && acs.ValidateExternalID(ext) == nil && validLiteral(ext)
 }
 
 // revokeBadge sets the revoked status and ends the window of one badge
@@ -399,18 +515,20 @@ func (p *Provider) revokeBadge(ctx context.Context, op string, st statusIDs, b b
 
 // RemoveCardholder deletes the person's badges (their assignments go with
 // them) and then the person record, and checks that the record is gone, so
-// that none of the visitor's data stays in it (see the package doc). ref.ID
-// is the person ID; without it the person is found by ref.ExternalID. An
-// absent person is a success, whatever OpenAccess answers the DELETE.
+// that none of the visitor's data stays in it (see the package doc). The
+// people removed are ref.ID's and every person whose external ID is
+// ref.ExternalID (several, when replicas created duplicates). An absent
+// person is a success, whatever OpenAccess answers the DELETE.
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove_cardholder"
-	var personID int64
+	var holders []int64
 	switch {
 	case ref.ID != "":
-		var err error
-		if personID, err = parseKey(op, "cardholder ID", ref.ID); err != nil {
+		id, err := parseKey(op, "cardholder ID", ref.ID)
+		if err != nil {
 			return err
 		}
+		holders = append(holders, id)
 	case ref.ExternalID != "":
 		if err := acs.ValidateExternalID(ref.ExternalID); err != nil {
 			return acs.Wrap(op, Name, acs.InvalidArgument, err)
@@ -418,23 +536,40 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 	default:
 		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
 	}
-	if ref.ExternalID != "" && validLiteral(ref.ExternalID) {
+	if p.usableExternalID(ref.ExternalID) {
 		unlock, err := p.locks.lock(ctx, "person:"+ref.ExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
 		defer unlock()
 	}
-	if personID == 0 {
-		person, err := p.findPerson(ctx, op, ref.ExternalID)
+	if len(holders) == 0 || p.usableExternalID(ref.ExternalID) {
+		people, err := p.findPeople(ctx, op, ref.ExternalID)
 		if err != nil {
 			return err
 		}
-		if person == nil {
-			return nil
+		for _, x := range people {
+			if !slices.Contains(holders, x.id) {
+				holders = append(holders, x.id)
+			}
 		}
-		personID, _ = person.int("ID")
 	}
+	var first error
+	for _, id := range holders {
+		if err := p.removeHolder(ctx, op, id); err != nil {
+			if acs.CodeOf(err) == acs.Canceled {
+				return err
+			}
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// removeHolder deletes a person's badges and then the person.
+func (p *Provider) removeHolder(ctx context.Context, op string, personID int64) error {
 	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", personID))
 	if err != nil {
 		return err

@@ -22,9 +22,11 @@ type provisioning struct {
 	from, until time.Time
 
 	st       statusIDs
-	person   props // nil: to be created
+	person   props // the survivor; nil: to be created
 	personID int64
-	own      *badgeWindow  // the person's badge with this badge ID
+	extras   []int64       // other people with the external ID, to be removed
+	own      *badgeWindow  // the survivor's badge with this badge ID
+	twins    []badgeWindow // the survivor's other records of this badge ID
 	stale    []badgeWindow // records of this badge ID held by others, no longer active
 }
 
@@ -128,37 +130,56 @@ func (p *Provider) lookUp(ctx context.Context, pr *provisioning) error {
 			return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", l)
 		}
 	}
-	if pr.person, err = p.findPerson(ctx, op, pr.ext); err != nil {
+	people, err := p.findPeople(ctx, op, pr.ext)
+	if err != nil {
 		return err
 	}
-	if pr.person != nil {
-		if pr.personID, _ = pr.person.int("ID"); pr.personID == 0 {
-			return acs.Errorf(op, Name, acs.Unknown, "%s record for %q has no ID", p.cfg.PersonType, pr.ext)
-		}
-	}
+	pr.survive(people)
 	return p.lookUpBadge(ctx, pr)
 }
 
-// lookUpBadge sorts the records of the badge ID into the person's own and
-// stale ones held by others; one still active for another is a Conflict.
+// survive makes the first of people (the smallest ID) the person the grant
+// goes to and the others extras to remove; no people leaves the person to
+// be created.
+func (pr *provisioning) survive(people []person) {
+	pr.person, pr.extras = nil, nil
+	if len(people) == 0 {
+		return
+	}
+	pr.person, pr.personID = people[0].props, people[0].id
+	for _, x := range people[1:] {
+		pr.extras = append(pr.extras, x.id)
+	}
+}
+
+// lookUpBadge sorts the records of the badge ID into the survivor's own
+// (the newest; older twins go) and stale ones held by others; one still
+// active for someone else is a Conflict. Records held by the extras are
+// left to their removal.
 func (p *Provider) lookUpBadge(ctx context.Context, pr *provisioning) error {
 	badges, err := p.list(ctx, pr.op, "Lnl_Badge", eqInt("ID", pr.badgeID))
 	if err != nil {
 		return err
 	}
+	pr.own, pr.twins, pr.stale = nil, nil, nil
 	now := p.now()
 	for _, it := range badges {
 		if id, _ := it.int("ID"); id != pr.badgeID {
 			continue
 		}
 		b, ok := readBadge(it)
-		if !ok {
+		if !ok || slices.Contains(pr.extras, b.personID) {
 			continue
 		}
 		if pr.personID != 0 && b.personID == pr.personID {
-			if pr.own == nil || b.key > pr.own.key {
-				pr.own = &b
+			if pr.own != nil && b.key < pr.own.key {
+				pr.twins = append(pr.twins, b)
+				continue
 			}
+			if pr.own != nil {
+				pr.twins = append(pr.twins, *pr.own)
+			}
+			pr.own = &b
 			continue
 		}
 		if b.live(pr.st.active, now) {
@@ -169,25 +190,45 @@ func (p *Provider) lookUpBadge(ctx context.Context, pr *provisioning) error {
 	return nil
 }
 
-// apply makes the changes: the person, stale badge records, the badge and
-// its assignments.
+// apply makes the changes: the person, the removal of duplicate people
+// and of stale badge records, the badge and its assignments.
 func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned, error) {
 	op := pr.op
 	created := false
 	if pr.person == nil {
 		id, err := p.create(ctx, op, p.cfg.PersonType, "ID", p.personProps(pr.g.Person, true))
-		if err != nil {
-			return acs.Provisioned{}, err
+		switch {
+		case err != nil:
+			if err := p.personAfter(ctx, pr, err); err != nil {
+				return acs.Provisioned{}, err
+			}
+		default:
+			pr.personID = id
+			if err := p.recheck(ctx, pr); err != nil {
+				p.takeBack(ctx, op, id)
+				return acs.Provisioned{}, err
+			}
+			created = pr.personID == id
 		}
-		pr.personID, created = id, true
-	} else if upd := p.personUpdate(pr.person, pr.g.Person); upd != nil {
-		upd["ID"] = pr.personID
-		if err := p.modify(ctx, op, p.cfg.PersonType, upd); err != nil {
+	}
+	if pr.person != nil {
+		if upd := p.personUpdate(pr.person, pr.g.Person); upd != nil {
+			upd["ID"] = pr.personID
+			if err := p.modify(ctx, op, p.cfg.PersonType, upd); err != nil {
+				return acs.Provisioned{}, err
+			}
+		}
+	}
+	for _, id := range pr.extras {
+		// A duplicate made by another caller (a replica) racing on the
+		// same external ID: the survivor holds the grant, the extra goes.
+		if err := p.removeHolder(ctx, op, id); err != nil {
 			return acs.Provisioned{}, err
 		}
 	}
-	for _, b := range pr.stale {
-		// A returned badge handed to the next visitor: the old record goes.
+	for _, b := range append(pr.twins, pr.stale...) {
+		// A returned badge handed to the next visitor, or a second record
+		// of the badge ID on the survivor: the old record goes.
 		if err := p.remove(ctx, op, "Lnl_Badge", keys{"BADGEKEY": b.key}); err != nil {
 			return acs.Provisioned{}, err
 		}
@@ -208,6 +249,75 @@ func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned
 	}, nil
 }
 
+// recheck looks the external ID up again right after the person record
+// was created, since another caller (a replica) may have created one too
+// after finding none: of two such callers, the later to create sees both
+// records. The survivor rule then picks the same record for every caller,
+// and the badge records are sorted again against it. A listing without
+// the new record (it was removed meanwhile, or the search lags) keeps it.
+func (p *Provider) recheck(ctx context.Context, pr *provisioning) error {
+	people, err := p.findPeople(ctx, pr.op, pr.ext)
+	if err != nil {
+		return err
+	}
+	if len(people) == 0 || len(people) == 1 && people[0].id == pr.personID {
+		return nil
+	}
+	created := pr.personID
+	pr.survive(people)
+	if pr.personID != created && !slices.Contains(pr.extras, created) {
+		pr.extras = append(pr.extras, created)
+	}
+	if pr.personID == created {
+		pr.person = nil // as created: nothing to update
+	}
+	return p.lookUpBadge(ctx, pr)
+}
+
+// personAfter asks, after creating the person failed with err, whether a
+// person with the external ID exists now: the answer was lost after the
+// record was made, or a replica made one meanwhile. Found, the survivor
+// rule picks the person the grant goes to, as after a create; otherwise
+// err stands (or the lookup's own error when that one is retryable).
+func (p *Provider) personAfter(ctx context.Context, pr *provisioning, err error) error {
+	if acs.CodeOf(err) == acs.Canceled {
+		return err
+	}
+	people, lerr := p.findPeople(ctx, pr.op, pr.ext)
+	switch {
+	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
+		return lerr
+	case lerr != nil || len(people) == 0:
+		return err
+	}
+	pr.survive(people)
+	return p.lookUpBadge(ctx, pr)
+}
+
+// takeBack deletes the person record just created when looking the
+// external ID up again failed: without knowing whether a replica created
+// one too, the call leaves nothing behind that could remain a duplicate,
+// since a call whose work passed to another replica is not repeated. A
+// record that holds a badge meanwhile was adopted by a replica as the
+// survivor and stays. Failures are ignored: the call fails anyway, and the
+// next Provision or RemoveCardholder for the external ID takes the record
+// up.
+func (p *Provider) takeBack(ctx context.Context, op string, id int64) {
+	if ctx.Err() != nil {
+		return
+	}
+	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", id))
+	if err != nil {
+		return
+	}
+	for _, it := range badges {
+		if b, ok := readBadge(it); ok && b.personID == id {
+			return
+		}
+	}
+	_ = p.removePerson(ctx, op, id)
+}
+
 // applyBadge creates the badge, or updates the person's own one and reads
 // its current assignments.
 func (p *Provider) applyBadge(ctx context.Context, pr *provisioning) (key int64, created bool, current []props, err error) {
@@ -221,7 +331,22 @@ func (p *Provider) applyBadge(ctx context.Context, pr *provisioning) (key int64,
 			"ACTIVATE":   from,
 			"DEACTIVATE": until,
 		})
-		return key, err == nil, nil, err
+		if err == nil || acs.CodeOf(err) == acs.Canceled {
+			return key, err == nil, nil, err
+		}
+		// Another caller (a replica) may have created the same badge for
+		// the same person meanwhile, or the answer was lost after the
+		// record was made: ask, and carry on with the record if it is
+		// there. Otherwise the create's error stands.
+		if lerr := p.lookUpBadge(ctx, pr); lerr != nil {
+			if c := acs.CodeOf(lerr); c == acs.Conflict || c == acs.Canceled || acs.IsRetryable(lerr) {
+				return 0, false, nil, lerr
+			}
+			return 0, false, nil, err
+		}
+		if pr.own == nil {
+			return 0, false, nil, err
+		}
 	}
 	own := pr.own
 	if own.status != pr.st.active || !own.from.Equal(pr.from) || !own.until.Equal(pr.until) || pr.g.CredentialType != "" {
