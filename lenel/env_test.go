@@ -2,8 +2,10 @@ package lenel
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -156,6 +158,8 @@ func shape(r lenelsim.Request) string {
 // harness adapts an env to the conformance kit.
 type harness struct{ e *env }
 
+var _ acstest.SwipeHarness = harness{}
+
 func (h harness) Provider() acs.Provider     { return h.e.p }
 func (h harness) AccessLevels() []string     { return []string{"1", "2"} }
 func (h harness) UnknownAccessLevel() string { return "999" }
@@ -163,6 +167,33 @@ func (h harness) Now() time.Time             { return h.e.clock.Now() }
 func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	return h.e.opens(ref, level, at), nil
 }
+
+// Swipe presents card at a reader that opens level (acstest.SwipeHarness),
+// added to the simulator on first use; the simulator decides and logs the
+// event with its own clock, as a panel would.
+func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
+	l, err := strconv.ParseInt(level, 10, 64)
+	if err != nil {
+		return fmt.Errorf("level %q is not an OnGuard ID", level)
+	}
+	badgeID, err := h.e.p.badgeID(card)
+	if err != nil {
+		return err
+	}
+	door := ""
+	for _, d := range h.e.sim.Doors() {
+		if slices.Contains(d.AccessLevels, l) {
+			door = d.ID
+			break
+		}
+	}
+	if door == "" {
+		door = h.e.sim.AddDoor(lenelsim.DoorSpec{Name: "Door of level " + level, TimeAttendance: lenelsim.ReaderEntrance, AccessLevels: []int64{l}}).ID
+	}
+	h.e.sim.Swipe(badgeID, door, time.Time{})
+	return nil
+}
+
 func (h harness) Census(context.Context) (acstest.Census, error) {
 	c := h.e.sim.Census()
 	return acstest.Census{Cardholders: c.Cardholders + c.Visitors, Credentials: c.Badges}, nil
