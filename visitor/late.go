@@ -3,6 +3,8 @@ package visitor
 import (
 	"context"
 	"errors"
+
+	"github.com/acsbridge/acsbridge/acs"
 )
 
 // lateOutcome handles the outcome of a call whose item this engine no
@@ -63,6 +65,17 @@ func (r *run) revokeLate(tx Tx, v *Visit, it OutboxItem, a attempt) error {
 		Reason: "a provision reached the ACS after this engine lost its lease, for a credential no longer wanted: revoking it again"}, c)
 	if a.err != nil {
 		rec.Error = a.err.Error()
+	}
+	if v.CardholderRemoval {
+		// The cardholder was removed (or its removal queued) before the
+		// provision landed, which may have created it again: remove it
+		// again rather than leave a record with the visitor's name.
+		rec.Reason = "a provision reached the ACS after this engine lost its lease, for a visit whose cardholder was removed: removing it again"
+		if err := r.audit(tx, v, rec); err != nil {
+			return err
+		}
+		holder := acs.CardholderRef{ID: c.Ref.CardholderID, ExternalID: v.ID}
+		return r.enqueue(tx, v, OutboxItem{Op: OpRemoveCardholder, Credential: -1, Cardholder: &holder})
 	}
 	if err := r.audit(tx, v, rec); err != nil {
 		return err
