@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"os"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +132,7 @@ func TestChaosReplicas(t *testing.T) {
 	t.Logf("end state:\n%s", rep)
 	if rep.Violations() > 0 {
 		t.Errorf("invariants violated:\n%s", rep)
+		logTrails(t, stores[0], rep.String())
 	}
 	if rep.ACSLive != rep.ActiveVisits {
 		t.Errorf("%d credentials live at the ACSs, the store counts %d active visits", rep.ACSLive, rep.ActiveVisits)
@@ -230,4 +232,20 @@ func pgSchemaDSN(t *testing.T) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// logTrails logs the audit trail of every visit a report names, to show
+// how it came to violate an invariant.
+func logTrails(t *testing.T, store visitor.Store, report string) {
+	t.Helper()
+	for _, m := range regexp.MustCompile(`visit ([a-z]v\d+)`).FindAllStringSubmatch(report, 20) {
+		recs, err := store.Audit(context.Background(), visitor.AuditQuery{VisitID: m[1]})
+		if err != nil {
+			t.Log(err)
+			return
+		}
+		for _, r := range recs {
+			t.Logf("%s %s %-8s %-22s %-9s attempt %d %s %s %s", m[1], r.Time.Format("15:04:05.000"), r.Actor, r.Action, r.Outcome, r.Attempt, r.Card, r.Reason, r.Error)
+		}
+	}
 }
