@@ -100,12 +100,17 @@ type Backend struct {
 //
 // New takes ownership of db and rdb: the Store's Close closes them, and
 // New closes them itself when it returns an error.
-func New(ctx context.Context, b Backend, db, rdb *sql.DB) (_ *Store, err error) {
-	defer func() {
-		if err != nil {
-			closeAll(db, rdb)
-		}
-	}()
+func New(ctx context.Context, b Backend, db, rdb *sql.DB) (*Store, error) {
+	s, err := newStore(ctx, b, db, rdb)
+	if err != nil {
+		closeAll(db, rdb)
+		return nil, err
+	}
+	return s, nil
+}
+
+// newStore is New without the cleanup on failure.
+func newStore(ctx context.Context, b Backend, db, rdb *sql.DB) (*Store, error) {
 	switch {
 	case db == nil:
 		return nil, errors.New("sqlstore: New needs a database (db is nil)")
