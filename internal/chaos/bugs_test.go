@@ -16,6 +16,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/wiegand"
@@ -211,8 +212,8 @@ func lenelAppIDLeak() string {
 	}
 	defer chaos.CloseProviders([]acs.Provider{p})
 	err = p.Ping(context.Background())
-	if err != nil && strings.Contains(err.Error(), wrong.LenelAppID) {
-		return strings.ReplaceAll(err.Error(), wrong.LenelAppID, "<application ID>")
+	if appID := wrong[chaos.Lenel][providers.AppID]; err != nil && strings.Contains(err.Error(), appID) {
+		return strings.ReplaceAll(err.Error(), appID, "<application ID>")
 	}
 	return ""
 }
@@ -242,9 +243,22 @@ func TestACSErrorTextSanitised(t *testing.T) {
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, `{"code":400,"message":%q}`, forged)
 		},
+		chaos.Alta: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"name":"BadRequest","message":%q}`, forged)
+		},
+		chaos.Verkada: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `{"id":"a1b2","message":%q,"data":null}`, forged)
+		},
 	}
 	var dirty []string
 	for _, kind := range chaos.Kinds {
+		if answers[kind] == nil {
+			t.Fatalf("no forged error answer for %s", kind)
+		}
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { answers[kind](w) }))
 		p, err := chaos.NewProvider(kind, srv.URL, chaos.ProviderConfig{Clock: time.Now, Secrets: chaos.DistinctSecrets()})
 		if err != nil {

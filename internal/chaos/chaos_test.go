@@ -9,7 +9,7 @@ import (
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
-// TestChaos runs complete visit lifecycles over the three simulators
+// TestChaos runs complete visit lifecycles over the simulators (one per provider)
 // through the real adapters while 20% of requests fail in every way the
 // simulators can, drains the outbox (faults still on) by advancing the
 // manual clock past each backoff, and then compares the store with the

@@ -36,6 +36,10 @@ type Report struct {
 	// TimeReorders counts audit records of a visit stamped earlier than
 	// the record before them (by Seq).
 	TimeReorders int
+	// Escalations counts the ACS operations reported stuck (ActStuck): not
+	// a violation, since the work is still retried until the ACS confirms,
+	// but a sign of how hard the faults hit.
+	Escalations int
 
 	// Violations.
 	LiveNotSignedIn      int // a live ACS credential of a visit not signed in or not holding it
@@ -72,8 +76,8 @@ func (r *Report) Violations() int {
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "visits=%d states=%v credentials=%d active=%d\n", r.Visits, r.States, r.Credentials, r.ActiveVisits)
-	fmt.Fprintf(&b, "ACS: cardholders=%d (visits explain %d–%d) credentials=%d live=%d unassigned=%d anonymous=%d; badges assigned=%d numbers assigned=%d; audit records=%d (%d stamped earlier than their predecessor)\n",
-		r.ACSCardholders, r.ExpectedCardholdersMin, r.ExpectedCardholdersMax, r.ACSCredentials, r.ACSLive, r.ACSUnassigned, r.ACSAnonymous, r.BadgesAssigned, r.NumbersAssigned, r.AuditRecords, r.TimeReorders)
+	fmt.Fprintf(&b, "ACS: cardholders=%d (visits explain %d–%d) credentials=%d live=%d unassigned=%d anonymous=%d; badges assigned=%d numbers assigned=%d; audit records=%d (%d stamped earlier than their predecessor, %d escalations of stuck work)\n",
+		r.ACSCardholders, r.ExpectedCardholdersMin, r.ExpectedCardholdersMax, r.ACSCredentials, r.ACSLive, r.ACSUnassigned, r.ACSAnonymous, r.BadgesAssigned, r.NumbersAssigned, r.AuditRecords, r.TimeReorders, r.Escalations)
 	fmt.Fprintf(&b, "violations: live-not-signed-in=%d active-missing=%d duplicate-cardholders=%d duplicate-credentials=%d stale-cardholders=%d badges-assigned-twice=%d badge=%d unsettled=%d outbox=%d audit=%d",
 		r.LiveNotSignedIn, r.ActiveMissing, r.DuplicateCardholders, r.DuplicateCredentials, r.StaleCardholders,
 		r.BadgesAssignedTwice, r.BadgeViolations, r.Unsettled, r.PendingOutbox, r.AuditViolations)
@@ -354,6 +358,11 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 			r.TimeReorders++
 		}
 		last = rec.Time
+		if rec.Action == visitor.ActStuck {
+			// A report about the outbox, not a transition of the visit.
+			r.Escalations++
+			continue
+		}
 		if rec.Outcome == visitor.Refused {
 			continue
 		}

@@ -39,8 +39,9 @@ func TestCheckFindsViolations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A second cardholder with a visit's external ID.
-	e.sims.Genetec.AddCardholder("Copy Cat ["+e.driver.VisitID(3)+"]", "Copy", "Cat")
+	// A second cardholder with a visit's external ID: visit n of n sites
+	// walked in at the first site, Genetec.
+	e.sims.Genetec.AddCardholder("Copy Cat ["+e.driver.VisitID(len(e.sims.Sites))+"]", "Copy", "Cat")
 	// A badge assigned to a visit that does not hold it.
 	pool, _ := e.engine.Pool(e.sims.Sites[0].Location)
 	if _, err := pool.Acquire(ctx, "1010", "ghost-visit"); err != nil {
@@ -56,7 +57,7 @@ func TestCheckFindsViolations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.providers[8%3].Revoke(ctx, v.Current().Ref); err != nil {
+	if err := e.providers[8%len(e.providers)].Revoke(ctx, v.Current().Ref); err != nil {
 		t.Fatal(err)
 	}
 	// An ACS operation that cannot complete.

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,69 +14,69 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/brivo"
+	"github.com/acsbridge/acsbridge/alta/altasim"
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
-	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
+	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+	"github.com/acsbridge/acsbridge/verkada/verkadasim"
 )
 
-// Provider kinds, in the order Sims.Sites lists them.
+// Provider kinds, in the order Sims.Sites lists them (the registry's).
 const (
 	Genetec = "genetec"
 	Lenel   = "lenel"
 	Brivo   = "brivo"
+	Alta    = "alta"
+	Verkada = "verkada"
 )
 
-// Kinds lists the three provider kinds.
-var Kinds = []string{Genetec, Lenel, Brivo}
+// Kinds lists the provider kinds of the fleet: every provider of the
+// registry (internal/providers), in its order.
+var Kinds = providers.Names()
 
-// Secrets are the credentials the simulators accept and the adapters send.
-// DistinctSecrets makes each one a distinctive string, so that a test can
-// search logs, errors and URLs for it.
-type Secrets struct {
-	GenetecUser, GenetecPassword, GenetecAppID    string
-	LenelUser, LenelPassword, LenelAppID          string
-	BrivoClientID, BrivoClientSecret, BrivoAPIKey string
-	BrivoUser, BrivoPassword                      string
+// Secrets are the credentials the simulators accept and the adapters send,
+// by provider kind: the settings of the registry (username, password, API
+// key, …) that identify the VMS to the ACS. DistinctSecrets makes each
+// value that must not leak a distinctive string, so that a test can search
+// logs, errors and URLs for it.
+type Secrets map[string]providers.Config
 
-	lenelTokenPrefix string
-}
-
-// DistinctSecrets returns credentials that appear nowhere else: each holds
-// a random tag.
+// DistinctSecrets returns credentials that appear nowhere else: each
+// secret holds a random tag.
 func DistinctSecrets() Secrets {
 	tag := func(name string) string {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
 		return name + "-" + hex.EncodeToString(b[:])
 	}
-	return Secrets{
-		GenetecUser:       "vms-operator",
-		GenetecPassword:   tag("GenPw#Zq8"),
-		GenetecAppID:      tag("GenApp"),
-		LenelUser:         "vms-operator",
-		LenelPassword:     tag("LenPw!Kx3"),
-		LenelAppID:        tag("LENAPP"),
-		BrivoClientID:     "vms-client",
-		BrivoClientSecret: tag("BrvSecret"),
-		BrivoAPIKey:       tag("BrvKey"),
-		BrivoUser:         "vms-admin",
-		BrivoPassword:     tag("BrvPw%2F&x"),
-		lenelTokenPrefix:  tag("LenTok"),
+	out := Secrets{}
+	for _, kind := range Kinds {
+		out[kind] = kitOf(kind).credentials(tag)
 	}
+	return out
+}
+
+// kitOf returns the kit of a provider kind; a registered provider without
+// one is a programming error (see kits.go).
+func kitOf(kind string) *kit {
+	k, ok := kits[kind]
+	if !ok {
+		panic(fmt.Sprintf("chaos: provider %q has no simulator kit (add one in internal/chaos/kits.go)", kind))
+	}
+	return k
 }
 
 // Site is one simulated ACS on a loopback server, behind its Injector.
 type Site struct {
-	// Kind is Genetec, Lenel or Brivo.
+	// Kind is the provider kind (Genetec, Lenel, …).
 	Kind string
 	// Location is the visitor location served by this ACS.
 	Location string
@@ -93,16 +92,19 @@ type Site struct {
 	sims *Sims
 }
 
-// Sims holds the three simulators. Create it with StartSims and Close it
-// when done.
+// Sims holds the simulators, one per kind. Create it with StartSims and
+// Close it when done.
 type Sims struct {
 	Genetec *genetecsim.Server
 	Lenel   *lenelsim.Server
 	Brivo   *brivosim.Server
-	// Sites lists the three sites in the order of Kinds.
+	Alta    *altasim.Server
+	Verkada *verkadasim.Server
+	// Sites lists the sites in the order of Kinds.
 	Sites []*Site
 
-	secrets Secrets
+	secrets     Secrets
+	tokenPrefix string // of Lenel's session tokens
 
 	mu     sync.Mutex
 	tokens []string // session and access tokens the simulators issued
@@ -113,64 +115,64 @@ type SimConfig struct {
 	// Clock is the simulators' time (session and token expiry, credential
 	// windows). Required.
 	Clock func() time.Time
-	// Secrets are the credentials the simulators accept.
+	// Secrets are the credentials the simulators accept (default, and for
+	// a kind missing: distinctive ones).
 	Secrets Secrets
 	// Seed seeds the fault injectors.
 	Seed uint64
 	// TLS serves https with httptest's self-signed certificate.
 	TLS bool
-	// Locations overrides the location IDs (default "gen-hq",
-	// "len-campus", "brv-office").
+	// Locations overrides the location IDs, one per kind (default
+	// DefaultLocations).
 	Locations []string
 	// Wrap, when set, wraps each site's handler outside its Injector
 	// (the crash test reads the child's clock from a header there).
 	Wrap func(http.Handler) http.Handler
 }
 
-// DefaultLocations are the location IDs of the three sites.
-var DefaultLocations = []string{"gen-hq", "len-campus", "brv-office"}
+// DefaultLocations are the location IDs of the sites, in the order of
+// Kinds ("gen-hq", "len-campus", "brv-office", "alta-lab", "vkd-annex").
+var DefaultLocations = func() []string {
+	var out []string
+	for _, kind := range Kinds {
+		loc := kind + "-site"
+		if k, ok := kits[kind]; ok {
+			loc = k.location
+		}
+		out = append(out, loc)
+	}
+	return out
+}()
 
-// StartSims starts the three simulators on loopback servers.
+// StartSims starts one simulator per kind on loopback servers.
 func StartSims(cfg SimConfig) *Sims {
 	if cfg.Clock == nil {
 		panic("chaos: SimConfig.Clock is required")
 	}
-	sec := cfg.Secrets
+	sec := Secrets{}
+	distinct := DistinctSecrets()
+	for _, kind := range Kinds {
+		if c, ok := cfg.Secrets[kind]; ok {
+			sec[kind] = c
+		} else {
+			sec[kind] = distinct[kind]
+		}
+	}
 	locs := cfg.Locations
-	if len(locs) != 3 {
+	if len(locs) != len(Kinds) {
 		locs = DefaultLocations
 	}
-	s := &Sims{secrets: sec}
-	s.Genetec = genetecsim.New(
-		genetecsim.WithClock(cfg.Clock),
-		genetecsim.WithUser(sec.GenetecUser, sec.GenetecPassword),
-		genetecsim.WithApplicationID(sec.GenetecAppID),
-		genetecsim.WithColdStart(2*time.Millisecond),
-	)
-	s.Lenel = lenelsim.New(
-		lenelsim.WithoutDefaults(),
-		lenelsim.WithClock(cfg.Clock),
-		lenelsim.WithUser(sec.LenelUser, sec.LenelPassword, ""),
-		lenelsim.WithApplicationID(sec.LenelAppID),
-		lenelsim.WithTokenFunc(s.lenelToken),
-	)
-	s.Brivo = brivosim.New(
-		brivosim.WithClock(cfg.Clock),
-		brivosim.WithCredentials(brivosim.Credentials{
-			ClientID: sec.BrivoClientID, ClientSecret: sec.BrivoClientSecret, APIKey: sec.BrivoAPIKey,
-			Username: sec.BrivoUser, Password: sec.BrivoPassword,
-		}),
-		brivosim.WithRetryAfter(2),
-	)
-	levels := [][]string{
-		{genetecsim.SeedLobbyGroup, genetecsim.SeedFloor3Group},
-		{strconv.FormatInt(lenelsim.LevelLobby, 10), strconv.FormatInt(lenelsim.LevelFloor3, 10)},
-		{brivosim.DefaultGroups()[0].GroupID(), brivosim.DefaultGroups()[1].GroupID()},
-	}
-	handlers := []http.Handler{s.Genetec, s.Lenel, tokenTee{s.Brivo, s}}
-	injectors := []func(Kind, int, *http.Request) bool{s.injectGenetec, s.injectLenel, s.injectBrivo}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	s := &Sims{secrets: sec, tokenPrefix: "LenTok-" + hex.EncodeToString(b[:])}
 	for i, kind := range Kinds {
-		in := newInjector(kind, handlers[i], injectors[i], cfg.Seed+uint64(i)*7919)
+		k := kitOf(kind)
+		handler, levels := k.start(s, cfg, sec[kind])
+		if len(k.tokens) > 0 {
+			handler = tokenTee{next: handler, sims: s, keys: k.tokens}
+		}
+		inject := func(fk Kind, v int, r *http.Request) bool { return k.inject(s, fk, v, r) }
+		in := newInjector(kind, handler, inject, cfg.Seed+uint64(i)*7919)
 		var h http.Handler = in
 		if cfg.Wrap != nil {
 			h = cfg.Wrap(h)
@@ -184,7 +186,7 @@ func StartSims(cfg SimConfig) *Sims {
 		} else {
 			srv.Start()
 		}
-		s.Sites = append(s.Sites, &Site{Kind: kind, Location: locs[i], URL: srv.URL, Levels: levels[i], Faults: in, Server: srv, sims: s})
+		s.Sites = append(s.Sites, &Site{Kind: kind, Location: locs[i], URL: srv.URL, Levels: levels, Faults: in, Server: srv, sims: s})
 	}
 	return s
 }
@@ -243,13 +245,20 @@ func (s *Sims) Requests() int {
 	return n
 }
 
+// ResetRequests empties every simulator's request log (long runs keep
+// memory flat with it).
+func (s *Sims) ResetRequests() {
+	s.Genetec.ResetRequests()
+	s.Lenel.ResetRequests()
+	s.Brivo.ResetRequests()
+	s.Alta.ResetRequests()
+	s.Verkada.ResetRequests()
+}
+
 func (s *Sims) lenelToken() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	tok := s.secrets.lenelTokenPrefix + "-" + hex.EncodeToString(b[:])
-	if s.secrets.lenelTokenPrefix == "" {
-		tok = "lenel-session-" + hex.EncodeToString(b[:])
-	}
+	tok := s.tokenPrefix + "-" + hex.EncodeToString(b[:])
 	s.recordToken(tok)
 	return tok
 }
@@ -267,7 +276,8 @@ func (s *Sims) recordToken(tok string) {
 type ProviderConfig struct {
 	// Clock is the adapters' time. Required.
 	Clock func() time.Time
-	// Secrets are the credentials the adapters send.
+	// Secrets are the credentials the adapters send (by kind; a kind
+	// missing sends its simulator's default credentials).
 	Secrets Secrets
 	// Logger receives the adapters' log lines (nil: none).
 	Logger *slog.Logger
@@ -284,79 +294,44 @@ type ProviderConfig struct {
 	LenelKeepAlive time.Duration
 }
 
-// NewProvider returns the adapter of kind pointed at the simulator served
-// from origin url, configured for tests: short attempt timeouts, quick
-// HTTP-level retries (the outbox does the patient retrying), no client
-// rate limit.
+// NewProvider returns the adapter of kind, built through the provider
+// registry, pointed at the simulator served from origin url and configured
+// for tests: short attempt timeouts, quick HTTP-level retries (the outbox
+// does the patient retrying), no client rate limit.
 func NewProvider(kind, url string, cfg ProviderConfig) (acs.Provider, error) {
+	entry, ok := providers.Lookup(kind)
+	if !ok {
+		return nil, fmt.Errorf("chaos: unknown provider kind %q", kind)
+	}
+	c := entry.SimConfig(url)
+	for k, v := range cfg.Secrets[kind] {
+		c[k] = v
+	}
 	timeout := cfg.AttemptTimeout
 	if timeout <= 0 {
 		timeout = 250 * time.Millisecond
 	}
-	var hc *http.Client
+	o := providers.Options{
+		Clock:     cfg.Clock,
+		Logger:    cfg.Logger,
+		Timeout:   timeout,
+		CAFile:    cfg.CAFile,
+		Retry:     &providers.Retry{Max: 2, WaitMin: time.Millisecond, WaitMax: 10 * time.Millisecond},
+		RateLimit: &providers.RateLimit{},
+	}
 	if cfg.Transport != nil {
-		hc = &http.Client{Transport: cfg.Transport, Timeout: timeout}
+		o.HTTPClient = &http.Client{Transport: cfg.Transport, Timeout: timeout}
 	}
-	sec := cfg.Secrets
-	switch kind {
-	case Genetec:
-		opts := []genetec.Option{genetec.WithClock(cfg.Clock), genetec.WithRetry(2, time.Millisecond, 10*time.Millisecond)}
-		if cfg.Logger != nil {
-			opts = append(opts, genetec.WithLogger(cfg.Logger))
-		}
-		if hc != nil {
-			opts = append(opts, genetec.WithHTTPClient(hc))
-		} else {
-			opts = append(opts, genetec.WithTimeout(timeout))
-			if cfg.CAFile != "" {
-				opts = append(opts, genetec.WithTLS(genetec.TLSOptions{CAFile: cfg.CAFile}))
-			}
-		}
-		return genetec.New(genetec.Config{BaseURL: url + genetecsim.DefaultBasePath, Username: sec.GenetecUser,
-			Password: sec.GenetecPassword, ApplicationID: sec.GenetecAppID}, opts...)
-	case Lenel:
-		opts := []lenel.Option{lenel.WithClock(cfg.Clock), lenel.WithRetry(2, time.Millisecond, 10*time.Millisecond)}
-		if cfg.LenelKeepAlive > 0 {
-			opts = append(opts, lenel.WithKeepAlive(cfg.LenelKeepAlive))
-		}
-		if cfg.Logger != nil {
-			opts = append(opts, lenel.WithLogger(cfg.Logger))
-		}
-		if hc != nil {
-			opts = append(opts, lenel.WithHTTPClient(hc))
-		} else {
-			opts = append(opts, lenel.WithRequestTimeout(timeout))
-			if cfg.CAFile != "" {
-				opts = append(opts, lenel.WithTLS(lenel.TLSOptions{CAFile: cfg.CAFile}))
-			}
-		}
-		return lenel.New(lenel.Config{BaseURL: url + lenelsim.BasePath, Username: sec.LenelUser,
-			Password: sec.LenelPassword, ApplicationID: sec.LenelAppID}, opts...)
-	case Brivo:
-		opts := []brivo.Option{brivo.WithClock(cfg.Clock), brivo.WithRetry(2, time.Millisecond, 10*time.Millisecond),
-			brivo.WithRateLimit(0, 0)}
-		if cfg.Logger != nil {
-			opts = append(opts, brivo.WithLogger(cfg.Logger))
-		}
-		if hc != nil {
-			opts = append(opts, brivo.WithHTTPClient(hc))
-		} else {
-			opts = append(opts, brivo.WithTimeout(timeout))
-			if cfg.CAFile != "" {
-				opts = append(opts, brivo.WithTLS(brivo.TLSOptions{CAFile: cfg.CAFile}))
-			}
-		}
-		return brivo.New(brivo.Config{BaseURL: url + brivosim.APIPrefix, AuthURL: url, ClientID: sec.BrivoClientID,
-			ClientSecret: sec.BrivoClientSecret, APIKey: sec.BrivoAPIKey, Username: sec.BrivoUser,
-			Password: sec.BrivoPassword}, opts...)
+	if cfg.LenelKeepAlive > 0 {
+		o.Extra = append(o.Extra, lenel.WithKeepAlive(cfg.LenelKeepAlive))
 	}
-	return nil, fmt.Errorf("chaos: unknown provider kind %q", kind)
+	return entry.Build(c, o)
 }
 
 // Connect builds one adapter per site. The returned close function closes
 // the adapters that hold background work.
 func (s *Sims) Connect(cfg ProviderConfig) ([]acs.Provider, func(), error) {
-	if cfg.Secrets == (Secrets{}) {
+	if cfg.Secrets == nil {
 		cfg.Secrets = s.secrets
 	}
 	var ps []acs.Provider
@@ -383,23 +358,26 @@ func CloseProviders(ps []acs.Provider) {
 	}
 }
 
-// tokenTee records the tokens the Brivo simulator's token endpoint issues.
+// tokenTee records the tokens a simulator's token endpoints issue.
 type tokenTee struct {
 	next http.Handler
 	sims *Sims
+	// keys maps a token endpoint's path to the JSON keys of its tokens.
+	keys map[string][]string
 }
 
 func (t tokenTee) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path != brivosim.TokenPath {
+	keys, ok := t.keys[r.URL.Path]
+	if !ok {
 		t.next.ServeHTTP(w, r)
 		return
 	}
 	tw := &teeWriter{ResponseWriter: w}
 	t.next.ServeHTTP(tw, r)
-	for _, key := range []string{`"access_token":"`, `"refresh_token":"`} {
-		body := tw.buf.String()
-		if i := strings.Index(body, key); i >= 0 {
-			rest := body[i+len(key):]
+	body := tw.buf.String()
+	for _, key := range keys {
+		if i := strings.Index(body, `"`+key+`":"`); i >= 0 {
+			rest := body[i+len(key)+4:]
 			if j := strings.IndexByte(rest, '"'); j > 0 {
 				t.sims.recordToken(rest[:j])
 			}
@@ -427,28 +405,31 @@ func (w *teeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return hj.Hijack()
 }
 
-// SecretForms returns the secrets of sec by name, with the encodings in
-// which they could leak: the HTTP Basic tokens and the percent-encoded
-// passwords.
+// SecretForms returns the secrets of sec by name ("lenel password",
+// "genetec application ID", …), with the encodings in which they could
+// leak: the HTTP Basic tokens and the percent-encoded forms.
 func SecretForms(sec Secrets) map[string]string {
-	out := map[string]string{
-		"genetec password":       sec.GenetecPassword,
-		"genetec application ID": sec.GenetecAppID,
-		"lenel password":         sec.LenelPassword,
-		"lenel application ID":   sec.LenelAppID,
-		"brivo client secret":    sec.BrivoClientSecret,
-		"brivo API key":          sec.BrivoAPIKey,
-		"brivo password":         sec.BrivoPassword,
-		"genetec basic token":    base64.StdEncoding.EncodeToString([]byte(sec.GenetecUser + ";" + sec.GenetecAppID + ":" + sec.GenetecPassword)),
-		"brivo basic token":      base64.StdEncoding.EncodeToString([]byte(sec.BrivoClientID + ":" + sec.BrivoClientSecret)),
-	}
-	for name, p := range map[string]string{"genetec password": sec.GenetecPassword, "lenel password": sec.LenelPassword,
-		"brivo password": sec.BrivoPassword, "brivo client secret": sec.BrivoClientSecret} {
-		if q := url.QueryEscape(p); q != p {
-			out[name+" (query-escaped)"] = q
+	out := map[string]string{}
+	for _, kind := range Kinds {
+		k := kitOf(kind)
+		c := sec[kind]
+		for _, s := range providers.Settings() {
+			if !s.Secret() && !slices.Contains(k.sensitive, s) || c[s] == "" {
+				continue
+			}
+			name := kind + " " + secretLabels[s]
+			out[name] = c[s]
+			if q := url.QueryEscape(c[s]); q != c[s] {
+				out[name+" (query-escaped)"] = q
+			}
+			if q := url.PathEscape(c[s]); q != c[s] {
+				out[name+" (path-escaped)"] = q
+			}
 		}
-		if q := url.PathEscape(p); q != p {
-			out[name+" (path-escaped)"] = q
+		if k.basic != nil {
+			for _, b := range k.basic(c) {
+				out[kind+" basic token"] = b
+			}
 		}
 	}
 	for k, v := range out {
@@ -457,4 +438,12 @@ func SecretForms(sec Secrets) map[string]string {
 		}
 	}
 	return out
+}
+
+// secretLabels names the settings in SecretForms.
+var secretLabels = map[providers.Setting]string{
+	providers.Password:     "password",
+	providers.ClientSecret: "client secret",
+	providers.APIKey:       "API key",
+	providers.AppID:        "application ID",
 }

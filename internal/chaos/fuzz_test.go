@@ -27,7 +27,7 @@ import (
 // Fuzz targets for the inputs that had none in their own packages, all
 // black-box through public APIs: badge CSV import, scanner input, grant
 // validation against the card codec, decimal card forms, visitor input
-// through the Engine (alone and through the three adapters into their
+// through the Engine (alone and through the adapters into their
 // simulators), and hostile answers from each ACS. Every error must be
 // clear: valid UTF-8, no control characters (a log line cannot be forged
 // through it), bounded in length however large the input.
@@ -374,12 +374,12 @@ func (a *acsFuzz) init(t *testing.T) {
 }
 
 // FuzzVisitorNamesToACS signs visitors with arbitrary names in through the
-// Engine and the three real adapters into their simulators, and out again.
+// Engine and the real adapters into their simulators, and out again.
 // Whatever the names hold (query-language operators, quotes, brackets,
 // separators, non-ASCII), a visitor the Engine accepts reaches each ACS as
 // exactly one cardholder with exactly the given names, and no other
 // cardholder changes: nothing is injected into Genetec's q=, Lenel's
-// filters or Brivo's filters and paths.
+// filters, Brivo's filters and paths, Alta's searches or Verkada's queries.
 func FuzzVisitorNamesToACS(f *testing.F) {
 	f.Add("Ada", "Lovelace", "ada@example.com")
 	f.Add(`A\,B=C`, `(x)@y-z*{}$<>`, "e@x")
@@ -392,7 +392,7 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 		a.init(t)
 		ctx := context.Background()
 		i := a.n.Add(1)
-		site := a.sims.Sites[i%3]
+		site := a.sims.Sites[int(i)%len(a.sims.Sites)]
 		id := "fz" + strconv.FormatInt(i, 10)
 		who := visitor.Visitor{FirstName: first, LastName: last, Email: email}
 		v, err := a.engine.SignIn(ctx, chaos.Desk, visitor.SignInRequest{VisitID: id, Location: site.Location, Visitor: who,
@@ -480,6 +480,30 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 			if strings.TrimSpace(first) != "" && !same(u.FirstName, first) || strings.TrimSpace(last) != "" && !same(u.LastName, last) {
 				t.Fatalf("brivo stored %q %q for %q %q", u.FirstName, u.LastName, first, last)
 			}
+		case chaos.Alta:
+			n := 0
+			for _, u := range a.sims.Alta.Users() {
+				if u.ExternalID != id || u.Archived {
+					continue
+				}
+				n++
+				if strings.TrimSpace(first) != "" && !same(u.FirstName, first) || strings.TrimSpace(last) != "" && !same(u.LastName, last) {
+					t.Fatalf("alta stored %q %q for %q %q", u.FirstName, u.LastName, first, last)
+				}
+			}
+			if n != 1 {
+				t.Fatalf("alta holds %d users for %s", n, id)
+			}
+		case chaos.Verkada:
+			u, ok := a.sims.Verkada.User(id)
+			if !ok {
+				t.Fatalf("verkada holds no user %s", id)
+			}
+			if strings.TrimSpace(first) != "" && !same(u.FirstName, first) || strings.TrimSpace(last) != "" && !same(u.LastName, last) {
+				t.Fatalf("verkada stored %q %q for %q %q", u.FirstName, u.LastName, first, last)
+			}
+		default:
+			t.Fatalf("no name check for %s", site.Kind)
 		}
 	})
 }
@@ -588,7 +612,7 @@ func FuzzACSAnswers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which, at uint8, status int, ctype string, body []byte) {
 		a := &answersFuzz
 		a.init()
-		kind := chaos.Kinds[int(which)%3]
+		kind := chaos.Kinds[int(which)%len(chaos.Kinds)]
 		site := a.sims.Site(kind)
 		if status < 100 || status > 999 {
 			status = 200

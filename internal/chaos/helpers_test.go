@@ -15,8 +15,9 @@ import (
 // t0 is when every simulated run starts.
 var t0 = time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
 
-// env is the three simulators, the adapters pointed at them and an Engine
-// with one location per simulator, all on one manual clock.
+// env is the simulators (one per provider kind), the adapters pointed at
+// them and an Engine with one location per simulator, all on one manual
+// clock.
 type env struct {
 	sims      *chaos.Sims
 	providers []acs.Provider
@@ -41,7 +42,7 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 	if cfg.store == nil {
 		cfg.store = visitor.NewMemoryStore()
 	}
-	if cfg.secrets == (chaos.Secrets{}) {
+	if cfg.secrets == nil {
 		cfg.secrets = chaos.DistinctSecrets()
 	}
 	if cfg.badges == 0 {

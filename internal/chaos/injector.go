@@ -10,10 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/acsbridge/acsbridge/brivo/brivosim"
-	"github.com/acsbridge/acsbridge/genetec/genetecsim"
-	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 )
 
 // Kind is a way a request fails.
@@ -23,15 +19,16 @@ type Kind int
 // injection where it has one, so the failure looks as the vendor's would.
 const (
 	None Kind = iota
-	// ServerError: 500, 502 or 503 (Brivo and Genetec send Retry-After
-	// with 503).
+	// ServerError: 500, 502 or 503 (Brivo, Genetec, Alta and Verkada
+	// send Retry-After with 503).
 	ServerError
-	// Throttled: 429 with Retry-After (Genetec, Brivo), 429 (Lenel), or
-	// Brivo's gateway 403 "Developer Over Qps" with Retry-After.
+	// Throttled: 429 with Retry-After (Genetec, Brivo, Alta, Verkada),
+	// 429 (Lenel), or Brivo's gateway 403 "Developer Over Qps" with
+	// Retry-After.
 	Throttled
 	// VendorError: a transient refusal in the vendor's shape: Genetec's
-	// Fail envelope with HTTP 200, an OnGuard error body with 500, a
-	// Brivo 503.
+	// Fail envelope with HTTP 200, an OnGuard error body with 500, a 503
+	// (Brivo, Alta, Verkada).
 	VendorError
 	// DropBefore closes the connection before the request is handled.
 	DropBefore
@@ -47,7 +44,7 @@ const (
 	// SessionExpired ends the session or access token just before the
 	// request (Genetec: the next request is a cold start; Lenel: the
 	// session is deleted; Brivo: access tokens expire, and now and then
-	// refresh tokens too).
+	// refresh tokens too; Alta and Verkada: every token expires).
 	SessionExpired
 	// Slow delays a correct answer by a few milliseconds.
 	Slow
@@ -328,90 +325,4 @@ func (t *Tripwire) count() (before, after bool, fire func()) {
 	}
 	t.armed = false
 	return !t.after, t.after, t.fire
-}
-
-func (s *Sims) injectGenetec(k Kind, v int, r *http.Request) bool {
-	rel := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, genetecsim.DefaultBasePath), "/")
-	f := genetecsim.Fault{Method: r.Method, Path: rel, Times: 1}
-	switch k {
-	case ServerError:
-		f.Status = []int{500, 502, 503}[v%3]
-		if f.Status == 503 {
-			f.RetryAfter = "1"
-		}
-	case Throttled:
-		f.Status, f.RetryAfter = http.StatusTooManyRequests, "2"
-	case VendorError:
-		f.Fail = &genetecsim.Failure{SdkErrorCode: "ServerBusy", Message: "The Directory is busy; try again."}
-	case DropBefore:
-		f.Drop = true
-	case DropAfter:
-		f.DropAfterCommit = true
-	case SessionExpired:
-		s.Genetec.ExpireSessions()
-		return true
-	default:
-		return false
-	}
-	s.Genetec.Inject(f)
-	return true
-}
-
-func (s *Sims) injectLenel(k Kind, v int, r *http.Request) bool {
-	path := r.URL.Path
-	if strings.HasPrefix(path, lenelsim.BasePath+"/") {
-		path = strings.TrimPrefix(path, lenelsim.BasePath)
-	}
-	f := lenelsim.Fault{Method: r.Method, Path: path, Times: 1}
-	switch k {
-	case ServerError:
-		f.Status = []int{500, 502, 503}[v%3]
-	case Throttled:
-		f.Status = http.StatusTooManyRequests
-	case VendorError:
-		f.Status, f.Code, f.Message = http.StatusInternalServerError, lenelsim.CodeInternalError, "The database is busy."
-	case DropBefore:
-		f.DropBefore = true
-	case DropAfter:
-		f.DropAfterCommit = true
-	case SessionExpired:
-		f.ExpireSession = true
-	default:
-		return false
-	}
-	s.Lenel.AddFault(f)
-	return true
-}
-
-func (s *Sims) injectBrivo(k Kind, v int, r *http.Request) bool {
-	rel := strings.TrimPrefix(r.URL.EscapedPath(), brivosim.APIPrefix)
-	if r.URL.Path == brivosim.TokenPath {
-		rel = brivosim.TokenPath
-	}
-	f := brivosim.Fault{Method: r.Method, Path: rel, Times: 1}
-	switch k {
-	case ServerError:
-		f.Kind, f.Status = brivosim.FaultStatus, []int{500, 502, 503}[v%3]
-	case Throttled:
-		if v%2 == 0 {
-			f.Kind = brivosim.FaultOverQPS
-		} else {
-			f.Kind, f.Status = brivosim.FaultStatus, http.StatusTooManyRequests
-		}
-	case VendorError:
-		f.Kind, f.Status = brivosim.FaultStatus, http.StatusServiceUnavailable
-	case DropBefore:
-		f.Kind = brivosim.FaultDropBeforeCommit
-	case DropAfter:
-		f.Kind = brivosim.FaultDropAfterCommit
-	case SessionExpired:
-		f.Kind = brivosim.FaultExpireToken
-		if v%4 == 0 {
-			s.Brivo.ExpireRefreshTokens()
-		}
-	default:
-		return false
-	}
-	s.Brivo.AddFault(f)
-	return true
 }

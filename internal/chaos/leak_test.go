@@ -113,7 +113,7 @@ func countIdleConnGoroutines() int {
 }
 
 // TestEngineRunNoGoroutineLeak runs the Engine's Run and RunDoorEvents
-// against the three adapters until their context ends: both return and
+// against every adapter until their context ends: both return and
 // leave no goroutine behind.
 func TestEngineRunNoGoroutineLeak(t *testing.T) {
 	base := goleak.IgnoreCurrent()

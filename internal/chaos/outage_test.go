@@ -11,7 +11,7 @@ import (
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
-// TestOutage signs visitors in with badges, takes all three ACSs down
+// TestOutage signs visitors in with badges, takes every ACS down
 // (every connection dropped), signs every visitor out, lets the outbox
 // worker fail for half an hour of simulated time, brings the ACSs back and
 // drains the outbox. Every sign-out succeeds during the outage; no badge
@@ -25,9 +25,9 @@ func TestOutage(t *testing.T) {
 		n = 150
 	}
 	ctx := context.Background()
-	e := newEnv(t, envConfig{seed: 99, badges: n/3 + 5, minBackoff: 2 * time.Second, maxBackoff: 5 * time.Minute})
+	e := newEnv(t, envConfig{seed: 99, badges: n/len(chaos.Kinds) + 5, minBackoff: 2 * time.Second, maxBackoff: 5 * time.Minute})
 	id := func(i int) string { return fmt.Sprintf("out%05d", i) }
-	loc := func(i int) string { return e.sims.Sites[i%3].Location }
+	loc := func(i int) string { return e.sims.Sites[i%len(e.sims.Sites)].Location }
 	errs := parallel(n, 8, func(i int) error {
 		_, err := e.engine.SignIn(ctx, chaos.Desk, visitor.SignInRequest{VisitID: id(i), Location: loc(i),
 			Visitor: visitor.Visitor{FirstName: "Guest", LastName: fmt.Sprint(i)}, Provision: &visitor.ProvisionRequest{}})

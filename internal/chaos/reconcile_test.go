@@ -112,6 +112,10 @@ func deleteAtACS(t *testing.T, sims *chaos.Sims, kind string, c visitor.Credenti
 		ok = sims.Lenel.DeleteBadge(c.Ref.ID)
 	case chaos.Brivo:
 		ok = sims.Brivo.DeleteCredential(acsID(t, c.Ref.ID)) == nil
+	case chaos.Alta:
+		ok = sims.Alta.DeleteCredential(acsID(t, c.Ref.ID))
+	case chaos.Verkada:
+		ok = sims.Verkada.DeleteCard(c.Ref.ID) == nil
 	}
 	if !ok {
 		t.Fatalf("could not delete %s credential %+v at the simulator", kind, c.Ref)
@@ -128,6 +132,13 @@ func widenAtACS(t *testing.T, sims *chaos.Sims, kind string, c visitor.Credentia
 		ok = sims.Lenel.SetBadgeWindow(c.Ref.ID, c.ValidFrom, until) == nil
 	case chaos.Brivo:
 		ok = sims.Brivo.SetCredentialWindow(acsID(t, c.Ref.ID), c.ValidFrom, until) == nil
+	case chaos.Alta:
+		// Alta keeps the window on the user and on the credential.
+		ok = sims.Alta.SetCredentialWindow(acsID(t, c.Ref.ID), c.ValidFrom, until) == nil &&
+			sims.Alta.SetUserWindow(acsID(t, c.Ref.CardholderID), c.ValidFrom, until) == nil
+	case chaos.Verkada:
+		// Verkada keeps the window on the user.
+		ok = sims.Verkada.SetWindow(c.Ref.CardholderID, c.ValidFrom, until) == nil
 	}
 	if !ok {
 		t.Fatalf("could not widen %s credential %+v at the simulator", kind, c.Ref)

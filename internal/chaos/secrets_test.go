@@ -70,7 +70,7 @@ func (h *haystack) call(where string, fn func() error) {
 }
 
 // TestNoSecretsLeak configures distinctive passwords, keys and tokens for
-// all three adapters and runs every operation, failed ones included
+// every adapter and runs every operation, failed ones included
 // (injected faults, wrong credentials, invalid input, cancelled contexts,
 // an unreachable server), with debug logging of the adapters and the
 // Engine captured. No secret, nor its Basic or percent-encoded form, may

@@ -3,16 +3,15 @@ package chaos_test
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/brivo"
-	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/internal/chaos"
-	"github.com/acsbridge/acsbridge/lenel"
+	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
@@ -99,31 +98,23 @@ func writeCA(t *testing.T, site *chaos.Site) string {
 	return path
 }
 
-// newAt builds the adapter of kind with explicit URLs (Brivo's auth URL
-// may differ from its API URL), as a VMS would from its configuration.
+// newAt builds the adapter of kind through the provider registry with
+// explicit URLs (Brivo's auth URL may differ from its API URL), as a VMS
+// would from its configuration.
 func newAt(kind, base, auth string, allowHTTP bool) (acs.Provider, error) {
-	sec := chaos.DistinctSecrets()
-	switch kind {
-	case chaos.Genetec:
-		var opts []genetec.Option
-		if allowHTTP {
-			opts = append(opts, genetec.WithAllowInsecureHTTP())
-		}
-		return genetec.New(genetec.Config{BaseURL: base, Username: sec.GenetecUser, Password: sec.GenetecPassword, ApplicationID: sec.GenetecAppID}, opts...)
-	case chaos.Lenel:
-		var opts []lenel.Option
-		if allowHTTP {
-			opts = append(opts, lenel.WithAllowInsecureHTTP())
-		}
-		return lenel.New(lenel.Config{BaseURL: base, Username: sec.LenelUser, Password: sec.LenelPassword, ApplicationID: sec.LenelAppID}, opts...)
-	default:
-		var opts []brivo.Option
-		if allowHTTP {
-			opts = append(opts, brivo.WithAllowInsecureHTTP())
-		}
-		return brivo.New(brivo.Config{BaseURL: base, AuthURL: auth, ClientID: sec.BrivoClientID, ClientSecret: sec.BrivoClientSecret,
-			APIKey: sec.BrivoAPIKey, Username: sec.BrivoUser, Password: sec.BrivoPassword}, opts...)
+	entry, ok := providers.Lookup(kind)
+	if !ok {
+		return nil, fmt.Errorf("unknown kind %s", kind)
 	}
+	c := entry.SimConfig(base)
+	for k, v := range chaos.DistinctSecrets()[kind] {
+		c[k] = v
+	}
+	c[providers.URL] = base
+	if entry.Uses(providers.AuthURL) {
+		c[providers.AuthURL] = auth
+	}
+	return entry.Build(c, providers.Options{AllowInsecureHTTP: allowHTTP})
 }
 
 // TestPlainHTTP checks each adapter's transport policy: plain http is
@@ -167,7 +158,7 @@ func TestPlainHTTP(t *testing.T) {
 				}
 				chaos.CloseProviders([]acs.Provider{p})
 			}
-			if kind == chaos.Brivo {
+			if e, _ := providers.Lookup(kind); e.Uses(providers.AuthURL) {
 				// Both of Brivo's hosts are checked.
 				if p, err := newAt(kind, "https://api.brivo.com/v1/api", "http://auth.example.com", false); err == nil {
 					chaos.CloseProviders([]acs.Provider{p})
