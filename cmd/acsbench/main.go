@@ -1,7 +1,7 @@
 // Command acsbench runs the SDK's load scenarios against the vendor
 // simulators on loopback and prints their figures:
 //
-//	acsbench -scenario roundtrips            requests per operation, per provider
+//	acsbench -scenario roundtrips            requests per operation, per provider, beside the protocol minimum
 //	acsbench -scenario cpu                   client CPU per provision and revoke, adapter vs floor client
 //	acsbench -scenario burst -provider brivo 1,000 provisions under a 50/s limit
 //	acsbench -scenario latency               100 concurrent sign-ins, 20 ms per request
@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("acsbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.scenario, "scenario", "", "roundtrips, cpu, burst, latency, refresh or sweep")
-	fs.StringVar(&c.provider, "provider", "", "genetec, lenel, brivo or all (default: brivo for burst and sweep, all otherwise)")
+	fs.StringVar(&c.provider, "provider", "", strings.Join(bench.Providers, ", ")+" or all (default: brivo for burst and sweep, all otherwise; cpu: those with a floor client)")
 	fs.IntVar(&c.n, "n", 0, "operations: rounds (cpu, default 20), provisions (burst, default 1000), sign-ins (latency, default 100), visits (sweep, default 10000)")
 	fs.IntVar(&c.rate, "rate", 0, "simulator rate limit and client limit in requests/s (burst default 50, sweep default 200)")
 	fs.IntVar(&c.burst, "burst", 1, "client rate limiter burst")
@@ -111,18 +112,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func (c config) providers() ([]string, error) {
+	all := bench.Providers
+	if c.scenario == "cpu" {
+		all = bench.FloorProviders() // the comparison needs a floor client
+	}
 	switch c.provider {
 	case "":
 		if c.scenario == "burst" || c.scenario == "sweep" {
 			return []string{bench.Brivo}, nil
 		}
-		return bench.Providers[:], nil
+		return all, nil
 	case "all":
-		return bench.Providers[:], nil
-	case bench.Genetec, bench.Lenel, bench.Brivo:
+		return all, nil
+	}
+	if slices.Contains(all, c.provider) {
 		return []string{c.provider}, nil
 	}
-	return nil, fmt.Errorf("%w: -provider must be genetec, lenel, brivo or all", errUsage)
+	return nil, fmt.Errorf("%w: -provider must be %s or all", errUsage, strings.Join(all, ", "))
 }
 
 func each(providers []string, fn func(string) error) error {

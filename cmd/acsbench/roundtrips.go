@@ -9,6 +9,7 @@ import (
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/internal/bench"
+	registry "github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
@@ -56,6 +57,38 @@ func roundTrips(ctx context.Context, p *printer, c config, providers []string) e
 		p.f("| %s |", r)
 		for _, name := range providers {
 			p.f(" %d |", counts[name][i])
+		}
+		p.f("\n")
+	}
+
+	// Beside them, the protocol's minimum where the registry states it.
+	p.f("\n## Protocol minimum (requests; – where not stated)\n\n")
+	p.f("| operation |")
+	for _, name := range providers {
+		p.f(" %s |", name)
+	}
+	p.f("\n|---|")
+	for range providers {
+		p.f("---:|")
+	}
+	p.f("\n")
+	for _, m := range []struct {
+		row string
+		get func(registry.RoundTrips) int
+	}{
+		{rows[0], func(r registry.RoundTrips) int { return r.FirstProvision }},
+		{rows[1], func(r registry.RoundTrips) int { return r.Provision }},
+		{rows[2], func(r registry.RoundTrips) int { return r.RepeatProvision }},
+		{rows[3], func(r registry.RoundTrips) int { return r.Revoke }},
+	} {
+		p.f("| %s |", m.row)
+		for _, name := range providers {
+			entry, _ := registry.Lookup(name)
+			if n := m.get(entry.Minimum); n > 0 {
+				p.f(" %d |", n)
+			} else {
+				p.f(" – |")
+			}
 		}
 		p.f("\n")
 	}
@@ -151,10 +184,9 @@ func countProvider(ctx context.Context, name string, levels int) ([]int, error) 
 		return nil, err
 	}
 	defer bench.Close(bp)
-	if name == bench.Lenel { // log in first, so that only the listing is counted
-		if _, err := bp.CredentialFormats(ctx); err != nil {
-			return nil, err
-		}
+	// Log in first (sessions, tokens), so that only the listing is counted.
+	if err := bp.Ping(ctx); err != nil {
+		return nil, err
 	}
 	big.ResetLog()
 	ls, err := bp.AccessLevels(ctx)
@@ -164,14 +196,7 @@ func countProvider(ctx context.Context, name string, levels int) ([]int, error) 
 	if len(ls) != levels {
 		fmt.Fprintf(os.Stderr, "%s: listed %d access levels, want %d\n", name, len(ls), levels)
 	}
-	calls := big.Log()
-	n := 0
-	for _, c := range calls {
-		if c.Path != "/oauth/token" { // Brivo's token request is not part of the listing
-			n++
-		}
-	}
-	out = append(out, n)
+	out = append(out, len(big.Log()))
 	return out, nil
 }
 

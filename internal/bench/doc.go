@@ -1,10 +1,14 @@
-// Package bench is the measuring harness of the SDK: it starts the three
-// vendor simulators on loopback (in this process or in a child process),
-// builds adapters against them, and holds the "floor" clients — minimal
+// Package bench is the measuring harness of the SDK: it starts the vendor
+// simulators of the provider registry (internal/providers) on loopback (in
+// this process or in a child process), builds the adapters against them
+// through the registry, and holds the "floor" clients — minimal
 // hand-written net/http clients that send exactly the requests an adapter
 // sends for a provision or a revocation, with no validation, retries,
 // rate limiting or logging — so that an adapter's cost can be compared
-// with the protocol's own.
+// with the protocol's own. Every registered provider is counted
+// (requests per operation, latency, refresh, burst, sweep); the CPU
+// comparison needs a floor client, which Genetec, Lenel and Brivo have
+// (FloorProviders).
 //
 // The Go benchmarks of this package (go test -bench . ./internal/bench)
 // measure client CPU and allocations per operation; the program
@@ -14,8 +18,10 @@
 //
 // Rate limits: brivosim answers requests over its limit with the Mashery
 // gateway's 403 "Developer Over Qps", the answer Brivo's gateway is
-// documented to give. Genetec and Lenel document no request-rate limit
-// and no over-limit answer, so for them Limit wraps the simulator in a
-// generic limiter that answers HTTP 429 with Retry-After; figures
-// obtained with it say so.
+// documented to give; verkadasim with Verkada's documented 429, counted
+// per minute (a limit of n a second is 60·n a minute); altasim with a 429
+// and Retry-After (Alta documents no limit; the simulator's choice).
+// Genetec and Lenel document no request-rate limit and no over-limit
+// answer, so for them Limit wraps the simulator in a generic limiter that
+// answers HTTP 429 with Retry-After; figures obtained with it say so.
 package bench

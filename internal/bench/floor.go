@@ -48,6 +48,44 @@ func (a Adapter) Revoke(ctx context.Context, ref FloorRef) error {
 	return a.P.Revoke(ctx, ref.ref)
 }
 
+// floors builds each provider's floor client; a provider without one is
+// measured by request counts only (not by the cpu scenario and the Go
+// benchmarks).
+var floors = map[string]func(ctx context.Context, url string, hc *http.Client) (Floor, error){
+	Genetec: func(_ context.Context, url string, hc *http.Client) (Floor, error) {
+		return newGenetecFloor(url, hc), nil
+	},
+	Lenel: func(ctx context.Context, url string, hc *http.Client) (Floor, error) {
+		f, err := newLenelFloor(ctx, url, hc)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	},
+	Brivo: func(ctx context.Context, url string, hc *http.Client) (Floor, error) {
+		f, err := newBrivoFloor(ctx, url, hc)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	},
+}
+
+// HasFloor reports whether provider has a floor client.
+func HasFloor(provider string) bool { return floors[provider] != nil }
+
+// FloorProviders returns the providers with a floor client, in the order
+// of Providers.
+func FloorProviders() []string {
+	var out []string
+	for _, p := range Providers {
+		if HasFloor(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // NewFloor returns provider's floor client for the simulator at url (its
 // origin), logging in first where the protocol has sessions. hc nil means
 // a client like the adapters' (a cloned default transport keeping up to
@@ -56,15 +94,11 @@ func NewFloor(ctx context.Context, provider, url string, hc *http.Client) (Floor
 	if hc == nil {
 		hc = FloorHTTPClient()
 	}
-	switch provider {
-	case Genetec:
-		return newGenetecFloor(url, hc), nil
-	case Lenel:
-		return newLenelFloor(ctx, url, hc)
-	case Brivo:
-		return newBrivoFloor(ctx, url, hc)
+	f, ok := floors[provider]
+	if !ok {
+		return nil, fmt.Errorf("bench: no floor client for provider %q; have %v", provider, FloorProviders())
 	}
-	return nil, fmt.Errorf("bench: unknown provider %q; want genetec, lenel or brivo", provider)
+	return f(ctx, url, hc)
 }
 
 // FloorHTTPClient returns an HTTP client with the transport settings the

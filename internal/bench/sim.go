@@ -3,34 +3,31 @@ package bench
 import (
 	"context"
 	"fmt"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/brivo"
-	"github.com/acsbridge/acsbridge/brivo/brivosim"
-	"github.com/acsbridge/acsbridge/genetec"
-	"github.com/acsbridge/acsbridge/genetec/genetecsim"
+	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel"
-	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 )
 
-// The providers the harness knows.
+// Names of the providers of the registry (internal/providers) whose figures
+// the documentation quotes by name.
 const (
 	Genetec = "genetec"
 	Lenel   = "lenel"
 	Brivo   = "brivo"
+	Alta    = "alta"
+	Verkada = "verkada"
 )
 
-// Providers lists the provider names in a stable order.
-var Providers = [...]string{Genetec, Lenel, Brivo}
-
-// forever is the Times of an injected fault that applies to every request.
-const forever = math.MaxInt32
+// Providers lists the provider names in a stable order: every provider of
+// the registry.
+var Providers = providers.Names()
 
 // SimOptions configures a simulator.
 type SimOptions struct {
@@ -53,53 +50,33 @@ type Sim struct {
 	URL string
 
 	handler http.Handler
-	gen     *genetecsim.Server
-	len     *lenelsim.Server
-	bri     *brivosim.Server
-	limit   *Limit // genetec and lenel only
+	sim     *providers.Simulator
+	limit   *Limit // when the simulator has no rate limit of its own
 	count   atomic.Int64
 	srv     *http.Server
 	ln      net.Listener
 }
 
-// NewSim builds the simulator of provider without listening; Start (or
-// ServeHTTP) serves it.
+// NewSim builds the simulator of provider (through the provider registry)
+// without listening; Start (or ServeHTTP) serves it.
 func NewSim(provider string, o SimOptions) (*Sim, error) {
-	s := &Sim{Provider: provider}
-	switch provider {
-	case Genetec:
-		s.gen = genetecsim.New()
-		for i := range o.ExtraLevels {
-			s.gen.AddGroup(levelName(i))
-		}
-		if o.Latency > 0 {
-			s.gen.Inject(genetecsim.Fault{Delay: o.Latency, Times: forever})
-		}
-		s.handler = s.gen
-	case Lenel:
-		s.len = lenelsim.New()
-		for i := range o.ExtraLevels {
-			s.len.AddAccessLevel(levelName(i))
-		}
-		if o.Latency > 0 {
-			s.len.AddFault(lenelsim.Fault{Latency: o.Latency, Times: forever})
-		}
-		s.handler = s.len
-	case Brivo:
-		var opts []brivosim.Option
-		if o.RateLimit > 0 {
-			opts = append(opts, brivosim.WithRateLimit(o.RateLimit))
-		}
-		s.bri = brivosim.New(opts...)
-		for i := range o.ExtraLevels {
-			s.bri.AddGroup(levelName(i))
-		}
-		s.bri.SetLatency(o.Latency)
-		s.handler = s.bri
-	default:
-		return nil, fmt.Errorf("bench: unknown provider %q; want genetec, lenel or brivo", provider)
+	entry, ok := providers.Lookup(provider)
+	if !ok {
+		return nil, fmt.Errorf("bench: unknown provider %q; want %s", provider, strings.Join(Providers, ", "))
 	}
-	if s.bri == nil {
+	sim := entry.Simulate(providers.SimOptions{})
+	s := &Sim{Provider: provider, sim: sim, handler: sim.Handler}
+	for i := range o.ExtraLevels {
+		sim.AddLevel(levelName(i))
+	}
+	if o.Latency > 0 {
+		sim.SetLatency(o.Latency)
+	}
+	if sim.SetRateLimit != nil {
+		if o.RateLimit > 0 {
+			sim.SetRateLimit(o.RateLimit)
+		}
+	} else {
 		// No vendor over-limit answer to simulate: the generic one, off
 		// unless a limit is set (now or with SetRateLimit).
 		s.limit = NewLimit(s.handler, o.RateLimit)
@@ -156,44 +133,41 @@ func (s *Sim) Requests() int64 { return s.count.Load() }
 // OverLimit returns how many requests were answered with the over-limit
 // answer.
 func (s *Sim) OverLimit() int64 {
-	if s.bri != nil {
-		return int64(s.bri.Throttled())
-	}
 	if s.limit != nil {
 		return s.limit.Refused()
+	}
+	if s.sim.Throttled != nil {
+		return int64(s.sim.Throttled())
 	}
 	return 0
 }
 
 // SetRateLimit changes the simulator's rate limit (0: none).
 func (s *Sim) SetRateLimit(perSecond int) {
-	if s.bri != nil {
-		s.bri.SetRateLimit(perSecond)
-	} else {
+	if s.limit != nil {
 		s.limit.SetRate(perSecond)
+	} else {
+		s.sim.SetRateLimit(perSecond)
 	}
 }
 
 // Level returns the ID of a seeded access level, as a grant names it.
-func (s *Sim) Level() string { return LevelOf(s.Provider) }
+func (s *Sim) Level() string { return s.sim.Levels[0] }
 
 // LevelOf returns the ID of a seeded access level of provider's simulator.
 func LevelOf(provider string) string {
-	switch provider {
-	case Genetec:
-		return genetecsim.SeedLobbyGroup
-	case Lenel:
-		return strconv.FormatInt(lenelsim.LevelLobby, 10)
-	case Brivo:
-		return strconv.FormatInt(brivosim.DefaultGroups()[0].ID, 10)
+	entry, ok := providers.Lookup(provider)
+	if !ok {
+		return ""
 	}
-	return ""
+	return entry.Simulate(providers.SimOptions{}).Levels[0]
 }
 
 // ClientOptions configures an adapter built against a simulator.
 type ClientOptions struct {
 	// RatePerSecond is the adapter's client-side rate limit; 0 turns it
-	// off (for Brivo too, whose default is brivo.DefaultRateLimit).
+	// off (for the adapters with a default limit too: Brivo, Alta,
+	// Verkada).
 	RatePerSecond float64
 	// Burst is the limiter's burst (at least 1).
 	Burst int
@@ -201,45 +175,20 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 }
 
-// NewProvider returns provider's adapter pointed at the simulator whose
-// origin is url.
+// NewProvider returns provider's adapter, built through the provider
+// registry, pointed at the simulator whose origin is url with the
+// simulator's default credentials.
 func NewProvider(provider, url string, o ClientOptions) (acs.Provider, error) {
-	burst := max(o.Burst, 1)
-	switch provider {
-	case Genetec:
-		opts := []genetec.Option{genetec.WithRateLimit(o.RatePerSecond, burst)}
-		if o.HTTPClient != nil {
-			opts = append(opts, genetec.WithHTTPClient(o.HTTPClient))
-		}
-		return genetec.New(genetec.Config{
-			BaseURL: url + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
-			Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID,
-		}, opts...)
-	case Lenel:
-		r := o.RatePerSecond
-		if r <= 0 {
-			r = math.Inf(1) // the adapter has no "off"; an infinite rate never waits
-		}
-		opts := []lenel.Option{lenel.WithRateLimit(r, burst), lenel.WithKeepAlive(0)}
-		if o.HTTPClient != nil {
-			opts = append(opts, lenel.WithHTTPClient(o.HTTPClient))
-		}
-		return lenel.New(lenel.Config{
-			BaseURL: url + lenelsim.BasePath, Username: lenelsim.DefaultUser,
-			Password: lenelsim.DefaultPassword, ApplicationID: lenelsim.DefaultApplicationID,
-		}, opts...)
-	case Brivo:
-		c := brivosim.DefaultCredentials()
-		opts := []brivo.Option{brivo.WithRateLimit(o.RatePerSecond, burst)}
-		if o.HTTPClient != nil {
-			opts = append(opts, brivo.WithHTTPClient(o.HTTPClient))
-		}
-		return brivo.New(brivo.Config{
-			BaseURL: url + brivosim.APIPrefix, AuthURL: url, ClientID: c.ClientID, ClientSecret: c.ClientSecret,
-			APIKey: c.APIKey, Username: c.Username, Password: c.Password,
-		}, opts...)
+	entry, ok := providers.Lookup(provider)
+	if !ok {
+		return nil, fmt.Errorf("bench: unknown provider %q; want %s", provider, strings.Join(Providers, ", "))
 	}
-	return nil, fmt.Errorf("bench: unknown provider %q; want genetec, lenel or brivo", provider)
+	return entry.Build(entry.SimConfig(url), providers.Options{
+		RateLimit:  &providers.RateLimit{PerSecond: o.RatePerSecond, Burst: max(o.Burst, 1)},
+		HTTPClient: o.HTTPClient,
+		// No session keepalive requests in the counts.
+		Extra: []any{lenel.WithKeepAlive(0)},
+	})
 }
 
 // NewProvider returns the adapter for the simulator, pointed at it.
@@ -271,64 +220,11 @@ func Grant(n int, level string, now time.Time) acs.Grant {
 }
 
 // Call is one request in a simulator's log, in a provider-neutral form.
-type Call struct {
-	Method string
-	Path   string // as the simulator logs it
-	Query  string // the raw query
-	Body   string
-	// Meta summarises the headers the simulator logs (content type,
-	// accept, authentication scheme), never a secret.
-	Meta   string
-	Status int
-}
-
-// String formats the call as "METHOD path?query body [meta]".
-func (c Call) String() string {
-	s := c.Method + " " + c.Path
-	if c.Query != "" {
-		s += "?" + c.Query
-	}
-	if c.Body != "" {
-		s += " " + c.Body
-	}
-	if c.Meta != "" {
-		s += " [" + c.Meta + "]"
-	}
-	return s
-}
+type Call = providers.Call
 
 // Log returns the simulator's request log.
-func (s *Sim) Log() []Call {
-	var out []Call
-	switch {
-	case s.gen != nil:
-		for _, r := range s.gen.Requests() {
-			out = append(out, Call{Method: r.Method, Path: "/" + r.Path, Query: r.RawQuery, Status: r.Status,
-				Meta: "accept=" + r.Accept + " content-length=" + r.ContentLength + " user=" + r.User})
-		}
-	case s.len != nil:
-		for _, r := range s.len.Requests() {
-			out = append(out, Call{Method: r.Method, Path: r.Path, Query: r.Query.Encode(), Body: string(r.Body), Status: r.Status,
-				Meta: "app=" + r.ApplicationID + " content-type=" + r.ContentType + " session=" + strconv.FormatBool(r.SessionToken != "")})
-		}
-	case s.bri != nil:
-		for _, r := range s.bri.Requests() {
-			out = append(out, Call{Method: r.Method, Path: r.Path, Query: r.RawQuery, Body: r.Body, Status: r.Status,
-				Meta: "auth=" + r.AuthScheme + " api-key=" + strconv.FormatBool(r.APIKeyOK) + " content-type=" + r.ContentType})
-		}
-	}
-	return out
-}
+func (s *Sim) Log() []Call { return s.sim.Requests() }
 
 // ResetLog empties the simulator's request log (and keeps its memory from
 // growing during long runs).
-func (s *Sim) ResetLog() {
-	switch {
-	case s.gen != nil:
-		s.gen.ResetRequests()
-	case s.len != nil:
-		s.len.ResetRequests()
-	case s.bri != nil:
-		s.bri.ResetRequests()
-	}
-}
+func (s *Sim) ResetLog() { s.sim.ResetRequests() }

@@ -67,9 +67,11 @@ func TestSimRateLimit(t *testing.T) {
 			}
 			s.SetRateLimit(1)
 			var got error
-			for i := range 4 {
+			for i := range 20 {
 				// A POST is not retried by genetec or lenel, so one is
-				// enough to see the refusal; brivo waits out Retry-After.
+				// enough to see the refusal; brivo and alta wait out
+				// Retry-After; verkada counts per minute (60 here), so
+				// it takes a few provisions.
 				cctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 				_, got = p.Provision(cctx, Grant(2+i, s.Level(), time.Now()))
 				cancel()

@@ -20,6 +20,7 @@ var Alta = &Provider{
 	},
 	AccessLevels: "group IDs",
 	IDs:          "user ID and credential ID",
+	Minimum:      RoundTrips{FirstProvision: 8, Provision: 5, RepeatProvision: 2, Revoke: 1},
 	New:          newAlta,
 	SimConfig: func(origin string) Config {
 		k := altasim.DefaultCredentials()

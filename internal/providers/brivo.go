@@ -24,6 +24,7 @@ var Brivo = &Provider{
 	AccessLevels:         "group IDs",
 	IDs:                  "user ID and credential ID",
 	RevokeByCredentialID: true,
+	Minimum:              RoundTrips{Provision: 5, Revoke: 2},
 	New:                  newBrivo,
 	SimConfig: func(origin string) Config {
 		k := brivosim.DefaultCredentials()

@@ -21,6 +21,7 @@ var Genetec = &Provider{
 	AccessLevels:         "cardholder group GUIDs",
 	IDs:                  "cardholder GUID and credential GUID",
 	RevokeByCredentialID: true,
+	Minimum:              RoundTrips{Provision: 4, Revoke: 1},
 	New:                  newGenetec,
 	SimConfig: func(origin string) Config {
 		return Config{URL: origin + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,

@@ -24,6 +24,7 @@ var Lenel = &Provider{
 	AccessLevels:         "access level IDs",
 	IDs:                  "visitor ID and badge key",
 	RevokeByCredentialID: true,
+	Minimum:              RoundTrips{Provision: 5, Revoke: 1},
 	New:                  newLenel,
 	SimConfig: func(origin string) Config {
 		return Config{URL: origin + lenelsim.BasePath, Username: lenelsim.DefaultUser,

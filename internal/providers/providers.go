@@ -184,6 +184,10 @@ type Provider struct {
 	// ID and the card), because the ACS addresses a credential under its
 	// holder.
 	RevokeByCredentialID bool
+	// Minimum is the least number of requests the vendor's protocol
+	// needs for the operations the benchmarks count, as the adapter's
+	// documentation and BENCHMARKS.md derive it (zero: not stated).
+	Minimum RoundTrips
 	// New builds the adapter. It sends no request. Use Provider.New,
 	// which checks the required settings first.
 	New func(c Config, o Options) (acs.Provider, error)
@@ -195,6 +199,20 @@ type Provider struct {
 	// credentials and seed data; serve its Handler at the root of an
 	// origin.
 	Simulate func(o SimOptions) *Simulator
+}
+
+// RoundTrips counts requests per operation.
+type RoundTrips struct {
+	// FirstProvision is a process's first provision of a new visitor
+	// (login and catalogues included).
+	FirstProvision int
+	// Provision is a new visitor's provision once the session and the
+	// catalogues are in place.
+	Provision int
+	// RepeatProvision repeats a provision with nothing to change.
+	RepeatProvision int
+	// Revoke revokes by the IDs Provision returned.
+	Revoke int
 }
 
 // SimOptions configure a simulator.

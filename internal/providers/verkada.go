@@ -19,6 +19,7 @@ var Verkada = &Provider{
 	},
 	AccessLevels: "access group IDs",
 	IDs:          "user_id and card_id",
+	Minimum:      RoundTrips{FirstProvision: 7, Provision: 6, RepeatProvision: 1, Revoke: 1},
 	New:          newVerkada,
 	SimConfig: func(origin string) Config {
 		return Config{URL: origin + verkadasim.BasePath, APIKey: verkadasim.DefaultAPIKey}
