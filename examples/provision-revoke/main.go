@@ -10,10 +10,20 @@
 //	    -level <cardholder group GUID> -facility 1 -card 200
 //	    # password from ACS_PASSWORD
 //
+//	go run ./examples/provision-revoke -provider alta -url https://api.openpath.com \
+//	    -username admin@example.com -org-id 5231 -level <group ID>
+//	    # password from ACS_PASSWORD
+//
+//	go run ./examples/provision-revoke -provider verkada -url https://api.verkada.com \
+//	    -level <access group ID>
+//	    # API key from ACS_API_KEY
+//
 // Without -url it starts the chosen provider's simulator on loopback and
 // uses that, so it runs anywhere:
 //
 //	go run ./examples/provision-revoke -provider brivo
+//	go run ./examples/provision-revoke -provider alta
+//	go run ./examples/provision-revoke -provider verkada
 package main
 
 import (
@@ -23,20 +33,26 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/alta"
+	"github.com/acsbridge/acsbridge/alta/altasim"
 	"github.com/acsbridge/acsbridge/brivo"
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
 	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+	"github.com/acsbridge/acsbridge/verkada"
+	"github.com/acsbridge/acsbridge/verkada/verkadasim"
 )
 
 type config struct {
 	provider, url, authURL, username, password, appID string
 	clientID, clientSecret, apiKey, level             string
+	orgID                                             int64
 	facility, card                                    uint64
 }
 
@@ -48,12 +64,14 @@ func main() {
 		}
 		return def
 	}
-	flag.StringVar(&c.provider, "provider", env("PROVIDER", "genetec"), "genetec, lenel or brivo")
+	flag.StringVar(&c.provider, "provider", env("PROVIDER", "genetec"), "genetec, lenel, brivo, alta or verkada")
 	flag.StringVar(&c.url, "url", env("URL", ""), "API base URL (empty: start a simulator)")
 	flag.StringVar(&c.authURL, "auth-url", env("AUTH_URL", ""), "Brivo OAuth base URL")
-	flag.StringVar(&c.username, "username", env("USERNAME", ""), "user name")
+	flag.StringVar(&c.username, "username", env("USERNAME", ""), "user name (Alta: the login e-mail)")
 	flag.StringVar(&c.appID, "app-id", env("APP_ID", ""), "Genetec application ID / Lenel Application-Id")
 	flag.StringVar(&c.clientID, "client-id", env("CLIENT_ID", ""), "Brivo client ID")
+	org, _ := strconv.ParseInt(env("ORG_ID", "0"), 10, 64)
+	flag.Int64Var(&c.orgID, "org-id", org, "Alta organisation ID")
 	flag.StringVar(&c.level, "level", "", "access level ID (empty: the first one listed)")
 	flag.Uint64Var(&c.facility, "facility", 1, "facility code")
 	flag.Uint64Var(&c.card, "card", 200, "card number")
@@ -86,10 +104,17 @@ func connect(c config) (acs.Provider, func(), error) {
 			k := brivosim.DefaultCredentials()
 			c.url, c.authURL = srv.URL+brivosim.APIPrefix, srv.URL
 			c.username, c.password, c.clientID, c.clientSecret, c.apiKey = k.Username, k.Password, k.ClientID, k.ClientSecret, k.APIKey
+		case "alta":
+			srv = httptest.NewServer(altasim.New())
+			k := altasim.DefaultCredentials()
+			c.url, c.username, c.password, c.orgID = srv.URL+altasim.BasePath, k.Email, k.Password, altasim.OrgID
+		case "verkada":
+			srv = httptest.NewServer(verkadasim.New())
+			c.url, c.apiKey = srv.URL+verkadasim.BasePath, verkadasim.DefaultAPIKey
 		default:
 			return nil, stop, fmt.Errorf("unknown provider %q", c.provider)
 		}
-		fmt.Printf("no -url given: using a %s simulator at %s\n", c.provider, c.url)
+		fmt.Printf("no -url given: using the %s simulator at %s\n", c.provider, c.url)
 		stop = srv.Close
 	}
 	var (
@@ -104,6 +129,10 @@ func connect(c config) (acs.Provider, func(), error) {
 	case "brivo":
 		p, err = brivo.New(brivo.Config{BaseURL: c.url, AuthURL: c.authURL, ClientID: c.clientID, ClientSecret: c.clientSecret,
 			APIKey: c.apiKey, Username: c.username, Password: c.password})
+	case "alta":
+		p, err = alta.New(alta.Config{BaseURL: c.url, Username: c.username, Password: c.password, OrgID: c.orgID})
+	case "verkada":
+		p, err = verkada.New(verkada.Config{BaseURL: c.url, APIKey: c.apiKey})
 	default:
 		err = fmt.Errorf("unknown provider %q", c.provider)
 	}
