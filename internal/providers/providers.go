@@ -8,7 +8,7 @@
 // # Adding an adapter
 //
 // Write the adapter package and its simulator, then add one entry: a file
-// here declaring a *Provider (see genetec.go for the model) and its line in
+// here declaring a *Provider (see alta.go for the model) and its line in
 // the list returned by All. The entry says:
 //
 //   - Name, as --provider and acs.Provider.Name spell it;
@@ -21,7 +21,11 @@
 //   - SimConfig and Simulate: the configuration that reaches the simulator
 //     with its default credentials, and the simulator itself with the
 //     controls the benchmarks use (latency, the vendor's rate limit, extra
-//     access levels, the request log).
+//     access levels, the request log);
+//   - Minimum: the protocol's least requests per operation, printed beside
+//     the benchmarks' counts;
+//   - AccessLevels, IDs and RevokeByCredentialID: what acsctl's users pass
+//     and get back.
 //
 // acsctl then accepts --provider <name> and `acsctl simulate <name>`, and
 // the benchmarks count its round trips. The chaos suite also needs the
