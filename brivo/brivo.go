@@ -117,8 +117,14 @@
 // unassigned and deleted, mobile passes deleted, then the user), except
 // that the grant's card is only unassigned, and then assigned to the
 // survivor: its credential ID survives the convergence. A process whose
-// new user is not the survivor deletes it and looks again (at most three
-// looks in all). A card Brivo says is assigned to another user is no
+// new user is not the survivor deletes it and looks again; so does a call
+// whose write is answered with an error after an earlier write (a
+// converging twin may have deleted the user or unassigned the credential
+// it works on), and a call that created a user and has not listed the
+// users since, whatever failed: the process that created a twin may be the
+// only one still working on the visit, the other having finished, so it
+// does not leave the twin to a later call. That is at most three looks in
+// all; the failure of the last is returned. A card Brivo says is assigned to another user is no
 // Conflict when that user carries the grant's external ID (a concurrent
 // provision of the same visit created it): the provision looks again.
 // Revoke and RemoveCardholder act on every user carrying the external ID,

@@ -48,11 +48,12 @@ func TestProvisionSurvivesLostAnswers(t *testing.T) {
 	}
 }
 
-// A failure the adapter cannot recover within the call leaves state that
-// the next attempt completes without duplicates.
+// A failure the adapter cannot recover within the call (one that lasts
+// through its looks) leaves state that the next attempt completes without
+// duplicates.
 func TestProvisionRetryAfterFailureCompletes(t *testing.T) {
 	e, clk := clockEnv(t)
-	e.sim.AddFault(brivosim.Fault{Method: "POST", Path: "/users", Kind: brivosim.FaultStatus, Status: 503})
+	e.sim.AddFault(brivosim.Fault{Method: "POST", Path: "/users", Kind: brivosim.FaultStatus, Status: 503, Times: maxProvisionAttempts})
 	g := testGrant(0, clk.Now(), e.levels()[0])
 	if _, err := e.p.Provision(t.Context(), g); acs.CodeOf(err) != acs.Unavailable {
 		t.Fatalf("got %v, want unavailable", err)

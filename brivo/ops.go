@@ -150,17 +150,38 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	pv := &provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
 	for attempt := 1; ; attempt++ {
 		res, err := p.provisionOnce(ctx, op, pv)
+		var fw *failedAfterWrite
 		switch {
-		case !errors.Is(err, errLookAgain):
-			return res, err
-		case attempt == maxProvisionAttempts:
+		case err == nil:
+			return res, nil
+		case ctx.Err() != nil:
+			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
+		case errors.As(err, &fw) && attempt == maxProvisionAttempts:
+			return acs.Provisioned{}, fw.err
+		case errors.Is(err, errLookAgain) && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
 				"the users carrying external ID %q kept changing while provisioning; try again", g.Person.ExternalID)
+		case fw == nil && !errors.Is(err, errLookAgain):
+			return acs.Provisioned{}, err
 		}
-		p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: provision looks again after meeting a concurrent provision of the same visit",
-			slog.String("provider", Name), slog.String("external_id", g.Person.ExternalID), slog.Int("attempt", attempt))
+		p.log.LogAttrs(ctx, slog.LevelInfo, "brivo: provision looks again after meeting a concurrent provision of the same visit, or a failure after a write",
+			slog.String("provider", Name), slog.String("external_id", g.Person.ExternalID), slog.Int("attempt", attempt),
+			slog.String("error", p.redact(err.Error())))
 	}
 }
+
+// failedAfterWrite is a failure the next attempt may overcome by looking
+// again: an error answer to a write after the attempt wrote something (a
+// concurrent provision of the same visit converging twins can delete the
+// user or unassign the credential this attempt works on), or any failure
+// between the creation of a user and the end of the check for its twins,
+// so that a twin this call created is converged even when the process
+// that created it is not asked to provision the visit again (its lease
+// has passed to another).
+type failedAfterWrite struct{ err error }
+
+func (f *failedAfterWrite) Error() string { return f.err.Error() }
+func (f *failedAfterWrite) Unwrap() error { return f.err }
 
 // provisionPlan is a validated grant with what Provision resolved for it.
 type provisionPlan struct {
@@ -170,6 +191,10 @@ type provisionPlan struct {
 	f        brivoFormat
 	encoded  string
 	from, to time.Time
+	// unchecked is set while this call has created a user and not yet
+	// listed the users carrying the external ID since: failures then make
+	// it look again rather than leave a twin it created.
+	unchecked bool
 }
 
 // names returns the names Provision gives the user.
@@ -186,7 +211,13 @@ func (pv *provisionPlan) isCard(c credentialJSON) bool {
 // provisionOnce is one look at Brivo and the writes it calls for. It
 // returns errLookAgain when it met twins (converged first) or a user of
 // the same external ID created meanwhile.
-func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPlan) (acs.Provisioned, error) {
+func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPlan) (_ acs.Provisioned, err error) {
+	wrote := false
+	defer func() {
+		if err != nil && !errors.Is(err, errLookAgain) && (wrote && uncertain(err) || pv.unchecked && (uncertain(err) || acs.IsRetryable(err))) {
+			err = &failedAfterWrite{err}
+		}
+	}()
 	g := pv.g
 	ext := g.Person.ExternalID
 	u, found, err := p.findUser(ctx, op, pv.extSeg, ext)
@@ -202,7 +233,9 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPl
 		if err != nil {
 			return acs.Provisioned{}, err
 		}
+		pv.unchecked = false
 		if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
+			wrote = true
 			if u, err = p.converge(ctx, op, ext, append(twins, u), pv.isCard); err != nil {
 				return acs.Provisioned{}, err
 			}
@@ -232,8 +265,10 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPl
 		}
 		return acs.Provisioned{}, err
 	}
+	wrote = true
 	if !found {
 		var fresh bool
+		pv.unchecked = true
 		if u, fresh, err = p.createUser(ctx, op, g.Person, pv.extSeg); err != nil {
 			return acs.Provisioned{}, err
 		}
@@ -255,6 +290,7 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPl
 				}
 			}
 		}
+		pv.unchecked = false
 	} else if u.Suspended {
 		if err := p.setSuspended(ctx, op, u.ID, false); err != nil {
 			return acs.Provisioned{}, err

@@ -193,6 +193,46 @@ func TestLaterProvisionSeesTheFirst(t *testing.T) {
 	}
 }
 
+// TestCreationFailureRecoveredInTheCall: two users are created at the
+// same instant where Brivo accepts a shared external ID; the later
+// creator's check for twins is refused (the listing answers 503, twice:
+// the next look's listing too); the call looks again until it has checked,
+// and converges: its lease may have passed to the other process, which
+// will not provision the visit again.
+func TestCreationFailureRecoveredInTheCall(t *testing.T) {
+	gt := newGate(2)
+	e, clk := twinEnv(t, brivosim.LookupNewest, brivosim.WithSleep(gt.sleep))
+	g := testGrant(1, clk.Now(), e.levels()[0])
+	late := e.secondProvider(t)
+	// The late process's user is created while the first is held, so
+	// that the first's own check sees it.
+	e.sim.AddFault(brivosim.Fault{Method: "POST", Path: "/users", Kind: brivosim.FaultDelay, Delay: time.Nanosecond})
+	var firstRes acs.Provisioned
+	var firstErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		firstRes, firstErr = e.p.Provision(t.Context(), g)
+	}()
+	<-gt.entered // the first process is about to create its user
+	e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/users", Kind: brivosim.FaultStatus, Status: 503, Times: 2})
+	lateRes, err := late.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gt.release()
+	<-done
+	if firstErr != nil {
+		t.Fatal(firstErr)
+	}
+	u := checkOne(t, e, g, clk.Now())
+	for _, r := range []acs.Provisioned{firstRes, lateRes} {
+		if r.Cardholder.ID != strconv.FormatInt(u.ID, 10) {
+			t.Errorf("answered %+v, the survivor is %d", r.Cardholder, u.ID)
+		}
+	}
+}
+
 // twins plants two users carrying the grant's external ID, as two
 // processes creating at the same instant leave them, and the card
 // assigned to the newer one; it returns the users' IDs, the older first,

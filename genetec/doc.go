@@ -48,8 +48,10 @@
 // outages are not asked about: they are answers in their own right.
 //
 // Only GET and DELETE requests are retried by the HTTP layer. A POST may
-// create entities; Provision is safe to call again after any failure
-// (see below), which is how a lost response is recovered.
+// create entities, so it is never sent again as it was: Provision is safe
+// to call again after any failure (see below), which is how a lost
+// response is recovered, and looks again by itself after a failed
+// creation of a cardholder (see Twin cardholders).
 //
 // # What the adapter creates
 //
@@ -120,7 +122,12 @@
 // new cardholder is not the survivor deletes it and looks again; a write
 // refused in a way a concurrent provision explains (the card data taken
 // meanwhile, a cardholder deleted by a converging twin) is followed by
-// another look too, at most three in all. A server that accepts the same
+// another look too, and so is any failure between the creation of a
+// cardholder and the next search of its key (a lost answer to the creation
+// included): the process that created a twin may be the only one still
+// working on the visit, the other having finished, so it does not leave
+// the twin to a later call. That is at most three looks in all; the
+// failure of the last is returned. A server that accepts the same
 // card data twice may leave the survivor holding the card twice after
 // such a race; Provision keeps the credential with the smallest GUID and
 // deletes the others. A card is never left live on a deleted twin:

@@ -24,6 +24,10 @@ type plan struct {
 	activation           string // SpecificActivationPeriod(from,until)
 	eName, eFirst, eLast string
 	eEmail, eCredName    string
+	// unchecked is set while this call has created a cardholder and not
+	// yet searched the key since: failures then make it look again rather
+	// than leave a twin it created.
+	unchecked bool
 }
 
 // prepare checks what ValidateGrant does not (card formats this adapter
@@ -171,39 +175,37 @@ const maxProvisionAttempts = 3
 // survivor is another process's): the next attempt finds the survivor.
 var errLookAgain = errors.New("the new cardholder has a twin that survives it")
 
-// refusedWrite is a write refused in a way a concurrent provision of the
-// same visit explains (the card data taken meanwhile, a cardholder deleted
-// by a converging twin): the next attempt looks again.
-type refusedWrite struct{ err error }
+// failedAfterWrite is a failure the next attempt may overcome by looking
+// again: a write refused in a way a concurrent provision of the same visit
+// explains (the card data taken meanwhile, a cardholder deleted by a
+// converging twin), or any failure between the creation of a cardholder
+// and the end of the check for its twins. A lost answer to that creation
+// is thus recovered within the call (find, then create only what is
+// missing), and a twin this call created is converged even when the
+// process that created it is not asked to provision the visit again (its
+// lease has passed to another).
+type failedAfterWrite struct{ err error }
 
-func (r *refusedWrite) Error() string { return r.err.Error() }
-func (r *refusedWrite) Unwrap() error { return r.err }
-
-// refused wraps a failed write so that provision looks again, when the
-// refusal may concern the entities (not the session, the rate or the
-// network).
-func refused(err error) error {
-	if err != nil && askable(err) {
-		return &refusedWrite{err}
-	}
-	return err
-}
+func (r *failedAfterWrite) Error() string { return r.err.Error() }
+func (r *failedAfterWrite) Unwrap() error { return r.err }
 
 // provision runs attempts until one succeeds, fails for a reason another
 // look cannot change, or maxProvisionAttempts have run.
 func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := p.provisionOnce(ctx, op, pl)
-		var rw *refusedWrite
+		var fw *failedAfterWrite
 		switch {
 		case err == nil:
 			return res, nil
+		case ctx.Err() != nil:
+			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
 		case errors.Is(err, errLookAgain) && attempt < maxProvisionAttempts:
-		case errors.As(err, &rw) && attempt < maxProvisionAttempts:
-			p.log.InfoContext(ctx, "a write was refused; looking again in case a concurrent provision of the same visit explains it",
-				"provider", Name, "external_id", pl.ext, "attempt", attempt, "error", rw.err.Error())
-		case errors.As(err, &rw):
-			return acs.Provisioned{}, rw.err
+		case errors.As(err, &fw) && attempt < maxProvisionAttempts:
+			p.log.InfoContext(ctx, "provision failed after a write; looking again in case the write was made or a concurrent provision of the same visit explains the failure",
+				"provider", Name, "external_id", pl.ext, "attempt", attempt, "error", fw.err.Error())
+		case errors.As(err, &fw):
+			return acs.Provisioned{}, fw.err
 		case errors.Is(err, errLookAgain):
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
 				"cardholders carrying external ID %q kept changing while provisioning; try again", pl.ext)
@@ -217,11 +219,18 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 // for. Twins (several cardholders carrying the key) are converged first:
 // the one with the smallest GUID survives and the others are deleted with
 // their credentials.
-func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
+func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (_ acs.Provisioned, err error) {
+	wrote := false
+	defer func() {
+		if err != nil && !errors.Is(err, errLookAgain) && (wrote && askable(err) || pl.unchecked && (askable(err) || acs.IsRetryable(err))) {
+			err = &failedAfterWrite{err}
+		}
+	}()
 	holderIDs, credIDs, objs, err := p.lookup(ctx, op, pl)
 	if err != nil {
 		return acs.Provisioned{}, err
 	}
+	pl.unchecked = false
 	for _, id := range pl.groups {
 		o, ok := objs[id]
 		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
@@ -231,8 +240,9 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.
 	var holder *holderInfo
 	if holders := keyHolders(pl.ext, holderIDs, objs); len(holders) > 0 {
 		holder = &holders[0]
+		wrote = wrote || len(holders) > 1
 		if err := p.removeTwins(ctx, op, pl.ext, holders[0], holders[1:]); err != nil {
-			return acs.Provisioned{}, refused(err)
+			return acs.Provisioned{}, err
 		}
 		for _, h := range holders[1:] {
 			for _, c := range h.creds {
@@ -245,6 +255,7 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.
 		return acs.Provisioned{}, err
 	}
 	for _, c := range extra {
+		wrote = true
 		p.log.WarnContext(ctx, "the cardholder holds the card twice; deleting the extra credential",
 			"provider", Name, "external_id", pl.ext, "kept", ours.id.String(), "deleted", c.id.String())
 		if err := p.deleteEntity(ctx, op, c.id); err != nil {
@@ -255,6 +266,7 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.
 		// A revoked, expired or unassigned credential of the same card
 		// would make Security Center refuse duplicate card data.
 		for _, c := range stale {
+			wrote = true
 			p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
 				"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
 			if err := p.deleteEntity(ctx, op, c.id); err != nil {
@@ -264,16 +276,19 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (acs.
 	}
 	created := holder == nil
 	if created {
+		wrote, pl.unchecked = true, true
 		if holder, err = p.createHolder(ctx, op, pl); err != nil {
-			return acs.Provisioned{}, refused(err)
+			return acs.Provisioned{}, err
 		}
 		if err := p.checkTwins(ctx, op, pl, *holder); err != nil {
 			return acs.Provisioned{}, err
 		}
+		pl.unchecked = false
 	}
+	wrote = true
 	credID, err := p.finalWrite(ctx, op, pl, holder, created, ours)
 	if err != nil {
-		return acs.Provisioned{}, refused(err)
+		return acs.Provisioned{}, err
 	}
 	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
 	return acs.Provisioned{
@@ -340,7 +355,7 @@ func (p *Provider) checkTwins(ctx context.Context, op string, pl *plan, created 
 	all := append(twins, created)
 	slices.SortFunc(all, func(a, b holderInfo) int { return bytes.Compare(a.id[:], b.id[:]) })
 	if err := p.removeTwins(ctx, op, pl.ext, all[0], all[1:]); err != nil {
-		return refused(err)
+		return err
 	}
 	if all[0].id != created.id {
 		return errLookAgain
