@@ -175,6 +175,11 @@ func (a *Acme) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, err
 	var c card
 	want := card{PersonID: person.ID, Holder: g.Person.ExternalID, Levels: g.AccessLevels, From: g.ValidFrom, Until: g.ValidUntil, Active: true}
 	if err := a.do(ctx, op, http.MethodPut, cardPath(g.Card), want, &c); err != nil {
+		if person.Created {
+			// Undo what this call created: a refused card (held by
+			// someone else) must leave no person behind.
+			_ = a.RemoveCardholder(context.WithoutCancel(ctx), acs.CardholderRef{ID: person.ID, ExternalID: g.Person.ExternalID})
+		}
 		return acs.Provisioned{}, err
 	}
 	return acs.Provisioned{
