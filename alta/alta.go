@@ -14,7 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Name is the provider name used in errors and logs.
@@ -186,7 +186,7 @@ func WithDoorDirection(entryID string, d acs.Direction) Option {
 
 // Provider is the Alta adapter. Create it with New.
 type Provider struct {
-	api          *httpx.Client
+	api          *acshttp.Client
 	cfg          Config
 	orgPrefix    string // "/orgs/{orgId}"
 	basic        string // "Basic …" with WithBasicAuth, else ""
@@ -233,17 +233,17 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := checkConfig(cfg, o); err != nil {
 		return fail("%v", err)
 	}
-	base, err := httpx.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
 	if err != nil {
 		return fail("base URL: %v", err)
 	}
 	hc := o.httpClient
 	if hc == nil {
-		var t httpx.TLSOptions
+		var t acshttp.TLSOptions
 		if o.tls != nil {
-			t = httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
+			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
 		}
-		if hc, err = httpx.NewHTTPClient(t, o.timeout); err != nil {
+		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
 			return fail("TLS: %v", err)
 		}
 	}
@@ -262,9 +262,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	var limiter *rate.Limiter
 	if o.rate > 0 {
-		limiter = httpx.NewLimiter(o.rate, max(o.burst, 1))
+		limiter = acshttp.NewLimiter(o.rate, max(o.burst, 1))
 	}
-	if p.api, err = httpx.New(httpx.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Limiter: limiter,
+	if p.api, err = acshttp.New(acshttp.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Limiter: limiter,
 		Logger: o.logger, RetryMax: o.retryMax, RetryWaitMin: o.retryWaitMin, RetryWaitMax: o.retryWaitMax,
 		Throttled: throttledBody, Secrets: secrets}); err != nil {
 		return fail("%v", err)

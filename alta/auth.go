@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Auth endpoints (§1.1).
@@ -235,11 +235,11 @@ func (ts *tokenSource) request(ctx context.Context, path string, body []byte, au
 	// A login changes nothing worth protecting: safe to resend. A refresh
 	// invalidates the old token, so it is not resent; a lost answer falls
 	// back to a login.
-	resp, err := p.api.Do(ctx, httpx.Request{Op: "token", Method: http.MethodPost, Path: path, Header: h, Body: body,
+	resp, err := p.api.Do(ctx, acshttp.Request{Op: "token", Method: http.MethodPost, Path: path, Header: h, Body: body,
 		Idempotent: path == loginPath})
 	if err != nil {
 		var ae *acs.Error
-		errors.As(httpx.TransportFailure("", Name, err), &ae)
+		errors.As(acshttp.TransportFailure("", Name, err), &ae)
 		if ae.Code == acs.Unavailable {
 			ae.Message = "no answer from the Alta login"
 		}
@@ -287,7 +287,7 @@ func (ts *tokenSource) times(ctx context.Context, path string, t tokenJSON) issu
 }
 
 // tokenRefusal classifies a refused login or refresh.
-func (p *Provider) tokenRefusal(path string, resp *httpx.Response) *acs.Error {
+func (p *Provider) tokenRefusal(path string, resp *acshttp.Response) *acs.Error {
 	ae, _ := p.responseError("", resp)
 	switch resp.Status {
 	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity, http.StatusNotFound:

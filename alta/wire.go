@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // APIError is an error answer from Alta, the cause of the *acs.Error
@@ -54,7 +54,7 @@ func throttledBody(status int, body []byte) bool {
 	return status == http.StatusForbidden && bytes.Contains(bytes.ToLower(body), []byte("rate limit"))
 }
 
-func throttled(resp *httpx.Response) bool {
+func throttled(resp *acshttp.Response) bool {
 	return resp.Status == http.StatusTooManyRequests || throttledBody(resp.Status, resp.Body)
 }
 
@@ -132,10 +132,10 @@ func (p *Provider) clean(s string) string {
 }
 
 // responseError classifies a non-2xx answer.
-func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *APIError) {
+func (p *Provider) responseError(op string, resp *acshttp.Response) (*acs.Error, *APIError) {
 	name, msg := vendorMessage(resp.Body)
 	ve := &APIError{Status: resp.Status, Name: p.clean(name), Message: p.clean(msg)}
-	ae := &acs.Error{Op: op, Provider: Name, Code: httpx.CodeForStatus(resp.Status), Err: ve}
+	ae := &acs.Error{Op: op, Provider: Name, Code: acshttp.CodeForStatus(resp.Status), Err: ve}
 	switch {
 	case throttled(resp):
 		ae.Code, ae.Message = acs.RateLimited, "Alta asked to slow down"
@@ -148,24 +148,24 @@ func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *
 	case ae.Code == acs.Unknown:
 		ae.Message = "unexpected answer"
 	}
-	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
+	if d, ok := acshttp.RetryAfter(resp.Header, time.Now()); ok {
 		ae.RetryAfter = d
 	}
 	return ae, ve
 }
 
 // statusError is responseError for callers that only need the error.
-func (p *Provider) statusError(op string, resp *httpx.Response) error {
+func (p *Provider) statusError(op string, resp *acshttp.Response) error {
 	ae, _ := p.responseError(op, resp)
 	return ae
 }
 
-func ok2xx(resp *httpx.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
+func ok2xx(resp *acshttp.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
 
 // noAnswer reports whether err means the request got no answer at all
 // (the change may or may not have been made).
 func noAnswer(err error) bool {
-	var te *httpx.TransportError
+	var te *acshttp.TransportError
 	return errors.As(err, &te) && acs.CodeOf(err) == acs.Unavailable
 }
 
@@ -195,10 +195,10 @@ func (p *Provider) org(rel string) string { return p.orgPrefix + rel }
 // call sends an API request with the current token. A 401 is answered by
 // trying the other token scheme while it is unknown, then by logging in
 // again and resending once. A throttled non-idempotent request (refused
-// before it was processed) is waited out and resent; httpx does this for
+// before it was processed) is waited out and resent; acshttp does this for
 // idempotent ones. It returns the final answer whatever its status, or an
 // *acs.Error when there was none.
-func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Response, error) {
+func (p *Provider) call(ctx context.Context, op string, r request) (*acshttp.Response, error) {
 	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -212,7 +212,7 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Respo
 		return nil, err
 	}
 	for i := 0; !r.idempotent && i < p.retryMax && throttled(resp); i++ {
-		d, ok := httpx.RetryAfter(resp.Header, time.Now())
+		d, ok := acshttp.RetryAfter(resp.Header, time.Now())
 		if !ok {
 			d = time.Second
 		}
@@ -230,7 +230,7 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Respo
 }
 
 // authed sends r with credentials and handles a 401 as call describes.
-func (p *Provider) authed(ctx context.Context, op string, r request, body []byte) (*httpx.Response, error) {
+func (p *Provider) authed(ctx context.Context, op string, r request, body []byte) (*acshttp.Response, error) {
 	if p.basic != "" {
 		return p.send(ctx, op, r, body, p.basic)
 	}
@@ -253,7 +253,7 @@ func (p *Provider) authed(ctx context.Context, op string, r request, body []byte
 // sendToken sends with a token; a 401 while the scheme is unknown (or
 // after another caller settled it) is followed by one try of the other
 // scheme with the same token.
-func (p *Provider) sendToken(ctx context.Context, op string, r request, body []byte, tok string, sch TokenScheme) (*httpx.Response, TokenScheme, error) {
+func (p *Provider) sendToken(ctx context.Context, op string, r request, body []byte, tok string, sch TokenScheme) (*acshttp.Response, TokenScheme, error) {
 	resp, err := p.send(ctx, op, r, body, authHeader(tok, sch))
 	if err != nil {
 		return nil, sch, err
@@ -275,22 +275,22 @@ func (p *Provider) sendToken(ctx context.Context, op string, r request, body []b
 	return resp, sch, nil
 }
 
-func (p *Provider) send(ctx context.Context, op string, r request, body []byte, auth string) (*httpx.Response, error) {
+func (p *Provider) send(ctx context.Context, op string, r request, body []byte, auth string) (*acshttp.Response, error) {
 	h := http.Header{"Authorization": {auth}, "Accept": {"application/json"}}
 	if body != nil {
 		h.Set("Content-Type", "application/json")
 	}
-	resp, err := p.api.Do(ctx, httpx.Request{
+	resp, err := p.api.Do(ctx, acshttp.Request{
 		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
 	})
 	if err != nil {
-		return nil, httpx.TransportFailure(op, Name, err)
+		return nil, acshttp.TransportFailure(op, Name, err)
 	}
 	return resp, nil
 }
 
 // decode unmarshals a 2xx body.
-func (p *Provider) decode(op string, resp *httpx.Response, v any) error {
+func (p *Provider) decode(op string, resp *acshttp.Response, v any) error {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &acs.Error{Op: op, Provider: Name, Code: acs.Unknown,
 			Message: fmt.Sprintf("unreadable answer (HTTP %d)", resp.Status), Err: errors.New(p.clean(err.Error()))}
@@ -300,7 +300,7 @@ func (p *Provider) decode(op string, resp *httpx.Response, v any) error {
 
 // decodeData unmarshals the "data" of a single-object answer; a body
 // without that envelope is read as the object itself.
-func decodeData[T any](p *Provider, op string, resp *httpx.Response) (T, error) {
+func decodeData[T any](p *Provider, op string, resp *acshttp.Response) (T, error) {
 	var env struct {
 		Data *T `json:"data"`
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // tokenSource holds the OAuth tokens. One fetch runs at a time; callers
@@ -137,7 +137,7 @@ func (ts *tokenSource) fetch(ctx context.Context, refresh string) (tokenResponse
 func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenResponse, *acs.Error) {
 	p := ts.p
 	kind := form.Get("grant_type")
-	resp, err := p.auth.Do(ctx, httpx.Request{
+	resp, err := p.auth.Do(ctx, acshttp.Request{
 		Op:     "token",
 		Method: http.MethodPost,
 		Path:   "/oauth/token",
@@ -153,7 +153,7 @@ func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenRespons
 	})
 	if err != nil {
 		var ae *acs.Error
-		errors.As(httpx.TransportFailure("", Name, err), &ae)
+		errors.As(acshttp.TransportFailure("", Name, err), &ae)
 		if ae.Code == acs.Unavailable {
 			ae.Message = "no answer from the Brivo auth server"
 		}

@@ -237,7 +237,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Name is the provider name used in errors and logs.
@@ -393,8 +393,8 @@ func WithMobilePassLanguage(lang string) Option { return func(o *options) { o.la
 
 // Provider is the Brivo adapter. Create it with New.
 type Provider struct {
-	api          *httpx.Client
-	auth         *httpx.Client
+	api          *acshttp.Client
+	auth         *acshttp.Client
 	cfg          Config
 	basic        string // "Basic …" header value
 	tokens       *tokenSource
@@ -456,11 +456,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if strings.Contains(cfg.ClientID, ":") {
 		return fail("client ID must not contain ':'")
 	}
-	apiURL, err := httpx.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	apiURL, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
 	if err != nil {
 		return fail("API base URL: %v", err)
 	}
-	authURL, err := httpx.CheckBaseURL(cfg.AuthURL, o.insecureHTTP)
+	authURL, err := acshttp.CheckBaseURL(cfg.AuthURL, o.insecureHTTP)
 	if err != nil {
 		return fail("auth URL: %v", err)
 	}
@@ -498,33 +498,33 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		var t httpx.TLSOptions
+		var t acshttp.TLSOptions
 		if o.tls != nil {
-			t = httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
+			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
 		}
-		if hc, err = httpx.NewHTTPClient(t, o.timeout); err != nil {
+		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
 			return fail("TLS: %v", err)
 		}
 	}
 	var limiter *rate.Limiter
 	if o.rate > 0 {
-		limiter = httpx.NewLimiter(o.rate, max(o.burst, 1))
+		limiter = acshttp.NewLimiter(o.rate, max(o.burst, 1))
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"+cfg.ClientSecret))
 	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
 		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
-	hcfg := httpx.Config{
+	hcfg := acshttp.Config{
 		Provider: Name, HTTPClient: hc, Limiter: limiter, Logger: o.logger,
 		RetryMax: o.retryMax, RetryWaitMin: o.retryWaitMin, RetryWaitMax: o.retryWaitMax,
 		Throttled: gatewayThrottled, Secrets: secrets,
 	}
 	hcfg.BaseURL = apiURL
-	api, err := httpx.New(hcfg)
+	api, err := acshttp.New(hcfg)
 	if err != nil {
 		return fail("%v", err)
 	}
 	hcfg.BaseURL = authURL
-	auth, err := httpx.New(hcfg)
+	auth, err := acshttp.New(hcfg)
 	if err != nil {
 		return fail("%v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"net/http"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Brivo documents what it answers when a request names something missing
@@ -22,7 +22,7 @@ import (
 // brivoNotFound reports whether a 404 is Brivo's own: no body, or a JSON
 // body whose code is 404. A 404 page from something in front of the API
 // (HTML, or JSON of another shape) says nothing about the record.
-func brivoNotFound(resp *httpx.Response) bool {
+func brivoNotFound(resp *acshttp.Response) bool {
 	if resp.Status != http.StatusNotFound {
 		return false
 	}

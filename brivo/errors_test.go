@@ -16,7 +16,7 @@ func asAcs(err error, target **acs.Error) bool { return errors.As(err, target) }
 func TestGatewayOverQPSIsWaitedOutAndRetried(t *testing.T) {
 	e, clk := clockEnv(t, brivosim.WithRetryAfter(0))
 	ctx := t.Context()
-	// Idempotent (httpx) and non-idempotent (adapter) requests alike.
+	// Idempotent (acshttp) and non-idempotent (adapter) requests alike.
 	e.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/groups", Kind: brivosim.FaultOverQPS, Times: 2})
 	e.sim.AddFault(brivosim.Fault{Method: "POST", Path: "/credentials", Kind: brivosim.FaultOverQPS, Times: 2})
 	e.sim.AddFault(brivosim.Fault{Method: "POST", Path: "/users", Kind: brivosim.FaultOverQPS, Times: 1})

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Ping logs in (when no valid token is held) and reads one group, which
@@ -504,7 +504,7 @@ func (p *Provider) obtainCredential(ctx context.Context, op string, f brivoForma
 // rather than rely on that text alone, any 4xx answer that is not the
 // gateway's or the token's is followed by a look for the card: a free
 // credential for it is reused, one assigned to someone is a Conflict.
-func (p *Provider) credentialRefused(ctx context.Context, op string, resp *httpx.Response, f brivoFormat, card acs.Card, encoded string) (int64, error) {
+func (p *Provider) credentialRefused(ctx context.Context, op string, resp *acshttp.Response, f brivoFormat, card acs.Card, encoded string) (int64, error) {
 	ae, ve := p.responseError(op, resp)
 	dup := resp.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(ve.Message), "duplicate credential")
 	if !dup && (ve.sure || resp.Status >= 500) {

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Criterion types of an event subscription.
@@ -136,7 +136,7 @@ func (p *Provider) checkHookURL(raw string) error {
 	switch strings.ToLower(u.Scheme) {
 	case "https":
 	case "http":
-		if !p.insecureHTTP && !httpx.IsLoopback(u.Hostname()) {
+		if !p.insecureHTTP && !acshttp.IsLoopback(u.Hostname()) {
 			return fmt.Errorf("webhook URL uses plain http to a non-loopback host; use https")
 		}
 	default:

@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // APIError is an error answer from Brivo or its gateway, the cause of the
@@ -59,12 +59,12 @@ func (e *APIError) Error() string {
 }
 
 // gatewayThrottled reports whether an answer is the Mashery gateway's
-// "slow down": 403 "Developer Over Qps" (429 is handled by httpx itself).
+// "slow down": 403 "Developer Over Qps" (429 is handled by acshttp itself).
 func gatewayThrottled(status int, body []byte) bool {
 	return status == http.StatusForbidden && bytes.Contains(body, []byte("Over Qps"))
 }
 
-func throttledResponse(resp *httpx.Response) bool {
+func throttledResponse(resp *acshttp.Response) bool {
 	return resp.Status == http.StatusTooManyRequests || gatewayThrottled(resp.Status, resp.Body) ||
 		resp.Status == http.StatusForbidden && resp.Header.Get("X-Mashery-Error-Code") == "ERR_403_DEVELOPER_OVER_QPS"
 }
@@ -138,11 +138,11 @@ func (p *Provider) clean(s string) string {
 }
 
 // responseError classifies a non-2xx answer.
-func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *APIError) {
+func (p *Provider) responseError(op string, resp *acshttp.Response) (*acs.Error, *APIError) {
 	msg, oauth, code := vendorMessage(resp.Body)
 	ve := &APIError{Status: resp.Status, Code: code, Message: p.clean(msg), OAuthError: p.clean(oauth),
 		Gateway: p.clean(resp.Header.Get("X-Mashery-Error-Code"))}
-	ae := &acs.Error{Op: op, Provider: Name, Code: httpx.CodeForStatus(resp.Status), Err: ve}
+	ae := &acs.Error{Op: op, Provider: Name, Code: acshttp.CodeForStatus(resp.Status), Err: ve}
 	ve.sure = true
 	switch {
 	case resp.Status == http.StatusNotFound && !brivoNotFound(resp):
@@ -167,24 +167,24 @@ func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *
 	default:
 		ve.sure = false
 	}
-	if d, ok := httpx.RetryAfter(resp.Header, time.Now()); ok {
+	if d, ok := acshttp.RetryAfter(resp.Header, time.Now()); ok {
 		ae.RetryAfter = d
 	}
 	return ae, ve
 }
 
 // statusError is responseError for callers that only need the error.
-func (p *Provider) statusError(op string, resp *httpx.Response) error {
+func (p *Provider) statusError(op string, resp *acshttp.Response) error {
 	ae, _ := p.responseError(op, resp)
 	return ae
 }
 
-func ok2xx(resp *httpx.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
+func ok2xx(resp *acshttp.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
 
 // noAnswer reports whether err means the request got no answer at all
 // (the change may or may not have been made).
 func noAnswer(err error) bool {
-	var te *httpx.TransportError
+	var te *acshttp.TransportError
 	return errors.As(err, &te) && acs.CodeOf(err) == acs.Unavailable
 }
 
@@ -200,10 +200,10 @@ type request struct {
 // call sends an API request with the current token. On a 401 it
 // invalidates the token and resends once with a fresh one; a gateway
 // throttle on a non-idempotent request (which the gateway refused before
-// it reached Brivo) is waited out and resent (httpx does this for
+// it reached Brivo) is waited out and resent (acshttp does this for
 // idempotent requests). It returns the final answer whatever its status,
 // or an *acs.Error when there was none.
-func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Response, error) {
+func (p *Provider) call(ctx context.Context, op string, r request) (*acshttp.Response, error) {
 	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -230,7 +230,7 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Respo
 		}
 	}
 	for i := 0; !r.idempotent && i < p.retryMax && throttledResponse(resp); i++ {
-		d, ok := httpx.RetryAfter(resp.Header, time.Now())
+		d, ok := acshttp.RetryAfter(resp.Header, time.Now())
 		if !ok {
 			d = time.Second
 		}
@@ -247,7 +247,7 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Respo
 	return resp, nil
 }
 
-func (p *Provider) send(ctx context.Context, op string, r request, body []byte, tok string) (*httpx.Response, error) {
+func (p *Provider) send(ctx context.Context, op string, r request, body []byte, tok string) (*acshttp.Response, error) {
 	h := http.Header{
 		"Api-Key":       {p.cfg.APIKey},
 		"Authorization": {"bearer " + tok},
@@ -256,17 +256,17 @@ func (p *Provider) send(ctx context.Context, op string, r request, body []byte, 
 	if body != nil {
 		h.Set("Content-Type", "application/json")
 	}
-	resp, err := p.api.Do(ctx, httpx.Request{
+	resp, err := p.api.Do(ctx, acshttp.Request{
 		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
 	})
 	if err != nil {
-		return nil, httpx.TransportFailure(op, Name, err)
+		return nil, acshttp.TransportFailure(op, Name, err)
 	}
 	return resp, nil
 }
 
 // decode unmarshals a 2xx body.
-func (p *Provider) decode(op string, resp *httpx.Response, v any) error {
+func (p *Provider) decode(op string, resp *acshttp.Response, v any) error {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &acs.Error{Op: op, Provider: Name, Code: acs.Unknown,
 			Message: fmt.Sprintf("unreadable answer (HTTP %d)", resp.Status), Err: errors.New(p.clean(err.Error()))}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Defaults of EventOptions.
@@ -298,7 +298,7 @@ func (p *Provider) openStream(ctx context.Context, cancel context.CancelCauseFun
 	if resp.StatusCode != http.StatusOK {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
-		_, derr := p.decode(op, &httpx.Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
+		_, derr := p.decode(op, &acshttp.Response{Status: resp.StatusCode, Header: resp.Header, Body: body})
 		if derr == nil {
 			derr = acs.Errorf(op, Name, acs.Unknown, "the Web SDK answered HTTP %d to GET events", resp.StatusCode)
 		}
@@ -328,7 +328,7 @@ func (p *Provider) openStream(ctx context.Context, cancel context.CancelCauseFun
 			return s, nil
 		}
 		s.body.Close()
-		if _, derr := p.decode(op, &httpx.Response{Status: http.StatusOK, Body: line}); derr != nil {
+		if _, derr := p.decode(op, &acshttp.Response{Status: http.StatusOK, Body: line}); derr != nil {
 			return nil, derr
 		}
 		return nil, acs.Errorf(op, Name, acs.Unsupported, "the event stream did not start with a ConnectionId line")

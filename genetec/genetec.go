@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Name is the provider name reported by Provider.Name and carried by
@@ -173,7 +173,7 @@ func WithPageSize(n int) Option {
 // Provider is an acs.Provider and an acs.EventSource over the Genetec
 // Security Center Web SDK. It is safe for concurrent use.
 type Provider struct {
-	http     *httpx.Client
+	http     *acshttp.Client
 	stream   *http.Client // GET events: the same transport, no overall timeout
 	base     string
 	auth     string
@@ -206,7 +206,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	invalid := func(format string, args ...any) error {
 		return acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
 	}
-	base, err := httpx.CheckBaseURL(cfg.BaseURL, o.allowHTTP)
+	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.allowHTTP)
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
@@ -233,7 +233,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		hc, err = httpx.NewHTTPClient(httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}, o.timeout)
+		hc, err = acshttp.NewHTTPClient(acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}, o.timeout)
 		if err != nil {
 			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 		}
@@ -250,11 +250,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	stream.Timeout = 0
 
 	token := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ";" + cfg.ApplicationID + ":" + cfg.Password))
-	client, err := httpx.New(httpx.Config{
+	client, err := acshttp.New(acshttp.Config{
 		Provider:     Name,
 		BaseURL:      base,
 		HTTPClient:   &wrapped,
-		Limiter:      httpx.NewLimiter(o.ratePerSec, o.rateBurst),
+		Limiter:      acshttp.NewLimiter(o.ratePerSec, o.rateBurst),
 		Logger:       o.logger,
 		RetryMax:     o.retryMax,
 		RetryWaitMin: o.retryWaitMin,

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // SdkError is a Fail answer of the Web SDK, reachable with errors.As from
@@ -114,7 +114,7 @@ type call struct {
 // Provision's find-or-create path. A Fail envelope, a non-2xx status or an
 // answer that is not a text/json envelope is an *acs.Error.
 func (p *Provider) do(ctx context.Context, c call) (envelope, error) {
-	req := httpx.Request{
+	req := acshttp.Request{
 		Op:         c.op,
 		Method:     c.method,
 		Path:       c.path,
@@ -126,13 +126,13 @@ func (p *Provider) do(ctx context.Context, c call) (envelope, error) {
 	}
 	resp, err := p.http.Do(ctx, req)
 	if err != nil {
-		return envelope{}, httpx.TransportFailure(c.op, Name, err)
+		return envelope{}, acshttp.TransportFailure(c.op, Name, err)
 	}
 	return p.decode(c.op, resp)
 }
 
 // decode interprets an answer.
-func (p *Provider) decode(op string, resp *httpx.Response) (envelope, error) {
+func (p *Provider) decode(op string, resp *acshttp.Response) (envelope, error) {
 	body := bytes.TrimSpace(bytes.TrimPrefix(resp.Body, bom))
 	env, isEnv, perr := parseEnvelope(body)
 	if isEnv && strings.EqualFold(env.Status, statusFail) {
@@ -149,17 +149,17 @@ func (p *Provider) decode(op string, resp *httpx.Response) (envelope, error) {
 		return env, &acs.Error{Op: op, Provider: Name, Code: acs.InvalidArgument,
 			Message: "the Web SDK answered HTTP 400 with an HTML page" + htmlTitle(body) + ": it did not recognise an item name in the request (an unsupported Security Center version?)"}
 	case st == http.StatusNotFound && !isEnv:
-		return env, httpx.StatusError(op, Name, resp, acs.NotFound,
+		return env, acshttp.StatusError(op, Name, resp, acs.NotFound,
 			"no Web SDK endpoint at this URL (HTTP 404): check the base URL, port (default 4590) and Base URI (default WebSdk) of the Web-based SDK role")
 	case st == http.StatusLengthRequired:
-		return env, httpx.StatusError(op, Name, resp, acs.InvalidArgument, "the Web SDK answered 411 Length Required")
+		return env, acshttp.StatusError(op, Name, resp, acs.InvalidArgument, "the Web SDK answered 411 Length Required")
 	case st < 200 || st > 299:
-		code := httpx.CodeForStatus(st)
+		code := acshttp.CodeForStatus(st)
 		msg := fmt.Sprintf("the Web SDK answered HTTP %d", st)
 		if code == acs.Unavailable {
 			msg += ": the Web-based SDK role or the Directory is unavailable"
 		}
-		return env, httpx.StatusError(op, Name, resp, code, msg)
+		return env, acshttp.StatusError(op, Name, resp, code, msg)
 	}
 	if isEnv {
 		return env, nil

@@ -196,7 +196,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -518,7 +518,7 @@ func WithCardFunc(f CardFunc) Option {
 // Close when done, to stop the keepalive loop and log out.
 type Provider struct {
 	cfg     Config
-	hc      *httpx.Client
+	hc      *acshttp.Client
 	log     *slog.Logger
 	now     func() time.Time
 	rules   acs.Rules
@@ -582,7 +582,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := checkCardFunc(s.badgeID, s.cardOf); err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	base, err := httpx.CheckBaseURL(cfg.BaseURL, s.allowInsecure)
+	base, err := acshttp.CheckBaseURL(cfg.BaseURL, s.allowInsecure)
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
@@ -591,11 +591,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, acs.Errorf("new", Name, acs.InvalidArgument, "WithHTTPClient and WithTLS exclude each other; configure TLS on the client")
 	}
 	if hc == nil {
-		var o httpx.TLSOptions
+		var o acshttp.TLSOptions
 		if s.tls != nil {
-			o = httpx.TLSOptions{CAFile: s.tls.CAFile, Config: s.tls.Config, InsecureSkipVerify: s.tls.InsecureSkipVerify}
+			o = acshttp.TLSOptions{CAFile: s.tls.CAFile, Config: s.tls.Config, InsecureSkipVerify: s.tls.InsecureSkipVerify}
 		}
-		if hc, err = httpx.NewHTTPClient(o, s.timeout); err != nil {
+		if hc, err = acshttp.NewHTTPClient(o, s.timeout); err != nil {
 			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 		}
 	}
@@ -603,11 +603,11 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	client, err := httpx.New(httpx.Config{
+	client, err := acshttp.New(acshttp.Config{
 		Provider:     Name,
 		BaseURL:      base,
 		HTTPClient:   hc,
-		Limiter:      httpx.NewLimiter(s.ratePerSecond, s.rateBurst),
+		Limiter:      acshttp.NewLimiter(s.ratePerSecond, s.rateBurst),
 		Logger:       s.logger,
 		RetryMax:     s.retryMax,
 		RetryWaitMin: s.retryWaitMin,

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Error codes OnGuard is known to send.
@@ -54,7 +54,7 @@ type errorBody struct {
 }
 
 // parseAPIError reads an error answer; the message is redacted.
-func (p *Provider) parseAPIError(resp *httpx.Response) *APIError {
+func (p *Provider) parseAPIError(resp *acshttp.Response) *APIError {
 	e := &APIError{Status: resp.Status}
 	var b errorBody
 	if json.Unmarshal(resp.Body, &b) == nil && b.Error != nil {
@@ -87,7 +87,7 @@ func codeFor(e *APIError) acs.Code {
 	case strings.Contains(c, "permission") || strings.Contains(c, "accessdenied") || strings.Contains(c, "notauthorized"):
 		return acs.PermissionDenied
 	}
-	if code := httpx.CodeForStatus(e.Status); code != acs.Unknown {
+	if code := acshttp.CodeForStatus(e.Status); code != acs.Unknown {
 		return code
 	}
 	return acs.Unknown
@@ -146,14 +146,14 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 		if err != nil {
 			return err
 		}
-		resp, err := p.hc.Do(ctx, httpx.Request{
+		resp, err := p.hc.Do(ctx, acshttp.Request{
 			Op: r.op, Method: r.method, Path: r.path, Query: q, Header: h, Body: body, Idempotent: r.idempotent,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return acs.Wrap(r.op, Name, acs.Canceled, ctx.Err())
 			}
-			return httpx.TransportFailure(r.op, Name, errors.New(p.redact(err.Error())))
+			return acshttp.TransportFailure(r.op, Name, errors.New(p.redact(err.Error())))
 		}
 		p.touch()
 		if resp.Status >= 200 && resp.Status < 300 {
@@ -219,8 +219,8 @@ func (p *Provider) sessionDead(ctx context.Context, op string, ae *APIError, tok
 	return sessionRefused(err)
 }
 
-func (p *Provider) apiError(op string, resp *httpx.Response, ae *APIError, code acs.Code, msg string) error {
-	e := httpx.StatusError(op, Name, resp, code, msg).(*acs.Error)
+func (p *Provider) apiError(op string, resp *acshttp.Response, ae *APIError, code acs.Code, msg string) error {
+	e := acshttp.StatusError(op, Name, resp, code, msg).(*acs.Error)
 	e.Err = ae
 	return e
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // plan is a validated grant, ready for the wire.
@@ -372,7 +372,7 @@ var duplicateWords = []string{"exist", "duplicate", "already", "in use", "assign
 // whose message says the card exists, is a Conflict (the card is held by
 // another user, whose cards the API cannot search); anything else keeps
 // its status's code.
-func (p *Provider) cardRefusal(op string, resp *httpx.Response, pl plan) error {
+func (p *Provider) cardRefusal(op string, resp *acshttp.Response, pl plan) error {
 	ae, ve := p.responseError(op, resp)
 	msg := strings.ToLower(ve.Message)
 	conflict := resp.Status == http.StatusConflict
@@ -610,7 +610,7 @@ func (p *Provider) resolveUser(ctx context.Context, op, uid, ext string) (access
 // token or key (401, 403) and throttling (429). A 404 or 400 may mean
 // "already gone" or something else; a 5xx (after the retries) may have
 // come after the deletion was done.
-func askable(resp *httpx.Response) bool {
+func askable(resp *acshttp.Response) bool {
 	switch resp.Status {
 	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
 		return false
@@ -621,7 +621,7 @@ func askable(resp *httpx.Response) bool {
 // notFound checks that a 404 is Verkada's (an empty body or a JSON
 // object, as its error bodies are) and returns nil then; a 404 page from
 // a proxy or a wrong base URL is an Unknown error, never "absent".
-func (p *Provider) notFound(op string, resp *httpx.Response) error {
+func (p *Provider) notFound(op string, resp *acshttp.Response) error {
 	body := bytes.TrimSpace(resp.Body)
 	if len(body) == 0 || body[0] == '{' {
 		return nil

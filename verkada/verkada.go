@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Name is the provider name used in errors and logs.
@@ -169,7 +169,7 @@ func WithDoorDirection(doorID string, d acs.Direction) Option {
 
 // Provider is the Verkada adapter. Create it with New.
 type Provider struct {
-	api          *httpx.Client
+	api          *acshttp.Client
 	cfg          Config
 	tokens       *tokenSource
 	limiter      *window
@@ -227,7 +227,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err := acs.ValidateText("marker", o.marker, 100); err != nil || strings.TrimSpace(o.marker) == "" {
 		return fail("WithMarker: the department must be non-empty text without control characters")
 	}
-	base, err := httpx.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
 	if err != nil {
 		return fail("base URL: %v", err)
 	}
@@ -237,17 +237,17 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		var t httpx.TLSOptions
+		var t acshttp.TLSOptions
 		if o.tls != nil {
-			t = httpx.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
+			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
 		}
-		if hc, err = httpx.NewHTTPClient(t, o.timeout); err != nil {
+		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
 			return fail("TLS: %v", err)
 		}
 	}
 	// Retries are the provider's own (see roundTrip), so that they share
-	// the rate-limit window and the injectable sleep: httpx never retries.
-	api, err := httpx.New(httpx.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Logger: o.logger,
+	// the rate-limit window and the injectable sleep: acshttp never retries.
+	api, err := acshttp.New(acshttp.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Logger: o.logger,
 		RetryMax: -1, Secrets: []string{cfg.APIKey}})
 	if err != nil {
 		return fail("%v", err)

@@ -17,7 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // APIError is an error answer from Verkada, the cause of the *acs.Error
@@ -81,7 +81,7 @@ func (p *Provider) clean(s string) string {
 
 // vendorError reads Verkada's error body {"id","message","data"}, or takes
 // the body's text when it is not JSON.
-func (p *Provider) vendorError(resp *httpx.Response) *APIError {
+func (p *Provider) vendorError(resp *acshttp.Response) *APIError {
 	ve := &APIError{Status: resp.Status}
 	var j struct {
 		ID      flexString `json:"id"`
@@ -102,9 +102,9 @@ func (p *Provider) vendorError(resp *httpx.Response) *APIError {
 }
 
 // responseError classifies a non-2xx answer.
-func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *APIError) {
+func (p *Provider) responseError(op string, resp *acshttp.Response) (*acs.Error, *APIError) {
 	ve := p.vendorError(resp)
-	ae := &acs.Error{Op: op, Provider: Name, Code: httpx.CodeForStatus(resp.Status), Err: ve}
+	ae := &acs.Error{Op: op, Provider: Name, Code: acshttp.CodeForStatus(resp.Status), Err: ve}
 	switch {
 	case resp.Status == http.StatusUnauthorized:
 		ae.Message = "the API token was refused"
@@ -115,24 +115,24 @@ func (p *Provider) responseError(op string, resp *httpx.Response) (*acs.Error, *
 	case ae.Code == acs.Unknown:
 		ae.Message = "unexpected answer"
 	}
-	if d, ok := httpx.RetryAfter(resp.Header, p.now()); ok {
+	if d, ok := acshttp.RetryAfter(resp.Header, p.now()); ok {
 		ae.RetryAfter = d
 	}
 	return ae, ve
 }
 
 // statusError is responseError for callers that only need the error.
-func (p *Provider) statusError(op string, resp *httpx.Response) error {
+func (p *Provider) statusError(op string, resp *acshttp.Response) error {
 	ae, _ := p.responseError(op, resp)
 	return ae
 }
 
-func ok2xx(resp *httpx.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
+func ok2xx(resp *acshttp.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
 
 // noAnswer reports whether err means the request got no answer at all
 // (the change may or may not have been made).
 func noAnswer(err error) bool {
-	var te *httpx.TransportError
+	var te *acshttp.TransportError
 	return errors.As(err, &te) && acs.CodeOf(err) == acs.Unavailable
 }
 
@@ -150,7 +150,7 @@ type request struct {
 // 401 (an expired or revoked token; Verkada tokens cannot be refreshed) it
 // exchanges the API key again, once, and resends: the refused request
 // changed nothing.
-func (p *Provider) call(ctx context.Context, op string, r request) (*httpx.Response, error) {
+func (p *Provider) call(ctx context.Context, op string, r request) (*acshttp.Response, error) {
 	var body []byte
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -186,7 +186,7 @@ func (p *Provider) apiHeader(tok string, hasBody bool) http.Header {
 // after a 429 (Verkada refused it before doing anything), and, when it is
 // idempotent, after a transport failure or a transient 5xx. It returns the
 // last answer whatever its status.
-func (p *Provider) roundTrip(ctx context.Context, op string, r request, body []byte, h http.Header) (*httpx.Response, error) {
+func (p *Provider) roundTrip(ctx context.Context, op string, r request, body []byte, h http.Header) (*acshttp.Response, error) {
 	for attempt := 0; ; attempt++ {
 		resp, err := p.send(ctx, op, r, body, h)
 		var wait time.Duration
@@ -196,7 +196,7 @@ func (p *Provider) roundTrip(ctx context.Context, op string, r request, body []b
 		case err != nil:
 			wait = p.backoff(attempt)
 		case resp.Status == http.StatusTooManyRequests:
-			d, ok := httpx.RetryAfter(resp.Header, p.now())
+			d, ok := acshttp.RetryAfter(resp.Header, p.now())
 			if !ok {
 				d = max(p.backoff(attempt), time.Second)
 			}
@@ -209,7 +209,7 @@ func (p *Provider) roundTrip(ctx context.Context, op string, r request, body []b
 			wait = d
 		case r.idempotent && transient(resp.Status):
 			wait = p.backoff(attempt)
-			if d, ok := httpx.RetryAfter(resp.Header, p.now()); ok {
+			if d, ok := acshttp.RetryAfter(resp.Header, p.now()); ok {
 				wait = d
 			}
 		default:
@@ -242,7 +242,7 @@ func (p *Provider) backoff(attempt int) time.Duration {
 }
 
 // send makes one attempt, after the rate-limit window allows it.
-func (p *Provider) send(ctx context.Context, op string, r request, body []byte, h http.Header) (*httpx.Response, error) {
+func (p *Provider) send(ctx context.Context, op string, r request, body []byte, h http.Header) (*acshttp.Response, error) {
 	if p.limiter != nil {
 		if err := p.limiter.wait(ctx); err != nil {
 			var pe *paceError
@@ -252,17 +252,17 @@ func (p *Provider) send(ctx context.Context, op string, r request, body []byte, 
 			return nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
 	}
-	resp, err := p.api.Do(ctx, httpx.Request{
+	resp, err := p.api.Do(ctx, acshttp.Request{
 		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
 	})
 	if err != nil {
-		return nil, httpx.TransportFailure(op, Name, err)
+		return nil, acshttp.TransportFailure(op, Name, err)
 	}
 	return resp, nil
 }
 
 // decode unmarshals a 2xx body.
-func (p *Provider) decode(op string, resp *httpx.Response, v any) error {
+func (p *Provider) decode(op string, resp *acshttp.Response, v any) error {
 	if err := json.Unmarshal(resp.Body, v); err != nil {
 		return &acs.Error{Op: op, Provider: Name, Code: acs.Unknown,
 			Message: fmt.Sprintf("unreadable answer (HTTP %d)", resp.Status), Err: errors.New(p.clean(err.Error()))}

@@ -195,7 +195,7 @@ func (g *gatedStore) Update(ctx context.Context, id string, fn visitor.TxFunc) (
 // secret; an OpenAccess application ID is as much a licensed key.
 func TestLenelApplicationIDRedacted(t *testing.T) {
 	if leaked := lenelAppIDLeak(); leaked != "" {
-		t.Errorf("regression (lenel/lenel.go, New: httpx Secrets lists only the password): the application ID appears in the error %q", leaked)
+		t.Errorf("regression (lenel/lenel.go, New: acshttp Secrets lists only the password): the application ID appears in the error %q", leaked)
 	}
 }
 

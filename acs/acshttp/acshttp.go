@@ -1,15 +1,18 @@
-// Package httpx is the HTTP layer shared by the adapters: base-URL and TLS
-// policy, a per-provider rate limiter, retries of idempotent requests with
-// backoff that honours Retry-After, bounded response reading, debug logging
-// without secrets, and redaction of secrets from any text that might reach
-// an error.
+// Package acshttp is the HTTP layer shared by the adapters, and open to
+// adapters outside this repository: base-URL and TLS policy (verification
+// on, a custom CA, plain HTTP only to loopback unless allowed), a
+// per-provider rate limiter, retries of idempotent requests with backoff
+// that honours Retry-After, bounded response reading, debug logging without
+// secrets, redaction of secrets from any text that might reach an error,
+// and the classification of transport failures and HTTP statuses into acs
+// codes.
 //
 // Retries are built on github.com/hashicorp/go-retryablehttp, configured
 // away from its defaults: only requests marked idempotent are retried
 // (its default retries POST too), its logger is off (ours is *slog.Logger),
 // and the final error is the last attempt's own answer, not a generic
 // "giving up" error.
-package httpx
+package acshttp
 
 import (
 	"bytes"
@@ -192,7 +195,7 @@ const (
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == nil {
-		return nil, errors.New("httpx: no base URL")
+		return nil, errors.New("acshttp: no base URL")
 	}
 	if cfg.HTTPClient == nil {
 		hc, err := NewHTTPClient(TLSOptions{}, 0)
