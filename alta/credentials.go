@@ -185,7 +185,7 @@ func (p *Provider) deleteCredential(ctx context.Context, op string, uid, cid int
 	}
 	creds, gone, lerr := p.userCredentials(ctx, op, uid)
 	if lerr != nil {
-		return err
+		return unsettled(err, "credential")
 	}
 	if gone || !slices.ContainsFunc(creds, func(c credJSON) bool { return int64(c.ID) == cid }) {
 		return nil
@@ -198,12 +198,22 @@ func (p *Provider) deleteCredential(ctx context.Context, op string, uid, cid int
 // Unavailable, so that the deletion is tried again rather than taken as
 // done.
 func stillThere(err error, what string) error {
+	return notFoundAsUnavailable(err, "Alta answered the delete with not found but still lists the "+what)
+}
+
+// unsettled is the error of a delete whose outcome could not be checked
+// (the question failed too): a "not found" answer alone is not taken as
+// final, so the deletion is retried rather than given up.
+func unsettled(err error, what string) error {
+	return notFoundAsUnavailable(err, "Alta answered the delete with not found and could not be asked whether the "+what+" is still there")
+}
+
+func notFoundAsUnavailable(err error, msg string) error {
 	var ae *acs.Error
 	if acs.CodeOf(err) != acs.NotFound || !errors.As(err, &ae) {
 		return err
 	}
-	return &acs.Error{Op: ae.Op, Provider: Name, Code: acs.Unavailable,
-		Message: "Alta answered the delete with not found but still lists the " + what, Err: ae.Err}
+	return &acs.Error{Op: ae.Op, Provider: Name, Code: acs.Unavailable, Message: msg, Err: ae.Err}
 }
 
 // credentialBody is the body of POST …/credentials for a card (§1.5).

@@ -112,24 +112,24 @@
 // format IDs) before any request, then: resolves the card format, the card
 // credential type and the groups (cached for DefaultCacheTTL; an unknown
 // group is NotFound before anything is written, after one fresh listing);
-// looks the visit's user up (GET /users?q=<its e-mail>, matched exactly);
-// lists its credentials when it exists; when the card is not among them,
-// asks who holds the card (GET /credentials?q=<card ID>, each with its
-// user, matched exactly): a holder other than the visit's user whose status
-// is A and whose windows have not ended is a Conflict, before anything is
-// written. Then it creates the user (or adopts it: PATCH when its person or
-// window differ, PUT …/status A when it is not active), sets its groups
-// (skipped when the listing shows them already exact), and creates the
-// credential last (or PATCHes its window when it differs), so the card
-// opens nothing until everything else is in place. Requests, as the tests
-// print them (TestRoundTrips):
+// looks the visit's users up (GET /users?q=<its e-mail>, matched exactly);
+// lists the user's credentials when it exists; when the card is not among
+// them, asks who holds the card (GET /credentials?q=<card ID>, each with
+// its user, matched exactly): a holder other than the visit's users whose
+// status is A and whose windows have not ended is a Conflict, before
+// anything is written. Then it creates the user (or adopts it: PATCH when
+// its person or window differ, PUT …/status A when it is not active), sets
+// its groups (skipped when the listing shows them already exact), and
+// creates the credential last (or PATCHes its window when it differs), so
+// the card opens nothing until everything else is in place. Requests, as
+// the tests print them (TestRoundTrips):
 //
-//	first provision, cold (login and catalogues)   9  (protocol minimum 9)
-//	first provision, warm                          5  (5: lookup, card check, user, groups, credential)
-//	repeat of the same grant                       2  (2: lookup, credentials)
+//	first provision, cold (login and catalogues)  11  (protocol minimum 11)
+//	first provision, warm                          7  (lookup, card check, user, look again, groups, credential, look again)
+//	repeat of the same grant                       2  (lookup, credentials)
 //
 // Alta documents no refusal of a card held by someone else, so only asking
-// shows a Conflict; that question is the fifth request. Lost answers are
+// shows a Conflict; that question is the request after the lookup. Lost answers are
 // recovered within the call: a create whose answer was lost is looked for
 // before it is sent again. When Alta refuses a creation (the e-mail taken:
 // the lookup's q missed the user), every user is read to find it, and the
@@ -140,20 +140,45 @@
 // outcome is unknown is left for the next call to complete. Provisions of
 // one visit, and of one card, are serialised within the process.
 //
-// Revoke deletes the credential: one DELETE when the reference carries the
-// user and credential IDs; the lookup and the credential listing first
-// when it carries the external ID and the card (3). A user or credential
-// that is gone is a success. Any answer but a 2xx, and no answer, is
-// settled by asking Alta whether the credential is still there (a listing
-// of the user's credentials, and GET /users/{id} when that is a 404): gone
-// is a success; still there is an error, Unavailable when Alta said "not
-// found" (so it is retried, not believed). Only the referenced user's
-// credentials are touched, so a stale revoke never takes a badge from the
-// next visitor.
+// # Several processes
 //
-// RemoveCardholder deletes every credential of the user, then the user
-// (3 requests for one card). The deletion is soft, so the credentials go
-// first: nothing is left to come back with the user.
+// VMS replicas each have their own Provider, whose per-key locks do not
+// reach the others: two of them may provision one visit at the same
+// instant, both find nothing, and both create. Alta then holds the card
+// twice on the visit's user (the notes document no refusal of a second
+// credential with one card, and the same user may carry it twice) or,
+// should two creations of the visit's e-mail both pass (Alta keeps e-mails
+// unique, §1.3, but the notes do not say that this holds for two creations
+// at the same instant), two users. Provision converges whenever it sees
+// more than one: in its lookup, and in the look it takes right after each
+// of its creations (the users of the e-mail after creating the user, the
+// user's credentials after creating the credential), so that the later of
+// two creators always sees the earlier one's. Every process picks the
+// same survivor, the smallest ID: the survivor is made to carry the grant
+// (a credential's window is PATCHed when it differs) and the others are
+// deleted, a duplicate user after its credentials. A process whose own
+// creation lost answers the survivor. A card held by another user of the
+// visit is never a Conflict.
+//
+// Revoke stops the card whatever duplicates exist: it looks the visit's
+// users up (by the e-mail derived from the external ID, plus the
+// referenced user), lists each one's credentials and deletes the one with
+// the referenced ID and every one carrying the reference's card (3
+// requests for one user and one card: lookup, listing, DELETE; 2 when
+// already revoked). A user or credential that is gone is a success. Any
+// answer to a DELETE but a 2xx, and no answer, is settled by asking Alta
+// whether the credential is still there (a listing of the user's
+// credentials, and GET /users/{id} when that is a 404): gone is a success;
+// still there, or not known because the question failed too, is an error,
+// Unavailable when Alta said "not found" (so it is retried, not believed).
+// Only the visit's users' credentials are touched, so a stale revoke never
+// takes a badge from the next visitor; it does take the card from the same
+// visit, should the visit have been given the same card again since.
+//
+// RemoveCardholder looks the visit's users up the same way and deletes
+// every credential of each, then the user (4 requests for one user with
+// one card). The deletion is soft, so the credentials go first: nothing is
+// left to come back with the user.
 //
 // Holdings reads every user and every credential of the organisation
 // (two paged listings) and delivers the users carrying the marker (an

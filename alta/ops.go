@@ -172,24 +172,31 @@ func (r *provisionRun) resolve(ctx context.Context) error {
 // run does the provision: look up, check the card, create or adopt the
 // user, set its groups, create or adjust the credential, in that order, so
 // that the card opens doors only once everything else is in place.
+// Duplicates of the visit found on the way, or seen right after a
+// creation, converge on the smallest ID (see converge).
 func (r *provisionRun) run(ctx context.Context) (acs.Provisioned, error) {
 	p, op := r.p, r.op
 	if err := r.resolve(ctx); err != nil {
 		return acs.Provisioned{}, err
 	}
-	u, found, err := p.findUser(ctx, op, r.email, false)
+	users, err := p.findUsers(ctx, op, r.email, false)
 	if err != nil {
 		return acs.Provisioned{}, err
 	}
+	found := len(users) > 0
+	var u userJSON
 	var held *credJSON
 	if found {
+		if u, err = r.converge(ctx, users); err != nil {
+			return acs.Provisioned{}, err
+		}
 		creds, gone, err := p.userCredentials(ctx, op, int64(u.ID))
 		if err != nil {
 			return acs.Provisioned{}, err
 		}
 		found = !gone
-		if i := slices.IndexFunc(creds, func(c credJSON) bool { return p.holdsCard(c.Card, r.g.Card, r.raw) }); i >= 0 {
-			held = &creds[i]
+		if held, err = r.keepOneCard(ctx, int64(u.ID), creds); err != nil {
+			return acs.Provisioned{}, err
 		}
 	}
 	if held == nil {
@@ -234,6 +241,8 @@ func (r *provisionRun) run(ctx context.Context) (acs.Provisioned, error) {
 // (cleaning its stale credentials, §1.3), or the live one that already
 // has the e-mail (created meanwhile by another caller for the same visit:
 // its credentials are looked at again, and it is not this call's to undo).
+// After a creation it looks again: when another process created the
+// visit's user too, the smallest ID survives (recheckUsers).
 func (r *provisionRun) newUser(ctx context.Context) (userJSON, *credJSON, error) {
 	u, from, err := r.createUser(ctx)
 	if err != nil {
@@ -241,6 +250,14 @@ func (r *provisionRun) newUser(ctx context.Context) (userJSON, *credJSON, error)
 	}
 	if from != existing {
 		r.createdUser = int64(u.ID)
+		survivor, err := r.recheckUsers(ctx, u)
+		if err != nil {
+			return userJSON{}, nil, err
+		}
+		if survivor.ID != u.ID {
+			// Another process's user survives; this call's was removed.
+			u, from = survivor, existing
+		}
 	}
 	if from == broughtBack {
 		r.p.log.LogAttrs(ctx, slog.LevelInfo, "alta: user brought back from soft deletion; cleaning it",
@@ -256,31 +273,26 @@ func (r *provisionRun) newUser(ctx context.Context) (userJSON, *credJSON, error)
 	if err != nil {
 		return userJSON{}, nil, err
 	}
-	if i := slices.IndexFunc(creds, func(c credJSON) bool { return r.p.holdsCard(c.Card, r.g.Card, r.raw) }); i >= 0 {
-		return u, &creds[i], nil
-	}
-	return u, nil, nil
+	held, err := r.keepOneCard(ctx, int64(u.ID), creds)
+	return u, held, err
 }
 
 // ensureCredential creates the card credential, or sets the window of the
-// one held when it differs. made reports a creation.
+// one held when it differs. made reports a creation. After a creation it
+// looks again: when another process created a credential for the card
+// too, the smallest ID survives (recheckCredential).
 func (r *provisionRun) ensureCredential(ctx context.Context, uid int64, held *credJSON) (id int64, made bool, err error) {
-	p, op := r.p, r.op
 	if held == nil {
-		id, err = r.createCredential(ctx, uid)
-		return id, err == nil, err
+		if id, err = r.createCredential(ctx, uid); err != nil {
+			return 0, false, err
+		}
+		return r.recheckCredential(ctx, uid, id)
 	}
 	if from, to := held.window(); from.Equal(r.from) && to.Equal(r.to) {
 		return int64(held.ID), false, nil
 	}
-	resp, err := p.call(ctx, op, request{method: http.MethodPatch,
-		path: p.org("/users/" + idSegment(uid) + "/credentials/" + idSegment(held.ID)),
-		body: windowBody{StartDate: r.from.Format(wireTime), EndDate: r.to.Format(wireTime)}, idempotent: true})
-	if err != nil {
+	if err := r.patchWindow(ctx, uid, int64(held.ID)); err != nil {
 		return 0, false, err
-	}
-	if !ok2xx(resp) {
-		return 0, false, p.statusError(op, resp)
 	}
 	return int64(held.ID), false, nil
 }

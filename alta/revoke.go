@@ -3,18 +3,21 @@ package alta
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/acsbridge/acsbridge/acs"
 )
 
-// Revoke deletes the credential, which stops it opening doors. It finds
-// the user by ref.CardholderID or, failing that, by
-// ref.CardholderExternalID, and the credential among that user's by ref.ID
-// or, when it is empty, by ref.Card. A user or credential that is gone is
-// a success; any other answer to the delete is settled by asking Alta
-// whether the credential is still there. Only a credential of that user is
-// touched, so a stale revoke retried after the badge went to the next
-// visitor cannot take it away.
+// Revoke deletes the credential, which stops it opening doors: the one
+// with ref.ID and every one carrying ref.Card, on every user of the visit
+// (the users with the e-mail derived from ref.CardholderExternalID, and
+// ref.CardholderID), so that duplicates left by concurrent provisions from
+// several processes are revoked too. It lists each user's credentials and
+// deletes those. A user or credential that is gone is a success; any
+// other answer to a delete is settled by asking Alta whether the
+// credential is still there. Only
+// credentials of the visit's users are touched, so a stale revoke retried
+// after the badge went to the next visitor cannot take it away.
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	credID, uid, raw, err := p.checkCredentialRef(op, ref)
@@ -31,31 +34,53 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		}
 		defer unlock()
 	}
-	if uid == 0 {
-		u, found, err := p.findUser(ctx, op, p.visitorEmail(ref.CardholderExternalID), false)
-		if err != nil || !found {
+	uids, err := p.visitUsers(ctx, op, ref.CardholderExternalID, uid)
+	if err != nil {
+		return err
+	}
+	byCard := raw != ""
+	if byCard && len(uids) > 0 {
+		if err := p.ensureFormats(ctx, op); err != nil {
 			return err
 		}
-		uid = int64(u.ID)
 	}
-	if credID != 0 {
-		return p.deleteCredential(ctx, op, uid, credID)
-	}
-	if err := p.ensureFormats(ctx, op); err != nil {
-		return err
-	}
-	creds, gone, err := p.userCredentials(ctx, op, uid)
-	if err != nil || gone {
-		return err
-	}
-	for _, c := range creds {
-		if p.holdsCard(c.Card, ref.Card, raw) {
-			if err := p.deleteCredential(ctx, op, uid, int64(c.ID)); err != nil {
-				return err
+	for _, id := range uids {
+		creds, gone, err := p.userCredentials(ctx, op, id)
+		if err != nil {
+			return err
+		}
+		if gone {
+			continue
+		}
+		for _, c := range creds {
+			if int64(c.ID) == credID || byCard && p.holdsCard(c.Card, ref.Card, raw) {
+				if err := p.deleteCredential(ctx, op, id, int64(c.ID)); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// visitUsers returns the IDs of the users of a visit: those with the
+// e-mail derived from its external ID (when given), and uid (when not 0),
+// in that order.
+func (p *Provider) visitUsers(ctx context.Context, op, externalID string, uid int64) ([]int64, error) {
+	var ids []int64
+	if externalID != "" {
+		users, err := p.findUsers(ctx, op, p.visitorEmail(externalID), false)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			ids = append(ids, int64(u.ID))
+		}
+	}
+	if uid != 0 && !slices.Contains(ids, uid) {
+		ids = append(ids, uid)
+	}
+	return ids, nil
 }
 
 // checkCredentialRef parses a credential reference without any request:
@@ -80,19 +105,21 @@ func (p *Provider) checkCredentialRef(op string, ref acs.CredentialRef) (credID,
 	if uid == 0 && ref.CardholderExternalID == "" {
 		return 0, 0, "", acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither a cardholder ID nor an external ID")
 	}
-	if credID == 0 {
-		if err := ref.Card.Validate(); err != nil {
+	// The card is required without a credential ID; with one, a card that
+	// is not valid is not searched for.
+	if err := ref.Card.Validate(); err == nil {
+		if raw, err = rawNumber(ref.Card); err != nil && credID == 0 {
 			return 0, 0, "", acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}
-		if raw, err = rawNumber(ref.Card); err != nil {
-			return 0, 0, "", acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
+	} else if credID == 0 {
+		return 0, 0, "", acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	return credID, uid, raw, nil
 }
 
-// RemoveCardholder deletes every credential of the user, then the user.
-// Alta's user deletion is soft (§1.3): the user disappears from the API
+// RemoveCardholder deletes every credential of the user, then the user,
+// for every user of the visit: those with the e-mail derived from
+// ref.ExternalID (when given) and ref.ID. Alta's user deletion is soft (§1.3): the user disappears from the API
 // but would come back, with any credential it still held, if its e-mail
 // were used again, so the credentials go first. An absent user is a
 // success.
@@ -123,14 +150,16 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		}
 		defer unlock()
 	}
-	if uid == 0 {
-		u, found, err := p.findUser(ctx, op, p.visitorEmail(ref.ExternalID), false)
-		if err != nil || !found {
+	uids, err := p.visitUsers(ctx, op, ref.ExternalID, uid)
+	if err != nil {
+		return err
+	}
+	for _, id := range uids {
+		if err := p.removeUser(ctx, op, id); err != nil {
 			return err
 		}
-		uid = int64(u.ID)
 	}
-	return p.removeUser(ctx, op, uid)
+	return nil
 }
 
 // removeUser deletes a user's credentials and then the user. A failed
@@ -161,5 +190,5 @@ func (p *Provider) removeUser(ctx context.Context, op string, uid int64) error {
 	if gerr == nil {
 		return stillThere(err, "user")
 	}
-	return err
+	return unsettled(err, "user")
 }

@@ -1,6 +1,7 @@
 package alta
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,7 +13,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/httpx"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // flexString reads a JSON string, number or null as text.
@@ -92,25 +93,30 @@ func (p *Provider) isVisitorEmail(email string) bool {
 	return ok && domain == p.emailDomain && strings.HasPrefix(local, "v-") && len(local) == 34
 }
 
-// findUser looks the user of an e-mail up: GET /users with q set to the
-// address, every page, matched exactly here (q is a search, §1.8). With
-// full set the search is skipped and every user is read: the answer does
-// not then depend on what q searches.
-func (p *Provider) findUser(ctx context.Context, op, email string, full bool) (userJSON, bool, error) {
+// findUsers looks the users of an e-mail up: GET /users with q set to
+// the address, every page, matched exactly here (q is a search, §1.8).
+// With full set the search is skipped and every user is read: the answer
+// does not then depend on what q searches. Alta keeps e-mails unique
+// (§1.3), but should two creations of one visit both have passed, every
+// user found is returned, sorted by ID (the survivor first, see
+// converge).
+func (p *Provider) findUsers(ctx context.Context, op, email string, full bool) ([]userJSON, error) {
 	var query url.Values
 	if !full {
 		query = url.Values{"q": {email}}
 	}
-	var found userJSON
-	ok := false
+	var found []userJSON
 	err := listAll(ctx, p, op, p.org("/users"), query, func(u userJSON) bool {
-		if u.ID > 0 && strings.EqualFold(u.Identity.Email, email) {
-			found, ok = u, true
-			return false
+		if u.ID > 0 && strings.EqualFold(u.Identity.Email, email) && !slices.ContainsFunc(found, func(f userJSON) bool { return f.ID == u.ID }) {
+			found = append(found, u)
 		}
 		return true
 	})
-	return found, ok, err
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(found, func(a, b userJSON) int { return cmp.Compare(a.ID, b.ID) })
+	return found, nil
 }
 
 // userBody is the body of POST and PATCH /users.
@@ -199,12 +205,12 @@ func (r *provisionRun) createUser(ctx context.Context) (userJSON, origin, error)
 			return userJSON{}, 0, err
 		case err != nil:
 			lastErr = err
-			u, found, ferr := p.findUser(ctx, op, r.email, false)
+			us, ferr := p.findUsers(ctx, op, r.email, false)
 			if ferr != nil {
 				return userJSON{}, 0, err
 			}
-			if found {
-				return u, r.originOf(&u), nil
+			if len(us) > 0 {
+				return us[0], r.originOf(&us[0]), nil
 			}
 			continue
 		case ok2xx(resp):
@@ -224,14 +230,14 @@ func (r *provisionRun) createUser(ctx context.Context) (userJSON, origin, error)
 
 // existingUser resolves a refused creation: the user of the e-mail is
 // looked for (search, then every user); none means the refusal stands.
-func (r *provisionRun) existingUser(ctx context.Context, resp *httpx.Response) (userJSON, origin, error) {
+func (r *provisionRun) existingUser(ctx context.Context, resp *acshttp.Response) (userJSON, origin, error) {
 	for _, full := range []bool{false, true} {
-		u, found, err := r.p.findUser(ctx, r.op, r.email, full)
+		us, err := r.p.findUsers(ctx, r.op, r.email, full)
 		if err != nil {
 			return userJSON{}, 0, err
 		}
-		if found {
-			return u, existing, nil
+		if len(us) > 0 {
+			return us[0], existing, nil
 		}
 	}
 	return userJSON{}, 0, r.p.statusError(r.op, resp)

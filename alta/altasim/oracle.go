@@ -2,6 +2,7 @@ package altasim
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,6 +251,26 @@ func (s *Server) AddUser(email, firstName, lastName, externalID string) (int64, 
 	s.nextUser++
 	s.users[u.id] = u
 	s.byEmail[strings.ToLower(email)] = u.id
+	return u.id, nil
+}
+
+// AddTwin adds a second live user with the e-mail, names, external ID,
+// window, status and groups of user userID (without its credentials), as
+// Alta might hold after two creations of one visit at the same instant,
+// whatever its e-mail rule, and returns the twin's ID.
+func (s *Server) AddTwin(userID int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	orig := s.users[userID]
+	if orig == nil || orig.archived {
+		return 0, fmt.Errorf("altasim: no live user %d", userID)
+	}
+	now := s.now()
+	u := *orig
+	u.id, u.identityID, u.created, u.updated = s.nextUser, s.identity+s.nextUser, now, now
+	u.groups = maps.Clone(orig.groups)
+	s.nextUser++
+	s.users[u.id] = &u
 	return u.id, nil
 }
 

@@ -46,23 +46,28 @@
 //
 // Where the notes say nothing, the simulator picks one plausible answer and
 // the adapter must not depend on it: errors are {"name","message"} objects
-// (§1.8 documents none); a second user with a live user's e-mail is a 409;
-// the same card on two users is accepted unless WithUniqueCards is set
-// (Alta's rule is not documented); rate limiting (none documented) is a 429
-// with Retry-After.
+// (§1.8 documents none); a second user with a live user's e-mail is a 409
+// unless WithSharedEmails is set (the notes do not say that uniqueness
+// holds for two creations at the same instant); the same card on two
+// users is accepted unless WithUniqueCards is set, and twice on one user
+// always (Alta's rule is not documented); rate limiting (none documented)
+// is a 429 with Retry-After.
 //
 // It is strict on purpose, so adapter mistakes show: unknown paths are 404,
 // unknown JSON fields and query parameters are 400, and a request for
 // another organisation is 403.
 //
 // Fault injection: AddFault (a status, a dropped connection before or after
-// the change is committed, a 429 with Retry-After, or token expiry, for
-// requests matching a method and path), SetLatency with an injectable
-// sleep, ExpireTokens and WithRateLimit. The oracle (Opens, Census, User,
-// Credential, FindCredential) answers from the server's own state;
-// "behind the back" helpers (DeleteCredential, SetCredentialWindow,
-// SetUserWindow, SetUserGroups, SetUserStatus, DeleteUser, AddUser,
-// AddCard) change it as an administrator would, for reconciliation tests.
+// the change is committed, a 429 with Retry-After, token expiry, or a
+// delay through the injectable sleep, which lets a test hold concurrent
+// requests at a gate, for requests matching a method and path), SetLatency
+// with an injectable sleep, ExpireTokens and WithRateLimit. The oracle
+// (Opens, Census, User, Credential, FindCredential) answers from the
+// server's own state; "behind the back" helpers (DeleteCredential,
+// SetCredentialWindow, SetUserWindow, SetUserGroups, SetUserStatus,
+// DeleteUser, AddUser, AddCard) change it as an administrator would, for
+// reconciliation tests, and AddTwin plants a second user of one visit, as
+// two simultaneous creations might leave.
 // Requests returns a log of every request without secrets.
 //
 // A Server is safe for concurrent use.
@@ -150,6 +155,10 @@ const (
 	// FaultExpireToken expires every token just before the request is
 	// checked, so it is answered 401 (TokenExpiredError).
 	FaultExpireToken
+	// FaultDelay waits Fault.Delay (through the sleep of WithSleep, so a
+	// test can hold requests at a gate) and then handles the request
+	// normally.
+	FaultDelay
 )
 
 // Fault is an injected failure for requests matching Method and Path.
@@ -165,6 +174,8 @@ type Fault struct {
 	// Times is how many matching requests the fault affects (0 means 1;
 	// negative means every one).
 	Times int
+	// Delay is the wait of FaultDelay.
+	Delay time.Duration
 }
 
 // Request is one logged request. It never holds a secret: the login body is
@@ -230,6 +241,13 @@ func WithRateLimit(perSecond int) Option { return func(s *Server) { s.rateLimit 
 // (default 1).
 func WithRetryAfter(seconds int) Option { return func(s *Server) { s.retryAfter = seconds } }
 
+// WithSharedEmails lets a creation with the e-mail of a live user create
+// a second user rather than answer 409: Alta keeps e-mails unique (§1.3),
+// but the notes do not say that two creations at the same instant cannot
+// both pass. The e-mail then finds both users in listings; a soft-deleted
+// user still comes back when its e-mail is used and no live user has it.
+func WithSharedEmails() Option { return func(s *Server) { s.sharedEmails = true } }
+
 // WithUniqueCards refuses (409) a card credential whose format, facility
 // code and card ID another live user holds, unless allowReassign is sent.
 // Off by default: Alta's rule is not documented.
@@ -253,20 +271,21 @@ func WithEntries(es ...Entry) Option { return func(s *Server) { s.seedEntries = 
 
 // Server simulates the Alta API. Create it with New.
 type Server struct {
-	auth        Credentials
-	orgID       int64
-	orgName     string
-	now         func() time.Time
-	tokenLife   time.Duration
-	scheme      TokenScheme
-	basic       bool
-	sleep       func(ctx context.Context, d time.Duration)
-	retryAfter  int
-	uniqueCards bool
-	seedGroups  []Group
-	seedEntries []Entry
-	credTypes   []CredentialType
-	cardFormats []CardFormat
+	auth         Credentials
+	orgID        int64
+	orgName      string
+	now          func() time.Time
+	tokenLife    time.Duration
+	scheme       TokenScheme
+	basic        bool
+	sleep        func(ctx context.Context, d time.Duration)
+	retryAfter   int
+	uniqueCards  bool
+	sharedEmails bool
+	seedGroups   []Group
+	seedEntries  []Entry
+	credTypes    []CredentialType
+	cardFormats  []CardFormat
 
 	mu        sync.Mutex
 	rateLimit int
@@ -393,13 +412,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	latency := s.latency
+	fault := s.matchFault(r.Method, rel)
 	s.mu.Unlock()
 	if latency > 0 {
 		s.sleep(r.Context(), latency)
 	}
+	if fault != nil && fault.Kind == FaultDelay {
+		s.sleep(r.Context(), fault.Delay)
+		fault = nil
+	}
 
 	s.mu.Lock()
-	fault := s.matchFault(r.Method, rel)
 	var ans answer
 	drop := false
 	switch {

@@ -2,6 +2,7 @@ package altasim
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -321,5 +322,78 @@ func TestFaults(t *testing.T) {
 	}
 	if st, _, _ := c.do("GET", org+"/groups", ""); st != 200 {
 		t.Errorf("after faults: %d", st)
+	}
+}
+
+// WithSharedEmails: a second creation with a live user's e-mail makes a
+// second user (the default answers 409); once neither is live, the e-mail
+// brings the archived user back. AddTwin plants a second user of one
+// visit whatever the option.
+func TestSharedEmailsAndTwins(t *testing.T) {
+	body := `{"identity":{"email":"v@x.invalid"},"externalId":"visit-1"}`
+	for _, shared := range []bool{false, true} {
+		var opts []Option
+		if shared {
+			opts = append(opts, WithSharedEmails())
+		}
+		c, s, _ := newClient(t, opts...)
+		c.login()
+		st, m, _ := c.do("POST", org+"/users", body)
+		if st != 201 {
+			t.Fatalf("create: %d %v", st, m)
+		}
+		first := int64(data(m)["id"].(float64))
+		st, m, _ = c.do("POST", org+"/users", body)
+		switch {
+		case !shared && st != 409:
+			t.Errorf("second create: %d %v, want 409", st, m)
+		case shared && (st != 201 || int64(data(m)["id"].(float64)) == first):
+			t.Errorf("second create with shared e-mails: %d %v, want a new user", st, m)
+		}
+		twin, err := s.AddTwin(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := s.UserByID(twin); u.Email != "v@x.invalid" || u.ExternalID != "visit-1" {
+			t.Errorf("twin %+v", u)
+		}
+		st, m, _ = c.do("GET", org+"/users?q=v@x.invalid", "")
+		want := 2
+		if shared {
+			want = 3
+		}
+		if st != 200 || len(m["data"].([]any)) != want {
+			t.Errorf("search: %d %v, want %d users", st, m, want)
+		}
+		for _, u := range s.Users() {
+			if err := s.DeleteUser(u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st, m, _ = c.do("POST", org+"/users", body); st != 201 || int64(data(m)["id"].(float64)) != first {
+			t.Errorf("create after deleting every user: %d %v, want user %d back", st, m, first)
+		}
+	}
+}
+
+// FaultDelay waits through the injected sleep, then answers normally.
+func TestFaultDelay(t *testing.T) {
+	var slept []time.Duration
+	var mu sync.Mutex
+	c, s, _ := newClient(t, WithSleep(func(_ context.Context, d time.Duration) {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+	}))
+	c.login()
+	s.AddFault(Fault{Method: "GET", Path: "/groups", Kind: FaultDelay, Delay: 7 * time.Second})
+	if st, m, _ := c.do("GET", org+"/groups", ""); st != 200 {
+		t.Fatalf("delayed request: %d %v", st, m)
+	}
+	if st, _, _ := c.do("GET", org+"/groups", ""); st != 200 {
+		t.Fatalf("second request: %d", st)
+	}
+	if len(slept) != 1 || slept[0] != 7*time.Second {
+		t.Errorf("slept %v, want once 7s", slept)
 	}
 }

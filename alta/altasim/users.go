@@ -349,23 +349,38 @@ func (s *Server) createUser(q url.Values, body []byte) answer {
 		return badRequest("identity.email is required")
 	}
 	key := strings.ToLower(strings.TrimSpace(*b.Identity.Email))
-	if id, ok := s.byEmail[key]; ok {
-		u := s.users[id]
-		if !u.archived {
+	prev, taken := s.byEmail[key]
+	if taken {
+		live := slices.ContainsFunc(s.liveUsers(), func(u *user) bool { return strings.EqualFold(u.email, key) })
+		switch {
+		case !live:
+			u := s.users[prev]
+			u.archived = false
+			return dataAnswer(http.StatusCreated, s.userJSON(u))
+		case !s.sharedEmails:
 			return errAnswer(http.StatusConflict, "ConflictError", "a user with this email already exists")
 		}
-		u.archived = false
-		return dataAnswer(http.StatusCreated, s.userJSON(u))
 	}
 	now := s.now()
 	u := &user{id: s.nextUser, identityID: s.identity + s.nextUser, status: "A", created: now, updated: now, groups: map[int64]bool{}}
+	if taken {
+		// WithSharedEmails: a second user with the e-mail. setEmail
+		// refuses a taken address, so it is set here.
+		email := strings.TrimSpace(*b.Identity.Email)
+		b.Identity.Email = nil
+		u.email = email
+	}
 	if a := s.applyUser(u, &b); a.status != 0 {
-		delete(s.byEmail, key)
+		if !taken {
+			delete(s.byEmail, key)
+		}
 		return a
 	}
 	s.nextUser++
 	s.users[u.id] = u
-	s.byEmail[key] = u.id
+	if !taken {
+		s.byEmail[key] = u.id
+	}
 	return dataAnswer(http.StatusCreated, s.userJSON(u))
 }
 
