@@ -7,6 +7,17 @@
 // and the classification of transport failures and HTTP statuses into acs
 // codes.
 //
+// Besides the Client, it holds the pieces every adapter's own loops need,
+// so that each exists once:
+//
+//   - TLSOptions, the one TLS policy type (adapters alias it);
+//   - KeyedMutex, per-key locks for find-or-create by external ID;
+//   - Backoff and Sleep, the waits of event pollers, reconnecting streams
+//     and refused logins: doubling, bounded, with jitter, stopped by a
+//     context;
+//   - SharedLogin, one login or token refresh shared by every concurrent
+//     caller.
+//
 // Retries are built on github.com/hashicorp/go-retryablehttp, configured
 // away from its defaults: only requests marked idempotent are retried
 // (its default retries POST too), its logger is off (ours is *slog.Logger),
@@ -23,7 +34,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -432,12 +442,8 @@ func (c *Client) backoff(lo, hi time.Duration, attempt int, resp *http.Response)
 			return d
 		}
 	}
-	d := lo << min(attempt, 16)
-	if d > hi || d <= 0 {
-		d = hi
-	}
-	// 75–100 % jitter keeps replicas from retrying in step.
-	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+	b := Backoff{Min: lo, Max: hi}
+	return b.Delay(attempt)
 }
 
 // RetryAfter parses a Retry-After header (seconds or an HTTP date).

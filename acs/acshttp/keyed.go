@@ -1,0 +1,90 @@
+package acshttp
+
+import (
+	"context"
+	"slices"
+	"sync"
+)
+
+// KeyedMutex serialises work on the same key (an external ID, a card
+// number, a badge ID) within one process, so that two concurrent
+// provisions of one visit cannot both find nothing at the ACS and both
+// create it. Work on different keys runs in parallel. It does not reach
+// across processes: an adapter still has to converge duplicates that
+// several replicas create.
+//
+// The zero value is ready to use. A KeyedMutex must not be copied after
+// first use.
+type KeyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{} // holds one token while locked
+	refs int           // holders and waiters; the entry goes at 0
+}
+
+// Lock acquires every key and returns the function that releases them
+// all. Keys are taken in sorted order (duplicates once), so two callers
+// locking overlapping sets never deadlock. When ctx ends first, Lock
+// releases what it took and returns ctx's error. The returned function
+// may be called more than once; only the first call releases.
+func (k *KeyedMutex) Lock(ctx context.Context, keys ...string) (unlock func(), err error) {
+	keys = slices.Clone(keys)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	held := make([]*keyLock, 0, len(keys))
+	release := func() {
+		for i, l := range held {
+			<-l.ch
+			k.put(keys[i], l)
+		}
+	}
+	for _, key := range keys {
+		l := k.get(key)
+		select {
+		case l.ch <- struct{}{}:
+			held = append(held, l)
+		case <-ctx.Done():
+			k.put(key, l)
+			release()
+			return nil, ctx.Err()
+		}
+	}
+	return sync.OnceFunc(release), nil
+}
+
+// get returns the lock of key, counting the caller in.
+func (k *KeyedMutex) get(key string) *keyLock {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]*keyLock{}
+	}
+	l := k.m[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	return l
+}
+
+// put counts the caller out; the last one out removes the entry.
+func (k *KeyedMutex) put(key string, l *keyLock) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l.refs--
+	if l.refs == 0 {
+		delete(k.m, key)
+	}
+}
+
+// size is how many keys are held or waited for (tests check that
+// released keys leave nothing behind).
+func (k *KeyedMutex) size() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
+}
