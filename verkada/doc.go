@@ -103,18 +103,24 @@
 // Where the notes are silent:
 //
 //   - Whether POST /core/v1/user refuses a taken external_id is not
-//     documented. The adapter never relies on it: it looks the external ID
-//     up before creating, and a refused create is followed by another
-//     lookup (a concurrent creation is then used).
+//     documented (Verkada calls the external ID the third-party system's
+//     unique identifier, not that it is enforced). The adapter looks the
+//     external ID up before creating, and a refused create is followed by
+//     another lookup (a concurrent creation is then used); should Verkada
+//     accept the second user, the duplicates converge (see Several
+//     processes).
 //   - What Verkada answers to a second card with a registered type,
 //     facility code and number is not documented. A refused card creation
 //     (any 4xx but 401, 403 and 429) is first checked against the user's
 //     own cards (an earlier attempt may have created it); otherwise a 409,
 //     or a 400 or 422 whose message says the card exists ("exist",
 //     "duplicate", "already", "in use", "assigned", "taken"), is a Conflict
-//     and any other refusal keeps its code. The API offers no search of
-//     cards by number, so the other holder cannot be named; should Verkada
-//     accept duplicates silently, the adapter would not notice.
+//     unless another user of the same external ID shows up in the user
+//     listing (it is then a duplicate of the visit, which converges), and
+//     any other refusal keeps its code. The API offers no search of cards
+//     by number, so the other holder cannot be named. Should Verkada accept
+//     a second card of the number, the adapter notices it only on the
+//     visit's own users (see Several processes).
 //   - Whether deleting a user deletes its cards is not documented (§6), so
 //     RemoveCardholder deletes the cards first.
 //   - The event timestamp format and listing order are not documented; see
@@ -126,18 +132,21 @@
 // with the token held and the group catalogue cached (10 minutes,
 // WithCacheTTL):
 //
-//   - Provision, new visitor, one group: 6 requests (lookup, create user,
-//     create card, start date, end date, add to group), the protocol
-//     minimum: no endpoint combines these writes. Each further group adds
-//     one. Cold (first call of a process): 8, adding the token exchange and
+//   - Provision, new visitor, one group: 7 requests (lookup, create user,
+//     create card, look again, start date, end date, add to group), the
+//     protocol minimum once concurrent provisions are allowed for: no
+//     endpoint combines these writes, and only the look after the
+//     creations shows another process's. Each further group adds one.
+//     Cold (first call of a process): 9, adding the token exchange and
 //     the group listing.
 //   - Provision repeated, nothing changed: 1 (the lookup). Drift is
 //     repaired with one request per difference (an inactive card, a date,
 //     a group too many or too few).
-//   - Revoke with the card and user IDs (as Provision returns them): 1
-//     (DELETE). By external ID and card: 2. Already revoked: 2 (the DELETE's
-//     404 is settled by reading the user's cards).
-//   - RemoveCardholder: 1 read, 1 DELETE per card, 1 DELETE of the user.
+//   - Revoke with the card and user IDs (as Provision returns them): 2
+//     (the lookup by external ID, whose cards show any duplicate, and the
+//     DELETE). By external ID and card: 2. Already revoked: 1.
+//   - RemoveCardholder: 1 read, 1 DELETE per card, 1 DELETE of the user,
+//     1 more lookup of the external ID (another user may carry it).
 //
 // Provision looks the user up by external ID; when it is absent it
 // creates the user, then the card, then sets the dates and finally the
@@ -154,10 +163,47 @@
 // holds are left alone.
 //
 // Revoke deletes the card (rather than deactivating it), so that it opens
-// nothing and its number is free for the next visitor. It only touches a
-// card of the named cardholder, so a stale revoke retried after the badge
-// went to the next visitor cannot take it away. RemoveCardholder deletes
-// every card of the user, then the user.
+// nothing and its number is free for the next visitor: the referenced card
+// and every card of the reference's card data on the user the external ID
+// answers and on the referenced user (and, when those two differ, on every
+// user the listing shows with the external ID). It only touches cards of
+// the visit's users, so a stale revoke retried after the badge went to the
+// next visitor cannot take it away; it does take the card from the same
+// visit, should the visit have been given the same card again since.
+// RemoveCardholder deletes every card of the user, then the user, for the
+// referenced user and for each user the external ID answers, looked up
+// again after each removal until none is left.
+//
+// # Several processes
+//
+// VMS replicas each have their own Provider, whose per-key locks do not
+// reach the others: two of them may provision one visit at the same
+// instant, both find nothing, and both create. Should Verkada accept the
+// second user of the external ID or the second card of the number, it then
+// holds the visit twice. Provision converges whenever it sees more than
+// one: among the user's cards in its lookup, and in the lookup it takes
+// again right after it created the user or the card, so that the later of
+// two creators sees the earlier one's (the lookup by external_id answers
+// one user; when it answers another than the one this call created or
+// used, the user listing, GET /access/v1/access_users, is read for every
+// user of the external ID). Every process picks the same survivor, the
+// smallest ID (user IDs and card IDs compared as strings): the survivor
+// carries the grant and the others are deleted, a user after its cards; a
+// process whose own user was removed starts over on the survivor (three
+// rounds at most, then a retryable Unavailable). A refused card creation
+// that would be a Conflict reads the listing too, and a card held by
+// another user of the external ID converges instead of being a Conflict.
+//
+// One case stays out of sight: should Verkada accept both duplicates (the
+// user and the card) and its lookup answer the newer of two users, the
+// earlier creator's look may come before the later creation, and the later
+// creator's look shows only its own user; a revoke through the newer
+// user's reference then does not see the older one. RemoveCardholder
+// still reaches both (each removal makes the lookup answer the next), and
+// the reconciliation of the visitor package sees every marked user
+// (Holdings lists them all). The listing is not read on every provision
+// or revoke because it costs a request per page of the organisation's
+// users, against a limit of 300 requests a minute.
 //
 // # Gone is gone
 //
@@ -202,5 +248,6 @@
 // TLS verification is on by default (WithTLS adds a CA file); plain http
 // is refused except to loopback hosts unless WithAllowInsecureHTTP. A
 // Provider is safe for concurrent use; operations on one external ID are
-// serialised within the process.
+// serialised within the process; see Several processes for operations of
+// one visit in several processes.
 package verkada

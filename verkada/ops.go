@@ -107,7 +107,8 @@ type made struct {
 // Provision makes sure the Verkada user with g.Person.ExternalID exists,
 // holds an active card of g.Card, has start and end dates g.ValidFrom and
 // g.ValidUntil (whole seconds), and belongs to exactly the access groups
-// g.AccessLevels. See the package documentation for the requests it makes.
+// g.AccessLevels. See the package documentation for the requests it makes,
+// and for how duplicates left by concurrent provisions converge.
 func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
 	const op = "provision"
 	pl, err := p.planGrant(op, g)
@@ -125,20 +126,66 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := p.ensureGroups(ctx, op, pl.levels); err != nil {
 		return acs.Provisioned{}, err
 	}
-	au, found, err := p.findAccessUser(ctx, op, "external_id", pl.person.ExternalID)
+	// A round ends early when duplicates of the visit converged on a
+	// survivor this call must look up again.
+	for range maxRounds {
+		res, again, err := p.provisionRound(ctx, op, pl)
+		if !again {
+			return res, err
+		}
+	}
+	return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
+		"users of external ID %q kept changing during the provision; retry", pl.person.ExternalID)
+}
+
+// maxRounds bounds the rounds of a provision (see provisionRound).
+const maxRounds = 3
+
+// provisionRound is one pass of a provision: look up, create what is
+// missing, look again after a creation, set the window and the groups.
+// again reports that duplicate users converged and the pass must be run
+// again on the survivor.
+func (p *Provider) provisionRound(ctx context.Context, op string, pl plan) (res acs.Provisioned, again bool, err error) {
+	ext := pl.person.ExternalID
+	au, found, err := p.findAccessUser(ctx, op, "external_id", ext)
 	if err != nil {
-		return acs.Provisioned{}, err
+		return acs.Provisioned{}, false, err
 	}
 	var m made
 	if !found {
 		if au, m.user, err = p.createUser(ctx, op, pl); err != nil {
-			return acs.Provisioned{}, err
+			return acs.Provisioned{}, false, err
 		}
 	}
 	m.userID = string(au.UserID)
 	c, cardMade, err := p.ensureCard(ctx, op, au, pl)
 	if cardMade {
 		m.card, m.cardID = true, string(c.CardID)
+	}
+	if acs.CodeOf(err) == acs.Conflict {
+		// The card may be held by another user of the external ID (a
+		// concurrent provision's): such duplicates converge, and the
+		// provision starts again; otherwise the Conflict stands.
+		ids, lerr := p.externalIDUsers(ctx, op, ext)
+		if lerr != nil {
+			return acs.Provisioned{}, false, lerr
+		}
+		if slices.ContainsFunc(ids, func(id string) bool { return id != m.userID }) {
+			if _, err := p.convergeIDs(ctx, op, append(ids, m.userID)); err != nil {
+				return acs.Provisioned{}, false, err
+			}
+			return acs.Provisioned{}, true, nil
+		}
+	}
+	if err == nil && (m.user || cardMade) {
+		var mine bool
+		au, c, mine, again, err = p.lookAgain(ctx, op, pl, au, c)
+		if again {
+			return acs.Provisioned{}, true, nil
+		}
+		if err == nil && !mine {
+			m.card = false // another process's card survived; this call's is gone
+		}
 	}
 	if err == nil {
 		err = p.ensureWindow(ctx, op, au, pl)
@@ -148,16 +195,63 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	}
 	if err != nil {
 		p.undo(ctx, op, err, m)
-		return acs.Provisioned{}, err
+		return acs.Provisioned{}, false, err
 	}
 	uid := string(au.UserID)
 	return acs.Provisioned{
-		Cardholder: acs.CardholderRef{ID: uid, ExternalID: pl.person.ExternalID},
+		Cardholder: acs.CardholderRef{ID: uid, ExternalID: ext},
 		Credential: acs.CredentialRef{ID: string(c.CardID), CardholderID: uid,
-			CardholderExternalID: pl.person.ExternalID, Card: pl.card},
+			CardholderExternalID: ext, Card: pl.card},
 		AccessLevels: slices.Clone(pl.levels),
 		Created:      m.user || m.card,
-	}, nil
+	}, false, nil
+}
+
+// lookAgain is the look a provision takes right after it created the
+// user or the card, so that the later of two concurrent creators always
+// sees the earlier one's: the external ID is looked up again. When it
+// answers another user, the users of the external ID converge on the
+// smallest ID (again reports that this call's user was removed, and the
+// provision must start over); the user's cards of the plan converge on
+// the smallest card ID. It returns the user as read now and the
+// surviving card, activated; mine reports that the card is the one c
+// names.
+func (p *Provider) lookAgain(ctx context.Context, op string, pl plan, au accessUserJSON, c cardJSON) (accessUserJSON, cardJSON, bool, bool, error) {
+	uid := string(au.UserID)
+	now, found, err := p.findAccessUser(ctx, op, "external_id", pl.person.ExternalID)
+	if err != nil {
+		return au, c, false, false, err
+	}
+	if !found || string(now.UserID) != uid {
+		if found {
+			survivor, err := p.convergeUsers(ctx, op, pl.person.ExternalID, uid, string(now.UserID))
+			if err != nil {
+				return au, c, false, false, err
+			}
+			if survivor != uid {
+				return au, c, false, true, nil
+			}
+		}
+		if now, found, err = p.findAccessUser(ctx, op, "user_id", uid); err != nil {
+			return au, c, false, false, err
+		}
+		if !found {
+			return au, c, false, false, acs.Errorf(op, Name, acs.Unavailable, "the Verkada user disappeared during the provision; retry")
+		}
+	}
+	kept, ok, err := p.oneCard(ctx, op, now, pl)
+	if err != nil {
+		return au, c, false, false, err
+	}
+	if !ok {
+		return au, c, false, false, acs.Errorf(op, Name, acs.Unavailable, "the card disappeared during the provision; retry")
+	}
+	if !kept.Active {
+		if err := p.activate(ctx, op, uid, string(kept.CardID)); err != nil {
+			return au, c, false, false, err
+		}
+	}
+	return now, kept, kept.CardID == c.CardID, false, nil
 }
 
 // undo deletes what a failed provision created when the failure is a
@@ -280,10 +374,15 @@ func (p *Provider) createUser(ctx context.Context, op string, pl plan) (au acces
 	return au, false, lastErr
 }
 
-// ensureCard finds the plan's card among the user's and activates it when
-// it is inactive, or creates it.
+// ensureCard finds the plan's card among the user's (keeping the
+// smallest card ID should the user hold it more than once) and activates
+// it when it is inactive, or creates it.
 func (p *Provider) ensureCard(ctx context.Context, op string, au accessUserJSON, pl plan) (cardJSON, bool, error) {
-	if c, ok := findCard(au.Cards, pl); ok {
+	c, ok, err := p.oneCard(ctx, op, au, pl)
+	if err != nil {
+		return cardJSON{}, false, err
+	}
+	if ok {
 		if !c.Active {
 			if err := p.activate(ctx, op, string(au.UserID), string(c.CardID)); err != nil {
 				return c, false, err
@@ -304,7 +403,7 @@ func (p *Provider) createCard(ctx context.Context, op, uid string, pl plan) (car
 		body.FacilityCode = strconv.FormatUint(pl.card.Facility, 10)
 	}
 	var lastErr error
-	for range 2 {
+	for attempt := range 2 {
 		resp, err := p.call(ctx, op, request{method: http.MethodPost, path: "/access/v1/credentials/card",
 			query: url.Values{"user_id": {uid}}, body: body})
 		switch {
@@ -327,7 +426,9 @@ func (p *Provider) createCard(ctx context.Context, op, uid string, pl plan) (car
 		case resp.Status >= 400 && resp.Status < 500 && resp.Status != http.StatusUnauthorized &&
 			resp.Status != http.StatusForbidden && resp.Status != http.StatusTooManyRequests:
 			if c, ok, _ := p.heldCard(ctx, op, uid, pl); ok {
-				return c, true, nil
+				// Created by the attempt whose answer was lost, or by
+				// another process.
+				return c, attempt > 0, nil
 			}
 			return cardJSON{}, false, p.cardRefusal(op, resp, pl)
 		default:
@@ -515,13 +616,15 @@ func (p *Provider) addToGroup(ctx context.Context, op, uid, gid string) error {
 // ---- revoke and remove ----
 
 // Revoke deletes the card, so that it opens nothing and its number is free
-// for the next visitor. With the card and cardholder IDs it is one DELETE;
-// otherwise the cardholder (by ID or external ID) is read and the card
-// found among its cards by ID or by ref.Card. A card that is not the
-// cardholder's is left alone: a stale revoke retried after the badge went
-// to the next visitor cannot take it away. Absent cardholders and cards
-// are a success; an ambiguous answer to the DELETE is settled by reading
-// the cardholder's cards.
+// for the next visitor: the card with ref.ID and every card of ref.Card,
+// on every user of the visit it can see. Those are the user the external
+// ID answers and the referenced user; when those two differ (a sign that
+// the external ID was given to more than one user, or that the user was
+// replaced), every user the listing shows with the external ID too. A
+// card that is not a user's of the visit is left alone: a stale revoke
+// retried after the badge went to the next visitor cannot take it away.
+// Absent cardholders and cards are a success; an ambiguous answer to a
+// DELETE is settled by reading the cardholder's cards.
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	if err := checkCredentialRef(op, ref); err != nil {
@@ -530,27 +633,73 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	if ref.CardholderExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.CardholderExternalID)
+	ext, uid := ref.CardholderExternalID, ref.CardholderID
+	if ext != "" {
+		unlock, err := p.locks.lock(ctx, ext)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
 		defer unlock()
 	}
-	uid, cid := ref.CardholderID, ref.ID
-	if uid == "" || cid == "" {
-		au, found, err := p.resolveUser(ctx, op, uid, ref.CardholderExternalID)
-		if err != nil || !found {
-			return err
-		}
-		uid = string(au.UserID)
-		c, ok := revokeTarget(au.Cards, ref)
-		if !ok {
-			return nil
-		}
-		cid = string(c.CardID)
+	users, err := p.visitUsers(ctx, op, ext, uid)
+	if err != nil {
+		return err
 	}
-	return p.deleteCard(ctx, op, uid, cid)
+	byCard := ref.Card.Validate() == nil
+	for _, au := range users {
+		for _, c := range au.Cards {
+			if ref.ID != "" && string(c.CardID) == ref.ID || byCard && revokes(c, ref.Card) {
+				if err := p.deleteCard(ctx, op, string(au.UserID), string(c.CardID)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// visitUsers reads the users of a visit: the one the external ID answers
+// (when given) and uid (when given); when both are given and the lookup
+// answers another user than uid, or none, every user the listing shows
+// with the external ID as well.
+func (p *Provider) visitUsers(ctx context.Context, op, ext, uid string) ([]accessUserJSON, error) {
+	var users []accessUserJSON
+	has := func(id string) bool {
+		return slices.ContainsFunc(users, func(u accessUserJSON) bool { return string(u.UserID) == id })
+	}
+	read := func(key, val string) error {
+		au, found, err := p.findAccessUser(ctx, op, key, val)
+		if err == nil && found && !has(string(au.UserID)) {
+			users = append(users, au)
+		}
+		return err
+	}
+	if ext != "" {
+		if err := read("external_id", ext); err != nil {
+			return nil, err
+		}
+	}
+	if uid == "" || has(uid) {
+		return users, nil
+	}
+	if err := read("user_id", uid); err != nil {
+		return nil, err
+	}
+	if ext == "" {
+		return users, nil
+	}
+	ids, err := p.externalIDUsers(ctx, op, ext)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if !has(id) {
+			if err := read("user_id", id); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return users, nil
 }
 
 // checkCredentialRef validates a credential reference before any request.
@@ -578,31 +727,12 @@ func checkCredentialRef(op string, ref acs.CredentialRef) error {
 	return nil
 }
 
-// revokeTarget finds the referenced card: by ID, else by the card data of
-// a type of ref.Card's format (or a type the adapter has no format for,
-// which a grant may have named in CredentialType).
-func revokeTarget(cs []cardJSON, ref acs.CredentialRef) (cardJSON, bool) {
-	for _, c := range cs {
-		if ref.ID != "" {
-			if string(c.CardID) == ref.ID {
-				return c, true
-			}
-			continue
-		}
-		f, mapped := formatOfType(c.Type)
-		if (!mapped || f == ref.Card.Format) && sameData(c, ref.Card) {
-			return c, true
-		}
-	}
-	return cardJSON{}, false
-}
-
-// resolveUser reads a cardholder by user ID, else by external ID.
-func (p *Provider) resolveUser(ctx context.Context, op, uid, ext string) (accessUserJSON, bool, error) {
-	if uid != "" {
-		return p.findAccessUser(ctx, op, "user_id", uid)
-	}
-	return p.findAccessUser(ctx, op, "external_id", ext)
+// revokes reports whether a card is card: its data, and a type of card's
+// format (or a type the adapter has no format for, which a grant may have
+// named in CredentialType).
+func revokes(c cardJSON, card acs.Card) bool {
+	f, mapped := formatOfType(c.Type)
+	return (!mapped || f == card.Format) && sameData(c, card)
 }
 
 // askable reports whether an error answer to a DELETE is settled by asking
@@ -682,11 +812,13 @@ func (p *Provider) deleteUser(ctx context.Context, op, uid string) error {
 	return nil
 }
 
-// RemoveCardholder deletes every card of the user, then the Core user.
-// The cards go first because Verkada does not document whether deleting a
-// user deletes its cards (§6): this way their numbers are free and they
-// open nothing even if the user's deletion is soft. An absent user is a
-// success.
+// RemoveCardholder deletes every card of the user, then the Core user,
+// for every user of the visit: ref.ID, and each user the external ID
+// answers, looked up again after each removal until none is left (should
+// Verkada hold more than one user of it). The cards go first because
+// Verkada does not document whether deleting a user deletes its cards
+// (§6): this way their numbers are free and they open nothing even if the
+// user's deletion is soft. An absent user is a success.
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove_cardholder"
 	if ref.ID != "" {
@@ -712,14 +844,30 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		}
 		defer unlock()
 	}
-	au, found, err := p.resolveUser(ctx, op, ref.ID, ref.ExternalID)
-	if err != nil || !found {
-		return err
-	}
-	for _, c := range au.Cards {
-		if err := p.deleteCard(ctx, op, string(au.UserID), string(c.CardID)); err != nil {
+	var removed []string
+	for ref.ExternalID != "" {
+		au, found, err := p.findAccessUser(ctx, op, "external_id", ref.ExternalID)
+		if err != nil || !found {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if slices.Contains(removed, string(au.UserID)) || len(removed) >= maxTwins {
+			return acs.Errorf(op, Name, acs.Unavailable, "Verkada still answers external ID %q with user %s after its deletion; retry",
+				ref.ExternalID, string(au.UserID))
+		}
+		if err := p.removeAccessUser(ctx, op, au); err != nil {
 			return err
 		}
+		removed = append(removed, string(au.UserID))
 	}
-	return p.deleteUser(ctx, op, string(au.UserID))
+	if ref.ID == "" || slices.Contains(removed, ref.ID) {
+		return nil
+	}
+	return p.removeUser(ctx, op, ref.ID)
 }
+
+// maxTwins bounds the users of one external ID RemoveCardholder removes in
+// one call.
+const maxTwins = 10

@@ -54,6 +54,7 @@ func TestProvisionRequestShapes(t *testing.T) {
 		"GET /access/v1/access_users/user?external_id=visit-1",
 		"POST /core/v1/user",
 		"POST /access/v1/credentials/card?user_id="+uid,
+		"GET /access/v1/access_users/user?external_id=visit-1",
 		"PUT /access/v1/access_users/user/start_date?user_id="+uid,
 		"PUT /access/v1/access_users/user/end_date?user_id="+uid,
 		"PUT /access/v1/access_groups/group/user?group_id="+e.levels()[0],
@@ -160,16 +161,31 @@ func TestRevokeRequestShapes(t *testing.T) {
 	if err := e.p.Revoke(t.Context(), p.Credential); err != nil {
 		t.Fatal(err)
 	}
-	wantCalls(t, calls(e.sim.Requests()), "DELETE /access/v1/credentials/card?card_id="+cid+"&user_id="+uid)
+	// The external ID is looked up (its user's cards show duplicates);
+	// it answers the referenced user, so no listing is needed.
+	wantCalls(t, calls(e.sim.Requests()),
+		"GET /access/v1/access_users/user?external_id=visit-1",
+		"DELETE /access/v1/credentials/card?card_id="+cid+"&user_id="+uid)
 
-	// Already gone: the 404 is settled by reading the user's cards.
+	// Already gone: the lookup shows no card of the reference.
 	e.sim.ResetRequests()
 	if err := e.p.Revoke(t.Context(), p.Credential); err != nil {
 		t.Fatal(err)
 	}
+	wantCalls(t, calls(e.sim.Requests()), "GET /access/v1/access_users/user?external_id=visit-1")
+
+	// With IDs only: the referenced user's cards.
+	p, err = e.p.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetRequests()
+	if err := e.p.Revoke(t.Context(), acs.CredentialRef{ID: p.Credential.ID, CardholderID: uid}); err != nil {
+		t.Fatal(err)
+	}
 	wantCalls(t, calls(e.sim.Requests()),
-		"DELETE /access/v1/credentials/card?card_id="+cid+"&user_id="+uid,
-		"GET /access/v1/access_users/user?user_id="+uid)
+		"GET /access/v1/access_users/user?user_id="+uid,
+		"DELETE /access/v1/credentials/card?card_id="+p.Credential.ID+"&user_id="+uid)
 
 	// By external ID and card.
 	p, err = e.p.Provision(t.Context(), g)
@@ -197,15 +213,35 @@ func TestRemoveCardholderRequestShapes(t *testing.T) {
 	if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); err != nil {
 		t.Fatal(err)
 	}
+	// The external ID is looked up again after the removal: no other
+	// user carries it.
 	wantCalls(t, calls(e.sim.Requests()),
-		"GET /access/v1/access_users/user?user_id="+uid,
+		"GET /access/v1/access_users/user?external_id=visit-1",
 		"DELETE /access/v1/credentials/card?card_id="+p.Credential.ID+"&user_id="+uid,
-		"DELETE /core/v1/user?user_id="+uid)
+		"DELETE /core/v1/user?user_id="+uid,
+		"GET /access/v1/access_users/user?external_id=visit-1")
 	e.sim.ResetRequests()
 	if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); err != nil {
 		t.Fatal(err)
 	}
-	wantCalls(t, calls(e.sim.Requests()), "GET /access/v1/access_users/user?user_id="+uid)
+	wantCalls(t, calls(e.sim.Requests()),
+		"GET /access/v1/access_users/user?external_id=visit-1",
+		"GET /access/v1/access_users/user?user_id="+uid)
+
+	// By ID only.
+	p, err = e.p.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid = p.Cardholder.ID
+	e.sim.ResetRequests()
+	if err := e.p.RemoveCardholder(t.Context(), acs.CardholderRef{ID: uid}); err != nil {
+		t.Fatal(err)
+	}
+	wantCalls(t, calls(e.sim.Requests()),
+		"GET /access/v1/access_users/user?user_id="+uid,
+		"DELETE /access/v1/credentials/card?card_id="+p.Credential.ID+"&user_id="+uid,
+		"DELETE /core/v1/user?user_id="+uid)
 }
 
 // Every card format the SDK knows goes out under its Verkada type, with a

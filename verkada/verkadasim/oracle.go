@@ -222,8 +222,32 @@ func (s *Server) AddUser(firstName, lastName, externalID string) (string, error)
 	return u.id, nil
 }
 
+// AddTwin adds a second user with the external ID, names, e-mail,
+// company, department, dates and groups of user userID (without its
+// cards), as Verkada might hold after two creations of one visit at the
+// same instant, whatever WithSharedExternalIDs says, and returns the
+// twin's ID. A lookup by external_id keeps answering the older user.
+func (s *Server) AddTwin(userID string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	orig := s.users[userID]
+	if orig == nil || orig.externalID == "" {
+		return "", fmt.Errorf("verkadasim: no user %s with an external ID", userID)
+	}
+	u := *orig
+	u.id, u.cards, u.created = s.nextID(kindUser), nil, s.now()
+	u.groups = map[string]bool{}
+	for gid := range orig.groups {
+		u.groups[gid] = true
+		s.groups[gid].members[u.id] = true
+	}
+	s.users[u.id] = &u
+	return u.id, nil
+}
+
 // AddCard gives a user a card and returns its ID; a card with the same
-// type, facility code and number anywhere is an error.
+// type, facility code and number anywhere is an error unless
+// WithDuplicateCards is set.
 func (s *Server) AddCard(userID, cardType string, facility, number uint64, active bool) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,7 +261,7 @@ func (s *Server) AddCard(userID, cardType string, facility, number uint64, activ
 		fac = strconv.FormatUint(facility, 10)
 	}
 	num := strconv.FormatUint(number, 10)
-	if s.findCardLocked(canon, fac, num) != nil {
+	if !s.dupCards && s.findCardLocked(canon, fac, num) != nil {
 		return "", fmt.Errorf("verkadasim: card %s %s/%s exists", canon, fac, num)
 	}
 	c := &card{id: s.nextID(kindCard), user: u.id, typ: cardType, canonical: canon, facility: fac, number: num,

@@ -222,7 +222,8 @@ func (s *Server) createUser(q url.Values, body []byte) answer {
 	if in.ExternalID == nil || *in.ExternalID == "" {
 		return errAnswer(http.StatusBadRequest, "external_id is required")
 	}
-	if _, taken := s.byExternal[*in.ExternalID]; taken {
+	_, taken := s.byExternal[*in.ExternalID]
+	if taken && !s.sharedExternal {
 		return errAnswer(http.StatusBadRequest, "A user with this external_id already exists")
 	}
 	u := &user{id: s.nextID(kindUser), externalID: *in.ExternalID, groups: map[string]bool{}, created: s.now()}
@@ -231,7 +232,9 @@ func (s *Server) createUser(q url.Values, body []byte) answer {
 		return errAnswer(http.StatusBadRequest, "One of first_name, last_name or email is required")
 	}
 	s.users[u.id] = u
-	s.byExternal[u.externalID] = u.id
+	if !taken {
+		s.byExternal[u.externalID] = u.id
+	}
 	return jsonAnswer(http.StatusOK, coreUserJSON(u))
 }
 
@@ -297,8 +300,18 @@ func (s *Server) removeUserLocked(u *user) {
 			delete(s.cards, cid)
 		}
 	}
-	delete(s.byExternal, u.externalID)
 	delete(s.users, u.id)
+	if s.byExternal[u.externalID] == u.id {
+		// Another user may carry the external ID too (WithSharedExternalIDs,
+		// AddTwin): the oldest one is found by it from now on.
+		delete(s.byExternal, u.externalID)
+		for _, o := range s.sortedUsers() {
+			if o.externalID == u.externalID && u.externalID != "" {
+				s.byExternal[o.externalID] = o.id
+				break
+			}
+		}
+	}
 }
 
 // ---- access users ----
@@ -521,7 +534,7 @@ func (s *Server) createCard(q url.Values, body []byte) answer {
 		fac = strconv.FormatUint(f, 10)
 	}
 	num := strconv.FormatUint(n, 10)
-	if s.findCardLocked(canon, fac, num) != nil {
+	if !s.dupCards && s.findCardLocked(canon, fac, num) != nil {
 		return errAnswer(http.StatusBadRequest, "Credential already exists in this organization")
 	}
 	c := &card{id: s.nextID(kindCard), user: u.id, typ: *in.Type, canonical: canon, facility: fac, number: num,

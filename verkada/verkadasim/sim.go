@@ -52,19 +52,24 @@
 // WithUserDeleteKeepsCards keeps the cards registered (opening nothing);
 // events are listed newest first with ISO 8601 timestamps. Options model
 // the other plausible answers where the adapter must cope with them:
-// WithUserDeleteKeepsCards, WithCardsCreatedInactive.
+// WithUserDeleteKeepsCards, WithCardsCreatedInactive, WithSharedExternalIDs
+// (a taken external ID makes a second user; a lookup answers the oldest)
+// and WithDuplicateCards (a registered card is registered again).
 //
 // It is strict on purpose, so adapter mistakes show: unknown paths get 404,
 // unknown query parameters and JSON fields get 400.
 //
 // Fault injection: AddFault (a status with the vendor's body, a dropped
-// connection before or after the change is committed, or token expiry, for
-// requests matching a method and path), SetLatency with an injectable
-// sleep, ExpireTokens, and SetRateLimit. The oracle (Opens, Census, User,
-// Card, FindCard) answers from the server's own state; "behind the back"
-// helpers (DeleteCard, SetCardActive, SetWindow, SetGroups, DeleteUser,
-// AddUser, AddCard, AddGroup) change it as an administrator in Verkada
-// Command would; Requests returns a log of every request for request-shape
+// connection before or after the change is committed, token expiry, or a
+// delay through the injectable sleep, which lets a test hold concurrent
+// requests at a gate, for requests matching a method and path), SetLatency
+// with an injectable sleep, ExpireTokens, and SetRateLimit. The oracle
+// (Opens, Census, User, Card, FindCard) answers from the server's own
+// state; "behind the back" helpers (DeleteCard, SetCardActive, SetWindow,
+// SetGroups, DeleteUser, AddUser, AddCard, AddGroup) change it as an
+// administrator in Verkada Command would, and AddTwin plants a second user
+// of one external ID, as two simultaneous creations might leave; Requests
+// returns a log of every request for request-shape
 // tests (without secrets). Doors, Swipe and the access-event listing
 // support door-event tests.
 //
@@ -128,6 +133,10 @@ const (
 	// FaultExpireToken expires every token just before the request is
 	// checked, so an API request is answered 401 "Token expired".
 	FaultExpireToken
+	// FaultDelay waits Fault.Delay (through the sleep of WithSleep, so a
+	// test can hold requests at a gate) and then handles the request
+	// normally.
+	FaultDelay
 )
 
 // Fault is an injected failure for requests matching Method and Path.
@@ -142,6 +151,8 @@ type Fault struct {
 	// Times is how many matching requests the fault affects (0 means 1;
 	// negative means every one).
 	Times int
+	// Delay is the wait of FaultDelay.
+	Delay time.Duration
 }
 
 // Request is one logged request. It never holds a secret: the API key and
@@ -208,6 +219,18 @@ func WithGroups(gs ...Group) Option {
 // reading of the undocumented delete semantics.
 func WithUserDeleteKeepsCards() Option { return func(s *Server) { s.keepCards = true } }
 
+// WithSharedExternalIDs makes POST /core/v1/user accept an external_id
+// another user carries, creating a second user, as Verkada might (the
+// notes do not say that it refuses a taken external_id, nor that such a
+// rule holds for two creations at the same instant). A lookup by
+// external_id then answers the oldest user carrying it.
+func WithSharedExternalIDs() Option { return func(s *Server) { s.sharedExternal = true } }
+
+// WithDuplicateCards makes POST /access/v1/credentials/card (and AddCard)
+// accept a card whose type, facility code and number are registered
+// already, as Verkada might (what it answers is not documented, §2.3).
+func WithDuplicateCards() Option { return func(s *Server) { s.dupCards = true } }
+
 // WithCardsCreatedInactive makes POST /access/v1/credentials/card create
 // every card inactive whatever "active" says, so that clients must be
 // ready to activate a card the answer shows inactive.
@@ -225,7 +248,11 @@ type Server struct {
 	seedGroups []Group
 	// inactiveCards ignores "active" on card creation.
 	inactiveCards bool
-	seedDoors     []Door
+	// sharedExternal accepts a taken external_id; dupCards a registered
+	// card.
+	sharedExternal bool
+	dupCards       bool
+	seedDoors      []Door
 
 	mu          sync.Mutex
 	rateLimit   int
@@ -415,13 +442,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	latency := s.latency
+	fault := s.matchFault(r.Method, r.URL.Path)
 	s.mu.Unlock()
 	if latency > 0 {
 		s.sleep(r.Context(), latency)
 	}
+	if fault != nil && fault.Kind == FaultDelay {
+		s.sleep(r.Context(), fault.Delay)
+		fault = nil
+	}
 
 	s.mu.Lock()
-	fault := s.matchFault(r.Method, r.URL.Path)
 	var ans answer
 	drop := false
 	switch {

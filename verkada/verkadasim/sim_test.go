@@ -1,6 +1,7 @@
 package verkadasim
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -199,3 +200,72 @@ func TestDropAfterCommit(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// WithSharedExternalIDs: a taken external ID makes a second user and the
+// lookup answers the oldest, then the next oldest once it is deleted;
+// WithDuplicateCards: a registered card is registered again. Without them
+// both are refused. AddTwin plants a second user of an external ID.
+func TestSharedExternalIDsAndDuplicateCards(t *testing.T) {
+	user := `{"external_id":"visit-1","first_name":"Ada"}`
+	card := `{"type":"HID","facility_code":"1","card_number":"7","active":true}`
+	for _, lax := range []bool{false, true} {
+		var opts []Option
+		if lax {
+			opts = append(opts, WithSharedExternalIDs(), WithDuplicateCards())
+		}
+		s, c, _ := start(t, opts...)
+		st, _, m := c.do("POST", "/core/v1/user", user)
+		if st != 200 {
+			t.Fatalf("create: %d %v", st, m)
+		}
+		first := m["user_id"].(string)
+		if st, _, m = c.do("POST", "/access/v1/credentials/card?user_id="+first, card); st != 200 {
+			t.Fatalf("card: %d %v", st, m)
+		}
+		st, _, m = c.do("POST", "/core/v1/user", user)
+		if lax != (st == 200) {
+			t.Errorf("second user (lax %v): %d %v", lax, st, m)
+		}
+		st, _, m = c.do("POST", "/access/v1/credentials/card?user_id="+first, card)
+		if lax != (st == 200) {
+			t.Errorf("second card (lax %v): %d %v", lax, st, m)
+		}
+		twin, err := s.AddTwin(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, _ := s.UserByID(twin); u.ExternalID != "visit-1" || u.FirstName != "Ada" || len(u.Cards) != 0 {
+			t.Errorf("twin %+v", u)
+		}
+		if st, _, m = c.do("GET", "/access/v1/access_users/user?external_id=visit-1", ""); st != 200 || m["user_id"] != first {
+			t.Errorf("lookup: %d %v, want the oldest %s", st, m, first)
+		}
+		if err := s.DeleteUser(first); err != nil {
+			t.Fatal(err)
+		}
+		st, _, m = c.do("GET", "/access/v1/access_users/user?external_id=visit-1", "")
+		if want := s.Users()[0].ID; st != 200 || m["user_id"] != want {
+			t.Errorf("lookup after deleting the oldest: %d %v, want %s", st, m, want)
+		}
+	}
+}
+
+// FaultDelay waits through the injected sleep, then answers normally.
+func TestFaultDelay(t *testing.T) {
+	var mu sync.Mutex
+	var slept []time.Duration
+	s, c, _ := start(t, WithSleep(func(_ context.Context, d time.Duration) {
+		mu.Lock()
+		slept = append(slept, d)
+		mu.Unlock()
+	}))
+	s.AddFault(Fault{Method: "GET", Path: "/access/v1/access_groups", Kind: FaultDelay, Delay: 7 * time.Second})
+	for range 2 {
+		if st, _, m := c.do("GET", "/access/v1/access_groups", ""); st != 200 {
+			t.Fatalf("%d %v", st, m)
+		}
+	}
+	if len(slept) != 1 || slept[0] != 7*time.Second {
+		t.Errorf("slept %v, want once 7s", slept)
+	}
+}
