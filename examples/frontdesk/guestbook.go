@@ -21,8 +21,9 @@ type row struct {
 	State                         visitor.State
 	StateLabel                    string
 	SignedInAt, ExpectedAt        time.Time
+	EndedAt                       time.Time
 	Badge                         string
-	Credential                    visitor.CredentialStatus
+	Credential                    string
 	Levels                        []string
 	LastDoor                      string
 	LastDoorGranted               bool
@@ -40,14 +41,17 @@ func newRow(site *Site, v visitor.Visit) row {
 	r := row{
 		ID: v.ID, Name: v.Visitor.Name(), Company: v.Visitor.Company, Host: v.Host, Type: v.Type,
 		State: v.State, StateLabel: stateLabels[v.State], SignedInAt: v.SignedInAt, ExpectedAt: v.ExpectedAt,
-		Watchlist: v.Watchlist != nil,
+		EndedAt: v.EndedAt, Watchlist: v.Watchlist != nil,
 	}
 	open := v.State == visitor.Invited || v.State == visitor.Expected || v.State == visitor.SignedIn
 	r.CanSignIn = v.State == visitor.Invited || v.State == visitor.Expected
 	r.CanSignOut = v.State == visitor.SignedIn
 	r.CanProvision = open && v.Watchlist == nil
 	if c := v.Current(); c != nil {
-		r.Badge, r.Credential = c.BadgeID, c.Status
+		r.Badge, r.Credential = c.BadgeID, string(c.Status)
+		if c.Status == visitor.CredRevoked && c.Release && !v.State.Ended() {
+			r.Credential = "returned"
+		}
 		if c.Source == visitor.FromRange {
 			r.Badge = "card " + c.Card.String()
 		}

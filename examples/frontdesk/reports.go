@@ -69,7 +69,7 @@ func (s *server) auditCSV(w http.ResponseWriter, r *request) {
 // at any door and see the simulator's decision.
 func (s *server) doorsPage(w http.ResponseWriter, r *request) {
 	if r.site.Doors == nil {
-		s.render(w, r, "doors", "Doors", map[string]any{"Real": true})
+		s.render(w, r, "doors", "Door panel", map[string]any{"Real": true})
 		return
 	}
 	pool, err := s.desk.Engine.Pool(r.site.ID)
@@ -82,7 +82,7 @@ func (s *server) doorsPage(w http.ResponseWriter, r *request) {
 		s.renderError(w, r, err)
 		return
 	}
-	s.render(w, r, "doors", "Doors", map[string]any{
+	s.render(w, r, "doors", "Door panel", map[string]any{
 		"Doors": r.site.Doors.Doors(), "Badges": badges, "Swipes": r.site.Swipes(),
 		"Badge": r.URL.Query().Get("badge"), "Door": r.URL.Query().Get("door"),
 	})
