@@ -8,102 +8,71 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
+// tokens are the account's OAuth tokens: the access token every call
+// sends, the refresh token that renews it, and when to renew it.
+type tokens struct {
+	access, refresh string
+	refreshAt       time.Time
+}
+
 // tokenSource holds the OAuth tokens. One fetch runs at a time; callers
 // arriving meanwhile wait for its result instead of starting their own.
 type tokenSource struct {
-	p *Provider
-
-	mu        sync.Mutex
-	access    string
-	refresh   string
-	refreshAt time.Time // when the access token should be refreshed
-	inflight  *tokenCall
+	p      *Provider
+	shared acshttp.SharedLogin[tokens]
 }
 
-type tokenCall struct {
-	done   chan struct{}
-	access string
-	err    *acs.Error // without Op; each caller copies it with its own
+func newTokenSource(p *Provider) *tokenSource {
+	ts := &tokenSource{p: p}
+	ts.shared.Usable = func(t tokens) bool { return t.access != "" && p.now().Before(t.refreshAt) }
+	return ts
 }
 
 // get returns a valid access token, logging in or refreshing as needed.
 func (ts *tokenSource) get(ctx context.Context, op string) (string, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		ts.mu.Lock()
-		if ts.access != "" && ts.p.now().Before(ts.refreshAt) {
-			tok := ts.access
-			ts.mu.Unlock()
-			return tok, nil
-		}
-		if c := ts.inflight; c != nil {
-			ts.mu.Unlock()
-			select {
-			case <-c.done:
-			case <-ctx.Done():
-				return "", acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-			}
-			if c.err == nil {
-				return c.access, nil
-			}
-			if c.err.Code == acs.Canceled {
-				continue // the leader's context ended, not ours: try again
-			}
-			e := *c.err
-			e.Op = op
-			return "", &e
-		}
-		c := &tokenCall{done: make(chan struct{})}
-		ts.inflight = c
-		refresh := ts.refresh
-		ts.mu.Unlock()
-
-		tok, err := ts.fetch(ctx, refresh)
-
-		ts.mu.Lock()
-		if err == nil {
-			ts.access, ts.refresh, ts.refreshAt = tok.AccessToken, tok.RefreshToken, tok.refreshAt
-			c.access = tok.AccessToken
-		} else {
-			c.err = err
-		}
-		ts.inflight = nil
-		close(c.done)
-		ts.mu.Unlock()
-		if err != nil {
-			e := *err
-			e.Op = op
-			return "", &e
-		}
-		return tok.AccessToken, nil
+	if err := ctx.Err(); err != nil {
+		return "", acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	t, err := ts.shared.Get(ctx, ts.renew)
+	var ae *acs.Error
+	switch {
+	case err == nil:
+		return t.access, nil
+	case !errors.As(err, &ae): // ctx ended while another caller fetched
+		return "", acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	e := *ae // shared with the other callers: each names its own op
+	e.Op = op
+	return "", &e
+}
+
+// renew is the fetch of ts.shared: a refresh with the held refresh token,
+// else a login.
+func (ts *tokenSource) renew(ctx context.Context, prev tokens) (tokens, error) {
+	tok, err := ts.fetch(ctx, prev.refresh)
+	if err != nil {
+		return tokens{}, err
+	}
+	return tokens{access: tok.AccessToken, refresh: tok.RefreshToken, refreshAt: tok.refreshAt}, nil
 }
 
 // invalidate marks access as no longer usable (the API answered 401), so the
 // next get refreshes it. Tokens other than the current one are ignored: a
 // newer token has already replaced them.
 func (ts *tokenSource) invalidate(access string) {
-	ts.mu.Lock()
-	if ts.access == access {
-		ts.refreshAt = time.Time{}
-	}
-	ts.mu.Unlock()
+	ts.shared.Expire(func(t tokens) bool { return t.access == access })
 }
 
 // secrets returns the current tokens, for redaction.
 func (ts *tokenSource) secrets() (string, string) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.access, ts.refresh
+	t, _ := ts.shared.Held()
+	return t.access, t.refresh
 }
 
 type tokenResponse struct {

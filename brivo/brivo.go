@@ -224,7 +224,6 @@ package brivo
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"log/slog"
@@ -277,16 +276,9 @@ type Config struct {
 	Password string
 }
 
-// TLSOptions selects how the servers' certificates are checked.
-type TLSOptions struct {
-	// CAFile is a PEM file of extra root certificates.
-	CAFile string
-	// Config is used as the base TLS configuration when set (cloned).
-	Config *tls.Config
-	// InsecureSkipVerify turns certificate verification off. Never the
-	// default; for lab proxies only.
-	InsecureSkipVerify bool
-}
+// TLSOptions selects how the servers' certificates are checked (see
+// acshttp.TLSOptions).
+type TLSOptions = acshttp.TLSOptions
 
 // Option configures a Provider.
 type Option func(*options)
@@ -313,6 +305,7 @@ type options struct {
 	// invConcurrency and invPrefix tune Holdings (inventory.go).
 	invConcurrency int
 	invPrefix      string
+	jitter         func() float64 // see Provider.jitter
 }
 
 // WithHTTPClient sends requests with c (its transport is wrapped, never
@@ -405,7 +398,7 @@ type Provider struct {
 	retryWaitMax time.Duration
 	sleep        func(ctx context.Context, d time.Duration) error
 	cat          catalog
-	locks        keyedMutex
+	locks        acshttp.KeyedMutex
 	language     string
 	polling      EventPolling
 	directions   map[string]acs.Direction
@@ -417,6 +410,8 @@ type Provider struct {
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
+	// jitter draws the event back-off's jitter; nil: random.
+	jitter func() float64
 }
 
 var (
@@ -482,7 +477,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		o.cacheTTL = DefaultCacheTTL
 	}
 	if o.sleep == nil {
-		o.sleep = sleepCtx
+		o.sleep = acshttp.Sleep
 	}
 	for id, d := range o.directions {
 		if _, err := parseID("new", "door ID", id); err != nil {
@@ -498,9 +493,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		var t acshttp.TLSOptions
+		var t TLSOptions
 		if o.tls != nil {
-			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
+			t = *o.tls
 		}
 		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
 			return fail("TLS: %v", err)
@@ -539,7 +534,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		api: api, auth: auth, cfg: cfg, basic: basic, log: o.logger, now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: o.retryWaitMax, sleep: o.sleep, language: o.language,
 		polling: polling, directions: maps.Clone(o.directions), insecureHTTP: o.insecureHTTP,
-		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix,
+		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter,
 	}
 	if p.invConcurrency <= 0 {
 		p.invConcurrency = DefaultInventoryConcurrency
@@ -549,7 +544,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	p.cat.ttl = o.cacheTTL
 	p.lookups.init(o.cacheTTL)
-	p.tokens = &tokenSource{p: p}
+	p.tokens = newTokenSource(p)
 	return p, nil
 }
 
@@ -574,17 +569,3 @@ func sameRegion(api, auth *url.URL) error {
 
 // Name returns "brivo".
 func (p *Provider) Name() string { return Name }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -18,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Defaults of EventPolling.
@@ -51,8 +52,9 @@ type EventPolling struct {
 	// again.
 	Batch int
 	// BackoffMin and BackoffMax bound the wait after a failed poll
-	// (defaults 1 s and 1 min; doubled after each failure in a row). A
-	// Retry-After from Brivo is honoured when longer.
+	// (defaults 1 s and 1 min; doubled after each failure in a row, each
+	// wait less a random part of up to a quarter). A Retry-After from
+	// Brivo is honoured when longer.
 	BackoffMin, BackoffMax time.Duration
 }
 
@@ -266,7 +268,8 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 	if cursor == "" {
 		pos.at = p.now().UTC().Add(-p.polling.History)
 	}
-	s := &poller{p: p, op: op, pos: pos, fn: fn}
+	s := &poller{p: p, op: op, pos: pos, fn: fn,
+		backoff: acshttp.Backoff{Min: p.polling.BackoffMin, Max: p.polling.BackoffMax, Rand: p.jitter}}
 	for {
 		more, err := s.pass(ctx)
 		var fe *fnError
@@ -278,9 +281,11 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 				return err
 			}
 		case more:
-			s.failures, s.unclassified = 0, 0
+			s.backoff.Reset()
+			s.unclassified = 0
 		default:
-			s.failures, s.unclassified = 0, 0
+			s.backoff.Reset()
+			s.unclassified = 0
 			if err := p.sleep(ctx, p.polling.Interval); err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
 			}
@@ -295,7 +300,8 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 const maxUnclassified = 5
 
 // failed handles a failed poll: a transient failure is waited out (the
-// wait doubles up to BackoffMax, or Brivo's Retry-After) and nil returned;
+// wait doubles up to BackoffMax, less a random part of up to a quarter,
+// or Brivo's Retry-After when longer) and nil returned;
 // anything else, and an unclassified failure that persists, is returned
 // for Events to end with.
 func (s *poller) failed(ctx context.Context, err error) error {
@@ -313,16 +319,12 @@ func (s *poller) failed(ctx context.Context, err error) error {
 	default:
 		return err
 	}
-	d := p.polling.BackoffMin << min(s.failures, 20)
-	if d > p.polling.BackoffMax || d <= 0 {
-		d = p.polling.BackoffMax
-	}
+	d := s.backoff.Next()
 	if ra, ok := acs.RetryAfterOf(err); ok && ra > d {
 		d = ra
 	}
-	s.failures++
 	p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: event poll failed, retrying",
-		slog.String("provider", Name), slog.Int("failures", s.failures), slog.Duration("wait", d),
+		slog.String("provider", Name), slog.Int("failures", s.backoff.Failures()), slog.Duration("wait", d),
 		slog.String("error", p.redact(err.Error())))
 	if err := p.sleep(ctx, d); err != nil {
 		return acs.Wrap(s.op, Name, acs.Canceled, err)
@@ -338,9 +340,10 @@ type poller struct {
 	low time.Time // windows wholly read without reaching pos start here
 	top pageMin   // where the next pass starts reading, when set
 	fn  func(acs.DoorEvent) error
-	// failures and unclassified count the failed polls in a row, all and
-	// those with an unclassified error.
-	failures, unclassified int
+	// backoff is the wait after failed polls in a row; unclassified
+	// counts those with an unclassified error.
+	backoff      acshttp.Backoff
+	unclassified int
 }
 
 // pageMin is the oldest event time of a page, parsed and as Brivo wrote it.

@@ -134,7 +134,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := ctx.Err(); err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	unlock, err := p.locks.lock(ctx, g.Person.ExternalID)
+	unlock, err := p.locks.Lock(ctx, g.Person.ExternalID)
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}

@@ -78,7 +78,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if r.ext != "" {
-		unlock, err := p.locks.lock(ctx, r.ext)
+		unlock, err := p.locks.Lock(ctx, r.ext)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -313,7 +313,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		users = append(users, uid)
 	}
 	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.ExternalID)
+		unlock, err := p.locks.Lock(ctx, ref.ExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -423,7 +423,7 @@ func (p *Provider) cardholder(ctx context.Context, op string, ref acs.Cardholder
 		return 0, false, nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if ref.ExternalID != "" {
-		if unlock, err = p.locks.lock(ctx, ref.ExternalID); err != nil {
+		if unlock, err = p.locks.Lock(ctx, ref.ExternalID); err != nil {
 			return 0, false, nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,16 +122,7 @@ type Timers interface {
 
 type realTimers struct{}
 
-func (realTimers) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (realTimers) Sleep(ctx context.Context, d time.Duration) error { return acshttp.Sleep(ctx, d) }
 
 func (realTimers) AfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
@@ -184,7 +174,7 @@ type eventRun struct {
 func (r *eventRun) run(ctx context.Context) error {
 	const op = "events"
 	p := r.p
-	backoff := p.events.BackoffMin
+	backoff := acshttp.Backoff{Min: p.events.BackoffMin, Max: p.events.BackoffMax}
 	for attempt := 1; ; attempt++ {
 		progressed, err := r.connect(ctx)
 		if cerr := ctx.Err(); cerr != nil {
@@ -201,14 +191,13 @@ func (r *eventRun) run(ctx context.Context) error {
 			return err
 		}
 		if progressed {
-			backoff = p.events.BackoffMin
+			backoff.Reset()
 		}
-		delay := backoff - time.Duration(rand.Int64N(int64(backoff)/4+1))
+		delay := backoff.Next()
 		p.log.WarnContext(ctx, "genetec: event stream interrupted; reconnecting", "error", err, "attempt", attempt, "delay", delay)
 		if err := p.timers.Sleep(ctx, delay); err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
-		backoff = min(backoff*2, p.events.BackoffMax)
 	}
 }
 

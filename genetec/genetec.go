@@ -2,7 +2,6 @@ package genetec
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -41,14 +40,11 @@ type Config struct {
 	ApplicationID string
 }
 
-// TLSOptions selects how the server's certificate is checked. The Web SDK
-// presents a self-signed certificate by default: give its CA (or the
-// certificate itself) in CAFile rather than turning verification off.
-type TLSOptions struct {
-	CAFile             string      // PEM file of extra trusted certificates
-	Config             *tls.Config // base TLS configuration (cloned)
-	InsecureSkipVerify bool        // lab systems only; never the default
-}
+// TLSOptions selects how the server's certificate is checked (see
+// acshttp.TLSOptions). The Web SDK presents a self-signed certificate by
+// default: give its CA (or the certificate itself) in CAFile rather than
+// turning verification off.
+type TLSOptions = acshttp.TLSOptions
 
 type options struct {
 	httpClient   *http.Client
@@ -182,7 +178,7 @@ type Provider struct {
 	now      func() time.Time
 	rules    acs.Rules
 	pageSize int
-	locks    keyedLocks
+	locks    acshttp.KeyedMutex
 	events   EventOptions
 	timers   Timers
 	cache    entityCache
@@ -233,7 +229,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	}
 	hc := o.httpClient
 	if hc == nil {
-		hc, err = acshttp.NewHTTPClient(acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}, o.timeout)
+		hc, err = acshttp.NewHTTPClient(o.tls, o.timeout)
 		if err != nil {
 			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 		}

@@ -1,11 +1,8 @@
 package genetec
 
 import (
-	"context"
 	"encoding/json"
-	"maps"
 	"net/url"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -270,28 +267,5 @@ func TestCredInfoHeldAt(t *testing.T) {
 		if got := c.c.heldAt(now); got != c.want {
 			t.Errorf("%+v: %v", c.c, got)
 		}
-	}
-}
-
-func TestKeyedLocks(t *testing.T) {
-	var k keyedLocks
-	ctx := t.Context()
-	unlock, err := k.lock(ctx, "b", "a", "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	if _, err := k.lock(cctx, "a"); err == nil {
-		t.Fatal("locked a held key")
-	}
-	unlock()
-	unlock2, err := k.lock(ctx, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	unlock2()
-	if len(k.m) != 0 {
-		t.Fatalf("locks leak: %v", slices.Collect(maps.Keys(k.m)))
 	}
 }

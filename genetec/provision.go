@@ -125,7 +125,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err != nil {
 		return acs.Provisioned{}, err
 	}
-	unlock, err := p.locks.lock(ctx, "holder:"+pl.ext, "card:"+pl.credName)
+	unlock, err := p.locks.Lock(ctx, "holder:"+pl.ext, "card:"+pl.credName)
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}

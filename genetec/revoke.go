@@ -44,7 +44,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 			return p.revokeByID(ctx, op, id, holder)
 		}
 		credName := credentialName(ref.Card)
-		unlock, err := p.locks.lock(ctx, "holder:"+ref.CardholderExternalID, "card:"+credName)
+		unlock, err := p.locks.Lock(ctx, "holder:"+ref.CardholderExternalID, "card:"+credName)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -74,7 +74,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		return nil
 	}
 	credName := credentialName(ref.Card)
-	unlock, err := p.locks.lock(ctx, "holder:"+ref.CardholderExternalID, "card:"+credName)
+	unlock, err := p.locks.Lock(ctx, "holder:"+ref.CardholderExternalID, "card:"+credName)
 	if err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
@@ -211,7 +211,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 	}
 	ext := ref.ExternalID
 	if ext != "" {
-		unlock, err := p.locks.lock(ctx, "holder:"+ext)
+		unlock, err := p.locks.Lock(ctx, "holder:"+ext)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -231,7 +231,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 			if ext, _ = externalIDFromName(h.name); ext == "" {
 				return p.removeHolders(ctx, op, holders)
 			}
-			unlock, err := p.locks.lock(ctx, "holder:"+ext)
+			unlock, err := p.locks.Lock(ctx, "holder:"+ext)
 			if err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
 			}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Event polling defaults.
@@ -54,21 +55,11 @@ type eventSettings struct {
 	backoffMin time.Duration
 	backoffMax time.Duration
 	sleep      func(ctx context.Context, d time.Duration) error
+	jitter     func() float64 // the back-off's jitter source; nil: random
 }
 
 func defaultEventSettings() eventSettings {
-	return eventSettings{every: DefaultEventPollInterval, backoffMin: DefaultEventBackoffMin, backoffMax: DefaultEventBackoffMax, sleep: sleepCtx}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return eventSettings{every: DefaultEventPollInterval, backoffMin: DefaultEventBackoffMin, backoffMax: DefaultEventBackoffMax, sleep: acshttp.Sleep}
 }
 
 // WithEventPolling sets how often Events asks OnGuard for new events once
@@ -99,8 +90,8 @@ func WithEventTicks(ch <-chan time.Time) Option {
 
 // WithEventBackoff sets how long Events waits after a failed poll: min,
 // doubling up to max (defaults DefaultEventBackoffMin and
-// DefaultEventBackoffMax), or longer when OnGuard asked for it with
-// Retry-After. sleep, when not nil, does the waiting (tests pass one that
+// DefaultEventBackoffMax), each wait less a random part of up to a
+// quarter, or longer when OnGuard asked for it with Retry-After. sleep, when not nil, does the waiting (tests pass one that
 // returns at once); it must return early with ctx's error when ctx ends.
 func WithEventBackoff(min, max time.Duration, sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(s *settings) error {
@@ -224,11 +215,11 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		defer t.Stop()
 		ticks = t.C
 	}
-	var delay time.Duration
+	backoff := acshttp.Backoff{Min: p.ev.backoffMin, Max: p.ev.backoffMax, Rand: p.ev.jitter}
 	for {
 		err := p.poll(pctx, op, &pos, fn)
 		if err == nil {
-			delay = 0
+			backoff.Reset()
 			select {
 			case <-pctx.Done():
 				return ended()
@@ -246,7 +237,7 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		if code := acs.CodeOf(err); code != acs.Unknown && !acs.IsRetryable(err) {
 			return err
 		}
-		delay = min(max(2*delay, p.ev.backoffMin), p.ev.backoffMax)
+		delay := backoff.Next()
 		if ra, ok := acs.RetryAfterOf(err); ok && ra > delay {
 			delay = ra
 		}

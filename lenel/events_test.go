@@ -50,6 +50,7 @@ func newEventEnv(t *testing.T, o envOpts) *evEnv {
 	o.opts = append([]Option{
 		WithEventTicks(ticks),
 		WithEventBackoff(10*time.Millisecond, 80*time.Millisecond, sl.sleep),
+		withoutJitter(),
 		WithCardFunc(CardNumber(acs.H10301, 42)),
 	}, o.opts...)
 	e := &evEnv{env: newEnv(t, o), ticks: ticks, sleeps: sl}

@@ -25,8 +25,10 @@
 //     is refused too (the provider asks rather than guesses). Concurrent callers
 //     share one session and one login. After a refused login (wrong
 //     password, licence) no new login is tried for 30 seconds, doubling up
-//     to 15 minutes, so that retries do not lock the account (OnGuard
-//     accounts may lock after five failures); calls in between fail at
+//     to 15 minutes (each wait less a random part of up to a quarter, so
+//     that replicas refused together do not try again in step), so that
+//     retries do not lock the account (OnGuard accounts may lock after
+//     five failures); calls in between fail at
 //     once with the same error. OnGuard's answer to a wrong password is
 //     undocumented, so a refusal is a 401 or 403, or any answer in
 //     OpenAccess's error shape other than a 404 or 405. A 404 or 405, an
@@ -185,7 +187,6 @@
 package lenel
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -250,15 +251,9 @@ type Config struct {
 	DeleteAssignmentsOnRevoke bool
 }
 
-// TLSOptions select how the server's certificate is checked.
-type TLSOptions struct {
-	// CAFile is a PEM file of extra root certificates (a site's own CA).
-	CAFile string
-	// Config is the base TLS configuration when set (it is cloned).
-	Config *tls.Config
-	// InsecureSkipVerify turns certificate verification off. Lab use only.
-	InsecureSkipVerify bool
-}
+// TLSOptions select how the server's certificate is checked (see
+// acshttp.TLSOptions).
+type TLSOptions = acshttp.TLSOptions
 
 // BadgeIDFunc maps a card to the OnGuard badge ID (Lnl_Badge.ID). It must
 // give different IDs to the different cards a site uses and return an ID
@@ -530,24 +525,24 @@ type Provider struct {
 	ticks          <-chan time.Time
 	onTick         func() // test hook, set before the first call
 
-	// Session state, guarded by smu.
-	smu         sync.Mutex
-	token       string
-	gen         uint64
-	renewAt     time.Time
-	inflight    *loginCall
-	loginErr    error         // the last refused login
-	loginAt     time.Time     // no new login before this time after a refusal
-	loginDelay  time.Duration // current back-off after refused logins
-	lastUsed    time.Time
-	closed      bool
-	loopStarted bool
-	stop        chan struct{}
-	loopDone    sync.WaitGroup
-	closeOnce   sync.Once
-	closeErr    error
+	// sess is the session every call shares, and its single login.
+	sess acshttp.SharedLogin[session]
 
-	locks keyLocks
+	// Session bookkeeping, guarded by smu.
+	smu          sync.Mutex
+	gen          uint64          // generation of the last session logged in
+	loginErr     error           // the last refused login
+	loginAt      time.Time       // no new login before this time after a refusal
+	loginBackoff acshttp.Backoff // the wait after refused logins
+	lastUsed     time.Time
+	closed       bool
+	loopStarted  bool
+	stop         chan struct{}
+	loopDone     sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
+
+	locks acshttp.KeyedMutex
 
 	// Cached lookups, guarded by cmu.
 	cmu       sync.Mutex
@@ -591,9 +586,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, acs.Errorf("new", Name, acs.InvalidArgument, "WithHTTPClient and WithTLS exclude each other; configure TLS on the client")
 	}
 	if hc == nil {
-		var o acshttp.TLSOptions
+		var o TLSOptions
 		if s.tls != nil {
-			o = acshttp.TLSOptions{CAFile: s.tls.CAFile, Config: s.tls.Config, InsecureSkipVerify: s.tls.InsecureSkipVerify}
+			o = *s.tls
 		}
 		if hc, err = acshttp.NewHTTPClient(o, s.timeout); err != nil {
 			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
@@ -617,7 +612,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	return &Provider{
+	p := &Provider{
 		cfg:            cfg,
 		hc:             client,
 		log:            logger,
@@ -629,8 +624,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		keepAliveEvery: s.keepAlive,
 		ticks:          s.keepAliveTicks,
 		stop:           make(chan struct{}),
-		locks:          keyLocks{m: map[string]*keyLock{}},
-	}, nil
+		loginBackoff:   acshttp.Backoff{Min: minLoginBackoff, Max: maxLoginBackoff},
+	}
+	p.sess.Usable = func(s session) bool { return p.now().Before(s.renewAt) }
+	return p, nil
 }
 
 func checkConfig(c *Config) error {
@@ -692,10 +689,8 @@ func (p *Provider) Name() string { return Name }
 // redact removes the password and the current session token from s.
 func (p *Provider) redact(s string) string {
 	s = p.hc.Redact(s)
-	p.smu.Lock()
-	tok := p.token
-	p.smu.Unlock()
-	if len(tok) >= 4 {
+	held, _ := p.sess.Held()
+	if tok := held.token; len(tok) >= 4 {
 		s = strings.ReplaceAll(s, tok, "[REDACTED]")
 	}
 	return s

@@ -379,7 +379,7 @@ func (p *Provider) revokeKey(ctx context.Context, op string, st statusIDs, key i
 // revokeCard revokes the records of the badge ID held by the person
 // t.personID and by every person with the external ID t.ext.
 func (p *Provider) revokeCard(ctx context.Context, op string, t revocation) error {
-	unlock, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(t.badgeID, 10))
+	unlock, err := p.locks.Lock(ctx, "badge:"+strconv.FormatInt(t.badgeID, 10))
 	if err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
@@ -537,7 +537,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder reference has neither an ID nor an external ID")
 	}
 	if p.usableExternalID(ref.ExternalID) {
-		unlock, err := p.locks.lock(ctx, "person:"+ref.ExternalID)
+		unlock, err := p.locks.Lock(ctx, "person:"+ref.ExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}

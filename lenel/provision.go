@@ -38,12 +38,12 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err != nil {
 		return acs.Provisioned{}, err
 	}
-	unlockPerson, err := p.locks.lock(ctx, "person:"+pr.ext)
+	unlockPerson, err := p.locks.Lock(ctx, "person:"+pr.ext)
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(pr.op, Name, acs.Canceled, err)
 	}
 	defer unlockPerson()
-	unlockBadge, err := p.locks.lock(ctx, "badge:"+strconv.FormatInt(pr.badgeID, 10))
+	unlockBadge, err := p.locks.Lock(ctx, "badge:"+strconv.FormatInt(pr.badgeID, 10))
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(pr.op, Name, acs.Canceled, err)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -20,18 +19,21 @@ const fallbackLifetime = 30 * time.Minute
 // renewed, at most (a fifth of the lifetime for short-lived tokens).
 const maxRenewMargin = 5 * time.Minute
 
-// After a refused login, no new login is tried for minLoginBackoff,
-// doubling with each refusal up to maxLoginBackoff: OnGuard accounts can
-// lock after a few failed attempts.
+// After a refused login, no new login is tried for about minLoginBackoff
+// (less a random part of up to a quarter, so that replicas refused
+// together do not try again in step), doubling with each refusal up to
+// maxLoginBackoff: OnGuard accounts can lock after a few failed attempts.
 const (
 	minLoginBackoff = 30 * time.Second
 	maxLoginBackoff = 15 * time.Minute
 )
 
-// loginCall is one login that concurrent callers wait for.
-type loginCall struct {
-	done chan struct{}
-	err  error
+// session is an OpenAccess session: its token, a generation that tells
+// it from the session it replaced, and when to renew it.
+type session struct {
+	token   string
+	gen     uint64
+	renewAt time.Time
 }
 
 type loginBody struct {
@@ -47,101 +49,84 @@ type loginAnswer struct {
 
 // session returns a valid session token and its generation, logging in
 // when there is none or it is about to expire. Concurrent callers share a
-// single login.
+// single login (p.sess).
 func (p *Provider) session(ctx context.Context, op string) (string, uint64, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		p.smu.Lock()
-		if p.closed {
-			p.smu.Unlock()
-			return "", 0, errClosed(op)
-		}
-		if p.token != "" && p.now().Before(p.renewAt) {
-			tok, gen := p.token, p.gen
-			p.smu.Unlock()
-			return tok, gen, nil
-		}
-		if c := p.inflight; c != nil {
-			p.smu.Unlock()
-			select {
-			case <-c.done:
-				if c.err == nil {
-					continue
-				}
-				if acs.CodeOf(c.err) == acs.Canceled && ctx.Err() == nil {
-					continue // the caller that logged in gave up; try again
-				}
-				return "", 0, withOp(c.err, op)
-			case <-ctx.Done():
-				return "", 0, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-			}
-		}
-		if p.loginErr != nil && p.now().Before(p.loginAt) {
-			err := withOp(p.loginErr, op)
-			p.smu.Unlock()
-			return "", 0, err
-		}
-		c := &loginCall{done: make(chan struct{})}
-		p.inflight = c
-		p.smu.Unlock()
-
-		tok, exp, err := p.login(ctx, op)
-		gen, err := p.loggedIn(ctx, op, c, tok, exp, err)
-		if err != nil {
-			return "", 0, err
-		}
-		return tok, gen, nil
+	if err := ctx.Err(); err != nil {
+		return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	p.smu.Lock()
+	closed := p.closed
+	p.smu.Unlock()
+	if closed {
+		return "", 0, errClosed(op)
+	}
+	s, err := p.sess.Get(ctx, func(ctx context.Context, _ session) (session, error) {
+		return p.openSession(ctx, op)
+	})
+	var ae *acs.Error
+	switch {
+	case err == nil:
+		return s.token, s.gen, nil
+	case !errors.As(err, &ae): // ctx ended while another caller logged in
+		return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	return "", 0, withOp(err, op)
 }
 
-// loggedIn records the outcome of the login c: the new session and its
-// generation, or the refusal that starts the back-off. A session that
-// arrives after Close is logged out at once. It wakes c's waiters.
-func (p *Provider) loggedIn(ctx context.Context, op string, c *loginCall, tok string, exp time.Time, err error) (uint64, error) {
+// openSession is the fetch of p.sess: while a refused login is being
+// backed off from it fails at once with the same error; otherwise it
+// sends POST /authentication and records the outcome.
+func (p *Provider) openSession(ctx context.Context, op string) (session, error) {
 	p.smu.Lock()
-	p.inflight = nil
+	if p.loginErr != nil && p.now().Before(p.loginAt) {
+		err := p.loginErr
+		p.smu.Unlock()
+		return session{}, err
+	}
+	p.smu.Unlock()
+	tok, exp, err := p.login(ctx, op)
+	return p.loggedIn(ctx, op, tok, exp, err)
+}
+
+// loggedIn records the outcome of a login: the new session and its
+// generation, or the refusal that starts the back-off. A session that
+// arrives after Close is logged out at once (Close waits for this, since
+// the login is still in flight).
+func (p *Provider) loggedIn(ctx context.Context, op string, tok string, exp time.Time, err error) (session, error) {
+	p.smu.Lock()
 	orphan := ""
 	if err == nil && p.closed {
 		// Close came while logging in: the new session must not stay
-		// open at OnGuard. Close waits for this logout.
+		// open at OnGuard.
 		err, orphan = errClosed(op), tok
 	}
-	var gen uint64
 	if code := acs.CodeOf(err); code == acs.Unauthenticated || code == acs.PermissionDenied {
 		// Refused credentials: wait before trying again, so that
 		// retries do not lock the OnGuard account.
-		p.loginDelay = min(max(2*p.loginDelay, minLoginBackoff), maxLoginBackoff)
-		p.loginAt = p.now().Add(p.loginDelay)
+		p.loginAt = p.now().Add(p.loginBackoff.Next())
 		p.loginErr = err
 	}
+	var s session
 	if err == nil {
-		p.loginErr, p.loginDelay = nil, 0
+		p.loginErr = nil
+		p.loginBackoff.Reset()
 		now := p.now()
 		if exp.IsZero() || !exp.After(now) {
 			exp = now.Add(fallbackLifetime)
 		}
-		p.token = tok
 		p.gen++
-		gen = p.gen
-		p.renewAt = exp.Add(-min(maxRenewMargin, exp.Sub(now)/5))
+		s = session{token: tok, gen: p.gen, renewAt: exp.Add(-min(maxRenewMargin, exp.Sub(now)/5))}
 		p.lastUsed = now
 		p.startLoopLocked()
-	}
-	c.err = err
-	if orphan == "" {
-		close(c.done)
 	}
 	p.smu.Unlock()
 	if orphan != "" {
 		p.logoutOrphan(ctx, orphan)
-		close(c.done)
 	}
 	if err == nil {
 		p.log.LogAttrs(ctx, slog.LevelDebug, "lenel session established", slog.String("op", op), slog.Time("expires", exp))
 	}
-	return gen, err
+	return s, err
 }
 
 func errClosed(op string) error {
@@ -269,11 +254,7 @@ func (p *Provider) noAPI(op string, cause error) error {
 // invalidate forgets the session of generation gen, so the next call logs
 // in again; a newer session is kept.
 func (p *Provider) invalidate(gen uint64) {
-	p.smu.Lock()
-	if p.gen == gen {
-		p.token = ""
-	}
-	p.smu.Unlock()
+	p.sess.Expire(func(s session) bool { return s.gen == gen })
 }
 
 // touch records that a request just went out.
@@ -292,14 +273,15 @@ func (p *Provider) touch() {
 func (p *Provider) KeepAlive(ctx context.Context) error {
 	const op = "keepalive"
 	p.smu.Lock()
-	tok, gen, closed := p.token, p.gen, p.closed
+	closed := p.closed
 	p.smu.Unlock()
-	if closed || tok == "" {
+	s, live := p.sess.Held()
+	if closed || !live {
 		return nil
 	}
-	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/keepalive", idempotent: true, token: tok, gen: gen}, nil)
+	err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/keepalive", idempotent: true, token: s.token, gen: s.gen}, nil)
 	if sessionRefused(err) {
-		p.invalidate(gen)
+		p.invalidate(s.gen)
 		return nil
 	}
 	return err
@@ -360,14 +342,15 @@ func (p *Provider) loop() {
 
 // tick renews a session about to expire, or keeps an idle one alive.
 func (p *Provider) tick(ctx context.Context) {
-	p.smu.Lock()
-	tok, renewAt, last := p.token, p.renewAt, p.lastUsed
-	p.smu.Unlock()
-	if tok == "" {
+	s, live := p.sess.Held()
+	if !live {
 		return
 	}
+	p.smu.Lock()
+	last := p.lastUsed
+	p.smu.Unlock()
 	now := p.now()
-	if !now.Before(renewAt) {
+	if !now.Before(s.renewAt) {
 		if _, _, err := p.session(ctx, "keepalive"); err != nil {
 			p.log.LogAttrs(ctx, slog.LevelWarn, "lenel session renewal failed", slog.String("error", err.Error()))
 		}
@@ -390,25 +373,21 @@ func (p *Provider) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.smu.Lock()
 		p.closed = true
-		tok, gen, login := p.token, p.gen, p.inflight
 		p.smu.Unlock()
 		close(p.stop)
 		p.loopDone.Wait()
-		if login != nil {
-			select {
-			case <-login.done: // its caller logged the new session out
-			case <-ctx.Done():
-				p.closeErr = acs.Wrap("close", Name, acs.Canceled, ctx.Err())
-			}
+		// A login in flight sees closed when it ends and logs its
+		// session out; one that ended before closed was set left its
+		// session held, to be logged out here.
+		if err := p.sess.Wait(ctx); err != nil {
+			p.closeErr = acs.Wrap("close", Name, acs.Canceled, err)
 		}
-		if tok != "" {
-			if err := p.logout(ctx, tok, gen); err != nil && p.closeErr == nil {
+		if s, live := p.sess.Held(); live {
+			if err := p.logout(ctx, s.token, s.gen); err != nil && p.closeErr == nil {
 				p.closeErr = err
 			}
 		}
-		p.smu.Lock()
-		p.token = ""
-		p.smu.Unlock()
+		p.sess.Expire(func(session) bool { return true })
 	})
 	return p.closeErr
 }
@@ -435,44 +414,4 @@ func (p *Provider) logoutOrphan(ctx context.Context, tok string) {
 	if err := p.logout(ctx, tok, 0); err != nil {
 		p.log.LogAttrs(ctx, slog.LevelWarn, "lenel logout of a session opened during Close failed", slog.String("error", err.Error()))
 	}
-}
-
-// keyLocks serialises work on one key (an external ID, a badge ID) within
-// this process, so that concurrent provisions of the same visit do not both
-// create it.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-func (k *keyLocks) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; k.release(key, l) }, nil
-	case <-ctx.Done():
-		k.release(key, l)
-		return nil, ctx.Err()
-	}
-}
-
-func (k *keyLocks) release(key string, l *keyLock) {
-	k.mu.Lock()
-	l.refs--
-	if l.refs == 0 {
-		delete(k.m, key)
-	}
-	k.mu.Unlock()
 }

@@ -43,6 +43,31 @@ func TestKeyedMutexSerialisesOneKey(t *testing.T) {
 	}
 }
 
+// Keys given twice are locked once; a held key refuses a caller whose
+// context has ended; released keys leave nothing behind.
+func TestKeyedMutexDuplicatesAndLeaks(t *testing.T) {
+	var k KeyedMutex
+	ctx := t.Context()
+	unlock, err := k.Lock(ctx, "b", "a", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := k.Lock(cctx, "a"); err == nil {
+		t.Fatal("locked a held key")
+	}
+	unlock()
+	unlock2, err := k.Lock(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unlock2()
+	if n := k.size(); n != 0 {
+		t.Fatalf("locks leak: %d keys", n)
+	}
+}
+
 func TestKeyedMutexOtherKeysDoNotWait(t *testing.T) {
 	var k KeyedMutex
 	unlock, err := k.Lock(t.Context(), "a")
