@@ -193,11 +193,19 @@ func (ss *sessions) create(w http.ResponseWriter, operator string) *session {
 	return s
 }
 
+// forget ends a session on the server.
+func (ss *sessions) forget(s *session) {
+	if s == nil {
+		return
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, s.id)
+}
+
 // end forgets the request's session and clears its cookie.
 func (ss *sessions) end(w http.ResponseWriter, s *session) {
-	ss.mu.Lock()
-	delete(ss.m, s.id)
-	ss.mu.Unlock()
+	ss.forget(s)
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: "", Path: "/", MaxAge: -1,
 		HttpOnly: true, Secure: ss.secure, SameSite: http.SameSiteLaxMode,

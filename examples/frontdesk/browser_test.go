@@ -114,6 +114,11 @@ func TestBrowserWedgeProvisionSwipeReturn(t *testing.T) {
 			// stream to the engine, and the Guestbook shows it.
 			p.reloadUntil(d.url+"/l/"+site+"/guestbook", "the door event in the Guestbook",
 				fmt.Sprintf(`document.querySelector(%s).innerText.includes(%s)`, jsString(rowSel(id)+" td.door"), jsString(doors[site])))
+			p.navigate(d.url + "/l/" + site + "/muster")
+			if got := p.text(`#muster tr[data-visit="` + id + `"]`); !strings.Contains(got, "inside") || !strings.Contains(got, doors[site]) {
+				t.Fatalf("muster row %q, want inside, last seen at %s", got, doors[site])
+			}
+			p.navigate(d.url + "/l/" + site + "/guestbook")
 
 			action(p, id, "return")
 			p.waitText(`.flash.ok`, "Badge "+badgeID+" returned")
@@ -133,9 +138,10 @@ func TestBrowserWedgeProvisionSwipeReturn(t *testing.T) {
 	}
 }
 
-// A visitor signs in at the kiosk by name and out again by visit code
-// (another by name), with no operator signed in; the Guestbook shows them
-// signed out by the kiosk.
+// At the kiosk, with no operator signed in: a walk-in signs in by name,
+// an invited visitor (invited from the Guestbook) by visit code; one signs
+// out by visit code, the other by name; the Guestbook and the audit trail
+// show the kiosk's doing.
 func TestBrowserKioskSignInAndOut(t *testing.T) {
 	browser(t) // skips without Chromium
 	d := startDesk(t)
@@ -151,12 +157,28 @@ func TestBrowserKioskSignInAndOut(t *testing.T) {
 	msg := kiosk.text(`.flash.ok`)
 	code := strings.TrimSuffix(msg[strings.LastIndex(msg, " ")+1:], ".")
 
-	kiosk.fill(map[string]string{`#kiosk-signin input[name=first]`: "Katherine", `#kiosk-signin input[name=last]`: "Johnson"})
-	kiosk.click(`#kiosk-signin button[type=submit]`)
-	kiosk.waitText(`.flash.ok`, "Welcome, Katherine!")
-
+	// Katherine was invited at the desk, and signs in with her code.
 	desk := d.signIn(t, "alice", alicePassword)
 	desk.navigate(d.url + "/l/" + site + "/guestbook")
+	desk.fill(map[string]string{`#invite-form input[name=first]`: "Katherine", `#invite-form input[name=last]`: "Johnson", `#invite-form input[name=host]`: "Dr. Babbage"})
+	desk.click(`#invite-form button[type=submit]`)
+	desk.waitText(`.flash.ok`, "Katherine Johnson is invited for ")
+	invited := desk.text(`.flash.ok`)
+	invited = strings.TrimSuffix(invited[strings.LastIndex(invited, " ")+1:], ").")
+	if got := desk.text(rowSel(invited) + " td.state"); !strings.Contains(got, "Invited") {
+		t.Fatalf("the invitation %s in the Guestbook: %q", invited, got)
+	}
+	kiosk.fill(map[string]string{`#kiosk-signin input[name=code]`: invited})
+	kiosk.click(`#kiosk-signin button[type=submit]`)
+	kiosk.waitText(`.flash.ok`, "Welcome, Katherine! You are signed in. Your visit code is "+invited+".")
+	kiosk.fill(map[string]string{`#kiosk-signin input[name=code]`: "ZZZZ-ZZZZ"})
+	kiosk.click(`#kiosk-signin button[type=submit]`)
+	kiosk.waitText(`.flash.error`, "We found no invitation with that code")
+
+	desk.navigate(d.url + "/l/" + site + "/guestbook")
+	if got := desk.text(rowSel(invited) + " td.state"); !strings.Contains(got, "Signed in") {
+		t.Fatalf("Katherine's visit after the kiosk sign-in: %q", got)
+	}
 	if got := desk.text(rowSel(code) + " td.state"); !strings.Contains(got, "Signed in") {
 		t.Fatalf("Grace's visit %s in the Guestbook: %q", code, got)
 	}
@@ -234,7 +256,8 @@ func mustLevels(t *testing.T, d *testDesk, site string) []acs.AccessLevel {
 
 // Security Badges on the admin page: a letter in a badge ID is refused
 // with the validation message and adds nothing; a numeric ID with a badge
-// type from the ACS is added and can be provisioned at once. Test
+// type from the ACS is added, found by searching the Provision Badge
+// list, and provisioned. Test
 // Connection and Refresh Provider answer from the ACS. alice, no admin, is
 // refused the page.
 func TestBrowserAdminBadges(t *testing.T) {
@@ -269,8 +292,14 @@ func TestBrowserAdminBadges(t *testing.T) {
 
 	id := walkIn(t, bob, d, site, "Hedy", "Lamarr")
 	action(bob, id, "provision")
-	bob.wedge("3042")
-	bob.waitText(`#scan-status`, "Badge 3042 selected")
+	bob.fill(map[string]string{`form.search input[name=q]`: "visitor 42"})
+	bob.click(`form.search button`)
+	var listed []string
+	bob.eval(`Array.from(document.querySelectorAll("input[name=badge]")).map(r => r.value)`, &listed)
+	if len(listed) != 1 || listed[0] != "3042" {
+		t.Fatalf("searching for visitor 42 lists %q", listed)
+	}
+	bob.eval(`document.querySelector('input[name=badge][value="3042"]').click()`, nil)
 	bob.click(`#save`)
 	bob.waitText(`.flash.ok`, "Badge 3042 provisioned for Hedy Lamarr (active)")
 	if got := swipe(t, bob, d, site, "3042", "Front Door"); !strings.HasPrefix(got, "Granted") {

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
@@ -218,16 +217,12 @@ func (s *server) fail(w http.ResponseWriter, r *request, to string, err error) {
 	http.Redirect(w, r.Request, to, http.StatusSeeOther)
 }
 
-// describe turns an error into the message an operator reads. Engine and
-// adapter errors say what happened and carry no secret (package acs);
-// anything else is a fault of this server and is only named.
+// describe turns an error into the message an operator reads. Engine,
+// badge and adapter errors say what happened and carry no secret (the
+// adapters redact at the source), so they are shown as they are.
 func describe(err error) string {
-	var ae *acs.Error
-	if errors.As(err, &ae) {
-		return err.Error()
-	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return "the request took too long"
+		return "the access control system took too long to answer; try again"
 	}
 	return err.Error()
 }
@@ -363,7 +358,7 @@ func (s *server) signIn(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/signin", http.StatusSeeOther)
 		return
 	}
-	s.sessions.end(w, sess)
+	s.sessions.forget(sess)
 	next := s.sessions.create(w, acct.ID)
 	s.log.Info("operator signed in", "operator", acct.ID)
 	s.sessions.addFlash(next, "ok", "Signed in as "+acct.Name+".")

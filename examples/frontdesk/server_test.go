@@ -494,3 +494,44 @@ func clone(t *testing.T, v map[string]any) map[string]any {
 	}
 	return out
 }
+
+// The audit trail and the muster report export as CSV.
+func TestCSVExports(t *testing.T) {
+	d := startDesk(t)
+	c := d.client(t)
+	c.signIn("alice", alicePassword)
+	c.get("/l/berlin-office/guestbook")
+	c.post("/l/berlin-office/visits", url.Values{"first": {"Ada"}, "last": {"Lovelace"}, "company": {"Engines, Ltd"}})
+	visits, _ := d.Engine.Visits(context.Background(), visitor.VisitFilter{})
+	if len(visits) != 1 {
+		t.Fatalf("%d visits", len(visits))
+	}
+	id := visits[0].ID
+	c.get("/l/berlin-office/visits/" + id + "/provision")
+	if status, body := c.post("/l/berlin-office/visits/"+id+"/provision", url.Values{"scan": {"3001\r\n"}}); !strings.Contains(body, "Badge 3001 provisioned") {
+		t.Fatalf("provision: %d\n%s", status, body)
+	}
+	for path, want := range map[string][]string{
+		"/l/berlin-office/visits/" + id + "/audit.csv": {"sign_in", "provision", "acs_provision", id, "3001"},
+		"/l/berlin-office/muster.csv":                  {"Ada Lovelace", `"Engines, Ltd"`, "unseen"},
+	} {
+		resp, err := c.http.Get(d.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") || !strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") {
+			t.Errorf("%s: %s, %s", path, ct, resp.Header.Get("Content-Disposition"))
+		}
+		for _, w := range want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("%s lacks %q:\n%s", path, w, b)
+			}
+		}
+	}
+	// Another location's visit is not found under this one.
+	if status, _ := c.get("/l/london-hq/visits/" + id + "/audit.csv"); status != http.StatusNotFound {
+		t.Errorf("a visit under another location: %d", status)
+	}
+}
