@@ -174,17 +174,30 @@ func (ss *sessions) start(w http.ResponseWriter, r *http.Request) *session {
 	return ss.create(w, "")
 }
 
+// maxSessions bounds the sessions kept: the kiosk and the sign-in page
+// start one for every new browser, signed in or not.
+const maxSessions = 10000
+
 // create starts a new session for operator ("" for none) and sets its
-// cookie.
+// cookie. Past maxSessions, the session without an operator seen longest
+// ago is forgotten.
 func (ss *sessions) create(w http.ResponseWriter, operator string) *session {
 	s := &session{id: randomToken(), csrf: randomToken(), operator: operator, seen: time.Now()}
 	ss.mu.Lock()
-	ss.m[s.id] = s
-	for id, o := range ss.m { // forget idle sessions
-		if time.Since(o.seen) > ss.idle {
-			delete(ss.m, id)
+	if len(ss.m) >= maxSessions {
+		var oldest *session
+		for id, o := range ss.m {
+			if time.Since(o.seen) > ss.idle {
+				delete(ss.m, id)
+			} else if o.operator == "" && (oldest == nil || o.seen.Before(oldest.seen)) {
+				oldest = o
+			}
+		}
+		if oldest != nil && len(ss.m) >= maxSessions {
+			delete(ss.m, oldest.id)
 		}
 	}
+	ss.m[s.id] = s
 	ss.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: s.id, Path: "/",

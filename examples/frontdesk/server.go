@@ -229,17 +229,16 @@ func describe(err error) string {
 
 // page is the data every page gets.
 type page struct {
-	Title    string
-	Acct     *Account
-	Site     *Site
-	Sites    []*Site
-	CSRF     string
-	Flashes  []flash
-	Kiosk    bool
-	Data     any
-	Now      time.Time
-	Nav      string
-	Location *time.Location
+	Title   string
+	Acct    *Account
+	Site    *Site
+	Sites   []*Site
+	CSRF    string
+	Flashes []flash
+	Kiosk   bool
+	Data    any
+	Now     time.Time
+	Nav     string
 }
 
 func (s *server) parseTemplates() error {
