@@ -299,7 +299,7 @@ type options struct {
 	timeoutSet   bool
 	cacheTTL     time.Duration
 	language     string
-	sleep        func(ctx context.Context, d time.Duration) error
+	sleep        func(ctx context.Context, d time.Duration) error // how it waits; tests replace it
 	polling      EventPolling
 	directions   map[string]acs.Direction
 	// invConcurrency and invPrefix tune Holdings (inventory.go).
@@ -354,14 +354,6 @@ func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
 // (default DefaultCacheTTL). An access level missing from the cache always
 // triggers a fresh listing before it is refused.
 func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
-
-// WithSleep sets how the provider waits: between event polls, after a
-// failed poll, and before resending a throttled request (default: a timer
-// that stops early when the context ends). Tests inject a function that
-// advances a fake clock instead of sleeping.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.sleep = sleep }
-}
 
 // WithEventPolling tunes Events, the polling source of door events. Zero
 // fields keep their defaults.

@@ -52,7 +52,7 @@ func newEventsEnv(t *testing.T, simOpts []brivosim.Option, opts ...Option) *even
 		}
 		return ctx.Err()
 	}
-	ee.opts = append([]Option{WithClock(ee.clk.Now), WithSleep(sleep), withoutJitter()}, opts...)
+	ee.opts = append([]Option{WithClock(ee.clk.Now), withSleep(sleep), withoutJitter()}, opts...)
 	ee.env = newEnv(t, append([]brivosim.Option{brivosim.WithClock(ee.clk.Now)}, simOpts...), ee.opts...)
 	return ee
 }

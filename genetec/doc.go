@@ -229,9 +229,10 @@
 //
 // Events reconnects by itself: a transport failure, a 5xx answer, a stream
 // the server ends, or a stream silent for KeepAliveTimeout (30 s, measured
-// with the Timers given to WithTimers and only while waiting for the
-// server) closes the connection, waits (BackoffMin doubling up to
-// BackoffMax, back to BackoffMin once a connection carried anything), then
+// only while waiting for the server) closes the connection, waits
+// (BackoffMin doubling up to BackoffMax, each wait less a random part of
+// up to a quarter, back to BackoffMin once a connection carried
+// anything), then
 // opens, subscribes and catches up again. Answers that are not retryable
 // (refused credentials or privileges, Fail envelopes such as an unknown
 // filter) end Events with that error; the caller's own error ends it

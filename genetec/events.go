@@ -109,10 +109,11 @@ func (e EventOptions) withDefaults() (EventOptions, error) {
 	return e, nil
 }
 
-// Timers is how Events waits: Sleep for the reconnect backoff, AfterFunc
-// for the KeepAlive watchdog. The default uses the runtime's timers;
-// tests inject a fake so that nothing waits on wall-clock time.
-type Timers interface {
+// timers is how Events waits: Sleep for the reconnect backoff, AfterFunc
+// for the KeepAlive watchdog. Providers use the runtime's timers
+// (realTimers); tests set a fake through export_test.go so that nothing
+// waits on wall-clock time.
+type timers interface {
 	// Sleep waits d, or until ctx ends and then returns its error.
 	Sleep(ctx context.Context, d time.Duration) error
 	// AfterFunc calls f in its own goroutine after d unless stop is
@@ -253,7 +254,7 @@ type eventStream struct {
 // time spent in the caller's function.
 type watchedBody struct {
 	rc     io.ReadCloser
-	timers Timers
+	timers timers
 	d      time.Duration
 	fire   func()
 }

@@ -62,7 +62,7 @@ type options struct {
 	rules        acs.Rules
 	pageSize     int
 	events       EventOptions
-	timers       Timers
+	timers       timers // how Events waits; tests replace it
 	errs         []error
 }
 
@@ -138,17 +138,6 @@ func WithRetry(maxRetries int, waitMin, waitMax time.Duration) Option {
 // WithEvents tunes Events (see EventOptions).
 func WithEvents(e EventOptions) Option { return func(o *options) { o.events = e } }
 
-// WithTimers sets how Events waits: the reconnect backoff and the
-// KeepAlive watchdog (default: the runtime's timers).
-func WithTimers(t Timers) Option {
-	return func(o *options) {
-		if t == nil {
-			o.errs = append(o.errs, errors.New("WithTimers: nil timers"))
-		}
-		o.timers = t
-	}
-}
-
 // WithAllowInsecureHTTP permits plain http to a non-loopback host.
 func WithAllowInsecureHTTP() Option { return func(o *options) { o.allowHTTP = true } }
 
@@ -180,7 +169,7 @@ type Provider struct {
 	pageSize int
 	locks    acshttp.KeyedMutex
 	events   EventOptions
-	timers   Timers
+	timers   timers
 	cache    entityCache
 }
 

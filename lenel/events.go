@@ -19,11 +19,11 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
-// Event polling defaults.
+// Defaults of EventOptions.
 const (
-	DefaultEventPollInterval = 5 * time.Second
-	DefaultEventBackoffMin   = time.Second
-	DefaultEventBackoffMax   = time.Minute
+	DefaultPollInterval = 5 * time.Second
+	DefaultBackoffMin   = time.Second
+	DefaultBackoffMax   = time.Minute
 )
 
 // access_result values: DataConduIT's AccessResult enumeration (Other 0,
@@ -48,62 +48,60 @@ const (
 	maxPeople = 50000
 )
 
-// eventSettings configure Events.
+// EventOptions tunes Events. Zero fields keep their defaults.
+type EventOptions struct {
+	// Interval is how often Events asks OnGuard for new events once it
+	// has caught up (default DefaultPollInterval). Every poll is at least
+	// one GET /logged_events.
+	Interval time.Duration
+	// BackoffMin and BackoffMax bound the wait after a failed poll:
+	// BackoffMin, doubling after each failure in a row up to BackoffMax,
+	// each wait less a random part of up to a quarter, or longer when
+	// OnGuard asked for it with Retry-After (defaults DefaultBackoffMin
+	// and DefaultBackoffMax).
+	BackoffMin, BackoffMax time.Duration
+}
+
+// withDefaults fills the zero fields and checks the others.
+func (e EventOptions) withDefaults() (EventOptions, error) {
+	if e.Interval < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 {
+		return e, errors.New("durations must not be negative")
+	}
+	e.Interval = cmp.Or(e.Interval, DefaultPollInterval)
+	e.BackoffMin = cmp.Or(e.BackoffMin, DefaultBackoffMin)
+	e.BackoffMax = cmp.Or(e.BackoffMax, DefaultBackoffMax)
+	if e.BackoffMax < e.BackoffMin {
+		return e, errors.New("BackoffMax is below BackoffMin")
+	}
+	return e, nil
+}
+
+// WithEvents tunes Events (see EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(s *settings) error {
+		e, err := e.withDefaults()
+		if err != nil {
+			return fmt.Errorf("WithEvents: %w", err)
+		}
+		s.events.EventOptions = e
+		return nil
+	}
+}
+
+// eventSettings configure Events: the options, and how it waits.
 type eventSettings struct {
-	every      time.Duration
-	ticks      <-chan time.Time
-	backoffMin time.Duration
-	backoffMax time.Duration
-	sleep      func(ctx context.Context, d time.Duration) error
-	jitter     func() float64 // the back-off's jitter source; nil: random
+	EventOptions
+	// ticks, when set, makes Events poll on each value received instead
+	// of on a ticker (tests step it; values are received only between
+	// polls).
+	ticks  <-chan time.Time
+	sleep  func(ctx context.Context, d time.Duration) error // the back-off wait
+	jitter func() float64                                   // the back-off's jitter source; nil: random
 }
 
 func defaultEventSettings() eventSettings {
-	return eventSettings{every: DefaultEventPollInterval, backoffMin: DefaultEventBackoffMin, backoffMax: DefaultEventBackoffMax, sleep: acshttp.Sleep}
-}
-
-// WithEventPolling sets how often Events asks OnGuard for new events once
-// it has caught up (default DefaultEventPollInterval). Every poll is at
-// least one GET /logged_events.
-func WithEventPolling(interval time.Duration) Option {
-	return func(s *settings) error {
-		if interval <= 0 {
-			return errors.New("WithEventPolling: interval must be positive")
-		}
-		s.events.every = interval
-		return nil
-	}
-}
-
-// WithEventTicks makes Events poll on each value received from ch instead
-// of on a ticker, so that tests can step it. Values are received only
-// between polls.
-func WithEventTicks(ch <-chan time.Time) Option {
-	return func(s *settings) error {
-		if ch == nil {
-			return errors.New("WithEventTicks: nil channel")
-		}
-		s.events.ticks = ch
-		return nil
-	}
-}
-
-// WithEventBackoff sets how long Events waits after a failed poll: min,
-// doubling up to max (defaults DefaultEventBackoffMin and
-// DefaultEventBackoffMax), each wait less a random part of up to a
-// quarter, or longer when OnGuard asked for it with Retry-After. sleep, when not nil, does the waiting (tests pass one that
-// returns at once); it must return early with ctx's error when ctx ends.
-func WithEventBackoff(min, max time.Duration, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(s *settings) error {
-		if min <= 0 || max < min {
-			return errors.New("WithEventBackoff: need 0 < min ≤ max")
-		}
-		s.events.backoffMin, s.events.backoffMax = min, max
-		if sleep != nil {
-			s.events.sleep = sleep
-		}
-		return nil
-	}
+	e, _ := EventOptions{}.withDefaults()
+	return eventSettings{EventOptions: e, sleep: acshttp.Sleep}
 }
 
 // Events implements acs.EventSource by polling OnGuard's event log,
@@ -115,7 +113,7 @@ func WithEventBackoff(min, max time.Duration, sleep func(ctx context.Context, d 
 // (Unavailable), or when OnGuard refuses the poll for good (an invalid
 // filter, a missing permission or licence, refused credentials: the
 // error's code says which). Transport errors, 5xx and 429 answers and
-// malformed answers are retried after a back-off (see WithEventBackoff),
+// malformed answers are retried after a back-off (see EventOptions),
 // resuming after the last event read, so no event is delivered twice
 // within one call.
 //
@@ -123,7 +121,7 @@ func WithEventBackoff(min, max time.Duration, sleep func(ctx context.Context, d 
 //
 // OnGuard's WebSocket event bridge and its message-broker subscriptions
 // are not publicly documented; GET /logged_events is (OpenAccess 7.5
-// specification), so Events polls it every WithEventPolling interval with
+// specification), so Events polls it every EventOptions.Interval with
 //
 //	filter=timestamp >= "<second>"  order_by=timestamp,serial_number
 //	page_size=100  page_number=1, 2, …
@@ -211,11 +209,11 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 	}
 	ticks := p.ev.ticks
 	if ticks == nil {
-		t := time.NewTicker(p.ev.every)
+		t := time.NewTicker(p.ev.Interval)
 		defer t.Stop()
 		ticks = t.C
 	}
-	backoff := acshttp.Backoff{Min: p.ev.backoffMin, Max: p.ev.backoffMax, Rand: p.ev.jitter}
+	backoff := acshttp.Backoff{Min: p.ev.BackoffMin, Max: p.ev.BackoffMax, Rand: p.ev.jitter}
 	for {
 		err := p.poll(pctx, op, &pos, fn)
 		if err == nil {

@@ -48,8 +48,9 @@ func newEventEnv(t *testing.T, o envOpts) *evEnv {
 	ticks := make(chan time.Time)
 	sl := &sleepLog{}
 	o.opts = append([]Option{
-		WithEventTicks(ticks),
-		WithEventBackoff(10*time.Millisecond, 80*time.Millisecond, sl.sleep),
+		withEventTicks(ticks),
+		WithEvents(EventOptions{BackoffMin: 10 * time.Millisecond, BackoffMax: 80 * time.Millisecond}),
+		withEventSleep(sl.sleep),
 		withoutJitter(),
 		WithCardFunc(CardNumber(acs.H10301, 42)),
 	}, o.opts...)
@@ -451,7 +452,7 @@ func TestEventsCancellationAndClose(t *testing.T) {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		e := newEventEnv(t, envOpts{opts: []Option{WithEventBackoff(time.Second, time.Second, block)}})
+		e := newEventEnv(t, envOpts{opts: []Option{WithEvents(EventOptions{BackoffMin: time.Second, BackoffMax: time.Second}), withEventSleep(block)}})
 		e.sim.AddFault(lenelsim.Fault{Path: "/logged_events", Status: 503, Times: 100})
 		ctx, cancel := context.WithCancel(t.Context())
 		s := e.start(ctx, "", 0)
@@ -569,6 +570,9 @@ func TestEventsLookupsAreCachedAndBatched(t *testing.T) {
 	}
 	e.sim.ResetRequests()
 	s := e.start(t.Context(), "", 0)
+	// The first poll finds no swipes: without this sync it could run
+	// while the first round is being swiped and see only part of it.
+	e.sync(s)
 	for round := range 4 {
 		for i := range 30 {
 			e.sim.Swipe(int64(1001+i%5), e.lobby.ID, e.clock.Now())
@@ -626,7 +630,7 @@ func TestEventsReaderListRefused(t *testing.T) {
 }
 
 func TestEventsWithoutCardFunc(t *testing.T) {
-	e := newEnv(t, envOpts{opts: []Option{WithEventTicks(make(chan time.Time))}})
+	e := newEnv(t, envOpts{opts: []Option{withEventTicks(make(chan time.Time))}})
 	door := e.sim.AddDoor(lenelsim.DoorSpec{Name: "Lobby", AccessLevels: []int64{1}})
 	if _, err := e.p.Provision(t.Context(), e.grant(1)); err != nil {
 		t.Fatal(err)
@@ -730,7 +734,7 @@ func FuzzEventCursor(f *testing.F) {
 // three doors, five visitors) through the HTTP simulator.
 func BenchmarkEvents(b *testing.B) {
 	e := &evEnv{env: newEnv(b, envOpts{sim: []lenelsim.Option{lenelsim.WithIdleTimeout(0)}, opts: []Option{
-		WithEventTicks(make(chan time.Time)), WithCardFunc(CardNumber(acs.H10301, 42)),
+		withEventTicks(make(chan time.Time)), WithCardFunc(CardNumber(acs.H10301, 42)),
 	}})}
 	door := e.sim.AddDoor(lenelsim.DoorSpec{Name: "Lobby", AccessLevels: []int64{1}})
 	for i := 1; i <= 5; i++ {
@@ -788,7 +792,7 @@ func TestEventsLenientDecoding(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	p, err := New(Config{BaseURL: srv.URL + lenelsim.BasePath, Username: lenelsim.DefaultUser, Password: lenelsim.DefaultPassword,
-		ApplicationID: lenelsim.DefaultApplicationID}, WithKeepAlive(0), WithEventTicks(make(chan time.Time)),
+		ApplicationID: lenelsim.DefaultApplicationID}, WithKeepAlive(0), withEventTicks(make(chan time.Time)),
 		WithCardFunc(CardNumber(acs.H10301, 42)))
 	if err != nil {
 		t.Fatal(err)

@@ -365,7 +365,7 @@ type settings struct {
 	allowInsecure  bool
 	rules          acs.Rules
 	keepAlive      time.Duration
-	keepAliveTicks <-chan time.Time
+	keepAliveTicks <-chan time.Time // tests step the keepalive loop
 	badgeID        BadgeIDFunc
 	cardOf         CardFunc
 	events         eventSettings
@@ -470,13 +470,6 @@ func WithKeepAlive(interval time.Duration) Option {
 		s.keepAlive = interval
 		return nil
 	}
-}
-
-// WithKeepAliveTicks drives the background loop from ch instead of a
-// ticker, so tests can step it; the idle threshold stays the WithKeepAlive
-// interval.
-func WithKeepAliveTicks(ch <-chan time.Time) Option {
-	return func(s *settings) error { s.keepAliveTicks = ch; return nil }
 }
 
 // WithBadgeID sets how a card becomes a badge ID (default BadgeIDNumber).

@@ -228,7 +228,7 @@ func TestKeepAliveMethod(t *testing.T) {
 func TestKeepAliveLoop(t *testing.T) {
 	ticks := make(chan time.Time)
 	done := make(chan struct{})
-	e := newEnv(t, envOpts{opts: []Option{WithKeepAlive(5 * time.Minute), WithKeepAliveTicks(ticks)}})
+	e := newEnv(t, envOpts{opts: []Option{WithKeepAlive(5 * time.Minute), withKeepAliveTicks(ticks)}})
 	e.p.onTick = func() { done <- struct{}{} }
 	ctx := t.Context()
 	tick := func() {

@@ -192,7 +192,7 @@ func lenelSite(context.Context) (*Site, error) {
 		return lenel.New(lenel.Config{
 			BaseURL: url + lenelsim.BasePath, Username: lenelsim.DefaultUser,
 			Password: lenelsim.DefaultPassword, ApplicationID: lenelsim.DefaultApplicationID,
-		}, lenel.WithEventPolling(500*time.Millisecond))
+		}, lenel.WithEvents(lenel.EventOptions{Interval: 500 * time.Millisecond}))
 	})
 	if err != nil {
 		return nil, err
