@@ -1,0 +1,187 @@
+// Package netbox is an acs.Provider for LenelS2 S2 NetBox controllers
+// through the NBAPI, the "Web-Based API for S2 NetBox": one HTTP POST of an
+// XML <NETBOX-API> document per command, to
+// https://controller/nbws/goforms/nbapi on NetBox 6.x (/goforms/nbapi
+// before 6.x: Config.URL names the endpoint). A visitor is a NetBox person
+// whose ACTDATE and EXPDATE are the visit's window, with the grant's
+// access levels and one credential of the card.
+//
+// # Mapping
+//
+// An acs access level is a NetBox access level: AccessLevels lists each
+// level's key (ACCESSLEVELKEY) as the ID and its name as the name, and
+// Provision takes the keys; on the wire levels are assigned by name, as the
+// NBAPI does, so the adapter maps keys to names (a key it does not know is
+// NotFound, a name two levels share a Conflict). A credential format is a
+// NetBox card format, by name (GetCardFormats); Config.Layouts says which
+// Wiegand layout and facility code each decodes. A cardholder is a person;
+// a credential is one of its ACCESSCARDS, whose ID is the CREDENTIALID.
+//
+// # Wire behaviour relied on
+//
+// The adapter follows the field names of LenelS2 doc #API-UG-14 (Feb 2020)
+// as a public client transcribed them, that client's live round trip with a
+// 6.2.0 controller, and third-party clients' wire stubs and code; it has
+// been exercised against the simulator in package netboxsim, not a live
+// controller. Where the notes are uncertain it takes the confirmed path:
+//
+//   - Requests are built with encoding/xml, never by concatenation: every
+//     value is escaped by the encoder, and a value XML 1.0 cannot carry
+//     exactly (invalid UTF-8, a control character, U+FFFE or U+FFFF) is
+//     refused before any request with InvalidArgument, so a name with '<',
+//     '&' or "]]>" is stored exactly and nothing can be injected. Answers
+//     are read with encoding/xml too, which expands no entity but XML's
+//     own; ISO-8859-1 answers are converted.
+//   - Session: Login (USERNAME, PASSWORD) answers the session in the
+//     sessionid attribute of <NETBOX>, sent back on every command as the
+//     sessionid attribute of <NETBOX-API> (no cookie). Concurrent callers
+//     share one session and one Login. APIERROR 5 (authentication failure,
+//     also an expired session) makes the adapter log the refused session
+//     out on the side, log in again once and resend the command, which was
+//     not carried out; APIERROR 5 again right after the new Login means the
+//     controller refuses API sessions (Data Integration's "Use login
+//     username/password" off, or no Read-Write API privilege): that error
+//     says so. A refused Login starts a back-off of 30 seconds, doubling up
+//     to 15 minutes, during which calls fail at once with the same error.
+//     Close sends Logout, and a Login still in flight when Close is called
+//     is logged out as soon as it answers: every Login is matched by a
+//     Logout, since the controller accumulates session files otherwise.
+//   - Answers are HTTP 200 whatever happened. Each is classified: an
+//     <APIERROR>n</APIERROR> (read inside RESPONSE or directly under
+//     NETBOX, where public clients disagree) as 1 Unavailable, 2
+//     PermissionDenied (the API is not enabled), 3 and 4 InvalidArgument, 5
+//     Unauthenticated, 6 Unsupported; CODE NOT FOUND, and FAIL with ERRMSG
+//     "NOT FOUND" (how 6.2.0 answers an empty collection), as NotFound,
+//     which reads take for "absent" and writes never do (they ask, below);
+//     DUPLICATE as AlreadyExists; another FAIL by words of its ERRMSG that
+//     can mean nothing else (duplicate, permission, invalid, …), else
+//     Unknown. An answer without a RESPONSE or CODE, for another command,
+//     with a CODE other than SUCCESS, or that is not XML, is an error,
+//     never a success. Other HTTP statuses come from a proxy or a wrong
+//     URL: 404 is NotFound naming the 6.x path, 410 Gone names the pre-6
+//     path on a 6.x controller. ERRMSG is read inside RESPONSE or its
+//     DETAILS. The *Error type carries the command, the APIERROR or CODE,
+//     and the ERRMSG.
+//   - Dates are the controller's local time: Config.TimeZone names its zone
+//     and the adapter converts. They are written "YYYY-MM-DD HH:MM" (the
+//     documented input form; the dateformat attribute some clients send is
+//     not, since what it changes is unknown) and read as
+//     "YYYY-MM-DD HH:MM:SS" (the documented answer form) or any form with
+//     a numeric offset, which is honoured. The controller stores windows
+//     to the minute, so the window is rounded inward: ValidFrom up to the
+//     next minute, ValidUntil down to the last (a badge never works outside
+//     its visit); a grant whose window holds no whole minute is refused.
+//     In the repeated hour of a DST change a wall-clock time names two
+//     instants, and which one the controller means is not documented.
+//   - Idempotency by PERSONID. The person's PERSONID (the "ID #" field,
+//     chosen by the caller on AddPerson, and the key of GetPerson,
+//     ModifyPerson, RemovePerson and the credential commands) is
+//     Config.PersonIDPrefix followed by the grant's external ID. Not a
+//     user-defined field, because PERSONID is what makes the find a
+//     single GetPerson and keeps concurrent VMS replicas from creating
+//     twins (the controller keeps one person per PERSONID, so a second
+//     AddPerson with it is refused; a UDF is searched with
+//     SearchPersonData, which may return several people, and would need
+//     a convergence rule), and because access history records carry
+//     PERSONID, so door events name the visit without a lookup. The
+//     PERSONID length limit is not documented (a public client's stub sends
+//     a 36-character UUID); an external ID of up to 64 characters plus the
+//     prefix may exceed a controller's limit, which Provision then reports
+//     as the controller's refusal.
+//   - RemovePerson is a soft delete (GetPerson still answers, with DELETED
+//     TRUE); ModifyPerson with PERSONPURGE TRUE erases the record.
+//     ModifyPerson's ACCESSLEVELS as a list of bare names replaces all of
+//     the person's levels (the additive ACCESSLEVEL blocks are not used).
+//   - Credentials: AddCredential with PERSONID, CARDFORMAT (the name),
+//     ENCODEDNUM (the card number: NetBox keeps the facility code in the
+//     card format definition), HOTSTAMP (the card number too, so that the
+//     card's holders can be found with SearchPersonData's HOTSTAMP filter)
+//     and WANTCREDENTIALID; CARDSTATUS is left to its default (ACTIVE) and
+//     CARDEXPDATE is not sent, its date form being undocumented: the
+//     person's EXPDATE bounds the credential. A credential is addressed by
+//     PERSONID with CREDENTIALID, ENCODEDNUM and CARDFORMAT together.
+//     The adapter relies on the controller refusing a second credential of
+//     one card format and encoded number (a public client modifies and
+//     removes credentials by ENCODEDNUM and CARDFORMAT alone, which needs
+//     them unique, and another saw a DUPLICATE code): that is what keeps
+//     two VMS replicas provisioning different visits with one card at the
+//     same instant from both getting it.
+//
+// # Operations and their requests
+//
+// Provision validates the grant (acs.ValidateGrant, the card format, XML
+// text, the window at minute resolution) before any request, then reads
+// the access levels and card formats (cached for ten minutes; a key missing
+// from the cache reads them again), and:
+//
+//   - GetPerson (with WANTCREDENTIALID). Absent: AddPerson with the names,
+//     window and levels; present: ModifyPerson only when something differs
+//     (names, window to the minute, levels as a set, DELETED), setting the
+//     whole person so that levels dropped from the grant go.
+//   - A credential of the card on the person is reused (re-enabled with
+//     ModifyCredential DISABLED 0 when it was revoked); otherwise
+//     AddCredential.
+//
+// A first provision costs 6 requests when cold (Login, GetAccessLevels,
+// GetCardFormats, GetPerson, AddPerson, AddCredential), 3 once warm, and a
+// repeat 1 (GetPerson): the protocol minimum for each, since the lookup is
+// what makes a retry find what a lost answer created. When AddPerson fails,
+// the person is looked up before the error is believed: found (the answer
+// was lost, or a replica created it), the call goes on with it. When
+// AddCredential fails, the adapter asks who holds the card: the person
+// itself (lost answer, or a replica) is success; another person whose
+// credential is live (not disabled, status ACTIVE, not expired, person not
+// deleted or expired) is a Conflict; only stale holders (a returned badge)
+// have their credential record removed (RemoveCredential) and the
+// credential is added again; a DUPLICATE refusal whose holder cannot be
+// found by hot stamp is a Conflict. After a refusal, a person this call
+// created is removed again (RemovePerson and PERSONPURGE, even when the
+// caller's context ended), so a refused provision leaves nothing behind.
+// When several credentials of the card sit on the person (a controller that
+// accepts duplicates, and replicas racing), the smallest CREDENTIALID is
+// kept and the others removed.
+//
+// Revoke reads the person (GetPerson) and disables the credential
+// (ModifyCredential DISABLED 1): 2 requests, the minimum being 1; the
+// lookup is there because whether ModifyCredential honours PERSONID or acts
+// on the card at whichever person holds it is not documented, and a stale
+// revoke must not take a badge from the next visitor. A credential is
+// found by CREDENTIALID or by card among the referenced person's only.
+//
+// After any failed change of a record (ModifyCredential, RemoveCredential,
+// RemovePerson, PERSONPURGE), the adapter never infers "gone" from the
+// answer: it asks the controller (GetPerson) whether the record is still
+// there and in which state. Gone, or already as wanted, is success; there,
+// the original error stands (a NOT FOUND becomes Unknown, the record being
+// there); when the question fails, its error is returned if retryable.
+// Revoke and RemoveCardholder therefore succeed for what is already
+// revoked or gone, whatever the controller answers.
+//
+// # Retention
+//
+// RemoveCardholder reads the person, sends RemovePerson (which ends access)
+// and ModifyPerson PERSONPURGE, then GetPerson to check that the record is
+// gone: 4 requests, and an Unknown error when the controller acknowledged
+// the purge but still holds the person. When it succeeds, no name or
+// external ID of the visitor is left in a NetBox person record. The
+// access history keeps the PERSONID of each past access (so the visit's
+// external ID), which the NBAPI offers no way to erase; the site's history
+// retention governs it. With Config.KeepDeleted the person is only
+// soft-deleted (its credentials disabled first) and keeps its names.
+//
+// # Inventory and door events
+//
+// The Provider implements acs.Inventory (Holdings: SearchPersonData for
+// the PERSONIDs with the prefix, then GetPerson for each) and
+// acs.EventSource (Events: GetAccessHistory polled with AFTERLOGID); their
+// documentation says what they read and where they fall short.
+//
+// # Left out
+//
+// The StreamEvents multipart stream (one unverified source; it cannot
+// resume from a cursor after a restart, so polling is needed anyway), the
+// additive per-level ACTDATE/EXPDATE blocks, CARDEXPDATE, e-mail and company
+// fields (their NBAPI names are not confirmed), MAC authentication (not
+// implementable from public information), S2 Global, and mobile
+// credentials (NetBox has none of its own).
+package netbox
