@@ -103,10 +103,10 @@ type Badge struct {
 	ID string
 	// Name is a display name chosen by the administrator ("Visitor 04").
 	Name string
-	// Type is the ACS credential format or badge type ID the badge is
+	// CredentialType is the ACS credential format or badge type ID the badge is
 	// provisioned with (acs.Grant.CredentialType); empty means the ACS
 	// default.
-	Type string
+	CredentialType string
 	// Card is the credential data, when known.
 	Card Card
 	// State is the badge's current state.
@@ -280,7 +280,7 @@ func (b Badge) Validate() error {
 	if err := validateText("badge name", b.Name, MaxNameLen, false); err != nil {
 		return err
 	}
-	if err := validateText("badge type", b.Type, MaxTypeLen, true); err != nil {
+	if err := validateText("badge type", b.CredentialType, MaxTypeLen, true); err != nil {
 		return err
 	}
 	return b.Card.Validate()

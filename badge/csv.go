@@ -199,7 +199,7 @@ func badgeFromFields(fields []string, cols []int) (Badge, error) {
 	for i, f := range fields[:min(len(fields), len(cols))] {
 		v[cols[i]] = f
 	}
-	b := Badge{Name: v[0], ID: v[1], Type: v[2]}
+	b := Badge{Name: v[0], ID: v[1], CredentialType: v[2]}
 	if len(fields) > len(cols) {
 		return b, fmt.Errorf("%w: %d fields, expected at most %d", ErrInvalid, len(fields), len(cols))
 	}

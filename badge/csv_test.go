@@ -68,7 +68,7 @@ func TestImportCSVMixed(t *testing.T) {
 		t.Errorf("Report.Err() = %v", err)
 	}
 	b, err := p.Get(ctx, "1004")
-	if err != nil || b.Name != "Lobby, east" || b.Type != "" || b.State != Available {
+	if err != nil || b.Name != "Lobby, east" || b.CredentialType != "" || b.State != Available {
 		t.Errorf("imported badge 1004 = %+v, %v", b, err)
 	}
 	if _, err := p.Get(ctx, "13"); !errors.Is(err, ErrNotFound) {
@@ -101,7 +101,7 @@ func TestImportCSVHeaderlessWithCards(t *testing.T) {
 		}
 	}
 	b, _ := p.Get(ctx, "2001")
-	if b.Card != (Card{Format: wiegand.H10301, Facility: 12, Number: 2001}) || b.Type != "H10301-temp" {
+	if b.Card != (Card{Format: wiegand.H10301, Facility: 12, Number: 2001}) || b.CredentialType != "H10301-temp" {
 		t.Errorf("badge 2001 = %+v", b)
 	}
 	b, _ = p.Get(ctx, "2003")

@@ -45,7 +45,7 @@ func newTestPool(t *testing.T, ids ...string) (*Pool, *fakeClock) {
 		t.Fatal(err)
 	}
 	for _, id := range ids {
-		if _, err := p.Add(context.Background(), Badge{ID: id, Name: "Visitor " + id, Type: "1"}); err != nil {
+		if _, err := p.Add(context.Background(), Badge{ID: id, Name: "Visitor " + id, CredentialType: "1"}); err != nil {
 			t.Fatalf("Add(%s): %v", id, err)
 		}
 		clk.Advance(time.Second)
@@ -77,7 +77,7 @@ func TestPoolAdd(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	p, clk := newTestPool(t)
-	b, err := p.Add(ctx, Badge{ID: "0042\r\n", Name: "Visitor 42", Type: "H10301-temp",
+	b, err := p.Add(ctx, Badge{ID: "0042\r\n", Name: "Visitor 42", CredentialType: "H10301-temp",
 		Card: Card{Format: wiegand.H10301, Facility: 12, Number: 42}})
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +109,8 @@ func TestPoolAdd(t *testing.T) {
 		{"name with newline", Badge{ID: "50", Name: "a\nb"}, ErrInvalid, "control character"},
 		{"name with spaces around", Badge{ID: "50", Name: " Visitor "}, ErrInvalid, "leading or trailing"},
 		{"name too long", Badge{ID: "50", Name: strings.Repeat("é", MaxNameLen+1)}, ErrInvalid, "101 characters"},
-		{"type too long", Badge{ID: "50", Name: "x", Type: strings.Repeat("t", MaxTypeLen+1)}, ErrInvalid, "badge type"},
-		{"type invalid UTF-8", Badge{ID: "50", Name: "x", Type: "\xff"}, ErrInvalid, "UTF-8"},
+		{"type too long", Badge{ID: "50", Name: "x", CredentialType: strings.Repeat("t", MaxTypeLen+1)}, ErrInvalid, "badge type"},
+		{"type invalid UTF-8", Badge{ID: "50", Name: "x", CredentialType: "\xff"}, ErrInvalid, "UTF-8"},
 		{"other location", Badge{Location: "dock", ID: "50", Name: "x"}, ErrInvalid, "not the pool's location"},
 		{"card facility too big", Badge{ID: "50", Name: "x", Card: Card{Format: wiegand.H10301, Facility: 256, Number: 1}}, ErrInvalid, "facility code 256"},
 		{"card number too big", Badge{ID: "50", Name: "x", Card: Card{Format: wiegand.H10301, Facility: 1, Number: 65536}}, ErrInvalid, "card number 65536"},

@@ -46,15 +46,15 @@ type Outcome string
 
 // Audit outcomes.
 const (
-	OK      Outcome = "ok"      // done (for ACS operations: confirmed by the ACS)
-	Queued  Outcome = "queued"  // recorded; the ACS part is in the outbox
-	Retry   Outcome = "retry"   // an ACS attempt failed and will be retried
-	Failed  Outcome = "failed"  // an ACS attempt failed for good
-	Refused Outcome = "refused" // refused by policy, permission, state or input; nothing changed
-	Denied  Outcome = "denied"  // a door event: the ACS did not open the door (granted ones are OK)
-	// Escalated: an ACS operation is stuck and reported (WithStuck); it is
+	OutcomeOK      Outcome = "ok"      // done (for ACS operations: confirmed by the ACS)
+	OutcomeQueued  Outcome = "queued"  // recorded; the ACS part is in the outbox
+	OutcomeRetry   Outcome = "retry"   // an ACS attempt failed and will be retried
+	OutcomeFailed  Outcome = "failed"  // an ACS attempt failed for good
+	OutcomeRefused Outcome = "refused" // refused by policy, permission, state or input; nothing changed
+	OutcomeDenied  Outcome = "denied"  // a door event: the ACS did not open the door (granted ones are OK)
+	// OutcomeEscalated: an ACS operation is stuck and reported (WithStuck); it is
 	// still retried, at the longest backoff.
-	Escalated Outcome = "escalated"
+	OutcomeEscalated Outcome = "escalated"
 )
 
 // AuditRecord is one entry of the audit trail: who did what, when, to which

@@ -90,7 +90,7 @@ func TestAuditExportPagesAndDefusesFormulas(t *testing.T) {
 	f := newFixture(t)
 	var recs []visitor.AuditRecord
 	for i := range 2500 {
-		recs = append(recs, visitor.AuditRecord{Time: f.now().Add(time.Duration(i) * time.Second), VisitID: "bulk", Action: visitor.ActSignIn, Outcome: visitor.OK})
+		recs = append(recs, visitor.AuditRecord{Time: f.now().Add(time.Duration(i) * time.Second), VisitID: "bulk", Action: visitor.ActSignIn, Outcome: visitor.OutcomeOK})
 	}
 	recs[0].Subject = "=HYPERLINK(\"http://evil\")"
 	if err := f.store.AppendAudit(f.ctx, recs...); err != nil {

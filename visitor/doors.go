@@ -394,9 +394,9 @@ func (e *Engine) arrivalScreen(ctx context.Context, opName string, v Visit, ev *
 
 // auditDoor records the door event in v's audit trail.
 func (r *run) auditDoor(tx Tx, v *Visit, ev acs.DoorEvent, s DoorSighting) error {
-	rec := AuditRecord{Time: ev.Time, Action: ActDoor, Outcome: Denied, Door: s}
+	rec := AuditRecord{Time: ev.Time, Action: ActDoor, Outcome: OutcomeDenied, Door: s}
 	if ev.Granted {
-		rec.Outcome = OK
+		rec.Outcome = OutcomeOK
 	}
 	if c := credentialWithCard(v, ev.Card); c != nil {
 		rec.BadgeID = c.BadgeID
@@ -412,7 +412,7 @@ func (r *run) auditDoor(tx Tx, v *Visit, ev acs.DoorEvent, s DoorSighting) error
 func (r *run) arriveByDoor(tx Tx, v *Visit, ev acs.DoorEvent, s DoorSighting, match *WatchlistMatch) error {
 	from := v.State
 	v.State, v.SignedInAt = SignedIn, minTime(ev.Time, r.now)
-	if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OK, Door: s}); err != nil {
+	if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OutcomeOK, Door: s}); err != nil {
 		return err
 	}
 	if match != nil {

@@ -28,10 +28,10 @@ func ExampleEngine_Muster() {
 		ID:       "hq",
 		Provider: acsys,
 		Policy: visitor.Policy{
-			Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
-			DefaultType: "guest",
-			Groups:      map[string][]string{"reception": {"lobby"}},
-			Doors:       visitor.DoorPolicy{MarkArrival: true},
+			Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
+			DefaultType:    "guest",
+			OperatorGroups: map[string][]string{"reception": {"lobby"}},
+			Doors:          visitor.DoorPolicy{MarkArrival: true},
 		},
 	}}, visitor.WithClock(clock))
 	if err != nil {

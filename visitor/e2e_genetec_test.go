@@ -35,10 +35,10 @@ func TestDoorEventsEndToEndGenetec(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol := visitor.Policy{
-		Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{genetecsim.SeedLobbyGroup}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
-		DefaultType: "guest",
-		Groups:      map[string][]string{"reception": {genetecsim.SeedLobbyGroup}},
-		Doors:       visitor.DoorPolicy{MarkArrival: true, ArrivalDoors: []string{genetecsim.SeedLobbyDoor}},
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{genetecsim.SeedLobbyGroup}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
+		DefaultType:    "guest",
+		OperatorGroups: map[string][]string{"reception": {genetecsim.SeedLobbyGroup}},
+		Doors:          visitor.DoorPolicy{MarkArrival: true, ArrivalDoors: []string{genetecsim.SeedLobbyDoor}},
 	}
 	var unmatched eventLog
 	cs := newWatchedCursors(visitor.NewMemoryCursors())

@@ -27,10 +27,10 @@ type Location struct {
 	Provider acs.Provider
 	// Policy is the location's rules.
 	Policy Policy
-	// CardType is the ACS credential type (acs.Grant.CredentialType) of
+	// CredentialType is the ACS credential type (acs.Grant.CredentialType) of
 	// card numbers issued from the range for QR codes and mobile
 	// credentials; empty means the ACS default.
-	CardType string
+	CredentialType string
 	// Owns, when set, tells Reconcile which marked cardholders at this
 	// location's ACS belong to this VMS when the store does not know their
 	// visit; Reconcile removes only those that open doors. Nil means every
@@ -289,9 +289,9 @@ func (e *Engine) Visits(ctx context.Context, f VisitFilter) ([]Visit, error) {
 	return e.store.Visits(ctx, f)
 }
 
-// Pending returns the visit's ACS operations that await confirmation (all
+// Outbox returns the visit's ACS operations that await confirmation (all
 // visits' when visitID is ""), oldest first.
-func (e *Engine) Pending(ctx context.Context, visitID string) ([]OutboxItem, error) {
+func (e *Engine) Outbox(ctx context.Context, visitID string) ([]OutboxItem, error) {
 	return e.store.Outbox(ctx, visitID, 0)
 }
 

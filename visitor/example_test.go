@@ -23,10 +23,10 @@ func exampleEngine(ctx context.Context, clock *visitor.ManualClock) (*visitor.En
 		ID:       "hq",
 		Provider: acsys,
 		Policy: visitor.Policy{
-			Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
-			DefaultType: "guest",
-			Groups:      map[string][]string{"reception": {"lobby"}},
-			AutoSignOut: 12 * time.Hour,
+			Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
+			DefaultType:    "guest",
+			OperatorGroups: map[string][]string{"reception": {"lobby"}},
+			AutoSignOut:    12 * time.Hour,
 		},
 	}}, visitor.WithClock(clock))
 	if err != nil {

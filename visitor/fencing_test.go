@@ -40,7 +40,7 @@ func TestClaimFitsInLease(t *testing.T) {
 		t.Fatalf("RunOutboxOnce claimed %d (err %v), want 3 of the 5 due", n, err)
 	}
 	f.drain()
-	if p, _ := f.e.Pending(f.ctx, ""); len(p) != 0 {
+	if p, _ := f.e.Outbox(f.ctx, ""); len(p) != 0 {
 		t.Fatalf("pending after drain: %d", len(p))
 	}
 }
@@ -79,7 +79,7 @@ func TestNoCallOnAShortLease(t *testing.T) {
 	if got := hog.calls.Load(); got != 1 {
 		t.Fatalf("%d provisions reached the ACS; the second had only 20 s of lease left", got)
 	}
-	p, _ := e2.Pending(f.ctx, "")
+	p, _ := e2.Outbox(f.ctx, "")
 	if len(p) != 1 || p[0].LeaseOwner != "" || p[0].NextAttempt.After(f.now()) {
 		t.Fatalf("the item not called must be free to claim at once: %+v", p)
 	}
@@ -114,14 +114,14 @@ func TestRevocationRefusedForGoodEscalates(t *testing.T) {
 	if len(stuck) != 1 || stuck[0].Item.Op != visitor.OpRevoke || acs.CodeOf(stuck[0].Err) != acs.PermissionDenied {
 		t.Fatalf("a revocation refused for good must be reported at once: %+v", stuck)
 	}
-	p, _ := e2.Pending(f.ctx, "v1")
+	p, _ := e2.Outbox(f.ctx, "v1")
 	if len(p) != 1 || p[0].NextAttempt.Sub(f.now()) < 5*time.Minute {
 		t.Fatalf("still retried, at the longest backoff: %+v", p)
 	}
 	var escalated bool
 	recs, _ := e2.Audit(f.ctx, visitor.AuditQuery{VisitID: "v1"})
 	for _, r := range recs {
-		escalated = escalated || r.Action == visitor.ActStuck && r.Outcome == visitor.Escalated && strings.Contains(r.Reason, "for good")
+		escalated = escalated || r.Action == visitor.ActStuck && r.Outcome == visitor.OutcomeEscalated && strings.Contains(r.Reason, "for good")
 	}
 	if !escalated {
 		t.Fatalf("no escalation in the audit trail: %+v", recs)
@@ -177,7 +177,7 @@ func TestProviderErrorIsNotAStoreFailure(t *testing.T) {
 	if n, err := e2.RunOutboxOnce(f.ctx); n != 1 || err != nil {
 		t.Fatalf("a provider's own error is the ACS's failure, not the store's: claimed %d, err %v", n, err)
 	}
-	p, _ := e2.Pending(f.ctx, "v1")
+	p, _ := e2.Outbox(f.ctx, "v1")
 	if len(p) != 1 || !strings.Contains(p[0].LastError, "memory provision: unknown") {
 		t.Fatalf("the attempt must be retried with a classified error: %+v", p)
 	}

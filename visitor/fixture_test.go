@@ -40,7 +40,7 @@ func testPolicy() visitor.Policy {
 			"escorted":   {}, // no defaults: no credential unless levels are named
 		},
 		DefaultType: "guest",
-		Groups: map[string][]string{
+		OperatorGroups: map[string][]string{
 			"reception": {"lobby", "floor-3", "ghost"},
 			"it":        {"lobby", "server-room"},
 		},
@@ -103,7 +103,7 @@ func newFixturePolicy(t *testing.T, pol visitor.Policy, opts ...visitor.Option) 
 		visitor.WithWatchlist(f.watch),
 		visitor.WithIDs(func() string { return fmt.Sprintf("id-%04d", f.ids.Add(1)) }),
 	}
-	e, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: f.acs, Policy: pol, CardType: "qr"}}, append(base, opts...)...)
+	e, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: f.acs, Policy: pol, CredentialType: "qr"}}, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func (f *fixture) drain() {
 func (f *fixture) settle() {
 	f.t.Helper()
 	for range 100 {
-		pending, err := f.e.Pending(f.ctx, "")
+		pending, err := f.e.Outbox(f.ctx, "")
 		if err != nil {
 			f.t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func (f *fixture) lastRefusal() visitor.AuditRecord {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	if len(recs) == 0 || recs[len(recs)-1].Outcome != visitor.Refused {
+	if len(recs) == 0 || recs[len(recs)-1].Outcome != visitor.OutcomeRefused {
 		f.t.Fatalf("last audit record is not a refusal: %+v", recs[len(recs)-1:])
 	}
 	return recs[len(recs)-1]

@@ -84,7 +84,7 @@ func TestRunLoop(t *testing.T) {
 	m := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby"}})
 	pol := Policy{
 		Types:       map[string]VisitorType{"guest": {AccessLevels: []string{"lobby"}}},
-		DefaultType: "guest", Groups: map[string][]string{"desk": {"lobby"}}, AutoSignOut: time.Hour,
+		DefaultType: "guest", OperatorGroups: map[string][]string{"desk": {"lobby"}}, AutoSignOut: time.Hour,
 	}
 	e, err := New(NewMemoryStore(), []Location{{ID: "hq", Provider: m, Policy: pol}}, WithClock(clock), WithInterval(30*time.Second))
 	if err != nil {
@@ -163,8 +163,8 @@ func TestNewValidates(t *testing.T) {
 func TestPolicyValidate(t *testing.T) {
 	ok := func() Policy {
 		return Policy{
-			Types:  map[string]VisitorType{"guest": {AccessLevels: []string{"lobby"}, Forbidden: []string{"lab"}}},
-			Groups: map[string][]string{"desk": {"lobby"}},
+			Types:          map[string]VisitorType{"guest": {AccessLevels: []string{"lobby"}, Forbidden: []string{"lab"}}},
+			OperatorGroups: map[string][]string{"desk": {"lobby"}},
 		}
 	}
 	mutations := map[string]func(p *Policy){
@@ -175,7 +175,7 @@ func TestPolicyValidate(t *testing.T) {
 		},
 		"empty default level":    func(p *Policy) { p.Types["x"] = VisitorType{AccessLevels: []string{""}} },
 		"default also forbidden": func(p *Policy) { p.Types["x"] = VisitorType{AccessLevels: []string{"lab"}, Forbidden: []string{"lab"}} },
-		"empty group level":      func(p *Policy) { p.Groups["g"] = []string{""} },
+		"empty group level":      func(p *Policy) { p.OperatorGroups["g"] = []string{""} },
 		"negative auto sign-out": func(p *Policy) { p.AutoSignOut = -time.Minute },
 		"no types":               func(p *Policy) { p.Types = nil },
 	}

@@ -61,7 +61,7 @@ func (r *run) revokeLate(tx Tx, v *Visit, it OutboxItem, a attempt) error {
 		c.Ref.CardholderExternalID, c.Ref.Card = v.ID, c.Card
 	}
 	c.Status = CredRevoking
-	rec := credAudit(AuditRecord{Action: ActLateOutcome, Outcome: Queued, Attempt: it.Attempts,
+	rec := credAudit(AuditRecord{Action: ActLateOutcome, Outcome: OutcomeQueued, Attempt: it.Attempts,
 		Reason: "a provision reached the ACS after this engine lost its lease, for a credential no longer wanted: revoking it again"}, c)
 	if a.err != nil {
 		rec.Error = a.err.Error()

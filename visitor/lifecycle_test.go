@@ -326,7 +326,7 @@ func TestRemoveBySecurity(t *testing.T) {
 	recs, _ := f.e.Audit(f.ctx, visitor.AuditQuery{VisitID: "v1"})
 	var found bool
 	for _, r := range recs {
-		found = found || (r.Action == visitor.ActRemove && r.Outcome == visitor.Queued && r.Reason == "tailgating" && r.To == visitor.Removed)
+		found = found || (r.Action == visitor.ActRemove && r.Outcome == visitor.OutcomeQueued && r.Reason == "tailgating" && r.To == visitor.Removed)
 	}
 	if !found {
 		t.Error("no removal record with its reason")
@@ -549,7 +549,7 @@ func TestRefusals(t *testing.T) {
 			calls := f.acs.Calls()
 			wantCode(t, tc.name, tc.do(), tc.code)
 			after, _ := f.e.Audit(f.ctx, visitor.AuditQuery{})
-			if len(after) != len(before)+1 || after[len(after)-1].Outcome != visitor.Refused || after[len(after)-1].Error == "" {
+			if len(after) != len(before)+1 || after[len(after)-1].Outcome != visitor.OutcomeRefused || after[len(after)-1].Error == "" {
 				t.Errorf("refusal not audited exactly once: %d → %d records", len(before), len(after))
 			}
 			if got := f.acs.Calls(); got["provision"] != calls["provision"] || got["revoke"] != calls["revoke"] {

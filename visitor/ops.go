@@ -108,7 +108,7 @@ func (r *run) flag(tx Tx, v *Visit, m *WatchlistMatch) error {
 		return nil
 	}
 	v.Watchlist = m
-	return r.audit(tx, v, AuditRecord{Action: ActWatchlist, Outcome: OK, Reason: m.List + ": " + m.Reason})
+	return r.audit(tx, v, AuditRecord{Action: ActWatchlist, Outcome: OutcomeOK, Reason: m.List + ": " + m.Reason})
 }
 
 // Invite pre-registers a visit. It starts Invited, or Expected when its
@@ -136,7 +136,7 @@ func (e *Engine) Invite(ctx context.Context, op Operator, req InviteRequest) (Vi
 		v.State = Expected
 	}
 	out, err := e.apply(r, opName, base, v.ID, &v, func(tx Tx, v *Visit) error {
-		if err := r.audit(tx, v, AuditRecord{Action: ActInvite, From: "", Outcome: OK}); err != nil {
+		if err := r.audit(tx, v, AuditRecord{Action: ActInvite, From: "", Outcome: OutcomeOK}); err != nil {
 			return err
 		}
 		return r.flag(tx, v, m)
@@ -230,7 +230,7 @@ func (e *Engine) signInWalkIn(r *run, opName string, base AuditRecord, op Operat
 	}
 	v.State, v.SignedInAt = SignedIn, r.now
 	out, err := e.apply(r, opName, base, v.ID, &v, func(tx Tx, v *Visit) error {
-		if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: "", Outcome: OK}); err != nil {
+		if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: "", Outcome: OutcomeOK}); err != nil {
 			return err
 		}
 		return r.flag(tx, v, m)
@@ -275,7 +275,7 @@ func (e *Engine) signInExisting(r *run, opName string, base AuditRecord, v Visit
 		}
 		from := v.State
 		v.State, v.SignedInAt = SignedIn, r.now
-		if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OK}); err != nil {
+		if err := r.audit(tx, v, AuditRecord{Action: ActSignIn, From: from, Outcome: OutcomeOK}); err != nil {
 			return err
 		}
 		return r.flag(tx, v, m)
@@ -363,7 +363,7 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 		if err != nil {
 			return badgeErr(opName, err)
 		}
-		c.Source, c.Card, c.CredentialType = FromRange, card(a.Card), r.loc.CardType
+		c.Source, c.Card, c.CredentialType = FromRange, card(a.Card), r.loc.CredentialType
 	} else {
 		b, err := tx.Badges().Acquire(r.ctx, v.Location, req.BadgeID, v.ID, r.now)
 		if err != nil {
@@ -372,7 +372,7 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 		if b.Card.IsZero() {
 			return refusal(opName, acs.InvalidArgument, "badge %s has no card data; register its format and card number", b.ID)
 		}
-		c.Source, c.BadgeID, c.Card, c.CredentialType = FromPool, b.ID, card(b.Card), b.Type
+		c.Source, c.BadgeID, c.Card, c.CredentialType = FromPool, b.ID, card(b.Card), b.CredentialType
 	}
 	g := acs.Grant{
 		Person: acs.Person{
@@ -388,7 +388,7 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 	c.Ref = acs.CredentialRef{CardholderExternalID: v.ID, Card: c.Card}
 	v.Credentials = append(v.Credentials, c)
 	i := len(v.Credentials) - 1
-	if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActProvision, Outcome: Queued}, &v.Credentials[i])); err != nil {
+	if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActProvision, Outcome: OutcomeQueued}, &v.Credentials[i])); err != nil {
 		return err
 	}
 	return r.enqueue(tx, v, OutboxItem{Op: OpProvision, Credential: i, Grant: &g})
@@ -431,9 +431,9 @@ func (e *Engine) ReturnBadge(ctx context.Context, op Operator, visitID string) (
 			return err
 		}
 		c := &v.Credentials[i]
-		out := Queued
+		out := OutcomeQueued
 		if c.Status.Done() {
-			out = OK
+			out = OutcomeOK
 		}
 		return r.audit(tx, v, credAudit(AuditRecord{Action: ActReturnBadge, Outcome: out}, c))
 	})
@@ -463,7 +463,7 @@ func (e *Engine) ReportBadgeLost(ctx context.Context, op Operator, visitID strin
 		if err := r.endCredential(tx, v, i, false); err != nil {
 			return err
 		}
-		return r.audit(tx, v, credAudit(AuditRecord{Action: ActBadgeLost, Outcome: OK}, c))
+		return r.audit(tx, v, credAudit(AuditRecord{Action: ActBadgeLost, Outcome: OutcomeOK}, c))
 	})
 }
 
@@ -495,7 +495,7 @@ func (e *Engine) SignOut(ctx context.Context, op Operator, visitID string, via M
 }
 
 func (r *run) signOut(tx Tx, v *Visit, via Method) error {
-	return r.end(tx, v, SignedOut, string(via), AuditRecord{Action: ActSignOut, Outcome: OK, Reason: string(via)})
+	return r.end(tx, v, SignedOut, string(via), AuditRecord{Action: ActSignOut, Outcome: OutcomeOK, Reason: string(via)})
 }
 
 // Remove ends a visit at once on security's decision: everything the visit

@@ -256,7 +256,7 @@ func credentialAt(v *Visit, i int) *Credential {
 
 // attemptAudit starts the audit record of an attempt of it.
 func attemptAudit(v *Visit, it OutboxItem, action Action, callErr error) AuditRecord {
-	rec := AuditRecord{Actor: ActorSystem, Action: action, Attempt: it.Attempts, Outcome: OK}
+	rec := AuditRecord{Actor: ActorSystem, Action: action, Attempt: it.Attempts, Outcome: OutcomeOK}
 	if c := credentialAt(v, it.Credential); c != nil {
 		rec = credAudit(rec, c)
 	}
@@ -279,7 +279,7 @@ func (r *run) retry(tx Tx, it OutboxItem, callErr error, rec *AuditRecord) error
 	if err := tx.Retry(it.LeaseOwner, it.ID, r.now.Add(delay), callErr.Error()); err != nil {
 		return err
 	}
-	rec.Outcome = Retry
+	rec.Outcome = OutcomeRetry
 	r.e.log.Warn("visitor: ACS operation failed; will retry", "op", it.Op, "visit", it.VisitID, "attempt", it.Attempts, "err", callErr)
 	if reason == "" {
 		return nil
@@ -288,7 +288,7 @@ func (r *run) retry(tx Tx, it OutboxItem, callErr error, rec *AuditRecord) error
 	r.stuck = append(r.stuck, StuckItem{Item: it, Reason: reason, Err: callErr})
 	return tx.Audit(AuditRecord{Time: r.now, Actor: ActorSystem, Action: ActStuck, VisitID: it.VisitID,
 		Location: it.Location, BadgeID: rec.BadgeID, Card: rec.Card, Attempt: it.Attempts,
-		Outcome: Escalated, Reason: reason, Error: callErr.Error()})
+		Outcome: OutcomeEscalated, Reason: reason, Error: callErr.Error()})
 }
 
 // settleProvision records an attempt of a provision.
@@ -297,7 +297,7 @@ func (r *run) settleProvision(tx Tx, v *Visit, it OutboxItem, a attempt) (refuse
 	c := credentialAt(v, it.Credential)
 	switch {
 	case c == nil:
-		rec.Outcome = Failed
+		rec.Outcome = OutcomeFailed
 		err = tx.Complete(it.LeaseOwner, it.ID)
 	case a.skipped:
 		rec.Action = ActProvisionCancel
@@ -308,7 +308,7 @@ func (r *run) settleProvision(tx Tx, v *Visit, it OutboxItem, a attempt) (refuse
 		// The visit ended or the credential was returned while this
 		// attempt ran; the revocation queued behind it covers a
 		// credential the attempt may have created.
-		c.Error, rec.Outcome = a.err.Error(), Failed
+		c.Error, rec.Outcome = a.err.Error(), OutcomeFailed
 		err = tx.Complete(it.LeaseOwner, it.ID)
 	case !definite(a.err) && r.now.Before(c.ValidUntil):
 		c.Error = a.err.Error()
@@ -319,7 +319,7 @@ func (r *run) settleProvision(tx Tx, v *Visit, it OutboxItem, a attempt) (refuse
 			refused = &acs.Error{Op: "provision", Code: acs.Unavailable, Err: a.err,
 				Message: "the credential's window ended before the ACS confirmed it"}
 		}
-		rec.Outcome, rec.Error = Failed, refused.Error()
+		rec.Outcome, rec.Error = OutcomeFailed, refused.Error()
 		err = r.provisionRefused(tx, v, it, refused)
 	}
 	if err != nil {
@@ -374,14 +374,14 @@ func (r *run) settleReprovision(tx Tx, v *Visit, it OutboxItem, a attempt) error
 	var err error
 	switch {
 	case a.skipped || c == nil:
-		rec.Outcome, rec.Reason = OK, "no longer needed: the credential is not active"
+		rec.Outcome, rec.Reason = OutcomeOK, "no longer needed: the credential is not active"
 		err = tx.Complete(it.LeaseOwner, it.ID)
 	case a.err == nil:
 		c.Ref, c.Error = a.p.Credential, ""
 		c.Ref.CardholderExternalID, c.Ref.Card = v.ID, c.Card
 		err = tx.Complete(it.LeaseOwner, it.ID)
 	case definite(a.err) || !r.now.Before(c.ValidUntil):
-		c.Error, rec.Outcome = a.err.Error(), Failed
+		c.Error, rec.Outcome = a.err.Error(), OutcomeFailed
 		err = tx.Complete(it.LeaseOwner, it.ID)
 	default:
 		c.Error = a.err.Error()

@@ -47,10 +47,10 @@ type Policy struct {
 	// DefaultType is the type of visits that name none; empty means a
 	// visit must name its type.
 	DefaultType string `json:"default_type,omitempty"`
-	// Groups maps an operator user group to the access levels its members
+	// OperatorGroups maps an operator user group to the access levels its members
 	// may grant. An operator may grant a level when any of their groups
 	// allows it.
-	Groups map[string][]string `json:"groups"`
+	OperatorGroups map[string][]string `json:"operator_groups"`
 	// SecurityGroups are the user groups whose members may remove a
 	// visitor. With none, only a watchlist match removes.
 	SecurityGroups []string `json:"security_groups,omitempty"`
@@ -97,7 +97,7 @@ func (p *Policy) Validate() error {
 			}
 		}
 	}
-	for g, levels := range p.Groups {
+	for g, levels := range p.OperatorGroups {
 		for _, l := range levels {
 			if l == "" {
 				return fmt.Errorf("visitor: user group %q lists an empty access level", g)
@@ -129,7 +129,7 @@ func (p *Policy) visitorType(name string) (string, VisitorType, error) {
 // mayGrant reports whether one of the operator's groups allows level.
 func (p *Policy) mayGrant(op Operator, level string) bool {
 	for _, g := range op.Groups {
-		if slices.Contains(p.Groups[g], level) {
+		if slices.Contains(p.OperatorGroups[g], level) {
 			return true
 		}
 	}

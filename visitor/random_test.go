@@ -231,12 +231,12 @@ func (w *world) settle() {
 				break
 			}
 		}
-		if p, _ := w.e.Pending(w.ctx, ""); len(p) == 0 {
+		if p, _ := w.e.Outbox(w.ctx, ""); len(p) == 0 {
 			return
 		}
 		w.clock.Advance(10 * time.Minute)
 	}
-	p, _ := w.e.Pending(w.ctx, "")
+	p, _ := w.e.Outbox(w.ctx, "")
 	w.t.Fatalf("outbox does not settle: %+v", p)
 }
 
@@ -349,7 +349,7 @@ func (w *world) checkAudit(visits []visitor.Visit) {
 		if strings.Contains(r.Error, "held by another cardholder") {
 			w.t.Fatalf("a card was provisioned while live for another visit: %+v", r)
 		}
-		if r.Outcome == visitor.Refused {
+		if r.Outcome == visitor.OutcomeRefused {
 			continue
 		}
 		tr := trails[r.VisitID]
@@ -367,7 +367,7 @@ func (w *world) checkAudit(visits []visitor.Visit) {
 		case visitor.ActBadgeRelease, visitor.ActCardFree:
 			tr.releases++
 		case visitor.ActACSProvision:
-			if r.Outcome == visitor.OK {
+			if r.Outcome == visitor.OutcomeOK {
 				tr.confirmed++
 			}
 		}

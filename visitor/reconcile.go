@@ -176,7 +176,7 @@ func (r *run) reconcileCredential(tx Tx, v *Visit, i int, hc acs.HeldCredential,
 	ref := hc.Ref
 	ref.CardholderExternalID = v.ID
 	reason := fmt.Sprintf("credential %s opens doors at the ACS but the visit holds it as %s", hc.Ref.Card, credStatus(c))
-	rec := AuditRecord{Action: ActReconcile, Outcome: Queued, Reason: reason, Card: hc.Ref.Card.String(), AccessLevels: hc.AccessLevels}
+	rec := AuditRecord{Action: ActReconcile, Outcome: OutcomeQueued, Reason: reason, Card: hc.Ref.Card.String(), AccessLevels: hc.AccessLevels}
 	if c != nil {
 		c.Status = CredRevoking
 		rec = credAudit(rec, c)
@@ -268,7 +268,7 @@ func (r *run) queueRepair(tx Tx, v *Visit, i int, queued []OutboxItem, reason st
 	}
 	n.repairs++
 	c := &v.Credentials[i]
-	if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActReconcile, Outcome: Queued, Reason: reason}, c)); err != nil {
+	if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActReconcile, Outcome: OutcomeQueued, Reason: reason}, c)); err != nil {
 		return err
 	}
 	g := grantFor(v, c)
@@ -315,10 +315,10 @@ func (e *Engine) revokeUnknown(ctx context.Context, l *Location, h acs.Holding, 
 		err = acs.Wrap("remove_cardholder", l.Provider.Name(), acs.Unknown, err)
 	}
 	rec := AuditRecord{Time: e.clock.Now(), Actor: ActorSystem, Action: ActReconcile, VisitID: h.Cardholder.ExternalID,
-		Location: l.ID, Card: strings.Join(live, ", "), Outcome: OK,
+		Location: l.ID, Card: strings.Join(live, ", "), Outcome: OutcomeOK,
 		Reason: fmt.Sprintf("%d credential(s) open doors at the ACS for a cardholder whose visit the store does not know: cardholder removed", len(live))}
 	if err != nil {
-		rec.Outcome, rec.Error = Failed, err.Error()
+		rec.Outcome, rec.Error = OutcomeFailed, err.Error()
 	}
 	if aerr := e.store.AppendAudit(context.WithoutCancel(ctx), rec); aerr != nil {
 		return aerr

@@ -26,7 +26,7 @@ func TestACSDownForWholeSignOut(t *testing.T) {
 	if v.State != visitor.SignedOut || c.Status != visitor.CredRevoking || !v.Pending() || c.Error == "" {
 		t.Fatalf("after sign-out with the ACS down: state %s, credential %+v", v.State, c)
 	}
-	pending, _ := f.e.Pending(f.ctx, "v1")
+	pending, _ := f.e.Outbox(f.ctx, "v1")
 	if len(pending) != 1 || pending[0].Op != visitor.OpRevoke || pending[0].Attempts != 1 || pending[0].LeaseOwner != "" {
 		t.Fatalf("pending %+v", pending)
 	}
@@ -49,7 +49,7 @@ func TestACSDownForWholeSignOut(t *testing.T) {
 	for range 6 {
 		f.clock.Advance(time.Hour)
 		f.drain()
-		p, _ := f.e.Pending(f.ctx, "v1")
+		p, _ := f.e.Outbox(f.ctx, "v1")
 		delays = append(delays, p[0].NextAttempt.Sub(f.now()))
 	}
 	for i := 1; i < len(delays); i++ {
@@ -58,7 +58,7 @@ func TestACSDownForWholeSignOut(t *testing.T) {
 			break
 		}
 	}
-	if p, _ := f.e.Pending(f.ctx, "v1"); p[0].Attempts != 7 {
+	if p, _ := f.e.Outbox(f.ctx, "v1"); p[0].Attempts != 7 {
 		t.Errorf("attempts after six more runs: %d", p[0].Attempts)
 	}
 	if f.badgeState("1001").State != badge.Assigned {
@@ -84,9 +84,9 @@ func TestACSDownForWholeSignOut(t *testing.T) {
 	for _, r := range recs {
 		if r.Action == visitor.ActACSRevoke {
 			switch r.Outcome {
-			case visitor.Retry:
+			case visitor.OutcomeRetry:
 				retries++
-			case visitor.OK:
+			case visitor.OutcomeOK:
 				oks++
 			}
 		}
@@ -106,7 +106,7 @@ func TestACSDownAtSignIn(t *testing.T) {
 	if v.State != visitor.SignedIn || v.Current().Status != visitor.CredPending || !v.Pending() {
 		t.Fatalf("after sign-in: %+v", v)
 	}
-	if p, _ := f.e.Pending(f.ctx, "v1"); len(p) != 1 || p[0].Op != visitor.OpProvision {
+	if p, _ := f.e.Outbox(f.ctx, "v1"); len(p) != 1 || p[0].Op != visitor.OpProvision {
 		t.Fatalf("pending %+v", p)
 	}
 	f.acs.SetDown(false)
@@ -156,7 +156,7 @@ func TestRevocationWinsOverPendingProvision(t *testing.T) {
 	if c := v.Current(); c.Status != visitor.CredRevoking {
 		t.Fatalf("credential after sign-out: %+v", c)
 	}
-	p, _ := f.e.Pending(f.ctx, "v1")
+	p, _ := f.e.Outbox(f.ctx, "v1")
 	if len(p) != 1 || p[0].Op != visitor.OpRevoke || p[0].Ref.CardholderExternalID != "v1" || p[0].Ref.Card.Number != 1002 {
 		t.Fatalf("queue after sign-out: %+v", p)
 	}
@@ -314,7 +314,7 @@ func TestSignOutWhileProvisionInFlight(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := f.e.Pending(f.ctx, "v1")
+	p, _ := f.e.Outbox(f.ctx, "v1")
 	if v.Current().Status != visitor.CredRevoking || len(p) != 2 || p[0].Op != visitor.OpProvision || p[1].Op != visitor.OpRevoke {
 		t.Fatalf("the revocation must queue behind the provision in flight: %+v", p)
 	}
@@ -377,7 +377,7 @@ func TestNewEngineResumesOutbox(t *testing.T) {
 	if v := f.visit("v1"); v.Current().Status != visitor.CredRevoked || !v.Current().Released {
 		t.Fatalf("v1 after restart: %+v", v.Current())
 	}
-	if p, _ := e2.Pending(f.ctx, ""); len(p) != 0 {
+	if p, _ := e2.Outbox(f.ctx, ""); len(p) != 0 {
 		t.Fatalf("still pending: %+v", p)
 	}
 }

@@ -131,7 +131,7 @@ func (e *Engine) apply(r *run, op string, base AuditRecord, id string, create *V
 
 // refuse appends the audit record of a refused operation.
 func (e *Engine) refuse(r *run, rec AuditRecord, err error) {
-	rec.Time, rec.Outcome, rec.Error = r.now, Refused, err.Error()
+	rec.Time, rec.Outcome, rec.Error = r.now, OutcomeRefused, err.Error()
 	if rec.Actor == "" {
 		rec.Actor = r.actor
 	}
@@ -230,7 +230,7 @@ func (r *run) endCredential(tx Tx, v *Visit, i int, release bool) error {
 			if it.Attempts == 0 {
 				// It never reached the ACS: nothing to revoke.
 				c.Status, c.RevokedAt = CredRevoked, r.now
-				if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActProvisionCancel, Outcome: OK}, c)); err != nil {
+				if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActProvisionCancel, Outcome: OutcomeOK}, c)); err != nil {
 					return err
 				}
 				return r.release(tx, v, i)
@@ -266,7 +266,7 @@ func (r *run) release(tx Tx, v *Visit, i int) error {
 		}
 	}
 	c.Released = true
-	return r.audit(tx, v, credAudit(AuditRecord{Action: action, Outcome: OK}, c))
+	return r.audit(tx, v, credAudit(AuditRecord{Action: action, Outcome: OutcomeOK}, c))
 }
 
 // end moves v to a final state, recording rec as the transition, stopping
@@ -291,9 +291,9 @@ func (r *run) end(tx Tx, v *Visit, to State, reason string, rec AuditRecord) err
 // provisions nobody executes are cancelled and the cardholder (every
 // credential the visit ever had) is removed at the ACS.
 func (r *run) remove(tx Tx, v *Visit, reason string) error {
-	out := OK
+	out := OutcomeOK
 	if len(v.Credentials) > 0 {
-		out = Queued
+		out = OutcomeQueued
 	}
 	rec := AuditRecord{Action: ActRemove, From: v.State, To: Removed, Outcome: out, Reason: reason}
 	v.State, v.EndedAt, v.EndedBy, v.EndReason = Removed, r.now, r.actor, reason

@@ -9,8 +9,11 @@ import (
 	"github.com/acsbridge/acsbridge/badge"
 )
 
-// Store errors. Implementations wrap them so the Engine classifies with
-// errors.Is.
+// Store errors, for Store implementations: they wrap them so that the
+// Engine classifies with errors.Is. Callers of the Engine test acs codes
+// instead (errors.Is(err, acs.ErrNotFound), acs.ErrAlreadyExists): every
+// Engine method turns these into *acs.Error values, one sentinel per
+// outcome whatever the source (the store, the ACS, a badge pool).
 var (
 	// ErrNotFound: no visit (or outbox item) has the given ID.
 	ErrNotFound = errors.New("visitor: not found")

@@ -68,11 +68,11 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 		switch v.State {
 		case Invited, Expected:
 			if !now.Before(v.AccessUntil) {
-				return r.end(tx, v, Expired, "access window ended", AuditRecord{Action: ActExpire, Outcome: OK})
+				return r.end(tx, v, Expired, "access window ended", AuditRecord{Action: ActExpire, Outcome: OutcomeOK})
 			}
 			if v.State == Invited && !now.Before(v.AccessFrom) {
 				v.State = Expected
-				return r.audit(tx, v, AuditRecord{Action: ActExpect, From: Invited, Outcome: OK})
+				return r.audit(tx, v, AuditRecord{Action: ActExpect, From: Invited, Outcome: OutcomeOK})
 			}
 		case SignedOut, Expired, Removed:
 			if r.e.acsRetention > 0 && !v.CardholderRemoval && len(v.Credentials) > 0 && !now.Before(v.EndedAt.Add(r.e.acsRetention)) {
@@ -92,7 +92,7 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 				if err := r.endCredential(tx, v, i, c.Source == FromRange); err != nil {
 					return err
 				}
-				if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActCredentialEnd, Outcome: Queued}, c)); err != nil {
+				if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActCredentialEnd, Outcome: OutcomeQueued}, c)); err != nil {
 					return err
 				}
 			}
@@ -112,7 +112,7 @@ func (r *run) removeCardholder(tx Tx, v *Visit, reason string) error {
 		}
 	}
 	v.CardholderRemoval = true
-	if err := r.audit(tx, v, AuditRecord{Action: ActACSRemove, Outcome: Queued, Reason: reason}); err != nil {
+	if err := r.audit(tx, v, AuditRecord{Action: ActACSRemove, Outcome: OutcomeQueued, Reason: reason}); err != nil {
 		return err
 	}
 	return r.enqueue(tx, v, OutboxItem{Op: OpRemoveCardholder, Credential: -1, Cardholder: &holder})

@@ -32,7 +32,7 @@ func at(min int) time.Time { return t0.Add(time.Duration(min) * time.Minute) }
 const loc = "lobby"
 
 func newBadge(id string, since time.Time) badge.Badge {
-	return badge.Badge{Location: loc, ID: id, Name: "Visitor " + id, Type: "temp", State: badge.Available, Since: since}
+	return badge.Badge{Location: loc, ID: id, Name: "Visitor " + id, CredentialType: "temp", State: badge.Available, Since: since}
 }
 
 func add(t *testing.T, s badge.Store, ids ...string) {
@@ -103,7 +103,7 @@ func storeAddGet(ctx context.Context, t *testing.T, newStore func(*testing.T) ba
 	noErr(t, "Add", s.Add(ctx, b))
 	got, err := s.Get(ctx, loc, "0042")
 	noErr(t, "Get", err)
-	if got.Location != b.Location || got.ID != b.ID || got.Name != b.Name || got.Type != b.Type || got.Card != b.Card {
+	if got.Location != b.Location || got.ID != b.ID || got.Name != b.Name || got.CredentialType != b.CredentialType || got.Card != b.Card {
 		t.Fatalf("Get = %+v, want %+v", got, b)
 	}
 	checkBadge(t, "Get", got, badge.Available, "", at(0))

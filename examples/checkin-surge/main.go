@@ -102,10 +102,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		ID:       "conference",
 		Provider: acsys,
 		Policy: visitor.Policy{
-			Types:       map[string]visitor.VisitorType{"attendee": {AccessLevels: []string{lobby}, AccessDuration: 10 * time.Hour}},
-			DefaultType: "attendee",
-			Groups:      map[string][]string{"registration": {lobby}},
-			AutoSignOut: 12 * time.Hour,
+			Types:          map[string]visitor.VisitorType{"attendee": {AccessLevels: []string{lobby}, AccessDuration: 10 * time.Hour}},
+			DefaultType:    "attendee",
+			OperatorGroups: map[string][]string{"registration": {lobby}},
+			AutoSignOut:    12 * time.Hour,
 		},
 	}})
 	if err != nil {

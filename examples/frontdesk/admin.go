@@ -46,7 +46,7 @@ func (s *server) adminPage(w http.ResponseWriter, r *request) {
 	levels, formats, refreshed := r.site.Catalog()
 	pol := r.site.Policy
 	var groups []groupRow
-	for g, ls := range pol.Groups {
+	for g, ls := range pol.OperatorGroups {
 		row := groupRow{Group: g, Security: slices.Contains(pol.SecurityGroups, g)}
 		for _, l := range ls {
 			row.Levels = append(row.Levels, r.site.LevelName(l))

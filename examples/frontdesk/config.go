@@ -242,7 +242,7 @@ func duration(field, s string) (time.Duration, error) {
 
 func (pc PolicyConfig) policy() (visitor.Policy, error) {
 	p := visitor.Policy{
-		Types: map[string]visitor.VisitorType{}, DefaultType: pc.DefaultType, Groups: pc.Groups,
+		Types: map[string]visitor.VisitorType{}, DefaultType: pc.DefaultType, OperatorGroups: pc.Groups,
 		SecurityGroups: pc.SecurityGroups, Doors: visitor.DoorPolicy{MarkArrival: pc.MarkArrival},
 	}
 	var err error

@@ -197,7 +197,7 @@ func grantable(site *Site, acct *Account, typ string) []levelChoice {
 	defaults := site.Policy.Types[typ].AccessLevels
 	var out []levelChoice
 	for _, g := range acct.Groups {
-		for _, l := range site.Policy.Groups[g] {
+		for _, l := range site.Policy.OperatorGroups[g] {
 			if !slices.ContainsFunc(out, func(c levelChoice) bool { return c.ID == l }) {
 				out = append(out, levelChoice{ID: l, Name: site.LevelName(l), Default: slices.Contains(defaults, l)})
 			}

@@ -112,7 +112,7 @@ func (s *Site) FormatName(id string) string {
 // site's facility code. An ID that is not a number gets no card data, and
 // the badge package's validation says what is wrong with it.
 func (s *Site) NewBadge(id, name, typ string) badge.Badge {
-	b := badge.Badge{Location: s.ID, ID: id, Name: name, Type: typ}
+	b := badge.Badge{Location: s.ID, ID: id, Name: name, CredentialType: typ}
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil {
 		return b
@@ -315,7 +315,7 @@ func DemoPolicy(lobby, floor3 string) visitor.Policy {
 			"contractor": {AccessLevels: []string{lobby, floor3}, AccessDuration: 10 * time.Hour},
 		},
 		DefaultType:    "guest",
-		Groups:         map[string][]string{"reception": {lobby}, "security": {lobby, floor3}},
+		OperatorGroups: map[string][]string{"reception": {lobby}, "security": {lobby, floor3}},
 		SecurityGroups: []string{"security"},
 		AutoSignOut:    12 * time.Hour,
 		Doors:          visitor.DoorPolicy{MarkArrival: true},

@@ -234,7 +234,7 @@ func brivoSite(context.Context) (*Site, error) {
 			BaseURL: url + brivosim.APIPrefix, AuthURL: url, ClientID: k.ClientID,
 			ClientSecret: k.ClientSecret, APIKey: k.APIKey, Username: k.Username, Password: k.Password,
 		},
-			brivo.WithEventPolling(brivo.EventPolling{Interval: 500 * time.Millisecond, Settle: time.Millisecond}),
+			brivo.WithEvents(brivo.EventOptions{Interval: 500 * time.Millisecond, Settle: time.Millisecond}),
 			brivo.WithDoorDirection(strconv.Itoa(brivoExitDoor), acs.DirectionOut))
 	})
 	if err != nil {

@@ -133,10 +133,10 @@ func run(ctx context.Context) error {
 			ID:       s.location,
 			Provider: s.provider,
 			Policy: visitor.Policy{
-				Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{levels[0].ID}, AccessDuration: 8 * time.Hour}},
-				DefaultType: "guest",
-				Groups:      map[string][]string{"reception": {levels[0].ID}},
-				AutoSignOut: 8 * time.Hour,
+				Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{levels[0].ID}, AccessDuration: 8 * time.Hour}},
+				DefaultType:    "guest",
+				OperatorGroups: map[string][]string{"reception": {levels[0].ID}},
+				AutoSignOut:    8 * time.Hour,
 			},
 		})
 	}

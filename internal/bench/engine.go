@@ -26,10 +26,10 @@ var Desk = visitor.Operator{ID: "desk-1", Groups: []string{"desk"}}
 // automatically twelve hours after sign-in.
 func Policy(level string) visitor.Policy {
 	return visitor.Policy{
-		Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{level}, AccessDuration: 8 * time.Hour}},
-		DefaultType: "guest",
-		Groups:      map[string][]string{"desk": {level}},
-		AutoSignOut: 12 * time.Hour,
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{level}, AccessDuration: 8 * time.Hour}},
+		DefaultType:    "guest",
+		OperatorGroups: map[string][]string{"desk": {level}},
+		AutoSignOut:    12 * time.Hour,
 	}
 }
 

@@ -11,12 +11,19 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 )
 
-// Floor is the protocol's floor: a minimal client that sends exactly the
-// requests the provider's adapter sends to provision a new visitor and to
-// revoke a credential by its ID — the same methods, paths, queries,
-// bodies and authentication headers — and decodes only what the next
-// request needs. It validates nothing, never retries, paces nothing and
-// logs nothing. It exists to be measured against the adapters.
+// Floor is the protocol's floor: a minimal client that sends the requests
+// a correct independent client needs to provision a new visitor and to
+// revoke a credential by its ID — which are the requests the provider's
+// adapter sends, with the same methods, paths, queries, bodies and
+// authentication headers — and decodes only what the next request needs.
+// "Correct" includes the checks for duplicates that VMS replicas
+// provisioning one visit at the same instant can create: the cardholder
+// looked up again after its creation and, for Genetec, the card searched
+// again after a revocation. A floor client handles only the path the
+// benchmarks take: what such a check finds beyond the visitor's own
+// record, it reports as an error instead of converging it. It validates
+// nothing, never retries, paces nothing and logs nothing. It exists to be
+// measured against the adapters.
 type Floor interface {
 	// Provision creates the cardholder and credential of g and grants
 	// g.AccessLevels[0].
@@ -29,6 +36,7 @@ type Floor interface {
 type FloorRef struct {
 	Holder     string
 	Credential string
+	Card       acs.Card          // searched again after a Genetec revocation
 	ref        acs.CredentialRef // set by Adapter
 }
 
@@ -39,7 +47,7 @@ type Adapter struct{ P acs.Provider }
 // Provision calls the provider's Provision.
 func (a Adapter) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	p, err := a.P.Provision(ctx, g)
-	return FloorRef{Holder: p.Cardholder.ID, Credential: p.Credential.ID, ref: p.Credential}, err
+	return FloorRef{Holder: p.Cardholder.ID, Credential: p.Credential.ID, Card: p.Credential.Card, ref: p.Credential}, err
 }
 
 // Revoke calls the provider's Revoke with the reference Provision

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -98,8 +99,13 @@ type brivoWindow struct {
 }
 
 // Provision: the user looked up by external ID (404 for a new visitor),
-// the credential and the user created, the credential assigned with the
-// window, the user put in the group.
+// the credential and the user created, the users of the visitor's names
+// listed (Brivo does not document whether two creations at the same
+// instant can both take one external ID, nor what the lookup by external
+// ID answers when two users carry it, so a twin is found by listing the
+// users of the same names, the documented filters, and comparing external
+// IDs), the credential assigned with the window, the user put in the
+// group.
 func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	var found brivoID
 	err := f.call(ctx, http.MethodGet, "/users/"+url.PathEscape(g.Person.ExternalID)+"/external", nil, &found)
@@ -120,6 +126,25 @@ func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 		Emails: []brivoEmail{{g.Person.Email, "work"}},
 	}, &user); err != nil {
 		return FloorRef{}, err
+	}
+	filter := "firstname__eq:" + g.Person.FirstName + ";lastname__eq:" + g.Person.LastName
+	var named struct {
+		Data []struct {
+			ID         int64  `json:"id"`
+			ExternalID string `json:"externalId"`
+		} `json:"data"`
+		Count int `json:"count"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/users?filter="+url.QueryEscape(filter)+"&offset=0&pageSize=100", nil, &named); err != nil {
+		return FloorRef{}, err
+	}
+	if named.Count > len(named.Data) {
+		return FloorRef{}, fmt.Errorf("brivo floor: %d users named %s %s; paging is left to the adapter", named.Count, g.Person.FirstName, g.Person.LastName)
+	}
+	for _, n := range named.Data {
+		if n.ExternalID == g.Person.ExternalID && n.ID != user.ID {
+			return FloorRef{}, fmt.Errorf("brivo floor: users %d and %d carry external ID %q; converging them is left to the adapter", n.ID, user.ID, g.Person.ExternalID)
+		}
 	}
 	u, c := strconv.FormatInt(user.ID, 10), strconv.FormatInt(cred.ID, 10)
 	if err := f.call(ctx, http.MethodPut, "/users/"+u+"/credentials/"+c, brivoWindow{

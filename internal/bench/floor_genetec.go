@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -70,18 +71,25 @@ func dashless(g string) string { return strings.ReplaceAll(g, "-", "") }
 
 func genetecTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
 
-// Provision: two searches, the group read, the cardholder, the credential
-// with the group membership.
+// search runs a name search of the entities of typ.
+func (f *genetecFloor) search(ctx context.Context, typ, name string) ([]genetecGUID, error) {
+	var found []genetecGUID
+	err := f.call(ctx, http.MethodGet, "/report/EntityConfiguration",
+		"EntityTypes@"+typ+",Name="+genetecValue(name)+",NameSearchMode=Contains", &found)
+	return found, err
+}
+
+// Provision: two searches, the group read, the cardholder, the search of
+// its key again (the Web SDK has no conditional create, so of two
+// processes that both created a cardholder for the visit, the later sees
+// the other's only by looking), the credential with the group membership.
 func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	key := "[" + g.Person.ExternalID + "]"
 	credName := g.Card.String()
-	var holders, creds []genetecGUID
-	if err := f.call(ctx, http.MethodGet, "/report/EntityConfiguration",
-		"EntityTypes@Cardholder,Name="+genetecValue(key)+",NameSearchMode=Contains", &holders); err != nil {
+	if _, err := f.search(ctx, "Cardholder", key); err != nil {
 		return FloorRef{}, err
 	}
-	if err := f.call(ctx, http.MethodGet, "/report/EntityConfiguration",
-		"EntityTypes@Credential,Name="+genetecValue(credName)+",NameSearchMode=Contains", &creds); err != nil {
+	if _, err := f.search(ctx, "Credential", credName); err != nil {
 		return FloorRef{}, err
 	}
 	group := dashless(g.AccessLevels[0])
@@ -97,6 +105,13 @@ func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, er
 			",EmailAddress="+genetecValue(g.Person.Email)+",State=Active,ActivationMode="+window+",Guid", &holder); err != nil {
 		return FloorRef{}, err
 	}
+	twins, err := f.search(ctx, "Cardholder", key)
+	if err != nil {
+		return FloorRef{}, err
+	}
+	if len(twins) != 1 || !sameGUID(twins[0].Guid, holder.Guid) {
+		return FloorRef{}, fmt.Errorf("genetec floor: %d cardholders carry %s; converging twins is left to the adapter", len(twins), key)
+	}
 	fr, err := wiegand.H10301.Encode(g.Card.Facility, g.Card.Number)
 	if err != nil {
 		return FloorRef{}, err
@@ -111,18 +126,38 @@ func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, er
 			",State=Active,ActivationMode="+window+",Guid,entity="+h+",Groups@"+group, &cred); err != nil {
 		return FloorRef{}, err
 	}
-	return FloorRef{Holder: holder.Guid, Credential: cred.Guid}, nil
+	return FloorRef{Holder: holder.Guid, Credential: cred.Guid, Card: g.Card}, nil
 }
 
-// Revoke: the entity read, then the delete.
+// Revoke: the entity read, the delete, then the card searched again: a
+// twin cardholder that a concurrent provision created (and that survived
+// the convergence, under another GUID) may hold the card too, and a
+// revocation must reach it. The search matches names that contain the
+// card's ("H10301 42/1" finds "H10301 42/10"), so only an empty answer
+// settles the revocation without reading what was found.
 func (f *genetecFloor) Revoke(ctx context.Context, ref FloorRef) error {
 	id := dashless(ref.Credential)
 	var e genetecEntity
 	if err := f.call(ctx, http.MethodGet, "/entity", "entity="+id+",Guid,EntityType,CardholderGuid", &e); err != nil {
 		return err
 	}
-	return f.call(ctx, http.MethodDelete, "/entity/"+id, "", nil)
+	if err := f.call(ctx, http.MethodDelete, "/entity/"+id, "", nil); err != nil {
+		return err
+	}
+	found, err := f.search(ctx, "Credential", ref.Card.String())
+	if err != nil {
+		return err
+	}
+	for _, c := range found {
+		if !sameGUID(c.Guid, id) {
+			return fmt.Errorf("genetec floor: the search of %s found other credentials; reading them is left to the adapter", ref.Card)
+		}
+	}
+	return nil
 }
+
+// sameGUID compares two GUIDs written with or without dashes.
+func sameGUID(a, b string) bool { return strings.EqualFold(dashless(a), dashless(b)) }
 
 // genetecValue puts a backslash before each operator of the query
 // language that may not appear bare inside a value.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -137,8 +138,11 @@ type lenelRevoke struct {
 	TypeName string `json:"type_name"`
 }
 
-// Provision: the access level, the visitor and the badge looked up, then
-// the visitor, the badge and the assignment created.
+// Provision: the access level, the visitor and the badge looked up, the
+// visitor created and looked up again (OpenAccess has no conditional
+// create, so of two processes that both created the visitor, the later
+// sees the other's only by looking), then the badge and the assignment
+// created.
 func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	var levels, people, badges lenelList
 	if err := f.list(ctx, "Lnl_AccessLevel", "ID = "+g.AccessLevels[0], &levels); err != nil {
@@ -158,6 +162,13 @@ func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	var person lenelKey
 	if err := f.write(ctx, http.MethodPost, &v, &person); err != nil {
 		return FloorRef{}, err
+	}
+	var twins lenelList
+	if err := f.list(ctx, "Lnl_Visitor", `SSNO = "`+g.Person.ExternalID+`"`, &twins); err != nil {
+		return FloorRef{}, err
+	}
+	if len(twins.ItemList) != 1 || twins.ItemList[0].PropertyValueMap.ID != person.PropertyValueMap.ID {
+		return FloorRef{}, fmt.Errorf("lenel floor: %d visitors carry SSNO %q; converging them is left to the adapter", len(twins.ItemList), g.Person.ExternalID)
 	}
 	from, until := lenelTime(g.ValidFrom), lenelTime(g.ValidUntil)
 	var b lenelBadge

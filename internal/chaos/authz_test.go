@@ -62,12 +62,12 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{
 		{ID: "hq", Provider: hq, Policy: visitor.Policy{
 			Types: types, DefaultType: "guest",
-			Groups:         map[string][]string{"reception": {lobby}, "facilities": {lobby, floor3, serverRoom}, "security": {}},
+			OperatorGroups: map[string][]string{"reception": {lobby}, "facilities": {lobby, floor3, serverRoom}, "security": {}},
 			SecurityGroups: []string{"security"},
 		}},
 		{ID: "annex", Provider: annex, Policy: visitor.Policy{
 			Types: types, DefaultType: "guest",
-			Groups:         map[string][]string{"annex-reception": {lobby, floor3, serverRoom}},
+			OperatorGroups: map[string][]string{"annex-reception": {lobby, floor3, serverRoom}},
 			SecurityGroups: []string{"annex-security"},
 		}},
 	}, visitor.WithClock(clock))
@@ -143,14 +143,14 @@ func (a *authzEnv) expectDenied(t *testing.T, what string, err error, op visitor
 	if got := a.granted(visitID); !slices.Equal(got, want) {
 		t.Errorf("%s: the visit opens %v at the ACS, want %v", what, got, want)
 	}
-	if p, _ := a.engine.Pending(context.Background(), visitID); len(p) > 0 {
+	if p, _ := a.engine.Outbox(context.Background(), visitID); len(p) > 0 {
 		t.Errorf("%s: %d ACS operations queued after a refusal", what, len(p))
 	}
 	if err != nil && op.ID != "" {
 		recs, _ := a.engine.Audit(context.Background(), visitor.AuditQuery{VisitID: visitID})
 		found := false
 		for _, r := range recs {
-			if r.Outcome == visitor.Refused && r.Actor == op.ID && r.Error == err.Error() {
+			if r.Outcome == visitor.OutcomeRefused && r.Actor == op.ID && r.Error == err.Error() {
 				found = true
 			}
 		}

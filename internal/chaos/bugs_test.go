@@ -291,7 +291,7 @@ func TestErrorsBounded(t *testing.T) {
 	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
 	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
 		Types: map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}}, DefaultType: "guest",
-		Groups: map[string][]string{"reception": {"lobby"}},
+		OperatorGroups: map[string][]string{"reception": {"lobby"}},
 	}}}, visitor.WithClock(visitor.NewManualClock(t0)))
 	if err != nil {
 		t.Fatal(err)
@@ -373,7 +373,7 @@ func TestWhitespaceNameSignedInNotProvisioned(t *testing.T) {
 	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
 	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
 		Types: map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}}, DefaultType: "guest",
-		Groups: map[string][]string{"reception": {"lobby"}},
+		OperatorGroups: map[string][]string{"reception": {"lobby"}},
 	}}}, visitor.WithClock(visitor.NewManualClock(t0)))
 	if err != nil {
 		t.Fatal(err)

@@ -363,14 +363,14 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 			r.Escalations++
 			continue
 		}
-		if rec.Outcome == visitor.Refused {
+		if rec.Outcome == visitor.OutcomeRefused {
 			continue
 		}
 		if rec.From != state {
 			bad("record %d (%s) starts from %q, the visit was %q", rec.Seq, rec.Action, rec.From, state)
 		}
 		state = rec.To
-		if rec.Outcome == visitor.OK || rec.Outcome == visitor.Queued {
+		if rec.Outcome == visitor.OutcomeOK || rec.Outcome == visitor.OutcomeQueued {
 			count[rec.Action]++
 		}
 	}
@@ -410,7 +410,7 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 	for ci, c := range v.Credentials {
 		card := c.Card.String()
 		queued := find(cursor, func(rec *visitor.AuditRecord) bool {
-			return rec.Action == visitor.ActProvision && rec.Outcome == visitor.Queued && rec.Card == card && rec.BadgeID == c.BadgeID
+			return rec.Action == visitor.ActProvision && rec.Outcome == visitor.OutcomeQueued && rec.Card == card && rec.BadgeID == c.BadgeID
 		})
 		if queued == 0 {
 			bad("credential %d (%s, badge %q) has no provision record", ci, card, c.BadgeID)
@@ -420,7 +420,7 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 		confirmed := int64(0)
 		if !c.ActiveAt.IsZero() {
 			confirmed = find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.OK && rec.Card == card
+				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.OutcomeOK && rec.Card == card
 			})
 			if confirmed == 0 {
 				bad("credential %d (%s) was confirmed active at %s without an acs_provision ok record", ci, card, c.ActiveAt.Format(time.RFC3339))
@@ -429,13 +429,13 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 		switch c.Status {
 		case visitor.CredRevoked:
 			if !c.ActiveAt.IsZero() && find(confirmed, func(rec *visitor.AuditRecord) bool {
-				return rec.Outcome == visitor.OK && (rec.Action == visitor.ActACSRevoke && rec.Card == card || rec.Action == visitor.ActACSRemove)
+				return rec.Outcome == visitor.OutcomeOK && (rec.Action == visitor.ActACSRevoke && rec.Card == card || rec.Action == visitor.ActACSRemove)
 			}) == 0 {
 				bad("credential %d (%s) is revoked without an ACS revocation record after its confirmation", ci, card)
 			}
 		case visitor.CredFailed:
 			if find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.Failed && rec.Card == card
+				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.OutcomeFailed && rec.Card == card
 			}) == 0 {
 				bad("credential %d (%s) failed without a failed acs_provision record", ci, card)
 			}
@@ -446,7 +446,7 @@ func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
 				action = visitor.ActCardFree
 			}
 			if find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == action && rec.Outcome == visitor.OK && rec.Card == card
+				return rec.Action == action && rec.Outcome == visitor.OutcomeOK && rec.Card == card
 			}) == 0 {
 				bad("credential %d (%s) was released without a %s record", ci, card, action)
 			}

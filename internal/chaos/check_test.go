@@ -49,7 +49,7 @@ func TestCheckFindsViolations(t *testing.T) {
 	}
 	// A transition the visit never made.
 	if err := e.store.AppendAudit(ctx, visitor.AuditRecord{Time: e.clock.Now(), VisitID: e.driver.VisitID(4), Location: e.sims.Sites[1].Location,
-		Actor: "mallory", Action: visitor.ActSignIn, From: visitor.Invited, To: visitor.SignedIn, Outcome: visitor.OK}); err != nil {
+		Actor: "mallory", Action: visitor.ActSignIn, From: visitor.Invited, To: visitor.SignedIn, Outcome: visitor.OutcomeOK}); err != nil {
 		t.Fatal(err)
 	}
 	// A credential the Engine holds active, revoked at the ACS.

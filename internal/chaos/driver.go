@@ -35,7 +35,7 @@ func Policy(site *Site) visitor.Policy {
 	return visitor.Policy{
 		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: site.Levels[:1], AccessDuration: AccessDuration, AdvanceAccess: time.Hour}},
 		DefaultType:    "guest",
-		Groups:         map[string][]string{"reception": site.Levels},
+		OperatorGroups: map[string][]string{"reception": site.Levels},
 		SecurityGroups: []string{"security"},
 	}
 }
@@ -382,7 +382,7 @@ func runOutbox(ctx context.Context, e *visitor.Engine, clock *visitor.ManualCloc
 			}
 			continue
 		}
-		items, err := e.Pending(ctx, "")
+		items, err := e.Outbox(ctx, "")
 		if err != nil {
 			return st, err
 		}

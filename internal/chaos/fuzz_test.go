@@ -114,7 +114,7 @@ func FuzzImportCSV(f *testing.F) {
 			if verr := b.Card.Validate(); verr != nil {
 				t.Fatalf("imported badge %s with invalid card %v: %v", b.ID, b.Card, verr)
 			}
-			for _, s := range []string{b.Name, b.Type} {
+			for _, s := range []string{b.Name, b.CredentialType} {
 				if !utf8.ValidString(s) || strings.ContainsFunc(s, unicode.IsControl) {
 					t.Fatalf("imported badge %s with a control character or invalid UTF-8 in %q", b.ID, s)
 				}
@@ -281,9 +281,9 @@ func FuzzVisitorSignIn(f *testing.F) {
 		ctx := context.Background()
 		mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}, {ID: "floor-3", Name: "Floor 3"}})
 		e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: mem, Policy: visitor.Policy{
-			Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}},
-			DefaultType: "guest",
-			Groups:      map[string][]string{"reception": {"lobby", "floor-3"}},
+			Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}}},
+			DefaultType:    "guest",
+			OperatorGroups: map[string][]string{"reception": {"lobby", "floor-3"}},
 		}}}, visitor.WithClock(visitor.NewManualClock(t0)), visitor.WithIDs(func() string { return "generated-id" }))
 		if err != nil {
 			t.Fatal(err)
@@ -408,7 +408,7 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 			if _, err := a.engine.SignOut(ctx, chaos.Desk, id, visitor.ViaDesk); err != nil {
 				t.Fatalf("sign out: %v", err)
 			}
-			if p, _ := a.engine.Pending(ctx, id); len(p) > 0 {
+			if p, _ := a.engine.Outbox(ctx, id); len(p) > 0 {
 				t.Fatalf("sign-out left %d ACS operations pending: %s", len(p), p[0].LastError)
 			}
 		}()

@@ -63,7 +63,7 @@ func TestOutage(t *testing.T) {
 	}
 	signOutWall := time.Since(wall)
 	outageWall := time.Now()
-	pending, err := e.engine.Pending(ctx, "")
+	pending, err := e.engine.Outbox(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p, _ := e.engine.Pending(ctx, ""); len(p) != n {
+	if p, _ := e.engine.Outbox(ctx, ""); len(p) != n {
 		t.Fatalf("%d revocations pending at the end of the outage, want %d", len(p), n)
 	}
 	refused := e.sims.Requests() - reqs0

@@ -101,7 +101,7 @@ func TestChaosReplicas(t *testing.T) {
 			})
 		}
 		dw.Wait()
-		p, err := drivers[0].Engine.Pending(ctx, "")
+		p, err := drivers[0].Engine.Outbox(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}

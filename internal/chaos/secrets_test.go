@@ -140,7 +140,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	}
 	raw, _ := json.Marshal(recs)
 	h.add("audit trail", string(raw))
-	items, _ := e.engine.Pending(ctx, "")
+	items, _ := e.engine.Outbox(ctx, "")
 	raw, _ = json.Marshal(items)
 	h.add("outbox", string(raw))
 	visits, _ := e.engine.Visits(ctx, visitor.VisitFilter{})

@@ -229,7 +229,7 @@ func run(c config) error {
 	}
 	sample()
 	firstErrs.Range(func(_, v any) bool { fmt.Println("  lifecycle error:", v); return true })
-	pending, _ := engine.Pending(ctx, "")
+	pending, _ := engine.Outbox(ctx, "")
 	lo, hi := samples[0], samples[0]
 	for _, s := range samples {
 		lo, hi = min(lo, s), max(hi, s)

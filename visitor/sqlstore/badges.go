@@ -52,7 +52,7 @@ func scanBadge(r rowScanner) (badge.Badge, error) {
 	var format, state string
 	var facility, number, since int64
 	var visit sql.NullString
-	if err := r.Scan(&b.Location, &b.ID, &b.Name, &b.Type, &format, &facility, &number, &state, &visit, &since); err != nil {
+	if err := r.Scan(&b.Location, &b.ID, &b.Name, &b.CredentialType, &format, &facility, &number, &state, &visit, &since); err != nil {
 		return b, err
 	}
 	if format != "" {
@@ -111,7 +111,7 @@ func (b badges) Add(ctx context.Context, bd badge.Badge) error {
 	return b.write(ctx, func(t *txn) error {
 		res, err := t.exec(ctx, `INSERT INTO badges (location, id, name, type, card_format, card_facility, card_number, state, visit_id, since)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (location, id) DO NOTHING`,
-			bd.Location, bd.ID, bd.Name, bd.Type, format, int64(bd.Card.Facility), int64(bd.Card.Number),
+			bd.Location, bd.ID, bd.Name, bd.CredentialType, format, int64(bd.Card.Facility), int64(bd.Card.Number),
 			bd.State.String(), visit, tv(bd.Since))
 		if err != nil {
 			return fmt.Errorf("sqlstore: add badge %s at %s: %w", bd.ID, bd.Location, err)

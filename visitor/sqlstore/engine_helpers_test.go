@@ -29,7 +29,7 @@ func policy() visitor.Policy {
 			"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour},
 		},
 		DefaultType:    "guest",
-		Groups:         map[string][]string{"reception": {"lobby", "floor-3"}},
+		OperatorGroups: map[string][]string{"reception": {"lobby", "floor-3"}},
 		SecurityGroups: []string{"security"},
 		AutoSignOut:    12 * time.Hour,
 	}
@@ -39,7 +39,7 @@ func policy() visitor.Policy {
 func newEngine(t testing.TB, store visitor.Store, p acs.Provider, clock visitor.Clock, owner string, opts ...visitor.Option) *visitor.Engine {
 	t.Helper()
 	base := []visitor.Option{visitor.WithClock(clock), visitor.WithOwner(owner)}
-	e, err := visitor.New(store, []visitor.Location{{ID: hq, Provider: p, Policy: policy(), CardType: "qr"}}, append(base, opts...)...)
+	e, err := visitor.New(store, []visitor.Location{{ID: hq, Provider: p, Policy: policy(), CredentialType: "qr"}}, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

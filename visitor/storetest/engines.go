@@ -51,9 +51,9 @@ func lateProvision(t *testing.T, store visitor.Store) {
 	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
 	sa := &slowACS{Memory: mem, entered: make(chan struct{}, 1)}
 	pol := visitor.Policy{
-		Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
-		DefaultType: "guest",
-		Groups:      map[string][]string{"desk": {"lobby"}},
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
+		DefaultType:    "guest",
+		OperatorGroups: map[string][]string{"desk": {"lobby"}},
 	}
 	newEngine := func(name string, p acs.Provider) *visitor.Engine {
 		e, err := visitor.New(store, []visitor.Location{{ID: loc, Provider: p, Policy: pol}},
@@ -80,7 +80,7 @@ func lateProvision(t *testing.T, store visitor.Store) {
 	mem.SetDown(false)
 	sa.slow.Store(int64(slow))
 	waitFor(ctx, t, "the queued provision to be due", func() bool {
-		p, err := a.Pending(ctx, "late-1")
+		p, err := a.Outbox(ctx, "late-1")
 		return err == nil && len(p) == 1 && !p[0].NextAttempt.After(time.Now())
 	})
 	var wg sync.WaitGroup
@@ -103,7 +103,7 @@ func lateProvision(t *testing.T, store visitor.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := b.Pending(ctx, "")
+	p, _ := b.Outbox(ctx, "")
 	bd, _ := store.Badges().Get(ctx, loc, "7001")
 	if live := mem.Active(time.Now()); len(live) != 0 || v.State != visitor.SignedOut || len(p) != 0 || bd.State != badge.Available {
 		t.Fatalf("after the late provision: live at the ACS %v, visit %s, credential %s, pending %d, badge %s",
@@ -140,7 +140,7 @@ func drain(ctx context.Context, t *testing.T, e *visitor.Engine) {
 		if _, err := e.RunOutboxOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		p, err := e.Pending(ctx, "")
+		p, err := e.Outbox(ctx, "")
 		return err == nil && len(p) == 0
 	})
 }

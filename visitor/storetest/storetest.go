@@ -291,14 +291,14 @@ func rollbackVisitOutboxAudit(ctx context.Context, t *testing.T, s visitor.Store
 	if len(claimed) != 1 || claimed[0].ID != "a" {
 		t.Fatalf("claimed %v, want [a]", ids(claimed))
 	}
-	noErr(t, "AppendAudit", s.AppendAudit(ctx, visitor.AuditRecord{Time: at(1), VisitID: "v1", Action: visitor.ActSignIn, Outcome: visitor.OK}))
+	noErr(t, "AppendAudit", s.AppendAudit(ctx, visitor.AuditRecord{Time: at(1), VisitID: "v1", Action: visitor.ActSignIn, Outcome: visitor.OutcomeOK}))
 
 	_, err := s.Update(ctx, "v1", func(tx visitor.Tx, v *visitor.Visit) error {
 		v.State = visitor.Removed
 		noErr(t, "Enqueue", tx.Enqueue(item("c", "v1", at(1))))
 		noErr(t, "Complete", tx.Complete("w1", "a"))
 		noErr(t, "Cancel", tx.Cancel("b"))
-		noErr(t, "Audit", tx.Audit(visitor.AuditRecord{Time: at(1), VisitID: "v1", Action: visitor.ActRemove, Outcome: visitor.OK}))
+		noErr(t, "Audit", tx.Audit(visitor.AuditRecord{Time: at(1), VisitID: "v1", Action: visitor.ActRemove, Outcome: visitor.OutcomeOK}))
 		q, err := tx.Outbox()
 		noErr(t, "tx.Outbox", err)
 		if !slices.Equal(ids(q), []string{"c"}) {
@@ -662,9 +662,9 @@ func claimDue(ctx context.Context, t *testing.T, s visitor.Store) {
 func auditQuery(ctx context.Context, t *testing.T, s visitor.Store) {
 	create(ctx, t, s, sample("v1"))
 	recs := []visitor.AuditRecord{
-		{Time: at(0), VisitID: "v1", Location: loc, Actor: "alice", Action: visitor.ActSignIn, Outcome: visitor.OK, Subject: "Ada"},
-		{Time: at(1), VisitID: "v1", Location: loc, Actor: "alice", Action: visitor.ActProvision, Outcome: visitor.Queued, BadgeID: "101", AccessLevels: []string{"lobby"}},
-		{Time: at(2), VisitID: "v2", Location: "annex", Actor: "bob", Action: visitor.ActProvision, Outcome: visitor.Refused, BadgeID: "101", Error: "permission denied"},
+		{Time: at(0), VisitID: "v1", Location: loc, Actor: "alice", Action: visitor.ActSignIn, Outcome: visitor.OutcomeOK, Subject: "Ada"},
+		{Time: at(1), VisitID: "v1", Location: loc, Actor: "alice", Action: visitor.ActProvision, Outcome: visitor.OutcomeQueued, BadgeID: "101", AccessLevels: []string{"lobby"}},
+		{Time: at(2), VisitID: "v2", Location: "annex", Actor: "bob", Action: visitor.ActProvision, Outcome: visitor.OutcomeRefused, BadgeID: "101", Error: "permission denied"},
 	}
 	noErr(t, "AppendAudit", s.AppendAudit(ctx, recs[0]))
 	_, err := s.Update(ctx, "v1", func(tx visitor.Tx, v *visitor.Visit) error { return tx.Audit(recs[1]) })
@@ -722,8 +722,8 @@ func scrub(ctx context.Context, t *testing.T, s visitor.Store) {
 	create(ctx, t, s, recent)
 	create(ctx, t, s, sample("active"))
 	noErr(t, "AppendAudit", s.AppendAudit(ctx,
-		visitor.AuditRecord{Time: at(0), VisitID: "old", Action: visitor.ActSignIn, Outcome: visitor.OK, Subject: "Ada Lovelace", Reason: "x", BadgeID: "7"},
-		visitor.AuditRecord{Time: at(100), VisitID: "recent", Action: visitor.ActSignIn, Outcome: visitor.OK, Subject: "Ada Lovelace"},
+		visitor.AuditRecord{Time: at(0), VisitID: "old", Action: visitor.ActSignIn, Outcome: visitor.OutcomeOK, Subject: "Ada Lovelace", Reason: "x", BadgeID: "7"},
+		visitor.AuditRecord{Time: at(100), VisitID: "recent", Action: visitor.ActSignIn, Outcome: visitor.OutcomeOK, Subject: "Ada Lovelace"},
 	))
 	n, err := s.Scrub(ctx, at(50))
 	noErr(t, "Scrub", err)
@@ -762,7 +762,7 @@ func concurrentUpdates(ctx context.Context, t *testing.T, s visitor.Store) {
 			for i := range each {
 				_, err := s.Update(ctx, "v1", func(tx visitor.Tx, v *visitor.Visit) error {
 					v.Credentials = append(v.Credentials, visitor.Credential{BadgeID: fmt.Sprint(w*1000 + i), AccessLevels: []string{}})
-					return tx.Audit(visitor.AuditRecord{Time: at(0), VisitID: "v1", Action: visitor.ActProvision, Outcome: visitor.OK})
+					return tx.Audit(visitor.AuditRecord{Time: at(0), VisitID: "v1", Action: visitor.ActProvision, Outcome: visitor.OutcomeOK})
 				})
 				if err != nil {
 					t.Error(err)
@@ -943,8 +943,8 @@ func doorData(ctx context.Context, t *testing.T, s visitor.Store) {
 		Direction: acs.DirectionOut, Card: acs.Card{Format: acs.H10301, Facility: 12, Number: 42}, Cursor: "c-1"}
 	recs := []visitor.AuditRecord{
 		{Time: at(3), VisitID: "v1", Location: loc, Actor: visitor.ActorACS, Action: visitor.ActDoor, From: visitor.SignedIn, To: visitor.SignedIn,
-			BadgeID: "0042", Card: "H10301 12/42", Outcome: visitor.OK, Subject: "Ada Lovelace", Door: door},
-		{Time: at(4), VisitID: "v1", Location: loc, Actor: visitor.ActorACS, Action: visitor.ActDoor, Outcome: visitor.Denied,
+			BadgeID: "0042", Card: "H10301 12/42", Outcome: visitor.OutcomeOK, Subject: "Ada Lovelace", Door: door},
+		{Time: at(4), VisitID: "v1", Location: loc, Actor: visitor.ActorACS, Action: visitor.ActDoor, Outcome: visitor.OutcomeDenied,
 			Door: visitor.DoorSighting{Location: loc, DoorID: "d-2", Time: at(4)}},
 	}
 	_, err := s.Update(ctx, "v1", func(tx visitor.Tx, v *visitor.Visit) error { return tx.Audit(recs[0]) })

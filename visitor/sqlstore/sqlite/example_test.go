@@ -37,9 +37,9 @@ func ExampleOpen() {
 		ID:       "hq",
 		Provider: provider,
 		Policy: visitor.Policy{
-			Types:       map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
-			DefaultType: "guest",
-			Groups:      map[string][]string{"reception": {"lobby"}},
+			Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{"lobby"}, AccessDuration: 8 * time.Hour}},
+			DefaultType:    "guest",
+			OperatorGroups: map[string][]string{"reception": {"lobby"}},
 		},
 	}})
 	if err != nil {
