@@ -54,7 +54,7 @@
 // replica: items are claimed with leases. Consequently:
 //
 //   - A sign-in succeeds when the ACS is unreachable; its provisioning is
-//     queued and visible as pending (Visit.Pending, Engine.Pending).
+//     queued and visible as pending (Visit.Pending, Engine.Outbox).
 //   - The operations of one visit run one at a time, in order, so a
 //     revocation always wins over a provision queued before it. A queued
 //     provision that nobody is executing is cancelled when the visit ends;

@@ -283,7 +283,7 @@ func (v *Visit) Scrub() {
 type Operator struct {
 	// ID identifies the operator in the audit trail. Required.
 	ID string `json:"id"`
-	// Groups are the user groups the operator belongs to; Policy.Groups
+	// Groups are the user groups the operator belongs to; Policy.OperatorGroups
 	// says which access levels each may grant.
 	Groups []string `json:"groups,omitempty"`
 }
