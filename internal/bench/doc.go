@@ -2,10 +2,11 @@
 // simulators of the provider registry (internal/providers) on loopback (in
 // this process or in a child process), builds the adapters against them
 // through the registry, and holds the "floor" clients — minimal
-// hand-written net/http clients that send exactly the requests an adapter
-// sends for a provision or a revocation, with no validation, retries,
-// rate limiting or logging — so that an adapter's cost can be compared
-// with the protocol's own. Every registered provider is counted
+// hand-written net/http clients that send the requests a correct
+// independent client needs for a provision or a revocation (the checks
+// for duplicate cardholders included), which are the requests the adapter
+// sends, with no validation, retries, rate limiting or logging — so that
+// an adapter's cost can be compared with the protocol's own. Every registered provider is counted
 // (requests per operation, latency, refresh, burst, sweep); the CPU
 // comparison needs a floor client, which Genetec, Lenel and Brivo have
 // (FloorProviders).
