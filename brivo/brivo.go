@@ -226,14 +226,13 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
@@ -280,84 +279,103 @@ type Config struct {
 // acshttp.TLSOptions).
 type TLSOptions = acshttp.TLSOptions
 
-// Option configures a Provider.
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
 type Option func(*options)
 
 type options struct {
-	httpClient   *http.Client
-	tls          *TLSOptions
-	rate         float64
-	burst        int
-	logger       *slog.Logger
-	now          func() time.Time
-	retryMax     int
-	retryWaitMin time.Duration
-	retryWaitMax time.Duration
-	insecureHTTP bool
-	rules        acs.Rules
-	timeout      time.Duration
-	timeoutSet   bool
-	cacheTTL     time.Duration
-	language     string
-	sleep        func(ctx context.Context, d time.Duration) error // how it waits; tests replace it
-	polling      EventPolling
-	directions   map[string]acs.Direction
+	http       acshttp.ClientOptions
+	now        func() time.Time
+	rules      acs.Rules
+	cacheTTL   time.Duration
+	language   string
+	sleep      func(ctx context.Context, d time.Duration) error // how it waits; tests replace it
+	events     EventOptions
+	directions map[string]acs.Direction
 	// invConcurrency and invPrefix tune Holdings (inventory.go).
 	invConcurrency int
 	invPrefix      string
 	jitter         func() float64 // see Provider.jitter
+	errs           []error
 }
 
-// WithHTTPClient sends requests with c (its transport is wrapped, never
-// modified). It excludes WithTLS and WithTimeout.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
-
-// WithTLS sets the TLS policy of the default HTTP client.
-func WithTLS(t TLSOptions) Option { return func(o *options) { o.tls = &t } }
-
-// WithTimeout bounds every HTTP attempt of the default client (default
-// 30 s; contexts still apply).
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout, o.timeoutSet = d, true }
+func (o *options) invalid(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// WithRateLimit sets the client-side rate limit in requests a second and
-// its burst (default DefaultRateLimit with a burst of half of it). A rate
-// of zero or less turns the limiter off.
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
+
+// WithTLS sets how the servers' certificates are checked (default: the
+// system roots, TLS 1.2 or later).
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
+
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; contexts
+// still apply).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
+
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off. The default is
+// DefaultRateLimit in bursts of half of it.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(o *options) { o.rate, o.burst = perSecond, burst }
+	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
 }
 
-// WithLogger logs one debug line per HTTP attempt and token events. Secrets
-// are never logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+// WithRetry sets how many times an idempotent (or gateway-throttled)
+// request is sent again (retries ≤ 0: never; default 3) and the bounds of
+// the backoff between attempts (0 keeps the defaults, 200 ms and 10 s). A
+// Retry-After longer than waitMax is not waited out: the call fails with
+// a RateLimited error carrying it.
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback, for the API, the auth server and webhook URLs.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
+
+// WithLogger logs one debug line per HTTP attempt and token events.
+// Secrets are never logged.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used for token expiry and the catalogue cache
 // (default time.Now).
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithRetry sets how often an idempotent (or gateway-throttled) request is
-// retried and the bounds of the backoff between attempts (defaults 3,
-// 200 ms and 10 s). A Retry-After longer than waitMax is not waited out:
-// the call fails with a RateLimited error carrying it.
-func WithRetry(max int, waitMin, waitMax time.Duration) Option {
-	return func(o *options) { o.retryMax, o.retryWaitMin, o.retryWaitMax = max, waitMin, waitMax }
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			o.invalid("WithClock: nil clock")
+		}
+		o.now = now
+	}
 }
-
-// WithAllowInsecureHTTP allows plain http to non-loopback hosts.
-func WithAllowInsecureHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
 
 // WithRules sets the grant validation rules.
 func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
 
+// WithEvents tunes Events, the polling source of door events (see
+// EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(o *options) {
+		var err error
+		if o.events, err = e.withDefaults(); err != nil {
+			o.invalid("WithEvents: %w", err)
+		}
+	}
+}
+
 // WithCacheTTL sets how long the group and format catalogues are cached
 // (default DefaultCacheTTL). An access level missing from the cache always
 // triggers a fresh listing before it is refused.
-func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
-
-// WithEventPolling tunes Events, the polling source of door events. Zero
-// fields keep their defaults.
-func WithEventPolling(e EventPolling) Option { return func(o *options) { o.polling = e } }
+func WithCacheTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			o.invalid("WithCacheTTL: %s is not positive", d)
+		}
+		o.cacheTTL = d
+	}
+}
 
 // WithDoorDirection marks a door (a Brivo access point ID) as an entry
 // (acs.DirectionIn) or exit (acs.DirectionOut) reader. Brivo's event data
@@ -365,6 +383,12 @@ func WithEventPolling(e EventPolling) Option { return func(o *options) { o.polli
 // door, or acs.DirectionUnknown.
 func WithDoorDirection(doorID string, d acs.Direction) Option {
 	return func(o *options) {
+		if _, err := parseID("new", "door ID", doorID); err != nil {
+			o.invalid("WithDoorDirection: door ID %q is not a Brivo ID", truncate(doorID))
+		}
+		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
+			o.invalid("WithDoorDirection: unknown direction %d", int(d))
+		}
 		if o.directions == nil {
 			o.directions = map[string]acs.Direction{}
 		}
@@ -374,7 +398,16 @@ func WithDoorDirection(doorID string, d acs.Direction) Option {
 
 // WithMobilePassLanguage sets the language of Brivo Mobile Pass invitation
 // e-mails: en (default), fr, es, nl, de or sv.
-func WithMobilePassLanguage(lang string) Option { return func(o *options) { o.language = lang } }
+func WithMobilePassLanguage(lang string) Option {
+	return func(o *options) {
+		switch lang {
+		case "en", "fr", "es", "nl", "de", "sv":
+		default:
+			o.invalid("WithMobilePassLanguage: language %q is not one of en, fr, es, nl, de, sv", truncate(lang))
+		}
+		o.language = lang
+	}
+}
 
 // Provider is the Brivo adapter. Create it with New.
 type Provider struct {
@@ -392,7 +425,7 @@ type Provider struct {
 	cat          catalog
 	locks        acshttp.KeyedMutex
 	language     string
-	polling      EventPolling
+	events       EventOptions
 	directions   map[string]acs.Direction
 	lookups      lookups
 	insecureHTTP bool
@@ -411,17 +444,13 @@ var (
 	_ acs.MobilePassIssuer = (*Provider)(nil)
 )
 
-// New validates the configuration and returns a Provider. It makes no
-// request: the first call logs in.
+// New validates the configuration and the options and returns a
+// Provider. It makes no request: the first call logs in.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	o := options{rate: DefaultRateLimit, burst: DefaultRateLimit / 2, now: time.Now,
-		retryWaitMin: 200 * time.Millisecond, retryWaitMax: 10 * time.Second, timeout: 30 * time.Second,
-		cacheTTL: DefaultCacheTTL, language: "en"}
-	for _, opt := range opts {
-		opt(&o)
-	}
-	fail := func(format string, args ...any) (*Provider, error) {
-		return nil, acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
+	fail := func(err error) (*Provider, error) { return nil, acs.Wrap("new", Name, acs.InvalidArgument, err) }
+	o, err := newOptions(opts)
+	if err != nil {
+		return fail(err)
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
@@ -429,115 +458,96 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if cfg.AuthURL == "" {
 		cfg.AuthURL = DefaultAuthURL
 	}
-	for _, f := range [...]struct{ name, v string }{
-		{"client ID", cfg.ClientID}, {"client secret", cfg.ClientSecret}, {"API key", cfg.APIKey},
-		{"admin username", cfg.Username}, {"admin password", cfg.Password},
-	} {
-		if strings.TrimSpace(f.v) == "" {
-			return fail("%s is required", f.name)
-		}
-		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return fail("%s contains a control character", f.name)
-		}
-	}
-	if strings.Contains(cfg.ClientID, ":") {
-		return fail("client ID must not contain ':'")
-	}
-	apiURL, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
-	if err != nil {
-		return fail("API base URL: %v", err)
-	}
-	authURL, err := acshttp.CheckBaseURL(cfg.AuthURL, o.insecureHTTP)
-	if err != nil {
-		return fail("auth URL: %v", err)
-	}
-	if err := sameRegion(apiURL, authURL); err != nil {
-		return fail("%v", err)
-	}
-	if o.httpClient != nil && (o.tls != nil || o.timeoutSet) {
-		return fail("WithHTTPClient excludes WithTLS and WithTimeout; configure them on the client")
-	}
-	if o.now == nil {
-		return fail("WithClock needs a function")
-	}
-	switch o.language {
-	case "en", "fr", "es", "nl", "de", "sv":
-	default:
-		return fail("mobile pass language %q is not one of en, fr, es, nl, de, sv", o.language)
-	}
-	if o.cacheTTL <= 0 {
-		o.cacheTTL = DefaultCacheTTL
-	}
-	if o.sleep == nil {
-		o.sleep = acshttp.Sleep
-	}
-	for id, d := range o.directions {
-		if _, err := parseID("new", "door ID", id); err != nil {
-			return fail("WithDoorDirection: door ID %q is not a Brivo ID", truncate(id))
-		}
-		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
-			return fail("WithDoorDirection: unknown direction %d", int(d))
-		}
-	}
-	polling, err := o.polling.withDefaults()
-	if err != nil {
-		return fail("WithEventPolling: %v", err)
-	}
-	hc := o.httpClient
-	if hc == nil {
-		var t TLSOptions
-		if o.tls != nil {
-			t = *o.tls
-		}
-		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
-			return fail("TLS: %v", err)
-		}
-	}
-	var limiter *rate.Limiter
-	if o.rate > 0 {
-		limiter = acshttp.NewLimiter(o.rate, max(o.burst, 1))
+	if err := checkConfig(cfg); err != nil {
+		return fail(err)
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(cfg.ClientID+":"+cfg.ClientSecret))
-	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
-		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
-	hcfg := acshttp.Config{
-		Provider: Name, HTTPClient: hc, Limiter: limiter, Logger: o.logger,
-		RetryMax: o.retryMax, RetryWaitMin: o.retryWaitMin, RetryWaitMax: o.retryWaitMax,
-		Throttled: gatewayThrottled, Secrets: secrets,
-	}
-	hcfg.BaseURL = apiURL
-	api, err := acshttp.New(hcfg)
+	api, auth, err := o.clients(cfg, basic)
 	if err != nil {
-		return fail("%v", err)
+		return fail(err)
 	}
-	hcfg.BaseURL = authURL
-	auth, err := acshttp.New(hcfg)
-	if err != nil {
-		return fail("%v", err)
-	}
-	retryMax := o.retryMax
-	switch {
-	case retryMax == 0:
-		retryMax = 3
-	case retryMax < 0:
-		retryMax = 0
-	}
+	retryMax, _, retryWaitMax := o.http.Retry()
 	p := &Provider{
-		api: api, auth: auth, cfg: cfg, basic: basic, log: o.logger, now: o.now, rules: o.rules,
-		retryMax: retryMax, retryWaitMax: o.retryWaitMax, sleep: o.sleep, language: o.language,
-		polling: polling, directions: maps.Clone(o.directions), insecureHTTP: o.insecureHTTP,
+		api: api, auth: auth, cfg: cfg, basic: basic, log: o.http.Logger(), now: o.now, rules: o.rules,
+		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, language: o.language,
+		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
 		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter,
-	}
-	if p.invConcurrency <= 0 {
-		p.invConcurrency = DefaultInventoryConcurrency
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
 	}
 	p.cat.ttl = o.cacheTTL
 	p.lookups.init(o.cacheTTL)
 	p.tokens = newTokenSource(p)
 	return p, nil
+}
+
+// DefaultTimeout bounds each HTTP attempt unless WithTimeout says
+// otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, DefaultRateLimit, DefaultRateLimit/2), now: time.Now,
+		cacheTTL: DefaultCacheTTL, language: "en", sleep: acshttp.Sleep, invConcurrency: DefaultInventoryConcurrency}
+	o.events, _ = EventOptions{}.withDefaults()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o, errors.Join(append(o.errs, o.http.Err())...)
+}
+
+// checkConfig refuses a configuration with a missing credential, a
+// control character in one, a client ID that cannot be sent in Basic
+// credentials, or hosts that are not allowed or not in one region.
+func checkConfig(cfg Config) error {
+	for _, f := range [...]struct{ name, v string }{
+		{"client ID", cfg.ClientID}, {"client secret", cfg.ClientSecret}, {"API key", cfg.APIKey},
+		{"admin username", cfg.Username}, {"admin password", cfg.Password},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return fmt.Errorf("%s is required", f.name)
+		}
+		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return fmt.Errorf("%s contains a control character", f.name)
+		}
+	}
+	if strings.Contains(cfg.ClientID, ":") {
+		return errors.New("client ID must not contain ':'")
+	}
+	return nil
+}
+
+// clients returns the clients of the API and of the auth server: one HTTP
+// client, one rate limit and one retry policy for both, and every secret
+// of cfg redacted from what they report.
+func (o *options) clients(cfg Config, basic string) (api, auth *acshttp.Client, err error) {
+	apiURL, err := o.http.BaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("API base URL: %w", err)
+	}
+	authURL, err := o.http.BaseURL(cfg.AuthURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("auth URL: %w", err)
+	}
+	if err := sameRegion(apiURL, authURL); err != nil {
+		return nil, nil, err
+	}
+	hc, err := o.http.HTTPClient()
+	if err != nil {
+		return nil, nil, err
+	}
+	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
+		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
+	apiCfg := o.http.Config(Name, apiURL, hc, secrets...)
+	apiCfg.Throttled = gatewayThrottled
+	authCfg := apiCfg
+	authCfg.BaseURL = authURL
+	if api, err = acshttp.New(apiCfg); err != nil {
+		return nil, nil, err
+	}
+	if auth, err = acshttp.New(authCfg); err != nil {
+		return nil, nil, err
+	}
+	return api, auth, nil
 }
 
 // sameRegion refuses a US API host with the EU auth host and vice versa.

@@ -21,7 +21,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
-// Defaults of EventPolling.
+// Defaults of EventOptions.
 const (
 	DefaultPollInterval = 10 * time.Second
 	DefaultEventSettle  = 5 * time.Second
@@ -29,8 +29,8 @@ const (
 	DefaultEventBatch   = 2000
 )
 
-// EventPolling tunes Events. Zero fields take the defaults.
-type EventPolling struct {
+// EventOptions tunes Events. Zero fields keep their defaults.
+type EventOptions struct {
 	// Interval is the wait between polls once every event has been
 	// delivered (default DefaultPollInterval).
 	Interval time.Duration
@@ -58,7 +58,7 @@ type EventPolling struct {
 	BackoffMin, BackoffMax time.Duration
 }
 
-func (e EventPolling) withDefaults() (EventPolling, error) {
+func (e EventOptions) withDefaults() (EventOptions, error) {
 	if e.Interval < 0 || e.Settle < 0 || e.History < 0 || e.Batch < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 {
 		return e, errors.New("durations and the batch must not be negative")
 	}
@@ -223,7 +223,7 @@ type fnError struct{ err error }
 func (e *fnError) Error() string { return e.err.Error() }
 
 // Events polls GET /events/access and delivers door events after cursor
-// (from EventPolling.History ago when cursor is empty) to fn, one at a
+// (from EventOptions.History ago when cursor is empty) to fn, one at a
 // time, oldest first, until ctx ends (a Canceled error) or fn returns an
 // error (returned as is). It implements acs.EventSource; webhooks
 // (NewWebhookHandler) are the real-time path, Events the reliable one.
@@ -235,12 +235,12 @@ func (e *fnError) Error() string { return e.err.Error() }
 // the hour) and pages by date: each page after the first is requested with
 // offset = the minimum occurred of the page before, whose events are read
 // again and skipped by ID. Events reads the range above the cursor down to
-// it, holding at most EventPolling.Batch events, then delivers them in
+// it, holding at most EventOptions.Batch events, then delivers them in
 // order; a range older than the current window is read one 24-hour window
 // at a time.
 //
 // Failed polls (no answer, 5xx, throttling) are retried after a backoff
-// that grows to EventPolling.BackoffMax, forever; an answer nobody can
+// that grows to EventOptions.BackoffMax, forever; an answer nobody can
 // classify (an unexpected status, an unreadable page) is retried too, but
 // ends the call when it persists for 5 polls in a row; other errors
 // (refused credentials or API key, a missing permission, a 400) end the
@@ -266,10 +266,10 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if cursor == "" {
-		pos.at = p.now().UTC().Add(-p.polling.History)
+		pos.at = p.now().UTC().Add(-p.events.History)
 	}
 	s := &poller{p: p, op: op, pos: pos, fn: fn,
-		backoff: acshttp.Backoff{Min: p.polling.BackoffMin, Max: p.polling.BackoffMax, Rand: p.jitter}}
+		backoff: acshttp.Backoff{Min: p.events.BackoffMin, Max: p.events.BackoffMax, Rand: p.jitter}}
 	for {
 		more, err := s.pass(ctx)
 		var fe *fnError
@@ -286,7 +286,7 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		default:
 			s.backoff.Reset()
 			s.unclassified = 0
-			if err := p.sleep(ctx, p.polling.Interval); err != nil {
+			if err := p.sleep(ctx, p.events.Interval); err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
 			}
 		}
@@ -364,8 +364,8 @@ type eventPageWire struct {
 // them, the oldest) and delivers them. more reports that more events are
 // ready now.
 func (s *poller) pass(ctx context.Context) (more bool, err error) {
-	p, batch := s.p, s.p.polling.Batch
-	upper := p.now().UTC().Add(-p.polling.Settle).Truncate(time.Second)
+	p, batch := s.p, s.p.events.Batch
+	upper := p.now().UTC().Add(-p.events.Settle).Truncate(time.Second)
 	from := s.pos.at
 	if s.low.After(from) {
 		from = s.low

@@ -15,7 +15,7 @@ import (
 // An answer nobody can classify that persists is not retried forever: after
 // a few attempts Events returns it, non-retryable.
 func TestEventsStopOnPersistentUnclassifiedAnswer(t *testing.T) {
-	ee := newEventsEnv(t, nil, WithEventPolling(EventPolling{BackoffMin: time.Second, BackoffMax: 4 * time.Second}))
+	ee := newEventsEnv(t, nil, WithEvents(EventOptions{BackoffMin: time.Second, BackoffMax: 4 * time.Second}))
 	ee.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/events/access", Kind: brivosim.FaultStatus, Status: 418, Times: -1})
 	err := ee.p.Events(t.Context(), "", func(acs.DoorEvent) error { return nil })
 	if err == nil || acs.IsRetryable(err) || acs.CodeOf(err) == acs.Canceled {

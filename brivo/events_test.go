@@ -207,7 +207,7 @@ func checkStream(t *testing.T, got []acs.DoorEvent, want []brivosim.AccessEvent)
 // Every event arrives exactly once, in order, with its card and external
 // ID.
 func TestEventsSurviveDisconnectsAndResume(t *testing.T) {
-	ee := newEventsEnv(t, nil, WithEventPolling(EventPolling{Batch: 7}))
+	ee := newEventsEnv(t, nil, WithEvents(EventOptions{Batch: 7}))
 	levels := ee.levels()
 	for n := 1; n <= 10; n++ {
 		ee.provision(t, n, levels[n%2])
@@ -288,7 +288,7 @@ func TestEventsSurviveDisconnectsAndResume(t *testing.T) {
 // A blocked fn stops the polling (no read-ahead), and however large the
 // backlog, a poll holds at most Batch events plus one page.
 func TestEventsBackPressure(t *testing.T) {
-	ee := newEventsEnv(t, nil, WithEventPolling(EventPolling{Batch: 50}))
+	ee := newEventsEnv(t, nil, WithEvents(EventOptions{Batch: 50}))
 	ee.provision(t, 1, ee.levels()[0])
 	at := ee.clk.Now()
 	for i := range 500 {
@@ -378,7 +378,7 @@ func TestEventsRefusesBadInput(t *testing.T) {
 	if n := len(ee.sim.Requests()); n != 0 {
 		t.Errorf("%d requests for bad input", n)
 	}
-	if _, err := New(ee.cfg, WithEventPolling(EventPolling{BackoffMin: time.Minute, BackoffMax: time.Second})); acs.CodeOf(err) != acs.InvalidArgument {
+	if _, err := New(ee.cfg, WithEvents(EventOptions{BackoffMin: time.Minute, BackoffMax: time.Second})); acs.CodeOf(err) != acs.InvalidArgument {
 		t.Errorf("bad polling options: %v", err)
 	}
 	if _, err := New(ee.cfg, WithDoorDirection("front", acs.DirectionIn)); acs.CodeOf(err) != acs.InvalidArgument {
@@ -464,7 +464,7 @@ func TestEventsSameInstantAcrossPages(t *testing.T) {
 // Transient failures back off (doubling, bounded); a refusal that cannot
 // pass by itself ends the call.
 func TestEventsBackoffAndPermanentErrors(t *testing.T) {
-	ee := newEventsEnv(t, nil, WithEventPolling(EventPolling{BackoffMin: time.Second, BackoffMax: 3 * time.Second}))
+	ee := newEventsEnv(t, nil, WithEvents(EventOptions{BackoffMin: time.Second, BackoffMax: 3 * time.Second}))
 	ee.provision(t, 1, ee.levels()[0])
 	ee.swipe(t, 201, frontDoor, ee.clk.Now())
 	ee.sim.AddFault(brivosim.Fault{Method: "GET", Path: "/events/access", Kind: brivosim.FaultStatus, Status: 503, Times: 3})

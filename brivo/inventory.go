@@ -27,7 +27,14 @@ const listOverlap = 10
 // WithInventoryConcurrency sets how many users' details Holdings reads at
 // once (default DefaultInventoryConcurrency). The rate limit still
 // applies to every request.
-func WithInventoryConcurrency(n int) Option { return func(o *options) { o.invConcurrency = n } }
+func WithInventoryConcurrency(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			o.invalid("WithInventoryConcurrency: %d is not positive", n)
+		}
+		o.invConcurrency = n
+	}
+}
 
 // WithInventoryPrefix makes Holdings deliver only users whose external ID
 // starts with prefix. Brivo has no other mark for what Provision created

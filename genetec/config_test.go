@@ -38,6 +38,8 @@ func TestNewValidates(t *testing.T) {
 		{"no application ID", func(c *genetec.Config) { c.ApplicationID = "" }, nil, "application ID is empty"},
 		{"TLS and client", nil, []genetec.Option{genetec.WithHTTPClient(&http.Client{}), genetec.WithTLS(genetec.TLSOptions{InsecureSkipVerify: true})}, "exclusive"},
 		{"nil client", nil, []genetec.Option{genetec.WithHTTPClient(nil)}, "nil client"},
+		{"timeout and client", nil, []genetec.Option{genetec.WithTimeout(time.Second), genetec.WithHTTPClient(&http.Client{})}, "excludes"},
+		{"events", nil, []genetec.Option{genetec.WithEvents(genetec.EventOptions{BackoffMin: time.Minute, BackoffMax: time.Second})}, "WithEvents"},
 		{"page size", nil, []genetec.Option{genetec.WithPageSize(0)}, "WithPageSize"},
 		{"timeout", nil, []genetec.Option{genetec.WithTimeout(-time.Second)}, "WithTimeout"},
 		{"clock", nil, []genetec.Option{genetec.WithClock(nil)}, "nil clock"},

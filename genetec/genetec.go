@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -47,69 +48,57 @@ type Config struct {
 type TLSOptions = acshttp.TLSOptions
 
 type options struct {
-	httpClient   *http.Client
-	tls          TLSOptions
-	tlsSet       bool
-	timeout      time.Duration
-	ratePerSec   float64
-	rateBurst    int
-	logger       *slog.Logger
-	clock        func() time.Time
-	retryMax     int
-	retryWaitMin time.Duration
-	retryWaitMax time.Duration
-	allowHTTP    bool
-	rules        acs.Rules
-	pageSize     int
-	events       EventOptions
-	timers       timers // how Events waits; tests replace it
-	errs         []error
+	http     acshttp.ClientOptions
+	clock    func() time.Time
+	rules    acs.Rules
+	pageSize int
+	events   EventOptions
+	timers   timers // how Events waits; tests replace it
+	errs     []error
 }
 
-// Option configures a Provider.
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
 type Option func(*options)
 
-// WithHTTPClient sends requests through c (its Transport is wrapped, not
-// modified). TLS options do not apply to a client given this way.
-func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) {
-		if c == nil {
-			o.errs = append(o.errs, errors.New("WithHTTPClient: nil client"))
-		}
-		o.httpClient = c
-	}
-}
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
 
-// WithTLS sets how the server's certificate is verified.
-func WithTLS(t TLSOptions) Option { return func(o *options) { o.tls, o.tlsSet = t, true } }
+// WithTLS sets how the server's certificate is checked (default: the
+// system roots, TLS 1.2 or later).
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
 
-// WithTimeout bounds each HTTP attempt (default DefaultTimeout). It
-// applies when the adapter builds its own HTTP client.
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d <= 0 {
-			o.errs = append(o.errs, fmt.Errorf("WithTimeout: %s is not positive", d))
-		}
-		o.timeout = d
-	}
-}
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; contexts
+// still apply). The event stream is bounded by its context and the
+// KeepAlive watchdog instead.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
-// WithRateLimit paces requests to perSecond with the given burst. The Web
-// SDK documents no request-rate limit; its real ceiling is the number of
-// licensed SDK connections.
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off (the default). The
+// Web SDK documents no request-rate limit; its real ceiling is the number
+// of licensed SDK connections.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(o *options) {
-		if perSecond < 0 || burst < 0 {
-			o.errs = append(o.errs, errors.New("WithRateLimit: negative rate or burst"))
-		}
-		o.ratePerSec, o.rateBurst = perSecond, burst
-	}
+	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
 }
+
+// WithRetry sets how many times GET and DELETE requests are sent again
+// after a transport failure, a 429 or a 502–504 (retries ≤ 0: never;
+// default 3) and the bounds of the backoff between attempts (0 keeps the
+// defaults, 200 ms and 10 s). POSTs are never retried by the HTTP layer.
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
 
 // WithLogger sets the logger (default: none). Requests are logged at
 // debug level without credentials or query contents; decisions such as
 // replacing a stale credential at info or warn level.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used to judge whether an existing credential
 // is still active (default time.Now).
@@ -122,27 +111,18 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithRetry sets how often GET and DELETE requests are retried after a
-// transport failure, 429 or 502–504 (maxRetries: 0 keeps the default of 3,
-// negative never retries) and the backoff bounds. POSTs are never retried
-// by the HTTP layer.
-func WithRetry(maxRetries int, waitMin, waitMax time.Duration) Option {
-	return func(o *options) {
-		if waitMin < 0 || waitMax < waitMin {
-			o.errs = append(o.errs, errors.New("WithRetry: need 0 <= waitMin <= waitMax"))
-		}
-		o.retryMax, o.retryWaitMin, o.retryWaitMax = maxRetries, waitMin, waitMax
-	}
-}
-
-// WithEvents tunes Events (see EventOptions).
-func WithEvents(e EventOptions) Option { return func(o *options) { o.events = e } }
-
-// WithAllowInsecureHTTP permits plain http to a non-loopback host.
-func WithAllowInsecureHTTP() Option { return func(o *options) { o.allowHTTP = true } }
-
 // WithRules sets the grant validation rules.
 func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
+
+// WithEvents tunes Events (see EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(o *options) {
+		var err error
+		if o.events, err = e.withDefaults(); err != nil {
+			o.errs = append(o.errs, fmt.Errorf("WithEvents: %w", err))
+		}
+	}
+}
 
 // WithPageSize sets how many entities a report page holds (default
 // DefaultPageSize); entity reads are batched by at most 50.
@@ -181,91 +161,91 @@ var (
 // New validates cfg and the options and returns a Provider. It makes no
 // request; call Ping to test the connection.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	o := options{timeout: DefaultTimeout, pageSize: DefaultPageSize, clock: time.Now, timers: realTimers{}}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	base, err := o.http.BaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	if err := checkConfig(cfg); err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	token := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ";" + cfg.ApplicationID + ":" + cfg.Password))
+	client, stream, err := o.clients(base, cfg.Password, cfg.ApplicationID, token)
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+	}
+	return &Provider{
+		http:     client,
+		stream:   stream,
+		base:     base.String(),
+		auth:     "Basic " + token,
+		user:     cfg.Username,
+		log:      o.http.Logger(),
+		now:      o.clock,
+		rules:    o.rules,
+		pageSize: o.pageSize,
+		events:   o.events,
+		timers:   o.timers,
+	}, nil
+}
+
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, 0, 0), pageSize: DefaultPageSize, clock: time.Now, timers: realTimers{}}
+	o.events, _ = EventOptions{}.withDefaults()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := errors.Join(o.errs...); err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-	}
-	invalid := func(format string, args ...any) error {
-		return acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
-	}
-	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.allowHTTP)
-	if err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-	}
+	return o, errors.Join(append(o.errs, o.http.Err())...)
+}
+
+// checkConfig refuses credentials that cannot be sent: empty, or holding
+// the separators of the Basic credentials ("user;app:password") or
+// control characters.
+func checkConfig(cfg Config) error {
 	switch {
 	case cfg.Username == "":
-		return nil, invalid("username is empty")
+		return errors.New("username is empty")
 	case strings.ContainsAny(cfg.Username, ":;") || hasControl(cfg.Username):
-		return nil, invalid("username must not contain ':', ';' or control characters")
+		return errors.New("username must not contain ':', ';' or control characters")
 	case cfg.Password == "":
-		return nil, invalid("password is empty")
+		return errors.New("password is empty")
 	case hasControl(cfg.Password):
-		return nil, invalid("password contains control characters")
+		return errors.New("password contains control characters")
 	case cfg.ApplicationID == "":
-		return nil, invalid("application ID is empty: use the <ApplicationID> of the SDK certificate")
+		return errors.New("application ID is empty: use the <ApplicationID> of the SDK certificate")
 	case strings.ContainsAny(cfg.ApplicationID, ":;") || hasControl(cfg.ApplicationID):
-		return nil, invalid("application ID must not contain ':', ';' or control characters")
+		return errors.New("application ID must not contain ':', ';' or control characters")
 	}
-	if o.httpClient != nil && o.tlsSet {
-		return nil, invalid("WithTLS and WithHTTPClient are exclusive: configure TLS on the client you pass")
-	}
-	events, err := o.events.withDefaults()
+	return nil
+}
+
+// clients returns the API client and the client of the event stream: both
+// send through the options' HTTP client with the Web SDK's query
+// encoding; the stream has no overall timeout, since it lives as long as
+// Events runs (its context and the KeepAlive watchdog bound it).
+func (o *options) clients(base *url.URL, secrets ...string) (*acshttp.Client, *http.Client, error) {
+	hc, err := o.http.HTTPClient()
 	if err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		return nil, nil, err
 	}
-	hc := o.httpClient
-	if hc == nil {
-		hc, err = acshttp.NewHTTPClient(o.tls, o.timeout)
-		if err != nil {
-			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-		}
-	}
-	wrapped := *hc
 	next := hc.Transport
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	wrapped := *hc
 	wrapped.Transport = queryEncoding{next: next}
-	// The event stream lives as long as Events runs: it is bounded by its
-	// context and the KeepAlive watchdog, not by a per-request timeout.
 	stream := wrapped
 	stream.Timeout = 0
-
-	token := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ";" + cfg.ApplicationID + ":" + cfg.Password))
-	client, err := acshttp.New(acshttp.Config{
-		Provider:     Name,
-		BaseURL:      base,
-		HTTPClient:   &wrapped,
-		Limiter:      acshttp.NewLimiter(o.ratePerSec, o.rateBurst),
-		Logger:       o.logger,
-		RetryMax:     o.retryMax,
-		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: o.retryWaitMax,
-		Secrets:      []string{cfg.Password, cfg.ApplicationID, token},
-	})
+	client, err := acshttp.New(o.http.Config(Name, base, &wrapped, secrets...))
 	if err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		return nil, nil, err
 	}
-	log := o.logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Provider{
-		http:     client,
-		stream:   &stream,
-		base:     base.String(),
-		auth:     "Basic " + token,
-		user:     cfg.Username,
-		log:      log,
-		now:      o.clock,
-		rules:    o.rules,
-		pageSize: o.pageSize,
-		events:   events,
-		timers:   o.timers,
-	}, nil
+	return client, &stream, nil
 }
 
 func hasControl(s string) bool {

@@ -78,13 +78,11 @@ func (e EventOptions) withDefaults() (EventOptions, error) {
 
 // WithEvents tunes Events (see EventOptions).
 func WithEvents(e EventOptions) Option {
-	return func(s *settings) error {
-		e, err := e.withDefaults()
-		if err != nil {
-			return fmt.Errorf("WithEvents: %w", err)
+	return func(o *options) {
+		var err error
+		if o.events.EventOptions, err = e.withDefaults(); err != nil {
+			o.invalid("WithEvents: %w", err)
 		}
-		s.events.EventOptions = e
-		return nil
 	}
 }
 

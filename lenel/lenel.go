@@ -216,7 +216,7 @@ const (
 	DefaultActiveStatus       = "Active"
 	DefaultRevokedStatus      = "Returned"
 	DefaultKeepAlive          = 5 * time.Minute
-	DefaultRequestTimeout     = 45 * time.Second
+	DefaultTimeout            = 45 * time.Second
 )
 
 // Config holds what is needed to reach an OnGuard server.
@@ -351,136 +351,97 @@ func checkCardFunc(badgeID BadgeIDFunc, cardOf CardFunc) error {
 	return nil
 }
 
-type settings struct {
-	httpClient     *http.Client
-	tls            *TLSOptions
-	timeout        time.Duration
-	ratePerSecond  float64
-	rateBurst      int
-	logger         *slog.Logger
+type options struct {
+	http           acshttp.ClientOptions
 	now            func() time.Time
-	retryMax       int
-	retryWaitMin   time.Duration
-	retryWaitMax   time.Duration
-	allowInsecure  bool
 	rules          acs.Rules
 	keepAlive      time.Duration
 	keepAliveTicks <-chan time.Time // tests step the keepalive loop
 	badgeID        BadgeIDFunc
 	cardOf         CardFunc
 	events         eventSettings
+	errs           []error
 }
 
-// Option configures a Provider.
-type Option func(*settings) error
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
+type Option func(*options)
 
-// WithHTTPClient sets the *http.Client (its Transport is wrapped, not
-// modified). It excludes WithTLS.
-func WithHTTPClient(c *http.Client) Option {
-	return func(s *settings) error {
-		if c == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		s.httpClient = c
-		return nil
-	}
+func (o *options) invalid(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// WithTLS sets how the server certificate is checked (default: the system
-// roots, TLS 1.2 or later).
-func WithTLS(o TLSOptions) Option {
-	return func(s *settings) error { s.tls = &o; return nil }
-}
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
 
-// WithRequestTimeout bounds each HTTP attempt (default
-// DefaultRequestTimeout; OnGuard itself gives up after 30 s).
-func WithRequestTimeout(d time.Duration) Option {
-	return func(s *settings) error {
-		if d <= 0 {
-			return errors.New("WithRequestTimeout: timeout must be positive")
-		}
-		s.timeout = d
-		return nil
-	}
-}
+// WithTLS sets how the server's certificate is checked (default: the
+// system roots, TLS 1.2 or later).
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
 
-// WithRateLimit paces requests to perSecond with the given burst.
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; OnGuard
+// itself gives up after 30 s; contexts still apply).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
+
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off (the default:
+// OpenAccess documents no rate limit).
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(s *settings) error {
-		if perSecond <= 0 || burst < 1 {
-			return errors.New("WithRateLimit: rate and burst must be positive")
-		}
-		s.ratePerSecond, s.rateBurst = perSecond, burst
-		return nil
-	}
+	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
 }
+
+// WithRetry sets how many times idempotent requests are sent again after
+// a transport failure, a 429 or a 502–504 (retries ≤ 0: never; default 3)
+// and the bounds of the backoff between attempts (0 keeps the defaults,
+// 200 ms and 10 s).
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
 
 // WithLogger sets the logger (default: none). Requests are logged at debug
 // level, without secrets.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) error { s.logger = l; return nil }
-}
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used for badge windows on revoke, badge
 // activity and session renewal (default time.Now).
 func WithClock(now func() time.Time) Option {
-	return func(s *settings) error {
+	return func(o *options) {
 		if now == nil {
-			return errors.New("WithClock: nil clock")
+			o.invalid("WithClock: nil clock")
 		}
-		s.now = now
-		return nil
+		o.now = now
 	}
-}
-
-// WithRetry sets how often idempotent requests are retried (max ≤ 0:
-// never; default 3) and the backoff bounds (defaults 200 ms and 10 s).
-func WithRetry(max int, waitMin, waitMax time.Duration) Option {
-	return func(s *settings) error {
-		if waitMin < 0 || waitMax < waitMin {
-			return errors.New("WithRetry: need 0 ≤ waitMin ≤ waitMax")
-		}
-		if max == 0 {
-			max = -1
-		}
-		s.retryMax, s.retryWaitMin, s.retryWaitMax = max, waitMin, waitMax
-		return nil
-	}
-}
-
-// WithAllowInsecureHTTP allows plain http to a host that is not loopback.
-func WithAllowInsecureHTTP() Option {
-	return func(s *settings) error { s.allowInsecure = true; return nil }
 }
 
 // WithRules sets the grant validation rules.
-func WithRules(r acs.Rules) Option {
-	return func(s *settings) error { s.rules = r; return nil }
-}
+func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
 
 // WithKeepAlive sets how often the background loop checks the session:
 // it sends GET /keepalive when no request went out for that long, and logs
 // in again when the token is about to expire. 0 turns the loop off
 // (sessions are then renewed only when a call needs one).
 func WithKeepAlive(interval time.Duration) Option {
-	return func(s *settings) error {
+	return func(o *options) {
 		if interval < 0 {
-			return errors.New("WithKeepAlive: negative interval")
+			o.invalid("WithKeepAlive: negative interval %s", interval)
 		}
-		s.keepAlive = interval
-		return nil
+		o.keepAlive = interval
 	}
 }
 
 // WithBadgeID sets how a card becomes a badge ID (default BadgeIDNumber).
 // Use WithCardFunc with its inverse so that door events carry cards.
 func WithBadgeID(f BadgeIDFunc) Option {
-	return func(s *settings) error {
+	return func(o *options) {
 		if f == nil {
-			return errors.New("WithBadgeID: nil function")
+			o.invalid("WithBadgeID: nil function")
 		}
-		s.badgeID = f
-		return nil
+		o.badgeID = f
 	}
 }
 
@@ -493,12 +454,11 @@ func WithBadgeID(f BadgeIDFunc) Option {
 // then refuses a card that would not read back as itself (a card of
 // another facility, say) before any network call.
 func WithCardFunc(f CardFunc) Option {
-	return func(s *settings) error {
+	return func(o *options) {
 		if f == nil {
-			return errors.New("WithCardFunc: nil function")
+			o.invalid("WithCardFunc: nil function")
 		}
-		s.cardOf = f
-		return nil
+		o.cardOf = f
 	}
 }
 
@@ -556,71 +516,59 @@ var (
 	_ acs.EventSource = (*Provider)(nil)
 )
 
-// New validates cfg and returns a Provider. It makes no network call.
+// New validates cfg and the options and returns a Provider. It makes no
+// network call.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	s := settings{timeout: DefaultRequestTimeout, now: time.Now, keepAlive: DefaultKeepAlive, badgeID: BadgeIDNumber, events: defaultEventSettings()}
-	for _, o := range opts {
-		if err := o(&s); err != nil {
-			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-		}
+	o, err := newOptions(opts)
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
 	if err := checkConfig(&cfg); err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	if err := checkCardFunc(s.badgeID, s.cardOf); err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-	}
-	base, err := acshttp.CheckBaseURL(cfg.BaseURL, s.allowInsecure)
+	base, err := o.http.BaseURL(cfg.BaseURL)
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	hc := s.httpClient
-	if hc != nil && s.tls != nil {
-		return nil, acs.Errorf("new", Name, acs.InvalidArgument, "WithHTTPClient and WithTLS exclude each other; configure TLS on the client")
+	hc, err := o.http.HTTPClient()
+	if err != nil {
+		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	if hc == nil {
-		var o TLSOptions
-		if s.tls != nil {
-			o = *s.tls
-		}
-		if hc, err = acshttp.NewHTTPClient(o, s.timeout); err != nil {
-			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-		}
-	}
-	logger := s.logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	client, err := acshttp.New(acshttp.Config{
-		Provider:     Name,
-		BaseURL:      base,
-		HTTPClient:   hc,
-		Limiter:      acshttp.NewLimiter(s.ratePerSecond, s.rateBurst),
-		Logger:       s.logger,
-		RetryMax:     s.retryMax,
-		RetryWaitMin: s.retryWaitMin,
-		RetryWaitMax: s.retryWaitMax,
-		Secrets:      []string{cfg.Password, cfg.ApplicationID},
-	})
+	client, err := acshttp.New(o.http.Config(Name, base, hc, cfg.Password, cfg.ApplicationID))
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
 	p := &Provider{
 		cfg:            cfg,
 		hc:             client,
-		log:            logger,
-		now:            s.now,
-		rules:          s.rules,
-		badgeID:        s.badgeID,
-		cardOf:         s.cardOf,
-		ev:             s.events,
-		keepAliveEvery: s.keepAlive,
-		ticks:          s.keepAliveTicks,
+		log:            o.http.Logger(),
+		now:            o.now,
+		rules:          o.rules,
+		badgeID:        o.badgeID,
+		cardOf:         o.cardOf,
+		ev:             o.events,
+		keepAliveEvery: o.keepAlive,
+		ticks:          o.keepAliveTicks,
 		stop:           make(chan struct{}),
 		loginBackoff:   acshttp.Backoff{Min: minLoginBackoff, Max: maxLoginBackoff},
 	}
 	p.sess.Usable = func(s session) bool { return p.now().Before(s.renewAt) }
 	return p, nil
+}
+
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use, and a card function that does not
+// invert the badge ID function.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, 0, 0), now: time.Now, keepAlive: DefaultKeepAlive,
+		badgeID: BadgeIDNumber, events: defaultEventSettings()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := errors.Join(append(o.errs, o.http.Err())...); err != nil {
+		return o, err
+	}
+	return o, checkCardFunc(o.badgeID, o.cardOf)
 }
 
 func checkConfig(c *Config) error {

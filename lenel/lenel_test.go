@@ -38,12 +38,14 @@ func TestNewValidation(t *testing.T) {
 		{"same statuses", func(c *Config) { c.ActiveStatus, c.RevokedStatus = "Active", "active" }, nil},
 		{"nil HTTP client", nil, []Option{WithHTTPClient(nil)}},
 		{"HTTP client and TLS", nil, []Option{WithHTTPClient(&http.Client{}), WithTLS(TLSOptions{Config: &tls.Config{}})}},
+		{"HTTP client and timeout", nil, []Option{WithHTTPClient(&http.Client{}), WithTimeout(time.Second)}},
+		{"bad event back-off", nil, []Option{WithEvents(EventOptions{BackoffMin: time.Minute, BackoffMax: time.Second})}},
 		{"missing CA file", nil, []Option{WithTLS(TLSOptions{CAFile: "/nonexistent/ca.pem"})}},
-		{"bad rate", nil, []Option{WithRateLimit(0, 1)}},
+		{"bad rate", nil, []Option{WithRateLimit(-1, 1)}},
 		{"bad retry", nil, []Option{WithRetry(1, time.Second, time.Millisecond)}},
 		{"nil clock", nil, []Option{WithClock(nil)}},
 		{"negative keepalive", nil, []Option{WithKeepAlive(-time.Second)}},
-		{"zero timeout", nil, []Option{WithRequestTimeout(0)}},
+		{"zero timeout", nil, []Option{WithTimeout(0)}},
 		{"nil badge ID function", nil, []Option{WithBadgeID(nil)}},
 	}
 	for _, c := range cases {
@@ -55,6 +57,9 @@ func TestNewValidation(t *testing.T) {
 		if acs.CodeOf(err) != acs.InvalidArgument {
 			t.Errorf("%s: %v, want invalid argument", c.name, err)
 		}
+	}
+	if _, err := New(good, WithRateLimit(0, 0)); err != nil {
+		t.Errorf("a rate of 0 (no limiter): %v", err)
 	}
 	if _, err := New(Config{BaseURL: "http://onguard.lan/api", Username: "u", Password: "p", ApplicationID: "A"}, WithAllowInsecureHTTP()); err != nil {
 		t.Errorf("explicitly allowed plain http: %v", err)

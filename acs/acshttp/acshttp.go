@@ -50,6 +50,13 @@ import (
 // larger answer is an error rather than an unbounded allocation.
 const MaxBody = 8 << 20
 
+// The retry policy of a Client whose Config leaves it unset.
+const (
+	DefaultRetryMax     = 3
+	DefaultRetryWaitMin = 200 * time.Millisecond
+	DefaultRetryWaitMax = 10 * time.Second
+)
+
 // TLSOptions selects how the server's certificate is checked.
 type TLSOptions struct {
 	// CAFile is a PEM file of extra root certificates (a site's own CA).
@@ -150,11 +157,12 @@ type Config struct {
 	// Logger receives one debug line per attempt; nil means no logging.
 	Logger *slog.Logger
 	// RetryMax is how many times an idempotent request is retried
-	// (default 3; negative: never).
+	// (0: DefaultRetryMax; negative: never).
 	RetryMax int
 	// RetryWaitMin and RetryWaitMax bound the backoff between attempts
-	// (defaults 200 ms and 10 s). A Retry-After longer than RetryWaitMax is
-	// not waited out: the answer is returned to the caller instead.
+	// (0: DefaultRetryWaitMin and DefaultRetryWaitMax). A Retry-After
+	// longer than RetryWaitMax is not waited out: the answer is returned
+	// to the caller instead.
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Throttled reports whether an answer means "slow down" even though its
 	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
@@ -215,15 +223,15 @@ func New(cfg Config) (*Client, error) {
 		cfg.HTTPClient = hc
 	}
 	if cfg.RetryMax == 0 {
-		cfg.RetryMax = 3
+		cfg.RetryMax = DefaultRetryMax
 	} else if cfg.RetryMax < 0 {
 		cfg.RetryMax = 0
 	}
 	if cfg.RetryWaitMin <= 0 {
-		cfg.RetryWaitMin = 200 * time.Millisecond
+		cfg.RetryWaitMin = DefaultRetryWaitMin
 	}
 	if cfg.RetryWaitMax <= 0 {
-		cfg.RetryWaitMax = 10 * time.Second
+		cfg.RetryWaitMax = DefaultRetryWaitMax
 	}
 	c := &Client{cfg: cfg, base: cfg.BaseURL.String()}
 	var pairs []string

@@ -71,7 +71,7 @@ func newLenel(c Config, o Options) (acs.Provider, error) {
 	if o.HTTPClient != nil {
 		opts = append(opts, lenel.WithHTTPClient(o.HTTPClient))
 	} else if o.Timeout > 0 {
-		opts = append(opts, lenel.WithRequestTimeout(o.Timeout))
+		opts = append(opts, lenel.WithTimeout(o.Timeout))
 	}
 	if o.Clock != nil {
 		opts = append(opts, lenel.WithClock(o.Clock))
