@@ -19,7 +19,7 @@ package main
 //	    "policy": {
 //	      "types": {"guest": {"access_levels": ["<access level ID>"], "access_duration": "8h"}},
 //	      "default_type": "guest",
-//	      "groups": {"reception": ["<access level ID>"]},
+//	      "operator_groups": {"reception": ["<access level ID>"]},
 //	      "security_groups": ["security"],
 //	      "auto_sign_out": "12h"
 //	    },
@@ -90,7 +90,7 @@ type LocationConfig struct {
 type PolicyConfig struct {
 	Types          map[string]TypeConfig `json:"types"`
 	DefaultType    string                `json:"default_type"`
-	Groups         map[string][]string   `json:"groups"`
+	OperatorGroups map[string][]string   `json:"operator_groups"`
 	SecurityGroups []string              `json:"security_groups"`
 	AutoSignOut    string                `json:"auto_sign_out"`
 	MarkArrival    bool                  `json:"mark_arrival"`
@@ -242,7 +242,7 @@ func duration(field, s string) (time.Duration, error) {
 
 func (pc PolicyConfig) policy() (visitor.Policy, error) {
 	p := visitor.Policy{
-		Types: map[string]visitor.VisitorType{}, DefaultType: pc.DefaultType, OperatorGroups: pc.Groups,
+		Types: map[string]visitor.VisitorType{}, DefaultType: pc.DefaultType, OperatorGroups: pc.OperatorGroups,
 		SecurityGroups: pc.SecurityGroups, Doors: visitor.DoorPolicy{MarkArrival: pc.MarkArrival},
 	}
 	var err error

@@ -248,7 +248,10 @@ func TestNoSecretShown(t *testing.T) {
 		bob.get(base + "/guestbook")
 		bob.post(base+"/visits", url.Values{"first": {"Ada"}, "last": {"Lovelace"}})
 		for _, p := range []string{"/guestbook", "/admin", "/muster", "/doors", "/muster.csv"} {
-			_, body := bob.get(base + p)
+			status, body := bob.get(base + p)
+			if status != http.StatusOK {
+				t.Errorf("%s%s: %d", base, p, status)
+			}
 			pages = append(pages, body)
 		}
 		_, body := bob.get("/kiosk/" + s.ID)
@@ -388,7 +391,7 @@ func TestConfigFile(t *testing.T) {
 				"facility": 10,
 				"policy": map[string]any{
 					"types":        map[string]any{"guest": map[string]any{"access_levels": []string{genetecsim.SeedLobbyGroup}, "access_duration": "8h"}},
-					"default_type": "guest", "groups": map[string]any{"reception": []string{genetecsim.SeedLobbyGroup}},
+					"default_type": "guest", "operator_groups": map[string]any{"reception": []string{genetecsim.SeedLobbyGroup}},
 					"auto_sign_out": "12h",
 				},
 				"badges": []any{map[string]any{"id": "1001", "name": "Visitor 01"}},
