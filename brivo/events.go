@@ -364,154 +364,229 @@ type eventPageWire struct {
 // them, the oldest) and delivers them. more reports that more events are
 // ready now.
 func (s *poller) pass(ctx context.Context) (more bool, err error) {
-	p, batch := s.p, s.p.events.Batch
+	w, ok := s.window()
+	if !ok {
+		return false, nil
+	}
+	pp, err := s.readPages(ctx, w)
+	if err != nil {
+		return false, err
+	}
+	if err := s.deliver(ctx, pp.held); err != nil {
+		return false, err
+	}
+	return s.after(w, pp), nil
+}
+
+// passWindow is the range one pass reads: the events from from (the
+// cursor, or the start of a window not yet read) up to upper (Settle ago),
+// within Brivo's filter window, which ends at lt.
+type passWindow struct {
+	from, upper, lt time.Time
+	filter          string
+}
+
+// window returns the range of the next pass; false when no event above
+// the cursor is old enough to deliver yet.
+func (s *poller) window() (passWindow, bool) {
+	p := s.p
 	upper := p.now().UTC().Add(-p.events.Settle).Truncate(time.Second)
 	from := s.pos.at
 	if s.low.After(from) {
 		from = s.low
 	}
 	if upper.Before(from) {
-		return false, nil
+		return passWindow{}, false
 	}
 	// The filter bounds are exclusive and Brivo truncates them to the
 	// hour; sending whole hours makes that a no-op. gt lies strictly before
 	// from, so an event at from itself is listed.
 	gt := from.Add(-time.Millisecond).Truncate(time.Hour)
 	lt := gt.Add(24 * time.Hour)
-	filter := "occurred__gt:" + gt.Format(wireTime) + ";occurred__lt:" + lt.Format(wireTime)
+	return passWindow{from: from, upper: upper, lt: lt,
+		filter: "occurred__gt:" + gt.Format(wireTime) + ";occurred__lt:" + lt.Format(wireTime)}, true
+}
 
-	var held []rawEvent
-	trimmed := false
-	var boundary map[string]bool // IDs of the last page at its minimum instant
-	offset := upper.Format(wireTime)
-	offsetAt := upper
+// passPages is what the pages of one pass hold.
+type passPages struct {
+	held    []rawEvent // door events above the cursor: the oldest Batch seen
+	trimmed bool       // more than Batch were seen; the pass delivers part
+	mins    []pageMin  // the oldest event time of each page, newest first
+	capped  bool       // the pass started below the top of the range
+}
+
+// pageCursor is where a page of the listing starts. Brivo pages by date:
+// each page after the first is asked with offset = the oldest occurred
+// time of the page before, whose events at that instant (boundary) come
+// again and are skipped.
+type pageCursor struct {
+	size     int
+	offset   string
+	offsetAt time.Time
+	boundary map[string]bool
+}
+
+// eventPage is one page of the listing, parsed.
+type eventPage struct {
+	events []rawEvent
+	n      int       // items on the page, readable or not
+	minAt  time.Time // the oldest occurred time on the page
+	minRaw string    // the same as Brivo wrote it ("" for no event)
+	atMin  []string  // the IDs of the events at minAt
+}
+
+// readPages reads the listing of w newest first, page by page, down to
+// the cursor, holding at most Batch events.
+func (s *poller) readPages(ctx context.Context, w passWindow) (passPages, error) {
+	var pp passPages
+	cur := pageCursor{size: firstPageSize, offset: w.upper.Format(wireTime), offsetAt: w.upper}
 	// After a pass that held more than Batch events, the next one starts
 	// lower: where the pages it read show about Batch events above the
 	// cursor. The events above that start are all younger than those
 	// below, so they wait for a later pass without breaking the order.
-	capped := false
-	if s.top.raw != "" && s.top.at.After(from) && s.top.at.Before(upper) {
-		offset, offsetAt, capped = s.top.raw, s.top.at, true
+	if t := s.top; t.raw != "" && t.at.After(w.from) && t.at.Before(w.upper) {
+		cur.offset, cur.offsetAt, pp.capped = t.raw, t.at, true
 	}
 	s.top = pageMin{}
-	var mins []pageMin // the minimum of each page, newest first
-	exhausted, first := false, true
 	for range maxPages {
-		// The first page is small: once caught up, most polls find a few
-		// new events above ones already delivered.
-		size := pageSize
-		if first {
-			size, first = firstPageSize, false
-		}
-		q := url.Values{"filter": {filter}, "pageSize": {strconv.Itoa(size)}, "offset": {offset}}
-		resp, err := p.call(ctx, s.op, request{method: http.MethodGet, path: "/events/access", query: q, idempotent: true})
+		pg, err := s.fetchPage(ctx, w.filter, cur)
 		if err != nil {
-			return false, err
+			return pp, err
 		}
-		if !ok2xx(resp) {
-			return false, p.statusError(s.op, resp)
+		s.gather(&pp, pg, w, cur)
+		if pg.n < cur.size || pg.minRaw == "" || pg.minAt.Before(w.from) {
+			return pp, nil
 		}
-		var pg eventPageWire
-		if err := p.decode(s.op, resp, &pg); err != nil {
-			return false, err
-		}
-		var minAt time.Time
-		var minRaw string
-		var atMin []string
-		for _, b := range pg.Data {
-			r, err := parseEvent(b)
-			if err != nil {
-				p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: unreadable event skipped",
-					slog.String("provider", Name), slog.String("error", p.clean(err.Error())))
-				continue
-			}
-			switch {
-			case minRaw == "" || r.at.Before(minAt):
-				minAt, minRaw, atMin = r.at, r.raw, append(atMin[:0], r.id)
-			case r.at.Equal(minAt):
-				atMin = append(atMin, r.id)
-			}
-			if r.at.After(upper) || boundary[r.id] || !s.pos.before(r.at, r.id) || !r.ev.isDoorEvent() {
-				continue
-			}
-			held = append(held, r)
-		}
-		if minRaw != "" {
-			mins = append(mins, pageMin{minAt, minRaw})
-		}
-		if p.observeHeld != nil {
-			p.observeHeld(len(held))
-		}
-		if len(held) > batch {
-			held = oldest(held, batch)
-			trimmed = true
-		}
-		if len(pg.Data) < size || minRaw == "" || minAt.Before(from) {
-			exhausted = true
-			break
-		}
-		if minAt.Equal(offsetAt) && size < pageSize {
-			// A small first page of one instant: read it again in full.
-			boundary = make(map[string]bool, len(atMin))
-			for _, id := range atMin {
-				boundary[id] = true
-			}
+		cur = s.nextCursor(ctx, cur, pg)
+	}
+	return pp, acs.Errorf(s.op, Name, acs.Unknown, "event listing did not end after %d pages", maxPages)
+}
+
+// fetchPage asks for the page at cur and parses it; unreadable events are
+// logged and skipped. The first page of a pass is small: once caught up,
+// most polls find a few new events above ones already delivered.
+func (s *poller) fetchPage(ctx context.Context, filter string, cur pageCursor) (eventPage, error) {
+	p := s.p
+	q := url.Values{"filter": {filter}, "pageSize": {strconv.Itoa(cur.size)}, "offset": {cur.offset}}
+	resp, err := p.call(ctx, s.op, request{method: http.MethodGet, path: "/events/access", query: q, idempotent: true})
+	if err != nil {
+		return eventPage{}, err
+	}
+	if !ok2xx(resp) {
+		return eventPage{}, p.statusError(s.op, resp)
+	}
+	var wire eventPageWire
+	if err := p.decode(s.op, resp, &wire); err != nil {
+		return eventPage{}, err
+	}
+	pg := eventPage{n: len(wire.Data)}
+	for _, b := range wire.Data {
+		r, err := parseEvent(b)
+		if err != nil {
+			p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: unreadable event skipped",
+				slog.String("provider", Name), slog.String("error", p.clean(err.Error())))
 			continue
 		}
-		if minAt.Equal(offsetAt) {
-			// A full page of one instant: paging by date cannot get past
-			// it. Step one millisecond back; events of that instant beyond
-			// this page are not seen.
-			p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: more than a page of events share one occurred time; some are skipped",
-				slog.String("provider", Name), slog.String("occurred", minRaw))
-			offsetAt = minAt.Add(-time.Millisecond)
-			offset, boundary = offsetAt.Format("2006-01-02T15:04:05.000Z"), nil
+		switch {
+		case pg.minRaw == "" || r.at.Before(pg.minAt):
+			pg.minAt, pg.minRaw, pg.atMin = r.at, r.raw, append(pg.atMin[:0], r.id)
+		case r.at.Equal(pg.minAt):
+			pg.atMin = append(pg.atMin, r.id)
+		}
+		pg.events = append(pg.events, r)
+	}
+	return pg, nil
+}
+
+// gather holds the door events of pg that lie above the cursor and not
+// above w.upper, skipping those the page before showed already, and keeps
+// the oldest Batch of all held.
+func (s *poller) gather(pp *passPages, pg eventPage, w passWindow, cur pageCursor) {
+	for _, r := range pg.events {
+		if r.at.After(w.upper) || cur.boundary[r.id] || !s.pos.before(r.at, r.id) || !r.ev.isDoorEvent() {
 			continue
 		}
-		offset, offsetAt = minRaw, minAt
-		boundary = make(map[string]bool, len(atMin))
-		for _, id := range atMin {
-			boundary[id] = true
-		}
+		pp.held = append(pp.held, r)
 	}
-	if !exhausted {
-		return false, acs.Errorf(s.op, Name, acs.Unknown, "event listing did not end after %d pages", maxPages)
+	if pg.minRaw != "" {
+		pp.mins = append(pp.mins, pageMin{pg.minAt, pg.minRaw})
 	}
-	held = oldest(held, batch)
+	if s.p.observeHeld != nil {
+		s.p.observeHeld(len(pp.held))
+	}
+	if batch := s.p.events.Batch; len(pp.held) > batch {
+		pp.held = oldest(pp.held, batch)
+		pp.trimmed = true
+	}
+}
+
+// nextCursor returns where the page after pg (read at cur) starts.
+func (s *poller) nextCursor(ctx context.Context, cur pageCursor, pg eventPage) pageCursor {
+	next := pageCursor{size: pageSize, offset: pg.minRaw, offsetAt: pg.minAt, boundary: make(map[string]bool, len(pg.atMin))}
+	for _, id := range pg.atMin {
+		next.boundary[id] = true
+	}
+	switch {
+	case pg.minAt.Equal(cur.offsetAt) && cur.size < pageSize:
+		// A small first page of one instant: read it again in full.
+		next.offset, next.offsetAt = cur.offset, cur.offsetAt
+	case pg.minAt.Equal(cur.offsetAt):
+		// A full page of one instant: paging by date cannot get past
+		// it. Step one millisecond back; events of that instant beyond
+		// this page are not seen.
+		s.p.log.LogAttrs(ctx, slog.LevelWarn, "brivo: more than a page of events share one occurred time; some are skipped",
+			slog.String("provider", Name), slog.String("occurred", pg.minRaw))
+		next.offsetAt = pg.minAt.Add(-time.Millisecond)
+		next.offset, next.boundary = next.offsetAt.Format("2006-01-02T15:04:05.000Z"), nil
+	}
+	return next
+}
+
+// deliver hands the held events to fn, oldest first, moving the cursor
+// over each.
+func (s *poller) deliver(ctx context.Context, held []rawEvent) error {
+	held = oldest(held, s.p.events.Batch)
 	for i := range held {
 		r := &held[i]
 		if !s.pos.before(r.at, r.id) {
 			continue // a repeat within this pass
 		}
-		de, err := p.doorEvent(ctx, s.op, r)
+		de, err := s.p.doorEvent(ctx, s.op, r)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if err := s.fn(de); err != nil {
-			return false, &fnError{err}
+			return &fnError{err}
 		}
 		s.pos = position{at: r.at, id: r.id}
 	}
-	if trimmed {
+	return nil
+}
+
+// after records where the next pass starts and reports whether it may
+// start at once: more events were seen than delivered, or the window was
+// read to its end and the next window starts.
+func (s *poller) after(w passWindow, pp passPages) bool {
+	if pp.trimmed {
 		// Start the next pass about Batch events above the new cursor.
-		j := len(mins) - 1
-		for j >= 0 && !mins[j].at.After(s.pos.at) {
+		j := len(pp.mins) - 1
+		for j >= 0 && !pp.mins[j].at.After(s.pos.at) {
 			j--
 		}
-		if k := j - (batch+pageSize-1)/pageSize; k >= 0 {
-			s.top = mins[k]
+		if k := j - (s.p.events.Batch+pageSize-1)/pageSize; k >= 0 {
+			s.top = pp.mins[k]
 		}
-		return true, nil
+		return true
 	}
-	if capped {
-		return true, nil
+	if pp.capped {
+		return true
 	}
-	if !lt.After(upper) {
+	if !w.lt.After(w.upper) {
 		// This window is read; the next one starts where it ends.
-		s.low = lt
-		return true, nil
+		s.low = w.lt
+		return true
 	}
-	return false, nil
+	return false
 }
 
 // oldest sorts events by position and keeps the first n.

@@ -208,111 +208,165 @@ func (pv *provisionPlan) isCard(c credentialJSON) bool {
 	return c.CredentialFormat.ID == pv.f.id && matchCard(c, &pv.f, pv.g.Card, pv.encoded)
 }
 
-// provisionOnce is one look at Brivo and the writes it calls for. It
-// returns errLookAgain when it met twins (converged first) or a user of
-// the same external ID created meanwhile.
+// provisionOnce is one look at Brivo and the writes it calls for: find
+// the user (converging twins), find the grant's card among its
+// credentials, then make sure of the credential, the user, the
+// assignment and the groups. It returns errLookAgain when it met twins
+// (converged first) or a user of the same external ID created meanwhile.
 func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPlan) (_ acs.Provisioned, err error) {
-	wrote := false
+	var a attempt
 	defer func() {
-		if err != nil && !errors.Is(err, errLookAgain) && (wrote && uncertain(err) || pv.unchecked && (uncertain(err) || acs.IsRetryable(err))) {
+		if err != nil && !errors.Is(err, errLookAgain) && (a.wrote && uncertain(err) || pv.unchecked && (uncertain(err) || acs.IsRetryable(err))) {
 			err = &failedAfterWrite{err}
 		}
 	}()
-	g := pv.g
-	ext := g.Person.ExternalID
+	for _, step := range []func(context.Context, string, *provisionPlan, *attempt) error{
+		p.findHolder, p.findHeldCard, p.ensureCredential, p.ensureUser, p.ensureAccess,
+	} {
+		if err := step(ctx, op, pv, &a); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	return a.provisioned(pv.g), nil
+}
+
+// attempt is what one provisionOnce found at Brivo and did there.
+type attempt struct {
+	u       userJSON
+	found   bool            // u exists at Brivo
+	held    *credentialJSON // the grant's card among u's credentials
+	credID  int64
+	wrote   bool // a write was made (or may have been)
+	created bool // the user or the assignment is new
+}
+
+func (a *attempt) provisioned(g acs.Grant) acs.Provisioned {
+	ext, uid := g.Person.ExternalID, idSegment(a.u.ID)
+	return acs.Provisioned{
+		Cardholder: acs.CardholderRef{ID: uid, ExternalID: ext},
+		Credential: acs.CredentialRef{ID: idSegment(a.credID), CardholderID: uid,
+			CardholderExternalID: ext, Card: g.Card},
+		AccessLevels: slices.Clone(g.AccessLevels),
+		Created:      a.created,
+	}
+}
+
+// findHolder looks the user up by external ID. The lookup answers one
+// user at most, so the others carrying the external ID are listed under
+// the grant's names and the user's, and converged when there are any.
+func (p *Provider) findHolder(ctx context.Context, op string, pv *provisionPlan, a *attempt) error {
+	ext := pv.g.Person.ExternalID
 	u, found, err := p.findUser(ctx, op, pv.extSeg, ext)
 	switch {
 	case err != nil:
 		if u, found, err = p.userAfterRefusal(ctx, op, pv, err); err != nil {
-			return acs.Provisioned{}, err
+			return err
 		}
 	case found:
-		// The lookup answers one user at most: list the others carrying
-		// the external ID, under the grant's names and the user's.
 		twins, err := p.twins(ctx, op, ext, pv.names(), names{u.FirstName, u.LastName})
 		if err != nil {
-			return acs.Provisioned{}, err
+			return err
 		}
 		pv.unchecked = false
 		if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
-			wrote = true
+			a.wrote = true
 			if u, err = p.converge(ctx, op, ext, append(twins, u), pv.isCard); err != nil {
-				return acs.Provisioned{}, err
+				return err
 			}
 		}
 	}
-	var held *credentialJSON
-	if found {
-		creds, gone, err := p.userCredentials(ctx, op, u.ID)
+	a.u, a.found = u, found
+	return nil
+}
+
+// findHeldCard looks for the grant's card among the found user's
+// credentials.
+func (p *Provider) findHeldCard(ctx context.Context, op string, pv *provisionPlan, a *attempt) error {
+	if !a.found {
+		return nil
+	}
+	creds, gone, err := p.userCredentials(ctx, op, a.u.ID)
+	if err != nil {
+		return err
+	}
+	a.found = !gone
+	for i, c := range creds {
+		if pv.isCard(c) {
+			a.held = &creds[i]
+			break
+		}
+	}
+	return nil
+}
+
+// ensureCredential takes the held credential, or obtains one for the card
+// (created, or a free one reused). It runs before the user is created, so
+// that a card held by someone else is refused without leaving a user
+// behind.
+func (p *Provider) ensureCredential(ctx context.Context, op string, pv *provisionPlan, a *attempt) error {
+	if a.held != nil {
+		a.credID = a.held.ID
+	} else {
+		var err error
+		if a.credID, err = p.obtainCredential(ctx, op, pv.f, pv.g.Card, pv.encoded); err != nil {
+			if acs.CodeOf(err) == acs.Conflict {
+				return p.conflictOnOwnCard(ctx, op, pv, a.u, a.found, err)
+			}
+			return err
+		}
+	}
+	a.wrote = true
+	return nil
+}
+
+// ensureUser creates the user when none was found, then checks for a twin
+// another process may have created meanwhile (the later of two creators
+// always sees the other's here); a found user that is suspended is
+// resumed.
+func (p *Provider) ensureUser(ctx context.Context, op string, pv *provisionPlan, a *attempt) error {
+	if a.found {
+		if a.u.Suspended {
+			return p.setSuspended(ctx, op, a.u.ID, false)
+		}
+		return nil
+	}
+	pv.unchecked = true
+	u, fresh, err := p.createUser(ctx, op, pv.g.Person, pv.extSeg)
+	if err != nil {
+		return err
+	}
+	a.u, a.created = u, true
+	if fresh {
+		ext := pv.g.Person.ExternalID
+		twins, err := p.twins(ctx, op, ext, pv.names())
 		if err != nil {
-			return acs.Provisioned{}, err
+			return err
 		}
-		found = !gone
-		for i, c := range creds {
-			if pv.isCard(c) {
-				held = &creds[i]
-				break
-			}
-		}
-	}
-	created := false
-	var credID int64
-	if held != nil {
-		credID = held.ID
-	} else if credID, err = p.obtainCredential(ctx, op, pv.f, g.Card, pv.encoded); err != nil {
-		if acs.CodeOf(err) == acs.Conflict {
-			return acs.Provisioned{}, p.conflictOnOwnCard(ctx, op, pv, u, found, err)
-		}
-		return acs.Provisioned{}, err
-	}
-	wrote = true
-	if !found {
-		var fresh bool
-		pv.unchecked = true
-		if u, fresh, err = p.createUser(ctx, op, g.Person, pv.extSeg); err != nil {
-			return acs.Provisioned{}, err
-		}
-		created = true
-		if fresh {
-			// Another process may have created a twin meanwhile: the
-			// later of two creators always sees the other's here.
-			twins, err := p.twins(ctx, op, ext, pv.names())
+		if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
+			survivor, err := p.converge(ctx, op, ext, append(twins, u), pv.isCard)
 			if err != nil {
-				return acs.Provisioned{}, err
+				return err
 			}
-			if slices.ContainsFunc(twins, func(x userJSON) bool { return x.ID != u.ID }) {
-				survivor, err := p.converge(ctx, op, ext, append(twins, u), pv.isCard)
-				if err != nil {
-					return acs.Provisioned{}, err
-				}
-				if survivor.ID != u.ID {
-					return acs.Provisioned{}, errLookAgain
-				}
+			if survivor.ID != u.ID {
+				return errLookAgain
 			}
 		}
-		pv.unchecked = false
-	} else if u.Suspended {
-		if err := p.setSuspended(ctx, op, u.ID, false); err != nil {
-			return acs.Provisioned{}, err
+	}
+	pv.unchecked = false
+	return nil
+}
+
+// ensureAccess assigns the credential to the user for the grant's window
+// (unless it already is, for that window) and gives the user exactly the
+// grant's groups.
+func (p *Provider) ensureAccess(ctx context.Context, op string, pv *provisionPlan, a *attempt) error {
+	if a.held == nil || !sameWindow(*a.held, pv.from, pv.to) {
+		if err := p.assign(ctx, op, a.u.ID, a.credID, assignJSON{EffectiveFrom: pv.from.Format(wireTime), EffectiveTo: pv.to.Format(wireTime)}); err != nil {
+			return err
 		}
+		a.created = a.created || a.held == nil
 	}
-	if held == nil || !sameWindow(*held, pv.from, pv.to) {
-		if err := p.assign(ctx, op, u.ID, credID, assignJSON{EffectiveFrom: pv.from.Format(wireTime), EffectiveTo: pv.to.Format(wireTime)}); err != nil {
-			return acs.Provisioned{}, err
-		}
-		created = created || held == nil
-	}
-	if err := p.syncGroups(ctx, op, u.ID, pv.groups, found); err != nil {
-		return acs.Provisioned{}, err
-	}
-	uid := idSegment(u.ID)
-	return acs.Provisioned{
-		Cardholder: acs.CardholderRef{ID: uid, ExternalID: ext},
-		Credential: acs.CredentialRef{ID: idSegment(credID), CardholderID: uid,
-			CardholderExternalID: ext, Card: g.Card},
-		AccessLevels: slices.Clone(g.AccessLevels),
-		Created:      created,
-	}, nil
+	return p.syncGroups(ctx, op, a.u.ID, pv.groups, a.found)
 }
 
 // userAfterRefusal handles an error answer to the lookup by external ID:

@@ -221,49 +221,65 @@ func ok200(w http.ResponseWriter) {
 
 // ServeHTTP handles one notification.
 func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ev, rf := h.readEvent(w, r)
+	switch {
+	case rf != nil:
+		if rf.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		h.refuse(w, r, rf.status, rf.reason)
+	case !ev.ev.isDoorEvent():
+		h.count(func(s *WebhookStats) { s.Ignored++ })
+		ok200(w)
+	default:
+		h.handle(w, r, &ev)
+	}
+}
+
+// refusal is why a request was refused, with its status.
+type refusal struct {
+	status int
+	reason string
+}
+
+// readEvent checks the request (method, authorization, content type,
+// size) and reads its body, which must be one Brivo event.
+func (h *WebhookHandler) readEvent(w http.ResponseWriter, r *http.Request) (rawEvent, *refusal) {
 	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		h.refuse(w, r, http.StatusMethodNotAllowed, "method not allowed")
-		return
+		return rawEvent{}, &refusal{http.StatusMethodNotAllowed, "method not allowed"}
 	}
 	if h.o.authorize != nil && !h.o.authorize(r) {
-		h.refuse(w, r, http.StatusForbidden, "forbidden")
-		return
+		return rawEvent{}, &refusal{http.StatusForbidden, "forbidden"}
 	}
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" && !strings.HasSuffix(mt, "+json") {
-			h.refuse(w, r, http.StatusUnsupportedMediaType, "content type must be application/json")
-			return
+			return rawEvent{}, &refusal{http.StatusUnsupportedMediaType, "content type must be application/json"}
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.o.maxBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, "body too large")
-			return
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return rawEvent{}, &refusal{http.StatusRequestEntityTooLarge, "body too large"}
 		}
-		h.refuse(w, r, http.StatusBadRequest, "unreadable body")
-		return
+		return rawEvent{}, &refusal{http.StatusBadRequest, "unreadable body"}
 	}
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 || body[0] != '{' {
-		h.refuse(w, r, http.StatusBadRequest, "body is not a JSON object")
-		return
+		return rawEvent{}, &refusal{http.StatusBadRequest, "body is not a JSON object"}
 	}
 	ev, err := parseEvent(body)
 	if err != nil {
-		h.refuse(w, r, http.StatusBadRequest, "body is not a Brivo event")
-		return
+		return rawEvent{}, &refusal{http.StatusBadRequest, "body is not a Brivo event"}
 	}
-	if !ev.ev.isDoorEvent() {
-		h.count(func(s *WebhookStats) { s.Ignored++ })
-		ok200(w)
-		return
-	}
+	return ev, nil
+}
 
-	// Admission: a bounded number of requests run or wait.
+// handle delivers a door event once: a bounded number of requests run or
+// wait (others are answered busy), an event ID already delivered or being
+// delivered is not delivered again, and fn runs for a bounded number of
+// requests at a time.
+func (h *WebhookHandler) handle(w http.ResponseWriter, r *http.Request, ev *rawEvent) {
 	select {
 	case h.room <- struct{}{}:
 	default:
@@ -289,7 +305,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.busy(w)
 		return
 	}
-	err = h.deliver(r.Context(), &ev)
+	err = h.deliver(r.Context(), ev)
 	<-h.sem
 	h.release(ev.id, c, err == nil)
 	if err != nil {

@@ -245,28 +245,8 @@ func (p *Provider) listDoors(ctx context.Context, now time.Time) ([]guid, error)
 // then caught up after reconnecting); other failures leave the events
 // without that data and are cached as unknown for cacheTTL.
 func (p *Provider) resolve(ctx context.Context, evs []rawEvent) error {
-	const op = "events"
 	now := p.now()
-	p.cache.mu.Lock()
-	if p.cache.creds == nil {
-		p.cache.creds, p.cache.holders = map[guid]credMeta{}, map[guid]holderMeta{}
-	}
-	unknownDoor := false
-	var creds, holders []guid
-	for _, e := range evs {
-		if _, ok := p.cache.doors[e.door]; !ok {
-			unknownDoor = true
-		}
-		if e.cred != zeroGUID && !fresh(p.cache.creds[e.cred].at, now) && !slices.Contains(creds, e.cred) {
-			creds = append(creds, e.cred)
-		}
-		if e.holder != zeroGUID && !fresh(p.cache.holders[e.holder].at, now) && !slices.Contains(holders, e.holder) {
-			holders = append(holders, e.holder)
-		}
-	}
-	relist := unknownDoor && (p.cache.doorsTried.IsZero() || now.Sub(p.cache.doorsTried) >= doorRefresh)
-	p.cache.mu.Unlock()
-
+	relist, creds, holders := p.cache.missing(evs, now)
 	if relist {
 		if _, err := p.listDoors(ctx, now); err != nil {
 			if acs.IsRetryable(err) || ctx.Err() != nil {
@@ -278,6 +258,43 @@ func (p *Provider) resolve(ctx context.Context, evs []rawEvent) error {
 	if len(creds)+len(holders) == 0 {
 		return nil
 	}
+	more, err := p.readCredentials(ctx, creds, holders, now)
+	if err != nil || len(more) == 0 {
+		return err
+	}
+	return p.readHolders(ctx, more, now)
+}
+
+// missing returns what the cache lacks for evs: whether the doors should
+// be listed again (an unknown door, and no listing for doorRefresh), and
+// the credentials and cardholders not known or not fresh, each once.
+func (c *entityCache) missing(evs []rawEvent, now time.Time) (relist bool, creds, holders []guid) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.creds == nil {
+		c.creds, c.holders = map[guid]credMeta{}, map[guid]holderMeta{}
+	}
+	unknownDoor := false
+	for _, e := range evs {
+		if _, ok := c.doors[e.door]; !ok {
+			unknownDoor = true
+		}
+		if e.cred != zeroGUID && !fresh(c.creds[e.cred].at, now) && !slices.Contains(creds, e.cred) {
+			creds = append(creds, e.cred)
+		}
+		if e.holder != zeroGUID && !fresh(c.holders[e.holder].at, now) && !slices.Contains(holders, e.holder) {
+			holders = append(holders, e.holder)
+		}
+	}
+	relist = unknownDoor && (c.doorsTried.IsZero() || now.Sub(c.doorsTried) >= doorRefresh)
+	return relist, creds, holders
+}
+
+// readCredentials reads creds and holders in one batched read and caches
+// them. It returns the cardholders of those credentials that are neither
+// cached nor among holders: the second read.
+func (p *Provider) readCredentials(ctx context.Context, creds, holders []guid, now time.Time) (more []guid, err error) {
+	const op = "events"
 	segs := make([]readSeg, 0, len(creds)+len(holders))
 	for _, c := range creds {
 		segs = append(segs, readSeg{c, []string{"Guid", "Name", "CardholderGuid"}})
@@ -287,10 +304,10 @@ func (p *Provider) resolve(ctx context.Context, evs []rawEvent) error {
 	}
 	objs, err := p.readSome(ctx, op, segs)
 	if err != nil {
-		return p.lookupFailed(ctx, err, creds, holders, now)
+		return nil, p.lookupFailed(ctx, err, creds, holders, now)
 	}
 	p.cache.mu.Lock()
-	var more []guid
+	defer p.cache.mu.Unlock()
 	for _, c := range creds {
 		m := credMeta{at: now}
 		if o, ok := objs[c]; ok {
@@ -304,19 +321,22 @@ func (p *Provider) resolve(ctx context.Context, evs []rawEvent) error {
 	}
 	p.storeHolders(holders, objs, now)
 	trim(p.cache.creds, now, func(m credMeta) time.Time { return m.at })
-	p.cache.mu.Unlock()
-	if len(more) == 0 {
-		return nil
-	}
-	segs = segs[:0]
-	for _, h := range more {
+	return more, nil
+}
+
+// readHolders reads the cardholders in one batched read and caches them.
+func (p *Provider) readHolders(ctx context.Context, holders []guid, now time.Time) error {
+	const op = "events"
+	segs := make([]readSeg, 0, len(holders))
+	for _, h := range holders {
 		segs = append(segs, readSeg{h, []string{"Guid", "Name"}})
 	}
-	if objs, err = p.readSome(ctx, op, segs); err != nil {
-		return p.lookupFailed(ctx, err, nil, more, now)
+	objs, err := p.readSome(ctx, op, segs)
+	if err != nil {
+		return p.lookupFailed(ctx, err, nil, holders, now)
 	}
 	p.cache.mu.Lock()
-	p.storeHolders(more, objs, now)
+	p.storeHolders(holders, objs, now)
 	p.cache.mu.Unlock()
 	return nil
 }

@@ -670,6 +670,36 @@ func (s *Server) ResetRequests() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	query, qerr := parseQuery(r.URL.RawQuery)
+	entry, rel := s.logEntry(r, query, body)
+	isToken := r.URL.Path == TokenPath
+
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		s.sleep(r.Context(), latency)
+	}
+
+	s.mu.Lock()
+	ans, drop := s.answer(r, rel, isToken, query, qerr, body)
+	if !drop {
+		entry.Status = ans.status
+	}
+	s.log = append(s.log, entry)
+	s.mu.Unlock()
+
+	if drop {
+		hijackAndClose(w)
+		return
+	}
+	ans.write(w)
+}
+
+// logEntry returns the request log entry of r, without its answer, and
+// the path relative to the API (TokenPath for the token endpoint).
+// Passwords, refresh tokens and client secrets are never logged, wherever
+// a client put them.
+func (s *Server) logEntry(r *http.Request, query url.Values, body []byte) (Request, string) {
 	entry := Request{
 		Time:        s.now(),
 		Method:      r.Method,
@@ -682,34 +712,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if scheme, _, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok {
 		entry.AuthScheme = strings.ToLower(scheme)
 	}
-	isToken := r.URL.Path == TokenPath
-	if isToken {
-		// Never log a password or refresh token, wherever a client put it.
-		for _, k := range []string{"password", "refresh_token", "client_secret"} {
-			if _, ok := entry.Query[k]; ok {
-				entry.Query[k] = []string{"REDACTED"}
-			}
-		}
-		entry.RawQuery = entry.Query.Encode()
-		if form, err := url.ParseQuery(string(body)); err == nil && form.Get("grant_type") != "" {
-			entry.Body = "grant_type=" + form.Get("grant_type")
-		}
-	} else {
+	if r.URL.Path != TokenPath {
 		entry.Body = string(body)
+		return entry, strings.TrimPrefix(entry.Path, APIPrefix)
 	}
-	rel := strings.TrimPrefix(entry.Path, APIPrefix)
-	if isToken {
-		rel = TokenPath
+	for _, k := range []string{"password", "refresh_token", "client_secret"} {
+		if _, ok := entry.Query[k]; ok {
+			entry.Query[k] = []string{"REDACTED"}
+		}
 	}
+	entry.RawQuery = entry.Query.Encode()
+	if form, err := url.ParseQuery(string(body)); err == nil && form.Get("grant_type") != "" {
+		entry.Body = "grant_type=" + form.Get("grant_type")
+	}
+	return entry, TokenPath
+}
 
-	s.mu.Lock()
-	latency := s.latency
-	s.mu.Unlock()
-	if latency > 0 {
-		s.sleep(r.Context(), latency)
-	}
-
-	s.mu.Lock()
+// answer decides the answer to r: an injected fault's, the rate limit's,
+// the token endpoint's or the API's. drop reports that the connection is
+// to be closed without an answer. s.mu is held (and released while a
+// FaultDelay is waited out).
+func (s *Server) answer(r *http.Request, rel string, isToken bool, query url.Values, qerr error, body []byte) (ans answer, drop bool) {
 	fault := s.matchFault(r.Method, rel)
 	if fault != nil && fault.Kind == FaultDelay {
 		d := fault.Delay
@@ -718,59 +741,50 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		fault = nil
 	}
-	var ans answer
-	drop := false
-	switch {
-	case fault != nil && fault.Kind == FaultDropBeforeCommit:
-		drop = true
-	case fault != nil && fault.Kind == FaultStatus:
-		ans = s.statusAnswer(fault.Status, isToken)
-	case fault != nil && fault.Kind == FaultHTMLNotFound:
-		ans = htmlAnswer(http.StatusNotFound, "404 Not Found", nil)
-	case fault != nil && fault.Kind == FaultForbidden:
-		ans = errAnswer(http.StatusForbidden, "You are not allowed to perform that action")
-	case fault != nil && fault.Kind == FaultOverQPS:
-		s.throttled++
-		ans = s.overQPS()
-	default:
-		if fault != nil && fault.Kind == FaultExpireToken {
+	if fault != nil {
+		switch fault.Kind {
+		case FaultDropBeforeCommit:
+			return answer{}, true
+		case FaultStatus:
+			return s.statusAnswer(fault.Status, isToken), false
+		case FaultHTMLNotFound:
+			return htmlAnswer(http.StatusNotFound, "404 Not Found", nil), false
+		case FaultForbidden:
+			return errAnswer(http.StatusForbidden, "You are not allowed to perform that action"), false
+		case FaultOverQPS:
+			s.throttled++
+			return s.overQPS(), false
+		case FaultExpireToken:
 			clear(s.access)
 		}
-		if !isToken && s.overRate() {
-			s.throttled++
-			ans = s.overQPS()
-			break
-		}
-		switch {
-		case qerr != nil:
-			ans = errAnswer(http.StatusBadRequest, "Malformed query string")
-		case isToken:
-			ans = s.token(r, body)
-		default:
-			ans = s.api(r, query, body)
-		}
-		drop = fault != nil && fault.Kind == FaultDropAfterCommit
 	}
-	if !drop {
-		entry.Status = ans.status
+	if !isToken && s.overRate() {
+		s.throttled++
+		return s.overQPS(), false
 	}
-	s.log = append(s.log, entry)
-	s.mu.Unlock()
+	switch {
+	case qerr != nil:
+		ans = errAnswer(http.StatusBadRequest, "Malformed query string")
+	case isToken:
+		ans = s.token(r, body)
+	default:
+		ans = s.api(r, query, body)
+	}
+	return ans, fault != nil && fault.Kind == FaultDropAfterCommit
+}
 
-	if drop {
-		hijackAndClose(w)
-		return
-	}
-	for k, vs := range ans.header {
+// write sends the answer with the gateway's headers.
+func (a answer) write(w http.ResponseWriter) {
+	for k, vs := range a.header {
 		w.Header()[k] = vs
 	}
 	w.Header().Set("Server", "Mashery Proxy")
 	w.Header().Set("Brivo-Api-Version", "1.18.1-5")
-	if ans.body != nil && w.Header().Get("Content-Type") == "" {
+	if a.body != nil && w.Header().Get("Content-Type") == "" {
 		w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	}
-	w.WriteHeader(ans.status)
-	_, _ = w.Write(ans.body)
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
 }
 
 func hijackAndClose(w http.ResponseWriter) {
@@ -1053,43 +1067,59 @@ func (s *Server) api(r *http.Request, q url.Values, body []byte) answer {
 	return s.restyleMissing(r.Method, seg, s.route(r.Method, seg, q, body))
 }
 
-// route serves an authorized API request. s.mu is held.
+// route serves an authorized API request: the handler of the resource
+// named by the first path segment. s.mu is held.
 func (s *Server) route(m string, seg []string, q url.Values, body []byte) answer {
+	var serve func(m string, seg []string, q url.Values, body []byte) answer
+	switch seg[0] {
+	case "users":
+		serve = s.serveUsers
+	case "groups":
+		serve = s.serveGroups
+	case "credentials":
+		serve = s.serveCredentials
+	case "events":
+		serve = s.serveEvents
+	case "event-subscriptions":
+		serve = s.serveSubscriptions
+	default:
+		return notFoundService()
+	}
+	return serve(m, seg, q, body)
+}
+
+// serveUsers serves /users, /users/{id} and the user's sub-resources.
+func (s *Server) serveUsers(m string, seg []string, q url.Values, body []byte) answer {
 	switch {
-	case len(seg) == 1 && seg[0] == "users":
-		switch m {
-		case http.MethodGet:
-			return s.listUsers(q)
-		case http.MethodPost:
-			return s.createUser(q, body)
-		}
-	case len(seg) == 2 && seg[0] == "users":
-		switch m {
-		case http.MethodGet:
-			return s.getUser(q, seg[1])
-		case http.MethodDelete:
-			return s.deleteUser(q, seg[1])
-		}
-	case len(seg) == 3 && seg[0] == "users" && seg[2] == "external":
-		if m == http.MethodGet {
-			return s.getUserByExternal(q, seg[1])
-		}
-	case len(seg) == 3 && seg[0] == "users" && seg[2] == "suspended":
-		switch m {
-		case http.MethodGet:
-			return s.getSuspended(q, seg[1])
-		case http.MethodPut:
-			return s.putSuspended(q, seg[1], body)
-		}
-	case len(seg) == 3 && seg[0] == "users" && seg[2] == "groups":
-		if m == http.MethodGet {
-			return s.userGroups(q, seg[1])
-		}
-	case len(seg) == 3 && seg[0] == "users" && seg[2] == "credentials":
-		if m == http.MethodGet {
-			return s.userCredentials(q, seg[1])
-		}
-	case len(seg) == 4 && seg[0] == "users" && seg[2] == "credentials" && seg[3] == "digital-invitations":
+	case len(seg) == 1 && m == http.MethodGet:
+		return s.listUsers(q)
+	case len(seg) == 1 && m == http.MethodPost:
+		return s.createUser(q, body)
+	case len(seg) == 2 && m == http.MethodGet:
+		return s.getUser(q, seg[1])
+	case len(seg) == 2 && m == http.MethodDelete:
+		return s.deleteUser(q, seg[1])
+	case len(seg) == 3 && seg[2] == "external" && m == http.MethodGet:
+		return s.getUserByExternal(q, seg[1])
+	case len(seg) == 3 && seg[2] == "suspended" && m == http.MethodGet:
+		return s.getSuspended(q, seg[1])
+	case len(seg) == 3 && seg[2] == "suspended" && m == http.MethodPut:
+		return s.putSuspended(q, seg[1], body)
+	case len(seg) == 3 && seg[2] == "groups" && m == http.MethodGet:
+		return s.userGroups(q, seg[1])
+	case len(seg) >= 3 && seg[2] == "credentials":
+		return s.serveUserCredentials(m, seg, q, body)
+	}
+	return notFoundService()
+}
+
+// serveUserCredentials serves /users/{id}/credentials, the assignment of
+// one credential and the user's mobile-pass invitations.
+func (s *Server) serveUserCredentials(m string, seg []string, q url.Values, body []byte) answer {
+	switch {
+	case len(seg) == 3 && m == http.MethodGet:
+		return s.userCredentials(q, seg[1])
+	case len(seg) == 4 && seg[3] == "digital-invitations":
 		switch m {
 		case http.MethodGet:
 			return s.listInvitations(q, seg[1])
@@ -1098,80 +1128,79 @@ func (s *Server) route(m string, seg []string, q url.Values, body []byte) answer
 		case http.MethodDelete:
 			return s.cancelInvitation(q, seg[1])
 		}
-	case len(seg) == 4 && seg[0] == "users" && seg[2] == "credentials":
-		switch m {
-		case http.MethodPut:
-			return s.assign(q, seg[1], seg[3], body)
-		case http.MethodDelete:
-			return s.unassign(q, seg[1], seg[3])
-		}
-	case len(seg) == 1 && seg[0] == "groups":
-		switch m {
-		case http.MethodGet:
-			return s.listGroups(q)
-		case http.MethodPost:
-			return s.createGroup(q, body)
-		}
-	case len(seg) == 2 && seg[0] == "groups":
-		switch m {
-		case http.MethodGet:
-			return s.getGroup(q, seg[1])
-		case http.MethodDelete:
-			return s.deleteGroup(q, seg[1])
-		}
-	case len(seg) == 3 && seg[0] == "groups" && seg[2] == "users":
-		if m == http.MethodGet {
-			return s.groupUsers(q, seg[1])
-		}
-	case len(seg) == 4 && seg[0] == "groups" && seg[2] == "users":
-		switch m {
-		case http.MethodPut:
-			return s.addMember(q, seg[1], seg[3], body)
-		case http.MethodDelete:
-			return s.removeMember(q, seg[1], seg[3])
-		}
-	case len(seg) == 2 && seg[0] == "credentials" && seg[1] == "formats":
+	case len(seg) == 4 && m == http.MethodPut:
+		return s.assign(q, seg[1], seg[3], body)
+	case len(seg) == 4 && m == http.MethodDelete:
+		return s.unassign(q, seg[1], seg[3])
+	}
+	return notFoundService()
+}
+
+// serveGroups serves /groups, /groups/{id} and the group's members.
+func (s *Server) serveGroups(m string, seg []string, q url.Values, body []byte) answer {
+	switch {
+	case len(seg) == 1 && m == http.MethodGet:
+		return s.listGroups(q)
+	case len(seg) == 1 && m == http.MethodPost:
+		return s.createGroup(q, body)
+	case len(seg) == 2 && m == http.MethodGet:
+		return s.getGroup(q, seg[1])
+	case len(seg) == 2 && m == http.MethodDelete:
+		return s.deleteGroup(q, seg[1])
+	case len(seg) == 3 && seg[2] == "users" && m == http.MethodGet:
+		return s.groupUsers(q, seg[1])
+	case len(seg) == 4 && seg[2] == "users" && m == http.MethodPut:
+		return s.addMember(q, seg[1], seg[3], body)
+	case len(seg) == 4 && seg[2] == "users" && m == http.MethodDelete:
+		return s.removeMember(q, seg[1], seg[3])
+	}
+	return notFoundService()
+}
+
+// serveCredentials serves /credentials, the format catalogue,
+// /credentials/{id} and the credential's user.
+func (s *Server) serveCredentials(m string, seg []string, q url.Values, body []byte) answer {
+	switch {
+	case len(seg) == 2 && seg[1] == "formats":
 		if m == http.MethodGet {
 			return s.listFormats(q)
 		}
-	case len(seg) == 1 && seg[0] == "credentials":
-		switch m {
-		case http.MethodGet:
-			return s.listCredentials(q)
-		case http.MethodPost:
-			return s.createCredential(q, body)
-		}
-	case len(seg) == 2 && seg[0] == "credentials":
-		switch m {
-		case http.MethodGet:
-			return s.getCredential(q, seg[1])
-		case http.MethodDelete:
-			return s.deleteCredential(q, seg[1])
-		}
-	case len(seg) == 3 && seg[0] == "credentials" && seg[2] == "user":
-		if m == http.MethodGet {
-			return s.credentialUser(q, seg[1])
-		}
-	case len(seg) == 2 && seg[0] == "events" && seg[1] == "access":
-		if m == http.MethodGet {
-			return s.listAccessEvents(q)
-		}
-	case len(seg) == 1 && seg[0] == "event-subscriptions":
-		switch m {
-		case http.MethodGet:
-			return s.listSubscriptions(q)
-		case http.MethodPost:
-			return s.createSubscription(q, body)
-		}
-	case len(seg) == 2 && seg[0] == "event-subscriptions":
-		switch m {
-		case http.MethodGet:
-			return s.getSubscription(q, seg[1])
-		case http.MethodPut:
-			return s.updateSubscription(q, seg[1], body)
-		case http.MethodDelete:
-			return s.deleteSubscription(q, seg[1])
-		}
+	case len(seg) == 1 && m == http.MethodGet:
+		return s.listCredentials(q)
+	case len(seg) == 1 && m == http.MethodPost:
+		return s.createCredential(q, body)
+	case len(seg) == 2 && m == http.MethodGet:
+		return s.getCredential(q, seg[1])
+	case len(seg) == 2 && m == http.MethodDelete:
+		return s.deleteCredential(q, seg[1])
+	case len(seg) == 3 && seg[2] == "user" && m == http.MethodGet:
+		return s.credentialUser(q, seg[1])
+	}
+	return notFoundService()
+}
+
+// serveEvents serves /events/access.
+func (s *Server) serveEvents(m string, seg []string, q url.Values, _ []byte) answer {
+	if len(seg) == 2 && seg[1] == "access" && m == http.MethodGet {
+		return s.listAccessEvents(q)
+	}
+	return notFoundService()
+}
+
+// serveSubscriptions serves /event-subscriptions and
+// /event-subscriptions/{id}.
+func (s *Server) serveSubscriptions(m string, seg []string, q url.Values, body []byte) answer {
+	switch {
+	case len(seg) == 1 && m == http.MethodGet:
+		return s.listSubscriptions(q)
+	case len(seg) == 1 && m == http.MethodPost:
+		return s.createSubscription(q, body)
+	case len(seg) == 2 && m == http.MethodGet:
+		return s.getSubscription(q, seg[1])
+	case len(seg) == 2 && m == http.MethodPut:
+		return s.updateSubscription(q, seg[1], body)
+	case len(seg) == 2 && m == http.MethodDelete:
+		return s.deleteSubscription(q, seg[1])
 	}
 	return notFoundService()
 }
