@@ -216,81 +216,31 @@ func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Prov
 }
 
 // provisionOnce is one look at Security Center and the writes it calls
-// for. Twins (several cardholders carrying the key) are converged first:
-// the one with the smallest GUID survives and the others are deleted with
-// their credentials.
+// for: look the key, the card and the groups up; converge twins (several
+// cardholders carrying the key: the one with the smallest GUID survives
+// and the others are deleted with their credentials); clear credentials
+// of the card that stand in the way; create the cardholder when there is
+// none; then write the credential and the groups.
 func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (_ acs.Provisioned, err error) {
-	wrote := false
+	var a attempt
 	defer func() {
-		if err != nil && !errors.Is(err, errLookAgain) && (wrote && askable(err) || pl.unchecked && (askable(err) || acs.IsRetryable(err))) {
+		if err != nil && !errors.Is(err, errLookAgain) && (a.wrote && askable(err) || pl.unchecked && (askable(err) || acs.IsRetryable(err))) {
 			err = &failedAfterWrite{err}
 		}
 	}()
-	holderIDs, credIDs, objs, err := p.lookup(ctx, op, pl)
+	for _, step := range []func(context.Context, string, *plan, *attempt) error{
+		p.lookUp, p.convergeHolders, p.clearCards, p.ensureHolder,
+	} {
+		if err := step(ctx, op, pl, &a); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	a.wrote = true
+	credID, err := p.finalWrite(ctx, op, pl, a.holder, a.created, a.ours)
 	if err != nil {
 		return acs.Provisioned{}, err
 	}
-	pl.unchecked = false
-	for _, id := range pl.groups {
-		o, ok := objs[id]
-		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
-			return acs.Provisioned{}, acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
-		}
-	}
-	var holder *holderInfo
-	if holders := keyHolders(pl.ext, holderIDs, objs); len(holders) > 0 {
-		holder = &holders[0]
-		wrote = wrote || len(holders) > 1
-		if err := p.removeTwins(ctx, op, pl.ext, holders[0], holders[1:]); err != nil {
-			return acs.Provisioned{}, err
-		}
-		for _, h := range holders[1:] {
-			for _, c := range h.creds {
-				delete(objs, c) // deleted with its twin
-			}
-		}
-	}
-	ours, extra, stale, err := p.pickCred(op, pl, holder, credIDs, objs)
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	for _, c := range extra {
-		wrote = true
-		p.log.WarnContext(ctx, "the cardholder holds the card twice; deleting the extra credential",
-			"provider", Name, "external_id", pl.ext, "kept", ours.id.String(), "deleted", c.id.String())
-		if err := p.deleteEntity(ctx, op, c.id); err != nil {
-			return acs.Provisioned{}, err
-		}
-	}
-	if ours == nil {
-		// A revoked, expired or unassigned credential of the same card
-		// would make Security Center refuse duplicate card data.
-		for _, c := range stale {
-			wrote = true
-			p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
-				"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
-			if err := p.deleteEntity(ctx, op, c.id); err != nil {
-				return acs.Provisioned{}, err
-			}
-		}
-	}
-	created := holder == nil
-	if created {
-		wrote, pl.unchecked = true, true
-		if holder, err = p.createHolder(ctx, op, pl); err != nil {
-			return acs.Provisioned{}, err
-		}
-		if err := p.checkTwins(ctx, op, pl, *holder); err != nil {
-			return acs.Provisioned{}, err
-		}
-		pl.unchecked = false
-	}
-	wrote = true
-	credID, err := p.finalWrite(ctx, op, pl, holder, created, ours)
-	if err != nil {
-		return acs.Provisioned{}, err
-	}
-	chRef := acs.CardholderRef{ID: holder.id.String(), ExternalID: pl.ext}
+	chRef := acs.CardholderRef{ID: a.holder.id.String(), ExternalID: pl.ext}
 	return acs.Provisioned{
 		Cardholder: chRef,
 		Credential: acs.CredentialRef{
@@ -300,8 +250,108 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (_ ac
 			Card:                 pl.card,
 		},
 		AccessLevels: pl.levelIDs(),
-		Created:      created || ours == nil,
+		Created:      a.created || a.ours == nil,
 	}, nil
+}
+
+// attempt is what one provisionOnce found in Security Center and did
+// there.
+type attempt struct {
+	holderIDs, credIDs []guid
+	objs               map[guid]object
+	holder             *holderInfo // the cardholder carrying the key
+	ours               *credInfo   // its credential of the card, when it has one
+	wrote              bool        // a write was made (or may have been)
+	created            bool        // the cardholder is new
+}
+
+// lookUp reads the cardholders carrying the key, the credentials of the
+// card and the grant's groups, and refuses a group that is not a
+// cardholder group.
+func (p *Provider) lookUp(ctx context.Context, op string, pl *plan, a *attempt) error {
+	var err error
+	if a.holderIDs, a.credIDs, a.objs, err = p.lookup(ctx, op, pl); err != nil {
+		return err
+	}
+	pl.unchecked = false
+	for _, id := range pl.groups {
+		o, ok := a.objs[id]
+		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
+			return acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
+		}
+	}
+	return nil
+}
+
+// convergeHolders keeps the first of the cardholders carrying the key and
+// deletes the others (twins) with their credentials.
+func (p *Provider) convergeHolders(ctx context.Context, op string, pl *plan, a *attempt) error {
+	holders := keyHolders(pl.ext, a.holderIDs, a.objs)
+	if len(holders) == 0 {
+		return nil
+	}
+	a.holder = &holders[0]
+	a.wrote = a.wrote || len(holders) > 1
+	if err := p.removeTwins(ctx, op, pl.ext, holders[0], holders[1:]); err != nil {
+		return err
+	}
+	for _, h := range holders[1:] {
+		for _, c := range h.creds {
+			delete(a.objs, c) // deleted with its twin
+		}
+	}
+	return nil
+}
+
+// clearCards picks the holder's credential of the card and deletes a
+// second one; when the holder has none, it deletes the revoked, expired
+// or unassigned credentials of the same card, which would make Security
+// Center refuse duplicate card data.
+func (p *Provider) clearCards(ctx context.Context, op string, pl *plan, a *attempt) error {
+	ours, extra, stale, err := p.pickCred(op, pl, a.holder, a.credIDs, a.objs)
+	if err != nil {
+		return err
+	}
+	a.ours = ours
+	for _, c := range extra {
+		a.wrote = true
+		p.log.WarnContext(ctx, "the cardholder holds the card twice; deleting the extra credential",
+			"provider", Name, "external_id", pl.ext, "kept", ours.id.String(), "deleted", c.id.String())
+		if err := p.deleteEntity(ctx, op, c.id); err != nil {
+			return err
+		}
+	}
+	if ours != nil {
+		return nil
+	}
+	for _, c := range stale {
+		a.wrote = true
+		p.log.InfoContext(ctx, "deleting an inactive credential of the same card before issuing it again",
+			"provider", Name, "credential", c.id.String(), "state", c.state, "card", pl.credName)
+		if err := p.deleteEntity(ctx, op, c.id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureHolder creates the cardholder when none carries the key, then
+// checks for a twin another process may have created meanwhile.
+func (p *Provider) ensureHolder(ctx context.Context, op string, pl *plan, a *attempt) error {
+	if a.holder != nil {
+		return nil
+	}
+	a.created = true
+	a.wrote, pl.unchecked = true, true
+	var err error
+	if a.holder, err = p.createHolder(ctx, op, pl); err != nil {
+		return err
+	}
+	if err := p.checkTwins(ctx, op, pl, *a.holder); err != nil {
+		return err
+	}
+	pl.unchecked = false
+	return nil
 }
 
 // keyHolders returns the cardholders (and visitors) among ids that carry

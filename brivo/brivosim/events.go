@@ -430,118 +430,148 @@ type eventPage struct {
 // so paging with the minimum occurred of the last page repeats the events
 // of that instant rather than losing them).
 func (s *Server) listAccessEvents(q url.Values) answer {
-	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
-		return a
-	}
-	invalid := errAnswer(http.StatusBadRequest, "Invalid listing criteria provided")
-	size := 20
-	if v, ok := q["pageSize"]; ok {
-		n, err := strconv.Atoi(v[0])
-		if len(v) != 1 || err != nil || n < 1 || n > 100 {
-			return errAnswer(http.StatusBadRequest, "pageSize must be between 1 and 100")
-		}
-		size = n
-	}
-	var offset time.Time
-	if v, ok := q["offset"]; ok {
-		t, err := parseTime(v[0])
-		if len(v) != 1 || err != nil {
-			return invalid
-		}
-		offset = t
-	}
-	if len(q["filter"]) > 1 {
-		return invalid
-	}
-	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{
-		"occurred": {"gt", "lt"}, "object": {"eq"}, "site": {"eq"}, "event_type": {"eq"},
-	})
+	eq, a, ok := s.readEventQuery(q)
 	if !ok {
 		return a
 	}
-	now := s.now().UTC()
-	gt, lt := now.Truncate(24*time.Hour), now
-	var hasGT, hasLT, hasObject, hasSite bool
-	var object, site int64
-	types := map[string]bool{}
-	for _, c := range clauses {
-		switch c.field {
-		case "occurred":
-			if len(c.values) != 1 {
-				return invalid
-			}
-			t, err := parseTime(c.values[0])
-			if err != nil {
-				return invalid
-			}
-			t = t.Truncate(time.Hour)
-			if c.op == "gt" {
-				if hasGT {
-					return invalid
-				}
-				gt, hasGT = t, true
-			} else {
-				if hasLT {
-					return invalid
-				}
-				lt, hasLT = t, true
-			}
-		case "object", "site":
-			if len(c.values) != 1 {
-				return invalid
-			}
-			id, ok := parseID(c.values[0])
-			if !ok {
-				return invalid
-			}
-			if c.field == "object" {
-				object, hasObject = id, true
-			} else {
-				site, hasSite = id, true
-			}
-		case "event_type":
-			for _, v := range c.values {
-				switch v {
-				case "non_exception", "exception", "camera", "video_linkable":
-					types[v] = true
-				default:
-					return invalid
-				}
-			}
-		}
-	}
-	if hasObject && hasSite {
-		return errAnswer(http.StatusBadRequest, "The object and site filters cannot be combined")
-	}
-	if lt.Sub(gt) > maxEventWindow {
-		return errAnswer(http.StatusBadRequest, "An occurred range cannot be longer than a 24 hour period")
-	}
-	page := eventPage{Data: []json.RawMessage{}, PageSize: size}
+	page := eventPage{Data: []json.RawMessage{}, PageSize: eq.size}
 	// Everything after the upper bound is skipped by binary search.
 	upper := len(s.events)
-	if !offset.IsZero() {
-		upper, _ = slices.BinarySearchFunc(s.events, offset, func(e *event, t time.Time) int {
+	if !eq.offset.IsZero() {
+		upper, _ = slices.BinarySearchFunc(s.events, eq.offset, func(e *event, t time.Time) int {
 			if e.Occurred.After(t) {
 				return 1
 			}
 			return -1
 		})
 	}
-	for i := upper - 1; i >= 0 && len(page.Data) < size; i-- {
+	for i := upper - 1; i >= 0 && len(page.Data) < eq.size; i-- {
 		ev := s.events[i]
-		if !ev.Occurred.After(gt) {
+		if !ev.Occurred.After(eq.gt) {
 			break
 		}
-		if !ev.Occurred.Before(lt) {
-			continue
+		if eq.matches(ev) {
+			page.Data = append(page.Data, ev.JSON)
 		}
-		if hasObject && ev.DoorID != object || hasSite && ev.SiteID != site {
-			continue
-		}
-		if len(types) > 0 && !(types["exception"] && ev.exception || types["non_exception"] && !ev.exception) {
-			continue
-		}
-		page.Data = append(page.Data, ev.JSON)
 	}
 	return jsonAnswer(http.StatusOK, page)
+}
+
+// eventQuery is a listing of access events: the page size, the offset
+// (list events before it), and the filter.
+type eventQuery struct {
+	size               int
+	offset             time.Time
+	gt, lt             time.Time // occurred window, exclusive
+	object, site       int64
+	hasObject, hasSite bool
+	types              map[string]bool // event_type values
+}
+
+// matches reports whether ev lies inside the window (its lower bound is
+// checked by the caller, which stops there) and passes the filters.
+func (eq *eventQuery) matches(ev *event) bool {
+	switch {
+	case !ev.Occurred.Before(eq.lt):
+		return false
+	case eq.hasObject && ev.DoorID != eq.object, eq.hasSite && ev.SiteID != eq.site:
+		return false
+	case len(eq.types) > 0 && !(eq.types["exception"] && ev.exception || eq.types["non_exception"] && !ev.exception):
+		return false
+	}
+	return true
+}
+
+// readEventQuery reads the parameters of GET /events/access the way
+// Brivo checks them; ok is false with the answer to a query it refuses.
+func (s *Server) readEventQuery(q url.Values) (eq eventQuery, _ answer, ok bool) {
+	if a, ok := onlyParams(q, "offset", "pageSize", "filter"); !ok {
+		return eq, a, false
+	}
+	invalid := errAnswer(http.StatusBadRequest, "Invalid listing criteria provided")
+	eq.size = 20
+	if v, ok := q["pageSize"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if len(v) != 1 || err != nil || n < 1 || n > 100 {
+			return eq, errAnswer(http.StatusBadRequest, "pageSize must be between 1 and 100"), false
+		}
+		eq.size = n
+	}
+	if v, ok := q["offset"]; ok {
+		t, err := parseTime(v[0])
+		if len(v) != 1 || err != nil {
+			return eq, invalid, false
+		}
+		eq.offset = t
+	}
+	if len(q["filter"]) > 1 {
+		return eq, invalid, false
+	}
+	clauses, a, ok := parseFilter(q.Get("filter"), map[string][]string{
+		"occurred": {"gt", "lt"}, "object": {"eq"}, "site": {"eq"}, "event_type": {"eq"},
+	})
+	if !ok {
+		return eq, a, false
+	}
+	now := s.now().UTC()
+	eq.gt, eq.lt = now.Truncate(24*time.Hour), now
+	if !eq.readClauses(clauses) {
+		return eq, invalid, false
+	}
+	if eq.hasObject && eq.hasSite {
+		return eq, errAnswer(http.StatusBadRequest, "The object and site filters cannot be combined"), false
+	}
+	if eq.lt.Sub(eq.gt) > maxEventWindow {
+		return eq, errAnswer(http.StatusBadRequest, "An occurred range cannot be longer than a 24 hour period"), false
+	}
+	return eq, answer{}, true
+}
+
+// readClauses applies the filter's clauses; false when one is invalid (a
+// bound given twice, a value that does not parse, an unknown event type).
+// Occurred bounds are truncated to the hour, as Brivo does.
+func (eq *eventQuery) readClauses(clauses []clause) bool {
+	var hasGT, hasLT bool
+	eq.types = map[string]bool{}
+	for _, c := range clauses {
+		switch c.field {
+		case "occurred":
+			if len(c.values) != 1 {
+				return false
+			}
+			t, err := parseTime(c.values[0])
+			if err != nil || c.op == "gt" && hasGT || c.op != "gt" && hasLT {
+				return false
+			}
+			t = t.Truncate(time.Hour)
+			if c.op == "gt" {
+				eq.gt, hasGT = t, true
+			} else {
+				eq.lt, hasLT = t, true
+			}
+		case "object", "site":
+			if len(c.values) != 1 {
+				return false
+			}
+			id, ok := parseID(c.values[0])
+			if !ok {
+				return false
+			}
+			if c.field == "object" {
+				eq.object, eq.hasObject = id, true
+			} else {
+				eq.site, eq.hasSite = id, true
+			}
+		case "event_type":
+			for _, v := range c.values {
+				switch v {
+				case "non_exception", "exception", "camera", "video_linkable":
+					eq.types[v] = true
+				default:
+					return false
+				}
+			}
+		}
+	}
+	return true
 }

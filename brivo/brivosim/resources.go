@@ -812,57 +812,18 @@ func (s *Server) createCredential(q url.Values, body []byte) answer {
 		return errAnswer(http.StatusBadRequest, "referenceId is required")
 	}
 	c := &credential{format: f, referenceID: in.ReferenceID, fields: map[int64]string{}, created: s.now()}
+	var refused *answer
 	switch {
 	case in.EncodedCredential != "":
-		if !f.Wiegand.Valid() {
-			for _, r := range in.EncodedCredential {
-				if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
-					return errAnswer(http.StatusBadRequest, "Credential not valid")
-				}
-			}
-			c.encoded = strings.ToUpper(in.EncodedCredential)
-			c.size = in.Size
-			break
-		}
-		fr, err := wiegand.ParseHex(in.EncodedCredential, f.Wiegand.Bits())
-		if err != nil {
-			return errAnswer(http.StatusBadRequest, "Credential not valid")
-		}
-		card, err := f.Wiegand.Decode(fr)
-		if err != nil {
-			return errAnswer(http.StatusBadRequest, "Credential not valid")
-		}
-		c.encoded, c.size = fr.Hex(), f.Wiegand.Bits()
-		c.fields = s.fieldsOf(f, card.Facility, card.Number)
+		refused = s.fromEncoded(c, in)
 	case len(in.FieldValues) > 0:
-		if !f.Wiegand.Valid() || len(f.Fields) == 0 {
-			return errAnswer(http.StatusBadRequest, "Credential format takes an encodedCredential")
-		}
-		vals := map[int64]uint64{}
-		for _, fv := range in.FieldValues {
-			if fieldName(f, fv.ID) == "" {
-				return errAnswer(http.StatusBadRequest, "Unknown credential field id "+strconv.FormatInt(fv.ID, 10))
-			}
-			n, err := strconv.ParseUint(fv.Value, 10, 64)
-			if err != nil {
-				return errAnswer(http.StatusBadRequest, "Credential not valid")
-			}
-			vals[fv.ID] = n
-		}
-		cnID, fcID := fieldID(f, "card_number"), fieldID(f, "facility_code")
-		number, okN := vals[cnID]
-		facility, okF := vals[fcID]
-		if !okN || fcID != 0 && f.Wiegand.HasFacility() && !okF {
-			return errAnswer(http.StatusBadRequest, "Missing credential field value")
-		}
-		fr, err := f.Wiegand.Encode(facility, number)
-		if err != nil {
-			return errAnswer(http.StatusBadRequest, "Credential not valid")
-		}
-		c.encoded, c.size = fr.Hex(), f.Wiegand.Bits()
-		c.fields = s.fieldsOf(f, facility, number)
+		refused = s.fromFieldValues(c, in)
 	default:
-		return errAnswer(http.StatusBadRequest, "encodedCredential or fieldValues is required")
+		a := errAnswer(http.StatusBadRequest, "encodedCredential or fieldValues is required")
+		refused = &a
+	}
+	if refused != nil {
+		return *refused
 	}
 	if s.duplicate(f.ID, c.encoded) != nil {
 		return errAnswer(http.StatusBadRequest, "Duplicate Credential Found")
@@ -871,6 +832,71 @@ func (s *Server) createCredential(q url.Values, body []byte) answer {
 	s.nextCred++
 	s.credentials[c.id] = c
 	return jsonAnswer(http.StatusCreated, credentialJSON(c, shapeCreate))
+}
+
+// fromEncoded fills c from an encodedCredential: a Wiegand frame of the
+// format's length, decoded into its fields, or any hex string for a
+// format that is not Wiegand. It returns the answer refusing one that
+// does not fit.
+func (s *Server) fromEncoded(c *credential, in credentialIn) *answer {
+	invalid := errAnswer(http.StatusBadRequest, "Credential not valid")
+	f := c.format
+	if !f.Wiegand.Valid() {
+		for _, r := range in.EncodedCredential {
+			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+				return &invalid
+			}
+		}
+		c.encoded = strings.ToUpper(in.EncodedCredential)
+		c.size = in.Size
+		return nil
+	}
+	fr, err := wiegand.ParseHex(in.EncodedCredential, f.Wiegand.Bits())
+	if err != nil {
+		return &invalid
+	}
+	card, err := f.Wiegand.Decode(fr)
+	if err != nil {
+		return &invalid
+	}
+	c.encoded, c.size = fr.Hex(), f.Wiegand.Bits()
+	c.fields = s.fieldsOf(f, card.Facility, card.Number)
+	return nil
+}
+
+// fromFieldValues fills c from fieldValues (card_number, and
+// facility_code when the format has one), encoding the frame. It returns
+// the answer refusing values that do not fit the format.
+func (s *Server) fromFieldValues(c *credential, in credentialIn) *answer {
+	refuse := func(msg string) *answer { a := errAnswer(http.StatusBadRequest, msg); return &a }
+	f := c.format
+	if !f.Wiegand.Valid() || len(f.Fields) == 0 {
+		return refuse("Credential format takes an encodedCredential")
+	}
+	vals := map[int64]uint64{}
+	for _, fv := range in.FieldValues {
+		if fieldName(f, fv.ID) == "" {
+			return refuse("Unknown credential field id " + strconv.FormatInt(fv.ID, 10))
+		}
+		n, err := strconv.ParseUint(fv.Value, 10, 64)
+		if err != nil {
+			return refuse("Credential not valid")
+		}
+		vals[fv.ID] = n
+	}
+	cnID, fcID := fieldID(f, "card_number"), fieldID(f, "facility_code")
+	number, okN := vals[cnID]
+	facility, okF := vals[fcID]
+	if !okN || fcID != 0 && f.Wiegand.HasFacility() && !okF {
+		return refuse("Missing credential field value")
+	}
+	fr, err := f.Wiegand.Encode(facility, number)
+	if err != nil {
+		return refuse("Credential not valid")
+	}
+	c.encoded, c.size = fr.Hex(), f.Wiegand.Bits()
+	c.fields = s.fieldsOf(f, facility, number)
+	return nil
 }
 
 func fieldName(f *Format, id int64) string {

@@ -257,43 +257,50 @@ func (s *Server) readSubscription(body []byte) (subscriptionIn, []criterion, ans
 	if in.ErrorEmail != "" && !strings.Contains(in.ErrorEmail, "@") {
 		return in, nil, errAnswer(http.StatusBadRequest, "Invalid errorEmail"), false
 	}
-	invalid := errAnswer(http.StatusBadRequest, "Invalid criteria provided")
-	var crit []criterion
-	for _, c := range in.Criteria {
-		v, err := c.CriteriaValue.Int64()
-		if err != nil || c.ID != 0 {
-			return in, nil, invalid, false
-		}
-		if c.CriteriaOperationType != "EQ" && c.CriteriaOperationType != "NE" {
-			return in, nil, invalid, false
-		}
-		switch c.CriteriaType {
-		case "SITE":
-			if _, ok := s.sites[v]; !ok {
-				return in, nil, errAnswer(http.StatusBadRequest, "Event subscription contained invalid Site criteria"), false
-			}
-		case "ACCESS-POINT":
-			if s.doors[v] == nil {
-				return in, nil, errAnswer(http.StatusBadRequest, "Event subscription contained invalid Device criteria"), false
-			}
-		case "USER":
-			if v <= 0 {
-				return in, nil, invalid, false
-			}
-		case "AUDIT":
-			if v != 0 && v != 1 {
-				return in, nil, invalid, false
-			}
-		default:
-			return in, nil, invalid, false
-		}
-		crit = append(crit, criterion{typ: c.CriteriaType, op: c.CriteriaOperationType, value: v})
+	crit, a, ok := s.readCriteria(in.Criteria)
+	if !ok {
+		return in, nil, a, false
 	}
 	for i := range crit {
 		crit[i].id = s.nextCriterion
 		s.nextCriterion++
 	}
 	return in, crit, answer{}, true
+}
+
+// readCriteria checks a subscription's criteria: an EQ or NE operation on
+// a known site or access point, a user ID, or the audit flag.
+func (s *Server) readCriteria(in []criterionIO) ([]criterion, answer, bool) {
+	invalid := errAnswer(http.StatusBadRequest, "Invalid criteria provided")
+	var crit []criterion
+	for _, c := range in {
+		v, err := c.CriteriaValue.Int64()
+		if err != nil || c.ID != 0 || c.CriteriaOperationType != "EQ" && c.CriteriaOperationType != "NE" {
+			return nil, invalid, false
+		}
+		switch c.CriteriaType {
+		case "SITE":
+			if _, ok := s.sites[v]; !ok {
+				return nil, errAnswer(http.StatusBadRequest, "Event subscription contained invalid Site criteria"), false
+			}
+		case "ACCESS-POINT":
+			if s.doors[v] == nil {
+				return nil, errAnswer(http.StatusBadRequest, "Event subscription contained invalid Device criteria"), false
+			}
+		case "USER":
+			if v <= 0 {
+				return nil, invalid, false
+			}
+		case "AUDIT":
+			if v != 0 && v != 1 {
+				return nil, invalid, false
+			}
+		default:
+			return nil, invalid, false
+		}
+		crit = append(crit, criterion{typ: c.CriteriaType, op: c.CriteriaOperationType, value: v})
+	}
+	return crit, answer{}, true
 }
 
 func (s *Server) createSubscription(q url.Values, body []byte) answer {
