@@ -401,135 +401,181 @@ func plain(op Item) (string, *sdkError) {
 }
 
 func (st *store) set(e *entity, prop string, op Item) *sdkError {
-	noProp := failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", op.Name, e.typ)
+	var set func(e *entity, prop string, op Item) *sdkError
 	switch prop {
 	case "name", "description", "firstname", "lastname", "emailaddress":
-		v, err := plain(op)
-		if err != nil {
-			return err
-		}
-		switch prop {
-		case "name":
-			e.name = v
-		case "description":
-			e.description = v
-		default:
-			if !e.person() {
-				return noProp
-			}
-			switch prop {
-			case "firstname":
-				e.first = v
-			case "lastname":
-				e.last = v
-			default:
-				e.email = v
-			}
-		}
-		return nil
+		set = st.setText
 	case "logicalid":
-		v, err := plain(op)
-		if err != nil {
-			return err
-		}
-		n, perr := strconv.Atoi(v)
-		if perr != nil || n < 0 {
-			return failf(codeInvalidOperation, "LogicalId '%s' is not a number", v)
-		}
-		e.logicalID = n
-		return nil
+		set = st.setLogicalID
 	case "state":
-		v, err := plain(op)
-		if err != nil {
-			return err
-		}
-		allowed := []string{"Active", "Inactive"}
-		switch {
-		case e.typ == TypeCredential:
-			allowed = append(allowed, "Lost", "Stolen")
-		case !e.person():
-			return noProp
-		}
-		for _, a := range allowed {
-			if strings.EqualFold(a, v) {
-				e.state = a
-				return nil
-			}
-		}
-		return failf(codeInvalidOperation, "'%s' is not a valid State for %s", v, e.typ)
+		set = st.setState
 	case "activationmode":
-		if e.typ == TypeVisitor {
-			return failf(codeInvalidOperation, "The property ActivationMode has no setter")
-		}
-		if !e.person() && e.typ != TypeCredential {
-			return noProp
-		}
-		a, err := parseActivation(op)
-		if err != nil {
-			return err
-		}
-		e.act = a
-		return nil
+		set = st.setActivation
 	case "activationdate", "expirationdate":
 		return failf(codeInvalidOperation, "The property %s has no setter", op.Name)
 	case "arrival", "departure":
-		if e.typ != TypeVisitor {
-			return noProp
-		}
-		v, err := plain(op)
-		if err != nil {
-			return err
-		}
-		t, ok := parseTime(v)
-		if !ok {
-			return failf(codeInvalidOperation, "'%s' is not a DateTime", v)
-		}
-		if prop == "arrival" {
-			e.arrival = t
-		} else {
-			e.departure = t
-		}
-		return nil
+		set = st.setVisitTime
 	case "cardholderguid":
-		if e.typ != TypeCredential {
-			return noProp
+		set = st.setHolder
+	case "format":
+		set = st.setFormat
+	default:
+		return noProperty(e, op)
+	}
+	return set(e, prop, op)
+}
+
+// noProperty is the Web SDK's answer to a property the entity type lacks.
+func noProperty(e *entity, op Item) *sdkError {
+	return failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", op.Name, e.typ)
+}
+
+// setText sets Name, Description, or a person's FirstName, LastName or
+// EmailAddress.
+func (st *store) setText(e *entity, prop string, op Item) *sdkError {
+	v, err := plain(op)
+	if err != nil {
+		return err
+	}
+	switch prop {
+	case "name":
+		e.name = v
+	case "description":
+		e.description = v
+	default:
+		if !e.person() {
+			return noProperty(e, op)
 		}
-		v, err := plain(op)
-		if err != nil {
-			return err
+		switch prop {
+		case "firstname":
+			e.first = v
+		case "lastname":
+			e.last = v
+		default:
+			e.email = v
 		}
-		g, ok := ParseGUID(v)
-		if !ok {
-			return failf(codeInvalidOperation, "'%s' is not a GUID", v)
-		}
-		if g == zeroGUID {
-			e.holder = ""
+	}
+	return nil
+}
+
+// setLogicalID sets LogicalId, a number.
+func (st *store) setLogicalID(e *entity, _ string, op Item) *sdkError {
+	v, err := plain(op)
+	if err != nil {
+		return err
+	}
+	n, perr := strconv.Atoi(v)
+	if perr != nil || n < 0 {
+		return failf(codeInvalidOperation, "LogicalId '%s' is not a number", v)
+	}
+	e.logicalID = n
+	return nil
+}
+
+// setState sets the State of a person (Active, Inactive) or a credential
+// (also Lost, Stolen).
+func (st *store) setState(e *entity, _ string, op Item) *sdkError {
+	v, err := plain(op)
+	if err != nil {
+		return err
+	}
+	allowed := []string{"Active", "Inactive"}
+	switch {
+	case e.typ == TypeCredential:
+		allowed = append(allowed, "Lost", "Stolen")
+	case !e.person():
+		return noProperty(e, op)
+	}
+	for _, a := range allowed {
+		if strings.EqualFold(a, v) {
+			e.state = a
 			return nil
 		}
-		h := st.byGUID[g]
-		if h == nil {
-			return st.unknown(g)
-		}
-		if !h.person() {
-			return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, h.typ)
-		}
-		e.holder = g
-		return nil
-	case "format":
-		if e.typ != TypeCredential {
-			return noProp
-		}
-		if !op.XML {
-			return failf(codeInvalidOperation, "Credential format '%s' is not supported by the simulator", op.Value)
-		}
-		bits, raw, ft, err := parseUndecoded(op.Value)
-		if err != nil {
-			return err
-		}
-		e.bits, e.raw, e.formatType = bits, raw, ft
+	}
+	return failf(codeInvalidOperation, "'%s' is not a valid State for %s", v, e.typ)
+}
+
+// setActivation sets the ActivationMode of a cardholder or a credential;
+// a visitor's has no setter.
+func (st *store) setActivation(e *entity, _ string, op Item) *sdkError {
+	if e.typ == TypeVisitor {
+		return failf(codeInvalidOperation, "The property ActivationMode has no setter")
+	}
+	if !e.person() && e.typ != TypeCredential {
+		return noProperty(e, op)
+	}
+	a, err := parseActivation(op)
+	if err != nil {
+		return err
+	}
+	e.act = a
+	return nil
+}
+
+// setVisitTime sets a visitor's Arrival or Departure.
+func (st *store) setVisitTime(e *entity, prop string, op Item) *sdkError {
+	if e.typ != TypeVisitor {
+		return noProperty(e, op)
+	}
+	v, err := plain(op)
+	if err != nil {
+		return err
+	}
+	t, ok := parseTime(v)
+	if !ok {
+		return failf(codeInvalidOperation, "'%s' is not a DateTime", v)
+	}
+	if prop == "arrival" {
+		e.arrival = t
+	} else {
+		e.departure = t
+	}
+	return nil
+}
+
+// setHolder sets a credential's CardholderGuid: a person, or the zero
+// GUID to unassign it.
+func (st *store) setHolder(e *entity, _ string, op Item) *sdkError {
+	if e.typ != TypeCredential {
+		return noProperty(e, op)
+	}
+	v, err := plain(op)
+	if err != nil {
+		return err
+	}
+	g, ok := ParseGUID(v)
+	if !ok {
+		return failf(codeInvalidOperation, "'%s' is not a GUID", v)
+	}
+	if g == zeroGUID {
+		e.holder = ""
 		return nil
 	}
-	return noProp
+	h := st.byGUID[g]
+	if h == nil {
+		return st.unknown(g)
+	}
+	if !h.person() {
+		return failf(codeInvalidOperation, "Entity '%s' is a %s, not a cardholder", g, h.typ)
+	}
+	e.holder = g
+	return nil
+}
+
+// setFormat sets a credential's Format from a card format XML value.
+func (st *store) setFormat(e *entity, _ string, op Item) *sdkError {
+	if e.typ != TypeCredential {
+		return noProperty(e, op)
+	}
+	if !op.XML {
+		return failf(codeInvalidOperation, "Credential format '%s' is not supported by the simulator", op.Value)
+	}
+	bits, raw, ft, err := parseUndecoded(op.Value)
+	if err != nil {
+		return err
+	}
+	e.bits, e.raw, e.formatType = bits, raw, ft
+	return nil
 }
 
 func (st *store) collection(e *entity, isNew bool, prop string, op Item) (func(), *sdkError) {

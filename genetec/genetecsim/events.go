@@ -419,85 +419,42 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, c *streamCo
 	if !send([]byte("ConnectionId:" + c.id + "\r\n")) {
 		return
 	}
-	var (
-		interval time.Duration = -1
-		ticker   *time.Ticker
-		tick     <-chan time.Time
-	)
-	defer func() {
-		if ticker != nil {
-			ticker.Stop()
-		}
-	}()
+	var ka keepAliveTicker
+	defer ka.stop()
 	for {
-		// One part at a time, so that what a slow client has not read
-		// stays in the queue (Pending) rather than in this goroutine.
-		s.mu.Lock()
-		end, stalled, ka := c.end, c.stalled, s.keepAlive
-		var part []byte
-		kas, cut := 0, false
-		if !stalled && end == endNone {
-			if len(c.queue) > 0 {
-				part = c.queue[0]
-				c.queue[0] = nil
-				c.queue = c.queue[1:]
-				if len(c.queue) == 0 {
-					c.queue = nil
-				}
-				if s.ev.cutNext > 0 {
-					s.ev.cutNext--
-					cut = true
-				}
-			}
-			if len(c.queue) == 0 {
-				// KeepAlive lines asked for go after the parts queued before.
-				kas, c.keepAlives = c.keepAlives, 0
-			}
-		}
-		more := len(c.queue) > 0 && !stalled
-		s.mu.Unlock()
-		switch end {
+		st := s.nextStep(c)
+		switch st.end {
 		case endDrop:
 			panic(http.ErrAbortHandler)
 		case endClose:
 			return
 		}
-		if ka != interval {
-			interval = ka
-			if ticker != nil {
-				ticker.Stop()
-				ticker, tick = nil, nil
-			}
-			if ka > 0 {
-				ticker = time.NewTicker(ka)
-				tick = ticker.C
-			}
-		}
-		if cut {
-			send(part[:len(part)/2])
+		ka.every(st.keepAlive)
+		if st.cut {
+			send(st.part[:len(st.part)/2])
 			panic(http.ErrAbortHandler)
 		}
-		if part != nil {
-			if !send(part) {
+		if st.part != nil {
+			if !send(st.part) {
 				return
 			}
 			s.mu.Lock()
 			c.written++
 			s.mu.Unlock()
 		}
-		for range kas {
+		for range st.keepAlives {
 			if !send(keepAliveLine) {
 				return
 			}
 		}
-		if more {
+		if st.more {
 			continue
 		}
 		select {
 		case <-r.Context().Done():
 			return
 		case <-c.wake:
-		case <-tick:
+		case <-ka.c:
 			s.mu.Lock()
 			quiet := c.stalled
 			s.mu.Unlock()
@@ -505,6 +462,73 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, c *streamCo
 				return
 			}
 		}
+	}
+}
+
+// streamStep is what a stream does next.
+type streamStep struct {
+	end        endKind
+	part       []byte        // the next part to send, if any
+	cut        bool          // send half of part, then drop the connection
+	keepAlives int           // KeepAlive lines asked for, after the queued parts
+	more       bool          // further parts wait
+	keepAlive  time.Duration // the KeepAlive interval now
+}
+
+// nextStep takes the next part off c's queue: one part at a time, so
+// that what a slow client has not read stays in the queue (Pending)
+// rather than in the stream's goroutine. A stalled stream sends nothing.
+func (s *Server) nextStep(c *streamConn) streamStep {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := streamStep{end: c.end, keepAlive: s.keepAlive}
+	if !c.stalled && c.end == endNone {
+		if len(c.queue) > 0 {
+			st.part = c.queue[0]
+			c.queue[0] = nil
+			c.queue = c.queue[1:]
+			if len(c.queue) == 0 {
+				c.queue = nil
+			}
+			if s.ev.cutNext > 0 {
+				s.ev.cutNext--
+				st.cut = true
+			}
+		}
+		if len(c.queue) == 0 {
+			// KeepAlive lines asked for go after the parts queued before.
+			st.keepAlives, c.keepAlives = c.keepAlives, 0
+		}
+	}
+	st.more = len(c.queue) > 0 && !c.stalled
+	return st
+}
+
+// keepAliveTicker ticks every KeepAlive interval, following changes of
+// the interval (0: no ticks).
+type keepAliveTicker struct {
+	interval time.Duration
+	set      bool
+	t        *time.Ticker
+	c        <-chan time.Time
+}
+
+func (k *keepAliveTicker) every(d time.Duration) {
+	if k.set && d == k.interval {
+		return
+	}
+	k.stop()
+	k.interval, k.set = d, true
+	if d > 0 {
+		k.t = time.NewTicker(d)
+		k.c = k.t.C
+	}
+}
+
+func (k *keepAliveTicker) stop() {
+	if k.t != nil {
+		k.t.Stop()
+		k.t, k.c = nil, nil
 	}
 }
 

@@ -18,95 +18,15 @@ type searchResult struct {
 // when a further page exists. Without paging, more than maxResults
 // matches answer TooManyResults with the first maxResults.
 func (st *store) search(items []Item, maxResults int) (searchResult, *sdkError) {
-	var (
-		types    = map[string]bool{}
-		name     string
-		hasName  bool
-		mode     = "startswith"
-		page     = 0
-		pageSize = 0
-	)
-	for _, it := range items {
-		notFound := failf(codeInvalidOperation, "Could not find property '%s' from filter: '%s'", it.Name, it.Raw)
-		switch strings.ToLower(it.Name) {
-		case "entitytypes":
-			if it.Kind != KindAdd {
-				return searchResult{}, notFound
-			}
-			for _, v := range it.Values {
-				t, ok := typeNames[strings.ToLower(v)]
-				if !ok {
-					return searchResult{}, failf(codeInvalidOperation, "Unknown entity type '%s'", v)
-				}
-				types[t] = true
-			}
-		case "name":
-			if it.Kind != KindSet || it.Func != "" || it.XML {
-				return searchResult{}, notFound
-			}
-			name, hasName = it.Value, true
-		case "namesearchmode":
-			if it.Kind != KindSet || it.Func != "" {
-				return searchResult{}, notFound
-			}
-			switch m := strings.ToLower(it.Value); m {
-			case "startswith", "contains", "endswith", "exact":
-				mode = m
-			default:
-				return searchResult{}, failf(codeInvalidOperation, "'%s' is not a valid NameSearchMode", it.Value)
-			}
-		case "page", "pagesize":
-			if it.Kind != KindSet || it.Func != "" {
-				return searchResult{}, notFound
-			}
-			n, err := strconv.Atoi(it.Value)
-			if err != nil || n < 1 {
-				return searchResult{}, failf(codeInvalidOperation, "'%s' is not a valid %s", it.Value, it.Name)
-			}
-			if strings.EqualFold(it.Name, "page") {
-				page = n
-			} else {
-				pageSize = n
-			}
-		default:
-			return searchResult{}, notFound
-		}
+	q, err := readSearch(items)
+	if err != nil {
+		return searchResult{}, err
 	}
-	if len(types) == 0 {
-		return searchResult{}, failf(codeInvalidOperation, "The report needs EntityTypes")
-	}
-	if pageSize > 0 && page == 0 {
-		page = 1
-	}
-	if page > 0 && pageSize == 0 {
-		pageSize = 100
-	}
-	lname := strings.ToLower(name)
-	matches := st.sorted(func(e *entity) bool {
-		if !types[e.typ] {
-			return false
-		}
-		if !hasName {
-			return true
-		}
-		n := strings.ToLower(e.name)
-		switch mode {
-		case "contains":
-			return strings.Contains(n, lname)
-		case "endswith":
-			return strings.HasSuffix(n, lname)
-		case "exact":
-			return n == lname
-		}
-		return strings.HasPrefix(n, lname)
-	})
+	matches := st.sorted(q.matches)
 	res := searchResult{status: "Ok"}
-	if page > 0 {
-		from := (page - 1) * pageSize
-		if from > len(matches) {
-			from = len(matches)
-		}
-		to := min(from+pageSize+1, len(matches))
+	if q.page > 0 {
+		from := min((q.page-1)*q.pageSize, len(matches))
+		to := min(from+q.pageSize+1, len(matches))
 		matches = matches[from:to]
 	} else if len(matches) > maxResults {
 		res.status = "TooManyResults"
@@ -117,4 +37,94 @@ func (st *store) search(items []Item, maxResults int) (searchResult, *sdkError) 
 		res.guids[i] = e.guid
 	}
 	return res, nil
+}
+
+// searchQuery is an EntityConfiguration report's query.
+type searchQuery struct {
+	types          map[string]bool
+	name           string // lower case
+	hasName        bool
+	mode           string // NameSearchMode, lower case
+	page, pageSize int
+}
+
+// readSearch reads the report's query items the way the Web SDK checks
+// them: EntityTypes is required; Page and PageSize default to each other.
+func readSearch(items []Item) (searchQuery, *sdkError) {
+	q := searchQuery{types: map[string]bool{}, mode: "startswith"}
+	for _, it := range items {
+		if err := q.read(it); err != nil {
+			return q, err
+		}
+	}
+	if len(q.types) == 0 {
+		return q, failf(codeInvalidOperation, "The report needs EntityTypes")
+	}
+	if q.pageSize > 0 && q.page == 0 {
+		q.page = 1
+	}
+	if q.page > 0 && q.pageSize == 0 {
+		q.pageSize = 100
+	}
+	return q, nil
+}
+
+// read applies one query item.
+func (q *searchQuery) read(it Item) *sdkError {
+	notFound := failf(codeInvalidOperation, "Could not find property '%s' from filter: '%s'", it.Name, it.Raw)
+	prop := strings.ToLower(it.Name)
+	switch {
+	case prop == "entitytypes" && it.Kind == KindAdd:
+		for _, v := range it.Values {
+			t, ok := typeNames[strings.ToLower(v)]
+			if !ok {
+				return failf(codeInvalidOperation, "Unknown entity type '%s'", v)
+			}
+			q.types[t] = true
+		}
+	case it.Kind != KindSet || it.Func != "":
+		return notFound
+	case prop == "name" && !it.XML:
+		q.name, q.hasName = strings.ToLower(it.Value), true
+	case prop == "namesearchmode":
+		switch m := strings.ToLower(it.Value); m {
+		case "startswith", "contains", "endswith", "exact":
+			q.mode = m
+		default:
+			return failf(codeInvalidOperation, "'%s' is not a valid NameSearchMode", it.Value)
+		}
+	case prop == "page" || prop == "pagesize":
+		n, err := strconv.Atoi(it.Value)
+		if err != nil || n < 1 {
+			return failf(codeInvalidOperation, "'%s' is not a valid %s", it.Value, it.Name)
+		}
+		if prop == "page" {
+			q.page = n
+		} else {
+			q.pageSize = n
+		}
+	default:
+		return notFound
+	}
+	return nil
+}
+
+// matches reports whether e is of one of the types and its name matches.
+func (q *searchQuery) matches(e *entity) bool {
+	if !q.types[e.typ] {
+		return false
+	}
+	if !q.hasName {
+		return true
+	}
+	n := strings.ToLower(e.name)
+	switch q.mode {
+	case "contains":
+		return strings.Contains(n, q.name)
+	case "endswith":
+		return strings.HasSuffix(n, q.name)
+	case "exact":
+		return n == q.name
+	}
+	return strings.HasPrefix(n, q.name)
 }
