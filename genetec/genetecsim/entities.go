@@ -307,24 +307,11 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 	)
 	switch {
 	case strings.EqualFold(sg.ref.Func, "NewEntity"):
-		if len(sg.ref.Args) < 1 || len(sg.ref.Args) > 2 {
-			return nil, failf(codeInvalidOperation, "NewEntity takes an entity type")
+		e, err := newEntity(sg.ref)
+		if err != nil {
+			return nil, err
 		}
-		typ, ok := typeNames[strings.ToLower(sg.ref.Args[0])]
-		if !ok {
-			return nil, failf(codeInvalidOperation, "Unknown entity type '%s'", sg.ref.Args[0])
-		}
-		if typ == TypeDoor {
-			return nil, failf(codeInvalidOperation, "Doors are configured with their access control unit; creating one is not supported by the simulator")
-		}
-		if len(sg.ref.Args) == 2 && !(typ == TypeAccessRule && strings.EqualFold(sg.ref.Args[1], "Permanent")) {
-			return nil, failf(codeInvalidOperation, "Unexpected argument '%s' to NewEntity(%s)", sg.ref.Args[1], typ)
-		}
-		target = &entity{typ: typ}
-		if target.person() || typ == TypeCredential {
-			target.state = "Active"
-		}
-		isNew = true
+		target, isNew = e, true
 	case sg.ref.Func != "":
 		return nil, failf(codeInvalidOperation, "Entity reference '%s' is not supported by the simulator", sg.ref.Raw)
 	default:
@@ -351,15 +338,8 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 			deferred = append(deferred, fn)
 		}
 	}
-	if target.typ == TypeCredential {
-		if target.bits == 0 {
-			return nil, failf(codeInvalidOperation, "A credential needs a Format")
-		}
-		for _, o := range st.byGUID {
-			if !st.dupCards && o.typ == TypeCredential && o.guid != target.guid && o.bits == target.bits && o.raw == target.raw {
-				return nil, failf(codeInvalidOperation, "A credential with the same card data already exists ('%s')", o.name)
-			}
-		}
+	if err := st.checkCredential(target); err != nil {
+		return nil, err
 	}
 	if isNew {
 		if target.name == "" {
@@ -374,6 +354,46 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 	}
 	st.changed()
 	return st.byGUID[target.guid], nil
+}
+
+// newEntity is the entity of NewEntity(type) (NewEntity(AccessRule,
+// Permanent) too), not yet stored: people and credentials start Active.
+func newEntity(ref Item) (*entity, *sdkError) {
+	if len(ref.Args) < 1 || len(ref.Args) > 2 {
+		return nil, failf(codeInvalidOperation, "NewEntity takes an entity type")
+	}
+	typ, ok := typeNames[strings.ToLower(ref.Args[0])]
+	if !ok {
+		return nil, failf(codeInvalidOperation, "Unknown entity type '%s'", ref.Args[0])
+	}
+	if typ == TypeDoor {
+		return nil, failf(codeInvalidOperation, "Doors are configured with their access control unit; creating one is not supported by the simulator")
+	}
+	if len(ref.Args) == 2 && !(typ == TypeAccessRule && strings.EqualFold(ref.Args[1], "Permanent")) {
+		return nil, failf(codeInvalidOperation, "Unexpected argument '%s' to NewEntity(%s)", ref.Args[1], typ)
+	}
+	e := &entity{typ: typ}
+	if e.person() || typ == TypeCredential {
+		e.state = "Active"
+	}
+	return e, nil
+}
+
+// checkCredential refuses a credential without a format, and one whose
+// card data another credential holds (unless duplicates are allowed).
+func (st *store) checkCredential(e *entity) *sdkError {
+	if e.typ != TypeCredential {
+		return nil
+	}
+	if e.bits == 0 {
+		return failf(codeInvalidOperation, "A credential needs a Format")
+	}
+	for _, o := range st.byGUID {
+		if !st.dupCards && o.typ == TypeCredential && o.guid != e.guid && o.bits == e.bits && o.raw == e.raw {
+			return failf(codeInvalidOperation, "A credential with the same card data already exists ('%s')", o.name)
+		}
+	}
+	return nil
 }
 
 // apply performs one operation on e (a working copy). Changes to other
@@ -882,8 +902,8 @@ func jsonTime(t time.Time) any {
 }
 
 func (st *store) read(e *entity, field string, now time.Time) (any, *sdkError) {
-	noProp := failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", field, e.typ)
-	switch strings.ToLower(field) {
+	prop := strings.ToLower(field)
+	switch prop {
 	case "guid":
 		return e.guid, nil
 	case "name":
@@ -898,60 +918,78 @@ func (st *store) read(e *entity, field string, now time.Time) (any, *sdkError) {
 		}
 		return e.logicalID, nil
 	}
+	var v any
+	var ok bool
 	switch {
 	case e.person():
-		switch strings.ToLower(field) {
-		case "firstname":
-			return e.first, nil
-		case "lastname":
-			return e.last, nil
-		case "emailaddress":
-			return e.email, nil
-		case "state":
-			return e.effectiveState(now), nil
-		case "activationdate":
-			return jsonTime(e.act.from), nil
-		case "expirationdate":
-			return jsonTime(e.act.until), nil
-		case "groups":
-			return nonNil(slices.Clone(e.groups)), nil
-		case "credentials":
-			return nonNil(st.credentialsOf(e.guid)), nil
-		case "arrival", "departure":
-			if e.typ != TypeVisitor {
-				return nil, noProp
-			}
-			if strings.EqualFold(field, "arrival") {
-				return jsonTime(e.arrival), nil
-			}
-			return jsonTime(e.departure), nil
-		}
+		v, ok = st.readPerson(e, prop, now)
 	case e.typ == TypeCredential:
-		switch strings.ToLower(field) {
-		case "state":
-			return e.effectiveState(now), nil
-		case "activationdate":
-			return jsonTime(e.act.from), nil
-		case "expirationdate":
-			return jsonTime(e.act.until), nil
-		case "cardholderguid":
-			if e.holder == "" {
-				return zeroGUID, nil
-			}
-			return e.holder, nil
-		case "format":
-			return undecodedXML(e.bits, e.formatType, e.raw), nil
-		}
-	case e.typ == TypeCardholderGroup:
-		if strings.EqualFold(field, "members") {
-			var out []string
-			for _, p := range st.sorted(func(p *entity) bool { return p.person() && slices.Contains(p.groups, e.guid) }) {
-				out = append(out, p.guid)
-			}
-			return nonNil(out), nil
-		}
+		v, ok = readCredential(e, prop, now)
+	case e.typ == TypeCardholderGroup && prop == "members":
+		v, ok = st.members(e), true
 	}
-	return nil, noProp
+	if !ok {
+		return nil, failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", field, e.typ)
+	}
+	return v, nil
+}
+
+// readPerson reads a property of a cardholder or visitor; false when it
+// has none of that name.
+func (st *store) readPerson(e *entity, prop string, now time.Time) (any, bool) {
+	switch prop {
+	case "firstname":
+		return e.first, true
+	case "lastname":
+		return e.last, true
+	case "emailaddress":
+		return e.email, true
+	case "state":
+		return e.effectiveState(now), true
+	case "activationdate":
+		return jsonTime(e.act.from), true
+	case "expirationdate":
+		return jsonTime(e.act.until), true
+	case "groups":
+		return nonNil(slices.Clone(e.groups)), true
+	case "credentials":
+		return nonNil(st.credentialsOf(e.guid)), true
+	case "arrival":
+		return jsonTime(e.arrival), e.typ == TypeVisitor
+	case "departure":
+		return jsonTime(e.departure), e.typ == TypeVisitor
+	}
+	return nil, false
+}
+
+// readCredential reads a property of a credential; false when it has
+// none of that name.
+func readCredential(e *entity, prop string, now time.Time) (any, bool) {
+	switch prop {
+	case "state":
+		return e.effectiveState(now), true
+	case "activationdate":
+		return jsonTime(e.act.from), true
+	case "expirationdate":
+		return jsonTime(e.act.until), true
+	case "cardholderguid":
+		if e.holder == "" {
+			return zeroGUID, true
+		}
+		return e.holder, true
+	case "format":
+		return undecodedXML(e.bits, e.formatType, e.raw), true
+	}
+	return nil, false
+}
+
+// members lists the GUIDs of a cardholder group's members.
+func (st *store) members(g *entity) []string {
+	var out []string
+	for _, p := range st.sorted(func(p *entity) bool { return p.person() && slices.Contains(p.groups, g.guid) }) {
+		out = append(out, p.guid)
+	}
+	return nonNil(out)
 }
 
 func nonNil(s []string) []string {

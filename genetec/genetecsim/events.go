@@ -541,12 +541,7 @@ func (s *Server) eventsRoute(method, sub, q string, hasQ bool, user string) answ
 		if method != http.MethodGet || hasQ {
 			return s.fail(failf(codeInvalidOperation, "The event stream is opened with GET events"))
 		}
-		c := &streamConn{id: newGUID(), user: user, wake: make(chan struct{}, 1)}
-		s.mu.Lock()
-		s.ev.conns[c.id] = c
-		s.mu.Unlock()
-		h := http.Header{"Content-Type": {"multipart/mixed; boundary=GENETECBOUNDARY"}, "Cache-Control": {"no-cache"}}
-		return answer{status: http.StatusOK, header: h, stream: c}
+		return s.openStream(user)
 	case lower == "/subscribe" || lower == "/unsubscribe":
 		if method != http.MethodGet {
 			return s.fail(failf(codeInvalidOperation, "Subscriptions are changed with GET"))
@@ -554,32 +549,7 @@ func (s *Server) eventsRoute(method, sub, q string, hasQ bool, user string) answ
 		if !hasQ {
 			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
 		}
-		keys, ferr := s.subscriptionKeys(q)
-		if ferr != nil {
-			return s.fail(ferr)
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if lower == "/unsubscribe" {
-			for _, k := range keys {
-				delete(s.ev.subs[user], k)
-			}
-			return s.envelope("Ok", nil)
-		}
-		open := false
-		for _, c := range s.ev.conns {
-			open = open || c.user == user
-		}
-		if !open {
-			return s.fail(failf(codeInvalidOperation, "No event connection is open for this session: open GET events before subscribing"))
-		}
-		if s.ev.subs[user] == nil {
-			s.ev.subs[user] = map[string]bool{}
-		}
-		for _, k := range keys {
-			s.ev.subs[user][k] = true
-		}
-		return s.envelope("Ok", nil)
+		return s.changeSubscriptions(user, q, lower == "/subscribe")
 	case lower == "/subscribed":
 		if method != http.MethodGet || hasQ {
 			return s.fail(failf(codeInvalidOperation, "Use GET events/subscribed"))
@@ -589,25 +559,73 @@ func (s *Server) eventsRoute(method, sub, q string, hasQ bool, user string) answ
 		if method != http.MethodPost || hasQ {
 			return s.fail(failf(codeInvalidOperation, "Close the event connection with POST events/closeconnection/{connectionId}"))
 		}
-		id, ok := ParseGUID(sub[len("/closeconnection/"):])
-		if !ok {
-			return s.fail(failf(codeInvalidOperation, "'%s' is not a connection id", sub[len("/closeconnection/"):]))
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		c := s.ev.conns[id]
-		if c == nil || c.user != user {
-			if s.st.missing == MissingUnknownEntity {
-				return s.fail(failf(codeUnknownEntity, "Event connection '%s' was not found", id))
-			}
-			return s.fail(failf(codeInvalidOperation, "Unable to find event connection %s", id))
-		}
-		c.end = endClose
-		s.removeLocked(c)
-		c.poke()
-		return s.envelope("Ok", nil)
+		return s.closeConnection(user, sub[len("/closeconnection/"):])
 	}
 	return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
+}
+
+// openStream answers GET events: a new connection of user's session,
+// served as a multipart stream.
+func (s *Server) openStream(user string) answer {
+	c := &streamConn{id: newGUID(), user: user, wake: make(chan struct{}, 1)}
+	s.mu.Lock()
+	s.ev.conns[c.id] = c
+	s.mu.Unlock()
+	h := http.Header{"Content-Type": {"multipart/mixed; boundary=GENETECBOUNDARY"}, "Cache-Control": {"no-cache"}}
+	return answer{status: http.StatusOK, header: h, stream: c}
+}
+
+// changeSubscriptions answers events/subscribe (which needs an open event
+// connection of the session) and events/unsubscribe.
+func (s *Server) changeSubscriptions(user, q string, subscribe bool) answer {
+	keys, ferr := s.subscriptionKeys(q)
+	if ferr != nil {
+		return s.fail(ferr)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !subscribe {
+		for _, k := range keys {
+			delete(s.ev.subs[user], k)
+		}
+		return s.envelope("Ok", nil)
+	}
+	open := false
+	for _, c := range s.ev.conns {
+		open = open || c.user == user
+	}
+	if !open {
+		return s.fail(failf(codeInvalidOperation, "No event connection is open for this session: open GET events before subscribing"))
+	}
+	if s.ev.subs[user] == nil {
+		s.ev.subs[user] = map[string]bool{}
+	}
+	for _, k := range keys {
+		s.ev.subs[user][k] = true
+	}
+	return s.envelope("Ok", nil)
+}
+
+// closeConnection answers POST events/closeconnection/{id}: the stream
+// of that connection of the session ends cleanly.
+func (s *Server) closeConnection(user, rawID string) answer {
+	id, ok := ParseGUID(rawID)
+	if !ok {
+		return s.fail(failf(codeInvalidOperation, "'%s' is not a connection id", rawID))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.ev.conns[id]
+	if c == nil || c.user != user {
+		if s.st.missing == MissingUnknownEntity {
+			return s.fail(failf(codeUnknownEntity, "Event connection '%s' was not found", id))
+		}
+		return s.fail(failf(codeInvalidOperation, "Unable to find event connection %s", id))
+	}
+	c.end = endClose
+	s.removeLocked(c)
+	c.poke()
+	return s.envelope("Ok", nil)
 }
 
 // subscriptionKeys parses event(source,EventType)[,event(…)…].

@@ -560,20 +560,8 @@ func query(raw string) (string, bool, *sdkError) {
 }
 
 func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
-	if !acceptsTextJSON(r.Header.Get("Accept")) {
-		// Without text/json the real server answers in the legacy XML
-		// serializer; the simulator only speaks text/json.
-		body := `<rsp status="fail"><error><message>The simulator only serves Accept: text/json</message></error></rsp>`
-		return answer{status: http.StatusOK, header: http.Header{"Content-Type": {"application/xml"}}, body: []byte(body)}
-	}
-	switch r.Method {
-	case http.MethodPost, http.MethodPut:
-		if r.Header.Get("Content-Length") == "" || len(r.TransferEncoding) > 0 {
-			return htmlAnswer(http.StatusLengthRequired, "411 Length Required")
-		}
-		if r.ContentLength > 0 {
-			return htmlAnswer(http.StatusBadRequest, "400 Bad Request: the Web SDK takes no request body")
-		}
+	if a, ok := checkRequest(r); !ok {
+		return a
 	}
 	q, hasQ, qerr := query(r.URL.RawQuery)
 	if qerr != nil {
@@ -608,23 +596,46 @@ func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
 	case lower == "events" || strings.HasPrefix(lower, "events/"):
 		return s.eventsRoute(r.Method, rel[len("events"):], q, hasQ, entry.User)
 	case strings.HasPrefix(lower, "report/"):
-		name := rel[len("report/"):]
-		if name != "EntityConfiguration" && name != "DoorActivity" {
-			// Unknown or wrongly-cased item names get an HTML 400.
-			return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
-		}
-		if r.Method != http.MethodGet {
-			return s.fail(failf(codeInvalidOperation, "Reports are read with GET"))
-		}
-		if !hasQ {
-			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
-		}
-		if name == "DoorActivity" {
-			return s.doorActivity(q)
-		}
-		return s.report(q)
+		return s.reportRoute(r.Method, rel[len("report/"):], q, hasQ)
 	}
 	return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
+}
+
+// checkRequest refuses what the Web SDK refuses before reading a request:
+// an Accept without text/json (the real server then answers in its legacy
+// XML serializer, which the simulator does not speak), and a POST or PUT
+// without a Content-Length or with a body.
+func checkRequest(r *http.Request) (answer, bool) {
+	if !acceptsTextJSON(r.Header.Get("Accept")) {
+		body := `<rsp status="fail"><error><message>The simulator only serves Accept: text/json</message></error></rsp>`
+		return answer{status: http.StatusOK, header: http.Header{"Content-Type": {"application/xml"}}, body: []byte(body)}, false
+	}
+	if r.Method != http.MethodPost && r.Method != http.MethodPut {
+		return answer{}, true
+	}
+	if r.Header.Get("Content-Length") == "" || len(r.TransferEncoding) > 0 {
+		return htmlAnswer(http.StatusLengthRequired, "411 Length Required"), false
+	}
+	if r.ContentLength > 0 {
+		return htmlAnswer(http.StatusBadRequest, "400 Bad Request: the Web SDK takes no request body"), false
+	}
+	return answer{}, true
+}
+
+// reportRoute serves report/EntityConfiguration and report/DoorActivity;
+// unknown or wrongly-cased report names get an HTML 400.
+func (s *Server) reportRoute(method, name, q string, hasQ bool) answer {
+	switch {
+	case name != "EntityConfiguration" && name != "DoorActivity":
+		return htmlAnswer(http.StatusBadRequest, "400 Bad Request")
+	case method != http.MethodGet:
+		return s.fail(failf(codeInvalidOperation, "Reports are read with GET"))
+	case !hasQ:
+		return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
+	case name == "DoorActivity":
+		return s.doorActivity(q)
+	}
+	return s.report(q)
 }
 
 func (s *Server) entityQuery(method, q string) answer {

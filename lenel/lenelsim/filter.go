@@ -148,6 +148,9 @@ type token struct {
 	pos  int
 }
 
+// tokenize splits a filter into identifiers, numbers, quoted strings and
+// operators. It is one switch over the character classes on purpose: that
+// switch is the filter language's lexical grammar, read best in one place.
 func tokenize(s string) ([]token, error) {
 	var out []token
 	for i := 0; i < len(s); {
@@ -215,47 +218,9 @@ func parseFilter(t *typeDef, s string) (filter, error) {
 		if i+3 > len(toks) {
 			return nil, fmt.Errorf("incomplete comparison at the end of the filter")
 		}
-		name, op, lit := toks[i], toks[i+1], toks[i+2]
-		if name.kind != 'i' || isKeyword(name.text) {
-			return nil, fmt.Errorf("expected a property name at position %d", name.pos+1)
-		}
-		p := t.prop(name.text)
-		if p == nil {
-			return nil, fmt.Errorf("%s has no property %s", t.name, name.text)
-		}
-		if op.kind != 'o' {
-			return nil, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
-		}
-		c := cond{prop: p, op: op.text}
-		if c.op != "=" && c.op != "!=" && (!t.relational || p.kind == kindString) {
-			return nil, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
-		}
-		switch p.kind {
-		case kindInt:
-			if lit.kind != 'n' {
-				return nil, fmt.Errorf("property %s needs an integer", name.text)
-			}
-			c.num, err = strconv.ParseInt(lit.text, 10, 64)
-			if err != nil {
-				return nil, fmt.Errorf("integer %s out of range", lit.text)
-			}
-		case kindString:
-			if lit.kind != 's' {
-				return nil, fmt.Errorf("property %s needs a quoted string", name.text)
-			}
-			c.str = lit.text
-		case kindTime:
-			if !t.relational {
-				return nil, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
-			}
-			if lit.kind != 's' {
-				return nil, fmt.Errorf("property %s needs a quoted date", name.text)
-			}
-			if c.when, err = parseInputTime(lit.text); err != nil {
-				return nil, fmt.Errorf("property %s: %v", name.text, err)
-			}
-		default:
-			return nil, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
+		c, err := parseComparison(t, toks[i], toks[i+1], toks[i+2])
+		if err != nil {
+			return nil, err
 		}
 		and = append(and, c)
 		i += 3
@@ -274,6 +239,55 @@ func parseFilter(t *typeDef, s string) (filter, error) {
 		i++
 	}
 	return append(f, and), nil
+}
+
+// parseComparison parses one "property operator literal" of a filter for
+// type t: the property must exist, the operator suit it (= and != only,
+// unless the type takes relational operators on numbers and dates), and
+// the literal be of its kind.
+func parseComparison(t *typeDef, name, op, lit token) (cond, error) {
+	if name.kind != 'i' || isKeyword(name.text) {
+		return cond{}, fmt.Errorf("expected a property name at position %d", name.pos+1)
+	}
+	p := t.prop(name.text)
+	if p == nil {
+		return cond{}, fmt.Errorf("%s has no property %s", t.name, name.text)
+	}
+	if op.kind != 'o' {
+		return cond{}, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
+	}
+	c := cond{prop: p, op: op.text}
+	if c.op != "=" && c.op != "!=" && (!t.relational || p.kind == kindString) {
+		return cond{}, fmt.Errorf("unsupported operator %q at position %d", op.text, op.pos+1)
+	}
+	var err error
+	switch p.kind {
+	case kindInt:
+		if lit.kind != 'n' {
+			return cond{}, fmt.Errorf("property %s needs an integer", name.text)
+		}
+		if c.num, err = strconv.ParseInt(lit.text, 10, 64); err != nil {
+			return cond{}, fmt.Errorf("integer %s out of range", lit.text)
+		}
+	case kindString:
+		if lit.kind != 's' {
+			return cond{}, fmt.Errorf("property %s needs a quoted string", name.text)
+		}
+		c.str = lit.text
+	case kindTime:
+		if !t.relational {
+			return cond{}, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
+		}
+		if lit.kind != 's' {
+			return cond{}, fmt.Errorf("property %s needs a quoted date", name.text)
+		}
+		if c.when, err = parseInputTime(lit.text); err != nil {
+			return cond{}, fmt.Errorf("property %s: %v", name.text, err)
+		}
+	default:
+		return cond{}, fmt.Errorf("filtering on %s property %s is not supported", p.kind, name.text)
+	}
+	return c, nil
 }
 
 func isKeyword(s string) bool {
