@@ -402,7 +402,7 @@ func TestEventsErrors(t *testing.T) {
 	if acs.CodeOf(err) != acs.InvalidArgument || e.countPrefix("POST", "events/closeconnection/") != 1 {
 		t.Errorf("refused subscription: %v", err)
 	}
-	var se *genetec.SdkError
+	var se *genetec.SDKError
 	if !errors.As(err, &se) || se.Code != "InvalidOperation" {
 		t.Errorf("refused subscription: %#v", err)
 	}

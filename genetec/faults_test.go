@@ -75,7 +75,7 @@ func TestAnswerMapping(t *testing.T) {
 				t.Fatalf("got %v (code %v), want %v mentioning %q", err, acs.CodeOf(err), c.code, c.hint)
 			}
 			if c.fault.Fail != nil {
-				var se *genetec.SdkError
+				var se *genetec.SDKError
 				if !errors.As(err, &se) || se.Code != c.fault.Fail.SdkErrorCode || se.Message != c.fault.Fail.Message {
 					t.Fatalf("SdkError not reachable: %#v", se)
 				}

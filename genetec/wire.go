@@ -14,16 +14,16 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
-// SdkError is a Fail answer of the Web SDK, reachable with errors.As from
+// SDKError is a Fail answer of the Web SDK, reachable with errors.As from
 // the *acs.Error the adapter returns.
-type SdkError struct {
+type SDKError struct {
 	HTTPStatus int    // the HTTP status the Fail came with (usually 200)
 	Code       string // Result.SdkErrorCode, e.g. "InvalidOperation"
 	Message    string // Result.Message
 }
 
 // Error returns the Web SDK error code and message.
-func (e *SdkError) Error() string {
+func (e *SDKError) Error() string {
 	if e.Code == "" {
 		return "Web SDK error: " + e.Message
 	}
@@ -222,7 +222,7 @@ func (p *Provider) failError(op string, status int, result json.RawMessage) erro
 		Message      string
 	}
 	_ = json.Unmarshal(result, &r)
-	se := &SdkError{HTTPStatus: status, Code: p.http.Redact(rawString(r.SdkErrorCode)), Message: p.http.Redact(truncate(r.Message, 500))}
+	se := &SDKError{HTTPStatus: status, Code: p.http.Redact(rawString(r.SdkErrorCode)), Message: p.http.Redact(truncate(r.Message, 500))}
 	code, hint := classifyFail(status, se.Code, se.Message)
 	return &acs.Error{Op: op, Provider: Name, Code: code, Message: hint, Err: se}
 }
