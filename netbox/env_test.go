@@ -91,8 +91,7 @@ func newEnv(t testing.TB, o envOpts) *env {
 	opts := append([]Option{
 		WithClock(clock.Now),
 		WithRetry(2, time.Millisecond, 5*time.Millisecond),
-		WithEventPolling(10 * time.Millisecond),
-		WithEventBackoff(time.Millisecond, 5*time.Millisecond, nil),
+		WithEvents(EventOptions{Interval: 10 * time.Millisecond, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond}),
 	}, o.opts...)
 	p, err := New(cfg, opts...)
 	if err != nil {

@@ -1,8 +1,10 @@
 package netbox
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -11,13 +13,14 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // Event polling defaults.
 const (
-	DefaultEventPollInterval = 5 * time.Second
-	DefaultEventBackoffMin   = time.Second
-	DefaultEventBackoffMax   = time.Minute
+	DefaultPollInterval = 5 * time.Second
+	DefaultBackoffMin   = time.Second
+	DefaultBackoffMax   = time.Minute
 	// DefaultLookBack is how far back Events starts with an empty cursor.
 	DefaultLookBack = 24 * time.Hour
 	// DefaultLookBackRecords bounds how many records before the newest an
@@ -31,82 +34,66 @@ const eventPage = 500
 // personCacheTTL is how long a person's card is reused for events.
 const personCacheTTL = time.Minute
 
+// EventOptions tune Events. Zero fields take the defaults.
+type EventOptions struct {
+	// Interval is how often Events asks for new records once it has
+	// caught up (default DefaultPollInterval).
+	Interval time.Duration
+	// BackoffMin and BackoffMax bound the wait after a failed poll:
+	// BackoffMin, doubling after each failure in a row up to BackoffMax,
+	// less a random part of up to a quarter (defaults DefaultBackoffMin and
+	// DefaultBackoffMax).
+	BackoffMin, BackoffMax time.Duration
+	// LookBack and LookBackRecords place an empty cursor: at most
+	// LookBackRecords records before the newest, skipping records older
+	// than LookBack (defaults DefaultLookBack and DefaultLookBackRecords).
+	LookBack        time.Duration
+	LookBackRecords int64
+}
+
+// withDefaults fills the zero fields and checks the others.
+func (e EventOptions) withDefaults() (EventOptions, error) {
+	if e.Interval < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 || e.LookBack < 0 || e.LookBackRecords < 0 {
+		return e, errors.New("values must not be negative")
+	}
+	e.Interval = cmp.Or(e.Interval, DefaultPollInterval)
+	e.BackoffMin = cmp.Or(e.BackoffMin, DefaultBackoffMin)
+	e.BackoffMax = cmp.Or(e.BackoffMax, DefaultBackoffMax)
+	e.LookBack = cmp.Or(e.LookBack, DefaultLookBack)
+	e.LookBackRecords = cmp.Or(e.LookBackRecords, DefaultLookBackRecords)
+	if e.BackoffMax < e.BackoffMin {
+		return e, errors.New("BackoffMax is below BackoffMin")
+	}
+	return e, nil
+}
+
+// WithEvents tunes Events (see EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(s *settings) error {
+		e, err := e.withDefaults()
+		if err != nil {
+			return fmt.Errorf("WithEvents: %w", err)
+		}
+		s.events.EventOptions = e
+		return nil
+	}
+}
+
+// eventSettings configure Events: the options, the reader directions, and
+// how it waits.
 type eventSettings struct {
-	every, backoffMin, backoffMax time.Duration
-	ticks                         <-chan time.Time
-	sleep                         func(ctx context.Context, d time.Duration) error
-	lookBack                      time.Duration
-	lookBackRecords               int64
-	directions                    map[string]acs.Direction
+	EventOptions
+	directions map[string]acs.Direction
+	// ticks, when set, makes Events poll on each value received instead
+	// of on a ticker (tests step it).
+	ticks  <-chan time.Time
+	sleep  func(ctx context.Context, d time.Duration) error // the back-off wait
+	jitter func() float64                                   // the back-off's jitter source; nil: random
 }
 
 func defaultEventSettings() eventSettings {
-	return eventSettings{every: DefaultEventPollInterval, backoffMin: DefaultEventBackoffMin, backoffMax: DefaultEventBackoffMax,
-		sleep: sleepCtx, lookBack: DefaultLookBack, lookBackRecords: DefaultLookBackRecords}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// WithEventPolling sets how often Events asks for new records once it has
-// caught up (default DefaultEventPollInterval).
-func WithEventPolling(interval time.Duration) Option {
-	return func(s *settings) error {
-		if interval <= 0 {
-			return errors.New("WithEventPolling: interval must be positive")
-		}
-		s.events.every = interval
-		return nil
-	}
-}
-
-// WithEventTicks makes Events poll on each value received from ch instead
-// of on a ticker, so that tests can step it.
-func WithEventTicks(ch <-chan time.Time) Option {
-	return func(s *settings) error {
-		if ch == nil {
-			return errors.New("WithEventTicks: nil channel")
-		}
-		s.events.ticks = ch
-		return nil
-	}
-}
-
-// WithEventBackoff sets how long Events waits after a failed poll: min,
-// doubling up to max. sleep, when not nil, does the waiting (it must
-// return early with ctx's error when ctx ends).
-func WithEventBackoff(min, max time.Duration, sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(s *settings) error {
-		if min <= 0 || max < min {
-			return errors.New("WithEventBackoff: need 0 < min ≤ max")
-		}
-		s.events.backoffMin, s.events.backoffMax = min, max
-		if sleep != nil {
-			s.events.sleep = sleep
-		}
-		return nil
-	}
-}
-
-// WithEventLookBack sets where Events starts with an empty cursor: at
-// most records records before the newest, skipping those older than d
-// (defaults DefaultLookBackRecords and DefaultLookBack).
-func WithEventLookBack(d time.Duration, records int64) Option {
-	return func(s *settings) error {
-		if d <= 0 || records <= 0 {
-			return errors.New("WithEventLookBack: duration and records must be positive")
-		}
-		s.events.lookBack, s.events.lookBackRecords = d, records
-		return nil
-	}
+	e, _ := EventOptions{}.withDefaults()
+	return eventSettings{EventOptions: e, sleep: acshttp.Sleep}
 }
 
 // WithReaderDirections marks readers (by READERKEY) as entry or exit
@@ -128,7 +115,7 @@ func WithReaderDirections(m map[string]acs.Direction) Option {
 // fn fails (its error, unchanged), the provider is closed (Unavailable),
 // or the controller refuses the poll for good (the error's code says
 // why). Transport failures and unclassified answers are retried after a
-// back-off (WithEventBackoff), resuming after the last record read, so no
+// back-off (EventOptions), resuming after the last record read, so no
 // record is delivered twice within one call.
 //
 // The cursor is the record's LOGID in decimal. The controller's log IDs
@@ -137,8 +124,9 @@ func WithReaderDirections(m map[string]acs.Direction) Option {
 // sends AFTERLOGID set to the last LOGID read and drops records at or
 // before it, which is right either way. With an empty cursor, the newest
 // LOGID is read first (GetAccessHistory without AFTERLOGID answers newest
-// first) and delivery starts at most WithEventLookBack's records before
-// it, skipping records older than its duration (24 hours by default): the
+// first) and delivery starts at most EventOptions.LookBackRecords before
+// it, skipping records older than EventOptions.LookBack (24 hours by
+// default): the
 // live controller was seen not to filter by date while paging by LOGID,
 // so dates are not sent.
 //
@@ -188,11 +176,11 @@ func (p *Provider) eventLoop(ctx, pctx context.Context, op string, pos *position
 	}
 	ticks := p.ev.ticks
 	if ticks == nil {
-		t := time.NewTicker(p.ev.every)
+		t := time.NewTicker(p.ev.Interval)
 		defer t.Stop()
 		ticks = t.C
 	}
-	var delay time.Duration
+	backoff := acshttp.Backoff{Min: p.ev.BackoffMin, Max: p.ev.BackoffMax, Rand: p.ev.jitter}
 	for {
 		err := p.poll(pctx, op, pos, fn)
 		var fe fnError
@@ -202,7 +190,7 @@ func (p *Provider) eventLoop(ctx, pctx context.Context, op string, pos *position
 		case pctx.Err() != nil:
 			return ended()
 		case err == nil:
-			delay = 0
+			backoff.Reset()
 			select {
 			case <-pctx.Done():
 				return ended()
@@ -212,7 +200,7 @@ func (p *Provider) eventLoop(ctx, pctx context.Context, op string, pos *position
 		case acs.CodeOf(err) != acs.Unknown && !acs.IsRetryable(err):
 			return err
 		}
-		delay = min(max(2*delay, p.ev.backoffMin), p.ev.backoffMax)
+		delay := backoff.Next()
 		p.log.LogAttrs(ctx, slog.LevelWarn, "netbox event poll failed; retrying", slog.String("error", err.Error()), slog.Duration("backoff", delay))
 		if err := p.ev.sleep(pctx, delay); err != nil || pctx.Err() != nil {
 			return ended()
@@ -257,8 +245,8 @@ func (p *Provider) start(ctx context.Context, op string, pos *position) error {
 			newest = n
 		}
 	}
-	pos.last = max(newest-p.ev.lookBackRecords, 0)
-	pos.floor = p.now().Add(-p.ev.lookBack)
+	pos.last = max(newest-p.ev.LookBackRecords, 0)
+	pos.floor = p.now().Add(-p.ev.LookBack)
 	pos.started = true
 	return nil
 }
