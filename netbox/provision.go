@@ -294,20 +294,23 @@ func (p *Provider) added(ctx context.Context, pl *plan, a answer) (cardRec, bool
 // found. Another person with the card live: a Conflict. Only stale holders
 // (disabled, expired or deleted: a returned badge): their records are
 // removed and retry is set. Nobody found by the hot stamp: err stands, a
-// duplicate refusal as a Conflict.
+// duplicate refusal as a Conflict. Unless the controller refused the card
+// as a duplicate, the person is read first: the answer may have been lost
+// after the credential was added, or the person removed meanwhile.
 func (p *Provider) afterRefusal(ctx context.Context, pl *plan, err error) (c cardRec, found, retry bool, _ error) {
-	cur, lerr := p.getPerson(ctx, pl.op, pl.personID)
-	switch {
-	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
-		return c, false, false, lerr
-	case lerr != nil:
-		return c, false, false, err
-	case cur == nil:
-		return c, false, false, acs.Errorf(pl.op, Name, acs.Unavailable, "person %q was removed during the call; provision again", pl.personID)
-	}
-	if len(cur.matching(pl.format, pl.encoded)) > 0 {
-		c, _, err := p.ensureCredential(ctx, pl, cur)
-		return c, err == nil, false, err
+	if acs.CodeOf(err) != acs.AlreadyExists {
+		cur, lerr := p.getPerson(ctx, pl.op, pl.personID)
+		switch {
+		case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
+			return c, false, false, lerr
+		case lerr != nil:
+			return c, false, false, err
+		case cur == nil:
+			return c, false, false, acs.Errorf(pl.op, Name, acs.Unavailable, "person %q was removed during the call; provision again", pl.personID)
+		case len(cur.matching(pl.format, pl.encoded)) > 0:
+			c, _, err := p.ensureCredential(ctx, pl, cur)
+			return c, err == nil, false, err
+		}
 	}
 	holders, herr := p.cardHolders(ctx, pl.op, pl.format, pl.encoded, pl.hotstamp)
 	if herr != nil {
@@ -315,14 +318,15 @@ func (p *Provider) afterRefusal(ctx context.Context, pl *plan, err error) (c car
 	}
 	now := p.now()
 	for _, h := range holders {
-		if h.person.id != pl.personID && h.person.live(now) && h.card.live(now) {
+		if h.person.id == pl.personID {
+			c, _, err := p.ensureCredential(ctx, pl, h.person)
+			return c, err == nil, false, err
+		}
+		if h.person.live(now) && h.card.live(now) {
 			return c, false, false, acs.Errorf(pl.op, Name, acs.Conflict, "card %s is active for another person at the controller", pl.g.Card)
 		}
 	}
 	for _, h := range holders {
-		if h.person.id == pl.personID {
-			continue
-		}
 		if err := p.removeCredential(ctx, pl.op, h.person.id, h.card); err != nil {
 			return c, false, false, err
 		}
