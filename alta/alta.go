@@ -2,16 +2,15 @@ package alta
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
@@ -48,16 +47,9 @@ type Config struct {
 	OrgID int64
 }
 
-// TLSOptions selects how the server's certificate is checked.
-type TLSOptions struct {
-	// CAFile is a PEM file of extra root certificates.
-	CAFile string
-	// Config is used as the base TLS configuration when set (cloned).
-	Config *tls.Config
-	// InsecureSkipVerify turns certificate verification off. Never the
-	// default; for lab proxies only.
-	InsecureSkipVerify bool
-}
+// TLSOptions selects how the server's certificate is checked (see
+// acshttp.TLSOptions).
+type TLSOptions = acshttp.TLSOptions
 
 // TokenScheme is how the token is put in the Authorization header.
 type TokenScheme int
@@ -74,70 +66,76 @@ const (
 	SchemeBare
 )
 
-// Option configures a Provider.
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
 type Option func(*options)
 
 type options struct {
-	httpClient   *http.Client
-	tls          *TLSOptions
-	timeout      time.Duration
-	timeoutSet   bool
-	rate         float64
-	burst        int
-	logger       *slog.Logger
-	now          func() time.Time
-	retryMax     int
-	retryWaitMin time.Duration
-	retryWaitMax time.Duration
-	insecureHTTP bool
-	rules        acs.Rules
-	cacheTTL     time.Duration
-	sleep        func(ctx context.Context, d time.Duration) error
-	basic        bool
-	scheme       TokenScheme
-	emailDomain  string
-	polling      EventPolling
-	directions   map[string]acs.Direction
+	http        acshttp.ClientOptions
+	now         func() time.Time
+	rules       acs.Rules
+	cacheTTL    time.Duration
+	sleep       func(ctx context.Context, d time.Duration) error // how it waits; tests replace it
+	jitter      func() float64                                   // see Provider.jitter
+	basic       bool
+	scheme      TokenScheme
+	emailDomain string
+	events      EventOptions
+	directions  map[string]acs.Direction
+	errs        []error
 }
 
-// WithHTTPClient sends requests with c (its transport is wrapped, never
-// modified). It excludes WithTLS and WithTimeout.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
-
-// WithTLS sets the TLS policy of the default HTTP client.
-func WithTLS(t TLSOptions) Option { return func(o *options) { o.tls = &t } }
-
-// WithTimeout bounds every HTTP attempt of the default client (default
-// 30 s; contexts still apply).
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout, o.timeoutSet = d, true }
+func (o *options) invalid(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// WithRateLimit sets the client-side rate limit in requests a second and
-// its burst (default DefaultRateLimit with a burst of half of it). A rate
-// of zero or less turns the limiter off.
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
+
+// WithTLS sets how the server's certificate is checked (default: the
+// system roots, TLS 1.2 or later).
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
+
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; contexts
+// still apply).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
+
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off. The default is
+// DefaultRateLimit in bursts of half of it.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(o *options) { o.rate, o.burst = perSecond, burst }
+	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
 }
+
+// WithRetry sets how many times an idempotent (or throttled) request is
+// sent again (retries ≤ 0: never; default 3) and the bounds of the
+// backoff between attempts (0 keeps the defaults, 200 ms and 10 s). A
+// Retry-After longer than waitMax is not waited out: the call fails with
+// a RateLimited error carrying it.
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
 
 // WithLogger logs one debug line per HTTP attempt and token events.
 // Secrets are never logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used for token expiry, the catalogue cache,
 // soft-delete detection and event polling (default time.Now).
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithRetry sets how often an idempotent (or throttled) request is
-// retried and the bounds of the backoff between attempts (defaults 3,
-// 200 ms and 10 s). A Retry-After longer than waitMax is not waited out:
-// the call fails with a RateLimited error carrying it.
-func WithRetry(max int, waitMin, waitMax time.Duration) Option {
-	return func(o *options) { o.retryMax, o.retryWaitMin, o.retryWaitMax = max, waitMin, waitMax }
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			o.invalid("WithClock: nil clock")
+		}
+		o.now = now
+	}
 }
-
-// WithAllowInsecureHTTP allows plain http to non-loopback hosts.
-func WithAllowInsecureHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
 
 // WithRules sets the grant validation rules.
 func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
@@ -145,14 +143,13 @@ func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
 // WithCacheTTL sets how long the catalogues are cached (default
 // DefaultCacheTTL). An access level missing from the cache always triggers
 // a fresh listing before it is refused.
-func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
-
-// WithSleep sets how the provider waits: between event polls, after a
-// failed poll, and before resending a throttled create (default: a timer
-// that stops early when the context ends). Tests inject a function that
-// advances a fake clock instead of sleeping.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.sleep = sleep }
+func WithCacheTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			o.invalid("WithCacheTTL: %s is not positive", d)
+		}
+		o.cacheTTL = d
+	}
 }
 
 // WithBasicAuth sends HTTP Basic with Username and Password on every
@@ -161,15 +158,37 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 func WithBasicAuth() Option { return func(o *options) { o.basic = true } }
 
 // WithTokenScheme fixes how the token is sent (default SchemeProbe).
-func WithTokenScheme(s TokenScheme) Option { return func(o *options) { o.scheme = s } }
+func WithTokenScheme(s TokenScheme) Option {
+	return func(o *options) {
+		if s < SchemeProbe || s > SchemeBare {
+			o.invalid("WithTokenScheme: unknown token scheme %d", int(s))
+		}
+		o.scheme = s
+	}
+}
 
 // WithEmailDomain sets the domain of the e-mail addresses given to the
 // visitors the adapter creates (default DefaultEmailDomain). It is also
 // the marker by which Holdings tells them from everyone else.
-func WithEmailDomain(domain string) Option { return func(o *options) { o.emailDomain = domain } }
+func WithEmailDomain(domain string) Option {
+	return func(o *options) {
+		if !validDomain(domain) {
+			o.invalid("WithEmailDomain: %q is not a domain name", truncate(domain))
+		}
+		o.emailDomain = domain
+	}
+}
 
-// WithEventPolling tunes Events. Zero fields keep their defaults.
-func WithEventPolling(e EventPolling) Option { return func(o *options) { o.polling = e } }
+// WithEvents tunes Events, the polling source of door events (see
+// EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(o *options) {
+		var err error
+		if o.events, err = e.withDefaults(); err != nil {
+			o.invalid("WithEvents: %w", err)
+		}
+	}
+}
 
 // WithDoorDirection marks a door (an Alta entry ID) as an entry
 // (acs.DirectionIn) or exit (acs.DirectionOut) reader. Alta's activity
@@ -177,6 +196,12 @@ func WithEventPolling(e EventPolling) Option { return func(o *options) { o.polli
 // direction configured for their door, or acs.DirectionUnknown.
 func WithDoorDirection(entryID string, d acs.Direction) Option {
 	return func(o *options) {
+		if _, ok := parseAltaID(entryID); !ok {
+			o.invalid("WithDoorDirection: entry ID %q is not an Alta ID", truncate(entryID))
+		}
+		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
+			o.invalid("WithDoorDirection: unknown direction %d", int(d))
+		}
 		if o.directions == nil {
 			o.directions = map[string]acs.Direction{}
 		}
@@ -199,10 +224,12 @@ type Provider struct {
 	sleep        func(ctx context.Context, d time.Duration) error
 	emailDomain  string
 	cat          catalog
-	locks        keyLocks
-	polling      EventPolling
+	locks        acshttp.KeyedMutex
+	events       EventOptions
 	directions   map[string]acs.Direction
 	evCards      userCards
+	// jitter draws the event back-off's jitter; nil: random.
+	jitter func() float64
 }
 
 var (
@@ -211,121 +238,81 @@ var (
 	_ acs.EventSource = (*Provider)(nil)
 )
 
-func defaultOptions() options {
-	return options{rate: DefaultRateLimit, burst: DefaultRateLimit / 2, now: time.Now,
-		retryWaitMin: 200 * time.Millisecond, retryWaitMax: 10 * time.Second, timeout: 30 * time.Second,
-		cacheTTL: DefaultCacheTTL, emailDomain: DefaultEmailDomain}
-}
+// DefaultTimeout bounds each HTTP attempt unless WithTimeout says
+// otherwise.
+const DefaultTimeout = 30 * time.Second
 
-// New validates the configuration and returns a Provider. It makes no
-// request: the first call logs in.
-func New(cfg Config, opts ...Option) (*Provider, error) {
-	o := defaultOptions()
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, DefaultRateLimit, DefaultRateLimit/2), now: time.Now,
+		cacheTTL: DefaultCacheTTL, sleep: acshttp.Sleep, emailDomain: DefaultEmailDomain}
+	o.events, _ = EventOptions{}.withDefaults()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	fail := func(format string, args ...any) (*Provider, error) {
-		return nil, acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
+	return o, errors.Join(append(o.errs, o.http.Err())...)
+}
+
+// New validates the configuration and the options and returns a
+// Provider. It makes no request: the first call logs in.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	fail := func(err error) (*Provider, error) { return nil, acs.Wrap("new", Name, acs.InvalidArgument, err) }
+	o, err := newOptions(opts)
+	if err != nil {
+		return fail(err)
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if err := checkConfig(cfg, o); err != nil {
-		return fail("%v", err)
+	if err := checkConfig(cfg, o.basic); err != nil {
+		return fail(err)
 	}
-	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	base, err := o.http.BaseURL(cfg.BaseURL)
 	if err != nil {
-		return fail("base URL: %v", err)
+		return fail(fmt.Errorf("base URL: %w", err))
 	}
-	hc := o.httpClient
-	if hc == nil {
-		var t acshttp.TLSOptions
-		if o.tls != nil {
-			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
-		}
-		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
-			return fail("TLS: %v", err)
-		}
-	}
-	polling, err := o.polling.withDefaults()
+	hc, err := o.http.HTTPClient()
 	if err != nil {
-		return fail("WithEventPolling: %v", err)
+		return fail(err)
 	}
-	p := &Provider{cfg: cfg, orgPrefix: "/orgs/" + idSegment(cfg.OrgID), log: o.logger, now: o.now, rules: o.rules,
-		retryWaitMax: o.retryWaitMax, sleep: o.sleep, emailDomain: strings.ToLower(o.emailDomain),
-		polling: polling, directions: maps.Clone(o.directions)}
+	retryMax, _, retryWaitMax := o.http.Retry()
+	p := &Provider{cfg: cfg, orgPrefix: "/orgs/" + idSegment(cfg.OrgID), log: o.http.Logger(), now: o.now, rules: o.rules,
+		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, emailDomain: strings.ToLower(o.emailDomain),
+		events: o.events, directions: maps.Clone(o.directions), jitter: o.jitter}
 	secrets := []string{cfg.Password, url.QueryEscape(cfg.Password), jsonEscaped(cfg.Password)}
 	if o.basic {
 		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
 		p.basic = "Basic " + cred
 		secrets = append(secrets, cred)
 	}
-	var limiter *rate.Limiter
-	if o.rate > 0 {
-		limiter = acshttp.NewLimiter(o.rate, max(o.burst, 1))
-	}
-	if p.api, err = acshttp.New(acshttp.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Limiter: limiter,
-		Logger: o.logger, RetryMax: o.retryMax, RetryWaitMin: o.retryWaitMin, RetryWaitMax: o.retryWaitMax,
-		Throttled: throttledBody, Secrets: secrets}); err != nil {
-		return fail("%v", err)
-	}
-	p.retryMax = o.retryMax
-	switch {
-	case p.retryMax == 0:
-		p.retryMax = 3
-	case p.retryMax < 0:
-		p.retryMax = 0
-	}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
-	if p.sleep == nil {
-		p.sleep = sleepCtx
+	apiCfg := o.http.Config(Name, base, hc, secrets...)
+	apiCfg.Throttled = throttledBody
+	if p.api, err = acshttp.New(apiCfg); err != nil {
+		return fail(err)
 	}
 	p.cat.ttl = o.cacheTTL
-	p.tokens = &tokenSource{p: p, scheme: o.scheme}
+	p.tokens = newTokenSource(p, o.scheme)
 	return p, nil
 }
 
-// checkConfig checks the configuration and the options New cannot check
-// later.
-func checkConfig(cfg Config, o options) error {
+// checkConfig refuses a configuration with a missing credential, a
+// control character in one, a username that cannot be sent in HTTP Basic
+// (with WithBasicAuth) or no organisation.
+func checkConfig(cfg Config, basic bool) error {
 	for _, f := range [...]struct{ name, v string }{{"username (login e-mail)", cfg.Username}, {"password", cfg.Password}} {
 		if strings.TrimSpace(f.v) == "" {
-			return errorf("%s is required", f.name)
+			return fmt.Errorf("%s is required", f.name)
 		}
 		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return errorf("%s contains a control character", f.name)
+			return fmt.Errorf("%s contains a control character", f.name)
 		}
 	}
-	if o.basic && strings.Contains(cfg.Username, ":") {
-		return errorf("username must not contain ':' with HTTP Basic")
+	if basic && strings.Contains(cfg.Username, ":") {
+		return errors.New("username must not contain ':' with HTTP Basic")
 	}
 	if cfg.OrgID <= 0 {
-		return errorf("organisation ID is required (a positive integer)")
-	}
-	if o.httpClient != nil && (o.tls != nil || o.timeoutSet) {
-		return errorf("WithHTTPClient excludes WithTLS and WithTimeout; configure them on the client")
-	}
-	if o.now == nil {
-		return errorf("WithClock needs a function")
-	}
-	if o.scheme < SchemeProbe || o.scheme > SchemeBare {
-		return errorf("unknown token scheme %d", int(o.scheme))
-	}
-	if o.cacheTTL <= 0 {
-		return errorf("cache TTL must be positive")
-	}
-	if !validDomain(o.emailDomain) {
-		return errorf("e-mail domain %q is not a domain name", truncate(o.emailDomain))
-	}
-	for id, d := range o.directions {
-		if _, ok := parseAltaID(id); !ok {
-			return errorf("WithDoorDirection: entry ID %q is not an Alta ID", truncate(id))
-		}
-		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
-			return errorf("WithDoorDirection: unknown direction %d", int(d))
-		}
+		return errors.New("organisation ID is required (a positive integer)")
 	}
 	return nil
 }
@@ -347,17 +334,3 @@ func validDomain(d string) bool {
 
 // Name returns "alta".
 func (p *Provider) Name() string { return Name }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -24,91 +24,63 @@ const (
 // expiresAt: the token is used until a 401 says otherwise.
 const defaultTokenLifetime = time.Hour
 
-// tokenSource holds the login token. One login or refresh runs at a time;
-// callers arriving meanwhile wait for its result instead of starting their
-// own.
+// tokenSource holds the login token, shared by concurrent callers: one
+// login or refresh runs at a time, and callers arriving meanwhile wait
+// for its result instead of starting their own. It also holds the token
+// scheme while it is probed.
 type tokenSource struct {
-	p *Provider
+	p      *Provider
+	shared acshttp.SharedLogin[issued]
 
 	mu        sync.Mutex
-	token     string
-	refreshAt time.Time // when the token should be refreshed
-	expiresAt time.Time // when it stops working (on our clock)
 	scheme    TokenScheme
 	confirmed bool     // a request with scheme was accepted
 	past      []string // the last tokens replaced, still redacted
-	inflight  *tokenCall
 }
 
-type tokenCall struct {
-	done  chan struct{}
-	token string
-	err   *acs.Error // without Op; each caller copies it with its own
+func newTokenSource(p *Provider, scheme TokenScheme) *tokenSource {
+	ts := &tokenSource{p: p, scheme: scheme}
+	ts.shared.Usable = func(t issued) bool { return t.token != "" && p.now().Before(t.refreshAt) }
+	return ts
 }
 
 // get returns a valid token and the scheme to send it with, logging in or
 // refreshing as needed.
 func (ts *tokenSource) get(ctx context.Context, op string) (string, TokenScheme, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		ts.mu.Lock()
-		now := ts.p.now()
-		if ts.token != "" && now.Before(ts.refreshAt) {
-			tok, sch := ts.token, ts.currentScheme()
-			ts.mu.Unlock()
-			return tok, sch, nil
-		}
-		if c := ts.inflight; c != nil {
-			ts.mu.Unlock()
-			select {
-			case <-c.done:
-			case <-ctx.Done():
-				return "", 0, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-			}
-			if c.err == nil {
-				return c.token, ts.schemeNow(), nil
-			}
-			if c.err.Code == acs.Canceled {
-				continue // the leader's context ended, not ours: try again
-			}
-			e := *c.err
-			e.Op = op
-			return "", 0, &e
-		}
-		c := &tokenCall{done: make(chan struct{})}
-		ts.inflight = c
-		old, sch := "", ts.currentScheme()
-		if ts.token != "" && now.Before(ts.expiresAt) {
-			old = ts.token // still valid: refresh rather than log in
-		}
-		ts.mu.Unlock()
-
-		t, err := ts.fetch(ctx, old, sch)
-
-		ts.mu.Lock()
-		if err == nil {
-			if ts.token != "" {
-				ts.past = append(ts.past, ts.token)
-				ts.past = ts.past[max(0, len(ts.past)-8):]
-			}
-			ts.token, ts.refreshAt, ts.expiresAt = t.token, t.refreshAt, t.expiresAt
-			c.token = t.token
-		} else {
-			c.err = err
-		}
-		ts.inflight = nil
-		close(c.done)
-		sch = ts.currentScheme()
-		ts.mu.Unlock()
-		if err != nil {
-			e := *err
-			e.Op = op
-			return "", 0, &e
-		}
-		return t.token, sch, nil
+	if err := ctx.Err(); err != nil {
+		return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	t, err := ts.shared.Get(ctx, ts.renew)
+	var ae *acs.Error
+	switch {
+	case err == nil:
+		return t.token, ts.schemeNow(), nil
+	case !errors.As(err, &ae): // ctx ended while another caller fetched
+		return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	e := *ae // shared with the other callers: each names its own op
+	e.Op = op
+	return "", 0, &e
+}
+
+// renew is the fetch of ts.shared: a refresh of prev while it is live
+// and has not run out, else a login.
+func (ts *tokenSource) renew(ctx context.Context, prev issued) (issued, error) {
+	old := ""
+	if _, live := ts.shared.Held(); live && prev.token != "" && ts.p.now().Before(prev.expiresAt) {
+		old = prev.token // still valid: refresh rather than log in
+	}
+	t, err := ts.fetch(ctx, old, ts.schemeNow())
+	if err != nil {
+		return issued{}, err
+	}
+	if prev.token != "" {
+		ts.mu.Lock()
+		ts.past = append(ts.past, prev.token)
+		ts.past = ts.past[max(0, len(ts.past)-8):]
+		ts.mu.Unlock()
+	}
+	return t, nil
 }
 
 // currentScheme is the scheme to try first; ts.mu is held.
@@ -165,22 +137,19 @@ func schemeName(s TokenScheme) string {
 }
 
 // invalidate marks tok as refused (the API answered 401), so the next get
-// logs in again. Tokens other than the current one are ignored: a newer
-// token has already replaced them.
+// logs in again (a refused token is not refreshed). Tokens other than the
+// current one are ignored: a newer token has already replaced them.
 func (ts *tokenSource) invalidate(tok string) {
-	ts.mu.Lock()
-	if ts.token == tok {
-		ts.refreshAt, ts.expiresAt = time.Time{}, time.Time{}
-	}
-	ts.mu.Unlock()
+	ts.shared.Expire(func(t issued) bool { return t.token == tok })
 }
 
 // secrets returns the current token and the last ones replaced, for
 // redaction (a request sent with an older token may fail after a refresh).
 func (ts *tokenSource) secrets() []string {
+	t, _ := ts.shared.Held()
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
-	return append([]string{ts.token}, ts.past...)
+	return append([]string{t.token}, ts.past...)
 }
 
 // authHeader renders the Authorization value of a token.

@@ -40,7 +40,7 @@ type swipeHarness struct {
 
 func newSwipeHarness(t *testing.T, simOpts []altasim.Option) *swipeHarness {
 	h := &swipeHarness{}
-	h.e = newEnv(t, simOpts, WithSleep(h.sleep))
+	h.e = newEnv(t, simOpts, withSleep(h.sleep))
 	return h
 }
 

@@ -187,8 +187,8 @@
 // is the intersection of the user's and the credential's.
 //
 // Events polls the activity report from the cursor (or
-// EventPolling.History ago) in windows of at most EventPolling.Window,
-// EventPolling.Settle behind now, and delivers door events in order of
+// EventOptions.History ago) in windows of at most EventOptions.Window,
+// EventOptions.Settle behind now, and delivers door events in order of
 // time and row digest; see its documentation.
 //
 // # Left out

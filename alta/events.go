@@ -19,9 +19,10 @@ import (
 	"unicode"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
-// Defaults of EventPolling.
+// Defaults of EventOptions.
 const (
 	DefaultPollInterval = 10 * time.Second
 	DefaultEventSettle  = 5 * time.Second
@@ -29,8 +30,8 @@ const (
 	DefaultEventWindow  = time.Hour
 )
 
-// EventPolling tunes Events. Zero fields take the defaults.
-type EventPolling struct {
+// EventOptions tunes Events. Zero fields take the defaults.
+type EventOptions struct {
 	// Interval is the wait between polls once every event has been
 	// delivered (default DefaultPollInterval).
 	Interval time.Duration
@@ -48,12 +49,13 @@ type EventPolling struct {
 	// the events held in memory at once.
 	Window time.Duration
 	// BackoffMin and BackoffMax bound the wait after a failed poll
-	// (defaults 1 s and 1 min; doubled after each failure in a row). A
-	// Retry-After from Alta is honoured when longer.
+	// (defaults 1 s and 1 min; doubled after each failure in a row, each
+	// wait less a random part of up to a quarter). A Retry-After from Alta
+	// is honoured when longer.
 	BackoffMin, BackoffMax time.Duration
 }
 
-func (e EventPolling) withDefaults() (EventPolling, error) {
+func (e EventOptions) withDefaults() (EventOptions, error) {
 	if e.Interval < 0 || e.Settle < 0 || e.History < 0 || e.Window < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 {
 		return e, errors.New("durations must not be negative")
 	}
@@ -193,13 +195,13 @@ type fnError struct{ err error }
 func (e *fnError) Error() string { return e.err.Error() }
 
 // Events polls GET /orgs/{orgId}/reports/activity/events and delivers door
-// events after cursor (from EventPolling.History ago when cursor is empty)
+// events after cursor (from EventOptions.History ago when cursor is empty)
 // to fn, one at a time, oldest first, until ctx ends (a Canceled error),
 // fn returns an error (returned as is), or Alta refuses for good. It
 // implements acs.EventSource.
 //
 // Each query covers whole seconds from the cursor's second, at most
-// EventPolling.Window long and ending EventPolling.Settle before now, with
+// EventOptions.Window long and ending EventOptions.Settle before now, with
 // filter uiData.time:(from-to); its pages are read with the cursor Alta
 // returns, sending the same filter on every call as Alta requires (§1.7),
 // and a searchId option for Alta's support. The rows are ordered by time,
@@ -213,7 +215,7 @@ func (e *fnError) Error() string { return e.err.Error() }
 // none or several, or was removed since.
 //
 // Failed polls (no answer, 5xx, throttling) are retried after a backoff
-// that grows to EventPolling.BackoffMax, forever; other errors end the call.
+// that grows to EventOptions.BackoffMax, forever; other errors end the call.
 func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEvent) error) error {
 	const op = "events"
 	if fn == nil {
@@ -230,10 +232,10 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if cursor == "" {
-		pos.at = p.now().UTC().Add(-p.polling.History)
+		pos.at = p.now().UTC().Add(-p.events.History)
 	}
 	s := &poller{p: p, op: op, pos: pos, fn: fn}
-	failures := 0
+	backoff := acshttp.Backoff{Min: p.events.BackoffMin, Max: p.events.BackoffMax, Rand: p.jitter}
 	for {
 		more, err := s.pass(ctx)
 		var fe *fnError
@@ -241,10 +243,10 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 			return fe.err
 		}
 		if err == nil {
-			failures = 0
+			backoff.Reset()
 			wait := time.Duration(0)
 			if !more {
-				wait = p.polling.Interval
+				wait = p.events.Interval
 			}
 			if err := p.sleep(ctx, wait); err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
@@ -257,24 +259,22 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		if c := acs.CodeOf(err); c != acs.Unavailable && c != acs.RateLimited && c != acs.Unknown {
 			return err
 		}
-		if err := p.backoff(ctx, err, failures); err != nil {
+		if err := p.afterFailedPoll(ctx, err, &backoff); err != nil {
 			return err
 		}
-		failures++
 	}
 }
 
-// backoff waits after the failures-th failed poll in a row.
-func (p *Provider) backoff(ctx context.Context, cause error, failures int) error {
-	d := p.polling.BackoffMin << min(failures, 20)
-	if d > p.polling.BackoffMax || d <= 0 {
-		d = p.polling.BackoffMax
-	}
+// afterFailedPoll waits after a failed poll: the next wait of b
+// (doubling up to BackoffMax, less a random part of up to a quarter), or
+// Alta's Retry-After when longer.
+func (p *Provider) afterFailedPoll(ctx context.Context, cause error, b *acshttp.Backoff) error {
+	d := b.Next()
 	if ra, ok := acs.RetryAfterOf(cause); ok && ra > d {
 		d = ra
 	}
 	p.log.LogAttrs(ctx, slog.LevelWarn, "alta: event poll failed, retrying", slog.String("provider", Name),
-		slog.Int("failures", failures+1), slog.Duration("wait", d), slog.String("error", p.redact(cause.Error())))
+		slog.Int("failures", b.Failures()), slog.Duration("wait", d), slog.String("error", p.redact(cause.Error())))
 	if err := p.sleep(ctx, d); err != nil {
 		return acs.Wrap("events", Name, acs.Canceled, err)
 	}
@@ -294,7 +294,7 @@ type poller struct {
 // more reports that a later window is ready now.
 func (s *poller) pass(ctx context.Context) (more bool, err error) {
 	p := s.p
-	upper := p.now().UTC().Add(-p.polling.Settle).Truncate(time.Second)
+	upper := p.now().UTC().Add(-p.events.Settle).Truncate(time.Second)
 	from := s.pos.at.Truncate(time.Second)
 	if s.low.After(from) {
 		from = s.low
@@ -302,7 +302,7 @@ func (s *poller) pass(ctx context.Context) (more bool, err error) {
 	if upper.Before(from) {
 		return false, nil
 	}
-	to := from.Add(p.polling.Window)
+	to := from.Add(p.events.Window)
 	if to.After(upper) {
 		to = upper
 	}

@@ -39,7 +39,7 @@ func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
 
 func eventEnv(t *testing.T, simOpts []altasim.Option, opts ...Option) (*env, *sleeper) {
 	s := &sleeper{limit: 50}
-	e := newEnv(t, simOpts, append([]Option{WithSleep(s.sleep)}, opts...)...)
+	e := newEnv(t, simOpts, append([]Option{withSleep(s.sleep), withoutJitter()}, opts...)...)
 	s.clk = e.clk
 	return e, s
 }
@@ -124,9 +124,9 @@ func TestEventsDeliverDoorDecisions(t *testing.T) {
 
 // Many events in one window are read over several pages with Alta's
 // cursor and the same filter on every call (§1.7), each delivered once
-// and in order; windows longer than EventPolling.Window are split.
+// and in order; windows longer than EventOptions.Window are split.
 func TestEventsPagesAndWindows(t *testing.T) {
-	e, s := eventEnv(t, nil, WithEventPolling(EventPolling{Window: 30 * time.Minute}))
+	e, s := eventEnv(t, nil, WithEvents(EventOptions{Window: 30 * time.Minute}))
 	start := e.clk.Now()
 	const n = 700
 	for i := range n {

@@ -142,24 +142,21 @@ type manualClock struct {
 
 func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-	return ctx.Err()
-}
+func (c *manualClock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // Reading door events: a visitor's badge at the lobby and at a door its
 // group does not open.
 func ExampleProvider_Events() {
-	clk := &manualClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	// The simulator's clock stands a minute back, so that its swipes are
+	// settled when Events first polls.
+	clk := &manualClock{t: time.Now().Add(-time.Minute)}
 	sim := altasim.New(altasim.WithClock(clk.Now))
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	c := altasim.DefaultCredentials()
 	p, err := alta.New(alta.Config{BaseURL: srv.URL, Username: c.Email, Password: c.Password, OrgID: altasim.OrgID},
-		alta.WithClock(clk.Now), alta.WithSleep(clk.Sleep), alta.WithDoorDirection("42", acs.DirectionIn),
-		alta.WithRateLimit(0, 0), alta.WithEventPolling(alta.EventPolling{History: time.Hour}))
+		alta.WithDoorDirection("42", acs.DirectionIn),
+		alta.WithRateLimit(0, 0), alta.WithEvents(alta.EventOptions{History: time.Hour}))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -174,7 +171,7 @@ func ExampleProvider_Events() {
 		log.Fatal(err)
 	}
 	_, _ = sim.Swipe(42, wiegand.H10301, 1, 77) // the lobby
-	_ = clk.Sleep(ctx, time.Second)
+	clk.Advance(time.Second)
 	_, _ = sim.Swipe(43, wiegand.H10301, 1, 77) // floor 3: not the visitor's group
 
 	done := errors.New("done")

@@ -226,7 +226,7 @@ func TestRateLimitedCreateIsResentAfterRetryAfter(t *testing.T) {
 		mu.Unlock()
 		return ctx.Err()
 	}
-	e := newEnv(t, []altasim.Option{altasim.WithRetryAfter(2)}, WithRetry(3, time.Millisecond, 5*time.Second), WithSleep(sleep))
+	e := newEnv(t, []altasim.Option{altasim.WithRetryAfter(2)}, WithRetry(3, time.Millisecond, 5*time.Second), withSleep(sleep))
 	e.sim.AddFault(altasim.Fault{Method: "POST", Path: "/users", Kind: altasim.FaultRateLimit})
 	p, err := e.p.Provision(t.Context(), testGrant(0, e.clk.Now(), e.levels()[0]))
 	if err != nil {

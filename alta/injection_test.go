@@ -148,7 +148,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"bad e-mail domain":     {opts: []Option{WithEmailDomain("not a domain")}},
 		"client and TLS":        {opts: []Option{WithHTTPClient(&http.Client{}), WithTLS(TLSOptions{})}},
 		"bad door":              {opts: []Option{WithDoorDirection("lobby", acs.DirectionIn)}},
-		"negative poll":         {opts: []Option{WithEventPolling(EventPolling{Interval: -1})}},
+		"negative poll":         {opts: []Option{WithEvents(EventOptions{Interval: -1})}},
 		"unknown token scheme":  {opts: []Option{WithTokenScheme(7)}},
 		"missing CA file":       {opts: []Option{WithTLS(TLSOptions{CAFile: "/nonexistent/ca.pem"})}},
 		"zero cache TTL option": {opts: []Option{WithCacheTTL(-1)}},

@@ -106,13 +106,11 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := ctx.Err(); err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	for _, key := range []string{"ext:" + g.Person.ExternalID, "card:" + r.raw + ":" + string(g.Card.Format)} {
-		unlock, err := p.locks.lock(ctx, key)
-		if err != nil {
-			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		defer unlock()
+	unlock, err := p.locks.Lock(ctx, "ext:"+g.Person.ExternalID, "card:"+r.raw+":"+string(g.Card.Format))
+	if err != nil {
+		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	defer unlock()
 	res, err := r.run(ctx)
 	if err != nil {
 		if refusal(err) {

@@ -28,7 +28,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if ref.CardholderExternalID != "" {
-		unlock, err := p.locks.lock(ctx, "ext:"+ref.CardholderExternalID)
+		unlock, err := p.locks.Lock(ctx, "ext:"+ref.CardholderExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -144,7 +144,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, "ext:"+ref.ExternalID)
+		unlock, err := p.locks.Lock(ctx, "ext:"+ref.ExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -433,8 +432,6 @@ func truncate(s string) string {
 	return s
 }
 
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
-
 // ---- times ----
 
 // wireTime is how windows are sent: ISO 8601 in UTC with milliseconds, as
@@ -454,42 +451,4 @@ func parseWireTime(s string) (time.Time, bool) {
 		return t.UTC(), true
 	}
 	return time.Time{}, false
-}
-
-// ---- per-key locks ----
-
-// keyLocks serialises operations on one key (a cardholder's external ID,
-// a card) within this process, so that concurrent provisions of one visit
-// cannot race into duplicates. The zero value is ready to use.
-type keyLocks struct {
-	mu   sync.Mutex
-	held map[string]chan struct{} // closed when the key is freed
-}
-
-// lock waits until key is free or ctx ends; the returned function frees it.
-func (k *keyLocks) lock(ctx context.Context, key string) (func(), error) {
-	for {
-		k.mu.Lock()
-		if k.held == nil {
-			k.held = map[string]chan struct{}{}
-		}
-		ch, busy := k.held[key]
-		if !busy {
-			ch = make(chan struct{})
-			k.held[key] = ch
-			k.mu.Unlock()
-			return func() {
-				k.mu.Lock()
-				delete(k.held, key)
-				k.mu.Unlock()
-				close(ch)
-			}, nil
-		}
-		k.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
 }
