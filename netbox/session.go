@@ -136,7 +136,7 @@ func (p *Provider) loggedIn(ctx context.Context, op string, c *loginCall, id str
 	}
 	var gen uint64
 	if err == nil {
-		s.loginErr, s.loginDelay = nil, 0
+		s.loginErr = nil // the delay grows on: a command that gets through resets it (do)
 		s.id = id
 		s.gen++
 		gen = s.gen
@@ -218,6 +218,9 @@ func (p *Provider) do(ctx context.Context, r request) (answer, error) {
 		}
 		a, err := p.send(ctx, r, id)
 		if e, ok := nbapiError(err); !ok || e.APIError != apiAuthFailure {
+			if err == nil || ok {
+				p.accepted()
+			}
 			return a, err
 		}
 		p.refused(ctx, gen)
@@ -228,8 +231,30 @@ func (p *Provider) do(ctx context.Context, r request) (answer, error) {
 		ae := err.(*acs.Error)
 		ae.Message = "the controller refuses the session right after Login: turn on Use login username/password " +
 			"(Site Settings, Network Controller, Data Integration) and give the user Read-Write API privilege"
+		p.backOff(ae)
 		return a, ae
 	}
+}
+
+// accepted resets the login back-off once the controller answered a
+// command of a session.
+func (p *Provider) accepted() {
+	s := &p.sess
+	s.mu.Lock()
+	s.loginDelay = 0
+	s.mu.Unlock()
+}
+
+// backOff makes calls fail at once with err, without a Login, for the
+// login back-off: sessions the controller refuses right after Login would
+// otherwise cost two Logins and two Logouts per call.
+func (p *Provider) backOff(err error) {
+	s := &p.sess
+	s.mu.Lock()
+	s.loginDelay = min(max(2*s.loginDelay, minLoginBackoff), maxLoginBackoff)
+	s.loginAt = p.now().Add(s.loginDelay)
+	s.loginErr = err
+	s.mu.Unlock()
 }
 
 // Close logs the session out (Logout), waits for a Login in flight and

@@ -74,6 +74,18 @@ func TestSessionsRefusedAfterLogin(t *testing.T) {
 	if n := count(e.sim.Requests(), "Login"); n != 2 {
 		t.Errorf("%d logins, want 2", n)
 	}
+	// The next call fails at once: no Login until the back-off passed.
+	if err := e.p.Ping(t.Context()); acs.CodeOf(err) != acs.Unauthenticated || count(e.sim.Requests(), "Login") != 2 {
+		t.Errorf("during the back-off: %v after %d logins", err, count(e.sim.Requests(), "Login"))
+	}
+	e.clock.Advance(minLoginBackoff)
+	_ = e.p.Ping(t.Context())
+	if n := count(e.sim.Requests(), "Login"); n != 4 {
+		t.Errorf("%d logins after the back-off, want 4", n)
+	}
+	if e.p.sess.loginDelay != 2*minLoginBackoff {
+		t.Errorf("back-off %s after two refusals, want %s", e.p.sess.loginDelay, 2*minLoginBackoff)
+	}
 	expectNoOpenSession(t, e)
 	if _, logins, logouts := e.sim.Sessions(); logins != logouts {
 		t.Errorf("%d logins, %d logouts", logins, logouts)

@@ -171,6 +171,9 @@ type Request struct {
 	// Answer is "SUCCESS", "FAIL: errmsg", "NOT FOUND", "DUPLICATE",
 	// "APIERROR n", "HTTP n" or "dropped".
 	Answer string
+	// Status is the HTTP status answered (200 for every NBAPI answer); 0
+	// when the connection was dropped.
+	Status int
 }
 
 type session struct {
@@ -189,6 +192,7 @@ type Server struct {
 	version     string
 	empty       EmptyAnswer
 	missing     MissingAnswer
+	latency     time.Duration
 	errAtRoot   bool
 	exclusive   bool
 	noIntegAuth bool
@@ -268,6 +272,21 @@ func WithIntegrationAuthDisabled() Option { return func(s *Server) { s.noIntegAu
 
 // WithLegacyPath serves the API at LegacyPath, as controllers before 6.x.
 func WithLegacyPath() Option { return func(s *Server) { s.legacy = true } }
+
+// WithoutDefaults removes the default user (give another with WithUser).
+func WithoutDefaults() Option {
+	return func(s *Server) { delete(s.users, DefaultUsername) }
+}
+
+// WithLatency delays every request by d (through the simulator's sleep).
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// SetLatency delays every later request by d (0: none).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = d
+	s.mu.Unlock()
+}
 
 // WithoutSeed starts with no user, access level, card format or reader.
 func WithoutSeed() Option {
@@ -365,8 +384,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ct string, raw, d
 		return
 	}
 	f := s.takeFault(cmd.name)
-	if f.Latency > 0 {
-		if err := s.sleep(r.Context(), f.Latency); err != nil {
+	s.mu.Lock()
+	wait := s.latency + f.Latency
+	s.mu.Unlock()
+	if wait > 0 {
+		if err := s.sleep(r.Context(), wait); err != nil {
 			return
 		}
 	}
@@ -374,7 +396,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ct string, raw, d
 		f.Before()
 	}
 	if f.DropBefore {
-		s.record(rec, "dropped")
+		s.record(rec, "dropped", 0)
 		panic(http.ErrAbortHandler)
 	}
 	if res := f.answer(); res != nil {
@@ -386,7 +408,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, ct string, raw, d
 	}
 	res := s.execute(cmd)
 	if f.DropAfterCommit {
-		s.record(rec, "dropped")
+		s.record(rec, "dropped", 0)
 		panic(http.ErrAbortHandler)
 	}
 	s.reply(w, rec, res, cmd)
@@ -460,7 +482,7 @@ func (s *Server) Sessions() (open, logins, logouts int) {
 // reply writes the answer and logs the request.
 func (s *Server) reply(w http.ResponseWriter, rec Request, res *result, cmd *command) {
 	if res.httpStatus != 0 {
-		s.record(rec, "HTTP "+strconv.Itoa(res.httpStatus))
+		s.record(rec, "HTTP "+strconv.Itoa(res.httpStatus), res.httpStatus)
 		if res.rawBody != "" {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(res.httpStatus)
@@ -470,7 +492,7 @@ func (s *Server) reply(w http.ResponseWriter, rec Request, res *result, cmd *com
 		htmlError(w, res.httpStatus, http.StatusText(res.httpStatus))
 		return
 	}
-	s.record(rec, res.summary())
+	s.record(rec, res.summary(), http.StatusOK)
 	out, err := s.encode(res, cmd)
 	if err != nil {
 		htmlError(w, http.StatusInternalServerError, "Internal Server Error")
@@ -481,8 +503,8 @@ func (s *Server) reply(w http.ResponseWriter, rec Request, res *result, cmd *com
 	_, _ = w.Write(out)
 }
 
-func (s *Server) record(rec Request, answer string) {
-	rec.Answer = answer
+func (s *Server) record(rec Request, answer string, status int) {
+	rec.Answer, rec.Status = answer, status
 	s.mu.Lock()
 	s.reqs = append(s.reqs, rec)
 	s.mu.Unlock()
