@@ -41,11 +41,16 @@
 //     not carried out; APIERROR 5 again right after the new Login means the
 //     controller refuses API sessions (Data Integration's "Use login
 //     username/password" off, or no Read-Write API privilege): that error
-//     says so. A refused Login starts a back-off of 30 seconds, doubling up
-//     to 15 minutes, during which calls fail at once with the same error.
+//     says so. Such a refusal, like a refused Login, starts a back-off of
+//     30 seconds, doubling up to 15 minutes, during which calls fail at
+//     once with the same error and no Login is sent.
 //     Close sends Logout, and a Login still in flight when Close is called
 //     is logged out as soon as it answers: every Login is matched by a
 //     Logout, since the controller accumulates session files otherwise.
+//     A session expiring mid-call costs 3 more requests (the refused
+//     command, Logout of the refused session, Login). How long an idle
+//     session lives is not documented; the adapter needs no keepalive,
+//     since an expired session is replaced on the next call.
 //   - Answers are HTTP 200 whatever happened. Each is classified: an
 //     <APIERROR>n</APIERROR> (read inside RESPONSE or directly under
 //     NETBOX, where public clients disagree) as 1 Unavailable, 2
@@ -123,23 +128,31 @@
 //     AddCredential.
 //
 // A first provision costs 6 requests when cold (Login, GetAccessLevels,
-// GetCardFormats, GetPerson, AddPerson, AddCredential), 3 once warm, and a
-// repeat 1 (GetPerson): the protocol minimum for each, since the lookup is
-// what makes a retry find what a lost answer created. When AddPerson fails,
-// the person is looked up before the error is believed: found (the answer
-// was lost, or a replica created it), the call goes on with it. When
-// AddCredential fails, the adapter asks who holds the card: the person
-// itself (lost answer, or a replica) is success; another person whose
-// credential is live (not disabled, status ACTIVE, not expired, person not
-// deleted or expired) is a Conflict; only stale holders (a returned badge)
-// have their credential record removed (RemoveCredential) and the
-// credential is added again; a DUPLICATE refusal whose holder cannot be
-// found by hot stamp is a Conflict. After a refusal, a person this call
-// created is removed again (RemovePerson and PERSONPURGE, even when the
-// caller's context ended), so a refused provision leaves nothing behind.
-// When several credentials of the card sit on the person (a controller that
-// accepts duplicates, and replicas racing), the smallest CREDENTIALID is
-// kept and the others removed.
+// GetCardFormats, GetPerson, AddPerson, AddCredential; the protocol minimum
+// is 5, the card formats being read only to refuse an unknown one before
+// anything is created), 3 once warm, and a repeat 1 (GetPerson): the
+// minimum for both, since the lookup is what makes a retry find what a
+// lost answer created. A re-provision that changes the levels or the
+// window costs 2 (GetPerson, ModifyPerson).
+//
+// When AddPerson fails, the person is looked up before the error is
+// believed: found (the answer was lost, or a replica created it), the call
+// goes on with it. When AddCredential fails, the adapter asks who holds the
+// card (the person itself, unless the controller refused the card as a
+// duplicate, then SearchPersonData by hot stamp and GetPerson of each
+// holder): the person itself (lost answer, or a replica) is success;
+// another person whose credential is live (not disabled, status ACTIVE,
+// not expired, person not deleted or expired) is a Conflict; only stale
+// holders (a returned badge) have their credential record removed
+// (RemoveCredential) and the credential is added again; a DUPLICATE
+// refusal whose holder cannot be found by hot stamp is a Conflict. A
+// returned badge handed to the next visitor thus costs 7 requests (the
+// minimum, knowing where the stale record is, being 4). After a refusal, a
+// person this call created is removed again (RemovePerson and
+// PERSONPURGE, even when the caller's context ended), so a refused
+// provision leaves nothing behind. When several credentials of the card
+// sit on the person (a controller that took both from racing replicas),
+// the smallest CREDENTIALID is kept and the others removed.
 //
 // Revoke reads the person (GetPerson) and disables the credential
 // (ModifyCredential DISABLED 1): 2 requests, the minimum being 1; the

@@ -189,3 +189,21 @@ func TestReplicasRaceForOneCard(t *testing.T) {
 		t.Errorf("census %+v", c)
 	}
 }
+
+// Revoke and RemoveCardholder never touch a person this SDK did not
+// create, whatever reference they are given.
+func TestPeopleEnteredByHandUntouched(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	card := acs.Card{Format: acs.H10301, Facility: 42, Number: 5}
+	e.employee("E-1", "5", false, card)
+	ctx := t.Context()
+	if err := e.p.RemoveCardholder(ctx, acs.CardholderRef{ID: "E-1"}); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Errorf("remove: %v", err)
+	}
+	if err := e.p.Revoke(ctx, acs.CredentialRef{CardholderID: "E-1", Card: card}); acs.CodeOf(err) != acs.InvalidArgument {
+		t.Errorf("revoke: %v", err)
+	}
+	if got, _ := e.sim.Person("E-1"); got.Deleted || got.Credentials[0].Disabled || len(e.sim.Requests()) != 0 {
+		t.Errorf("the employee was touched: %+v after %d requests", got, len(e.sim.Requests()))
+	}
+}

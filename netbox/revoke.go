@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
 )
@@ -21,6 +22,9 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 	var t revocation
 	switch {
 	case ref.CardholderID != "":
+		if err := p.ownPersonID(op, ref.CardholderID); err != nil {
+			return t, err
+		}
 		t.personID = ref.CardholderID
 	case ref.CardholderExternalID != "":
 		if err := acs.ValidateExternalID(ref.CardholderExternalID); err != nil {
@@ -32,10 +36,8 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 			"credential reference names no cardholder: NBAPI addresses a credential under its person (PERSONID)")
 	}
 	t.credID = ref.ID
-	for _, v := range []string{t.personID, t.credID} {
-		if err := xmlText(v); err != nil || len(v) > 256 {
-			return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential reference holds an ID that is not plain text of at most 256 bytes")
-		}
+	if err := xmlText(t.credID); err != nil || len(t.credID) > 256 {
+		return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential ID is not plain text of at most 256 bytes")
 	}
 	if !ref.Card.IsZero() && ref.Card.Validate() == nil {
 		if name, ok := p.cardFormatName(ref.Card); ok {
@@ -47,6 +49,18 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 			"credential reference has neither a credential ID nor a card of a known NetBox card format")
 	}
 	return t, nil
+}
+
+// ownPersonID refuses a PERSONID this SDK would not have written (without
+// Config.PersonIDPrefix, or not XML text): Revoke and RemoveCardholder
+// never touch people entered by hand, whatever reference they are given.
+func (p *Provider) ownPersonID(op, id string) error {
+	ext, ok := strings.CutPrefix(id, p.cfg.PersonIDPrefix)
+	if !ok || acs.ValidateExternalID(ext) != nil {
+		return acs.Errorf(op, Name, acs.InvalidArgument,
+			"cardholder ID %.80q is not a PERSONID this provider writes (%q followed by an external ID)", id, p.cfg.PersonIDPrefix)
+	}
+	return nil
 }
 
 // cardFormatName is the NetBox card format a card without a
@@ -71,7 +85,9 @@ func (p *Provider) cardFormatName(c acs.Card) (string, bool) {
 // ref.CardholderExternalID: so a stale revoke retried after the badge went
 // to another person cannot take it away. A person or credential that does
 // not exist, or one already disabled, is a success; so is one that
-// disappears during the call, whatever the controller answers then.
+// disappears during the call, whatever the controller answers then. A
+// cardholder ID without Config.PersonIDPrefix is refused (InvalidArgument):
+// people entered by hand are never touched.
 func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	t, err := p.revokeTarget(op, ref)
@@ -107,13 +123,14 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 // then ModifyPerson PERSONPURGE so that no name of the visitor stays at the
 // controller, and GetPerson to check the record is gone. With
 // Config.KeepDeleted it stops at the soft delete, after disabling the
-// person's credentials. An absent person is a success.
+// person's credentials. An absent person is a success; a cardholder ID
+// without Config.PersonIDPrefix is refused (InvalidArgument).
 func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) error {
 	const op = "remove_cardholder"
 	var ids []string
 	if ref.ID != "" {
-		if err := xmlText(ref.ID); err != nil || len(ref.ID) > 256 {
-			return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder ID is not plain text of at most 256 bytes")
+		if err := p.ownPersonID(op, ref.ID); err != nil {
+			return err
 		}
 		ids = append(ids, ref.ID)
 	}

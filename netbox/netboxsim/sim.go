@@ -49,7 +49,10 @@
 //     serves the log: without AFTERLOGID or STARTLOGID the newest records
 //     first; with AFTERLOGID the records from that LOGID on (inclusive, as
 //     a live 6.2.0 walk suggests; WithExclusiveAfterLogID makes it strictly
-//     after), ascending, at most MAXRECORDS, with NEXTLOGID.
+//     after), ascending, at most MAXRECORDS, with NEXTLOGID. The card
+//     filters ENCODEDNUM and CARDFORMAT apply; OLDESTDTTM, NEWESTDTTM,
+//     ORDER and HOTSTAMP are accepted and ignored (a live 6.2.0 controller
+//     was seen not to filter by date while paging by LOGID).
 //   - The 6.2.0 quirk: an empty collection (no history, no person found by
 //     a search, no card formats) answers FAIL with ERRMSG "NOT FOUND"
 //     (WithEmptyAnswer selects NOT FOUND or an empty SUCCESS instead).
@@ -67,7 +70,9 @@
 //
 // AddFault injects latency, APIERROR answers, any CODE/ERRMSG, non-NBAPI
 // HTTP answers, session expiry, and connections dropped before or after
-// the change was committed. The oracle (Opens, Census, Person, People,
+// the change was committed; WithLatency and SetLatency delay every
+// request. ExpireSessions ends every session, as a controller restart
+// would. The oracle (Opens, Census, Person, People,
 // AccessLog, Sessions) reports the real state; Requests logs every
 // request with the password redacted. DeleteCredential, SetPersonWindow,
 // SetPersonLevels, SetCredentialDisabled and AddPerson change the state
