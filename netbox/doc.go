@@ -103,7 +103,9 @@
 //     card's holders can be found with SearchPersonData's HOTSTAMP filter)
 //     and WANTCREDENTIALID; CARDSTATUS is left to its default (ACTIVE) and
 //     CARDEXPDATE is not sent, its date form being undocumented: the
-//     person's EXPDATE bounds the credential. A credential is addressed by
+//     person's EXPDATE bounds the credential (a CARDEXPDATE set by hand at
+//     the controller is left as it is; Holdings shows the credential's
+//     window ending there). A credential is addressed by
 //     PERSONID with CREDENTIALID, ENCODEDNUM and CARDFORMAT together.
 //     The adapter relies on the controller refusing a second credential of
 //     one card format and encoded number (a public client modifies and

@@ -77,9 +77,10 @@ func benchGrant(e *env, n int) acs.Grant {
 	return g
 }
 
-// BenchmarkProvisionRevoke provisions a new visitor and revokes the
-// credential against the simulator on loopback, and reports the requests
-// each pair costs (3 + 2 once warm).
+// BenchmarkProvisionRevoke provisions a new visitor, revokes the
+// credential and removes the cardholder against the simulator on
+// loopback, and reports the requests each round costs (3 + 2 + 4 once
+// warm).
 func BenchmarkProvisionRevoke(b *testing.B) {
 	e := newEnv(b, envOpts{})
 	ctx := context.Background()
