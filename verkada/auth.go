@@ -6,10 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // tokenSource holds the API token. Verkada tokens live 30 minutes and
@@ -17,91 +17,62 @@ import (
 // key again. One exchange runs at a time; callers arriving meanwhile wait
 // for its result instead of starting their own.
 type tokenSource struct {
-	p *Provider
-
-	mu       sync.Mutex
-	token    string
-	useUntil time.Time // when the token is replaced, before it runs out
-	inflight *tokenCall
+	p      *Provider
+	shared acshttp.SharedLogin[token]
 }
 
-type tokenCall struct {
-	done  chan struct{}
-	token string
-	err   *acs.Error // without Op; each caller copies it with its own
+// token is an API token and when it is replaced, before it runs out.
+type token struct {
+	value    string
+	useUntil time.Time
+}
+
+func newTokenSource(p *Provider) *tokenSource {
+	ts := &tokenSource{p: p}
+	ts.shared.Usable = func(t token) bool { return t.value != "" && p.now().Before(t.useUntil) }
+	return ts
 }
 
 // get returns a token that is still young enough, exchanging the API key
 // when there is none.
 func (ts *tokenSource) get(ctx context.Context, op string) (string, error) {
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		ts.mu.Lock()
-		if ts.token != "" && ts.p.now().Before(ts.useUntil) {
-			tok := ts.token
-			ts.mu.Unlock()
-			return tok, nil
-		}
-		if c := ts.inflight; c != nil {
-			ts.mu.Unlock()
-			select {
-			case <-c.done:
-			case <-ctx.Done():
-				return "", acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-			}
-			if c.err == nil {
-				return c.token, nil
-			}
-			if c.err.Code == acs.Canceled {
-				continue // the leader's context ended, not ours: try again
-			}
-			e := *c.err
-			e.Op = op
-			return "", &e
-		}
-		c := &tokenCall{done: make(chan struct{})}
-		ts.inflight = c
-		ts.mu.Unlock()
-
-		tok, err := ts.exchange(ctx)
-
-		ts.mu.Lock()
-		if err == nil {
-			ts.token, ts.useUntil = tok, ts.p.now().Add(ts.p.tokenMaxAge)
-			c.token = tok
-		} else {
-			c.err = err
-		}
-		ts.inflight = nil
-		close(c.done)
-		ts.mu.Unlock()
-		if err != nil {
-			e := *err
-			e.Op = op
-			return "", &e
-		}
-		return tok, nil
+	if err := ctx.Err(); err != nil {
+		return "", acs.Wrap(op, Name, acs.Canceled, err)
 	}
+	t, err := ts.shared.Get(ctx, ts.renew)
+	var ae *acs.Error
+	switch {
+	case err == nil:
+		return t.value, nil
+	case !errors.As(err, &ae): // ctx ended while another caller fetched
+		return "", acs.Wrap(op, Name, acs.Canceled, err)
+	}
+	e := *ae // shared with the other callers: each names its own op
+	e.Op = op
+	return "", &e
+}
+
+// renew is the fetch of ts.shared: an exchange of the API key (the
+// previous token cannot be refreshed).
+func (ts *tokenSource) renew(ctx context.Context, _ token) (token, error) {
+	tok, err := ts.exchange(ctx)
+	if err != nil {
+		return token{}, err
+	}
+	return token{value: tok, useUntil: ts.p.now().Add(ts.p.tokenMaxAge)}, nil
 }
 
 // invalidate drops tok after the API refused it (401), so that the next
 // get exchanges the key again. A token other than the current one is
 // ignored: a newer token has already replaced it.
 func (ts *tokenSource) invalidate(tok string) {
-	ts.mu.Lock()
-	if ts.token == tok {
-		ts.token, ts.useUntil = "", time.Time{}
-	}
-	ts.mu.Unlock()
+	ts.shared.Expire(func(t token) bool { return t.value == tok })
 }
 
 // current returns the token held, for redaction.
 func (ts *tokenSource) current() string {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.token
+	t, _ := ts.shared.Held()
+	return t.value
 }
 
 // exchange performs POST /token with the API key in x-api-key and reads

@@ -90,13 +90,14 @@
 //   - §2.5 Rate limit: "300 requests per minute per organization" with 429
 //     (the source is a Databricks connector, §6). The adapter keeps a
 //     client-side sliding window of DefaultRateLimit requests per rolling
-//     minute (WithRateLimit), token exchanges and retries included, so that
-//     no minute, however Verkada aligns it, sees more; a 429 pauses every
-//     caller until its Retry-After and the request is sent again, creates
-//     included (a 429 is answered before anything is done). A Retry-After
-//     longer than the retry wait (60 s by default, WithRetry) is returned
-//     as a RateLimited error carrying it, and so is a wait of the window
-//     that would outlast the caller's deadline (nothing is sent).
+//     minute (WithRateLimit(5, 300)), token exchanges and retries
+//     included, so that no minute, however Verkada aligns it, sees more; a
+//     429 pauses every caller until its Retry-After and the request is sent
+//     again, creates included (a 429 is answered before anything is done).
+//     A Retry-After longer than the retry wait (60 s by default, WithRetry)
+//     is returned as a RateLimited error carrying it, and so is a wait of
+//     the window that would outlast the caller's deadline (nothing is
+//     sent).
 //   - §2.5 Events: GET /events/v1/access with start_time, end_time (Unix
 //     seconds), page_size and page_token; see Events.
 //

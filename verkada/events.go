@@ -18,10 +18,11 @@ import (
 	"unicode"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
-// Defaults of EventPolling.
+// Defaults of EventOptions.
 const (
 	DefaultPollInterval = 10 * time.Second
 	DefaultEventSettle  = 10 * time.Second
@@ -30,8 +31,8 @@ const (
 	DefaultEventBatch   = 2000
 )
 
-// EventPolling tunes Events. Zero fields take the defaults.
-type EventPolling struct {
+// EventOptions tunes Events. Zero fields take the defaults.
+type EventOptions struct {
 	// Interval is the wait between polls once every event has been
 	// delivered (default DefaultPollInterval).
 	Interval time.Duration
@@ -50,12 +51,13 @@ type EventPolling struct {
 	// split in half and read again (down to one second).
 	Batch int
 	// BackoffMin and BackoffMax bound the wait after a failed poll
-	// (defaults 1 s and 1 min; doubled after each failure in a row). A
-	// Retry-After from Verkada is honoured when longer.
+	// (defaults 1 s and 1 min; doubled after each failure in a row, each
+	// wait less a random part of up to a quarter). A Retry-After from
+	// Verkada is honoured when longer.
 	BackoffMin, BackoffMax time.Duration
 }
 
-func (e EventPolling) withDefaults() (EventPolling, error) {
+func (e EventOptions) withDefaults() (EventOptions, error) {
 	if e.Interval < 0 || e.Settle < 0 || e.History < 0 || e.Span < 0 || e.Batch < 0 || e.BackoffMin < 0 || e.BackoffMax < 0 {
 		return e, errors.New("durations and the batch must not be negative")
 	}
@@ -204,12 +206,12 @@ func parseCursor(op, s string) (position, error) {
 // Events delivers door events after cursor, oldest first (acs.EventSource).
 // It polls GET /events/v1/access with start_time and end_time (Unix
 // seconds) and page_size 200, following next_page_token (§2.5), over
-// ranges of at most EventPolling.Span that end EventPolling.Settle before
+// ranges of at most EventOptions.Span that end EventOptions.Settle before
 // now, and sorts each range by timestamp and event ID itself (the listing
 // order is not documented). A range starts at the second of the last
 // event delivered, so whether Verkada's bounds are inclusive or exclusive,
 // nothing is skipped, and events at or before the cursor are not delivered
-// again. An empty cursor starts EventPolling.History back.
+// again. An empty cursor starts EventOptions.History back.
 //
 // Door events are the door_* decisions naming a door: Granted from
 // event_info.accepted (else the type's _accepted/_granted or
@@ -227,14 +229,14 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 	if fn == nil {
 		return acs.Errorf(op, Name, acs.InvalidArgument, "fn is nil")
 	}
-	pos := position{at: p.now().UTC().Add(-p.polling.History)}
+	pos := position{at: p.now().UTC().Add(-p.events.History)}
 	if cursor != "" {
 		var err error
 		if pos, err = parseCursor(op, cursor); err != nil {
 			return err
 		}
 	}
-	failures := 0
+	backoff := acshttp.Backoff{Min: p.events.BackoffMin, Max: p.events.BackoffMax}
 	for {
 		if err := ctx.Err(); err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
@@ -245,15 +247,14 @@ func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEv
 		case errors.As(err, &fe):
 			return fe.err
 		case err != nil:
-			if err := p.pollFailed(ctx, op, err, failures); err != nil {
+			if err := p.pollFailed(ctx, op, err, &backoff); err != nil {
 				return err
 			}
-			failures++
 		case more:
-			failures = 0
+			backoff.Reset()
 		default:
-			failures = 0
-			if err := p.sleep(ctx, p.polling.Interval); err != nil {
+			backoff.Reset()
+			if err := p.sleep(ctx, p.events.Interval); err != nil {
 				return acs.Wrap(op, Name, acs.Canceled, err)
 			}
 		}
@@ -266,31 +267,29 @@ type fnError struct{ err error }
 // Error returns the callback's error text.
 func (e *fnError) Error() string { return e.err.Error() }
 
-// pollFailed waits out a transient failure (doubling from BackoffMin up to
-// BackoffMax, or Verkada's Retry-After) and returns nil; a refusal, or an
-// unclassified failure after five in a row, is returned.
-func (p *Provider) pollFailed(ctx context.Context, op string, err error, failures int) error {
+// pollFailed waits out a transient failure (the next wait of b: doubling
+// from BackoffMin up to BackoffMax, less a random part of up to a
+// quarter, or Verkada's Retry-After when longer) and returns nil; a
+// refusal, or an unclassified failure after five in a row, is returned.
+func (p *Provider) pollFailed(ctx context.Context, op string, err error, b *acshttp.Backoff) error {
 	if ctx.Err() != nil {
 		return acs.Wrap(op, Name, acs.Canceled, ctx.Err())
 	}
 	switch acs.CodeOf(err) {
 	case acs.Unavailable, acs.RateLimited:
 	case acs.Unknown:
-		if failures >= 4 {
+		if b.Failures() >= 4 {
 			return err
 		}
 	default:
 		return err
 	}
-	d := p.polling.BackoffMin << min(failures, 20)
-	if d > p.polling.BackoffMax || d <= 0 {
-		d = p.polling.BackoffMax
-	}
+	d := b.Next()
 	if ra, ok := acs.RetryAfterOf(err); ok && ra > d {
 		d = ra
 	}
 	p.log.LogAttrs(ctx, slog.LevelWarn, "verkada: event poll failed, retrying",
-		slog.String("provider", Name), slog.Int("failures", failures+1), slog.Duration("wait", d),
+		slog.String("provider", Name), slog.Int("failures", b.Failures()), slog.Duration("wait", d),
 		slog.String("error", p.redact(err.Error())))
 	if err := p.sleep(ctx, d); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
@@ -301,12 +300,12 @@ func (p *Provider) pollFailed(ctx context.Context, op string, err error, failure
 // poll reads one range after pos and delivers its door events. more
 // reports that the range did not reach the settled present.
 func (p *Provider) poll(ctx context.Context, op string, pos *position, fn func(acs.DoorEvent) error) (more bool, err error) {
-	upper := p.now().UTC().Add(-p.polling.Settle).Truncate(time.Second)
+	upper := p.now().UTC().Add(-p.events.Settle).Truncate(time.Second)
 	from := pos.at.Truncate(time.Second)
 	if !upper.After(from) {
 		return false, nil
 	}
-	to := from.Add(p.polling.Span)
+	to := from.Add(p.events.Span)
 	if upper.Before(to) {
 		to = upper
 	}
@@ -371,7 +370,7 @@ func (p *Provider) readRange(ctx context.Context, op string, from, to time.Time)
 			}
 			evs = append(evs, r)
 		}
-		if len(evs) > p.polling.Batch {
+		if len(evs) > p.events.Batch {
 			return stop
 		}
 		return nil

@@ -86,7 +86,7 @@ func TestEventsDeliverDoorDecisionsInOrder(t *testing.T) {
 // A range holding more than Batch events is split until it fits, and the
 // order holds.
 func TestEventsSplitLargeRanges(t *testing.T) {
-	e := newEnv(t, nil, WithEventPolling(EventPolling{Batch: 2, Span: time.Hour}))
+	e := newEnv(t, nil, WithEvents(EventOptions{Batch: 2, Span: time.Hour}))
 	g := testGrant(1, e.clk.Now(), e.levels()[0])
 	provisionOnce(t, e, g)
 	start := e.clk.Now().Add(time.Second)

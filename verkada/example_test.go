@@ -74,7 +74,7 @@ func ExampleNew() {
 	p, err := verkada.New(verkada.Config{
 		BaseURL: verkada.EUBaseURL,
 		APIKey:  "api-key-from-verkada-command",
-	}, verkada.WithRateLimit(200))
+	}, verkada.WithRateLimit(200.0/60, 200)) // 200 requests in any minute
 	if err != nil {
 		log.Fatal(err)
 	}

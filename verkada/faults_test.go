@@ -197,7 +197,7 @@ func TestRateLimitWindowAvoidsThrottling(t *testing.T) {
 // 429 with Retry-After until the minute ends; the provider waits it out,
 // pausing every caller, and completes.
 func TestServerRateLimitIsWaitedOut(t *testing.T) {
-	e := newEnv(t, []verkadasim.Option{verkadasim.WithRateLimit(50)}, WithRateLimit(0))
+	e := newEnv(t, []verkadasim.Option{verkadasim.WithRateLimit(50)}, WithRateLimit(0, 0))
 	for i := range 12 {
 		if _, err := e.p.Provision(t.Context(), testGrant(i, e.clk.Now(), e.levels()[0])); err != nil {
 			t.Fatal(err)

@@ -59,7 +59,7 @@ type env struct {
 // testOptions are the provider options every test uses: the fake clock
 // and sleep, the default rate-limit window, and millisecond retry waits.
 func testOptions(clk *fakeClock, extra ...Option) []Option {
-	return append([]Option{WithClock(clk.Now), WithSleep(clk.Sleep), WithRetry(3, time.Millisecond, 90*time.Second)}, extra...)
+	return append([]Option{WithClock(clk.Now), withSleep(clk.Sleep), WithRetry(3, time.Millisecond, 90*time.Second)}, extra...)
 }
 
 func newEnv(t testing.TB, simOpts []verkadasim.Option, opts ...Option) *env {

@@ -2,8 +2,11 @@ package verkada
 
 import (
 	"context"
+	"math"
 	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // window is a sliding-window rate limiter: at most limit requests start in
@@ -31,6 +34,20 @@ type window struct {
 
 func newWindow(limit int, span time.Duration, now func() time.Time, sleep func(context.Context, time.Duration) error) *window {
 	return &window{limit: limit, span: span, now: now, sleep: sleep, starts: make([]time.Time, limit)}
+}
+
+// windowOf returns the window that paces like the token bucket l of
+// WithRateLimit: l.Burst() starts in any l.Burst()/l.Limit() seconds
+// (300 in any minute by default); nil when l is (no limit).
+func windowOf(l *rate.Limiter, now func() time.Time, sleep func(context.Context, time.Duration) error) *window {
+	if l == nil || l.Limit() <= 0 {
+		return nil
+	}
+	span := time.Duration(math.MaxInt64)
+	if f := math.Round(float64(l.Burst()) / float64(l.Limit()) * float64(time.Second)); f < math.MaxInt64 {
+		span = time.Duration(f)
+	}
+	return newWindow(l.Burst(), span, now, sleep)
 }
 
 // wait blocks until a request may start (or ctx ends) and records its start.

@@ -2,9 +2,11 @@ package verkada
 
 import (
 	"context"
-	"github.com/acsbridge/acsbridge/acs"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/acsbridge/acsbridge/acs"
 )
 
 func TestWindowNeverExceedsTheLimitInAnyMinute(t *testing.T) {
@@ -59,7 +61,7 @@ func TestWindowRefusesWaitPastDeadline(t *testing.T) {
 	// Deadlines are on the real clock, so is the window here; nothing
 	// sleeps: the two requests that fill it go at once, the third is
 	// refused at once.
-	e := newEnv(t, nil, WithRateLimit(2), WithClock(time.Now))
+	e := newEnv(t, nil, WithRateLimit(2.0/60, 2), WithClock(time.Now))
 	if err := e.p.Ping(t.Context()); err != nil { // the exchange and one listing
 		t.Fatal(err)
 	}
@@ -72,5 +74,40 @@ func TestWindowRefusesWaitPastDeadline(t *testing.T) {
 	}
 	if n := len(e.sim.Requests()); n != 0 {
 		t.Errorf("%d requests sent", n)
+	}
+}
+
+// WithRateLimit(perSecond, burst) is a rolling window of burst starts in
+// burst/perSecond seconds: Verkada's 300 in any minute by default.
+func TestRateLimitOptionIsAWindow(t *testing.T) {
+	for _, tc := range []struct {
+		opts        []Option
+		limit       int
+		span        time.Duration
+		unlimited   bool
+		invalidWord string
+	}{
+		{opts: nil, limit: DefaultRateLimit, span: time.Minute},
+		{opts: []Option{WithRateLimit(2.0/60, 2)}, limit: 2, span: time.Minute},
+		{opts: []Option{WithRateLimit(10, 0)}, limit: 1, span: 100 * time.Millisecond},
+		{opts: []Option{WithRateLimit(0, 0)}, unlimited: true},
+		{opts: []Option{WithRateLimit(-1, 5)}, invalidWord: "WithRateLimit"},
+		{opts: []Option{WithRateLimit(1, maxWindow+1)}, invalidWord: "WithRateLimit"},
+	} {
+		p, err := New(Config{APIKey: "k"}, tc.opts...)
+		switch {
+		case tc.invalidWord != "":
+			if acs.CodeOf(err) != acs.InvalidArgument || !strings.Contains(err.Error(), tc.invalidWord) {
+				t.Errorf("%d options: got %v, want invalid argument naming %s", len(tc.opts), err, tc.invalidWord)
+			}
+		case err != nil:
+			t.Errorf("New: %v", err)
+		case tc.unlimited:
+			if p.limiter != nil {
+				t.Errorf("limiter %d in %s, want none", p.limiter.limit, p.limiter.span)
+			}
+		case p.limiter == nil || p.limiter.limit != tc.limit || p.limiter.span != tc.span:
+			t.Errorf("limiter %+v, want %d in %s", p.limiter, tc.limit, tc.span)
+		}
 	}
 }

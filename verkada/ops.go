@@ -118,7 +118,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := ctx.Err(); err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	unlock, err := p.locks.lock(ctx, pl.person.ExternalID)
+	unlock, err := p.locks.Lock(ctx, pl.person.ExternalID)
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
@@ -635,7 +635,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	}
 	ext, uid := ref.CardholderExternalID, ref.CardholderID
 	if ext != "" {
-		unlock, err := p.locks.lock(ctx, ext)
+		unlock, err := p.locks.Lock(ctx, ext)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -838,7 +838,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if ref.ExternalID != "" {
-		unlock, err := p.locks.lock(ctx, ref.ExternalID)
+		unlock, err := p.locks.Lock(ctx, ref.ExternalID)
 		if err != nil {
 			return acs.Wrap(op, Name, acs.Canceled, err)
 		}

@@ -82,7 +82,7 @@ func TestRequestsPerOperation(t *testing.T) {
 // BenchmarkProvisionRevoke provisions a new visitor and revokes the card
 // against the simulator on loopback (6 + 1 requests once warm).
 func BenchmarkProvisionRevoke(b *testing.B) {
-	e := newEnv(b, nil, WithRateLimit(0))
+	e := newEnv(b, nil, WithRateLimit(0, 0))
 	ctx := context.Background()
 	level := e.levels()[0]
 	if err := e.p.Ping(ctx); err != nil {

@@ -44,7 +44,7 @@ func count401(reqs []verkadasim.Request) int {
 }
 
 func TestConcurrentCallersShareOneExchange(t *testing.T) {
-	e := newEnv(t, nil, WithRateLimit(0))
+	e := newEnv(t, nil, WithRateLimit(0, 0))
 	const n = 64
 	pingAll(t, e.p, n)
 	if got := exchanges(e.sim.Requests()); got != 1 {

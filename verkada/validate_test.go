@@ -114,7 +114,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		"plain http to a host":      {Config{APIKey: "k", BaseURL: "http://api.verkada.com"}, nil},
 		"user info in the URL":      {Config{APIKey: "k", BaseURL: "https://u:p@api.verkada.com"}, nil},
 		"empty marker":              {Config{APIKey: "k"}, []Option{WithMarker(" ")}},
-		"negative polling":          {Config{APIKey: "k"}, []Option{WithEventPolling(EventPolling{Interval: -1})}},
+		"negative polling":          {Config{APIKey: "k"}, []Option{WithEvents(EventOptions{Interval: -1})}},
 	} {
 		_, err := New(tc.cfg, tc.opts...)
 		if acs.CodeOf(err) != acs.InvalidArgument {

@@ -2,8 +2,10 @@ package verkada
 
 import (
 	"context"
-	"crypto/tls"
+	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -25,8 +27,22 @@ const (
 )
 
 // DefaultRateLimit is Verkada's documented limit in requests a minute per
-// organisation (§2.5), the default of the client-side window.
+// organisation (§2.5): by default the client-side window lets at most
+// that many requests start in any minute (WithRateLimit(5, 300)).
 const DefaultRateLimit = 300
+
+// maxWindow is the largest burst WithRateLimit accepts: the window keeps
+// the start time of each request it holds.
+const maxWindow = 1_000_000
+
+// DefaultTimeout bounds each HTTP attempt unless WithTimeout says
+// otherwise.
+const DefaultTimeout = 30 * time.Second
+
+// defaultRetryWaitMax is the longest wait between attempts unless
+// WithRetry says otherwise: a minute, so that a 429 asking to wait for
+// the end of Verkada's minute is waited out.
+const defaultRetryWaitMax = time.Minute
 
 // TokenLifetime is how long a Verkada API token is valid (§2.1).
 const TokenLifetime = 30 * time.Minute
@@ -53,88 +69,96 @@ type Config struct {
 	APIKey string
 }
 
-// TLSOptions selects how the server's certificate is checked.
-type TLSOptions struct {
-	// CAFile is a PEM file of extra root certificates.
-	CAFile string
-	// Config is used as the base TLS configuration when set (cloned).
-	Config *tls.Config
-	// InsecureSkipVerify turns certificate verification off. Never the
-	// default; for lab proxies only.
-	InsecureSkipVerify bool
-}
+// TLSOptions selects how the server's certificate is checked (see
+// acshttp.TLSOptions).
+type TLSOptions = acshttp.TLSOptions
 
-// Option configures a Provider.
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
 type Option func(*options)
 
 type options struct {
-	httpClient   *http.Client
-	tls          *TLSOptions
-	timeout      time.Duration
-	timeoutSet   bool
-	perMinute    int
-	logger       *slog.Logger
-	now          func() time.Time
-	sleep        func(ctx context.Context, d time.Duration) error
-	retryMax     int
-	retryWaitMin time.Duration
-	retryWaitMax time.Duration
-	insecureHTTP bool
-	rules        acs.Rules
-	cacheTTL     time.Duration
-	tokenMaxAge  time.Duration
-	marker       string
-	polling      EventPolling
-	directions   map[string]acs.Direction
+	http        acshttp.ClientOptions
+	now         func() time.Time
+	sleep       func(ctx context.Context, d time.Duration) error // how it waits; tests replace it
+	rules       acs.Rules
+	cacheTTL    time.Duration
+	tokenMaxAge time.Duration
+	marker      string
+	events      EventOptions
+	directions  map[string]acs.Direction
+	errs        []error
 }
 
-// WithHTTPClient sends requests with c (its transport is wrapped, never
-// modified). It excludes WithTLS and WithTimeout.
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
-
-// WithTLS sets the TLS policy of the default HTTP client.
-func WithTLS(t TLSOptions) Option { return func(o *options) { o.tls = &t } }
-
-// WithTimeout bounds every HTTP attempt of the default client (default
-// 30 s; contexts still apply).
-func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout, o.timeoutSet = d, true }
+func (o *options) invalid(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// WithRateLimit sets the client-side limit in requests per rolling minute
-// (default DefaultRateLimit). Verkada's limit is per organisation: lower
-// it when other integrations share the organisation's budget. Zero or less
-// turns the limiter off.
-func WithRateLimit(perMinute int) Option { return func(o *options) { o.perMinute = perMinute } }
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
+
+// WithTLS sets how the server's certificate is checked (default: the
+// system roots, TLS 1.2 or later).
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
+
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; contexts
+// still apply).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
+
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off. Verkada counts
+// requests a minute, so the limiter is a rolling window rather than a
+// token bucket: at most burst requests start in any burst/perSecond
+// seconds, token exchanges and retries included. The default,
+// WithRateLimit(5, 300), is Verkada's DefaultRateLimit of 300 in any
+// minute; the limit is per organisation, so lower it when other
+// integrations share the organisation's budget (WithRateLimit(200.0/60,
+// 200) for 200 a minute). burst is at most 1 000 000.
+func WithRateLimit(perSecond float64, burst int) Option {
+	return func(o *options) {
+		if burst > maxWindow {
+			o.invalid("WithRateLimit: a burst of %d is more than the window holds (at most %d)", burst, maxWindow)
+		}
+		o.http.SetRateLimit(perSecond, burst)
+	}
+}
+
+// WithRetry sets how many times a request is sent again (retries ≤ 0:
+// never; default 3) and the bounds of the backoff between attempts (0
+// keeps the defaults, 200 ms and 1 min). Idempotent requests are resent
+// after a transport failure or a 500, 502, 503 or 504; every request is
+// resent after a 429, which Verkada answers before doing anything. A
+// Retry-After longer than waitMax is not waited out: the call fails with
+// a RateLimited error carrying it.
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) {
+		if waitMax == 0 {
+			waitMax = max(defaultRetryWaitMax, waitMin)
+		}
+		o.http.SetRetry(retries, waitMin, waitMax)
+	}
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
 
 // WithLogger logs one debug line per HTTP attempt and token events.
 // Secrets are never logged.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used for token age, the rate-limit window, the
 // catalogue cache and event polling (default time.Now).
-func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
-
-// WithSleep sets how the provider waits: for the rate-limit window, before
-// resending a throttled or failed request, and between event polls
-// (default: a timer that stops early when the context ends). Tests inject
-// a function that advances a fake clock instead of sleeping.
-func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
-	return func(o *options) { o.sleep = sleep }
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		if now == nil {
+			o.invalid("WithClock: nil clock")
+		}
+		o.now = now
+	}
 }
-
-// WithRetry sets how often a request is sent again and the bounds of the
-// backoff between attempts (defaults 3, 200 ms and 60 s). Idempotent
-// requests are resent after a transport failure or a 500, 502, 503 or 504;
-// every request is resent after a 429, which Verkada answers before doing
-// anything. A Retry-After longer than waitMax is not waited out: the call
-// fails with a RateLimited error carrying it.
-func WithRetry(max int, waitMin, waitMax time.Duration) Option {
-	return func(o *options) { o.retryMax, o.retryWaitMin, o.retryWaitMax = max, waitMin, waitMax }
-}
-
-// WithAllowInsecureHTTP allows plain http to non-loopback hosts.
-func WithAllowInsecureHTTP() Option { return func(o *options) { o.insecureHTTP = true } }
 
 // WithRules sets the grant validation rules.
 func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
@@ -142,24 +166,56 @@ func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
 // WithCacheTTL sets how long the access-group catalogue is cached (default
 // DefaultCacheTTL). A group missing from the cache always triggers a fresh
 // listing before it is refused.
-func WithCacheTTL(d time.Duration) Option { return func(o *options) { o.cacheTTL = d } }
+func WithCacheTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			o.invalid("WithCacheTTL: %s is not positive", d)
+		}
+		o.cacheTTL = d
+	}
+}
 
 // WithTokenMaxAge sets how long a token is used before the API key is
 // exchanged again (default DefaultTokenMaxAge; at most TokenLifetime).
-func WithTokenMaxAge(d time.Duration) Option { return func(o *options) { o.tokenMaxAge = d } }
+func WithTokenMaxAge(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 || d > TokenLifetime {
+			o.invalid("WithTokenMaxAge: %s is not between 0 and %s", d, TokenLifetime)
+		}
+		o.tokenMaxAge = d
+	}
+}
 
 // WithMarker sets the Core user department written on created users and
 // used by Holdings to recognise them (default DefaultMarker).
-func WithMarker(department string) Option { return func(o *options) { o.marker = department } }
+func WithMarker(department string) Option {
+	return func(o *options) {
+		if err := acs.ValidateText("marker", department, 100); err != nil || strings.TrimSpace(department) == "" {
+			o.invalid("WithMarker: the department must be non-empty text without control characters")
+		}
+		o.marker = department
+	}
+}
 
-// WithEventPolling tunes Events. Zero fields keep their defaults.
-func WithEventPolling(e EventPolling) Option { return func(o *options) { o.polling = e } }
+// WithEvents tunes Events, the polling source of door events (see
+// EventOptions).
+func WithEvents(e EventOptions) Option {
+	return func(o *options) {
+		var err error
+		if o.events, err = e.withDefaults(); err != nil {
+			o.invalid("WithEvents: %w", err)
+		}
+	}
+}
 
 // WithDoorDirection marks a door (a Verkada door ID) as an entry
 // (acs.DirectionIn) or exit (acs.DirectionOut) reader, for events whose
 // event_info carries no recognisable direction.
 func WithDoorDirection(doorID string, d acs.Direction) Option {
 	return func(o *options) {
+		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
+			o.invalid("WithDoorDirection: unknown direction %d", int(d))
+		}
 		if o.directions == nil {
 			o.directions = map[string]acs.Direction{}
 		}
@@ -183,8 +239,8 @@ type Provider struct {
 	tokenMaxAge  time.Duration
 	marker       string
 	groups       groupCache
-	locks        keyedMutex
-	polling      EventPolling
+	locks        acshttp.KeyedMutex
+	events       EventOptions
 	directions   map[string]acs.Direction
 	holders      holderCache
 }
@@ -195,97 +251,65 @@ var (
 	_ acs.EventSource = (*Provider)(nil)
 )
 
-// New validates the configuration and returns a Provider. It makes no
-// request: the first call exchanges the API key for a token.
-func New(cfg Config, opts ...Option) (*Provider, error) {
-	o := options{perMinute: DefaultRateLimit, now: time.Now, retryMax: 3, retryWaitMin: 200 * time.Millisecond,
-		retryWaitMax: 60 * time.Second, timeout: 30 * time.Second, cacheTTL: DefaultCacheTTL,
-		tokenMaxAge: DefaultTokenMaxAge, marker: DefaultMarker}
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, DefaultRateLimit/60.0, DefaultRateLimit), now: time.Now,
+		sleep: acshttp.Sleep, cacheTTL: DefaultCacheTTL, tokenMaxAge: DefaultTokenMaxAge, marker: DefaultMarker}
+	o.http.SetRetry(acshttp.DefaultRetryMax, 0, defaultRetryWaitMax)
+	o.events, _ = EventOptions{}.withDefaults()
 	for _, opt := range opts {
 		opt(&o)
 	}
-	fail := func(format string, args ...any) (*Provider, error) {
-		return nil, acs.Errorf("new", Name, acs.InvalidArgument, format, args...)
+	return o, errors.Join(append(o.errs, o.http.Err())...)
+}
+
+// New validates the configuration and the options and returns a
+// Provider. It makes no request: the first call exchanges the API key for
+// a token.
+func New(cfg Config, opts ...Option) (*Provider, error) {
+	fail := func(err error) (*Provider, error) { return nil, acs.Wrap("new", Name, acs.InvalidArgument, err) }
+	o, err := newOptions(opts)
+	if err != nil {
+		return fail(err)
 	}
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	switch {
 	case strings.TrimSpace(cfg.APIKey) == "":
-		return fail("API key is required")
+		return fail(errors.New("API key is required"))
 	case strings.ContainsFunc(cfg.APIKey, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return fail("API key contains a control character")
-	case o.now == nil:
-		return fail("WithClock needs a function")
-	case o.httpClient != nil && (o.tls != nil || o.timeoutSet):
-		return fail("WithHTTPClient excludes WithTLS and WithTimeout; configure them on the client")
-	case o.tokenMaxAge <= 0 || o.tokenMaxAge > TokenLifetime:
-		return fail("token max age %s is not between 0 and %s", o.tokenMaxAge, TokenLifetime)
-	case o.retryWaitMin <= 0 || o.retryWaitMax < o.retryWaitMin:
-		return fail("retry waits must be positive and waitMax at least waitMin")
+		return fail(errors.New("API key contains a control character"))
 	}
-	if err := acs.ValidateText("marker", o.marker, 100); err != nil || strings.TrimSpace(o.marker) == "" {
-		return fail("WithMarker: the department must be non-empty text without control characters")
-	}
-	base, err := acshttp.CheckBaseURL(cfg.BaseURL, o.insecureHTTP)
+	base, err := o.http.BaseURL(cfg.BaseURL)
 	if err != nil {
-		return fail("base URL: %v", err)
+		return fail(fmt.Errorf("base URL: %w", err))
 	}
-	polling, err := o.polling.withDefaults()
+	hc, err := o.http.HTTPClient()
 	if err != nil {
-		return fail("WithEventPolling: %v", err)
+		return fail(err)
 	}
-	hc := o.httpClient
-	if hc == nil {
-		var t acshttp.TLSOptions
-		if o.tls != nil {
-			t = acshttp.TLSOptions{CAFile: o.tls.CAFile, Config: o.tls.Config, InsecureSkipVerify: o.tls.InsecureSkipVerify}
-		}
-		if hc, err = acshttp.NewHTTPClient(t, o.timeout); err != nil {
-			return fail("TLS: %v", err)
-		}
-	}
-	// Retries are the provider's own (see roundTrip), so that they share
-	// the rate-limit window and the injectable sleep: acshttp never retries.
-	api, err := acshttp.New(acshttp.Config{Provider: Name, BaseURL: base, HTTPClient: hc, Logger: o.logger,
-		RetryMax: -1, Secrets: []string{cfg.APIKey}})
+	// Retries and pacing are the provider's own (see roundTrip and
+	// window), so that retries share the rate-limit window and 429s pause
+	// it: acshttp neither retries nor paces.
+	apiCfg := o.http.Config(Name, base, hc, cfg.APIKey)
+	limit := apiCfg.Limiter
+	apiCfg.Limiter, apiCfg.RetryMax = nil, -1
+	api, err := acshttp.New(apiCfg)
 	if err != nil {
-		return fail("%v", err)
+		return fail(err)
 	}
-	p := &Provider{api: api, cfg: cfg, log: o.logger, now: o.now, sleep: o.sleep, rules: o.rules,
-		retryMax: max(o.retryMax, 0), retryWaitMin: o.retryWaitMin, retryWaitMax: o.retryWaitMax,
-		tokenMaxAge: o.tokenMaxAge, marker: o.marker, polling: polling, directions: o.directions}
-	if p.log == nil {
-		p.log = slog.New(slog.DiscardHandler)
-	}
-	if p.sleep == nil {
-		p.sleep = sleepCtx
-	}
-	if o.perMinute > 0 {
-		p.limiter = newWindow(o.perMinute, time.Minute, o.now, p.sleep)
-	}
+	retryMax, retryWaitMin, retryWaitMax := o.http.Retry()
+	p := &Provider{api: api, cfg: cfg, log: o.http.Logger(), now: o.now, sleep: o.sleep, rules: o.rules,
+		retryMax: retryMax, retryWaitMin: retryWaitMin, retryWaitMax: retryWaitMax,
+		tokenMaxAge: o.tokenMaxAge, marker: o.marker, events: o.events, directions: maps.Clone(o.directions)}
+	p.limiter = windowOf(limit, o.now, p.sleep)
 	p.groups.ttl = o.cacheTTL
-	if p.groups.ttl <= 0 {
-		p.groups.ttl = DefaultCacheTTL
-	}
 	p.holders.init(p.groups.ttl)
-	p.tokens = &tokenSource{p: p}
+	p.tokens = newTokenSource(p)
 	return p, nil
 }
 
 // Name returns "verkada".
 func (p *Provider) Name() string { return Name }
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -232,13 +230,11 @@ func transient(status int) bool {
 	return false
 }
 
-// backoff grows exponentially from retryWaitMin with 75–100 % jitter.
+// backoff is the wait before retry number attempt+1: from retryWaitMin,
+// doubling up to retryWaitMax, less a random part of up to a quarter.
 func (p *Provider) backoff(attempt int) time.Duration {
-	d := p.retryWaitMin << min(attempt, 16)
-	if d > p.retryWaitMax || d <= 0 {
-		d = p.retryWaitMax
-	}
-	return d - time.Duration(rand.Int64N(int64(d)/4+1))
+	b := acshttp.Backoff{Min: p.retryWaitMin, Max: p.retryWaitMax}
+	return b.Delay(attempt)
 }
 
 // send makes one attempt, after the rate-limit window allows it.
@@ -467,49 +463,4 @@ func truncate(s string) string {
 		return s[:cut] + "…"
 	}
 	return s
-}
-
-// ---- per-key locking ----
-
-// keyedMutex serialises operations on one cardholder within this process,
-// so that two concurrent provisions of the same visit cannot race each
-// other into a duplicate.
-type keyedMutex struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-// lock waits for key, or for ctx to end. The returned function unlocks.
-func (k *keyedMutex) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	if k.m == nil {
-		k.m = map[string]*keyLock{}
-	}
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	release := func() {
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; release() }, nil
-	case <-ctx.Done():
-		release()
-		return nil, ctx.Err()
-	}
 }

@@ -75,11 +75,13 @@ func newVerkada(c Config, o Options) (acs.Provider, error) {
 		opts = append(opts, verkada.WithRetry(r.Max, r.WaitMin, r.WaitMax))
 	}
 	if l := o.RateLimit; l != nil {
+		// Verkada counts a minute: at most a minute's worth of the rate
+		// in any minute.
 		perMinute := 0
 		if l.PerSecond > 0 {
 			perMinute = int(math.Ceil(60 * l.PerSecond))
 		}
-		opts = append(opts, verkada.WithRateLimit(perMinute))
+		opts = append(opts, verkada.WithRateLimit(float64(perMinute)/60, perMinute))
 	}
 	opts = append(opts, extra[verkada.Option](o)...)
 	return verkada.New(verkada.Config{BaseURL: c[URL], APIKey: c[APIKey]}, opts...)
