@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -67,15 +66,14 @@ func (e EventOptions) withDefaults() (EventOptions, error) {
 	return e, nil
 }
 
-// WithEvents tunes Events (see EventOptions).
+// WithEvents tunes Events, the polling source of door events (see
+// EventOptions).
 func WithEvents(e EventOptions) Option {
-	return func(s *settings) error {
-		e, err := e.withDefaults()
-		if err != nil {
-			return fmt.Errorf("WithEvents: %w", err)
+	return func(o *options) {
+		var err error
+		if o.events.EventOptions, err = e.withDefaults(); err != nil {
+			o.invalid("WithEvents: %w", err)
 		}
-		s.events.EventOptions = e
-		return nil
 	}
 }
 
@@ -96,15 +94,22 @@ func defaultEventSettings() eventSettings {
 	return eventSettings{EventOptions: e, sleep: acshttp.Sleep}
 }
 
-// WithReaderDirections marks readers (by READERKEY) as entry or exit
-// readers; door events at other readers have DirectionUnknown.
-func WithReaderDirections(m map[string]acs.Direction) Option {
-	return func(s *settings) error {
-		s.events.directions = make(map[string]acs.Direction, len(m))
-		for k, v := range m {
-			s.events.directions[k] = v
+// WithDoorDirection marks a reader (its READERKEY, as GetAccessHistory
+// names it) as an entry (acs.DirectionIn) or exit (acs.DirectionOut)
+// reader. Access records carry no direction, so door events carry the
+// direction configured for their reader, or acs.DirectionUnknown.
+func WithDoorDirection(readerKey string, d acs.Direction) Option {
+	return func(o *options) {
+		if readerKey == "" || xmlText(readerKey) != nil || strings.TrimSpace(readerKey) != readerKey {
+			o.invalid("WithDoorDirection: reader key %q is empty or not XML text", truncate(readerKey))
 		}
-		return nil
+		if d != acs.DirectionIn && d != acs.DirectionOut && d != acs.DirectionUnknown {
+			o.invalid("WithDoorDirection: unknown direction %d", int(d))
+		}
+		if o.events.directions == nil {
+			o.events.directions = map[string]acs.Direction{}
+		}
+		o.events.directions[readerKey] = d
 	}
 }
 
@@ -141,7 +146,7 @@ func WithReaderDirections(m map[string]acs.Direction) Option {
 // credential whose format Config.Layouts maps, read with GetPerson
 // (cached for a minute) for people this SDK created; for others, or a
 // person holding several such credentials, the event carries no card.
-// Direction comes from WithReaderDirections.
+// Direction comes from WithDoorDirection.
 func (p *Provider) Events(ctx context.Context, cursor string, fn func(acs.DoorEvent) error) error {
 	const op = "events"
 	if fn == nil {

@@ -2,7 +2,6 @@ package netbox
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,11 +23,12 @@ const (
 	// DefaultPersonIDPrefix starts the PERSONID of every person the
 	// provider creates: PERSONID is the prefix followed by the external ID.
 	DefaultPersonIDPrefix = "vms-"
-	// DefaultRequestTimeout bounds each HTTP attempt.
-	DefaultRequestTimeout = 30 * time.Second
-	// DefaultCatalogTTL is how long access levels and card formats are
+	// DefaultTimeout bounds each HTTP attempt unless WithTimeout says
+	// otherwise.
+	DefaultTimeout = 30 * time.Second
+	// DefaultCacheTTL is how long access levels and card formats are
 	// reused before they are read again.
-	DefaultCatalogTTL = 10 * time.Minute
+	DefaultCacheTTL = 10 * time.Minute
 )
 
 // Layout says which Wiegand layout and facility code a NetBox card format
@@ -87,134 +87,100 @@ type Config struct {
 	FormEncoded bool
 }
 
-// TLSOptions select how the controller's certificate is checked.
-type TLSOptions struct {
-	// CAFile is a PEM file of extra root certificates (a site's own CA).
-	CAFile string
-	// Config is the base TLS configuration when set (it is cloned).
-	Config *tls.Config
-	// InsecureSkipVerify turns certificate verification off. Lab use only.
-	InsecureSkipVerify bool
+// TLSOptions select how the controller's certificate is checked: extra
+// root certificates (a site's own CA), a base tls.Config, or (lab use
+// only) no verification.
+type TLSOptions = acshttp.TLSOptions
+
+// Option configures a Provider. New reports every option given a value
+// it cannot use, as an InvalidArgument error naming the option.
+type Option func(*options)
+
+type options struct {
+	http     acshttp.ClientOptions
+	now      func() time.Time
+	rules    acs.Rules
+	cacheTTL time.Duration
+	events   eventSettings
+	errs     []error
 }
 
-type settings struct {
-	httpClient    *http.Client
-	tls           *TLSOptions
-	timeout       time.Duration
-	ratePerSecond float64
-	rateBurst     int
-	logger        *slog.Logger
-	now           func() time.Time
-	retryMax      int
-	retryWaitMin  time.Duration
-	retryWaitMax  time.Duration
-	allowInsecure bool
-	rules         acs.Rules
-	catalogTTL    time.Duration
-	events        eventSettings
+func (o *options) invalid(format string, args ...any) {
+	o.errs = append(o.errs, fmt.Errorf(format, args...))
 }
 
-// Option configures a Provider.
-type Option func(*settings) error
-
-// WithHTTPClient sets the *http.Client (its Transport is wrapped, not
-// modified). It excludes WithTLS.
-func WithHTTPClient(c *http.Client) Option {
-	return func(s *settings) error {
-		if c == nil {
-			return errors.New("WithHTTPClient: nil client")
-		}
-		s.httpClient = c
-		return nil
-	}
-}
+// WithHTTPClient sends requests through c (its Transport is wrapped,
+// never modified). It excludes WithTLS and WithTimeout: configure those
+// on c.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.http.SetHTTPClient(c) } }
 
 // WithTLS sets how the controller's certificate is checked (default: the
 // system roots, TLS 1.2 or later).
-func WithTLS(o TLSOptions) Option {
-	return func(s *settings) error { s.tls = &o; return nil }
-}
+func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) } }
 
-// WithRequestTimeout bounds each HTTP attempt (default
-// DefaultRequestTimeout).
-func WithRequestTimeout(d time.Duration) Option {
-	return func(s *settings) error {
-		if d <= 0 {
-			return errors.New("WithRequestTimeout: timeout must be positive")
-		}
-		s.timeout = d
-		return nil
-	}
-}
+// WithTimeout bounds each HTTP attempt (default DefaultTimeout; contexts
+// still apply).
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
-// WithRateLimit paces requests to perSecond with the given burst. NetBox
-// documents no limit; the controller is an appliance, so pace it when
-// several VMS replicas share one.
+// WithRateLimit paces requests to perSecond a second in bursts of up to
+// burst (0 means 1); a rate of 0 turns the limiter off (the default:
+// NetBox documents no limit). The controller is an appliance, so pace it
+// when several VMS replicas share one.
 func WithRateLimit(perSecond float64, burst int) Option {
-	return func(s *settings) error {
-		if perSecond <= 0 || burst < 1 {
-			return errors.New("WithRateLimit: rate and burst must be positive")
-		}
-		s.ratePerSecond, s.rateBurst = perSecond, burst
-		return nil
-	}
+	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
 }
+
+// WithRetry sets how many times idempotent requests are sent again after
+// a transport failure, a 429 or a 502–504 from a proxy (retries ≤ 0:
+// never; default 3) and the bounds of the backoff between attempts (0
+// keeps the defaults, 200 ms and 10 s).
+func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
+	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
+}
+
+// WithAllowInsecureHTTP permits plain http to a host that is not
+// loopback.
+func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInsecureHTTP() } }
 
 // WithLogger sets the logger (default: none). Requests are logged at debug
 // level, without secrets.
-func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) error { s.logger = l; return nil }
-}
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
 // WithClock sets the clock used to judge whether a credential is live,
 // for the login back-off and for the event look-back (default time.Now).
 func WithClock(now func() time.Time) Option {
-	return func(s *settings) error {
+	return func(o *options) {
 		if now == nil {
-			return errors.New("WithClock: nil clock")
+			o.invalid("WithClock: nil clock")
 		}
-		s.now = now
-		return nil
+		o.now = now
 	}
-}
-
-// WithRetry sets how often idempotent requests are retried after a
-// transport failure or a 502/503/504 from a proxy (max ≤ 0: never;
-// default 3) and the backoff bounds (defaults 200 ms and 10 s).
-func WithRetry(max int, waitMin, waitMax time.Duration) Option {
-	return func(s *settings) error {
-		if waitMin < 0 || waitMax < waitMin {
-			return errors.New("WithRetry: need 0 ≤ waitMin ≤ waitMax")
-		}
-		if max == 0 {
-			max = -1
-		}
-		s.retryMax, s.retryWaitMin, s.retryWaitMax = max, waitMin, waitMax
-		return nil
-	}
-}
-
-// WithAllowInsecureHTTP allows plain http to a host that is not loopback.
-func WithAllowInsecureHTTP() Option {
-	return func(s *settings) error { s.allowInsecure = true; return nil }
 }
 
 // WithRules sets the grant validation rules.
-func WithRules(r acs.Rules) Option {
-	return func(s *settings) error { s.rules = r; return nil }
+func WithRules(r acs.Rules) Option { return func(o *options) { o.rules = r } }
+
+// WithCacheTTL sets how long access levels and card formats are reused
+// (default DefaultCacheTTL). An access level key missing from the
+// cached list makes the provider read the list again at once.
+func WithCacheTTL(d time.Duration) Option {
+	return func(o *options) {
+		if d <= 0 {
+			o.invalid("WithCacheTTL: %s is not positive", d)
+		}
+		o.cacheTTL = d
+	}
 }
 
-// WithCatalogTTL sets how long access levels and card formats are reused
-// (default DefaultCatalogTTL). An access level key missing from the
-// cached list makes the provider read the list again at once.
-func WithCatalogTTL(d time.Duration) Option {
-	return func(s *settings) error {
-		if d <= 0 {
-			return errors.New("WithCatalogTTL: duration must be positive")
-		}
-		s.catalogTTL = d
-		return nil
+// newOptions applies opts over the defaults and reports every value they
+// were given that New cannot use.
+func newOptions(opts []Option) (options, error) {
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, 0, 0), now: time.Now, cacheTTL: DefaultCacheTTL,
+		events: defaultEventSettings()}
+	for _, opt := range opts {
+		opt(&o)
 	}
+	return o, errors.Join(append(o.errs, o.http.Err())...)
 }
 
 // Provider is the NetBox adapter. It is safe for concurrent use. Call
@@ -244,56 +210,34 @@ var (
 	_ acs.EventSource = (*Provider)(nil)
 )
 
-// New validates cfg and returns a Provider. It makes no network call.
+// New validates cfg and the options and returns a Provider. It makes no
+// network call.
 func New(cfg Config, opts ...Option) (*Provider, error) {
-	s := settings{timeout: DefaultRequestTimeout, now: time.Now, catalogTTL: DefaultCatalogTTL, events: defaultEventSettings()}
-	for _, o := range opts {
-		if err := o(&s); err != nil {
-			return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
-		}
+	fail := func(err error) (*Provider, error) { return nil, acs.Wrap("new", Name, acs.InvalidArgument, err) }
+	o, err := newOptions(opts)
+	if err != nil {
+		return fail(err)
 	}
 	loc, err := checkConfig(&cfg)
 	if err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		return fail(err)
 	}
-	client, err := newClient(cfg, s)
+	base, err := o.http.BaseURL(cfg.URL)
 	if err != nil {
-		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
+		return fail(fmt.Errorf("URL: %w", err))
 	}
-	logger := s.logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+	hc, err := o.http.HTTPClient()
+	if err != nil {
+		return fail(err)
 	}
-	p := &Provider{cfg: cfg, loc: loc, hc: client, log: logger, now: s.now, rules: s.rules, ttl: s.catalogTTL,
-		ev: s.events, locks: keyLocks{m: map[string]*keyLock{}}, stop: make(chan struct{})}
+	client, err := acshttp.New(o.http.Config(Name, base, hc, cfg.Password))
+	if err != nil {
+		return fail(err)
+	}
+	p := &Provider{cfg: cfg, loc: loc, hc: client, log: o.http.Logger(), now: o.now, rules: o.rules, ttl: o.cacheTTL,
+		ev: o.events, locks: keyLocks{m: map[string]*keyLock{}}, stop: make(chan struct{})}
 	p.evPeople.m = map[string]personCards{}
 	return p, nil
-}
-
-func newClient(cfg Config, s settings) (*acshttp.Client, error) {
-	base, err := acshttp.CheckBaseURL(cfg.URL, s.allowInsecure)
-	if err != nil {
-		return nil, err
-	}
-	hc := s.httpClient
-	if hc != nil && s.tls != nil {
-		return nil, errors.New("WithHTTPClient and WithTLS exclude each other; configure TLS on the client")
-	}
-	if hc == nil {
-		var o acshttp.TLSOptions
-		if s.tls != nil {
-			o = acshttp.TLSOptions{CAFile: s.tls.CAFile, Config: s.tls.Config, InsecureSkipVerify: s.tls.InsecureSkipVerify}
-		}
-		if hc, err = acshttp.NewHTTPClient(o, s.timeout); err != nil {
-			return nil, err
-		}
-	}
-	return acshttp.New(acshttp.Config{
-		Provider: Name, BaseURL: base, HTTPClient: hc,
-		Limiter: acshttp.NewLimiter(s.ratePerSecond, s.rateBurst),
-		Logger:  s.logger, RetryMax: s.retryMax, RetryWaitMin: s.retryWaitMin, RetryWaitMax: s.retryWaitMax,
-		Secrets: []string{cfg.Password},
-	})
 }
 
 // checkConfig validates cfg, fills defaults and loads the time zone.

@@ -502,6 +502,18 @@ func clip(s string) string {
 	return s
 }
 
+// truncate bounds a value quoted in an option's error.
+func truncate(s string) string {
+	if len(s) > 40 {
+		cut := 40
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		return s[:cut] + "…"
+	}
+	return s
+}
+
 // absent reports whether err is the controller's answer that the record
 // or collection does not exist (never a transport failure or an HTTP 404).
 func absent(err error) bool {
