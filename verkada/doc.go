@@ -117,8 +117,9 @@
 //     or a 400 or 422 whose message says the card exists ("exist",
 //     "duplicate", "already", "in use", "assigned", "taken"), is a Conflict
 //     unless another user of the same external ID shows up in the user
-//     listing (it is then a duplicate of the visit, which converges), and
-//     any other refusal keeps its code. The API offers no search of cards
+//     listing (it is then a duplicate of the visit, which converges) or
+//     the creation sent once more succeeds or finds the card on the user
+//     (see Several processes), and any other refusal keeps its code. The API offers no search of cards
 //     by number, so the other holder cannot be named. Should Verkada accept
 //     a second card of the number, the adapter notices it only on the
 //     visit's own users (see Several processes).
@@ -194,6 +195,17 @@
 // rounds at most, then a retryable Unavailable). A refused card creation
 // that would be a Conflict reads the listing too, and a card held by
 // another user of the external ID converges instead of being a Conflict.
+// That holder may be gone by the time the listing is read: when Verkada
+// accepts the second user and refuses the second card, the process whose
+// newer user got the card removes that user, its cards first, as soon as
+// its look shows the older one, possibly between the other process's
+// refusal and its listing. So when the listing shows no other user, the
+// creation is sent once more: the card is free then, or the other
+// process, starting over on the survivor, has created it there (the
+// refusal then finds it among the user's cards). Only a second refusal
+// with still no other user listed is a Conflict; a card held by a
+// stranger costs the creation, the read of the user's cards and the
+// listing twice.
 //
 // One case stays out of sight: should Verkada accept both duplicates (the
 // user and the card) and its lookup answer the newer of two users, the

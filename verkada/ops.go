@@ -158,14 +158,20 @@ func (p *Provider) provisionRound(ctx context.Context, op string, pl plan) (res 
 		}
 	}
 	m.userID = string(au.UserID)
+	creating := len(matchingCards(au.Cards, pl)) == 0 // ensureCard creates the card
 	c, cardMade, err := p.ensureCard(ctx, op, au, pl)
 	if cardMade {
 		m.card, m.cardID = true, string(c.CardID)
 	}
-	if acs.CodeOf(err) == acs.Conflict {
-		// The card may be held by another user of the external ID (a
-		// concurrent provision's): such duplicates converge, and the
-		// provision starts again; otherwise the Conflict stands.
+	// The card may be held by another user of the external ID (a
+	// concurrent provision's): such duplicates converge, and the provision
+	// starts again. When the listing shows no other user, the holder may
+	// still have been one: its own process's convergence can have removed
+	// it between the refusal and the listing, its cards first. The card is
+	// then free, or that process, starting over on this user, has created
+	// it here, so a refused creation is sent once more; only a second
+	// refusal with no other user listed is a Conflict.
+	for retried := false; acs.CodeOf(err) == acs.Conflict; retried = true {
 		ids, lerr := p.externalIDUsers(ctx, op, ext)
 		if lerr != nil {
 			return acs.Provisioned{}, false, lerr
@@ -175,6 +181,13 @@ func (p *Provider) provisionRound(ctx context.Context, op string, pl plan) (res 
 				return acs.Provisioned{}, false, err
 			}
 			return acs.Provisioned{}, true, nil
+		}
+		if retried || !creating {
+			break
+		}
+		c, cardMade, err = p.createCard(ctx, op, m.userID, pl)
+		if cardMade {
+			m.card, m.cardID = true, string(c.CardID)
 		}
 	}
 	if err == nil && (m.user || cardMade) {

@@ -2,6 +2,7 @@ package verkada
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -266,5 +267,158 @@ func TestProvisionConvergesFoundCards(t *testing.T) {
 	}
 	if got := calls(e.sim.Requests()); slices.ContainsFunc(got, func(r string) bool { return r[0] != 'G' }) {
 		t.Errorf("the repeat wrote: %q", got)
+	}
+}
+
+// step orders one request of a process in a test of two processes: the
+// nth request matching method, path and (when not empty) a query key
+// waits for wait, when not nil, before it is sent, and done, when not
+// nil, is closed once its answer has arrived (the simulator has then
+// made the change).
+type step struct {
+	method, path, key string
+	n                 int
+	wait              <-chan struct{}
+	done              chan struct{}
+}
+
+func (s *step) matches(r *http.Request) bool {
+	return r.Method == s.method && r.URL.Path == s.path && (s.key == "" || r.URL.Query().Has(s.key))
+}
+
+// steppedTransport sends one process's requests, holding and announcing
+// those its steps match. It waits on channels, never on the clock.
+type steppedTransport struct {
+	base  http.RoundTripper
+	steps []*step
+	mu    sync.Mutex
+	seen  map[*step]int
+}
+
+func (t *steppedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	t.mu.Lock()
+	var hit []*step
+	for _, s := range t.steps {
+		if s.matches(r) {
+			t.seen[s]++
+			if t.seen[s] == s.n {
+				hit = append(hit, s)
+			}
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range hit {
+		if s.wait == nil {
+			continue
+		}
+		select {
+		case <-s.wait:
+		case <-r.Context().Done():
+			return nil, r.Context().Err()
+		}
+	}
+	resp, err := t.base.RoundTrip(r)
+	for _, s := range hit {
+		if s.done != nil {
+			close(s.done)
+		}
+	}
+	return resp, err
+}
+
+// steppedProvider is a process's Provider whose requests follow steps.
+func (e *env) steppedProvider(t *testing.T, steps ...*step) *Provider {
+	t.Helper()
+	tr := &steppedTransport{base: e.srv.Client().Transport, steps: steps, seen: map[*step]int{}}
+	p, err := New(e.cfg, testOptions(e.clk, WithHTTPClient(&http.Client{Transport: tr}))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestProvisionRefusedByARemovedTwin: the card is refused because the
+// other process's user of the external ID holds it, and that process's
+// own convergence removes its user, cards first, before the refused
+// process reads the user listing, which then shows no other user. The
+// refused process must still converge, never answer Conflict. Verkada
+// accepts the second user of the external ID and refuses the second card.
+// The order is forced: both processes look the visit up before either
+// creates; process 0 creates the older, smaller user X, process 1 the
+// user Y; Y gets the card; X's card is refused; only then does process 1
+// look again, see X and remove Y; process 0 reads the listing after that.
+func TestProvisionRefusedByARemovedTwin(t *testing.T) {
+	const (
+		lookup = "/access/v1/access_users/user"
+		list   = "/access/v1/access_users"
+		user   = "/core/v1/user"
+		card   = "/access/v1/credentials/card"
+	)
+	for _, tc := range []struct {
+		name string
+		// survivorCardByOther: process 1, starting over on X, creates
+		// the card there before process 0 sends its creation again;
+		// otherwise process 0's second creation makes it.
+		survivorCardByOther bool
+	}{
+		{"the card is free when sent again", false},
+		{"the other process created the card on the survivor", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, []verkadasim.Option{verkadasim.WithSharedExternalIDs()})
+			g := testGrant(1, e.clk.Now(), e.levels()[0])
+			ch := func() chan struct{} { return make(chan struct{}) }
+			looked1, created0, carded1, refused0, removed1, done0, done1 := ch(), ch(), ch(), ch(), ch(), ch(), ch()
+			listWait := (<-chan struct{})(removed1)
+			var again1 <-chan struct{} = done0
+			if tc.survivorCardByOther {
+				listWait, again1 = done1, nil
+			}
+			p0 := e.steppedProvider(t,
+				&step{method: "POST", path: user, n: 1, wait: looked1, done: created0},
+				&step{method: "POST", path: card, n: 1, wait: carded1, done: refused0},
+				&step{method: "GET", path: list, n: 1, wait: listWait},
+			)
+			p1 := e.steppedProvider(t,
+				&step{method: "GET", path: lookup, key: "external_id", n: 1, done: looked1},
+				&step{method: "POST", path: user, n: 1, wait: created0},
+				&step{method: "POST", path: card, n: 1, done: carded1},
+				&step{method: "GET", path: lookup, key: "external_id", n: 2, wait: refused0},
+				&step{method: "DELETE", path: user, n: 1, done: removed1},
+				&step{method: "GET", path: lookup, key: "external_id", n: 3, wait: again1},
+			)
+			// A guard against a hang should the adapter not take the
+			// steps; the order is set by the steps alone.
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			res := make([]acs.Provisioned, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			for i, p := range []*Provider{p0, p1} {
+				wg.Go(func() {
+					res[i], errs[i] = p.Provision(ctx, g)
+					close([]chan struct{}{done0, done1}[i])
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					t.Fatalf("process %d: %v", i, err)
+				}
+			}
+			u, c := checkConverged(t, e, g)
+			if us := e.sim.Users(); len(us) != 1 || u.ID != us[0].ID {
+				t.Fatalf("users %+v", us)
+			}
+			for i, r := range res {
+				if r.Cardholder.ID != u.ID || r.Credential.ID != c.ID {
+					t.Errorf("process %d answered user %s card %s, the survivors are %s and %s",
+						i, r.Cardholder.ID, r.Credential.ID, u.ID, c.ID)
+				}
+			}
+			if got := res[0].Created; !got {
+				t.Error("process 0 created the surviving user, but answered Created false")
+			}
+		})
 	}
 }
