@@ -238,7 +238,7 @@ func pgSchemaDSN(t *testing.T) string {
 // how it came to violate an invariant.
 func logTrails(t *testing.T, store visitor.Store, report string) {
 	t.Helper()
-	for _, m := range regexp.MustCompile(`visit ([a-z]v\d+)`).FindAllStringSubmatch(report, 20) {
+	for _, m := range regexp.MustCompile(`(?:visit|external ID) ([a-z]v\d+)`).FindAllStringSubmatch(report, 20) {
 		recs, err := store.Audit(context.Background(), visitor.AuditQuery{VisitID: m[1]})
 		if err != nil {
 			t.Log(err)
