@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -115,6 +116,8 @@ func itoa(n int) string {
 // harness adapts env to acstest.Harness.
 type harness struct{ *env }
 
+var _ acstest.SwipeHarness = harness{}
+
 func (h harness) Provider() acs.Provider { return h.p }
 func (h harness) AccessLevels() []string {
 	return []string{genetecsim.SeedLobbyGroup, genetecsim.SeedFloor3Group}
@@ -137,6 +140,47 @@ func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, a
 		}
 	}
 	return h.sim.Opens(id, level, at), nil
+}
+
+// Swipe presents card at a door that level (a cardholder group) opens
+// (acstest.SwipeHarness): a door granted by an access rule applying to the
+// group, added on first use when no such door exists. The simulator
+// decides and records the event at its own clock's time, as a reader
+// would; the shared clock then moves on a second, since a reader does not
+// take the same card twice within a second. The adapter tells events
+// apart by decision, door, credential and second (see "Door events" in
+// the package documentation), and the clock stands still in these tests:
+// without the step, the swipes of one rule would be a single event.
+func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
+	f, err := wiegand.ParseFormat(string(card.Format))
+	if err != nil {
+		return err
+	}
+	group, ok := genetecsim.ParseGUID(level)
+	if !ok {
+		return fmt.Errorf("level %q is not a cardholder group GUID", level)
+	}
+	door := ""
+	for _, d := range h.sim.Doors() {
+		if slices.Contains(d.Groups, group) {
+			door = d.GUID
+			break
+		}
+	}
+	if door == "" {
+		if !slices.ContainsFunc(h.sim.Groups(), func(g genetecsim.GroupInfo) bool { return g.GUID == group }) {
+			return fmt.Errorf("no cardholder group %s", group)
+		}
+		rule := h.sim.AddAccessRule("Doors of "+group, group)
+		if door, ok = h.sim.AddDoor("Door of "+group, rule); !ok {
+			return fmt.Errorf("adding a door for group %s failed", group)
+		}
+	}
+	if _, err := h.sim.Swipe(door, genetecsim.Card{Format: f, Facility: card.Facility, Number: card.Number}, h.sim.Now()); err != nil {
+		return err
+	}
+	h.clock.Set(h.clock.Now().Add(time.Second))
+	return nil
 }
 
 func (h harness) Census(context.Context) (acstest.Census, error) {
