@@ -2,7 +2,9 @@ package brivo
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,6 +14,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // fakeClock is a settable clock shared by the simulator and the provider.
@@ -120,10 +123,43 @@ func tokenGrants(reqs []brivosim.Request) []string {
 // harness adapts an env to the conformance kit.
 type harness struct{ e *env }
 
+var _ acstest.SwipeHarness = harness{}
+
 func (h harness) Provider() acs.Provider     { return h.e.p }
 func (h harness) AccessLevels() []string     { return h.e.levels() }
 func (h harness) Now() time.Time             { return time.Now() }
 func (h harness) UnknownAccessLevel() string { return "999999999" }
+
+// Swipe presents card at a door that level (a group) opens
+// (acstest.SwipeHarness), added on first use when no door opens for the
+// group. The simulator decides and records the event at the time of its
+// clock, which in these tests is the harness's: the wall clock.
+func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
+	f, err := wiegand.ParseFormat(string(card.Format))
+	if err != nil {
+		return err
+	}
+	group, err := strconv.ParseInt(level, 10, 64)
+	if err != nil {
+		return fmt.Errorf("level %q is not a Brivo group ID", level)
+	}
+	var door int64
+	for _, d := range h.e.sim.Doors() {
+		if slices.Contains(d.Groups, group) {
+			door = d.ID
+			break
+		}
+	}
+	if door == 0 {
+		d, err := h.e.sim.AddDoor("Door of group "+level, group)
+		if err != nil {
+			return err
+		}
+		door = d.ID
+	}
+	_, err = h.e.sim.Swipe(wiegand.Card{Format: f, Facility: card.Facility, Number: card.Number}, door, h.Now())
+	return err
+}
 
 func (h harness) Census(context.Context) (acstest.Census, error) {
 	c := h.e.sim.Census()
