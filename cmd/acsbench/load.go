@@ -182,7 +182,7 @@ func refresh(ctx context.Context, p *printer, c config, name string) error {
 	if err != nil {
 		return err
 	}
-	child, err := bench.StartChild(exe, name, bench.SimOptions{Latency: lat, ExtraLevels: levels - 2})
+	child, err := bench.StartChild(exe, name, bench.SimOptions{Latency: lat, ExtraLevels: levels - bench.SeededLevels(name)})
 	if err != nil {
 		return err
 	}

@@ -174,7 +174,7 @@ func countProvider(ctx context.Context, name string, levels int) ([]int, error) 
 	}
 
 	// A refresh against a simulator holding the levels.
-	big, err := bench.StartSim(name, bench.SimOptions{ExtraLevels: levels - 2})
+	big, err := bench.StartSim(name, bench.SimOptions{ExtraLevels: levels - bench.SeededLevels(name)})
 	if err != nil {
 		return nil, err
 	}

@@ -163,6 +163,16 @@ func LevelOf(provider string) string {
 	return entry.Simulate(providers.SimOptions{}).Levels[0]
 }
 
+// SeededLevels returns how many access levels provider's simulator holds
+// before SimOptions.ExtraLevels adds any.
+func SeededLevels(provider string) int {
+	entry, ok := providers.Lookup(provider)
+	if !ok {
+		return 0
+	}
+	return len(entry.Simulate(providers.SimOptions{}).Levels)
+}
+
 // ClientOptions configures an adapter built against a simulator.
 type ClientOptions struct {
 	// RatePerSecond is the adapter's client-side rate limit; 0 turns it
