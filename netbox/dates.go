@@ -60,11 +60,15 @@ func (p *Provider) wallMinute(s string) string {
 }
 
 // window rounds a grant's window to whole minutes, the controller's
-// resolution, never widening it: the start moves up to the next minute,
-// the end down to the last.
-func window(from, until time.Time) (time.Time, time.Time) {
+// resolution, so that the badge never works outside the visit: the end
+// moves down to the last minute, and a start still to come (after now) up
+// to the next. A start already passed moves down to its minute: the extra
+// seconds lie before now, when the credential is being written, so they
+// grant nothing, and rounding up would leave a visitor who just signed in
+// at the door for up to a minute.
+func window(from, until, now time.Time) (time.Time, time.Time) {
 	f := from.Truncate(time.Minute)
-	if f.Before(from) {
+	if f.Before(from) && from.After(now) {
 		f = f.Add(time.Minute)
 	}
 	return f, until.Truncate(time.Minute)

@@ -73,9 +73,13 @@
 //     not, since what it changes is unknown) and read as
 //     "YYYY-MM-DD HH:MM:SS" (the documented answer form) or any form with
 //     a numeric offset, which is honoured. The controller stores windows
-//     to the minute, so the window is rounded inward: ValidFrom up to the
-//     next minute, ValidUntil down to the last (a badge never works outside
-//     its visit); a grant whose window holds no whole minute is refused.
+//     to the minute, so the window is rounded so that a badge never works
+//     outside its visit: ValidUntil down to the last minute, a ValidFrom
+//     still to come up to the next; a ValidFrom already passed (a walk-in
+//     signing in now) down to its minute, since those seconds are over
+//     when the credential is written, and rounding up would keep the
+//     visitor out for up to a minute. A grant whose window holds no whole
+//     minute is refused.
 //     In the repeated hour of a DST change a wall-clock time names two
 //     instants, and which one the controller means is not documented.
 //   - Idempotency by PERSONID. The person's PERSONID (the "ID #" field,
@@ -168,9 +172,12 @@
 // answer: it asks the controller (GetPerson) whether the record is still
 // there and in which state. Gone, or already as wanted, is success; there,
 // the original error stands (a NOT FOUND becomes Unknown, the record being
-// there); when the question fails, its error is returned if retryable.
-// Revoke and RemoveCardholder therefore succeed for what is already
-// revoked or gone, whatever the controller answers.
+// there); when the question fails, its error is returned if retryable,
+// else the original error, a NOT FOUND or DUPLICATE becoming Unknown
+// (unchecked, it is no definite refusal; the same holds when AddPerson or
+// AddCredential fails and the person cannot be read). Revoke and
+// RemoveCardholder therefore succeed for what is already revoked or gone,
+// whatever the controller answers.
 //
 // # Retention
 //

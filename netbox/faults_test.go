@@ -221,3 +221,77 @@ func TestKeepDeleted(t *testing.T) {
 		t.Error("the revived person's credential does not open")
 	}
 }
+
+// When a change fails with an answer about the record's state (NOT FOUND,
+// DUPLICATE) and asking the controller about the record fails too, the
+// answer is not passed on as a definite refusal: the caller retries, and
+// the retry succeeds. Seen under chaos: a returned badge's stale record
+// removed, the answer lost, the resent RemoveCredential answered NOT FOUND
+// and the check unanswered failed the next visitor's provision for good.
+func TestUncheckedAnswersAreNotDefinite(t *testing.T) {
+	busy := func(skip int) netboxsim.Fault {
+		return netboxsim.Fault{Command: "GetPerson", Skip: skip, Code: "FAIL", ErrMsg: "Something happened"}
+	}
+	t.Run("stale record removed, answer lost", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		ctx := t.Context()
+		g1 := e.grant(1)
+		p1, err := e.p.Provision(ctx, g1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.p.Revoke(ctx, p1.Credential); err != nil {
+			t.Fatal(err)
+		}
+		g2 := e.grant(2)
+		g2.Card = g1.Card
+		// GetPerson of visit 2, then of the stale holder; the third asks
+		// whether the stale record is still there.
+		e.sim.AddFault(netboxsim.Fault{Command: "RemoveCredential", DropAfterCommit: true})
+		e.sim.AddFault(busy(2))
+		_, err = e.p.Provision(ctx, g2)
+		if acs.CodeOf(err) != acs.Unknown {
+			t.Fatalf("got %v, want an Unknown error", err)
+		}
+		if got := count(e.sim.Requests(), "RemoveCredential"); got != 2 {
+			t.Errorf("RemoveCredential sent %d times, want 2 (the lost answer, then NOT FOUND)", got)
+		}
+		p2, err := e.p.Provision(ctx, g2)
+		if err != nil {
+			t.Fatalf("provision again: %v", err)
+		}
+		if !e.opens(p2.Credential, netboxsim.LevelLobby, e.clock.Now()) {
+			t.Error("the card does not open for the next visitor")
+		}
+	})
+	t.Run("AddPerson answered DUPLICATE", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		e.sim.AddFault(netboxsim.Fault{Command: "AddPerson", Code: "DUPLICATE"})
+		e.sim.AddFault(busy(1))
+		_, err := e.p.Provision(t.Context(), e.grant(1))
+		if acs.CodeOf(err) != acs.Unknown {
+			t.Fatalf("got %v, want an Unknown error", err)
+		}
+		if _, err := e.p.Provision(t.Context(), e.grant(1)); err != nil {
+			t.Fatalf("provision again: %v", err)
+		}
+	})
+	t.Run("removal answered NOT FOUND", func(t *testing.T) {
+		e := newEnv(t, envOpts{})
+		p, err := e.p.Provision(t.Context(), e.grant(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sim.AddFault(netboxsim.Fault{Command: "RemovePerson", Code: "NOT FOUND"})
+		e.sim.AddFault(busy(1))
+		if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); acs.CodeOf(err) != acs.Unknown {
+			t.Fatalf("got %v, want an Unknown error", err)
+		}
+		if err := e.p.RemoveCardholder(t.Context(), p.Cardholder); err != nil {
+			t.Fatalf("remove again: %v", err)
+		}
+		if c := e.sim.Census(); c.People != 0 {
+			t.Errorf("census %+v", c)
+		}
+	})
+}

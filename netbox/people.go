@@ -254,14 +254,14 @@ func boolParam(b bool) string {
 // whether the change is moot: the person or the credential is gone, or
 // done(credential) says it is as wanted. Otherwise err stands, a NotFound
 // becoming Unknown (the credential is there); when asking fails, its own
-// error is returned if retryable.
+// error is returned if retryable, else err as unconfirmed says.
 func (p *Provider) settleCredential(ctx context.Context, op, personID string, c cardRec, err error, done func(*cardRec) bool) error {
 	r, lerr := p.getPerson(ctx, op, personID)
 	switch {
 	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 		return lerr
 	case lerr != nil:
-		return err
+		return unconfirmed(err)
 	case r == nil:
 		return nil
 	}
@@ -274,6 +274,25 @@ func (p *Provider) settleCredential(ctx context.Context, op, personID string, c 
 		}
 	}
 	return nil
+}
+
+// unconfirmed is the error of a change that failed with err when asking
+// the controller about the record failed too. A refusal of the request
+// itself (invalid, not permitted, unsupported) stands. An answer about
+// the record's state (NOT FOUND, DUPLICATE) is what the question was to
+// check: unchecked, it becomes Unknown, so that the caller tries again
+// instead of taking it for a definite refusal (a NOT FOUND of a removal
+// retried after its first answer was lost, say, would otherwise fail the
+// provision that needed the removal).
+func unconfirmed(err error) error {
+	ae, ok := err.(*acs.Error)
+	if !ok || (ae.Code != acs.NotFound && ae.Code != acs.AlreadyExists && ae.Code != acs.Conflict) {
+		return err
+	}
+	cp := *ae
+	cp.Code = acs.Unknown
+	cp.Message = "the controller's answer could not be checked: asking whether the record is there failed"
+	return &cp
 }
 
 // notGone turns a NotFound about a record that is there into Unknown.

@@ -50,7 +50,7 @@ func (p *Provider) planGrant(op string, g acs.Grant) (*plan, error) {
 	}
 	pl.encoded = strconv.FormatUint(g.Card.Number, 10)
 	pl.hotstamp = pl.encoded
-	from, until := window(g.ValidFrom, g.ValidUntil)
+	from, until := window(g.ValidFrom, g.ValidUntil, p.now())
 	if !until.After(from) {
 		return nil, acs.Errorf(op, Name, acs.InvalidArgument,
 			"validity window %s – %s holds no whole minute; the controller stores windows to the minute",
@@ -182,7 +182,9 @@ func (p *Provider) createPerson(ctx context.Context, pl *plan) (*personRec, bool
 	switch {
 	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 		return nil, false, lerr
-	case lerr != nil || cur == nil:
+	case lerr != nil:
+		return nil, false, unconfirmed(err)
+	case cur == nil:
 		return nil, false, err
 	}
 	if err := p.updatePerson(ctx, pl, cur); err != nil {
@@ -304,7 +306,7 @@ func (p *Provider) afterRefusal(ctx context.Context, pl *plan, err error) (c car
 		case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 			return c, false, false, lerr
 		case lerr != nil:
-			return c, false, false, err
+			return c, false, false, unconfirmed(err)
 		case cur == nil:
 			return c, false, false, acs.Errorf(pl.op, Name, acs.Unavailable, "person %q was removed during the call; provision again", pl.personID)
 		case len(cur.matching(pl.format, pl.encoded)) > 0:

@@ -212,7 +212,7 @@ func (p *Provider) purgePerson(ctx context.Context, op string, cur *personRec) e
 // personWrite sends a command about one person and, when the answer is an
 // error, asks the controller: the person gone, or done(person) true, is
 // success; otherwise the error stands (a NotFound as Unknown, the person
-// being there).
+// being there; see unconfirmed when asking fails).
 func (p *Provider) personWrite(ctx context.Context, op, id, command string, extra []param, done func(*personRec) bool) error {
 	params := append([]param{pv("PERSONID", id)}, extra...)
 	_, err := p.do(ctx, request{op: op, command: command, params: params, idempotent: true})
@@ -224,7 +224,7 @@ func (p *Provider) personWrite(ctx context.Context, op, id, command string, extr
 	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 		return lerr
 	case lerr != nil:
-		return err
+		return unconfirmed(err)
 	case r == nil || done(r):
 		return nil
 	}

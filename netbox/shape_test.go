@@ -144,7 +144,7 @@ func TestProvisionStoresTheGrant(t *testing.T) {
 	if !ok {
 		t.Fatal("no person")
 	}
-	from, until := window(g.ValidFrom, g.ValidUntil)
+	from, until := window(g.ValidFrom, g.ValidUntil, e.clock.Now())
 	switch {
 	case got.LastName != "Solo" || got.FirstName != "":
 		t.Errorf("names %q %q", got.FirstName, got.LastName)

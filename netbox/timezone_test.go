@@ -43,7 +43,7 @@ func TestControllerTimeZone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	from, until := window(g.ValidFrom, g.ValidUntil)
+	from, until := window(g.ValidFrom, g.ValidUntil, e.clock.Now())
 	wantAct, wantExp := from.In(e.loc).Format(wireMinute), until.In(e.loc).Format(wireMinute)
 	var add string
 	for _, r := range e.sim.Requests() {
@@ -130,17 +130,59 @@ func TestParseTime(t *testing.T) {
 	}
 }
 
-// The window is rounded inward to whole minutes.
+// The window is rounded to whole minutes so that the badge never works
+// outside the visit: the end down, a start to come up, a start passed
+// down (those seconds are over).
 func TestWindowRounding(t *testing.T) {
 	base := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
-	f, u := window(base.Add(10*time.Second), base.Add(time.Hour+50*time.Second))
+	f, u := window(base.Add(10*time.Second), base.Add(time.Hour+50*time.Second), base)
 	if !f.Equal(base.Add(time.Minute)) || !u.Equal(base.Add(time.Hour)) {
-		t.Errorf("rounded to %s – %s", f, u)
+		t.Errorf("a start to come: rounded to %s – %s", f, u)
+	}
+	f, u = window(base.Add(10*time.Second), base.Add(time.Hour+50*time.Second), base.Add(10*time.Second))
+	if !f.Equal(base) || !u.Equal(base.Add(time.Hour)) {
+		t.Errorf("a start passed: rounded to %s – %s", f, u)
 	}
 	e := newEnv(t, envOpts{})
 	g := e.grant(1)
 	g.ValidFrom, g.ValidUntil = base.Add(10*time.Second), base.Add(50*time.Second)
 	if _, err := e.p.Provision(t.Context(), g); acs.CodeOf(err) != acs.InvalidArgument || len(e.sim.Requests()) != 0 {
 		t.Errorf("a window without a whole minute: %v after %d requests", err, len(e.sim.Requests()))
+	}
+}
+
+// A walk-in's badge opens as soon as Provision returns, though the
+// controller stores minutes and the sign-in fell mid-minute; a start to
+// come is not brought forward, and once it has passed a repeat
+// provision makes the badge open at once. Seen under chaos: visits signed
+// in a few seconds before the check held an Active credential that opened
+// nothing until the next minute.
+func TestStartPassedOpensAtOnce(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	ctx := t.Context()
+	g := e.grant(1)
+	g.ValidFrom = e.clock.Now() // mid-minute: 09:00:00.5
+	p, err := e.p.Provision(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.opens(p.Credential, netboxsim.LevelLobby, e.clock.Now()) {
+		t.Error("the walk-in's badge does not open when Provision returns")
+	}
+	g2 := e.grant(2)
+	g2.ValidFrom = e.clock.Now().Add(30 * time.Second)
+	p2, err := e.p.Provision(ctx, g2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.opens(p2.Credential, netboxsim.LevelLobby, g2.ValidFrom.Add(-time.Second)) {
+		t.Error("a badge whose visit starts later opens before it")
+	}
+	e.clock.Advance(45 * time.Second)
+	if _, err := e.p.Provision(ctx, g2); err != nil {
+		t.Fatal(err)
+	}
+	if !e.opens(p2.Credential, netboxsim.LevelLobby, e.clock.Now()) {
+		t.Error("once its start passed, the repeated provision left the badge closed until the next minute")
 	}
 }
