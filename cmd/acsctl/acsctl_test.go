@@ -272,7 +272,7 @@ func TestUsageErrors(t *testing.T) {
 		{nil, "no command"},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"-o", "yaml", "ping"}, "--output"},
-		{[]string{"ping"}, "--provider is required (genetec, lenel, brivo, alta or verkada)"},
+		{[]string{"ping"}, "--provider is required (genetec, lenel, brivo, alta, verkada or netbox)"},
 		{[]string{"--provider", "lenel", "ping"}, "--url is required for lenel"},
 		{[]string{"--provider", "acme", "ping"}, "unknown --provider"},
 		{[]string{"provision", "--first-name", "A"}, "provision"},
@@ -280,7 +280,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--provider", "alta", "--username", "a@example.com", "--password", "p", "--org-id", "x1", "ping"}, "--org-id must be"},
 		{[]string{"--provider", "verkada", "ping"}, "--api-key is required for verkada"},
 		{[]string{"--provider", "verkada", "--api-key", "Test-Key-123", "revoke", "--credential-id", "c1"}, "--cardholder-id is required for verkada"},
-		{[]string{"simulate", "acme"}, "want genetec, lenel, brivo, alta or verkada"},
+		{[]string{"--provider", "netbox", "ping"}, "--url is required for netbox"},
+		{[]string{"--provider", "netbox", "--url", "http://127.0.0.1:1/nbws/goforms/nbapi", "--username", "u", "--password", "p",
+			"--time-zone", "Mars/Olympus_Mons", "ping"}, "--time-zone must be an IANA time zone"},
+		{[]string{"--provider", "netbox", "revoke", "--credential-id", "1"}, "--cardholder-id is required for netbox"},
+		{[]string{"simulate", "acme"}, "want genetec, lenel, brivo, alta, verkada or netbox"},
 	} {
 		stdout.Reset()
 		stderr.Reset()

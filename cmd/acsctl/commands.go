@@ -221,7 +221,7 @@ func (a *app) revoke(ctx context.Context, args []string) error {
 	fs := newFlagSet("revoke")
 	var credentialID, cardholderID string
 	fs.StringVar(&credentialID, "credential-id", "", "credential ID")
-	fs.StringVar(&cardholderID, "cardholder-id", "", "cardholder ID (required for alta and verkada)")
+	fs.StringVar(&cardholderID, "cardholder-id", "", "cardholder ID (required for alta, verkada and netbox)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}

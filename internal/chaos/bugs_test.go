@@ -1,7 +1,9 @@
 package chaos_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -252,6 +254,14 @@ func TestACSErrorTextSanitised(t *testing.T) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusBadRequest)
 			fmt.Fprintf(w, `{"id":"a1b2","message":%q,"data":null}`, forged)
+		},
+		// The NBAPI answers 200 with a FAIL; XML carries the line break
+		// (escaped), not the escape character or the invalid byte.
+		chaos.Netbox: func(w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "text/xml")
+			var msg bytes.Buffer
+			_ = xml.EscapeText(&msg, []byte(forged))
+			fmt.Fprintf(w, `<NETBOX><RESPONSE><CODE>FAIL</CODE><ERRMSG>%s</ERRMSG></RESPONSE></NETBOX>`, msg.String())
 		},
 	}
 	var dirty []string

@@ -1,7 +1,7 @@
 // Package chaos is the harness that checks the SDK's promises end to end
 // under faults: one vendor simulator per provider of the registry
 // (internal/providers: genetecsim, lenelsim, brivosim, altasim,
-// verkadasim) on loopback servers, each behind an Injector that makes a
+// verkadasim, netboxsim) on loopback servers, each behind an Injector that makes a
 // share of requests fail in every way the simulators can (5xx, 429 and
 // over-QPS answers with Retry-After, timeouts before and after the change
 // was committed, connections dropped before and after the commit, expired

@@ -26,6 +26,7 @@ import (
 	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+	"github.com/acsbridge/acsbridge/netbox/netboxsim"
 	"github.com/acsbridge/acsbridge/verkada/verkadasim"
 )
 
@@ -36,6 +37,7 @@ const (
 	Brivo   = "brivo"
 	Alta    = "alta"
 	Verkada = "verkada"
+	Netbox  = "netbox"
 )
 
 // Kinds lists the provider kinds of the fleet: every provider of the
@@ -100,6 +102,7 @@ type Sims struct {
 	Brivo   *brivosim.Server
 	Alta    *altasim.Server
 	Verkada *verkadasim.Server
+	Netbox  *netboxsim.Server
 	// Sites lists the sites in the order of Kinds.
 	Sites []*Site
 
@@ -131,7 +134,8 @@ type SimConfig struct {
 }
 
 // DefaultLocations are the location IDs of the sites, in the order of
-// Kinds ("gen-hq", "len-campus", "brv-office", "alta-lab", "vkd-annex").
+// Kinds ("gen-hq", "len-campus", "brv-office", "alta-lab", "vkd-annex",
+// "nbx-plant").
 var DefaultLocations = func() []string {
 	var out []string
 	for _, kind := range Kinds {
@@ -253,6 +257,7 @@ func (s *Sims) ResetRequests() {
 	s.Brivo.ResetRequests()
 	s.Alta.ResetRequests()
 	s.Verkada.ResetRequests()
+	s.Netbox.ResetRequests()
 }
 
 func (s *Sims) lenelToken() string {
@@ -261,6 +266,15 @@ func (s *Sims) lenelToken() string {
 	tok := s.tokenPrefix + "-" + hex.EncodeToString(b[:])
 	s.recordToken(tok)
 	return tok
+}
+
+// netboxSession makes a NetBox session ID and records it as a token.
+func (s *Sims) netboxSession() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	s.recordToken(id)
+	return id
 }
 
 func (s *Sims) recordToken(tok string) {

@@ -20,6 +20,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/netbox"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
@@ -379,7 +380,8 @@ func (a *acsFuzz) init(t *testing.T) {
 // separators, non-ASCII), a visitor the Engine accepts reaches each ACS as
 // exactly one cardholder with exactly the given names, and no other
 // cardholder changes: nothing is injected into Genetec's q=, Lenel's
-// filters, Brivo's filters and paths, Alta's searches or Verkada's queries.
+// filters, Brivo's filters and paths, Alta's searches, Verkada's queries
+// or NetBox's XML commands.
 func FuzzVisitorNamesToACS(f *testing.F) {
 	f.Add("Ada", "Lovelace", "ada@example.com")
 	f.Add(`A\,B=C`, `(x)@y-z*{}$<>`, "e@x")
@@ -501,6 +503,17 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 			}
 			if strings.TrimSpace(first) != "" && !same(u.FirstName, first) || strings.TrimSpace(last) != "" && !same(u.LastName, last) {
 				t.Fatalf("verkada stored %q %q for %q %q", u.FirstName, u.LastName, first, last)
+			}
+		case chaos.Netbox:
+			p, ok := a.sims.Netbox.Person(netbox.DefaultPersonIDPrefix + id)
+			if !ok || p.Deleted {
+				t.Fatalf("netbox holds no person %s", id)
+			}
+			if strings.TrimSpace(last) == "" {
+				first, last = "", first
+			}
+			if !same(p.FirstName, first) || !same(p.LastName, last) {
+				t.Fatalf("netbox stored %q %q for %q %q", p.FirstName, p.LastName, first, last)
 			}
 		default:
 			t.Fatalf("no name check for %s", site.Kind)

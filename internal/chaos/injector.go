@@ -20,15 +20,17 @@ type Kind int
 const (
 	None Kind = iota
 	// ServerError: 500, 502 or 503 (Brivo, Genetec, Alta and Verkada
-	// send Retry-After with 503).
+	// send Retry-After with 503; NetBox's from a proxy, the NBAPI
+	// answering everything with 200).
 	ServerError
 	// Throttled: 429 with Retry-After (Genetec, Brivo, Alta, Verkada),
-	// 429 (Lenel), or Brivo's gateway 403 "Developer Over Qps" with
-	// Retry-After.
+	// 429 (Lenel; NetBox, from a proxy), or Brivo's gateway 403
+	// "Developer Over Qps" with Retry-After.
 	Throttled
 	// VendorError: a transient refusal in the vendor's shape: Genetec's
 	// Fail envelope with HTTP 200, an OnGuard error body with 500, a 503
-	// (Brivo, Alta, Verkada).
+	// (Brivo, Alta, Verkada), NetBox's APIERROR 1 or a FAIL whose ERRMSG
+	// says nothing the adapter can classify.
 	VendorError
 	// DropBefore closes the connection before the request is handled.
 	DropBefore
@@ -44,7 +46,9 @@ const (
 	// SessionExpired ends the session or access token just before the
 	// request (Genetec: the next request is a cold start; Lenel: the
 	// session is deleted; Brivo: access tokens expire, and now and then
-	// refresh tokens too; Alta and Verkada: every token expires).
+	// refresh tokens too; Alta and Verkada: every token expires; NetBox:
+	// the session ends, and now and then every session, as a restart
+	// would).
 	SessionExpired
 	// Slow delays a correct answer by a few milliseconds.
 	Slow

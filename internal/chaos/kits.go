@@ -1,8 +1,12 @@
 package chaos
 
 import (
+	"bytes"
 	"encoding/base64"
+	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +17,8 @@ import (
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
 	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
+	"github.com/acsbridge/acsbridge/netbox"
+	"github.com/acsbridge/acsbridge/netbox/netboxsim"
 	"github.com/acsbridge/acsbridge/verkada/verkadasim"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
@@ -25,7 +31,8 @@ type kit struct {
 	// location is the site's default visitor location.
 	location string
 	// credentials returns distinctive credentials, tagging each value that
-	// must never leak with tag.
+	// must never leak with tag, and the other settings that must match
+	// how start configures the simulator (NetBox's time zone).
 	credentials func(tag func(string) string) providers.Config
 	// sensitive lists settings that must not leak besides the registry's
 	// secrets (the application IDs).
@@ -57,6 +64,7 @@ var kits = map[string]*kit{
 	Brivo:   brivoKit,
 	Alta:    altaKit,
 	Verkada: verkadaKit,
+	Netbox:  netboxKit,
 }
 
 // facilityNumber is the card key of the ACSs that store a card as facility
@@ -445,6 +453,119 @@ var verkadaKit = &kit{
 		return snap
 	},
 	cardKey: facilityNumber,
+}
+
+// netboxZone is the chaos NetBox controller's time zone: NBAPI dates are
+// its wall-clock time, so the adapter converts every window.
+const netboxZone = "America/New_York"
+
+var netboxKit = &kit{
+	location: "nbx-plant",
+	credentials: func(tag func(string) string) providers.Config {
+		// A password that needs escaping in XML.
+		return providers.Config{providers.Username: "vms-api", providers.Password: tag("NbxPw<&>q7"), providers.TimeZone: netboxZone}
+	},
+	basic: func(providers.Config) []string { return nil },
+	start: func(s *Sims, cfg SimConfig, c providers.Config) (http.Handler, []string) {
+		loc, err := time.LoadLocation(netboxZone)
+		if err != nil {
+			panic(err)
+		}
+		s.Netbox = netboxsim.New(
+			netboxsim.WithoutDefaults(),
+			netboxsim.WithClock(cfg.Clock),
+			netboxsim.WithUser(c[providers.Username], c[providers.Password]),
+			netboxsim.WithTimeZone(loc),
+			netboxsim.WithSessionIDFunc(s.netboxSession),
+		)
+		return s.Netbox, []string{netboxsim.LevelLobby, netboxsim.LevelFloor3}
+	},
+	inject: func(s *Sims, k Kind, v int, r *http.Request) bool {
+		// Every command is a POST to one path: the fault names the
+		// request's command.
+		f := netboxsim.Fault{Command: netboxCommand(r), Times: 1}
+		switch k {
+		case ServerError:
+			// From a proxy in front of the controller: the NBAPI itself
+			// answers everything with 200.
+			f.HTTPStatus = []int{500, 502, 503}[v%3]
+		case Throttled:
+			f.HTTPStatus = http.StatusTooManyRequests
+		case VendorError:
+			if v%2 == 0 {
+				f.APIError = 1 // the API failed to initialise
+			} else {
+				f.Code, f.ErrMsg = "FAIL", "The database is busy; try again later."
+			}
+		case DropBefore:
+			f.DropBefore = true
+		case DropAfter:
+			f.DropAfterCommit = true
+		case SessionExpired:
+			if v%4 == 0 {
+				s.Netbox.ExpireSessions() // a controller restart
+				return true
+			}
+			f.ExpireSession = true
+		default:
+			return false
+		}
+		s.Netbox.AddFault(f)
+		return true
+	},
+	// Soft-deleted people count as cardholders: RemoveCardholder purges
+	// the record, so one left behind is a stale cardholder.
+	snapshot: func(site *Site, at time.Time, _ []string) Snapshot {
+		snap := Snapshot{Holders: map[string]int{}}
+		n := site.sims.Netbox
+		for _, p := range n.People() {
+			ext, ok := strings.CutPrefix(p.ID, netbox.DefaultPersonIDPrefix)
+			if !ok || ext == "" {
+				snap.Anonymous++
+			} else {
+				snap.Holders[ext]++
+			}
+			for _, c := range p.Credentials {
+				snap.Credentials = append(snap.Credentials, ACSCredential{ID: c.ID, Holder: ext,
+					Card: netboxCardKey(c.EncodedNum), Live: site.opensAny(n.Opens, c.ID, at)})
+			}
+		}
+		return snap
+	},
+	// NetBox keeps the facility code in the card format: a credential is
+	// its encoded number (the card number).
+	cardKey: func(c acs.Card) string { return netboxCardKey(strconv.FormatUint(c.Number, 10)) },
+}
+
+func netboxCardKey(encoded string) string {
+	if n, err := strconv.ParseUint(encoded, 10, 64); err == nil {
+		encoded = strconv.FormatUint(n, 10)
+	}
+	return "card " + encoded
+}
+
+var netboxCommandName = regexp.MustCompile(`<COMMAND\b[^>]*\bname\s*=\s*["']([A-Za-z]+)["']`)
+
+// netboxCommand returns the NBAPI command a request carries ("" when none
+// is found), leaving the body for the simulator to read.
+func netboxCommand(r *http.Request) string {
+	if r.Body == nil {
+		return ""
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return ""
+	}
+	doc := string(body)
+	if v, err := url.ParseQuery(doc); err == nil && v.Has("APIcommand") {
+		doc = v.Get("APIcommand")
+	}
+	if m := netboxCommandName.FindStringSubmatch(doc); m != nil {
+		return m[1]
+	}
+	return ""
 }
 
 // genetecExternalID extracts the external ID the genetec adapter puts at

@@ -116,6 +116,8 @@ func deleteAtACS(t *testing.T, sims *chaos.Sims, kind string, c visitor.Credenti
 		ok = sims.Alta.DeleteCredential(acsID(t, c.Ref.ID))
 	case chaos.Verkada:
 		ok = sims.Verkada.DeleteCard(c.Ref.ID) == nil
+	case chaos.Netbox:
+		ok = sims.Netbox.DeleteCredential(c.Ref.CardholderID, c.Ref.ID)
 	}
 	if !ok {
 		t.Fatalf("could not delete %s credential %+v at the simulator", kind, c.Ref)
@@ -139,6 +141,9 @@ func widenAtACS(t *testing.T, sims *chaos.Sims, kind string, c visitor.Credentia
 	case chaos.Verkada:
 		// Verkada keeps the window on the user.
 		ok = sims.Verkada.SetWindow(c.Ref.CardholderID, c.ValidFrom, until) == nil
+	case chaos.Netbox:
+		// NetBox keeps the window on the person.
+		ok = sims.Netbox.SetPersonWindow(c.Ref.CardholderID, c.ValidFrom, until)
 	}
 	if !ok {
 		t.Fatalf("could not widen %s credential %+v at the simulator", kind, c.Ref)

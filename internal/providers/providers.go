@@ -65,9 +65,11 @@ const (
 	ClientSecret Setting = "client-secret"
 	APIKey       Setting = "api-key"
 	OrgID        Setting = "org-id"
+	TimeZone     Setting = "time-zone"
+	CardFormat   Setting = "card-format"
 )
 
-var settings = []Setting{URL, Username, Password, AppID, DirectoryID, AuthURL, ClientID, ClientSecret, APIKey, OrgID}
+var settings = []Setting{URL, Username, Password, AppID, DirectoryID, AuthURL, ClientID, ClientSecret, APIKey, OrgID, TimeZone, CardFormat}
 
 // Settings returns every setting, in the order acsctl documents them.
 func Settings() []Setting { return slices.Clone(settings) }
@@ -282,7 +284,7 @@ func (c Call) String() string {
 // All returns the registered providers in a stable order: the three first
 // adapters, then the newer ones.
 func All() []*Provider {
-	return []*Provider{Genetec, Lenel, Brivo, Alta, Verkada}
+	return []*Provider{Genetec, Lenel, Brivo, Alta, Verkada, Netbox}
 }
 
 // Names returns the registered providers' names in the order of All.

@@ -90,7 +90,7 @@ func TestEveryProviderAgainstItsSimulator(t *testing.T) {
 
 func TestRegistry(t *testing.T) {
 	names := Names()
-	if strings.Join(names, ",") != "genetec,lenel,brivo,alta,verkada" {
+	if strings.Join(names, ",") != "genetec,lenel,brivo,alta,verkada,netbox" {
 		t.Errorf("names %v", names)
 	}
 	for _, p := range All() {
@@ -141,7 +141,16 @@ func TestRegistry(t *testing.T) {
 	if _, err := Alta.Build(c, Options{}); !errors.As(err, &ce) || ce.Setting != OrgID {
 		t.Errorf("malformed org ID: %v", err)
 	}
-	if OrgID.Env() != "ACS_ORG_ID" || OrgID.Key() != "org_id" || !APIKey.Secret() || Username.Secret() {
+	c = Netbox.SimConfig("http://127.0.0.1:1")
+	c[TimeZone] = "Mars/Olympus_Mons"
+	if _, err := Netbox.Build(c, Options{}); !errors.As(err, &ce) || ce.Setting != TimeZone {
+		t.Errorf("unknown time zone: %v", err)
+	}
+	c[TimeZone] = "America/New_York"
+	if p, err := Netbox.Build(c, Options{}); err != nil || p.(interface{ Location() *time.Location }).Location().String() != "America/New_York" {
+		t.Errorf("time zone America/New_York: %v", err)
+	}
+	if OrgID.Env() != "ACS_ORG_ID" || OrgID.Key() != "org_id" || TimeZone.Env() != "ACS_TIME_ZONE" || TimeZone.Secret() || !APIKey.Secret() || Username.Secret() {
 		t.Error("setting names")
 	}
 }

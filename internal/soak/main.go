@@ -1,8 +1,9 @@
 // Command soak runs visit lifecycles continuously against the simulators
-// of every provider (Genetec, Lenel, Brivo, Alta, Verkada) through the real
-// adapters and an Engine over an SQLite store, with a share of requests
-// failing, and prints the heap in use (after a garbage collection) every
-// interval, to show whether memory or goroutines grow over time.
+// of every provider (Genetec, Lenel, Brivo, Alta, Verkada, NetBox) through
+// the real adapters and an Engine over an SQLite store, with a share of
+// requests failing, and prints the heap in use (after a garbage
+// collection) every interval, to show whether memory or goroutines grow
+// over time.
 //
 // The simulators run in a child process (this program with -sims), so
 // that what they accumulate (every visit stays a cardholder at an ACS)
