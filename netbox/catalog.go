@@ -94,7 +94,7 @@ func (p *Provider) cachedLevels() ([]acs.AccessLevel, bool) {
 func (p *Provider) levelNames(ctx context.Context, op string, keys []string) ([]string, error) {
 	ls, fresh := p.cachedLevels()
 	if !fresh || !allKeys(ls, keys) {
-		unlock, err := p.locks.lock(ctx, "catalog:levels")
+		unlock, err := p.locks.Lock(ctx, "catalog:levels")
 		if err != nil {
 			return nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -223,7 +223,7 @@ func (p *Provider) checkFormat(ctx context.Context, op, name string) error {
 	if names != nil && p.now().Sub(at) < p.ttl && slices.Contains(names, name) {
 		return nil
 	}
-	unlock, err := p.locks.lock(ctx, "catalog:formats")
+	unlock, err := p.locks.Lock(ctx, "catalog:formats")
 	if err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}

@@ -1,13 +1,11 @@
 package netbox
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -196,7 +194,7 @@ type Provider struct {
 	ttl      time.Duration
 	ev       eventSettings
 	num      atomic.Uint64
-	locks    keyLocks
+	locks    acshttp.KeyedMutex
 	stop     chan struct{}
 	sess     sessionState
 	cat      catalogs
@@ -235,7 +233,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return fail(err)
 	}
 	p := &Provider{cfg: cfg, loc: loc, hc: client, log: o.http.Logger(), now: o.now, rules: o.rules, ttl: o.cacheTTL,
-		ev: o.events, locks: keyLocks{m: map[string]*keyLock{}}, stop: make(chan struct{})}
+		ev: o.events, stop: make(chan struct{})}
 	p.evPeople.m = map[string]personCards{}
 	return p, nil
 }
@@ -308,43 +306,4 @@ func (p *Provider) redact(s string) string {
 		s = strings.ReplaceAll(s, id, "[REDACTED]")
 	}
 	return s
-}
-
-// keyLocks serialise work on one key (a PERSONID, a card) within this
-// process, so that concurrent calls for one visit do not race each other.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	ch   chan struct{}
-	refs int
-}
-
-func (k *keyLocks) lock(ctx context.Context, key string) (func(), error) {
-	k.mu.Lock()
-	l := k.m[key]
-	if l == nil {
-		l = &keyLock{ch: make(chan struct{}, 1)}
-		k.m[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-	select {
-	case l.ch <- struct{}{}:
-		return func() { <-l.ch; k.release(key, l) }, nil
-	case <-ctx.Done():
-		k.release(key, l)
-		return nil, ctx.Err()
-	}
-}
-
-func (k *keyLocks) release(key string, l *keyLock) {
-	k.mu.Lock()
-	l.refs--
-	if l.refs == 0 {
-		delete(k.m, key)
-	}
-	k.mu.Unlock()
 }

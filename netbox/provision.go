@@ -102,7 +102,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	for _, key := range []string{"person:" + pl.personID, "card:" + pl.format + "\x00" + pl.encoded} {
-		unlock, err := p.locks.lock(ctx, key)
+		unlock, err := p.locks.Lock(ctx, key)
 		if err != nil {
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 		}

@@ -97,7 +97,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	unlock, err := p.locks.lock(ctx, "person:"+t.personID)
+	unlock, err := p.locks.Lock(ctx, "person:"+t.personID)
 	if err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
@@ -157,7 +157,7 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 }
 
 func (p *Provider) removePersonLocked(ctx context.Context, op, id string) error {
-	unlock, err := p.locks.lock(ctx, "person:"+id)
+	unlock, err := p.locks.Lock(ctx, "person:"+id)
 	if err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
