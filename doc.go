@@ -1,6 +1,7 @@
 // Package acsbridge connects a visitor management system (VMS) to physical
-// access control systems (ACS): Genetec Security Center, LenelS2 OnGuard and
-// Brivo. When a visitor signs in, it creates a temporary credential for the
+// access control systems (ACS): Genetec Security Center, LenelS2 OnGuard,
+// Brivo, Avigilon Alta (Openpath), Verkada Access and LenelS2 S2 NetBox.
+// When a visitor signs in, it creates a temporary credential for the
 // right doors and the right time window; when the badge is returned, the
 // visitor signs out, the visit expires or security removes them, it makes
 // sure that credential stops opening doors, even if the ACS was unreachable
@@ -16,19 +17,26 @@
 //     domain types, error codes with sentinels, and grant validation.
 //   - acs/acstest: the conformance kit every adapter passes, and Memory, an
 //     in-memory Provider for tests and examples.
-//   - genetec, lenel, brivo: one adapter per ACS speaking its wire protocol,
-//     each with a stateful simulator (genetec/genetecsim, lenel/lenelsim,
-//     brivo/brivosim) for tests, examples and local development.
+//   - acs/acshttp: the HTTP plumbing every adapter shares, open to adapters
+//     outside this repository: TLS policy, plain HTTP only to loopback,
+//     retries of idempotent requests honouring Retry-After, pacing,
+//     redaction of secrets, per-key locks, backoff, a shared login.
+//   - genetec, lenel, brivo, alta, verkada, netbox: one adapter per ACS
+//     speaking its wire protocol, each with a stateful simulator
+//     (genetecsim, lenelsim, brivosim, altasim, verkadasim, netboxsim) for
+//     tests, examples and local development.
 //   - wiegand: card data formats (H10301 26-bit, H10306, H10302, H10304,
 //     Corporate 1000 35- and 48-bit): encode, decode, parity.
 //   - badge: numeric badge IDs, badge pools per location with their history,
 //     and card-number ranges for issued (QR or mobile) credentials.
 //   - visitor: the visit lifecycle a VMS calls: sign in, provision, return
 //     the badge, sign out, expiry, removal by security; policies, operator
-//     permissions, the audit trail and the outbox that makes revocation
-//     survive outages and crashes.
-//   - internal: plumbing shared by the adapters (HTTP, TLS, retries, rate
-//     limits, redaction).
+//     permissions, the audit trail, the outbox that makes revocation
+//     survive outages, crashes and replicas, and reconciliation with what
+//     the ACS holds. visitor/sqlstore is its durable store, with one driver
+//     package each: visitor/sqlstore/sqlite and visitor/sqlstore/postgres.
+//   - internal: the provider registry the command-line tools share, test
+//     helpers, and the chaos, benchmark and soak harnesses.
 //   - examples: runnable programs; examples/quickstart is the first to run.
 //
 // # The life of a visit
