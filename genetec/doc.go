@@ -126,7 +126,9 @@
 // cardholder and the next search of its key (a lost answer to the creation
 // included): the process that created a twin may be the only one still
 // working on the visit, the other having finished, so it does not leave
-// the twin to a later call. That is at most three looks in all; the
+// the twin to a later call. That is at most three looks in all, or eight
+// while a cardholder this call created has not been searched for since
+// (its creator is then the only one that will converge its twin); the
 // failure of the last is returned. A server that accepts the same
 // card data twice may leave the survivor holding the card twice after
 // such a race; Provision keeps the credential with the smallest GUID and

@@ -25,8 +25,8 @@ type plan struct {
 	eName, eFirst, eLast string
 	eEmail, eCredName    string
 	// unchecked is set while this call has created a cardholder and not
-	// yet searched the key since: failures then make it look again rather
-	// than leave a twin it created.
+	// yet searched the key since and converged what it found: failures
+	// then make it look again rather than leave a twin it created.
 	unchecked bool
 }
 
@@ -171,6 +171,13 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 // another process's concurrent provision of the same visit got in its way.
 const maxProvisionAttempts = 3
 
+// maxUncheckedAttempts bounds the attempts of a Provision that has
+// created a cardholder and not yet searched its key since: the twin it may
+// have created is converged by no one else when the other process has
+// already finished (and this one's lease has passed to it, so it is not
+// asked again), so a few more looks are spent on it before giving up.
+const maxUncheckedAttempts = maxProvisionAttempts + 5
+
 // errLookAgain ends an attempt whose new cardholder lost to a twin (the
 // survivor is another process's): the next attempt finds the survivor.
 var errLookAgain = errors.New("the new cardholder has a twin that survives it")
@@ -194,17 +201,25 @@ func (r *failedAfterWrite) Unwrap() error { return r.err }
 func (p *Provider) provision(ctx context.Context, op string, pl *plan) (acs.Provisioned, error) {
 	for attempt := 1; ; attempt++ {
 		res, err := p.provisionOnce(ctx, op, pl)
+		limit := maxProvisionAttempts
+		if pl.unchecked {
+			limit = maxUncheckedAttempts
+		}
 		var fw *failedAfterWrite
 		switch {
 		case err == nil:
 			return res, nil
 		case ctx.Err() != nil:
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		case errors.Is(err, errLookAgain) && attempt < maxProvisionAttempts:
-		case errors.As(err, &fw) && attempt < maxProvisionAttempts:
+		case errors.Is(err, errLookAgain) && attempt < limit:
+		case errors.As(err, &fw) && attempt < limit:
 			p.log.InfoContext(ctx, "provision failed after a write; looking again in case the write was made or a concurrent provision of the same visit explains the failure",
 				"provider", Name, "external_id", pl.ext, "attempt", attempt, "error", fw.err.Error())
 		case errors.As(err, &fw):
+			if pl.unchecked {
+				p.log.WarnContext(ctx, "provision gave up before checking the cardholder it created for twins; the next Provision, Revoke or RemoveCardholder of the visit handles any",
+					"provider", Name, "external_id", pl.ext, "attempts", attempt, "error", fw.err.Error())
+			}
 			return acs.Provisioned{}, fw.err
 		case errors.Is(err, errLookAgain):
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
@@ -273,7 +288,6 @@ func (p *Provider) lookUp(ctx context.Context, op string, pl *plan, a *attempt) 
 	if a.holderIDs, a.credIDs, a.objs, err = p.lookup(ctx, op, pl); err != nil {
 		return err
 	}
-	pl.unchecked = false
 	for _, id := range pl.groups {
 		o, ok := a.objs[id]
 		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
@@ -288,6 +302,7 @@ func (p *Provider) lookUp(ctx context.Context, op string, pl *plan, a *attempt) 
 func (p *Provider) convergeHolders(ctx context.Context, op string, pl *plan, a *attempt) error {
 	holders := keyHolders(pl.ext, a.holderIDs, a.objs)
 	if len(holders) == 0 {
+		pl.unchecked = false // a cardholder this call created is not there
 		return nil
 	}
 	a.holder = &holders[0]
@@ -295,6 +310,7 @@ func (p *Provider) convergeHolders(ctx context.Context, op string, pl *plan, a *
 	if err := p.removeTwins(ctx, op, pl.ext, holders[0], holders[1:]); err != nil {
 		return err
 	}
+	pl.unchecked = false // one cardholder carries the key
 	for _, h := range holders[1:] {
 		for _, c := range h.creds {
 			delete(a.objs, c) // deleted with its twin

@@ -481,3 +481,83 @@ func TestProvisionKeepsOneCredentialOfTheCard(t *testing.T) {
 		t.Fatalf("kept %s, want the smaller GUID %s", res.Credential.ID, keep)
 	}
 }
+
+// TestLaterCreatorKeepsLookingUntilChecked: one process searches and is
+// held before its creation while another provisions the visit completely;
+// then the first creates a second cardholder, and its check for twins and
+// the next two looks are all refused (the Web SDK busy). The process that
+// created the twin may be the only one still working on the visit (its
+// lease passed to the other, which has finished), so it keeps looking past
+// the usual three looks until it has checked its creation: one cardholder
+// is left, holding the card.
+func TestLaterCreatorKeepsLookingUntilChecked(t *testing.T) {
+	gt := newGate(2)
+	e := newEnv(t, []genetecsim.Option{genetecsim.WithSleep(gt.sleep)})
+	e.sim.Inject(genetecsim.Fault{Method: "POST", Path: "entity", Delay: time.Nanosecond})
+	late := e.secondProvider(t)
+	g := grant(1)
+	var lateRes acs.Provisioned
+	var lateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		lateRes, lateErr = late.Provision(t.Context(), g)
+	}()
+	<-gt.entered // the late process has searched and is about to create
+	first, err := e.p.Provision(t.Context(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "report/", Times: 3,
+		Fail: &genetecsim.Failure{SdkErrorCode: "ServerBusy", Message: "The Directory is busy; try again."}})
+	gt.release()
+	<-done
+	if lateErr != nil {
+		t.Errorf("the later creator gave up: %v", lateErr)
+	}
+	h := checkOneHolder(t, e.sim, g)
+	if lateRes.Cardholder.ID != h.GUID {
+		t.Errorf("the later creator answered cardholder %s, the survivor is %s", lateRes.Cardholder.ID, h.GUID)
+	}
+	if first.Cardholder.ID != h.GUID {
+		// The first process's answer names a deleted twin: revoking it
+		// still reaches the card on the survivor.
+		if err := e.p.Revoke(t.Context(), first.Credential); err != nil {
+			t.Fatal(err)
+		}
+		if live := liveCards(t, e.sim, g.Card); len(live) != 0 {
+			t.Fatalf("after revoking %+v the card is still live: %v", first.Credential, live)
+		}
+	}
+}
+
+// TestLaterCreatorKeepsConvergingItsTwin: as above, but the later
+// creator's check sees both cardholders and the deletion of the twin is
+// refused (the Web SDK unavailable), in that look and in the next one,
+// which finds both cardholders again: the call keeps looking until the
+// twin is gone.
+func TestLaterCreatorKeepsConvergingItsTwin(t *testing.T) {
+	gt := newGate(2)
+	e := newEnv(t, []genetecsim.Option{genetecsim.WithSleep(gt.sleep)})
+	e.sim.Inject(genetecsim.Fault{Method: "POST", Path: "entity", Delay: time.Nanosecond})
+	late := e.secondProvider(t)
+	g := grant(1)
+	var lateErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, lateErr = late.Provision(t.Context(), g)
+	}()
+	<-gt.entered // the late process has searched and is about to create
+	if _, err := e.p.Provision(t.Context(), g); err != nil {
+		t.Fatal(err)
+	}
+	// Two looks' deletions, each sent three times (two retries).
+	e.sim.Inject(genetecsim.Fault{Method: "DELETE", Status: 503, Times: 6})
+	gt.release()
+	<-done
+	if lateErr != nil {
+		t.Errorf("the later creator gave up: %v", lateErr)
+	}
+	checkOneHolder(t, e.sim, g)
+}
