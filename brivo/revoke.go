@@ -16,7 +16,16 @@ type revokeRef struct {
 	credID, uid int64
 	ext, extSeg string
 	card        acs.Card
-	encoded     string // the card's frame, when credID is unknown
+	encoded     string // the card's frame, when the card is valid
+	byCard      bool   // the card is valid: credentials carrying it are revoked too
+}
+
+// matches reports whether credential c is the one r names: its ID, or a
+// credential carrying r's card (another record of the same card, which a
+// provision that landed after an earlier revocation may have created).
+func (r revokeRef) matches(p *Provider, c credentialJSON) bool {
+	return r.credID != 0 && c.ID == r.credID ||
+		r.byCard && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded)
 }
 
 func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
@@ -37,6 +46,13 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 		}
 	}
 	if r.credID != 0 {
+		// The card, when the reference carries a valid one, also finds
+		// other credentials of it.
+		if ref.Card.Validate() == nil {
+			if enc, err := encodeCard(ref.Card); err == nil {
+				r.encoded, r.byCard = enc, true
+			}
+		}
 		return r, nil
 	}
 	if r.uid == 0 && r.extSeg == "" {
@@ -48,13 +64,18 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 	if r.encoded, err = encodeCard(ref.Card); err != nil {
 		return r, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
+	r.byCard = true
 	return r, nil
 }
 
 // Revoke unassigns and deletes the credential. It finds the cardholder by
 // ref.CardholderID or ref.CardholderExternalID (or, failing both, by asking
 // Brivo who holds ref.ID) and the credential among that cardholder's by
-// ref.ID or, when it is empty, by ref.Card. A credential that is not
+// ref.ID, and by ref.Card when it is valid: every credential of the
+// cardholder carrying the card is revoked, not only the one ref.ID names.
+// A provision that lands after an earlier revocation deleted the
+// credential creates another record of the same card, which a reference
+// naming the deleted one would otherwise miss. A credential that is not
 // assigned to the cardholder is left alone: it opens nothing for them.
 //
 // When ref carries the external ID and the credential is not among that
@@ -100,14 +121,20 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		if err != nil {
 			return err
 		}
+		dropped := false
 		for _, c := range creds {
 			if gone {
 				break
 			}
-			if r.credID != 0 && c.ID == r.credID ||
-				r.credID == 0 && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded) {
-				return p.dropCredential(ctx, op, uid, c)
+			if r.matches(p, c) {
+				if err := p.dropCredential(ctx, op, uid, c); err != nil {
+					return err
+				}
+				dropped = true
 			}
+		}
+		if dropped {
+			return nil
 		}
 	}
 	if r.ext == "" {
