@@ -129,23 +129,33 @@
 //   - Whenever it finds, or after creating sees, more than one person whose
 //     external ID property equals the grant's exactly, the survivor is the
 //     one with the smallest ID (Lnl_Visitor or Lnl_Cardholder ID), a rule
-//     every replica applies alike without talking to the others. The
-//     survivor gets the grant's name fields, badge and assignments; every
-//     other record with that external ID is removed as RemoveCardholder
-//     does (its badges first, with their assignments, then the person,
-//     checked gone). A badge record of the card held by such an extra is
-//     not a Conflict: it goes with the extra, and the survivor gets the
-//     card. A second record of the badge ID on the survivor itself goes
-//     too.
+//     every replica applies alike without talking to the others. Every
+//     other record with that external ID is removed first, before the
+//     survivor or a badge is changed, as RemoveCardholder does (its badges
+//     first, with their assignments, then the person, checked gone); then
+//     the survivor gets the grant's name fields, badge and assignments. A
+//     badge record of the card held by such an extra is not a Conflict: it
+//     goes with the extra, and the survivor gets the card. A second record
+//     of the badge ID on the survivor itself goes too.
 //   - Provisioned names the survivor and its badge, also to the replica
 //     whose own record was removed.
 //
-// A failure part-way (a removal refused, a lookup that fails) fails the
-// call, and the next Provision for the external ID takes it up again from
-// what OnGuard holds. Revoke and RemoveCardholder by external ID act on
-// every record with that external ID, so duplicates that no Provision has
-// cleaned up yet never make them fail or answer Conflict; Holdings lists
-// each duplicate as a holding of its own, with its own cardholder ID.
+// The later creator may be the call whose work passed to another replica,
+// and that replica may have finished before the second record was made:
+// then nobody else will see the duplicate. So the steps on which its
+// removal depends are tried again after a failure, any error but a
+// cancellation (a 500 too, which the HTTP client does not resend), as
+// many times as WithRetry lets a request be sent again, with the same
+// back-off: removing an extra, taking the new record back, and looking
+// the external ID up after a create whose answer was lost.
+//
+// Any other failure part-way (a lookup that fails, a change refused)
+// fails the call, and the next Provision for the external ID takes it up
+// again from what OnGuard holds. Revoke and RemoveCardholder by external
+// ID act on every record with that external ID, so duplicates that no
+// Provision has cleaned up yet never make them fail or answer Conflict;
+// Holdings lists each duplicate as a holding of its own, with its own
+// cardholder ID.
 //
 // # The ACS's copy of visitor data
 //
@@ -394,7 +404,9 @@ func WithRateLimit(perSecond float64, burst int) Option {
 // WithRetry sets how many times idempotent requests are sent again after
 // a transport failure, a 429 or a 502–504 (retries ≤ 0: never; default 3)
 // and the bounds of the backoff between attempts (0 keeps the defaults,
-// 200 ms and 10 s).
+// 200 ms and 10 s). It also bounds how often Provision tries again to
+// remove a duplicate person after any failure (see "Duplicates from
+// replicas" in the package doc).
 func WithRetry(retries int, waitMin, waitMax time.Duration) Option {
 	return func(o *options) { o.http.SetRetry(retries, waitMin, waitMax) }
 }
@@ -497,6 +509,11 @@ type Provider struct {
 
 	locks acshttp.KeyedMutex
 
+	// The retry policy (WithRetry), which also bounds how often the removal
+	// of a duplicate person is tried (see persist).
+	retries                    int
+	retryWaitMin, retryWaitMax time.Duration
+
 	// Cached lookups, guarded by cmu.
 	cmu       sync.Mutex
 	statuses  *statusIDs
@@ -552,6 +569,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		stop:           make(chan struct{}),
 		loginBackoff:   acshttp.Backoff{Min: minLoginBackoff, Max: maxLoginBackoff},
 	}
+	p.retries, p.retryWaitMin, p.retryWaitMax = o.http.Retry()
 	p.sess.Usable = func(s session) bool { return p.now().Before(s.renewAt) }
 	return p, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // provisioning is one Provision call: what the grant asks for, then what
@@ -194,7 +195,7 @@ func (p *Provider) lookUpBadge(ctx context.Context, pr *provisioning) error {
 // and of stale badge records, the badge and its assignments.
 func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned, error) {
 	op := pr.op
-	created := false
+	created, resort := false, false
 	if pr.person == nil {
 		id, err := p.create(ctx, op, p.cfg.PersonType, "ID", p.personProps(pr.g.Person, true))
 		switch {
@@ -202,13 +203,34 @@ func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned
 			if err := p.personAfter(ctx, pr, err); err != nil {
 				return acs.Provisioned{}, err
 			}
+			resort = true
 		default:
 			pr.personID = id
-			if err := p.recheck(ctx, pr); err != nil {
+			others, err := p.recheck(ctx, pr)
+			if err != nil {
 				p.takeBack(ctx, op, id)
 				return acs.Provisioned{}, err
 			}
-			created = pr.personID == id
+			created, resort = pr.personID == id, others
+		}
+	}
+	for _, id := range pr.extras {
+		// A duplicate made by another caller (a replica) racing on the
+		// same external ID, or by this call when it created the person
+		// after a replica did: the survivor holds the grant, the extra
+		// goes, before the survivor or a badge is changed. A call whose
+		// work passed to another replica is not repeated, so its own
+		// record must not outlive one failed request: the removal is
+		// tried again.
+		if err := p.persist(ctx, func() error { return p.removeHolder(ctx, op, id) }); err != nil {
+			return acs.Provisioned{}, err
+		}
+	}
+	if resort {
+		// The survivor was found after creating: the badge records are
+		// sorted again against it.
+		if err := p.lookUpBadge(ctx, pr); err != nil {
+			return acs.Provisioned{}, err
 		}
 	}
 	if pr.person != nil {
@@ -217,13 +239,6 @@ func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned
 			if err := p.modify(ctx, op, p.cfg.PersonType, upd); err != nil {
 				return acs.Provisioned{}, err
 			}
-		}
-	}
-	for _, id := range pr.extras {
-		// A duplicate made by another caller (a replica) racing on the
-		// same external ID: the survivor holds the grant, the extra goes.
-		if err := p.removeHolder(ctx, op, id); err != nil {
-			return acs.Provisioned{}, err
 		}
 	}
 	for _, b := range append(pr.twins, pr.stale...) {
@@ -252,16 +267,17 @@ func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned
 // recheck looks the external ID up again right after the person record
 // was created, since another caller (a replica) may have created one too
 // after finding none: of two such callers, the later to create sees both
-// records. The survivor rule then picks the same record for every caller,
-// and the badge records are sorted again against it. A listing without
-// the new record (it was removed meanwhile, or the search lags) keeps it.
-func (p *Provider) recheck(ctx context.Context, pr *provisioning) error {
+// records. The survivor rule then picks the same record for every caller;
+// others reports that there were other records, so that the badge records
+// are sorted again against the survivor. A listing without the new record
+// (it was removed meanwhile, or the search lags) keeps it.
+func (p *Provider) recheck(ctx context.Context, pr *provisioning) (others bool, err error) {
 	people, err := p.findPeople(ctx, pr.op, pr.ext)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if len(people) == 0 || len(people) == 1 && people[0].id == pr.personID {
-		return nil
+		return false, nil
 	}
 	created := pr.personID
 	pr.survive(people)
@@ -271,19 +287,26 @@ func (p *Provider) recheck(ctx context.Context, pr *provisioning) error {
 	if pr.personID == created {
 		pr.person = nil // as created: nothing to update
 	}
-	return p.lookUpBadge(ctx, pr)
+	return true, nil
 }
 
 // personAfter asks, after creating the person failed with err, whether a
 // person with the external ID exists now: the answer was lost after the
 // record was made, or a replica made one meanwhile. Found, the survivor
 // rule picks the person the grant goes to, as after a create; otherwise
-// err stands (or the lookup's own error when that one is retryable).
+// err stands (or the lookup's own error when that one is retryable). The
+// lookup is tried again after a failure (persist): a record made by a
+// call whose work passed to another replica, and whose answer was lost,
+// is known to nobody else.
 func (p *Provider) personAfter(ctx context.Context, pr *provisioning, err error) error {
 	if acs.CodeOf(err) == acs.Canceled {
 		return err
 	}
-	people, lerr := p.findPeople(ctx, pr.op, pr.ext)
+	var people []person
+	lerr := p.persist(ctx, func() (err error) {
+		people, err = p.findPeople(ctx, pr.op, pr.ext)
+		return err
+	})
 	switch {
 	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
 		return lerr
@@ -291,7 +314,7 @@ func (p *Provider) personAfter(ctx context.Context, pr *provisioning, err error)
 		return err
 	}
 	pr.survive(people)
-	return p.lookUpBadge(ctx, pr)
+	return nil
 }
 
 // takeBack deletes the person record just created when looking the
@@ -299,23 +322,47 @@ func (p *Provider) personAfter(ctx context.Context, pr *provisioning, err error)
 // one too, the call leaves nothing behind that could remain a duplicate,
 // since a call whose work passed to another replica is not repeated. A
 // record that holds a badge meanwhile was adopted by a replica as the
-// survivor and stays. Failures are ignored: the call fails anyway, and the
-// next Provision or RemoveCardholder for the external ID takes the record
-// up.
+// survivor and stays. A failed attempt is tried again (persist); a last
+// failure is ignored: the call fails anyway, and the next Provision or
+// RemoveCardholder for the external ID, if any, takes the record up.
 func (p *Provider) takeBack(ctx context.Context, op string, id int64) {
 	if ctx.Err() != nil {
 		return
 	}
-	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", id))
-	if err != nil {
-		return
-	}
-	for _, it := range badges {
-		if b, ok := readBadge(it); ok && b.personID == id {
-			return
+	_ = p.persist(ctx, func() error {
+		badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", id))
+		if err != nil {
+			return err
+		}
+		for _, it := range badges {
+			if b, ok := readBadge(it); ok && b.personID == id {
+				return nil
+			}
+		}
+		return p.removePerson(ctx, op, id)
+	})
+}
+
+// persist runs f, the part of Provision on which depends whether a
+// duplicate person made by a replica race stays at OnGuard (removing it,
+// or finding it after a lost create answer), and runs it again after a
+// failure as many times as WithRetry lets an idempotent request be sent
+// again, waiting the retry back-off in between. Every error but a
+// cancellation is tried again, a 500 too (the HTTP client does not resend
+// one): the call may be one whose work passed to another replica, which
+// nobody repeats, so a duplicate it leaves after one failed request would
+// stay. The last error is returned.
+func (p *Provider) persist(ctx context.Context, f func() error) error {
+	b := acshttp.Backoff{Min: p.retryWaitMin, Max: p.retryWaitMax}
+	for attempt := 0; ; attempt++ {
+		err := f()
+		if err == nil || acs.CodeOf(err) == acs.Canceled || attempt >= p.retries {
+			return err
+		}
+		if acshttp.Sleep(ctx, b.Next()) != nil {
+			return err
 		}
 	}
-	_ = p.removePerson(ctx, op, id)
 }
 
 // applyBadge creates the badge, or updates the person's own one and reads

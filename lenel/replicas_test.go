@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -512,4 +513,132 @@ func TestReplicaWhoseCreateAnswerIsLostConverges(t *testing.T) {
 		noError(t, "replica "+strconv.Itoa(i)+" provision", err)
 	}
 	converged(t, rs, g, res)
+}
+
+// sends reports whether r is a request with the given method about a
+// record of the given type (its type_name query or body), and leaves r's
+// body readable.
+func sends(r *http.Request, method, typeName string) bool {
+	if r.Method != method {
+		return false
+	}
+	if method == http.MethodGet {
+		return r.URL.Query().Get("type_name") == typeName
+	}
+	if r.Body == nil {
+		return false
+	}
+	b, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	var v struct {
+		TypeName string `json:"type_name"`
+	}
+	return json.Unmarshal(b, &v) == nil && v.TypeName == typeName
+}
+
+// busy is OnGuard's answer to a request it could not carry out: an HTTP
+// 500, which the HTTP client does not send again.
+func busy() *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	rec.Header().Set("Content-Type", "application/json")
+	rec.WriteHeader(http.StatusInternalServerError)
+	_, _ = rec.WriteString(`{"error":{"code":"` + lenelsim.CodeInternalError + `","message":"The database is busy."}}`)
+	return rec
+}
+
+// The later of two creators is a call whose work passed to another
+// replica: the other one has finished, with its own record, before this
+// one creates a second. Whatever single request of the later call fails
+// after its create, no second person may stay at OnGuard, since nobody
+// repeats the later call: the steps that remove its record are tried
+// again, and a call that fails anyway has removed it first.
+func TestLaterCreatorLeavesNoDuplicateWhenAStepFailsOnce(t *testing.T) {
+	type failure func(r *http.Request) bool
+	deletesPerson := func(r *http.Request) bool { return sends(r, http.MethodDelete, Visitor) }
+	listsPeople := func(r *http.Request) bool {
+		return sends(r, http.MethodGet, Visitor) && strings.HasPrefix(r.URL.Query().Get("filter"), "SSNO")
+	}
+	for _, c := range []struct {
+		name string
+		// fail lists the requests of the later call, after its create, that
+		// fail once each (the first that matches).
+		fail []failure
+		// lost: the later create is carried out but its answer is lost.
+		lost bool
+		// email: the later call's grant changes the e-mail address, so the
+		// survivor is updated.
+		email string
+		// ok: the later call succeeds (else it fails retryably).
+		ok bool
+	}{
+		{name: "the removal of its record", fail: []failure{deletesPerson}, ok: true},
+		{name: "the listing of its record's badges", fail: []failure{func(r *http.Request) bool {
+			return sends(r, http.MethodGet, "Lnl_Badge") && strings.HasPrefix(r.URL.Query().Get("filter"), "PERSONID")
+		}}, ok: true},
+		{name: "the lookup after the lost create answer", lost: true, fail: []failure{listsPeople}, ok: true},
+		{name: "the recheck, then the take-back", fail: []failure{listsPeople, deletesPerson}},
+		{name: "the update of the survivor", email: "ada.new@example.com", fail: []failure{func(r *http.Request) bool {
+			return sends(r, http.MethodPut, Visitor)
+		}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			oneLookedUp, zeroDone := make(chan struct{}), make(chan struct{})
+			var mu sync.Mutex
+			created, failed := false, make([]bool, len(c.fail))
+			rs := newReplicas(t, 2, nil, func(i int, r *http.Request, serve func() *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+				if i == 0 {
+					if creates(r, Visitor) {
+						<-oneLookedUp
+					}
+					return serve()
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !created && creates(r, Visitor) {
+					close(oneLookedUp)
+					<-zeroDone
+					created = true
+					rec := serve()
+					if c.lost {
+						return nil
+					}
+					return rec
+				}
+				for k, f := range c.fail {
+					if created && !failed[k] && f(r) {
+						failed[k] = true
+						return busy()
+					}
+				}
+				return serve()
+			})
+			g := rs.e.grant(1, "1", "2")
+			g1 := g
+			if c.email != "" {
+				g1.Person.Email = c.email
+			}
+			ctx := t.Context()
+			res := make([]acs.Provisioned, 2)
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			wg.Go(func() { res[0], errs[0] = rs.ps[0].Provision(ctx, g); close(zeroDone) })
+			wg.Go(func() { res[1], errs[1] = rs.ps[1].Provision(ctx, g1) })
+			wg.Wait()
+			for k, f := range failed {
+				if !f {
+					t.Fatalf("failure %d was never injected", k)
+				}
+			}
+			noError(t, "replica 0 provision", errs[0])
+			if c.ok {
+				noError(t, "replica 1 provision", errs[1])
+				converged(t, rs, g, res)
+				return
+			}
+			if !acs.IsRetryable(errs[1]) {
+				t.Errorf("replica 1 provision: %v, want a retryable error", errs[1])
+			}
+			converged(t, rs, g, res[:1])
+		})
+	}
 }
