@@ -52,7 +52,10 @@ func (r *run) revokeLate(tx Tx, v *Visit, it OutboxItem, a attempt) error {
 	}
 	for _, q := range queued {
 		covers := q.Op == OpRemoveCardholder || (q.Op == OpRevoke && q.Credential == it.Credential)
-		if covers && !q.Leased(r.now) && q.ID != it.ID {
+		// Only an item nobody holds covers it: one whose lease merely
+		// expired may be in flight, its call made before the provision
+		// landed, and its owner may still record it as done.
+		if covers && q.LeaseOwner == "" && q.ID != it.ID {
 			return errUnchanged // it runs after the provision landed
 		}
 	}

@@ -211,11 +211,12 @@ func matchCredential(v *Visit, hc acs.HeldCredential) int {
 }
 
 // revocationQueued reports whether a revocation of credential i (or the
-// removal of the cardholder) is queued and not running now: it will run
-// after the listing and cover what the listing saw.
+// removal of the cardholder) is queued and held by nobody (an item whose
+// lease merely expired may be in flight): it will run after the listing
+// and cover what the listing saw.
 func revocationQueued(queued []OutboxItem, i int, now time.Time) bool {
 	for _, q := range queued {
-		if (q.Op == OpRemoveCardholder || q.Op == OpRevoke && q.Credential == i && i >= 0) && !q.Leased(now) {
+		if (q.Op == OpRemoveCardholder || q.Op == OpRevoke && q.Credential == i && i >= 0) && q.LeaseOwner == "" {
 			return true
 		}
 	}
