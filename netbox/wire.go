@@ -46,6 +46,8 @@ type Error struct {
 	Status int
 }
 
+// Error prints the controller's answer: the API error number or the
+// command's code and message.
 func (e *Error) Error() string {
 	switch {
 	case e.Status != 0:

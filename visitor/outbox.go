@@ -1,6 +1,7 @@
 package visitor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -37,7 +38,7 @@ func (e *Engine) RunOutboxOnce(ctx context.Context) (int, error) {
 			for it := range work {
 				if err := e.executeChain(ctx, it); err != nil {
 					mu.Lock()
-					firstErr = cmpOr(firstErr, err)
+					firstErr = cmp.Or(firstErr, err)
 					mu.Unlock()
 				}
 			}
@@ -49,13 +50,6 @@ func (e *Engine) RunOutboxOnce(ctx context.Context) (int, error) {
 	close(work)
 	wg.Wait()
 	return len(items), firstErr
-}
-
-func cmpOr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // ClaimLimit is how many outbox items RunOutboxOnce claims at most: the
@@ -77,7 +71,7 @@ func (e *Engine) executeChain(ctx context.Context, it OutboxItem) error {
 		_, next, err := e.execute(ctx, pending[0])
 		pending = append(pending[1:], next...)
 		if err != nil && !isACSError(err) {
-			first = cmpOr(first, err)
+			first = cmp.Or(first, err)
 		}
 	}
 	return first

@@ -169,7 +169,7 @@ func (r *run) reconcileCredential(tx Tx, v *Visit, i int, hc acs.HeldCredential,
 		return nil
 	case c != nil && c.Status == CredPending:
 		return nil // its provision is queued or running
-	case !hc.OpensAt(r.now) || revocationQueued(queued, i, r.now):
+	case !hc.OpensAt(r.now) || revocationQueued(queued, i):
 		return nil
 	}
 	n.orphans++
@@ -214,7 +214,7 @@ func matchCredential(v *Visit, hc acs.HeldCredential) int {
 // removal of the cardholder) is queued and held by nobody (an item whose
 // lease merely expired may be in flight): it will run after the listing
 // and cover what the listing saw.
-func revocationQueued(queued []OutboxItem, i int, now time.Time) bool {
+func revocationQueued(queued []OutboxItem, i int) bool {
 	for _, q := range queued {
 		if (q.Op == OpRemoveCardholder || q.Op == OpRevoke && q.Credential == i && i >= 0) && q.LeaseOwner == "" {
 			return true

@@ -328,6 +328,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 // retried by Do (waiting longer is what it cannot do).
 type PaceError struct{}
 
+// Error says that nothing was sent, and why.
 func (*PaceError) Error() string {
 	return "the client's rate limit leaves no time to send the request before its deadline; nothing was sent"
 }
@@ -338,6 +339,7 @@ type OversizeError struct {
 	Status int // the answer's HTTP status
 }
 
+// Error names the answer's status and the limit.
 func (e *OversizeError) Error() string {
 	return fmt.Sprintf("the ACS answered (HTTP %d) with a body larger than %d bytes; not read", e.Status, MaxBody)
 }

@@ -141,6 +141,8 @@ type Violation struct {
 	Fix      string
 }
 
+// Error prints the rule, the expectation, what was seen and the likely fix,
+// one per line.
 func (v *Violation) Error() string {
 	return fmt.Sprintf("rule %q violated: %s\n  saw: %v\n  likely fix: %s", v.Rule, v.Expected, v.Saw, v.Fix)
 }

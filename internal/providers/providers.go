@@ -333,6 +333,7 @@ type ConfigError struct {
 	Problem  string // "is required", "must be a decimal organisation ID", …
 }
 
+// Error names the flag, the problem and the provider.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("--%s %s for %s", e.Setting, e.Problem, e.Provider)
 }

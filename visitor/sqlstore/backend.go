@@ -48,6 +48,7 @@ const (
 
 var errorClassNames = [...]string{"Unclassified", "Conflict", "Busy", "UniqueViolation", "NoSchema"}
 
+// String returns the class's name, such as "Conflict".
 func (c ErrorClass) String() string {
 	if c >= 0 && int(c) < len(errorClassNames) {
 		return errorClassNames[c]
