@@ -35,8 +35,12 @@
 //     survive outages, crashes and replicas, and reconciliation with what
 //     the ACS holds. visitor/sqlstore is its durable store, with one driver
 //     package each: visitor/sqlstore/sqlite and visitor/sqlstore/postgres.
-//   - internal: the provider registry the command-line tools share, test
-//     helpers, and the chaos, benchmark and soak harnesses.
+//   - cmd/acsctl, cmd/acsbench, cmd/acssoak: the command line, the
+//     benchmark runner and the soak runner.
+//   - harness/chaos, harness/bench: the chaos suite and the measuring
+//     harness; they check and measure the SDK and are not part of its API.
+//   - internal: library plumbing only: the provider registry the commands
+//     and harnesses share, and test helpers.
 //   - examples: runnable programs; examples/quickstart is the first to run.
 //
 // # The life of a visit

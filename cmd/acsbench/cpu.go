@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/acsbridge/acsbridge/internal/bench"
+	"github.com/acsbridge/acsbridge/harness/bench"
 )
 
 // cpuSide is one of the two clients a cpu run compares.

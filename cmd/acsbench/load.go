@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/acsbridge/acsbridge/internal/bench"
+	"github.com/acsbridge/acsbridge/harness/bench"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 

@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/acsbridge/acsbridge/internal/bench"
+	"github.com/acsbridge/acsbridge/harness/bench"
 )
 
 func main() {

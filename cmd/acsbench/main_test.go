@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acsbridge/acsbridge/internal/bench"
+	"github.com/acsbridge/acsbridge/harness/bench"
 )
 
 func TestMain(m *testing.M) {

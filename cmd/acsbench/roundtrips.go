@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/bench"
+	"github.com/acsbridge/acsbridge/harness/bench"
 	registry "github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/visitor"
 )

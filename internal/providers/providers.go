@@ -2,7 +2,7 @@
 // control system the SDK speaks to is listed here once, with its name, the
 // settings it needs (which of them are secrets), a constructor from those
 // settings, and how to start its simulator. The command line (cmd/acsctl),
-// the chaos suite (internal/chaos) and the benchmarks (internal/bench,
+// the chaos suite (harness/chaos) and the benchmarks (harness/bench,
 // cmd/acsbench) read this list instead of keeping their own.
 //
 // # Adding an adapter
@@ -29,7 +29,7 @@
 //
 // acsctl then accepts --provider <name> and `acsctl simulate <name>`, and
 // the benchmarks count its round trips. The chaos suite also needs the
-// simulator's fault and oracle hooks (internal/chaos/kits.go); its test
+// simulator's fault and oracle hooks (harness/chaos/kits.go); its test
 // TestEveryProviderHasAKit fails until they exist.
 //
 // The package is test and tool support: it imports every adapter and

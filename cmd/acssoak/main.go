@@ -10,7 +10,7 @@
 // does not count in the heap measured here; the Engine's clock reaches
 // them in a request header.
 //
-//	go run ./internal/soak -duration 10m
+//	go run ./cmd/acssoak -duration 10m
 package main
 
 import (
@@ -33,7 +33,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
 )

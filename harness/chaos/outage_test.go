@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/badge"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/visitor"
 )

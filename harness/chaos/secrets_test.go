@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/internal/testutil"
 	"github.com/acsbridge/acsbridge/visitor"
 )

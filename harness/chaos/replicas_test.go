@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore/postgres"
 )

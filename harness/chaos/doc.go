@@ -20,7 +20,8 @@
 // (TestEveryProviderHasAKit says when one is missing).
 //
 // The package is test support: the tests in this directory and the soak
-// program in internal/soak use it. Nothing here is part of the public API.
+// program in cmd/acssoak use it. It is a harness, not part of the SDK: its
+// API may change in any release.
 //
 // # The tests
 //
@@ -39,7 +40,7 @@
 // packages; each skips with "known bug" or "known issue" while the defect
 // is there and passes once it is fixed. Full-size runs and fuzzing:
 //
-//	go test -race -run 'TestChaos$|TestOutage$|TestCrash$' -v ./internal/chaos
-//	go test -run '^$' -fuzz '^FuzzImportCSV$' -fuzztime 60s ./internal/chaos
-//	go run ./internal/soak -duration 10m
+//	go test -race -run 'TestChaos$|TestOutage$|TestCrash$' -v ./harness/chaos
+//	go test -run '^$' -fuzz '^FuzzImportCSV$' -fuzztime 60s ./harness/chaos
+//	go run ./cmd/acssoak -duration 10m
 package chaos

@@ -19,7 +19,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/netbox"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/wiegand"

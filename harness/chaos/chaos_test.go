@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 

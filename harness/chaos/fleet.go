@@ -71,7 +71,7 @@ func DistinctSecrets() Secrets {
 func kitOf(kind string) *kit {
 	k, ok := kits[kind]
 	if !ok {
-		panic(fmt.Sprintf("chaos: provider %q has no simulator kit (add one in internal/chaos/kits.go)", kind))
+		panic(fmt.Sprintf("chaos: provider %q has no simulator kit (add one in harness/chaos/kits.go)", kind))
 	}
 	return k
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"

@@ -11,7 +11,7 @@
 // comparison needs a floor client, which Genetec, Lenel and Brivo have
 // (FloorProviders).
 //
-// The Go benchmarks of this package (go test -bench . ./internal/bench)
+// The Go benchmarks of this package (go test -bench . ./harness/bench)
 // measure client CPU and allocations per operation; the program
 // cmd/acsbench runs the load scenarios (burst, latency, refresh, sweep)
 // and prints their figures. BENCHMARKS.md at the repository root explains

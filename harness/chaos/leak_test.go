@@ -11,7 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/internal/chaos"
+	"github.com/acsbridge/acsbridge/harness/chaos"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
