@@ -98,146 +98,198 @@ type CheckOptions struct {
 // Check compares the store with the simulators' oracles at time now and
 // returns what it found. The sites must be the Engine's locations.
 func Check(ctx context.Context, store visitor.Store, sites []*Site, now time.Time, o CheckOptions) (*Report, error) {
-	r := &Report{States: map[visitor.State]int{}}
 	visits, err := store.Visits(ctx, visitor.VisitFilter{})
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*visitor.Visit, len(visits))
-	idsAt := map[string][]string{}
-	for i := range visits {
-		v := &visits[i]
-		byID[v.ID] = v
-		idsAt[v.Location] = append(idsAt[v.Location], v.ID)
-		r.Visits++
-		r.States[v.State]++
-		r.Credentials += len(v.Credentials)
-		for _, c := range v.Credentials {
-			if c.Status == visitor.CredPending || c.Status == visitor.CredRevoking {
-				if o.Settled {
-					r.violate(&r.Unsettled, "visit %s (%s): credential %s still %s after the drain", v.ID, v.State, c.Card, c.Status)
-				}
-			}
-		}
-		if c := v.Current(); c != nil && c.Status == visitor.CredActive {
-			r.ActiveVisits++
-		}
-	}
-
-	// The ACSs against the visits.
+	c := newChecker(visits, o)
 	for _, site := range sites {
-		snap := site.Snapshot(now, idsAt[site.Location])
-		r.ACSUnassigned += snap.Unassigned
-		r.ACSAnonymous += snap.Anonymous
-		if snap.Anonymous > 0 {
-			r.violate(&r.StaleCardholders, "%s: %d cardholders without an external ID", site.Kind, snap.Anonymous)
-		}
-		// The census against what the visits explain: every visit whose
-		// provision the ACS confirmed is a cardholder there (unless
-		// removed); no visit without a credential is.
-		lo, hi := 0, 0
-		for _, id := range idsAt[site.Location] {
-			v := byID[id]
-			if v.State == visitor.Removed || len(v.Credentials) == 0 {
-				continue
-			}
-			hi++
-			for _, c := range v.Credentials {
-				if !c.ActiveAt.IsZero() {
-					lo++
-					break
-				}
-			}
-		}
-		if n := len(snap.Holders); n < lo || n > hi {
-			r.violate(&r.StaleCardholders, "%s: %d cardholders; the visits explain %d to %d", site.Kind, n, lo, hi)
-		}
-		r.ExpectedCardholdersMin += lo
-		r.ExpectedCardholdersMax += hi
-		for ext, n := range snap.Holders {
-			r.ACSCardholders += n
-			if n > 1 {
-				r.violate(&r.DuplicateCardholders, "%s: %d cardholders with external ID %s", site.Kind, n, ext)
-			}
-			v := byID[ext]
-			switch {
-			case v == nil || v.Location != site.Location:
-				r.violate(&r.StaleCardholders, "%s: cardholder %s matches no visit of %s", site.Kind, ext, site.Location)
-			case v.State == visitor.Removed && o.Settled:
-				r.violate(&r.StaleCardholders, "%s: cardholder of removed visit %s still exists", site.Kind, ext)
-			}
-		}
-		perCard := map[string]int{}
-		live := map[string]int{}
-		for _, c := range snap.Credentials {
-			r.ACSCredentials++
-			perCard[c.Holder+"|"+c.Card]++
-			if !c.Live {
-				continue
-			}
-			r.ACSLive++
-			live[c.Holder]++
-			v := byID[c.Holder]
-			switch {
-			case v == nil:
-				r.violate(&r.LiveNotSignedIn, "%s: live credential %s (%s) of unknown holder %q", site.Kind, c.ID, c.Card, c.Holder)
-			case v.State.Ended():
-				r.violate(&r.LiveNotSignedIn, "%s: live credential %s (%s) of visit %s, which is %s", site.Kind, c.ID, c.Card, v.ID, v.State)
-			default:
-				cur := v.Current()
-				if cur == nil || cur.Status != visitor.CredActive || site.CardKey(cur.Card) != c.Card {
-					what := "no credential"
-					if cur != nil {
-						what = fmt.Sprintf("credential %s %s", cur.Card, cur.Status)
-					}
-					r.violate(&r.LiveNotSignedIn, "%s: live credential %s (%s) of visit %s (%s), which holds %s", site.Kind, c.ID, c.Card, v.ID, v.State, what)
-				}
-			}
-		}
-		for k, n := range perCard {
-			if n > 1 {
-				r.violate(&r.DuplicateCredentials, "%s: %d credentials for holder|card %s", site.Kind, n, k)
-			}
-		}
-		for holder, n := range live {
-			if n > 1 {
-				r.violate(&r.DuplicateCredentials, "%s: %d live credentials for visit %s", site.Kind, n, holder)
-			}
-		}
-		for _, id := range idsAt[site.Location] {
-			v := byID[id]
-			if c := v.Current(); c != nil && c.Status == visitor.CredActive && !v.State.Ended() && live[id] == 0 {
-				r.violate(&r.ActiveMissing, "%s: visit %s (%s) has credential %s active, the ACS has nothing live", site.Kind, id, v.State, c.Card)
-			}
-		}
+		c.site(site, site.Snapshot(now, c.idsAt[site.Location]))
 	}
-
 	items, err := store.Outbox(ctx, "", 0)
 	if err != nil {
 		return nil, err
 	}
 	if o.Settled {
 		for _, it := range items {
-			r.violate(&r.PendingOutbox, "outbox item %s (%s of visit %s) still pending after %d attempts: %s", it.ID, it.Op, it.VisitID, it.Attempts, it.LastError)
+			c.r.violate(&c.r.PendingOutbox, "outbox item %s (%s of visit %s) still pending after %d attempts: %s", it.ID, it.Op, it.VisitID, it.Attempts, it.LastError)
 		}
 	}
-
-	if err := checkBadges(ctx, store, sites, visits, r, o); err != nil {
+	if err := checkBadges(ctx, store, sites, visits, c.r, o); err != nil {
 		return nil, err
 	}
 	recs, err := store.Audit(ctx, visitor.AuditQuery{})
 	if err != nil {
 		return nil, err
 	}
-	r.AuditRecords = len(recs)
-	checkAudit(recs, visits, r)
-	return r, nil
+	c.r.AuditRecords = len(recs)
+	checkAudit(recs, visits, c.r)
+	return c.r, nil
 }
 
+// checker holds the visits of one Check by ID and by location.
+type checker struct {
+	r     *Report
+	o     CheckOptions
+	byID  map[string]*visitor.Visit
+	idsAt map[string][]string // visit IDs per location
+}
+
+// newChecker indexes the visits and counts their states and credentials.
+func newChecker(visits []visitor.Visit, o CheckOptions) *checker {
+	c := &checker{r: &Report{States: map[visitor.State]int{}}, o: o,
+		byID: make(map[string]*visitor.Visit, len(visits)), idsAt: map[string][]string{}}
+	for i := range visits {
+		v := &visits[i]
+		c.byID[v.ID] = v
+		c.idsAt[v.Location] = append(c.idsAt[v.Location], v.ID)
+		c.r.Visits++
+		c.r.States[v.State]++
+		c.r.Credentials += len(v.Credentials)
+		for _, cr := range v.Credentials {
+			if o.Settled && (cr.Status == visitor.CredPending || cr.Status == visitor.CredRevoking) {
+				c.r.violate(&c.r.Unsettled, "visit %s (%s): credential %s still %s after the drain", v.ID, v.State, cr.Card, cr.Status)
+			}
+		}
+		if cur := v.Current(); cur != nil && cur.Status == visitor.CredActive {
+			c.r.ActiveVisits++
+		}
+	}
+	return c
+}
+
+// site checks one ACS's true state against the visits of its location.
+func (c *checker) site(site *Site, snap Snapshot) {
+	c.r.ACSUnassigned += snap.Unassigned
+	c.r.ACSAnonymous += snap.Anonymous
+	if snap.Anonymous > 0 {
+		c.r.violate(&c.r.StaleCardholders, "%s: %d cardholders without an external ID", site.Kind, snap.Anonymous)
+	}
+	c.census(site, snap)
+	c.holders(site, snap)
+	live := c.credentials(site, snap)
+	for _, id := range c.idsAt[site.Location] {
+		v := c.byID[id]
+		if cur := v.Current(); cur != nil && cur.Status == visitor.CredActive && !v.State.Ended() && live[id] == 0 {
+			c.r.violate(&c.r.ActiveMissing, "%s: visit %s (%s) has credential %s active, the ACS has nothing live", site.Kind, id, v.State, cur.Card)
+		}
+	}
+}
+
+// census checks the number of cardholders against what the visits
+// explain: every visit whose provision the ACS confirmed is a cardholder
+// there (unless removed); no visit without a credential is.
+func (c *checker) census(site *Site, snap Snapshot) {
+	lo, hi := 0, 0
+	for _, id := range c.idsAt[site.Location] {
+		v := c.byID[id]
+		if v.State == visitor.Removed || len(v.Credentials) == 0 {
+			continue
+		}
+		hi++
+		if slices.ContainsFunc(v.Credentials, func(cr visitor.Credential) bool { return !cr.ActiveAt.IsZero() }) {
+			lo++
+		}
+	}
+	if n := len(snap.Holders); n < lo || n > hi {
+		c.r.violate(&c.r.StaleCardholders, "%s: %d cardholders; the visits explain %d to %d", site.Kind, n, lo, hi)
+	}
+	c.r.ExpectedCardholdersMin += lo
+	c.r.ExpectedCardholdersMax += hi
+}
+
+// holders checks each cardholder at the ACS: one per external ID, each of
+// a visit of this location, none of a removed visit once settled.
+func (c *checker) holders(site *Site, snap Snapshot) {
+	for ext, n := range snap.Holders {
+		c.r.ACSCardholders += n
+		if n > 1 {
+			c.r.violate(&c.r.DuplicateCardholders, "%s: %d cardholders with external ID %s", site.Kind, n, ext)
+		}
+		v := c.byID[ext]
+		switch {
+		case v == nil || v.Location != site.Location:
+			c.r.violate(&c.r.StaleCardholders, "%s: cardholder %s matches no visit of %s", site.Kind, ext, site.Location)
+		case v.State == visitor.Removed && c.o.Settled:
+			c.r.violate(&c.r.StaleCardholders, "%s: cardholder of removed visit %s still exists", site.Kind, ext)
+		}
+	}
+}
+
+// credentials checks each credential at the ACS: no duplicate, and a live
+// one only for a visit that is signed in and holds that card active. It
+// returns the number of live credentials per holder.
+func (c *checker) credentials(site *Site, snap Snapshot) map[string]int {
+	perCard := map[string]int{}
+	live := map[string]int{}
+	for _, cr := range snap.Credentials {
+		c.r.ACSCredentials++
+		perCard[cr.Holder+"|"+cr.Card]++
+		if !cr.Live {
+			continue
+		}
+		c.r.ACSLive++
+		live[cr.Holder]++
+		c.liveCredential(site, cr)
+	}
+	for k, n := range perCard {
+		if n > 1 {
+			c.r.violate(&c.r.DuplicateCredentials, "%s: %d credentials for holder|card %s", site.Kind, n, k)
+		}
+	}
+	for holder, n := range live {
+		if n > 1 {
+			c.r.violate(&c.r.DuplicateCredentials, "%s: %d live credentials for visit %s", site.Kind, n, holder)
+		}
+	}
+	return live
+}
+
+// liveCredential checks that a credential live at the ACS belongs to a
+// visit that is not over and holds that card active.
+func (c *checker) liveCredential(site *Site, cr ACSCredential) {
+	v := c.byID[cr.Holder]
+	switch {
+	case v == nil:
+		c.r.violate(&c.r.LiveNotSignedIn, "%s: live credential %s (%s) of unknown holder %q", site.Kind, cr.ID, cr.Card, cr.Holder)
+	case v.State.Ended():
+		c.r.violate(&c.r.LiveNotSignedIn, "%s: live credential %s (%s) of visit %s, which is %s", site.Kind, cr.ID, cr.Card, v.ID, v.State)
+	default:
+		cur := v.Current()
+		if cur == nil || cur.Status != visitor.CredActive || site.CardKey(cur.Card) != cr.Card {
+			what := "no credential"
+			if cur != nil {
+				what = fmt.Sprintf("credential %s %s", cur.Card, cur.Status)
+			}
+			c.r.violate(&c.r.LiveNotSignedIn, "%s: live credential %s (%s) of visit %s (%s), which holds %s", site.Kind, cr.ID, cr.Card, v.ID, v.State, what)
+		}
+	}
+}
+
+// badgeKey names a badge or a card number at a location.
+type badgeKey struct{ loc, id string }
+
+// checkBadges checks the badge pools and card-number ranges against the
+// visits: nothing held twice, each assignment and allocation held by its
+// visit, no overlapping assignments in a badge's history.
 func checkBadges(ctx context.Context, store visitor.Store, sites []*Site, visits []visitor.Visit, r *Report, o CheckOptions) error {
-	type key struct{ loc, id string }
-	badgeHolders := map[key][]string{}
-	numberHolders := map[key][]string{}
+	badgeHolders, numberHolders := heldBadges(visits, r, o)
+	for _, site := range sites {
+		if err := checkPool(ctx, store, site, badgeHolders, r); err != nil {
+			return err
+		}
+		if err := checkAllocations(ctx, store, site, numberHolders, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// heldBadges returns which visits hold each badge and each card number,
+// and reports what is held twice or held by a visit that ended.
+func heldBadges(visits []visitor.Visit, r *Report, o CheckOptions) (badgeHolders, numberHolders map[badgeKey][]string) {
+	badgeHolders = map[badgeKey][]string{}
+	numberHolders = map[badgeKey][]string{}
 	for i := range visits {
 		v := &visits[i]
 		for _, c := range v.Credentials {
@@ -249,9 +301,10 @@ func checkBadges(ctx context.Context, store visitor.Store, sites []*Site, visits
 			}
 			switch c.Source {
 			case visitor.FromPool:
-				badgeHolders[key{v.Location, c.BadgeID}] = append(badgeHolders[key{v.Location, c.BadgeID}], v.ID)
+				k := badgeKey{v.Location, c.BadgeID}
+				badgeHolders[k] = append(badgeHolders[k], v.ID)
 			case visitor.FromRange:
-				k := key{v.Location, fmt.Sprint(c.Card.Number)}
+				k := badgeKey{v.Location, fmt.Sprint(c.Card.Number)}
 				numberHolders[k] = append(numberHolders[k], v.ID)
 			}
 		}
@@ -266,58 +319,69 @@ func checkBadges(ctx context.Context, store visitor.Store, sites []*Site, visits
 			r.violate(&r.BadgesAssignedTwice, "card number %s at %s held by %d visits: %v", k.id, k.loc, len(hs), hs)
 		}
 	}
-	for _, site := range sites {
-		pool, err := badge.NewPool(store.Badges(), site.Location)
+	return badgeHolders, numberHolders
+}
+
+// checkPool checks a location's badge pool against the holders: an
+// assigned badge is held by its visit, any other is held by none, and a
+// badge's assignments never overlap.
+func checkPool(ctx context.Context, store visitor.Store, site *Site, holders map[badgeKey][]string, r *Report) error {
+	pool, err := badge.NewPool(store.Badges(), site.Location)
+	if err != nil {
+		return err
+	}
+	bs, err := pool.List(ctx, badge.Filter{})
+	if err != nil {
+		return err
+	}
+	for _, b := range bs {
+		hs := holders[badgeKey{site.Location, b.ID}]
+		switch b.State {
+		case badge.Assigned:
+			r.BadgesAssigned++
+			if !slices.Contains(hs, b.VisitID) {
+				r.violate(&r.BadgeViolations, "badge %s at %s is assigned to %s, which does not hold it (holders %v)", b.ID, site.Location, b.VisitID, hs)
+			}
+		default:
+			if len(hs) > 0 {
+				r.violate(&r.BadgeViolations, "badge %s at %s is %s but held by %v", b.ID, site.Location, b.State, hs)
+			}
+		}
+		hist, err := pool.History(ctx, b.ID)
 		if err != nil {
 			return err
 		}
-		bs, err := pool.List(ctx, badge.Filter{})
-		if err != nil {
-			return err
-		}
-		for _, b := range bs {
-			hs := badgeHolders[key{site.Location, b.ID}]
-			switch b.State {
-			case badge.Assigned:
-				r.BadgesAssigned++
-				if !slices.Contains(hs, b.VisitID) {
-					r.violate(&r.BadgeViolations, "badge %s at %s is assigned to %s, which does not hold it (holders %v)", b.ID, site.Location, b.VisitID, hs)
-				}
-			default:
-				if len(hs) > 0 {
-					r.violate(&r.BadgeViolations, "badge %s at %s is %s but held by %v", b.ID, site.Location, b.State, hs)
-				}
-			}
-			hist, err := pool.History(ctx, b.ID)
-			if err != nil {
-				return err
-			}
-			for i := 1; i < len(hist); i++ {
-				prev, cur := hist[i-1], hist[i]
-				if prev.To.IsZero() || prev.To.After(cur.From) {
-					r.violate(&r.BadgesAssignedTwice, "badge %s at %s: assignment to %s (%s–%s) overlaps the one to %s from %s",
-						b.ID, site.Location, prev.VisitID, prev.From.Format(time.RFC3339), prev.To.Format(time.RFC3339), cur.VisitID, cur.From.Format(time.RFC3339))
-				}
+		for i := 1; i < len(hist); i++ {
+			prev, cur := hist[i-1], hist[i]
+			if prev.To.IsZero() || prev.To.After(cur.From) {
+				r.violate(&r.BadgesAssignedTwice, "badge %s at %s: assignment to %s (%s–%s) overlaps the one to %s from %s",
+					b.ID, site.Location, prev.VisitID, prev.From.Format(time.RFC3339), prev.To.Format(time.RFC3339), cur.VisitID, cur.From.Format(time.RFC3339))
 			}
 		}
-		alloc, err := badge.NewAllocator(store.Cards(), site.Location)
-		if err != nil {
-			return err
+	}
+	return nil
+}
+
+// checkAllocations checks a location's card-number allocations: each
+// number allocated once, to a visit that holds it.
+func checkAllocations(ctx context.Context, store visitor.Store, site *Site, holders map[badgeKey][]string, r *Report) error {
+	alloc, err := badge.NewAllocator(store.Cards(), site.Location)
+	if err != nil {
+		return err
+	}
+	as, err := alloc.Allocations(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[uint64]string{}
+	for _, a := range as {
+		r.NumbersAssigned++
+		if prev, dup := seen[a.Card.Number]; dup {
+			r.violate(&r.BadgesAssignedTwice, "card number %d at %s allocated to %s and %s", a.Card.Number, site.Location, prev, a.VisitID)
 		}
-		as, err := alloc.Allocations(ctx)
-		if err != nil {
-			return err
-		}
-		seen := map[uint64]string{}
-		for _, a := range as {
-			r.NumbersAssigned++
-			if prev, dup := seen[a.Card.Number]; dup {
-				r.violate(&r.BadgesAssignedTwice, "card number %d at %s allocated to %s and %s", a.Card.Number, site.Location, prev, a.VisitID)
-			}
-			seen[a.Card.Number] = a.VisitID
-			if hs := numberHolders[key{site.Location, fmt.Sprint(a.Card.Number)}]; !slices.Contains(hs, a.VisitID) {
-				r.violate(&r.BadgeViolations, "card number %d at %s is allocated to %s, which does not hold it (holders %v)", a.Card.Number, site.Location, a.VisitID, hs)
-			}
+		seen[a.Card.Number] = a.VisitID
+		if hs := holders[badgeKey{site.Location, fmt.Sprint(a.Card.Number)}]; !slices.Contains(hs, a.VisitID) {
+			r.violate(&r.BadgeViolations, "card number %d at %s is allocated to %s, which does not hold it (holders %v)", a.Card.Number, site.Location, a.VisitID, hs)
 		}
 	}
 	return nil
@@ -340,116 +404,148 @@ func checkAudit(recs []visitor.AuditRecord, visits []visitor.Visit, r *Report) {
 	}
 }
 
+// checkVisitAudit checks one visit's trail: the chain of states, the
+// records its end needs, and each credential's records.
 func checkVisitAudit(v *visitor.Visit, recs []visitor.AuditRecord, r *Report) {
-	bad := func(format string, args ...any) {
-		r.violate(&r.AuditViolations, "audit of visit %s: "+format, append([]any{v.ID}, args...)...)
+	a := &visitAudit{v: v, recs: recs, r: r}
+	count := a.chain()
+	a.ending(count)
+	if n := count[visitor.ActProvision]; n != len(v.Credentials) {
+		a.bad("%d credentials but %d provision records", len(v.Credentials), n)
 	}
+	var cursor int64
+	for ci, c := range v.Credentials {
+		cursor = a.credential(ci, c, cursor)
+	}
+}
+
+// visitAudit is the audit trail of one visit under check.
+type visitAudit struct {
+	v    *visitor.Visit
+	recs []visitor.AuditRecord
+	r    *Report
+}
+
+func (a *visitAudit) bad(format string, args ...any) {
+	a.r.violate(&a.r.AuditViolations, "audit of visit %s: "+format, append([]any{a.v.ID}, args...)...)
+}
+
+// chain walks the records in order: sequence numbers increase, each
+// transition starts where the previous one ended, and the trail ends in
+// the visit's state. It returns how many successful (or queued) records
+// each action has.
+func (a *visitAudit) chain() map[visitor.Action]int {
 	var state visitor.State
 	var last time.Time
 	count := map[visitor.Action]int{}
-	for i, rec := range recs {
-		if i > 0 && rec.Seq <= recs[i-1].Seq {
-			bad("records out of order (seq %d after %d)", rec.Seq, recs[i-1].Seq)
+	for i, rec := range a.recs {
+		if i > 0 && rec.Seq <= a.recs[i-1].Seq {
+			a.bad("records out of order (seq %d after %d)", rec.Seq, a.recs[i-1].Seq)
 		}
 		if rec.Time.Before(last) {
 			// Not counted as a violation: a record carries the time its
 			// operation started, and operations on one visit may commit
 			// in another order (see TestAuditTimeOrder).
-			r.TimeReorders++
+			a.r.TimeReorders++
 		}
 		last = rec.Time
 		if rec.Action == visitor.ActStuck {
 			// A report about the outbox, not a transition of the visit.
-			r.Escalations++
+			a.r.Escalations++
 			continue
 		}
 		if rec.Outcome == visitor.OutcomeRefused {
 			continue
 		}
 		if rec.From != state {
-			bad("record %d (%s) starts from %q, the visit was %q", rec.Seq, rec.Action, rec.From, state)
+			a.bad("record %d (%s) starts from %q, the visit was %q", rec.Seq, rec.Action, rec.From, state)
 		}
 		state = rec.To
 		if rec.Outcome == visitor.OutcomeOK || rec.Outcome == visitor.OutcomeQueued {
 			count[rec.Action]++
 		}
 	}
-	if state != v.State {
-		bad("the trail ends in %q, the visit is %q", state, v.State)
+	if state != a.v.State {
+		a.bad("the trail ends in %q, the visit is %q", state, a.v.State)
 	}
+	return count
+}
+
+// ending checks the records the visit's sign-in and final state need.
+func (a *visitAudit) ending(count map[visitor.Action]int) {
+	v := a.v
 	if signedIn := !v.SignedInAt.IsZero(); signedIn != (count[visitor.ActSignIn] == 1) {
-		bad("signed in at %v but %d sign-in records", v.SignedInAt, count[visitor.ActSignIn])
+		a.bad("signed in at %v but %d sign-in records", v.SignedInAt, count[visitor.ActSignIn])
 	}
 	switch v.State {
 	case visitor.SignedOut:
 		if count[visitor.ActSignOut] != 1 {
-			bad("signed out with %d sign-out records", count[visitor.ActSignOut])
+			a.bad("signed out with %d sign-out records", count[visitor.ActSignOut])
 		}
 	case visitor.Removed:
 		if count[visitor.ActRemove]+count[visitor.ActWatchlist] == 0 {
-			bad("removed without a removal record")
+			a.bad("removed without a removal record")
 		}
 	case visitor.Expired:
 		if count[visitor.ActExpire] != 1 {
-			bad("expired with %d expiry records", count[visitor.ActExpire])
+			a.bad("expired with %d expiry records", count[visitor.ActExpire])
 		}
 	}
-	if n := count[visitor.ActProvision]; n != len(v.Credentials) {
-		bad("%d credentials but %d provision records", len(v.Credentials), n)
-	}
-	// find returns the Seq of the first record after seq matching ok, or 0.
-	find := func(after int64, ok func(rec *visitor.AuditRecord) bool) int64 {
-		for i := range recs {
-			if recs[i].Seq > after && ok(&recs[i]) {
-				return recs[i].Seq
-			}
-		}
-		return 0
-	}
-	var cursor int64
-	for ci, c := range v.Credentials {
-		card := c.Card.String()
-		queued := find(cursor, func(rec *visitor.AuditRecord) bool {
-			return rec.Action == visitor.ActProvision && rec.Outcome == visitor.OutcomeQueued && rec.Card == card && rec.BadgeID == c.BadgeID
-		})
-		if queued == 0 {
-			bad("credential %d (%s, badge %q) has no provision record", ci, card, c.BadgeID)
-			continue
-		}
-		cursor = queued
-		confirmed := int64(0)
-		if !c.ActiveAt.IsZero() {
-			confirmed = find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.OutcomeOK && rec.Card == card
-			})
-			if confirmed == 0 {
-				bad("credential %d (%s) was confirmed active at %s without an acs_provision ok record", ci, card, c.ActiveAt.Format(time.RFC3339))
-			}
-		}
-		switch c.Status {
-		case visitor.CredRevoked:
-			if !c.ActiveAt.IsZero() && find(confirmed, func(rec *visitor.AuditRecord) bool {
-				return rec.Outcome == visitor.OutcomeOK && (rec.Action == visitor.ActACSRevoke && rec.Card == card || rec.Action == visitor.ActACSRemove)
-			}) == 0 {
-				bad("credential %d (%s) is revoked without an ACS revocation record after its confirmation", ci, card)
-			}
-		case visitor.CredFailed:
-			if find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == visitor.ActACSProvision && rec.Outcome == visitor.OutcomeFailed && rec.Card == card
-			}) == 0 {
-				bad("credential %d (%s) failed without a failed acs_provision record", ci, card)
-			}
-		}
-		if c.Released {
-			action := visitor.ActBadgeRelease
-			if c.Source == visitor.FromRange {
-				action = visitor.ActCardFree
-			}
-			if find(queued, func(rec *visitor.AuditRecord) bool {
-				return rec.Action == action && rec.Outcome == visitor.OutcomeOK && rec.Card == card
-			}) == 0 {
-				bad("credential %d (%s) was released without a %s record", ci, card, action)
-			}
+}
+
+// find returns the Seq of the first record after seq matching ok, or 0.
+func (a *visitAudit) find(after int64, ok func(rec *visitor.AuditRecord) bool) int64 {
+	for i := range a.recs {
+		if a.recs[i].Seq > after && ok(&a.recs[i]) {
+			return a.recs[i].Seq
 		}
 	}
+	return 0
+}
+
+// credential checks credential ci's records after cursor: queued, then
+// confirmed if it was active, revoked or failed as its status says, and
+// released when it was. It returns the cursor for the next credential.
+func (a *visitAudit) credential(ci int, c visitor.Credential, cursor int64) int64 {
+	card := c.Card.String()
+	is := func(action visitor.Action, outcome visitor.Outcome) func(rec *visitor.AuditRecord) bool {
+		return func(rec *visitor.AuditRecord) bool {
+			return rec.Action == action && rec.Outcome == outcome && rec.Card == card
+		}
+	}
+	queued := a.find(cursor, func(rec *visitor.AuditRecord) bool {
+		return is(visitor.ActProvision, visitor.OutcomeQueued)(rec) && rec.BadgeID == c.BadgeID
+	})
+	if queued == 0 {
+		a.bad("credential %d (%s, badge %q) has no provision record", ci, card, c.BadgeID)
+		return cursor
+	}
+	confirmed := int64(0)
+	if !c.ActiveAt.IsZero() {
+		if confirmed = a.find(queued, is(visitor.ActACSProvision, visitor.OutcomeOK)); confirmed == 0 {
+			a.bad("credential %d (%s) was confirmed active at %s without an acs_provision ok record", ci, card, c.ActiveAt.Format(time.RFC3339))
+		}
+	}
+	switch c.Status {
+	case visitor.CredRevoked:
+		if !c.ActiveAt.IsZero() && a.find(confirmed, func(rec *visitor.AuditRecord) bool {
+			return is(visitor.ActACSRevoke, visitor.OutcomeOK)(rec) || rec.Action == visitor.ActACSRemove && rec.Outcome == visitor.OutcomeOK
+		}) == 0 {
+			a.bad("credential %d (%s) is revoked without an ACS revocation record after its confirmation", ci, card)
+		}
+	case visitor.CredFailed:
+		if a.find(queued, is(visitor.ActACSProvision, visitor.OutcomeFailed)) == 0 {
+			a.bad("credential %d (%s) failed without a failed acs_provision record", ci, card)
+		}
+	}
+	if c.Released {
+		action := visitor.ActBadgeRelease
+		if c.Source == visitor.FromRange {
+			action = visitor.ActCardFree
+		}
+		if a.find(queued, is(action, visitor.OutcomeOK)) == 0 {
+			a.bad("credential %d (%s) was released without a %s record", ci, card, action)
+		}
+	}
+	return queued
 }

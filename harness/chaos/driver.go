@@ -183,132 +183,156 @@ func (d *Driver) VisitID(i int) string { return fmt.Sprintf("%sv%06d", d.Prefix,
 // failure; an empty pool is counted (NoBadge) and the visit goes on
 // without a credential.
 func (d *Driver) Lifecycle(ctx context.Context, i int, plan Plan) error {
-	r := rand.New(rand.NewPCG(d.Seed, uint64(i)))
-	loc := d.Locations[i%len(d.Locations)]
-	id := d.VisitID(i)
 	d.planMu.Lock()
 	d.plans[plan]++
 	d.planMu.Unlock()
-	who := visitor.Visitor{FirstName: firstNames[r.IntN(len(firstNames))], LastName: lastNames[r.IntN(len(lastNames))],
-		Email: fmt.Sprintf("guest%d@example.com", i), Company: "Chaos & Sons, Ltd."}
-	prov := &visitor.ProvisionRequest{FromRange: plan == Range}
-	step := func() error {
-		d.ops.Add(1)
-		max := d.MaxStep
-		if max <= 0 {
-			max = 3 * time.Second
-		}
-		d.Clock.Advance(time.Duration(r.Int64N(int64(max))) + time.Millisecond)
-		if d.Pump && r.IntN(2) == 0 {
-			if _, err := d.Engine.RunOutboxOnce(ctx); err != nil {
-				return err
-			}
-		}
-		if d.OnOp != nil {
-			d.OnOp()
-		}
-		return nil
-	}
-	// A refused provision is recorded and the visit goes on to its end,
-	// so that every lifecycle completes; the first refusal is returned.
-	var refused error
-	check := func(what string, err error) error {
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, badge.ErrNotAvailable), errors.Is(err, badge.ErrRangeFull):
-			d.noBadge.Add(1)
-			return nil
-		}
-		err = fmt.Errorf("visit %s (%s) %s: %w", id, plan, what, err)
-		var ae *acs.Error
-		if errors.As(err, &ae) && ae.Provider != "" {
-			// The ACS refused a provision; the visit itself is fine.
-			if refused == nil {
-				refused = err
-			}
-			return nil
-		}
+	r := rand.New(rand.NewPCG(d.Seed, uint64(i)))
+	lc := &lifecycle{d: d, ctx: ctx, r: r, id: d.VisitID(i), plan: plan,
+		loc: d.Locations[i%len(d.Locations)],
+		who: visitor.Visitor{FirstName: firstNames[r.IntN(len(firstNames))], LastName: lastNames[r.IntN(len(lastNames))],
+			Email: fmt.Sprintf("guest%d@example.com", i), Company: "Chaos & Sons, Ltd."}}
+	if err := lc.run(); err != nil {
 		return err
 	}
-	var err error
-	if plan == Invite {
-		_, err = d.Engine.Invite(ctx, Desk, visitor.InviteRequest{VisitID: id, Location: loc, Visitor: who,
-			Host: "host-42", ExpectedAt: d.Clock.Now().Add(30 * time.Minute)})
-		if err = check("invite", err); err != nil {
-			return err
-		}
-		if err := step(); err != nil {
-			return err
-		}
-		_, err = d.Engine.Provision(ctx, Desk, id, visitor.ProvisionRequest{})
-		if err = check("provision before arrival", err); err != nil {
-			return err
-		}
-		if err := step(); err != nil {
+	return lc.refused
+}
+
+// lifecycle is one visit walked by a Driver. Each step is an Engine call
+// (checked by check) followed by step, which advances the clock.
+type lifecycle struct {
+	d       *Driver
+	ctx     context.Context
+	r       *rand.Rand
+	id, loc string
+	plan    Plan
+	who     visitor.Visitor
+	refused error // the first provision an ACS refused; the visit goes on
+}
+
+// run performs the plan: arrival (invited or walk-in), then the plan's
+// middle, then the sign-out unless the plan ends otherwise.
+func (lc *lifecycle) run() error {
+	prov := &visitor.ProvisionRequest{FromRange: lc.plan == Range}
+	if lc.plan == Invite {
+		if err := lc.invite(); err != nil {
 			return err
 		}
 		prov = nil
 	}
-	_, err = d.Engine.SignIn(ctx, Desk, visitor.SignInRequest{VisitID: id, Location: loc, Visitor: who, Host: "host-42", Provision: prov})
-	if err = check("sign in", err); err != nil {
+	_, err := lc.d.Engine.SignIn(lc.ctx, Desk, visitor.SignInRequest{VisitID: lc.id, Location: lc.loc, Visitor: lc.who, Host: "host-42", Provision: prov})
+	if err := lc.after("sign in", err); err != nil {
 		return err
 	}
-	if err := step(); err != nil {
-		return err
-	}
-	switch plan {
+	switch lc.plan {
 	case Stay:
-		return refused
-	case Return:
-		v, err := d.Engine.Visit(ctx, id)
-		if err != nil {
-			return err
-		}
-		if c := v.Current(); c != nil && !c.Status.Done() {
-			if _, err := d.Engine.ReturnBadge(ctx, Desk, id); err != nil {
-				return check("return badge", err)
-			}
-			if err := step(); err != nil {
-				return err
-			}
-		}
-		_, err = d.Engine.Provision(ctx, Desk, id, visitor.ProvisionRequest{})
-		var ae *acs.Error
-		if errors.As(err, &ae) && ae.Provider == "" && ae.Code == acs.Conflict {
-			// The first badge is still out: its revocation is not
-			// confirmed yet, so the visit holds it.
-			err = nil
-		}
-		if err := check("second provision", err); err != nil {
-			return err
-		}
-		if err := step(); err != nil {
-			return err
-		}
+		return nil
 	case Remove:
-		_, err := d.Engine.Remove(ctx, Security, id, "asked to leave")
-		if err := check("remove", err); err != nil {
+		_, err := lc.d.Engine.Remove(lc.ctx, Security, lc.id, "asked to leave")
+		return lc.after("remove", err)
+	case Return:
+		if err := lc.returnAndProvisionAgain(); err != nil {
 			return err
 		}
-		if err := step(); err != nil {
-			return err
-		}
-		return refused
 	}
-	via := visitor.ViaKiosk
-	op := Kiosk
-	if r.IntN(2) == 0 {
+	return lc.signOut()
+}
+
+// invite invites the visit and provisions it before arrival.
+func (lc *lifecycle) invite() error {
+	_, err := lc.d.Engine.Invite(lc.ctx, Desk, visitor.InviteRequest{VisitID: lc.id, Location: lc.loc, Visitor: lc.who,
+		Host: "host-42", ExpectedAt: lc.d.Clock.Now().Add(30 * time.Minute)})
+	if err := lc.after("invite", err); err != nil {
+		return err
+	}
+	_, err = lc.d.Engine.Provision(lc.ctx, Desk, lc.id, visitor.ProvisionRequest{})
+	return lc.after("provision before arrival", err)
+}
+
+// returnAndProvisionAgain returns the badge (when one is out) and asks for
+// a second one.
+func (lc *lifecycle) returnAndProvisionAgain() error {
+	v, err := lc.d.Engine.Visit(lc.ctx, lc.id)
+	if err != nil {
+		return err
+	}
+	if c := v.Current(); c != nil && !c.Status.Done() {
+		if _, err := lc.d.Engine.ReturnBadge(lc.ctx, Desk, lc.id); err != nil {
+			return lc.check("return badge", err)
+		}
+		if err := lc.step(); err != nil {
+			return err
+		}
+	}
+	_, err = lc.d.Engine.Provision(lc.ctx, Desk, lc.id, visitor.ProvisionRequest{})
+	var ae *acs.Error
+	if errors.As(err, &ae) && ae.Provider == "" && ae.Code == acs.Conflict {
+		// The first badge is still out: its revocation is not confirmed
+		// yet, so the visit holds it.
+		err = nil
+	}
+	return lc.after("second provision", err)
+}
+
+// signOut signs the visit out at the kiosk or the desk, at random.
+func (lc *lifecycle) signOut() error {
+	via, op := visitor.ViaKiosk, Kiosk
+	if lc.r.IntN(2) == 0 {
 		via, op = visitor.ViaDesk, Desk
 	}
-	_, err = d.Engine.SignOut(ctx, op, id, via)
-	if err := check("sign out", err); err != nil {
+	_, err := lc.d.Engine.SignOut(lc.ctx, op, lc.id, via)
+	return lc.after("sign out", err)
+}
+
+// after checks an operation's error and, when the lifecycle goes on,
+// takes a step.
+func (lc *lifecycle) after(what string, err error) error {
+	if err := lc.check(what, err); err != nil {
 		return err
 	}
-	if err := step(); err != nil {
-		return err
+	return lc.step()
+}
+
+// step counts an operation, advances the clock at random, runs an outbox
+// batch half of the time when the Driver pumps, and calls OnOp.
+func (lc *lifecycle) step() error {
+	d := lc.d
+	d.ops.Add(1)
+	max := d.MaxStep
+	if max <= 0 {
+		max = 3 * time.Second
 	}
-	return refused
+	d.Clock.Advance(time.Duration(lc.r.Int64N(int64(max))) + time.Millisecond)
+	if d.Pump && lc.r.IntN(2) == 0 {
+		if _, err := d.Engine.RunOutboxOnce(lc.ctx); err != nil {
+			return err
+		}
+	}
+	if d.OnOp != nil {
+		d.OnOp()
+	}
+	return nil
+}
+
+// check sorts an operation's error: an empty pool or range is counted and
+// ignored, an ACS's refusal is remembered (the first one) and ignored so
+// that every lifecycle completes, anything else ends the lifecycle.
+func (lc *lifecycle) check(what string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badge.ErrNotAvailable), errors.Is(err, badge.ErrRangeFull):
+		lc.d.noBadge.Add(1)
+		return nil
+	}
+	err = fmt.Errorf("visit %s (%s) %s: %w", lc.id, lc.plan, what, err)
+	var ae *acs.Error
+	if errors.As(err, &ae) && ae.Provider != "" {
+		if lc.refused == nil {
+			lc.refused = err
+		}
+		return nil
+	}
+	return err
 }
 
 var (
