@@ -26,7 +26,8 @@
 //     (genetecsim, lenelsim, brivosim, altasim, verkadasim, netboxsim) for
 //     tests, examples and local development.
 //   - wiegand: card data formats (H10301 26-bit, H10306, H10302, H10304,
-//     Corporate 1000 35- and 48-bit): encode, decode, parity.
+//     Corporate 1000 35- and 48-bit): encode, decode, parity, and the one
+//     card type (wiegand.Card, which acs.Card and badge.Card are).
 //   - badge: numeric badge IDs, badge pools per location with their history,
 //     and card-number ranges for issued (QR or mobile) credentials.
 //   - visitor: the visit lifecycle a VMS calls: sign in, provision, return

@@ -22,6 +22,18 @@
 // ValidateGrant is shared by every adapter and runs before any network
 // call: an invalid grant is an InvalidArgument error and changes nothing.
 //
+// # Card data
+//
+// CardFormat and Card are wiegand.Format and wiegand.Card, and H10301 …
+// Corp1000_48 are wiegand's constants: the SDK has one card model, which
+// package badge uses too, so card data passes from a badge pool to a grant
+// and into an encoder without conversion, and a format is its name
+// ("H10301", "C1000-35") in JSON and text. This is the one import of this
+// package from the module: wiegand is a leaf that imports only the
+// standard library, so the dependency graph stays acyclic and one-way
+// (acs imports wiegand, wiegand imports nothing of ours), and the field
+// ranges are no longer kept in a second table here.
+//
 // # Writing an adapter
 //
 // A new ACS is one package that implements Provider and passes the

@@ -1,106 +1,57 @@
 package acs
 
 import (
-	"strconv"
 	"time"
+
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
-// CardFormat names a Wiegand card data layout. Formats are always named,
-// never inferred from a bit length: a 37-bit frame is valid as both H10302
-// and H10304. Package wiegand encodes and decodes each format; this package
-// only knows each format's field ranges, so that grants are validated
-// without importing the encoder.
-type CardFormat string
+// CardFormat names a Wiegand card data layout. It is wiegand.Format: one
+// type for the whole SDK, with the names, field ranges and codec in package
+// wiegand. Formats are always named, never inferred from a bit length: a
+// 37-bit frame is valid as both H10302 and H10304. A CardFormat is its name
+// in JSON and text ("H10301", "C1000-35"); the zero CardFormat is the empty
+// name and means no format.
+type CardFormat = wiegand.Format
 
-// The card formats the SDK knows. The string values are stable and are what
-// adapters, stores and the command-line tool write.
+// The card formats the SDK knows. Their names (String, MarshalText) are
+// stable and are what adapters, stores and the command-line tool write.
 const (
-	H10301      CardFormat = "H10301"   // 26-bit: facility 0–255, card 0–65,535
-	H10306      CardFormat = "H10306"   // 34-bit: facility 0–65,535, card 0–65,535
-	H10302      CardFormat = "H10302"   // 37-bit without facility: card 0–34,359,738,367
-	H10304      CardFormat = "H10304"   // 37-bit: facility 0–65,535, card 0–524,287
-	Corp1000_35 CardFormat = "C1000-35" // Corporate 1000 35-bit: company 0–4,095, card 0–1,048,575
-	Corp1000_48 CardFormat = "C1000-48" // Corporate 1000 48-bit: company 0–4,194,303, card 0–8,388,607
+	H10301      = wiegand.H10301      // 26-bit: facility 0–255, card 0–65,535
+	H10306      = wiegand.H10306      // 34-bit: facility 0–65,535, card 0–65,535
+	H10302      = wiegand.H10302      // 37-bit without facility: card 0–34,359,738,367
+	H10304      = wiegand.H10304      // 37-bit: facility 0–65,535, card 0–524,287
+	Corp1000_35 = wiegand.Corp1000_35 // Corporate 1000 35-bit: company 0–4,095, card 0–1,048,575
+	Corp1000_48 = wiegand.Corp1000_48 // Corporate 1000 48-bit: company 0–4,194,303, card 0–8,388,607
 )
-
-type formatLimits struct {
-	bits        int
-	maxFacility uint64 // 0 with hasFacility false: the format has no facility field
-	hasFacility bool
-	maxCard     uint64
-}
-
-func (f CardFormat) limits() (formatLimits, bool) {
-	switch f {
-	case H10301:
-		return formatLimits{26, 1<<8 - 1, true, 1<<16 - 1}, true
-	case H10306:
-		return formatLimits{34, 1<<16 - 1, true, 1<<16 - 1}, true
-	case H10302:
-		return formatLimits{37, 0, false, 1<<35 - 1}, true
-	case H10304:
-		return formatLimits{37, 1<<16 - 1, true, 1<<19 - 1}, true
-	case Corp1000_35:
-		return formatLimits{35, 1<<12 - 1, true, 1<<20 - 1}, true
-	case Corp1000_48:
-		return formatLimits{48, 1<<22 - 1, true, 1<<23 - 1}, true
-	}
-	return formatLimits{}, false
-}
-
-// Known reports whether f is one of the formats listed above.
-func (f CardFormat) Known() bool { _, ok := f.limits(); return ok }
-
-// Bits returns the frame length of f, or 0 for an unknown format.
-func (f CardFormat) Bits() int { l, _ := f.limits(); return l.bits }
-
-// MaxFacility returns the largest facility code of f and whether f has a
-// facility field at all.
-func (f CardFormat) MaxFacility() (max uint64, ok bool) {
-	l, _ := f.limits()
-	return l.maxFacility, l.hasFacility
-}
-
-// MaxCard returns the largest card number of f (0 for an unknown format).
-func (f CardFormat) MaxCard() uint64 { l, _ := f.limits(); return l.maxCard }
 
 // Card is the data on a physical or issued credential: a named format, a
-// facility code (zero for formats without one) and a card number.
-type Card struct {
-	Format   CardFormat `json:"format"`
-	Facility uint64     `json:"facility"`
-	Number   uint64     `json:"number"`
-}
+// facility code (zero for formats without one) and a card number. It is
+// wiegand.Card, so card data moves between this package, package badge and
+// package wiegand without conversion. In JSON it is
+// {"format":"H10301","facility":1,"number":200}; its String is
+// "H10301 1/200". ValidateCard checks it against its format.
+type Card = wiegand.Card
 
-// IsZero reports whether c is the zero Card (no card data).
-func (c Card) IsZero() bool { return c == Card{} }
-
-// String formats c as "H10301 1/200" (format, facility/number).
-func (c Card) String() string {
-	b := make([]byte, 0, 32)
-	b = append(b, c.Format...)
-	b = append(b, ' ')
-	b = strconv.AppendUint(b, c.Facility, 10)
-	b = append(b, '/')
-	b = strconv.AppendUint(b, c.Number, 10)
-	return string(b)
-}
-
-// Validate checks that the format is known and the facility code and card
-// number fit it. Errors have code InvalidArgument.
-func (c Card) Validate() error {
-	l, ok := c.Format.limits()
-	if !ok {
-		return Errorf("", "", InvalidArgument, "unknown card format %.40q", string(c.Format))
+// ValidateCard checks that the card's format is known and that its facility
+// code and card number fit the format. Errors have code InvalidArgument.
+func ValidateCard(c Card) error {
+	f := c.Format
+	if !f.Known() {
+		if f == 0 {
+			return Errorf("", "", InvalidArgument, "card has no format")
+		}
+		return Errorf("", "", InvalidArgument, "unknown card format %v", f)
 	}
-	if !l.hasFacility && c.Facility != 0 {
-		return Errorf("", "", InvalidArgument, "card format %s has no facility code, got %d", c.Format, c.Facility)
+	maxFC, hasFC := f.MaxFacility()
+	if !hasFC && c.Facility != 0 {
+		return Errorf("", "", InvalidArgument, "card format %s has no facility code, got %d", f, c.Facility)
 	}
-	if c.Facility > l.maxFacility {
-		return Errorf("", "", InvalidArgument, "facility code %d out of range for %s (0–%d)", c.Facility, c.Format, l.maxFacility)
+	if c.Facility > maxFC {
+		return Errorf("", "", InvalidArgument, "facility code %d out of range for %s (0–%d)", c.Facility, f, maxFC)
 	}
-	if c.Number > l.maxCard {
-		return Errorf("", "", InvalidArgument, "card number %d out of range for %s (0–%d)", c.Number, c.Format, l.maxCard)
+	if c.Number > f.MaxCard() {
+		return Errorf("", "", InvalidArgument, "card number %d out of range for %s (0–%d)", c.Number, f, f.MaxCard())
 	}
 	return nil
 }
@@ -130,7 +81,9 @@ type CredentialFormat struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// Format is the Wiegand layout the adapter maps this entry to, when it
-	// knows one; empty otherwise.
+	// is one of the known CardFormats; zero (and absent from JSON)
+	// otherwise. A vendor format that is no known layout keeps its vendor
+	// name in Name, never in Format.
 	Format CardFormat `json:"format,omitempty"`
 }
 

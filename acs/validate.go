@@ -51,7 +51,7 @@ func ValidateGrant(g Grant, r Rules) error {
 	if err := ValidateText("email", g.Person.Email, MaxEmailLen); err != nil {
 		return err
 	}
-	if err := g.Card.Validate(); err != nil {
+	if err := ValidateCard(g.Card); err != nil {
 		return err
 	}
 	if len(g.AccessLevels) == 0 {

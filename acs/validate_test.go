@@ -42,7 +42,9 @@ func TestValidateGrant(t *testing.T) {
 		{"card too big", acs.Rules{}, func(g *acs.Grant) { g.Card.Number = 70000 }, "card number 70000 out of range for H10301 (0–65535)"},
 		{"facility too big", acs.Rules{}, func(g *acs.Grant) { g.Card.Facility = 300 }, "facility code 300 out of range"},
 		{"facility on H10302", acs.Rules{}, func(g *acs.Grant) { g.Card = acs.Card{Format: acs.H10302, Facility: 1, Number: 5} }, "has no facility code"},
-		{"unknown format", acs.Rules{}, func(g *acs.Grant) { g.Card.Format = "W26" }, `unknown card format "W26"`},
+		{"unknown format", acs.Rules{}, func(g *acs.Grant) { g.Card.Format = 9 }, "unknown card format Format(9)"},
+		{"no format", acs.Rules{}, func(g *acs.Grant) { g.Card.Format = 0 }, "card has no format"},
+		{"zero card", acs.Rules{}, func(g *acs.Grant) { g.Card = acs.Card{} }, "card has no format"},
 		{"no level", acs.Rules{}, func(g *acs.Grant) { g.AccessLevels = nil }, "no access level"},
 		{"repeated level", acs.Rules{}, func(g *acs.Grant) { g.AccessLevels = []string{"a", "a"} }, "listed twice"},
 		{"too many levels", acs.Rules{}, func(g *acs.Grant) {
@@ -94,12 +96,14 @@ func TestCardFormats(t *testing.T) {
 		if !c.f.Known() || c.f.Bits() != c.bits || fc != c.maxFC || has != c.hasFC || c.f.MaxCard() != c.maxCN {
 			t.Errorf("%s: bits %d fc %d/%v cn %d", c.f, c.f.Bits(), fc, has, c.f.MaxCard())
 		}
-		if err := (acs.Card{Format: c.f, Facility: c.maxFC, Number: c.maxCN}).Validate(); err != nil {
+		if err := acs.ValidateCard(acs.Card{Format: c.f, Facility: c.maxFC, Number: c.maxCN}); err != nil {
 			t.Errorf("%s at its maxima: %v", c.f, err)
 		}
 	}
-	if acs.CardFormat("X").Known() {
-		t.Error("unknown format known")
+	for _, f := range []acs.CardFormat{0, 7, 255} {
+		if f.Known() {
+			t.Errorf("%d known", f)
+		}
 	}
 }
 

@@ -62,7 +62,7 @@ type cardFormatJSON struct {
 }
 
 // cardFormat is a card format of the organisation and the Wiegand layout
-// it was recognised as (empty when none).
+// it was recognised as (zero when none).
 type cardFormat struct {
 	id            int64
 	label         string
@@ -105,8 +105,9 @@ func recognise(j cardFormatJSON) cardFormat {
 		return f
 	}
 	for _, wf := range wiegand.Formats() {
-		if wf.Bits() == n && bits.Len64(wf.MaxCard()) == cardBits && bits.Len64(wf.MaxFacility()) == facBits {
-			f.card, f.facilityField = acs.CardFormat(wf.String()), facName
+		maxFC, _ := wf.MaxFacility()
+		if wf.Bits() == n && bits.Len64(wf.MaxCard()) == cardBits && bits.Len64(maxFC) == facBits {
+			f.card, f.facilityField = wf, facName
 			return f
 		}
 	}
@@ -242,10 +243,10 @@ func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, 
 				"no card format of this Alta organisation has the layout of %s (%d bits); set Grant.CredentialType to a card format ID listed by CredentialFormats", card.Format, card.Format.Bits())
 		}
 	}
-	if f.card != "" && f.card != card.Format {
+	if f.card != 0 && f.card != card.Format {
 		return cardFormat{}, acs.Errorf(op, Name, acs.InvalidArgument, "card format %d (%s) is %s, the grant's card is %s", f.id, truncate(f.label), f.card, card.Format)
 	}
-	if f.card == "" && f.facilityField == "" {
+	if f.card == 0 && f.facilityField == "" {
 		if _, hasFacility := card.Format.MaxFacility(); hasFacility {
 			f.facilityField = "facilityCode"
 		}
@@ -301,11 +302,7 @@ func (p *Provider) typeID(ctx context.Context, op, model string) (int64, error) 
 // rawNumber is the card's Wiegand frame, parity included, in decimal: the
 // value of Alta's card.number for a card of numBits bits.
 func rawNumber(card acs.Card) (string, error) {
-	wf, err := wiegand.ParseFormat(string(card.Format))
-	if err != nil {
-		return "", err
-	}
-	fr, err := wf.Encode(card.Facility, card.Number)
+	fr, err := card.Frame()
 	if err != nil {
 		return "", err
 	}

@@ -71,7 +71,7 @@ func (h *swipeHarness) Swipe(_ context.Context, card acs.Card, level string) err
 	if door == 0 {
 		return fmt.Errorf("no door opens level %s", level)
 	}
-	if _, err := h.e.sim.Swipe(door, wiegandOf(card.Format), card.Facility, card.Number); err != nil {
+	if _, err := h.e.sim.Swipe(door, card.Format, card.Facility, card.Number); err != nil {
 		return err
 	}
 	h.e.clk.Advance(time.Second)

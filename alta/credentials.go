@@ -82,7 +82,7 @@ func (p *Provider) holdsCard(k *cardJSON, card acs.Card, raw string) bool {
 		return false
 	}
 	if k.CardFormat != nil && k.CardFormat.ID > 0 {
-		if f, ok := p.cat.formatByID(int64(k.CardFormat.ID)); ok && f.card != "" && f.card != card.Format {
+		if f, ok := p.cat.formatByID(int64(k.CardFormat.ID)); ok && f.card != 0 && f.card != card.Format {
 			return false
 		}
 	}
@@ -110,7 +110,7 @@ func (p *Provider) cardOf(k *cardJSON) (acs.Card, bool) {
 	}
 	f, ok := p.cat.formatByID(int64(k.CardFormat.ID))
 	cn := firstOf(k.CardID, k.Fields["cardId"])
-	if !ok || f.card == "" || cn == "" {
+	if !ok || f.card == 0 || cn == "" {
 		return acs.Card{}, false
 	}
 	c := acs.Card{Format: f.card}
@@ -123,7 +123,7 @@ func (p *Provider) cardOf(k *cardJSON) (acs.Card, bool) {
 			return acs.Card{}, false
 		}
 	}
-	return c, c.Validate() == nil
+	return c, acs.ValidateCard(c) == nil
 }
 
 // ensureFormats loads the card-format catalogue when it is not cached, so

@@ -13,7 +13,6 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/alta/altasim"
-	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // fakeClock is a settable clock shared by the simulator and the provider.
@@ -146,11 +145,6 @@ func mustID(s string) int64 {
 	return n
 }
 
-func wiegandOf(f acs.CardFormat) wiegand.Format {
-	wf, _ := wiegand.ParseFormat(string(f))
-	return wf
-}
-
 // harness adapts an env to the conformance kit; its oracle is the
 // simulator's state.
 type harness struct{ e *env }
@@ -168,7 +162,7 @@ func (h harness) Census(context.Context) (acstest.Census, error) {
 func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	id := ref.ID
 	if id == "" {
-		ci, ok := h.e.sim.FindCredential(ref.CardholderExternalID, wiegandOf(ref.Card.Format), ref.Card.Facility, ref.Card.Number)
+		ci, ok := h.e.sim.FindCredential(ref.CardholderExternalID, ref.Card.Format, ref.Card.Facility, ref.Card.Number)
 		if !ok {
 			return false, nil
 		}

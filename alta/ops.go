@@ -106,7 +106,7 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := ctx.Err(); err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	unlock, err := p.locks.Lock(ctx, "ext:"+g.Person.ExternalID, "card:"+r.raw+":"+string(g.Card.Format))
+	unlock, err := p.locks.Lock(ctx, "ext:"+g.Person.ExternalID, "card:"+r.raw+":"+g.Card.Format.String())
 	if err != nil {
 		return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, err)
 	}

@@ -107,7 +107,7 @@ func (p *Provider) checkCredentialRef(op string, ref acs.CredentialRef) (credID,
 	}
 	// The card is required without a credential ID; with one, a card that
 	// is not valid is not searched for.
-	if err := ref.Card.Validate(); err == nil {
+	if err := acs.ValidateCard(ref.Card); err == nil {
 		if raw, err = rawNumber(ref.Card); err != nil && credID == 0 {
 			return 0, 0, "", acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}

@@ -152,7 +152,7 @@ func TestConcurrentProvisionTwoProcesses(t *testing.T) {
 func plantDuplicates(t *testing.T, e *env, g acs.Grant, p acs.Provisioned) {
 	t.Helper()
 	uid := mustID(p.Cardholder.ID)
-	wf := wiegandOf(g.Card.Format)
+	wf := g.Card.Format
 	if _, err := e.sim.AddCard(uid, wf, g.Card.Facility, g.Card.Number); err != nil {
 		t.Fatal(err)
 	}

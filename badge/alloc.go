@@ -27,14 +27,15 @@ func (r Range) Validate() error {
 	if err := ValidateLocation(r.Location); err != nil {
 		return err
 	}
-	if !r.Format.Valid() {
-		return fmt.Errorf("%w: range card format %s is not supported", ErrInvalid, r.Format)
+	if !r.Format.Known() {
+		return fmt.Errorf("%w: range card format %s is not supported", ErrInvalid, formatName(r.Format))
 	}
-	if !r.Format.HasFacility() && r.Facility != 0 {
+	maxFC, hasFC := r.Format.MaxFacility()
+	if !hasFC && r.Facility != 0 {
 		return fmt.Errorf("%w: card format %s has no facility code, got %d", ErrInvalid, r.Format, r.Facility)
 	}
-	if r.Facility > r.Format.MaxFacility() {
-		return fmt.Errorf("%w: facility code %d out of range for %s (0–%d)", ErrInvalid, r.Facility, r.Format, r.Format.MaxFacility())
+	if r.Facility > maxFC {
+		return fmt.Errorf("%w: facility code %d out of range for %s (0–%d)", ErrInvalid, r.Facility, r.Format, maxFC)
 	}
 	if r.Min > r.Max {
 		return fmt.Errorf("%w: range minimum %d is above its maximum %d", ErrInvalid, r.Min, r.Max)

@@ -126,7 +126,7 @@ func TestAllocatorClockAndIdempotence(t *testing.T) {
 		t.Fatal(err)
 	}
 	x, err := a.Allocate(ctx, "visit-1")
-	if err != nil || x.Card != (Card{wiegand.H10301, 7, 100}) || !x.At.Equal(clk.Now()) {
+	if err != nil || x.Card != (Card{Format: wiegand.H10301, Facility: 7, Number: 100}) || !x.At.Equal(clk.Now()) {
 		t.Fatalf("Allocate = %+v, %v", x, err)
 	}
 	clk.Advance(time.Minute)

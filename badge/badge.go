@@ -57,41 +57,42 @@ func ParseState(name string) (State, error) {
 }
 
 // Card is the credential data the ACS knows a badge by: a Wiegand format, a
-// facility code (0 for formats without one) and a card number. The zero Card
-// means the data is not recorded and the ACS identifies the badge by its ID.
-type Card struct {
-	Format   wiegand.Format
-	Facility uint64
-	Number   uint64
-}
+// facility code (0 for formats without one) and a card number. It is
+// wiegand.Card, the same type as acs.Card, so a badge's card goes into a
+// grant as it is. The zero Card means the data is not recorded and the ACS
+// identifies the badge by its ID.
+type Card = wiegand.Card
 
-// IsZero reports whether c is the zero Card.
-func (c Card) IsZero() bool { return c == Card{} }
-
-// String formats c as "H10301 12/3456" (format facility/number).
-func (c Card) String() string {
-	return fmt.Sprintf("%s %d/%d", c.Format, c.Facility, c.Number)
-}
-
-// Validate checks that a non-zero Card has a supported format and that the
-// facility code and number fit it. The zero Card is valid.
-func (c Card) Validate() error {
+// ValidateCard checks that a non-zero Card has a supported format and that
+// the facility code and number fit it. The zero Card is valid. Errors match
+// ErrInvalid.
+func ValidateCard(c Card) error {
 	if c.IsZero() {
 		return nil
 	}
-	if !c.Format.Valid() {
-		return fmt.Errorf("%w: card format %s is not supported", ErrInvalid, c.Format)
+	if !c.Format.Known() {
+		return fmt.Errorf("%w: card format %v is not supported", ErrInvalid, formatName(c.Format))
 	}
-	if !c.Format.HasFacility() && c.Facility != 0 {
+	maxFC, hasFC := c.Format.MaxFacility()
+	if !hasFC && c.Facility != 0 {
 		return fmt.Errorf("%w: card format %s has no facility code, got %d", ErrInvalid, c.Format, c.Facility)
 	}
-	if c.Facility > c.Format.MaxFacility() {
-		return fmt.Errorf("%w: facility code %d out of range for %s (0–%d)", ErrInvalid, c.Facility, c.Format, c.Format.MaxFacility())
+	if c.Facility > maxFC {
+		return fmt.Errorf("%w: facility code %d out of range for %s (0–%d)", ErrInvalid, c.Facility, c.Format, maxFC)
 	}
 	if c.Number > c.Format.MaxCard() {
 		return fmt.Errorf("%w: card number %d out of range for %s (0–%d)", ErrInvalid, c.Number, c.Format, c.Format.MaxCard())
 	}
 	return nil
+}
+
+// formatName names f in an error: its String, or "(none)" for the zero
+// Format, whose String is empty.
+func formatName(f wiegand.Format) string {
+	if f == 0 {
+		return "(none)"
+	}
+	return f.String()
 }
 
 // Badge is a physical badge in a location's pool.
@@ -283,5 +284,5 @@ func (b Badge) Validate() error {
 	if err := validateText("badge type", b.CredentialType, MaxTypeLen, true); err != nil {
 		return err
 	}
-	return b.Card.Validate()
+	return ValidateCard(b.Card)
 }

@@ -36,6 +36,13 @@
 // Every assignment is kept. Pool.History lists a badge's holders and
 // Pool.HolderAt answers "who held badge 1042 at 14:00 last Tuesday".
 //
+// # Card data
+//
+// A badge's Card is the card data the ACS knows it by. Card is
+// wiegand.Card, the same type as acs.Card, so a badge's card goes into a
+// grant as it is; ValidateCard checks it against its format, and the zero
+// Card (no card data recorded) is valid.
+//
 // # Card-number ranges
 //
 // An Allocator issues card numbers from a location's Range (format,

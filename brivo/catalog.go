@@ -52,22 +52,21 @@ func brivoFormatNames(f acs.CardFormat) []string {
 	return nil
 }
 
-var knownCardFormats = [...]acs.CardFormat{acs.H10301, acs.H10306, acs.H10302, acs.H10304, acs.Corp1000_35, acs.Corp1000_48}
-
 // normName compares format names without case or repeated spaces.
 func normName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
 
-// cardFormatOf maps a Brivo format name to the card format it encodes.
+// cardFormatOf maps a Brivo format name to the card format it encodes, or
+// to the zero CardFormat when it encodes none the SDK knows.
 func cardFormatOf(name string) acs.CardFormat {
 	n := normName(name)
-	for _, f := range knownCardFormats {
+	for _, f := range wiegand.Formats() {
 		for _, cand := range brivoFormatNames(f) {
 			if normName(cand) == n {
 				return f
 			}
 		}
 	}
-	return ""
+	return 0
 }
 
 // fieldKind tells card_number from facility_code, tolerating the
@@ -242,11 +241,7 @@ func quoteList(names []string) string {
 // encodeCard returns the Wiegand frame of a valid card as Brivo's
 // encodedCredential (hexadecimal, parity bits included).
 func encodeCard(card acs.Card) (string, error) {
-	wf, err := wiegand.ParseFormat(string(card.Format))
-	if err != nil {
-		return "", err
-	}
-	fr, err := wf.Encode(card.Facility, card.Number)
+	fr, err := card.Frame()
 	if err != nil {
 		return "", err
 	}

@@ -98,10 +98,10 @@ func (l *lookups) credential(ctx context.Context, p *Provider, op string, id int
 func (p *Provider) cardOf(c credentialJSON) (acs.Card, bool) {
 	f := p.cat.cachedFormat(c.CredentialFormat.ID)
 	format := cardFormatOf(c.CredentialFormat.Name)
-	if format == "" && f != nil {
+	if format == 0 && f != nil {
 		format = f.card
 	}
-	if format == "" {
+	if format == 0 {
 		if c.EncodedCredential == "" {
 			return acs.Card{}, false
 		}
@@ -134,16 +134,13 @@ func (p *Provider) cardOf(c credentialJSON) (acs.Card, bool) {
 			card.Facility = n
 		}
 	}
-	if hasNumber && card.Validate() == nil {
+	if hasNumber && acs.ValidateCard(card) == nil {
 		return card, true
 	}
 	if c.EncodedCredential != "" {
-		wf, err := wiegand.ParseFormat(string(format))
-		if err == nil {
-			if fr, err := wiegand.ParseHex(c.EncodedCredential, wf.Bits()); err == nil {
-				if wc, err := wf.Decode(fr); err == nil {
-					return acs.Card{Format: format, Facility: wc.Facility, Number: wc.Number}, true
-				}
+		if fr, err := wiegand.ParseHex(c.EncodedCredential, format.Bits()); err == nil {
+			if wc, err := format.Decode(fr); err == nil {
+				return wc, true
 			}
 		}
 	}
@@ -185,8 +182,7 @@ func decodeUnknown(h string, bits int) (acs.Card, bool) {
 	if len(pick) != 1 {
 		return acs.Card{}, false
 	}
-	c := pick[0]
-	return acs.Card{Format: acs.CardFormat(c.Format.String()), Facility: c.Facility, Number: c.Number}, true
+	return pick[0], true
 }
 
 // user returns the external ID of a user, or "" when the user has none or

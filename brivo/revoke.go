@@ -48,7 +48,7 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 	if r.credID != 0 {
 		// The card, when the reference carries a valid one, also finds
 		// other credentials of it.
-		if ref.Card.Validate() == nil {
+		if acs.ValidateCard(ref.Card) == nil {
 			if enc, err := encodeCard(ref.Card); err == nil {
 				r.encoded, r.byCard = enc, true
 			}
@@ -58,7 +58,7 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 	if r.uid == 0 && r.extSeg == "" {
 		return r, acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
 	}
-	if err := ref.Card.Validate(); err != nil {
+	if err := acs.ValidateCard(ref.Card); err != nil {
 		return r, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	if r.encoded, err = encodeCard(ref.Card); err != nil {

@@ -602,13 +602,13 @@ func TestCredentialFormatsShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCalls(t, apiCalls(e.sim.Requests()), "GET /credentials/formats?offset=0&pageSize=100")
-	want := map[string]acs.CardFormat{"100": acs.H10301, "102": acs.Corp1000_35, "103": acs.H10304, "304": acs.Corp1000_48, "110": "", "307": ""}
+	want := map[string]acs.CardFormat{"100": acs.H10301, "102": acs.Corp1000_35, "103": acs.H10304, "304": acs.Corp1000_48, "110": 0, "307": 0}
 	if len(got) != len(want) {
 		t.Fatalf("%d formats: %+v", len(got), got)
 	}
 	for _, f := range got {
 		if w, ok := want[f.ID]; !ok || f.Format != w || f.Name == "" {
-			t.Errorf("format %+v, want layout %q", f, w)
+			t.Errorf("format %+v, want layout %v", f, w)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // partParser follows the parts of the event stream, one line at a time:
@@ -259,11 +260,12 @@ func cardFromName(name string) (acs.Card, bool) {
 	if !ok {
 		return acs.Card{}, false
 	}
-	c := acs.Card{Format: acs.CardFormat(f)}
-	var err1, err2 error
+	var c acs.Card
+	var err0, err1, err2 error
+	c.Format, err0 = wiegand.ParseFormat(f)
 	c.Facility, err1 = strconv.ParseUint(fac, 10, 64)
 	c.Number, err2 = strconv.ParseUint(num, 10, 64)
-	if err1 != nil || err2 != nil || c.Validate() != nil || credentialName(c) != name {
+	if err0 != nil || err1 != nil || err2 != nil || acs.ValidateCard(c) != nil || credentialName(c) != name {
 		return acs.Card{}, false
 	}
 	return c, true

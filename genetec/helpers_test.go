@@ -20,7 +20,6 @@ import (
 	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
 	"github.com/acsbridge/acsbridge/internal/testutil"
-	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // t0 is the simulated "now" of every test.
@@ -130,9 +129,9 @@ func (h harness) UnknownAccessLevel() string {
 func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	id := ref.ID
 	if id == "" {
-		f, err := wiegand.ParseFormat(string(ref.Card.Format))
-		if err != nil {
-			return false, err
+		f := ref.Card.Format
+		if !f.Known() {
+			return false, fmt.Errorf("card %v has no known format", ref.Card)
 		}
 		var ok bool
 		if id, ok = h.sim.FindCredential(f, ref.Card.Facility, ref.Card.Number); !ok {
@@ -152,9 +151,8 @@ func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, a
 // the package documentation), and the clock stands still in these tests:
 // without the step, the swipes of one rule would be a single event.
 func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
-	f, err := wiegand.ParseFormat(string(card.Format))
-	if err != nil {
-		return err
+	if !card.Format.Known() {
+		return fmt.Errorf("card %v has no known format", card)
 	}
 	group, ok := genetecsim.ParseGUID(level)
 	if !ok {
@@ -176,7 +174,7 @@ func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
 			return fmt.Errorf("adding a door for group %s failed", group)
 		}
 	}
-	if _, err := h.sim.Swipe(door, genetecsim.Card{Format: f, Facility: card.Facility, Number: card.Number}, h.sim.Now()); err != nil {
+	if _, err := h.sim.Swipe(door, card, h.sim.Now()); err != nil {
 		return err
 	}
 	h.clock.Set(h.clock.Now().Add(time.Second))

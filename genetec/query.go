@@ -9,7 +9,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // guid is a Security Center entity GUID.
@@ -125,9 +124,8 @@ func parseBound(s string) time.Time {
 	return t
 }
 
-// cardSpec maps an acs card format to Security Center's raw Wiegand form.
+// cardSpec is Security Center's raw Wiegand form of an acs card format.
 type cardSpec struct {
-	format     wiegand.Format
 	formatType string // card format GUID in <FormatType>
 	name       string // as CredentialFormats lists it
 }
@@ -139,14 +137,14 @@ const (
 )
 
 var cardSpecs = map[acs.CardFormat]cardSpec{
-	acs.H10301: {wiegand.H10301, FormatStandard26, "Standard 26 bits"},
-	acs.H10302: {wiegand.H10302, FormatH10302, "HID H10302 37 bits"},
+	acs.H10301: {FormatStandard26, "Standard 26 bits"},
+	acs.H10302: {FormatH10302, "HID H10302 37 bits"},
 }
 
 // undecodedWiegand returns the Format value of a credential carrying c:
 // the raw frame, parity included, as 32 hex digits.
 func undecodedWiegand(spec cardSpec, c acs.Card) (string, error) {
-	fr, err := spec.format.Encode(c.Facility, c.Number)
+	fr, err := c.Frame()
 	if err != nil {
 		return "", err
 	}

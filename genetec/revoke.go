@@ -39,7 +39,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 				return acs.Errorf(op, Name, acs.InvalidArgument, "cardholder ID %q is not a GUID", ref.CardholderID)
 			}
 		}
-		sweep := ref.CardholderExternalID != "" && acs.ValidateExternalID(ref.CardholderExternalID) == nil && ref.Card.Validate() == nil
+		sweep := ref.CardholderExternalID != "" && acs.ValidateExternalID(ref.CardholderExternalID) == nil && acs.ValidateCard(ref.Card) == nil
 		if _, ok := cardSpecs[ref.Card.Format]; !ok || !sweep {
 			return p.revokeByID(ctx, op, id, holder)
 		}
@@ -66,7 +66,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 			return acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}
 	}
-	if err := ref.Card.Validate(); err != nil {
+	if err := acs.ValidateCard(ref.Card); err != nil {
 		return acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	if _, ok := cardSpecs[ref.Card.Format]; !ok {

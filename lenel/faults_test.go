@@ -263,7 +263,7 @@ func TestBadInputRefusedBeforeAnyRequest(t *testing.T) {
 		{ID: "abc"},
 		{ID: "-4"},
 		{CardholderExternalID: `x" OR 1=1`, Card: g.Card},
-		{CardholderExternalID: "ok", Card: acs.Card{Format: "nope"}},
+		{CardholderExternalID: "ok", Card: acs.Card{Format: 99}},
 		{CardholderID: "1 OR 1=1", Card: e.grant(1).Card},
 	} {
 		if err := e.p.Revoke(ctx, ref); acs.CodeOf(err) != acs.InvalidArgument {

@@ -317,7 +317,7 @@ func CardNumber(format acs.CardFormat, facility uint64) CardFunc {
 			return acs.Card{}, false
 		}
 		c := acs.Card{Format: format, Facility: facility, Number: uint64(id)}
-		return c, c.Validate() == nil
+		return c, acs.ValidateCard(c) == nil
 	}
 }
 
@@ -337,7 +337,7 @@ func CardConcatenated(format acs.CardFormat, pad int) CardFunc {
 			return acs.Card{}, false
 		}
 		c := acs.Card{Format: format, Facility: uint64(id) / div, Number: uint64(id) % div}
-		return c, c.Validate() == nil
+		return c, acs.ValidateCard(c) == nil
 	}
 }
 

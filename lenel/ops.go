@@ -446,7 +446,7 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 		}
 		// What the fallback by external ID needs; without it, the key
 		// alone is revoked, as before any duplicate was possible.
-		if ref.CardholderExternalID != "" && p.usableExternalID(ref.CardholderExternalID) && ref.Card.Validate() == nil {
+		if ref.CardholderExternalID != "" && p.usableExternalID(ref.CardholderExternalID) && acs.ValidateCard(ref.Card) == nil {
 			if id, err := p.badgeID(ref.Card); err == nil {
 				t.badgeID, t.ext = id, ref.CardholderExternalID
 			}
@@ -455,7 +455,7 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 	case ref.CardholderID == "" && ref.CardholderExternalID == "":
 		return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential reference has neither an ID nor a cardholder")
 	}
-	if err := ref.Card.Validate(); err != nil {
+	if err := acs.ValidateCard(ref.Card); err != nil {
 		return t, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	if t.badgeID, err = p.badgeID(ref.Card); err != nil {

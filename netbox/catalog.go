@@ -259,7 +259,7 @@ func (p *Provider) cardOf(format, encoded string) (acs.Card, bool) {
 		return acs.Card{}, false
 	}
 	c := acs.Card{Format: l.Format, Facility: l.Facility, Number: n}
-	return c, c.Validate() == nil
+	return c, acs.ValidateCard(c) == nil
 }
 
 // Ping logs in when needed and sends GetAPIVersion, which tests the

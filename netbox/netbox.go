@@ -277,7 +277,7 @@ func checkLayouts(ls []Layout) error {
 		if err := xmlText(l.Name); err != nil || strings.TrimSpace(l.Name) == "" {
 			return fmt.Errorf("layout %d: the card format name is empty or not XML text", i+1)
 		}
-		if err := (acs.Card{Format: l.Format, Facility: l.Facility}).Validate(); err != nil {
+		if err := acs.ValidateCard(acs.Card{Format: l.Format, Facility: l.Facility}); err != nil {
 			return fmt.Errorf("layout %q: %w", l.Name, err)
 		}
 		for _, o := range ls[:i] {

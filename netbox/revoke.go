@@ -39,7 +39,7 @@ func (p *Provider) revokeTarget(op string, ref acs.CredentialRef) (revocation, e
 	if err := xmlText(t.credID); err != nil || len(t.credID) > 256 {
 		return t, acs.Errorf(op, Name, acs.InvalidArgument, "credential ID is not plain text of at most 256 bytes")
 	}
-	if !ref.Card.IsZero() && ref.Card.Validate() == nil {
+	if !ref.Card.IsZero() && acs.ValidateCard(ref.Card) == nil {
 		if name, ok := p.cardFormatName(ref.Card); ok {
 			t.format, t.encoded = name, uint10(ref.Card.Number)
 		}

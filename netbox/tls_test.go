@@ -48,7 +48,8 @@ func TestTransportPolicy(t *testing.T) {
 		{URL: cfg.URL, Username: "u"},
 		{URL: cfg.URL, Username: "u", Password: "p", TimeZone: "Mars/Olympus"},
 		{URL: cfg.URL, Username: "u", Password: "p", PersonIDPrefix: "a-prefix-far-too-long-"},
-		{URL: cfg.URL, Username: "u", Password: "p", Layouts: []Layout{{Name: "x", Format: "H99999"}}},
+		{URL: cfg.URL, Username: "u", Password: "p", Layouts: []Layout{{Name: "x", Format: 99}}},
+		{URL: cfg.URL, Username: "u", Password: "p", Layouts: []Layout{{Name: "x"}}},
 		{URL: cfg.URL, Username: "u", Password: "p", Layouts: []Layout{{Name: "x", Format: acs.H10301, Facility: 1}, {Name: "y", Format: acs.H10301, Facility: 1}}},
 		{URL: "ftp://x", Username: "u", Password: "p"},
 	} {

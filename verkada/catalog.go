@@ -70,7 +70,7 @@ func formatOfType(s string) (acs.CardFormat, bool) {
 			return t.format, true
 		}
 	}
-	return "", false
+	return 0, false
 }
 
 // CredentialFormats lists Verkada's card types (Verkada has no listing

@@ -417,7 +417,7 @@ func decodeRawCard(raw string) acs.Card {
 	if raw == "" || len(raw) > 16 {
 		return acs.Card{}
 	}
-	var found []wiegand.Card
+	var found []acs.Card
 	for _, f := range wiegand.Formats() {
 		if (f.Bits()+3)/4 != len(raw) {
 			continue
@@ -433,11 +433,7 @@ func decodeRawCard(raw string) acs.Card {
 	if len(found) != 1 {
 		return acs.Card{}
 	}
-	format := acs.CardFormat(found[0].Format.String()) // the names are the same ("C1000-35")
-	if !format.Known() {
-		return acs.Card{}
-	}
-	return acs.Card{Format: format, Facility: found[0].Facility, Number: found[0].Number}
+	return found[0]
 }
 
 // ---- user ID → external ID ----

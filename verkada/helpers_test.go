@@ -147,9 +147,9 @@ func (h harness) Census(context.Context) (acstest.Census, error) {
 func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, at time.Time) (bool, error) {
 	id := ref.ID
 	if id == "" {
-		f, err := wiegand.ParseFormat(string(ref.Card.Format))
-		if err != nil {
-			return false, err
+		f := ref.Card.Format
+		if !f.Known() {
+			return false, wiegand.ErrFormat
 		}
 		typ := verkadasim.WiegandCardType(f)
 		ci, ok := h.e.sim.FindCard(ref.CardholderExternalID, typ, ref.Card.Facility, ref.Card.Number)

@@ -658,7 +658,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	if err != nil {
 		return err
 	}
-	byCard := ref.Card.Validate() == nil
+	byCard := acs.ValidateCard(ref.Card) == nil
 	for _, au := range users {
 		for _, c := range au.Cards {
 			if ref.ID != "" && string(c.CardID) == ref.ID || byCard && revokes(c, ref.Card) {
@@ -733,7 +733,7 @@ func checkCredentialRef(op string, ref acs.CredentialRef) error {
 		return acs.Errorf(op, Name, acs.InvalidArgument, "credential reference names no cardholder (Verkada cards are addressed through their user)")
 	}
 	if ref.ID == "" {
-		if err := ref.Card.Validate(); err != nil {
+		if err := acs.ValidateCard(ref.Card); err != nil {
 			return acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}
 	}

@@ -44,7 +44,7 @@ func TestInjectionInIdentifiersIsRefused(t *testing.T) {
 		"cardholder ID with &":      {ID: "c", CardholderID: "u&card_id=z"},
 		"external ID with &":        {CardholderExternalID: "a&b", Card: acs.Card{Format: acs.H10301, Number: 1}},
 		"no cardholder":             {ID: "c"},
-		"no ID and an invalid card": {CardholderExternalID: "visit-1", Card: acs.Card{Format: "H1", Number: 1}},
+		"no ID and an invalid card": {CardholderExternalID: "visit-1", Card: acs.Card{Format: 99, Number: 1}},
 	}
 	for name, ref := range refs {
 		t.Run("revoke: "+name, func(t *testing.T) {

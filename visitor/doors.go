@@ -479,7 +479,7 @@ func (e *Engine) cardHolder(ctx context.Context, l *Location, ev *acs.DoorEvent)
 		return "", err
 	}
 	for _, b := range badges {
-		if b.Card.IsZero() || card(b.Card) != ev.Card {
+		if b.Card.IsZero() || b.Card != ev.Card {
 			continue
 		}
 		a, err := bs.HolderAt(ctx, l.ID, b.ID, ev.Time)
@@ -513,7 +513,7 @@ func (e *Engine) cardHolder(ctx context.Context, l *Location, ev *acs.DoorEvent)
 	if err != nil {
 		return "", err
 	}
-	if !rng.Contains(ev.Card.Number) || card(rng.Card(ev.Card.Number)) != ev.Card {
+	if !rng.Contains(ev.Card.Number) || rng.Card(ev.Card.Number) != ev.Card {
 		return "", nil
 	}
 	allocs, err := e.store.Cards().Allocations(ctx, l.ID)

@@ -363,7 +363,7 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 		if err != nil {
 			return badgeErr(opName, err)
 		}
-		c.Source, c.Card, c.CredentialType = FromRange, card(a.Card), r.loc.CredentialType
+		c.Source, c.Card, c.CredentialType = FromRange, a.Card, r.loc.CredentialType
 	} else {
 		b, err := tx.Badges().Acquire(r.ctx, v.Location, req.BadgeID, v.ID, r.now)
 		if err != nil {
@@ -372,7 +372,7 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 		if b.Card.IsZero() {
 			return refusal(opName, acs.InvalidArgument, "badge %s has no card data; register its format and card number", b.ID)
 		}
-		c.Source, c.BadgeID, c.Card, c.CredentialType = FromPool, b.ID, card(b.Card), b.CredentialType
+		c.Source, c.BadgeID, c.Card, c.CredentialType = FromPool, b.ID, b.Card, b.CredentialType
 	}
 	g := acs.Grant{
 		Person: acs.Person{

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/badge"
 )
 
 // run carries one operation through its store transaction: the time, the
@@ -332,9 +331,4 @@ func (r *run) remove(tx Tx, v *Visit, reason string) error {
 	holder.ExternalID = v.ID
 	v.CardholderRemoval = true
 	return r.enqueue(tx, v, OutboxItem{Op: OpRemoveCardholder, Credential: -1, Cardholder: &holder})
-}
-
-// card converts a badge's card data to the ACS form.
-func card(c badge.Card) acs.Card {
-	return acs.Card{Format: acs.CardFormat(c.Format.String()), Facility: c.Facility, Number: c.Number}
 }

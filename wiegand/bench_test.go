@@ -11,7 +11,7 @@ var (
 )
 
 func benchEncode(b *testing.B, f Format) {
-	fc, cn := f.MaxFacility()/3, f.MaxCard()/3
+	fc, cn := maxFC(f)/3, f.MaxCard()/3
 	b.ReportAllocs()
 	for b.Loop() {
 		benchFrame, benchErr = f.Encode(fc, cn)
@@ -22,7 +22,7 @@ func benchEncode(b *testing.B, f Format) {
 }
 
 func benchDecode(b *testing.B, f Format) {
-	fr, err := f.Encode(f.MaxFacility()/3, f.MaxCard()/3)
+	fr, err := f.Encode(maxFC(f)/3, f.MaxCard()/3)
 	if err != nil {
 		b.Fatal(err)
 	}

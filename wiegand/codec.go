@@ -6,13 +6,19 @@ import (
 	"strconv"
 )
 
-// Card is decoded card data: a named format, a facility (or company) code
-// (always 0 for formats without one) and a card number.
+// Card is the data on a physical or issued credential: a named format, a
+// facility (or company) code (always 0 for formats without one) and a card
+// number. It is the one card type of the SDK: acs.Card and badge.Card are
+// this type. In JSON it is {"format":"H10301","facility":1,"number":200}.
+// The zero Card means no card data.
 type Card struct {
-	Format   Format
-	Facility uint64
-	Number   uint64
+	Format   Format `json:"format"`
+	Facility uint64 `json:"facility"`
+	Number   uint64 `json:"number"`
 }
+
+// IsZero reports whether c is the zero Card (no card data).
+func (c Card) IsZero() bool { return c == Card{} }
 
 // Frame encodes c with its format; see Format.Encode.
 func (c Card) Frame() (Frame, error) { return c.Format.Encode(c.Facility, c.Number) }
@@ -34,7 +40,7 @@ func (c Card) String() string {
 // format without a facility field (H10302) accepts only facility 0.
 // Encode does not allocate when it succeeds.
 func (f Format) Encode(facility, card uint64) (Frame, error) {
-	if !f.Valid() {
+	if !f.Known() {
 		return Frame{}, formatError(f)
 	}
 	l := &layouts[f]
@@ -58,7 +64,7 @@ func (f Format) Encode(facility, card uint64) (Frame, error) {
 // malformed frame, and a *ParityError (matching ErrParity) naming the
 // first parity bit that fails. Decode does not allocate when it succeeds.
 func (f Format) Decode(fr Frame) (Card, error) {
-	if f.Valid() {
+	if f.Known() {
 		l := &layouts[f]
 		if fr.Len == l.bits && fr.Value>>l.bits == 0 && l.parityOK(fr.Value) {
 			return Card{
@@ -82,7 +88,7 @@ func (f Format) Check(fr Frame) error {
 
 // ok reports whether fr is a valid frame of f, without building an error.
 func (f Format) ok(fr Frame) bool {
-	if !f.Valid() {
+	if !f.Known() {
 		return false
 	}
 	l := &layouts[f]
@@ -101,7 +107,7 @@ func (l *layout) parityOK(v uint64) bool {
 //
 //go:noinline
 func (f Format) explain(fr Frame) error {
-	if !f.Valid() {
+	if !f.Known() {
 		return formatError(f)
 	}
 	l := &layouts[f]
@@ -142,6 +148,9 @@ func Matches(fr Frame) []Format {
 
 //go:noinline
 func formatError(f Format) error {
+	if f == 0 {
+		return &kindError{ErrFormat, "wiegand: no card format (zero Format)"}
+	}
 	return &kindError{ErrFormat, fmt.Sprintf("wiegand: invalid card format %v", f)}
 }
 

@@ -49,6 +49,17 @@
 // format from the caller, and Matches lists every format a frame
 // validates as.
 //
+// # Names, text and JSON
+//
+// A Format is written as its name: "H10301", "H10306", "H10302",
+// "H10304", "C1000-35" or "C1000-48". String, MarshalText and ParseFormat
+// agree on these names (ParseFormat and UnmarshalText accept any letter
+// case), so a Format is a string in JSON, XML and text columns, and a Card
+// is {"format":"H10301","facility":1,"number":200} in JSON. The zero
+// Format means "no format": it is the empty name both ways. Package acs
+// uses Format as acs.CardFormat and Card as acs.Card, and package badge
+// uses Card as badge.Card: the SDK has one card model.
+//
 // # Decimal badge numbers
 //
 // Cards are also written as single decimal numbers, in incompatible ways:

@@ -1,6 +1,7 @@
 package wiegand_test
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -77,4 +78,34 @@ func ExampleConcatenated() {
 	fmt.Println(n, s)
 	// Output:
 	// 77108 2115890
+}
+
+func ExampleParseFormat() {
+	f, err := wiegand.ParseFormat("c1000-35") // any letter case
+	fmt.Println(f, f.Bits(), err)
+
+	_, err = wiegand.ParseFormat("W26")
+	fmt.Println(errors.Is(err, wiegand.ErrFormat))
+	fmt.Println(err)
+	// Output:
+	// C1000-35 35 <nil>
+	// true
+	// wiegand: unknown card format "W26" (want H10301, H10306, H10302, H10304, C1000-35 or C1000-48)
+}
+
+func ExampleFormat_MarshalText() {
+	// A Format is its name in JSON, and so is a Card's.
+	b, _ := json.Marshal(wiegand.Card{Format: wiegand.H10301, Facility: 1, Number: 200})
+	fmt.Println(string(b))
+
+	var c wiegand.Card
+	err := json.Unmarshal([]byte(`{"format":"C1000-48","facility":7,"number":42}`), &c)
+	fmt.Println(c, err)
+
+	err = json.Unmarshal([]byte(`{"format":"H99999"}`), &c)
+	fmt.Println(errors.Is(err, wiegand.ErrFormat))
+	// Output:
+	// {"format":"H10301","facility":1,"number":200}
+	// C1000-48 7/42 <nil>
+	// true
 }

@@ -1,13 +1,20 @@
 package wiegand
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
-// Format is a named Wiegand card data layout. The zero Format is invalid.
-// Formats are constants, so they are safe to share and compare.
+// Format is a named Wiegand card data layout. The zero Format means "no
+// format" and is not valid for encoding. Formats are constants, so they are
+// safe to share and compare. A Format reads and writes itself as its name
+// (see String, MarshalText and ParseFormat); package acs uses this type as
+// acs.CardFormat.
 type Format uint8
 
-// The supported formats. Their names (Format.String) match the
-// acs.CardFormat values.
+// The supported formats. Their names (Format.String) are stable: they are
+// what JSON, stores and the command-line tool write.
 const (
 	H10301      Format = iota + 1 // 26-bit standard: FC 8 bits, CN 16 bits
 	H10306                        // 34-bit: FC 16 bits, CN 16 bits
@@ -134,50 +141,90 @@ func Formats() []Format {
 	return []Format{H10301, H10306, H10302, H10304, Corp1000_35, Corp1000_48}
 }
 
-// ParseFormat returns the format with the given name ("H10301", "C1000-35", …).
-// An unknown name yields an error matching ErrFormat.
+// ParseFormat returns the format with the given name: "H10301", "H10306",
+// "H10302", "H10304", "C1000-35" or "C1000-48", in any letter case. Any
+// other name, the empty one included, yields an error matching ErrFormat.
 func ParseFormat(name string) (Format, error) {
 	for f := H10301; f < numFormats; f++ {
-		if layouts[f].name == name {
+		if strings.EqualFold(layouts[f].name, name) {
 			return f, nil
 		}
 	}
-	return 0, &kindError{kind: ErrFormat, msg: fmt.Sprintf("wiegand: unknown card format %.40q", name)}
+	return 0, &kindError{kind: ErrFormat, msg: fmt.Sprintf(
+		"wiegand: unknown card format %.40q (want H10301, H10306, H10302, H10304, C1000-35 or C1000-48)", name)}
 }
 
-// Valid reports whether f is one of the supported formats.
-func (f Format) Valid() bool { return f >= H10301 && f < numFormats }
+// Known reports whether f is one of the supported formats.
+func (f Format) Known() bool { return f >= H10301 && f < numFormats }
 
-// String returns the format's name, such as "H10301".
+// String returns the format's name, such as "H10301" or "C1000-35": the
+// name MarshalText writes and ParseFormat reads. The zero Format is the
+// empty string, as it marshals; another unknown value is "Format(n)".
 func (f Format) String() string {
-	if !f.Valid() {
-		return fmt.Sprintf("Format(%d)", uint8(f))
+	switch {
+	case f.Known():
+		return layouts[f].name
+	case f == 0:
+		return ""
 	}
-	return layouts[f].name
+	return "Format(" + strconv.Itoa(int(f)) + ")"
 }
 
-// Bits returns the frame length in bits (0 for an invalid format).
+// MarshalText implements encoding.TextMarshaler: the format's name, so a
+// Format is a string in JSON, XML and text columns ("H10301"). The zero
+// Format marshals to empty text; any other unknown value is an error
+// matching ErrFormat.
+func (f Format) MarshalText() ([]byte, error) {
+	if f == 0 {
+		return []byte{}, nil
+	}
+	if !f.Known() {
+		return nil, formatError(f)
+	}
+	return []byte(layouts[f].name), nil
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler: it reads a name as
+// ParseFormat does, in any letter case, and empty text as the zero Format.
+// An unknown name is an error matching ErrFormat and leaves f unchanged.
+func (f *Format) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*f = 0
+		return nil
+	}
+	g, err := ParseFormat(string(text))
+	if err != nil {
+		return err
+	}
+	*f = g
+	return nil
+}
+
+// Bits returns the frame length in bits (0 for an unknown format).
 func (f Format) Bits() int {
-	if !f.Valid() {
+	if !f.Known() {
 		return 0
 	}
 	return int(layouts[f].bits)
 }
 
-// HasFacility reports whether the format carries a facility (or company) code.
-func (f Format) HasFacility() bool { return f.Valid() && layouts[f].fcLen > 0 }
+// HasFacility reports whether the format carries a facility (or company)
+// code; it is the second result of MaxFacility.
+func (f Format) HasFacility() bool { return f.Known() && layouts[f].fcLen > 0 }
 
-// MaxFacility returns the largest facility code (0 when there is none).
-func (f Format) MaxFacility() uint64 {
-	if !f.Valid() {
-		return 0
+// MaxFacility returns the largest facility (or company) code of f and
+// whether f has a facility field at all. H10302 and unknown formats return
+// 0, false: their only acceptable facility code is 0.
+func (f Format) MaxFacility() (max uint64, ok bool) {
+	if !f.Known() {
+		return 0, false
 	}
-	return layouts[f].fcMax
+	return layouts[f].fcMax, layouts[f].fcLen > 0
 }
 
-// MaxCard returns the largest card number.
+// MaxCard returns the largest card number of f (0 for an unknown format).
 func (f Format) MaxCard() uint64 {
-	if !f.Valid() {
+	if !f.Known() {
 		return 0
 	}
 	return layouts[f].cnMax

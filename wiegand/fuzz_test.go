@@ -31,12 +31,12 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, fc, cn uint64) {
 		format := pickFormat(which)
 		// Out-of-range input must be refused with ErrRange.
-		if fc > format.MaxFacility() || cn > format.MaxCard() {
+		if fc > maxFC(format) || cn > format.MaxCard() {
 			if _, err := format.Encode(fc, cn); !errors.Is(err, ErrRange) {
 				t.Fatalf("%v Encode(%d, %d) error = %v, want ErrRange", format, fc, cn, err)
 			}
 		}
-		fc %= format.MaxFacility() + 1
+		fc %= maxFC(format) + 1
 		cn %= format.MaxCard() + 1
 		fr, err := format.Encode(fc, cn)
 		if err != nil {
@@ -83,7 +83,7 @@ func FuzzDecode(f *testing.F) {
 				}
 				continue
 			}
-			if c.Format != g || c.Facility > g.MaxFacility() || c.Number > g.MaxCard() {
+			if c.Format != g || c.Facility > maxFC(g) || c.Number > g.MaxCard() {
 				t.Fatalf("%v Decode(%+v) = out-of-range card %+v", g, fr, c)
 			}
 			back, err := g.Encode(c.Facility, c.Number)
@@ -165,6 +165,35 @@ func FuzzFromOSDP(f *testing.F) {
 		}
 		if !fr.Valid() || int(fr.Len) != bits || !bytes.Equal(fr.OSDP(), b) {
 			t.Fatalf("FromOSDP(% X, %d) = %+v (OSDP % X)", b, bits, fr, fr.OSDP())
+		}
+	})
+}
+
+// FuzzFormatText: any text either reads as a format that writes back as
+// the same name (up to letter case) or is refused with ErrFormat, leaving
+// the value alone; an error quotes at most a bounded part of the text.
+func FuzzFormatText(f *testing.F) {
+	for _, s := range []string{"", "H10301", "h10306", "C1000-35", "c1000-48", "H99999", "26 bit Wiegand", "\xff", "H10301\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g := H10304
+		err := g.UnmarshalText([]byte(s))
+		if err != nil {
+			if !errors.Is(err, ErrFormat) || !isKnownError(err) || g != H10304 {
+				t.Fatalf("UnmarshalText(%q) = %v, %v", s, g, err)
+			}
+			if len(err.Error()) > 300 {
+				t.Fatalf("error of %d bytes for %q", len(err.Error()), s)
+			}
+			return
+		}
+		b, merr := g.MarshalText()
+		if merr != nil || !strings.EqualFold(string(b), s) || (s == "") != (g == 0) {
+			t.Fatalf("%q reads as %v and writes as %q, %v", s, g, b, merr)
+		}
+		if p, perr := ParseFormat(s); s != "" && (perr != nil || p != g) {
+			t.Fatalf("ParseFormat(%q) = %v, %v; UnmarshalText gave %v", s, p, perr, g)
 		}
 	})
 }

@@ -198,7 +198,7 @@ func (m *Memory) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat,
 	}
 	var out []acs.CredentialFormat
 	for _, f := range []acs.CardFormat{acs.H10301, acs.H10306, acs.H10302, acs.H10304, acs.Corp1000_35, acs.Corp1000_48} {
-		out = append(out, acs.CredentialFormat{ID: string(f), Name: string(f), Format: f})
+		out = append(out, acs.CredentialFormat{ID: f.String(), Name: f.String(), Format: f})
 	}
 	return out, nil
 }

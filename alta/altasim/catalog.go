@@ -71,9 +71,9 @@ func wiegandFields(f wiegand.Format, facilityName string) []FormatField {
 	cardBits := bitLen(f.MaxCard())
 	var out []FormatField
 	// Every supported layout ends with one parity bit after the card field.
-	if f.HasFacility() {
+	if maxFC, ok := f.MaxFacility(); ok {
 		out = append(out, FormatField{Name: facilityName, DisplayName: "Facility Code",
-			MaxBits: bitLen(f.MaxFacility()), RightmostBit: 1 + cardBits})
+			MaxBits: bitLen(maxFC), RightmostBit: 1 + cardBits})
 	}
 	out = append(out, FormatField{Name: "cardId", DisplayName: "Card ID", MaxBits: cardBits, RightmostBit: 1})
 	return out

@@ -316,7 +316,7 @@ func (s *Server) parseCard(b *cardBody) (*card, answer, bool) {
 		return bad("cardFormatId " + strconv.FormatInt(*b.CardFormatID, 10) + " does not exist")
 	}
 	k.formatID, k.numBits = f.ID, f.NumBits
-	if !f.Wiegand.Valid() {
+	if !f.Wiegand.Known() {
 		k.number, k.facility, k.cardID = number, fc, cn
 		return k, answer{}, true
 	}

@@ -841,7 +841,7 @@ func (s *Server) createCredential(q url.Values, body []byte) answer {
 func (s *Server) fromEncoded(c *credential, in credentialIn) *answer {
 	invalid := errAnswer(http.StatusBadRequest, "Credential not valid")
 	f := c.format
-	if !f.Wiegand.Valid() {
+	if !f.Wiegand.Known() {
 		for _, r := range in.EncodedCredential {
 			if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
 				return &invalid
@@ -870,7 +870,7 @@ func (s *Server) fromEncoded(c *credential, in credentialIn) *answer {
 func (s *Server) fromFieldValues(c *credential, in credentialIn) *answer {
 	refuse := func(msg string) *answer { a := errAnswer(http.StatusBadRequest, msg); return &a }
 	f := c.format
-	if !f.Wiegand.Valid() || len(f.Fields) == 0 {
+	if !f.Wiegand.Known() || len(f.Fields) == 0 {
 		return refuse("Credential format takes an encodedCredential")
 	}
 	vals := map[int64]uint64{}

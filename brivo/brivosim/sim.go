@@ -562,7 +562,7 @@ func (s *Server) AddCredential(formatID int64, referenceID string, facility, num
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.format(formatID)
-	if f == nil || !f.Wiegand.Valid() {
+	if f == nil || !f.Wiegand.Known() {
 		return 0, fmt.Errorf("brivosim: format %d is not a Wiegand card format", formatID)
 	}
 	fr, err := f.Wiegand.Encode(facility, number)

@@ -12,20 +12,12 @@ import (
 	"github.com/acsbridge/acsbridge/acs"
 )
 
-// cliFormats maps the command line's format names to card formats.
-var cliFormats = map[string]acs.CardFormat{
-	"h10301": acs.H10301,
-	"h10306": acs.H10306,
-	"h10302": acs.H10302,
-	"h10304": acs.H10304,
-	"c1k35":  acs.Corp1000_35,
-	"c1k48":  acs.Corp1000_48,
-}
-
+// cardFormat reads a card format by its command-line name (see
+// wiegandFormats).
 func cardFormat(name string) (acs.CardFormat, error) {
-	f, ok := cliFormats[strings.ToLower(name)]
+	f, ok := wiegandFormats[strings.ToLower(name)]
 	if !ok {
-		return "", usagef("unknown format %q; want h10301, h10306, h10302, h10304, c1k35 or c1k48", name)
+		return 0, usagef("unknown format %q; want h10301, h10306, h10302, h10304, c1k35 or c1k48", name)
 	}
 	return f, nil
 }

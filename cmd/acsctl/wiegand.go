@@ -8,7 +8,8 @@ import (
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
-// wiegandFormats maps the command line's format names to wiegand formats.
+// wiegandFormats maps the command line's format names to card formats, for
+// the wiegand and provision commands alike.
 var wiegandFormats = map[string]wiegand.Format{
 	"h10301": wiegand.H10301,
 	"h10306": wiegand.H10306,

@@ -123,7 +123,7 @@ func (a *Acme) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat, e
 }
 
 func cardPath(c acs.Card) string {
-	return "/cards/" + url.PathEscape(string(c.Format)) + "/" + strconv.FormatUint(c.Facility, 10) + "/" + strconv.FormatUint(c.Number, 10)
+	return "/cards/" + url.PathEscape(c.Format.String()) + "/" + strconv.FormatUint(c.Facility, 10) + "/" + strconv.FormatUint(c.Number, 10)
 }
 
 // card is the controller's card state.
@@ -194,7 +194,7 @@ func (a *Acme) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, err
 // reference with only an ID is refused: this controller needs the card.
 func (a *Acme) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
-	if err := ref.Card.Validate(); err != nil {
+	if err := acs.ValidateCard(ref.Card); err != nil {
 		return acs.Wrap(op, a.Name(), acs.InvalidArgument, err)
 	}
 	err := a.do(ctx, op, http.MethodPut, cardPath(ref.Card), card{Holder: ref.CardholderExternalID, Active: false}, nil)

@@ -80,10 +80,10 @@ type LocationConfig struct {
 	ClientSecretEnv  string `json:"client_secret_env"`
 	APIKeyEnv        string `json:"api_key_env"`
 
-	CardFormat string        `json:"card_format"`
-	Facility   uint64        `json:"facility"`
-	Policy     PolicyConfig  `json:"policy"`
-	Badges     []BadgeConfig `json:"badges"`
+	CardFormat wiegand.Format `json:"card_format"` // "H10301" when absent
+	Facility   uint64         `json:"facility"`
+	Policy     PolicyConfig   `json:"policy"`
+	Badges     []BadgeConfig  `json:"badges"`
 }
 
 // PolicyConfig is visitor.Policy with durations written as "8h".
@@ -215,10 +215,8 @@ func (lc LocationConfig) site(log *slog.Logger) (*Site, error) {
 			_ = c.Close(ctx)
 		}
 	}
-	if lc.CardFormat != "" {
-		if s.CardFormat, err = wiegand.ParseFormat(lc.CardFormat); err != nil {
-			return nil, err
-		}
+	if lc.CardFormat != 0 {
+		s.CardFormat = lc.CardFormat
 	}
 	if s.Policy, err = lc.Policy.policy(); err != nil {
 		return nil, err

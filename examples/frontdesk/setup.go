@@ -120,10 +120,8 @@ func (s *Site) NewBadge(id, name, typ string) badge.Badge {
 	f := s.CardFormat
 	_, formats, _ := s.Catalog()
 	for _, cf := range formats {
-		if cf.ID == typ && cf.Format != "" {
-			if wf, err := wiegand.ParseFormat(string(cf.Format)); err == nil {
-				f = wf
-			}
+		if cf.ID == typ && cf.Format.Known() {
+			f = cf.Format
 		}
 	}
 	b.Card = badge.Card{Format: f, Facility: s.Facility, Number: n}

@@ -179,7 +179,7 @@ func (g genetecDoors) Doors() []Door {
 }
 
 func (g genetecDoors) Swipe(c badge.Card, door string, at time.Time) (bool, error) {
-	ev, err := g.sim.Swipe(door, genetecsim.Card{Format: c.Format, Facility: c.Facility, Number: c.Number}, at)
+	ev, err := g.sim.Swipe(door, c, at)
 	return ev.Granted(), err
 }
 

@@ -31,12 +31,10 @@ const (
 	DefaultStreamBuffer = 10000
 )
 
-// Card is the data a reader sends when a badge is presented.
-type Card struct {
-	Format   wiegand.Format // wiegand.H10301 or wiegand.H10302: the formats a credential can carry
-	Facility uint64
-	Number   uint64
-}
+// Card is the data a reader sends when a badge is presented: the SDK's
+// one card type, wiegand.Card (acs.Card and badge.Card are the same type).
+// A credential carries wiegand.H10301 or wiegand.H10302 cards.
+type Card = wiegand.Card
 
 // Event is one access decision at a door, as recorded by Swipe.
 type Event struct {

@@ -313,7 +313,7 @@ func TestErrorsBounded(t *testing.T) {
 		where string
 		err   func() error
 	}{
-		{"acs.Card.Validate (format)", func() error { return acs.Card{Format: acs.CardFormat(huge)}.Validate() }},
+		{"acs.CardFormat.UnmarshalText", func() error { var f acs.CardFormat; return f.UnmarshalText([]byte(huge)) }},
 		{"acs.ValidateExternalID", func() error { return acs.ValidateExternalID(huge) }},
 		{"acs.ValidateText", func() error { return acs.ValidateText("name", huge, 100) }},
 		{"badge.ParseScan", func() error { _, err := badge.ParseScan(huge); return err }},

@@ -589,7 +589,7 @@ func genetecCardKey(bits int, raw uint64) string {
 	case 37:
 		f = wiegand.H10302
 	}
-	if f.Valid() {
+	if f.Known() {
 		if c, err := f.Decode(wiegand.Frame{Len: uint8(bits), Value: raw}); err == nil {
 			return c.String()
 		}

@@ -154,7 +154,7 @@ func (s *Server) Swipe(cardType string, facility, number uint64, doorID string, 
 		return AccessEvent{}, fmt.Errorf("verkadasim: no door %s or unknown card type %q", doorID, cardType)
 	}
 	raw := strconv.FormatUint(number, 10)
-	if f := wiegandOf(canon); f.Valid() {
+	if f := wiegandOf(canon); f.Known() {
 		fr, err := f.Encode(facility, number)
 		if err != nil {
 			return AccessEvent{}, err
