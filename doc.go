@@ -37,7 +37,14 @@
 //     package each: visitor/sqlstore/sqlite and visitor/sqlstore/postgres.
 //   - internal: the provider registry the command-line tools share, test
 //     helpers, and the chaos, benchmark and soak harnesses.
-//   - examples: runnable programs; examples/quickstart is the first to run.
+//   - cmd/acsctl: the command line: test a connection, list access levels,
+//     provision and revoke a credential, run a simulator (acsctl --help).
+//   - examples: runnable programs; examples/quickstart is the first to run,
+//     and examples/embedded-engine is the smallest VMS (visitor.Engine, a
+//     SQLite store, one ACS; Engine.Run kept going, acs.Closer providers
+//     closed at the end).
+//
+// The code is licensed under the Apache License 2.0 (the LICENSE file).
 //
 // # The life of a visit
 //
