@@ -334,6 +334,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--provider", "alta", "--username", "a@example.com", "--password", "p", "ping"}, "alta needs --org-id (or ACS_ORG_ID) (see acsctl help providers)"},
 		{[]string{"--provider", "alta", "--username", "a@example.com", "--password", "p", "--org-id", "x1", "ping"}, "--org-id must be"},
 		{[]string{"--provider", "verkada", "ping"}, "verkada needs --api-key (or ACS_API_KEY)"},
+		{[]string{"--provider", "brivo", "--client-id", "c", "--username", "u", "ping"},
+			"brivo needs --client-secret (or ACS_CLIENT_SECRET), --api-key (or ACS_API_KEY) and --password (or ACS_PASSWORD) (see acsctl help providers)"},
 		{[]string{"--provider", "verkada", "revoke"}, "--credential-id is required"},
 		{[]string{"--provider", "netbox", "ping"}, "netbox needs --url (or ACS_URL)"},
 		{[]string{"--provider", "netbox", "--url", "http://127.0.0.1:1/nbws/goforms/nbapi", "--username", "u", "--password", "p",
@@ -397,6 +399,40 @@ func TestEnvironmentAndRedaction(t *testing.T) {
 		code := run(t.Context(), []string{"--password", c.secret, "-o", c.secret, "ping"}, &stdout, &stderr, lookup)
 		if code != 2 || !strings.Contains(stderr.String(), c.want) || strings.Contains(stderr.String(), c.not) {
 			t.Errorf("secret %q: exit %d stderr %q", c.secret, code, stderr.String())
+		}
+	}
+}
+
+// Plain http is refused before anything is built when the host is not
+// loopback, naming the flag that allows it; https, loopback hosts and the
+// flag pass. Building an adapter sends no request.
+func TestPlainHTTPRefusedNamingTheFlag(t *testing.T) {
+	for _, c := range []struct {
+		url, authURL string
+		allow        bool
+		refused      string // the setting named, when refused
+	}{
+		{url: "http://acs.example.com/v1/api", refused: "--url: plain http to acs.example.com"},
+		{url: "https://acs.example.com/v1/api", authURL: "http://10.1.2.3", refused: "--auth-url: plain http to 10.1.2.3"},
+		{url: "http://acs.example.com/v1/api", allow: true},
+		{url: "https://acs.example.com/v1/api", authURL: "https://auth.example.com"},
+		{url: "http://127.0.0.1:8080/v1/api", authURL: "http://localhost:8080"},
+		{url: "http://[::1]:8080/v1/api"},
+	} {
+		a := &app{}
+		a.g.provider, a.g.allowInsecureHTTP = "brivo", c.allow
+		a.g.settings = providers.Config{providers.URL: c.url, providers.AuthURL: c.authURL, providers.ClientID: "c",
+			providers.ClientSecret: "s", providers.APIKey: "k", providers.Username: "u", providers.Password: "p"}
+		p, err := a.newProvider()
+		switch {
+		case c.refused != "":
+			if err == nil || !strings.Contains(err.Error(), c.refused) || !strings.Contains(err.Error(), "--allow-insecure-http") {
+				t.Errorf("%s %s: %v, want a refusal naming %q and --allow-insecure-http", c.url, c.authURL, err, c.refused)
+			}
+		case err != nil:
+			t.Errorf("%s %s (allowed %v): %v", c.url, c.authURL, c.allow, err)
+		default:
+			closeProvider(p)
 		}
 	}
 }
