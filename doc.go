@@ -36,13 +36,20 @@
 //     survive outages, crashes and replicas, and reconciliation with what
 //     the ACS holds. visitor/sqlstore is its durable store, with one driver
 //     package each: visitor/sqlstore/sqlite and visitor/sqlstore/postgres.
-//   - cmd/acsctl, cmd/acsbench, cmd/acssoak: the command line, the
-//     benchmark runner and the soak runner.
+//   - cmd/acsctl, cmd/acsbench, cmd/acssoak: the command line (test a
+//     connection, list access levels, provision and revoke a credential,
+//     run a simulator: acsctl --help), the benchmark runner and the soak
+//     runner.
 //   - harness/chaos, harness/bench: the chaos suite and the measuring
 //     harness; they check and measure the SDK and are not part of its API.
 //   - internal: library plumbing only: the provider registry the commands
 //     and harnesses share, and test helpers.
-//   - examples: runnable programs; examples/quickstart is the first to run.
+//   - examples: runnable programs; examples/quickstart is the first to run,
+//     and examples/embedded-engine is the smallest VMS (visitor.Engine, a
+//     SQLite store, one ACS; Engine.Run kept going, acs.Closer providers
+//     closed at the end).
+//
+// The code is licensed under the Apache License 2.0 (the LICENSE file).
 //
 // # The life of a visit
 //

@@ -1,63 +1,80 @@
 // Command acsctl tests a connection to an access control system, shows what
 // it offers, provisions and revokes a credential, converts Wiegand card
-// data, and runs the built-in simulators.
+// data, and runs the built-in simulators. `acsctl --help`, `acsctl help
+// <command>` and `acsctl <command> --help` print the same reference with
+// every flag, environment variable and an example; `acsctl help providers`
+// lists what each provider reads.
 //
 // Usage:
 //
 //	acsctl [global flags] <command> [command flags]
+//	acsctl --version
 //
 // Global flags (each also read from the environment as ACS_<NAME>, e.g.
 // ACS_PASSWORD for --password; the command line wins):
 //
 //	--provider genetec|lenel|brivo|alta|verkada|netbox
-//	--url URL                 API base URL: required for genetec and lenel; optional for
-//	                          brivo, alta (https://api.openpath.com) and verkada
-//	                          (https://api.verkada.com, or the regional host); netbox: the
-//	                          NBAPI endpoint, https://host/nbws/goforms/nbapi (required)
-//	--username U --password P genetec, lenel, brivo, netbox; alta: the login e-mail and password
+//	--url URL                 API base URL: required for genetec, lenel and netbox;
+//	                          optional for brivo, alta and verkada (their cloud hosts)
+//	--username U --password P genetec, lenel, brivo, netbox; alta: the login e-mail
 //	--app-id ID               Genetec application ID / Lenel Application-Id
 //	--directory-id ID         Lenel directory (optional)
 //	--auth-url URL            Brivo OAuth base (token endpoint <auth-url>/oauth/token)
 //	--client-id ID --client-secret S   Brivo
 //	--api-key K               Brivo API key; Verkada API key (exchanged at POST /token)
 //	--org-id N                Alta organisation (every /orgs/{orgId}/... path)
-//	--time-zone ZONE          NetBox controller's IANA time zone, such as America/New_York
-//	                          (NBAPI dates are its local time; default UTC)
-//	--card-format NAME        NetBox card format, by name as sync lists it, of cards
-//	                          provision is given no --badge-type for (such as "26 bit Wiegand")
+//	--time-zone ZONE          NetBox controller's IANA time zone (default UTC)
+//	--card-format NAME        NetBox card format of cards given no --badge-type
 //	--ca-file FILE --insecure-skip-verify --timeout D
-//	--allow-insecure-http     plain http to a non-loopback host
+//	--allow-insecure-http     plain http to a non-loopback host (refused otherwise)
 //	-o, --output text|json    (default text)
+//	--version                 module version, VCS revision and time, Go version
 //
+// Every missing required setting is named at once with its variable.
 // Secrets (--password, --client-secret, --api-key) are best passed as
 // ACS_PASSWORD, ACS_CLIENT_SECRET and ACS_API_KEY. The providers, and what
 // each reads, come from the registry in internal/providers.
 //
-// Access level IDs are what sync prints: Genetec cardholder group GUIDs,
-// Lenel access level IDs, Brivo group IDs, Alta group IDs, Verkada access
-// group IDs, NetBox access level keys. provision prints the ACS's own IDs
-// as cardholder_id and credential_id (Alta: user and credential ID;
-// Verkada: user_id and card_id; NetBox: PERSONID and CREDENTIALID); revoke
-// takes them back (Alta, Verkada and NetBox need both). For NetBox,
-// --badge-type names the card format (else --card-format applies).
-//
 // Commands:
 //
 //	ping
-//	sync
+//	sync                       access levels and credential formats: ID and name
 //	provision --first-name F --last-name L [--email E] [--external-id X]
-//	          --facility-code N --card-number N [--format h10301]
-//	          --access-level ID ... [--badge-type ID]
-//	          --valid-from RFC3339 --valid-until RFC3339
+//	          [--format h10301] [--facility-code N] --card-number N
+//	          --access-level ID|NAME ... [--badge-type ID]
+//	          [--valid-from TIME] --valid-until TIME
 //	revoke --credential-id ID [--cardholder-id ID]
-//	wiegand encode --format F --facility-code N --card-number N
+//	wiegand encode --format F [--facility-code N] --card-number N
 //	wiegand decode --format F (--hex H | --bits B)
-//	simulate genetec|lenel|brivo|alta|verkada|netbox [--addr 127.0.0.1:0]
-//	          prints one JSON line first: the provider and every setting
-//	          that reaches the simulator (url, username, org_id, api_key, …)
+//	simulate genetec|lenel|brivo|alta|verkada|netbox [--addr 127.0.0.1:0] [--outlive-parent]
+//	completion bash|zsh
+//	help [command | providers]
 //
-// Exit status is 0 on success; otherwise a one-line error goes to stderr.
-// No secret is ever printed.
+// provision takes access levels by ID or by name as sync lists them (a
+// name several levels share is refused, listing their IDs); it requires
+// --facility-code when the card format has a facility field, and refuses a
+// window that ends before it starts or is already over. TIME is RFC 3339,
+// "now", or "+8h" (from now). It prints the ACS's own cardholder_id and
+// credential_id.
+//
+// revoke looks the credential up in the ACS's inventory of the cardholders
+// acsbridge provisioned (acs.Inventory): it revokes it when found; when the
+// ACS holds no such credential, or holds it already revoked, it prints
+// "nothing to revoke" (JSON "revoked": false, "outcome": "not_found" or
+// "already_revoked") and exits 0, sending nothing for a credential it does
+// not hold.
+//
+// simulate prints one JSON line first: the provider and every setting that
+// reaches the simulator (url, username, org_id, api_key, …). It stops on
+// SIGINT or SIGTERM, and when the process that started it exits (its parent
+// process ID changes; checked every 200 ms), so that killing
+// `go run ./cmd/acsctl simulate brivo` leaves no simulator behind, unless
+// --outlive-parent.
+//
+// Exit status: 0 on success, for help and --version, and for "nothing to
+// revoke"; 1 when the ACS, the network or the simulator failed; 2 for a
+// mistake on the command line. An error is one line on stderr. No secret
+// is ever printed.
 package main
 
 import (

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/internal/providers"
 )
 
@@ -32,12 +35,23 @@ func (a *app) entry() (*providers.Provider, error) {
 	return p, nil
 }
 
-// newProvider builds the provider selected by the global flags.
+// newProvider builds the provider selected by the global flags. Every
+// missing required setting is named at once, with its environment
+// variable, and plain http to a host that is not loopback is refused
+// naming the flag that allows it, before the adapter is built.
 func (a *app) newProvider() (acs.Provider, error) {
 	g := &a.g
 	p, err := a.entry()
 	if err != nil {
 		return nil, err
+	}
+	if m := p.Missing(g.settings); len(m) > 0 {
+		return nil, missingError(p.Name, m)
+	}
+	if !g.allowInsecureHTTP {
+		if err := checkPlainHTTP(p, g.settings); err != nil {
+			return nil, err
+		}
 	}
 	prov, err := p.Build(g.settings, providers.Options{
 		CAFile: g.caFile, InsecureSkipVerify: g.insecureSkipVerify, AllowInsecureHTTP: g.allowInsecureHTTP,
@@ -49,17 +63,69 @@ func (a *app) newProvider() (acs.Provider, error) {
 	return prov, err
 }
 
+// missingError names every missing setting with its environment variable:
+// "brivo needs --client-secret (or ACS_CLIENT_SECRET), … and --password
+// (or ACS_PASSWORD)".
+func missingError(provider string, m []providers.Need) error {
+	var parts []string
+	for _, n := range m {
+		parts = append(parts, fmt.Sprintf("--%s (or %s)", n.Setting, n.Setting.Env()))
+	}
+	list := parts[0]
+	if len(parts) > 1 {
+		list = strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+	}
+	return &usageError{msg: fmt.Sprintf("%s needs %s", provider, list), hint: "acsctl help providers"}
+}
+
+// checkPlainHTTP refuses a URL setting with plain http to a host that is
+// not loopback: the password or token would cross the network in clear.
+// Only the host is named, never the whole URL.
+func checkPlainHTTP(p *providers.Provider, c providers.Config) error {
+	for _, s := range []providers.Setting{providers.URL, providers.AuthURL} {
+		raw := c[s]
+		if raw == "" || !p.Uses(s) {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || !strings.EqualFold(u.Scheme, "http") || acshttp.IsLoopback(u.Hostname()) {
+			continue // the adapter explains a malformed URL
+		}
+		return usagef("--%s: plain http to %s, a host that is not loopback, is refused: credentials would cross the network unencrypted; use https, or pass --allow-insecure-http (ACS_ALLOW_INSECURE_HTTP=true) on a network you trust",
+			s, u.Hostname())
+	}
+	return nil
+}
+
+// simulateFlags defines simulate's flags.
+func simulateFlags(name string) (*flagSet, *simulateArgs) {
+	o := &simulateArgs{}
+	fs := newFlagSet(name)
+	fs.String(&o.addr, "addr", "127.0.0.1:0", "listen `ADDRESS` (port 0: any free port)")
+	fs.Bool(&o.outliveParent, "outlive-parent", false, "keep running when the process that started acsctl exits")
+	return fs, o
+}
+
+// simulateArgs are simulate's flags.
+type simulateArgs struct {
+	addr          string
+	outliveParent bool
+}
+
 // simulate runs a provider's simulator on a loopback port. Its first line
 // of output is a JSON object with the provider's name and every setting
 // that reaches the simulator ("url", "username", "password", "org_id", …,
-// as the ACS_<SETTING> environment variables name them).
+// as the ACS_<SETTING> environment variables name them). It stops when ctx
+// ends and, unless --outlive-parent, when acsctl's parent process exits.
 func (a *app) simulate(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		return usagef("simulate: want %s", wantProviders())
 	}
 	which := args[0]
-	fs := newFlagSet("simulate " + which)
-	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	if which == "-h" || which == "--help" || which == "-help" {
+		return errHelp
+	}
+	fs, o := simulateFlags("simulate " + which)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -67,7 +133,18 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 	if !ok {
 		return usagef("simulate: unknown simulator %q; want %s", which, wantProviders())
 	}
-	ln, err := net.Listen("tcp", *addr)
+	if !o.outliveParent {
+		var stop context.CancelFunc
+		ctx, stop = context.WithCancel(ctx)
+		defer stop()
+		go func() {
+			if watchParent(ctx, startParent, parentPollInterval) {
+				fmt.Fprintln(a.stderr, "acsctl: simulate: the parent process exited; stopping")
+				stop()
+			}
+		}()
+	}
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
@@ -78,7 +155,12 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: sim.Handler, ReadHeaderTimeout: 10 * time.Second}
+	return serve(ctx, ln, sim.Handler)
+}
+
+// serve serves h on ln until ctx ends.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

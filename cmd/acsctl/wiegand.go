@@ -19,35 +19,54 @@ var wiegandFormats = map[string]wiegand.Format{
 	"c1k48":  wiegand.Corp1000_48,
 }
 
+// wiegandArgs are the flags of wiegand encode and decode.
+type wiegandArgs struct{ format, facility, card, hex, bits string }
+
+// wiegandFlags defines the flags of wiegand encode or decode.
+func wiegandFlags(sub string) (*flagSet, *wiegandArgs) {
+	o := &wiegandArgs{}
+	fs := newFlagSet("wiegand " + sub)
+	fs.String(&o.format, "format", "", "card `FORMAT`: "+strings.Join(formatNames, ", ")+" (required)")
+	switch sub {
+	case "encode":
+		fs.String(&o.facility, "facility-code", "", "facility code `N` (required unless the format has none: h10302)")
+		fs.String(&o.card, "card-number", "", "card `NUMBER` (required)")
+	case "decode":
+		fs.String(&o.hex, "hex", "", "the frame as upper- or lower-case `HEX`, 0x allowed")
+		fs.String(&o.bits, "bits", "", "the frame as a `BITS` string of 0 and 1, first transmitted bit first")
+	}
+	return fs, o
+}
+
 func (a *app) wiegand(args []string) error {
 	if len(args) == 0 {
 		return usagef("wiegand: want encode or decode")
 	}
-	fs := newFlagSet("wiegand " + args[0])
-	var format, facility, card, hex, bits string
-	fs.StringVar(&format, "format", "", "h10301, h10306, h10302, h10304, c1k35 or c1k48")
-	switch args[0] {
-	case "encode":
-		fs.StringVar(&facility, "facility-code", "", "facility code")
-		fs.StringVar(&card, "card-number", "", "card number")
-	case "decode":
-		fs.StringVar(&hex, "hex", "", "frame as upper- or lower-case hex")
-		fs.StringVar(&bits, "bits", "", "frame as a bit string, first transmitted bit first")
+	sub := args[0]
+	switch sub {
+	case "encode", "decode":
+		a.cmd = "wiegand " + sub
+	case "-h", "--help", "-help":
+		return errHelp
 	default:
-		return usagef("wiegand: unknown subcommand %q; want encode or decode", args[0])
+		return usagef("wiegand: unknown subcommand %q; want encode or decode", sub)
 	}
+	fs, o := wiegandFlags(sub)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	name := strings.ToLower(format)
+	if fs.NArg() > 0 {
+		return usagef("wiegand %s: unexpected argument %q", sub, fs.Arg(0))
+	}
+	name := strings.ToLower(o.format)
 	f, ok := wiegandFormats[name]
 	if !ok {
-		return usagef("wiegand %s: --format %q unknown; want h10301, h10306, h10302, h10304, c1k35 or c1k48", args[0], format)
+		return usagef("wiegand %s: --format %q unknown; want h10301, h10306, h10302, h10304, c1k35 or c1k48", sub, o.format)
 	}
-	if args[0] == "encode" {
-		return a.wiegandEncode(f, name, facility, card)
+	if sub == "encode" {
+		return a.wiegandEncode(f, name, o.facility, o.card)
 	}
-	return a.wiegandDecode(f, name, hex, bits)
+	return a.wiegandDecode(f, name, o.hex, o.bits)
 }
 
 func (a *app) wiegandEncode(f wiegand.Format, name, facility, card string) error {

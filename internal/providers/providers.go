@@ -338,14 +338,25 @@ func (e *ConfigError) Error() string {
 	return fmt.Sprintf("--%s %s for %s", e.Setting, e.Problem, e.Provider)
 }
 
-// Check returns a *ConfigError for the first required setting c lacks.
+// Check returns a *ConfigError for the first required setting c lacks;
+// Missing lists them all.
 func (p *Provider) Check(c Config) error {
-	for _, n := range p.Settings {
-		if n.Required && c[n.Setting] == "" {
-			return &ConfigError{Provider: p.Name, Setting: n.Setting, Problem: "is required"}
-		}
+	if m := p.Missing(c); len(m) > 0 {
+		return &ConfigError{Provider: p.Name, Setting: m[0].Setting, Problem: "is required"}
 	}
 	return nil
+}
+
+// Missing returns every required setting c lacks, in the order of
+// p.Settings, so that a tool can name them all at once.
+func (p *Provider) Missing(c Config) []Need {
+	var out []Need
+	for _, n := range p.Settings {
+		if n.Required && c[n.Setting] == "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // Uses reports whether the provider reads setting s.

@@ -132,6 +132,17 @@ func TestRegistry(t *testing.T) {
 			}
 		}
 	}
+	// Missing names every absent required setting at once, in order.
+	var got []Setting
+	for _, n := range Brivo.Missing(Config{URL: "https://api.brivo.com/v1/api", ClientID: "c", Username: "u"}) {
+		got = append(got, n.Setting)
+	}
+	if want := []Setting{ClientSecret, APIKey, Password}; !slices.Equal(got, want) {
+		t.Errorf("brivo missing %v, want %v", got, want)
+	}
+	if m := Brivo.Missing(Brivo.SimConfig("http://127.0.0.1:1")); len(m) != 0 {
+		t.Errorf("brivo's simulator configuration lacks %v", m)
+	}
 	if _, err := New("acme", Config{}, Options{}); !errors.Is(err, ErrUnknown) || !strings.Contains(err.Error(), "verkada") {
 		t.Errorf("unknown provider: %v", err)
 	}
