@@ -28,7 +28,8 @@
 //   - wiegand: card data formats (H10301 26-bit, H10306, H10302, H10304,
 //     Corporate 1000 35- and 48-bit): encode, decode, parity.
 //   - badge: numeric badge IDs, badge pools per location with their history,
-//     and card-number ranges for issued (QR or mobile) credentials.
+//     and card-number ranges for issued (QR or mobile) credentials;
+//     badge/qrcode renders the QR code (PNG, SVG) of an issued card number.
 //   - visitor: the visit lifecycle a VMS calls: sign in, provision, return
 //     the badge, sign out, expiry, removal by security; policies, operator
 //     permissions, the audit trail, the outbox that makes revocation

@@ -35,7 +35,9 @@
 // Invite pre-registers; SignIn signs in an invited visit or a walk-in;
 // Provision hands out a scanned badge, the next available one, or a card
 // number from the range (QR code, mobile credential) with access levels the
-// operator may grant; ReturnBadge revokes the credential and returns the
+// operator may grant; QRCode renders the QR code of that number (PNG, SVG,
+// in the payload format of the location's readers: Location.QR) for the
+// VMS to mail or print; ReturnBadge revokes the credential and returns the
 // badge while the visitor stays; ReportBadgeLost takes a badge out of
 // circulation; SignOut ends the visit (kiosk, desk, automatic); Remove and
 // ReportWatchlistMatch end it at once on security's word. Sweep signs
