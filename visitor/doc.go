@@ -10,7 +10,9 @@
 // (an acs.Provider), badge pool and card-number range (kept in the Store,
 // managed with Engine.Pool and Engine.Allocator) and Policy: visitor types
 // with default access levels, access duration, advance access and
-// forbidden levels; which access levels each operator user group may
+// forbidden levels, and what reaches the ACS (VisitorType.InvitedOnly:
+// walk-ins get no ACS record; VisitorType.SignOut: sign-out revokes the
+// credential or removes the cardholder at once); which access levels each operator user group may
 // grant; who may remove visitors; when visits are signed out
 // automatically.
 //
