@@ -29,7 +29,8 @@
 //     Corporate 1000 35- and 48-bit): encode, decode, parity, and the one
 //     card type (wiegand.Card, which acs.Card and badge.Card are).
 //   - badge: numeric badge IDs, badge pools per location with their history,
-//     and card-number ranges for issued (QR or mobile) credentials.
+//     and card-number ranges for issued (QR or mobile) credentials;
+//     badge/qrcode renders the QR code (PNG, SVG) of an issued card number.
 //   - visitor: the visit lifecycle a VMS calls: sign in, provision, return
 //     the badge, sign out, expiry, removal by security; policies, operator
 //     permissions, the audit trail, the outbox that makes revocation

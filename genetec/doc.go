@@ -190,8 +190,9 @@
 //
 // Provider implements acs.Inventory. Holdings lists every cardholder
 // (report/EntityConfiguration?q=EntityTypes@Cardholder,Page=n,PageSize=m),
-// reads them in batches of 50 and keeps those whose name ends with the
-// "[external-id]" marker; it then reads their credentials in batches of
+// keeps the members of the partition when the Provider has one (see
+// Partitions), reads them in batches of 50 and keeps those whose name
+// ends with the "[external-id]" marker; it then reads their credentials in batches of
 // 50. The report's Name filter is not used: it is not exact, and how it
 // treats '[' is not documented. Eight batches are read at once, within
 // the rate limit. Each credential carries the cardholder's groups as
@@ -199,6 +200,54 @@
 // of the credential's activation period and the cardholder's. For 10,000
 // visitors and the default page size that is 421 requests (21 pages, 200
 // cardholder reads, 200 credential reads).
+//
+// # Partitions
+//
+// WithPartition confines a Provider to one Security Center partition: the
+// cardholders and credentials it creates are created there, and it finds
+// only its own there. The partition is a setting of the Provider, not of
+// the grant: acs stays provider-neutral, and a VMS location whose visitors
+// belong in a partition simply gets its own Provider (one per partition).
+// What the adapter relies on, with the confidence of the public sources:
+//
+//   - Creation (official: Genetec's Web SDK constants and its WebSDKStudio
+//     sample). New entities are placed in the root partition
+//     (RootPartition) unless a creation partition is set for the session,
+//     with POST creationpartition/<partition>. The adapter sends it right
+//     before each creation (the cardholder, the credential), since the
+//     setting belongs to the user's session, which ends after five idle
+//     minutes. It does not use InsertIntoPartition(<partition>) after the
+//     creation (seen only in third-party production code): between the two
+//     requests the entity would sit in the root partition, visible to
+//     whoever sees that.
+//   - Membership (inferred). The partition's members are read with
+//     entity=<partition>,Guid,EntityType,Members: Members is the Partition
+//     entity's member list in Genetec's Platform SDK samples, and the Web
+//     SDK reads entity properties by name (as it reads a cardholder group's
+//     Members). No public source shows a report filter by partition, so
+//     lookups filter their search results by that list: the key search of
+//     Provision, its twin check, Revoke by card, RemoveCardholder and
+//     Holdings see only cardholders that are members. A cardholder carrying
+//     the same "[external-id]" in another partition is neither found nor
+//     touched. Credentials of the card outside the partition are never
+//     deleted as stale; one another cardholder holds is still a Conflict,
+//     in any partition, since Security Center keeps card data unique.
+//   - The session is shared by every client of the same Security Center
+//     user. If one of them switches the creation partition between the
+//     adapter's two requests, the new cardholder lands elsewhere: the twin
+//     check sees it is not a member, deletes it and creates it again. A
+//     credential created elsewhere the same way still belongs to the
+//     visitor's cardholder and is found and revoked through it. Give each
+//     partition's Provider its own Security Center user (with rights to
+//     that partition) so that nothing else shares its session.
+//
+// Cost: Provision of a new visitor makes nine requests instead of six (two
+// POST creationpartition and one read of the members, at the twin check);
+// a lookup that finds anything reads the members once more. That answer
+// lists every member of the partition (cardholders and credentials), so
+// its size grows with the partition. Ping reads the partition too, so a
+// wrong GUID shows at once (NotFound, or InvalidArgument for an entity
+// that is not a partition).
 //
 // # Door events
 //

@@ -54,6 +54,7 @@ type options struct {
 	pageSize int
 	events   EventOptions
 	timers   timers // how Events waits; tests replace it
+	partGUID guid   // WithPartition; zero for none
 	errs     []error
 }
 
@@ -151,6 +152,9 @@ type Provider struct {
 	events   EventOptions
 	timers   timers
 	cache    entityCache
+	// partGUID is the Security Center partition the Provider creates in
+	// and confines its lookups to (WithPartition); zero for none.
+	partGUID guid
 }
 
 var (
@@ -189,6 +193,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		pageSize: o.pageSize,
 		events:   o.events,
 		timers:   o.timers,
+		partGUID: o.partGUID,
 	}, nil
 }
 
@@ -261,7 +266,10 @@ func hasControl(s string) bool {
 func (p *Provider) Name() string { return Name }
 
 // Ping checks that the Web SDK answers and accepts the credentials: one
-// GET of the base URL, which answers {"Rsp":{"Status":"Ok"}}.
+// GET of the base URL, which answers {"Rsp":{"Status":"Ok"}}. With
+// WithPartition it also reads the partition, so that a partition that does
+// not exist (NotFound) or an entity that is not one (InvalidArgument)
+// shows at once.
 func (p *Provider) Ping(ctx context.Context) error {
 	const op = "ping"
 	if err := ctx.Err(); err != nil {
@@ -274,5 +282,6 @@ func (p *Provider) Ping(ctx context.Context) error {
 	if !strings.EqualFold(env.Status, statusOk) {
 		return acs.Errorf(op, Name, acs.Unknown, "the Web SDK answered status %q to a ping", env.Status)
 	}
-	return nil
+	_, err = p.readScope(ctx, op)
+	return err
 }

@@ -25,8 +25,10 @@ var (
 )
 
 // Holdings implements acs.Inventory: it delivers every cardholder whose
-// name ends with the "[external-id]" marker Provision writes, with the
-// credentials Security Center holds for it now. It reads the Web SDK
+// name ends with the "[external-id]" marker Provision writes (with
+// WithPartition, every such cardholder that is a member of the partition,
+// whose members are read once first), with the credentials Security
+// Center holds for it now. It reads the Web SDK
 // every time, never a cache:
 //
 //	GET report/EntityConfiguration?q=EntityTypes@Cardholder,Page=n,PageSize=m   (every cardholder, page by page)
@@ -137,9 +139,15 @@ func heldError(op string, err error) error {
 // pageHolders lists every cardholder, page by page, and sends their GUIDs
 // in batches of at most maxReadBatch. The extra entity announcing a
 // further page is left to that page, and GUIDs the previous page sent
-// (entities shifted by a deletion or a creation) are not sent again.
+// (entities shifted by a deletion or a creation) are not sent again. With
+// a partition, only its members are sent (read once, before the first
+// page: a cardholder created in it meanwhile is seen by the next call).
 func (p *Provider) pageHolders(ctx context.Context, op string, out chan<- []guid) error {
 	var prev map[guid]bool
+	sc, err := p.readScope(ctx, op) // nil without a partition
+	if err != nil {
+		return err
+	}
 	for page := 1; page <= maxPages; page++ {
 		ids, full, err := p.holderPage(ctx, op, page)
 		if err != nil {
@@ -148,7 +156,7 @@ func (p *Provider) pageHolders(ctx context.Context, op string, out chan<- []guid
 		cur := make(map[guid]bool, len(ids))
 		var fresh []guid
 		for _, id := range ids {
-			if !prev[id] && !cur[id] {
+			if !prev[id] && !cur[id] && sc.has(id) {
 				fresh = append(fresh, id)
 			}
 			cur[id] = true

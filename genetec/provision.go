@@ -137,13 +137,13 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 // lookup finds the cardholder by its key and the card by its name (two
 // searches), then reads the groups, cardholders and credentials in one
 // request. Entities deleted since the searches are left out; an access
-// level that does not exist is NotFound.
-func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, credIDs []guid, objs map[guid]object, err error) {
-	if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(pl.ext)); err != nil {
-		return nil, nil, nil, err
-	}
-	if credIDs, err = p.search(ctx, op, typeCredential, pl.credName); err != nil {
-		return nil, nil, nil, err
+// level that does not exist is NotFound. With a partition, the
+// partition's members are read when the searches found anything, and
+// cardholders outside it are left out; credentials are kept, for
+// pickCred to tell a card held elsewhere (sc says which are members).
+func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, credIDs []guid, objs map[guid]object, sc scope, err error) {
+	if holderIDs, credIDs, sc, err = p.find(ctx, op, pl); err != nil {
+		return nil, nil, nil, nil, err
 	}
 	segs := make([]readSeg, 0, len(pl.groups)+len(holderIDs)+len(credIDs))
 	for _, id := range pl.groups {
@@ -157,14 +157,32 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 	}
 	objs, gone, err := p.readPresent(ctx, op, segs)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	for _, id := range pl.groups {
 		if slices.Contains(gone, id) {
-			return nil, nil, nil, acs.Errorf(op, Name, acs.NotFound, "access level %s does not exist in Security Center", id)
+			return nil, nil, nil, nil, acs.Errorf(op, Name, acs.NotFound, "access level %s does not exist in Security Center", id)
 		}
 	}
-	return holderIDs, credIDs, objs, nil
+	return holderIDs, credIDs, objs, sc, nil
+}
+
+// find runs lookup's two searches and, with a partition and any result,
+// reads the partition's members and keeps the cardholders among them.
+func (p *Provider) find(ctx context.Context, op string, pl *plan) (holderIDs, credIDs []guid, sc scope, err error) {
+	if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(pl.ext)); err != nil {
+		return nil, nil, nil, err
+	}
+	if credIDs, err = p.search(ctx, op, typeCredential, pl.credName); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(holderIDs)+len(credIDs) == 0 {
+		return nil, nil, nil, nil
+	}
+	if sc, err = p.readScope(ctx, op); err != nil {
+		return nil, nil, nil, err
+	}
+	return sc.filter(holderIDs), credIDs, sc, nil
 }
 
 // maxProvisionAttempts bounds how often one Provision looks again after
@@ -274,6 +292,7 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pl *plan) (_ ac
 type attempt struct {
 	holderIDs, credIDs []guid
 	objs               map[guid]object
+	scope              scope       // the partition's members (nil: no partition)
 	holder             *holderInfo // the cardholder carrying the key
 	ours               *credInfo   // its credential of the card, when it has one
 	wrote              bool        // a write was made (or may have been)
@@ -285,7 +304,7 @@ type attempt struct {
 // cardholder group.
 func (p *Provider) lookUp(ctx context.Context, op string, pl *plan, a *attempt) error {
 	var err error
-	if a.holderIDs, a.credIDs, a.objs, err = p.lookup(ctx, op, pl); err != nil {
+	if a.holderIDs, a.credIDs, a.objs, a.scope, err = p.lookup(ctx, op, pl); err != nil {
 		return err
 	}
 	for _, id := range pl.groups {
@@ -324,7 +343,7 @@ func (p *Provider) convergeHolders(ctx context.Context, op string, pl *plan, a *
 // or unassigned credentials of the same card, which would make Security
 // Center refuse duplicate card data.
 func (p *Provider) clearCards(ctx context.Context, op string, pl *plan, a *attempt) error {
-	ours, extra, stale, err := p.pickCred(op, pl, a.holder, a.credIDs, a.objs)
+	ours, extra, stale, err := p.pickCred(op, pl, a.holder, a.credIDs, a.objs, a.scope)
 	if err != nil {
 		return err
 	}
@@ -402,6 +421,9 @@ func (p *Provider) checkTwins(ctx context.Context, op string, pl *plan, created 
 	if err != nil {
 		return err
 	}
+	if ids, err = p.placed(ctx, op, pl, created, ids); err != nil {
+		return err
+	}
 	ids = slices.DeleteFunc(ids, func(g guid) bool { return g == created.id })
 	if len(ids) == 0 {
 		return nil
@@ -442,9 +464,10 @@ func (p *Provider) removeTwins(ctx context.Context, op, ext string, survivor hol
 // pickCred sorts the credentials named after the card: the holder's own
 // (ours: the one with the smallest GUID; the holder's others, twins a
 // server accepting the same card data twice lets concurrent provisions
-// create, in extra), those nobody holds any more (stale), and a Conflict
-// for one another cardholder holds.
-func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid, objs map[guid]object) (ours *credInfo, extra, stale []credInfo, err error) {
+// create, in extra), those nobody holds any more (stale: only members of
+// the partition, sc, which is nil without one; others are left alone),
+// and a Conflict for one another cardholder holds, in any partition.
+func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid, objs map[guid]object, sc scope) (ours *credInfo, extra, stale []credInfo, err error) {
 	now := p.now()
 	var own []credInfo
 	for _, id := range ids {
@@ -464,7 +487,7 @@ func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid,
 		case c.heldAt(now):
 			return nil, nil, nil, acs.Errorf(op, Name, acs.Conflict,
 				"card %s is held by another cardholder (credential %s, cardholder %s); revoke it there first", pl.card, c.id, c.holder)
-		default:
+		case sc.has(c.id):
 			stale = append(stale, c)
 		}
 	}
@@ -475,8 +498,31 @@ func (p *Provider) pickCred(op string, pl *plan, holder *holderInfo, ids []guid,
 	return &own[0], own[1:], stale, nil
 }
 
-// createHolder creates the cardholder with its window (request 4).
+// placed checks, with a partition, that the cardholder this call created
+// is a member of it and returns the ids that are. One created elsewhere
+// (another client of the same Security Center user changed the
+// session's creation partition between the two requests) is deleted, and
+// errLookAgain makes the next attempt create it again.
+func (p *Provider) placed(ctx context.Context, op string, pl *plan, created holderInfo, ids []guid) ([]guid, error) {
+	sc, err := p.readScope(ctx, op)
+	if err != nil || sc.has(created.id) {
+		return sc.filter(ids), err
+	}
+	p.log.WarnContext(ctx, "the new cardholder is not in the provider's partition (the session's creation partition was changed meanwhile); deleting it and creating it again",
+		"provider", Name, "external_id", pl.ext, "cardholder", created.id.String(), "partition", p.partGUID.String())
+	if err := p.deleteEntity(ctx, op, created.id); err != nil {
+		return nil, err
+	}
+	pl.unchecked = false // the cardholder this call created is gone
+	return nil, errLookAgain
+}
+
+// createHolder creates the cardholder with its window (request 4), in the
+// Provider's partition when it has one.
 func (p *Provider) createHolder(ctx context.Context, op string, pl *plan) (*holderInfo, error) {
+	if err := p.setCreationPartition(ctx, op); err != nil {
+		return nil, err
+	}
 	var q qBuilder
 	q.item("entity=NewEntity(", typeCardholder, ")")
 	q.item("Name=", pl.eName)
@@ -508,6 +554,9 @@ func (p *Provider) createHolder(ctx context.Context, op string, pl *plan) (*hold
 func (p *Provider) finalWrite(ctx context.Context, op string, pl *plan, holder *holderInfo, newHolder bool, ours *credInfo) (guid, error) {
 	var q qBuilder
 	if ours == nil {
+		if err := p.setCreationPartition(ctx, op); err != nil {
+			return zeroGUID, err
+		}
 		q.item("entity=NewEntity(", typeCredential, ")")
 		q.item("Name=", pl.eCredName)
 		q.item("CardholderGuid=", holder.id.Hex())

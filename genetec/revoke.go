@@ -102,6 +102,9 @@ func (p *Provider) revokeByCard(ctx context.Context, op string, holderID guid, e
 		if holderIDs, err = p.search(ctx, op, typeCardholder, keyToken(ext)); err != nil {
 			return err
 		}
+		if holderIDs, err = p.scoped(ctx, op, holderIDs); err != nil {
+			return err
+		}
 	}
 	if holderID != zeroGUID && !slices.Contains(holderIDs, holderID) {
 		holderIDs = append(holderIDs, holderID)
@@ -275,10 +278,14 @@ func (p *Provider) holderByID(ctx context.Context, op string, id guid, ext strin
 	return h, true, nil
 }
 
-// holdersByKey finds every cardholder carrying ext, except skip.
+// holdersByKey finds every cardholder carrying ext, except skip, among
+// the members of the Provider's partition when it has one.
 func (p *Provider) holdersByKey(ctx context.Context, op, ext string, skip guid) ([]holderInfo, error) {
 	ids, err := p.search(ctx, op, typeCardholder, keyToken(ext))
 	if err != nil {
+		return nil, err
+	}
+	if ids, err = p.scoped(ctx, op, ids); err != nil {
 		return nil, err
 	}
 	ids = slices.DeleteFunc(ids, func(g guid) bool { return g == skip })

@@ -10,7 +10,9 @@
 // (an acs.Provider), badge pool and card-number range (kept in the Store,
 // managed with Engine.Pool and Engine.Allocator) and Policy: visitor types
 // with default access levels, access duration, advance access and
-// forbidden levels; which access levels each operator user group may
+// forbidden levels, and what reaches the ACS (VisitorType.InvitedOnly:
+// walk-ins get no ACS record; VisitorType.SignOut: sign-out revokes the
+// credential or removes the cardholder at once); which access levels each operator user group may
 // grant; who may remove visitors; when visits are signed out
 // automatically.
 //
@@ -35,7 +37,9 @@
 // Invite pre-registers; SignIn signs in an invited visit or a walk-in;
 // Provision hands out a scanned badge, the next available one, or a card
 // number from the range (QR code, mobile credential) with access levels the
-// operator may grant; ReturnBadge revokes the credential and returns the
+// operator may grant; QRCode renders the QR code of that number (PNG, SVG,
+// in the payload format of the location's readers: Location.QR) for the
+// VMS to mail or print; ReturnBadge revokes the credential and returns the
 // badge while the visitor stays; ReportBadgeLost takes a badge out of
 // circulation; SignOut ends the visit (kiosk, desk, automatic); Remove and
 // ReportWatchlistMatch end it at once on security's word. Sweep signs

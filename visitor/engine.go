@@ -13,6 +13,7 @@ import (
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/badge"
+	"github.com/acsbridge/acsbridge/badge/qrcode"
 	"github.com/google/uuid"
 )
 
@@ -31,6 +32,11 @@ type Location struct {
 	// card numbers issued from the range for QR codes and mobile
 	// credentials; empty means the ACS default.
 	CredentialType string
+	// QR is how Engine.QRCode renders the QR code of a card number issued
+	// from the range: the payload format the location's QR readers expect
+	// (see package qrcode) and the image size. The zero value is the
+	// decimal card number.
+	QR qrcode.Options
 	// Owns, when set, tells Reconcile which marked cardholders at this
 	// location's ACS belong to this VMS when the store does not know their
 	// visit; Reconcile removes only those that open doors. Nil means every
@@ -250,6 +256,9 @@ func (e *Engine) addLocations(locations []Location) error {
 		}
 		if err := l.Policy.Validate(); err != nil {
 			return fmt.Errorf("location %s: %w", l.ID, err)
+		}
+		if !l.QR.Payload.Valid() {
+			return fmt.Errorf("visitor: location %s: unknown QR payload format %q", l.ID, l.QR.Payload)
 		}
 		e.locs[l.ID] = &l
 	}

@@ -211,11 +211,32 @@ func (e *Engine) SignIn(ctx context.Context, op Operator, req SignInRequest) (Vi
 	if err != nil || req.Provision == nil || current(&v) >= 0 {
 		return v, err // a retried sign-in finds the credential it provisioned
 	}
+	if rerr := e.notSynced(&v); rerr != nil {
+		// The visitor type provisions invited visits only: the walk-in is
+		// signed in with no ACS record, and the audit trail says why.
+		e.refuse(r, AuditRecord{Action: ActProvision, VisitID: v.ID, Location: v.Location}, rerr)
+		return v, nil
+	}
 	pv, err := e.Provision(ctx, op, v.ID, *req.Provision)
 	if err != nil {
 		return v, err
 	}
 	return pv, nil
+}
+
+// notSynced returns the refusal to provision v when its visitor type
+// provisions invited visits only and v is a walk-in; nil otherwise.
+func (e *Engine) notSynced(v *Visit) error {
+	l := e.locs[v.Location]
+	if l == nil || !v.WalkIn() {
+		return nil
+	}
+	name, t, err := l.Policy.visitorType(v.Type)
+	if err != nil || !t.InvitedOnly {
+		return nil
+	}
+	return refusal("provision", acs.PermissionDenied,
+		"visitor type %q provisions invited visitors only: walk-in visit %s gets no ACS record", name, v.ID)
 }
 
 func (e *Engine) signInWalkIn(r *run, opName string, base AuditRecord, op Operator, req SignInRequest) (Visit, error) {
@@ -339,6 +360,9 @@ func (r *run) provision(tx Tx, v *Visit, op Operator, req ProvisionRequest) erro
 	typeName, t, err := pol.visitorType(v.Type)
 	if err != nil {
 		return acs.Wrap(opName, "", acs.InvalidArgument, err)
+	}
+	if err := r.e.notSynced(v); err != nil {
+		return err
 	}
 	levels, err := pol.checkGrant(op, typeName, t, req.AccessLevels)
 	if err != nil {
@@ -469,7 +493,10 @@ func (e *Engine) ReportBadgeLost(ctx context.Context, op Operator, visitID strin
 
 // SignOut signs a visitor out (at a kiosk, by a receptionist, or
 // automatically): every credential is revoked and its badge goes back to
-// the pool once the ACS confirms. Signing out an ended visit changes
+// the pool once the ACS confirms. When the visitor type says so
+// (VisitorType.SignOut is SignOutRemove), the cardholder is removed at the
+// ACS at once instead, with every credential, and the badges go back once
+// the ACS confirms the removal. Signing out an ended visit changes
 // nothing and returns it; an invited or expected visit is a Conflict.
 func (e *Engine) SignOut(ctx context.Context, op Operator, visitID string, via Method) (Visit, error) {
 	const opName = "sign_out"
@@ -495,7 +522,26 @@ func (e *Engine) SignOut(ctx context.Context, op Operator, visitID string, via M
 }
 
 func (r *run) signOut(tx Tx, v *Visit, via Method) error {
-	return r.end(tx, v, SignedOut, string(via), AuditRecord{Action: ActSignOut, Outcome: OutcomeOK, Reason: string(via)})
+	rec := AuditRecord{Action: ActSignOut, Outcome: OutcomeOK, Reason: string(via)}
+	name, t, err := r.loc.Policy.visitorType(v.Type)
+	if err != nil || t.SignOut != SignOutRemove || v.CardholderRemoval {
+		// A type no longer in the policy signs out the default way: a
+		// sign-out is never refused for it.
+		return r.end(tx, v, SignedOut, string(via), rec)
+	}
+	rec.From, rec.To = v.State, SignedOut
+	v.State, v.EndedAt, v.EndedBy, v.EndReason = SignedOut, r.now, r.actor, string(via)
+	if err := r.audit(tx, v, rec); err != nil {
+		return err
+	}
+	if len(v.Credentials) == 0 {
+		return nil // nothing was ever sent to the ACS
+	}
+	if err := r.audit(tx, v, AuditRecord{Action: ActACSRemove, Outcome: OutcomeQueued,
+		Reason: "visitor type " + name + " removes the cardholder at sign-out"}); err != nil {
+		return err
+	}
+	return r.removeAtACS(tx, v)
 }
 
 // Remove ends a visit at once on security's decision: everything the visit

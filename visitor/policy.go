@@ -28,7 +28,37 @@ type VisitorType struct {
 	// before the expected arrival (the Expected state). Zero opens it at
 	// the expected arrival.
 	AdvanceAccess time.Duration `json:"advance_access,omitempty"`
+	// InvitedOnly provisions only invited visits of this type at the ACS
+	// ("only invited guests are synced"): a walk-in (Visit.WalkIn) signs
+	// in as usual but gets no ACS record. SignIn then skips its
+	// provisioning and succeeds; Provision refuses it (PermissionDenied);
+	// both are audited as a refused provision saying why.
+	InvitedOnly bool `json:"invited_only,omitempty"`
+	// SignOut says what signing out (kiosk, desk or automatic) does at the
+	// ACS: SignOutRevoke (the default) revokes the visit's credentials and
+	// leaves the cardholder until WithACSRetention removes it;
+	// SignOutRemove removes the cardholder at once, with every credential
+	// it holds, as a security removal does. Expiry and removal are not
+	// sign-outs and keep their own behaviour.
+	SignOut SignOutAction `json:"sign_out,omitempty"`
 }
+
+// SignOutAction is what sign-out does at the ACS (VisitorType.SignOut).
+// The string values are stable: policies store them.
+type SignOutAction string
+
+// Sign-out actions.
+const (
+	// SignOutRevoke revokes the credentials and keeps the cardholder (the
+	// default, also when empty).
+	SignOutRevoke SignOutAction = "revoke"
+	// SignOutRemove removes the cardholder and its credentials at once
+	// (acs.Provider.RemoveCardholder, through the outbox).
+	SignOutRemove SignOutAction = "remove"
+)
+
+// Valid reports whether a is a sign-out action or empty.
+func (a SignOutAction) Valid() bool { return a == "" || a == SignOutRevoke || a == SignOutRemove }
 
 func (t VisitorType) duration() time.Duration {
 	if t.AccessDuration > 0 {
@@ -82,6 +112,9 @@ func (p *Policy) Validate() error {
 	for name, t := range p.Types {
 		if t.AccessDuration < 0 || t.AdvanceAccess < 0 {
 			return fmt.Errorf("visitor: visitor type %q has a negative duration", name)
+		}
+		if !t.SignOut.Valid() {
+			return fmt.Errorf("visitor: visitor type %q has an unknown sign-out action %q (want %q or %q)", name, t.SignOut, SignOutRevoke, SignOutRemove)
 		}
 		if d := t.duration() + t.AdvanceAccess; d > max {
 			return fmt.Errorf("visitor: visitor type %q has an access window of %s, longer than the maximum %s", name, d, max)

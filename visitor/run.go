@@ -288,7 +288,7 @@ func (r *run) end(tx Tx, v *Visit, to State, reason string, rec AuditRecord) err
 
 // remove ends v as Removed with everything revoked at once: queued
 // provisions nobody executes are cancelled and the cardholder (every
-// credential the visit ever had) is removed at the ACS.
+// credential the visit ever had) is removed at the ACS (removeAtACS).
 func (r *run) remove(tx Tx, v *Visit, reason string) error {
 	out := OutcomeOK
 	if len(v.Credentials) > 0 {
@@ -299,6 +299,15 @@ func (r *run) remove(tx Tx, v *Visit, reason string) error {
 	if err := r.audit(tx, v, rec); err != nil {
 		return err
 	}
+	return r.removeAtACS(tx, v)
+}
+
+// removeAtACS stops everything v holds at the ACS in one operation:
+// queued provisions nobody executes are cancelled, every credential not
+// yet done becomes Revoking (its badge or number goes back once the ACS
+// confirms), and the removal of the cardholder is queued behind whatever
+// is being executed.
+func (r *run) removeAtACS(tx Tx, v *Visit) error {
 	queued, err := tx.Outbox()
 	if err != nil {
 		return err

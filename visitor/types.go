@@ -233,6 +233,10 @@ func (v Visit) Current() *Credential {
 	return &v.Credentials[len(v.Credentials)-1]
 }
 
+// WalkIn reports whether the visit signed in without an invitation: it has
+// no expected arrival (Invite requires one).
+func (v Visit) WalkIn() bool { return v.ExpectedAt.IsZero() }
+
 // Pending reports whether an ACS operation of the visit awaits confirmation:
 // a provision or a revocation.
 func (v Visit) Pending() bool {

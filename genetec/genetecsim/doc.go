@@ -8,8 +8,12 @@
 //   - GET / (the liveness check) answering {"Rsp":{"Status":"Ok"}};
 //   - GET and POST entity?q=…: entity=<guid> and entity=NewEntity(Type)
 //     segments with field reads, Prop=value, Prop@value, Prop-value and
-//     group calls, for Cardholder, Visitor, Credential, CardholderGroup and
-//     AccessRule entities (Door entities are read, not created);
+//     group calls, for Cardholder, Visitor, Credential, CardholderGroup,
+//     AccessRule and Partition entities (Door entities are read, not
+//     created), InsertIntoPartition(<partition>) and
+//     RemoveFromPartition(<partition>) on existing entities, and a
+//     partition's Members;
+//   - POST creationpartition/<guid>, the session's creation partition;
 //   - DELETE entity/<guid>;
 //   - GET entity/exists/<guid>, answering {"Rsp":{"Status":"Ok","Result":{"Exists":true|false}}}
 //     (the endpoint is listed by public sources, its answer is not);
@@ -92,6 +96,17 @@
 // SetKeepAliveInterval(0) (no KeepAlive lines). Sessions expire
 // after five idle minutes of the injected clock (or ExpireSessions) and
 // the first request of a new session waits the WithColdStart latency.
+//
+// Partitions: every entity is a member of one or more partitions (the
+// root partition RootPartition always exists; AddPartition adds others).
+// A new entity goes to its session's creation partition, or to the root
+// partition when the session set none; the setting ends with the session
+// (five idle minutes, or ExpireSessions). Members of a partition lists
+// its members, and that is how a client confines its lookups to one
+// partition: an entity of another partition is not among them.
+// Partition rights of users are not modelled (the user sees every
+// partition). SetPartitions moves an entity behind the clients' backs;
+// PartitionsOf, PartitionMembers and CreationPartition read the truth.
 //
 // DeleteCredential, SetWindow, SetGroups and SetState change the state
 // behind the clients' backs, as an administrator in Config Tool would,

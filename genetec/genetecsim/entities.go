@@ -20,6 +20,7 @@ const (
 	TypeCardholderGroup = "CardholderGroup"
 	TypeAccessRule      = "AccessRule"
 	TypeDoor            = "Door"
+	TypePartition       = "Partition"
 )
 
 var typeNames = map[string]string{
@@ -29,6 +30,7 @@ var typeNames = map[string]string{
 	"cardholdergroup": TypeCardholderGroup,
 	"accessrule":      TypeAccessRule,
 	"door":            TypeDoor,
+	"partition":       TypePartition,
 }
 
 // Card-format GUIDs accepted in <UndecodedWiegand><FormatType>.
@@ -103,6 +105,10 @@ type entity struct {
 	bits       int
 	raw        uint64
 	formatType string
+
+	// partitions are the partitions the entity is a member of (see
+	// partitions.go).
+	partitions []string
 }
 
 func (e *entity) person() bool { return e.typ == TypeCardholder || e.typ == TypeVisitor }
@@ -111,6 +117,7 @@ func (e *entity) clone() *entity {
 	c := *e
 	c.groups = slices.Clone(e.groups)
 	c.doors = slices.Clone(e.doors)
+	c.partitions = slices.Clone(e.partitions)
 	return &c
 }
 
@@ -124,6 +131,9 @@ type store struct {
 	// held indexes credential GUIDs by cardholder, in creation order. It
 	// is built on demand and dropped by every change (see changed).
 	held map[string][]string
+	// creation is the creation partition of the session whose request is
+	// running (set around store.run); empty for the root partition.
+	creation string
 }
 
 // changed drops what is derived from the entities.
@@ -137,7 +147,11 @@ func (st *store) unknown(g string) *sdkError {
 	return failf(codeInvalidOperation, "Unable to find entity %s", g)
 }
 
-func newStore() *store { return &store{byGUID: map[string]*entity{}} }
+func newStore() *store {
+	st := &store{byGUID: map[string]*entity{}}
+	st.byGUID[RootPartition] = &entity{guid: RootPartition, typ: TypePartition, name: "Root"}
+	return st
+}
 
 func newGUID() string {
 	var b [16]byte
@@ -181,6 +195,9 @@ func (st *store) insert(e *entity, now time.Time) {
 	e.created = now
 	if e.guid == "" {
 		e.guid = newGUID()
+	}
+	if len(e.partitions) == 0 && e.typ != TypePartition {
+		e.partitions = []string{cmpOr(st.creation, RootPartition)}
 	}
 	st.byGUID[e.guid] = e
 	st.changed()
@@ -228,6 +245,10 @@ func (st *store) delete(guid string) {
 	case e.typ == TypeDoor:
 		for _, r := range st.byGUID {
 			r.doors = slices.DeleteFunc(r.doors, func(d string) bool { return d == guid })
+		}
+	case e.typ == TypePartition:
+		for _, o := range st.byGUID {
+			o.partitions = slices.DeleteFunc(o.partitions, func(p string) bool { return p == guid })
 		}
 	}
 }
@@ -722,6 +743,8 @@ func (st *store) call(e *entity, isNew bool, op Item) (func(), *sdkError) {
 			return nil, failf(codeInvalidOperation, "%s takes one cardholder", op.Func)
 		}
 		return st.groupSide(e.guid, op.Args[0], strings.HasPrefix(strings.ToLower(op.Func), "add"))
+	case "insertintopartition", "removefrompartition":
+		return nil, st.partitionCall(e, isNew, op)
 	}
 	return nil, failf(codeInvalidOperation, "Unknown method '%s' on entity type %s", op.Func, e.typ)
 }
@@ -927,6 +950,8 @@ func (st *store) read(e *entity, field string, now time.Time) (any, *sdkError) {
 		v, ok = readCredential(e, prop, now)
 	case e.typ == TypeCardholderGroup && prop == "members":
 		v, ok = st.members(e), true
+	case e.typ == TypePartition && prop == "members":
+		v, ok = st.partitionMembers(e.guid), true
 	}
 	if !ok {
 		return nil, failf(codeInvalidOperation, "Could not find property '%s' on entity type %s", field, e.typ)

@@ -72,6 +72,9 @@ type Server struct {
 	faults   []*Fault
 	log      []Request
 	lastSeen map[string]time.Time
+	// creation is each user session's creation partition (POST
+	// creationpartition/{guid}); it ends with the session.
+	creation map[string]string
 	colds    int
 	ev       eventState
 }
@@ -189,6 +192,7 @@ func New(opts ...Option) *Server {
 		streamBuf:  DefaultStreamBuffer,
 		st:         newStore(),
 		lastSeen:   map[string]time.Time{},
+		creation:   map[string]string{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -280,6 +284,7 @@ func (s *Server) ExpireSessions() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.lastSeen)
+	clear(s.creation)
 }
 
 // ColdStarts returns how many requests opened a new session.
@@ -520,6 +525,7 @@ func (s *Server) touchSession(user string) time.Duration {
 	if ok && now.Sub(last) <= s.idle {
 		return 0
 	}
+	delete(s.creation, user) // a new session starts in the root partition
 	s.colds++
 	return s.coldStart
 }
@@ -582,7 +588,12 @@ func (s *Server) route(r *http.Request, rel string, entry *Request) answer {
 		if !hasQ {
 			return s.fail(failf(codeInvalidOperation, "Missing q parameter"))
 		}
-		return s.entityQuery(r.Method, q)
+		return s.entityQuery(r.Method, q, entry.User)
+	case strings.HasPrefix(lower, "creationpartition/"):
+		if r.Method != http.MethodPost || hasQ {
+			return s.fail(failf(codeInvalidOperation, "Use POST creationpartition/{partition}"))
+		}
+		return s.setCreationPartition(entry.User, rel[len("creationpartition/"):])
 	case strings.HasPrefix(lower, "entity/exists/"):
 		if r.Method != http.MethodGet || hasQ {
 			return s.fail(failf(codeInvalidOperation, "Use GET entity/exists/{id}"))
@@ -638,7 +649,7 @@ func (s *Server) reportRoute(method, name, q string, hasQ bool) answer {
 	return s.report(q)
 }
 
-func (s *Server) entityQuery(method, q string) answer {
+func (s *Server) entityQuery(method, q, user string) answer {
 	items, err := ParseQuery(q)
 	if err != nil {
 		return s.fail(failf(codeInvalidOperation, "%s", err.Error()))
@@ -657,7 +668,9 @@ func (s *Server) entityQuery(method, q string) answer {
 	}
 	now := s.clock()
 	s.mu.Lock()
+	s.st.creation = s.creation[user]
 	results, ferr := s.st.run(segs, now)
+	s.st.creation = ""
 	s.mu.Unlock()
 	if ferr != nil {
 		return s.fail(ferr)
