@@ -60,7 +60,7 @@ func (p Payload) Text(c badge.Card) (string, error) {
 	if c.IsZero() {
 		return "", fmt.Errorf("%w: a QR code needs a card number", badge.ErrInvalid)
 	}
-	if err := c.Validate(); err != nil {
+	if err := badge.ValidateCard(c); err != nil {
 		return "", err
 	}
 	switch p.orDefault() {
