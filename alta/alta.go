@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -280,7 +279,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{cfg: cfg, orgPrefix: "/orgs/" + idSegment(cfg.OrgID), log: o.http.Logger(), now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, emailDomain: strings.ToLower(o.emailDomain),
 		events: o.events, directions: maps.Clone(o.directions), jitter: o.jitter}
-	secrets := []string{cfg.Password, url.QueryEscape(cfg.Password), jsonEscaped(cfg.Password)}
+	secrets := []string{cfg.Password} // and its wire forms (acshttp.NewRedactor)
 	if o.basic {
 		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
 		p.basic = "Basic " + cred

@@ -531,12 +531,14 @@ func (o *options) clients(cfg Config, basic string) (api, auth *acshttp.Client, 
 	if err := sameRegion(apiURL, authURL); err != nil {
 		return nil, nil, err
 	}
+	if err := checkHosts(apiURL, authURL); err != nil {
+		return nil, nil, err
+	}
 	hc, err := o.http.HTTPClient()
 	if err != nil {
 		return nil, nil, err
 	}
-	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
-		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
+	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic ")}
 	apiCfg := o.http.Config(Name, apiURL, hc, secrets...)
 	apiCfg.Throttled = gatewayThrottled
 	authCfg := apiCfg

@@ -142,7 +142,7 @@ type Provider struct {
 	stream   *http.Client // GET events: the same transport, no overall timeout
 	base     string
 	auth     string
-	user     string
+	userRef  string // the user for messages (see acshttp.Mention)
 	log      *slog.Logger
 	now      func() time.Time
 	rules    acs.Rules
@@ -182,7 +182,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		stream:   stream,
 		base:     base.String(),
 		auth:     "Basic " + token,
-		user:     cfg.Username,
+		userRef:  acshttp.Mention("user", cfg.Username, cfg.Password, cfg.ApplicationID),
 		log:      o.http.Logger(),
 		now:      o.clock,
 		rules:    o.rules,

@@ -647,10 +647,6 @@ func (p *Provider) Name() string { return Name }
 
 // redact removes the password and the current session token from s.
 func (p *Provider) redact(s string) string {
-	s = p.hc.Redact(s)
 	held, _ := p.sess.Held()
-	if tok := held.token; len(tok) >= 4 {
-		s = strings.ReplaceAll(s, tok, "[REDACTED]")
-	}
-	return s
+	return p.hc.Redact(s, held.token)
 }

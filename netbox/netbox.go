@@ -298,12 +298,3 @@ func (p *Provider) Name() string { return Name }
 // Location returns the controller's time zone the provider converts dates
 // with.
 func (p *Provider) Location() *time.Location { return p.loc }
-
-// redact removes the password and the current session ID from s.
-func (p *Provider) redact(s string) string {
-	s = p.hc.Redact(s)
-	if id := p.currentSession(); len(id) >= 4 {
-		s = strings.ReplaceAll(s, id, "[REDACTED]")
-	}
-	return s
-}

@@ -3,8 +3,8 @@
 // on, a custom CA, plain HTTP only to loopback unless allowed), a
 // per-provider rate limiter, retries of idempotent requests with backoff
 // that honours Retry-After, bounded response reading, debug logging without
-// secrets, redaction of secrets from any text that might reach an error,
-// and the classification of transport failures and HTTP statuses into acs
+// secrets, redaction of secrets from any text that might reach an error
+// (by the rule of MinSecretLen), and the classification of transport failures and HTTP statuses into acs
 // codes.
 //
 // Besides the Client, it holds the pieces every adapter's own loops need,
@@ -78,6 +78,12 @@ func CheckBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Parse's error quotes the whole URL, user information
+		// included: keep only what it says about it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("base URL is not a URL: %w", err)
 	}
 	if u.User != nil {
@@ -87,7 +93,9 @@ func CheckBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 		return nil, errors.New("base URL must not contain a query or fragment")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("base URL %q has no host", raw)
+		// Not quoted: "user:password@host" parses as a scheme and an
+		// opaque part, and would put the password into the message.
+		return nil, errors.New("base URL has no host: it needs a scheme and a host, such as https://acs.example.com")
 	}
 	switch u.Scheme {
 	case "https":
@@ -167,7 +175,8 @@ type Config struct {
 	// Throttled reports whether an answer means "slow down" even though its
 	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
 	Throttled func(status int, body []byte) bool
-	// Secrets are redacted from everything Redact sees.
+	// Secrets are redacted from everything Redact sees, by the rule of
+	// MinSecretLen.
 	Secrets []string
 }
 
@@ -176,7 +185,7 @@ type Client struct {
 	cfg   Config
 	rc    *retryablehttp.Client
 	base  string
-	redac *strings.Replacer
+	redac *Redactor
 }
 
 // Request is one API call.
@@ -234,13 +243,7 @@ func New(cfg Config) (*Client, error) {
 		cfg.RetryWaitMax = DefaultRetryWaitMax
 	}
 	c := &Client{cfg: cfg, base: cfg.BaseURL.String()}
-	var pairs []string
-	for _, s := range cfg.Secrets {
-		if len(s) >= 4 {
-			pairs = append(pairs, s, "[REDACTED]")
-		}
-	}
-	c.redac = strings.NewReplacer(pairs...)
+	c.redac = NewRedactor(cfg.Secrets...)
 
 	hc := *cfg.HTTPClient
 	base := hc.Transport
@@ -266,16 +269,20 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Redact replaces every configured secret in s.
-func (c *Client) Redact(s string) string { return c.redac.Replace(s) }
+// Redact removes from s every configured secret and each of more (the
+// session tokens of the moment, say), by the rule of MinSecretLen, and
+// blanks the values of secret-named fields.
+func (c *Client) Redact(s string, more ...string) string { return c.redac.Redact(s, more...) }
 
 // BaseURL returns the base URL as a string.
 func (c *Client) BaseURL() string { return c.base }
 
 // Do sends the request, retrying it when it is idempotent and the answer
 // or failure is transient, and returns the final answer whatever its
-// status. The error is non-nil only when no answer arrived (transport
-// failure, cancelled context, body too large); it never contains a secret.
+// status. The error is non-nil only when no usable answer arrived
+// (transport failure, cancelled context, body too large) or the answer
+// shows that the URL leads to the wrong protocol or certificate
+// (SchemeError, CertificateError); it never contains a secret.
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -319,6 +326,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if len(data) > MaxBody {
 		return nil, &OversizeError{Status: resp.StatusCode}
 	}
+	if plainToTLSAnswer(c.cfg.BaseURL.Scheme, resp.StatusCode, data) {
+		err := &SchemeError{Scheme: "http", Host: c.cfg.BaseURL.Host}
+		c.log(ctx, r, resp.StatusCode, attempts, start, err)
+		return nil, err
+	}
 	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
 }
@@ -345,7 +357,9 @@ func (e *OversizeError) Error() string {
 }
 
 // transportError strips the URL (which may carry a query with personal
-// data) from net/http's error and redacts what is left.
+// data) from net/http's error and redacts what is left; a failure that
+// shows the URL leads to the wrong protocol or certificate becomes a
+// SchemeError or CertificateError.
 func (c *Client) transportError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -354,6 +368,9 @@ func (c *Client) transportError(err error) error {
 	var pe *PaceError
 	if errors.As(err, &pe) {
 		return pe
+	}
+	if m := misdirected(err, c.cfg.BaseURL.Scheme, c.cfg.BaseURL.Host); m != nil {
+		return m
 	}
 	return &TransportError{msg: c.Redact(err.Error()), timeout: isTimeout(err)}
 }
@@ -404,10 +421,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, nil
 	}
 	if err != nil {
-		var te *tls.CertificateVerificationError
 		var pe *PaceError
-		if errors.As(err, &te) || errors.As(err, &pe) {
-			return false, nil
+		if errors.As(err, &pe) || misdirected(err, c.cfg.BaseURL.Scheme, c.cfg.BaseURL.Host) != nil {
+			return false, nil // asking again cannot change it
 		}
 		return true, nil
 	}
