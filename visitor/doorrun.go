@@ -158,7 +158,7 @@ func refusedForGood(err error) bool {
 		return false
 	}
 	switch acs.CodeOf(err) {
-	case acs.Unauthenticated, acs.PermissionDenied, acs.Unsupported:
+	case acs.Unauthenticated, acs.PermissionDenied, acs.Unsupported, acs.Misconfigured:
 		return true
 	}
 	return false

@@ -23,6 +23,46 @@
 // (its default retries POST too), its logger is off (ours is *slog.Logger),
 // and the final error is the last attempt's own answer, not a generic
 // "giving up" error.
+//
+// # Misdirected requests
+//
+// A server that answers in another protocol than the URL names (plain
+// HTTP to https, TLS to http) is a SchemeError, a certificate the client
+// does not trust a CertificateError: neither is retried, and
+// TransportFailure classifies both acs.Misconfigured, never "no answer".
+//
+// # Telemetry
+//
+// Through the OpenTelemetry API only (the SDK is the application's
+// choice): Config.MeterProvider and Config.TracerProvider, set by each
+// adapter's WithMeterProvider and WithTracerProvider. Without them nothing
+// is recorded, and the global providers are never used. The instruments,
+// of meter ScopeName:
+//
+//	acsbridge.acs.request.duration   histogram, s        each HTTP attempt (retries included, the
+//	                                                     client's pacing wait excluded); attributes
+//	                                                     acs.provider, acs.operation,
+//	                                                     http.request.method, acs.status_class
+//	                                                     ("2xx" … "5xx", "none" without an answer)
+//	acsbridge.acs.request.errors     counter, {error}    attempts that got no answer or a status of
+//	                                                     400 or more; acs.provider, acs.operation,
+//	                                                     acs.code (the code of the failure, of the
+//	                                                     status by CodeForStatus, or "rate limited"
+//	                                                     for a throttled answer; the adapter may
+//	                                                     classify the answer further)
+//	acsbridge.acs.request.over_limit counter, {answer}   over-limit answers: acs.limit "acs" for a
+//	                                                     429 or the ACS's own slow-down answer
+//	                                                     (Config.Throttled), "client" for a request
+//	                                                     the client's rate limit could not send
+//	                                                     before its deadline; acs.provider,
+//	                                                     acs.operation
+//
+// Each Do is a client span "<provider> <operation>" (a child of the span
+// in its context) with acs.provider, acs.operation, http.request.method,
+// server.address, http.response.status_code, acs.attempts and, when it
+// failed, acs.code and an error status; each failed attempt adds an event.
+// Neither metrics nor spans carry a path, a query, a body, a header or
+// any text from the ACS: only names, codes and counts.
 package acshttp
 
 import (
@@ -43,6 +83,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
 
@@ -178,6 +220,11 @@ type Config struct {
 	// Secrets are redacted from everything Redact sees, by the rule of
 	// MinSecretLen.
 	Secrets []string
+	// MeterProvider receives the request metrics, TracerProvider a span
+	// per request (see the package documentation); nil means none: no
+	// global provider is used.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // Client sends requests to one API.
@@ -186,6 +233,7 @@ type Client struct {
 	rc    *retryablehttp.Client
 	base  string
 	redac *Redactor
+	tel   *telemetry
 }
 
 // Request is one API call.
@@ -250,7 +298,12 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &pacedTransport{next: base, limiter: cfg.Limiter}
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("acshttp: instruments: %w", err)
+	}
+	c.tel = tel
+	hc.Transport = &pacedTransport{next: &measuredTransport{c: c, next: base}, limiter: cfg.Limiter}
 	c.rc = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       nil,
@@ -283,17 +336,36 @@ func (c *Client) BaseURL() string { return c.base }
 // (transport failure, cancelled context, body too large) or the answer
 // shows that the URL leads to the wrong protocol or certificate
 // (SchemeError, CertificateError); it never contains a secret.
+//
+// Each call is a client span "<provider> <op>" of the Config's
+// TracerProvider, and each attempt is measured (see the package
+// documentation).
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, span := c.startSpan(ctx, r)
+	attempts := 0
+	resp, err := c.do(ctx, r, &attempts)
+	status := 0
+	if resp != nil {
+		status = resp.Status
+	}
+	c.endSpan(span, status, attempts, err)
+	return resp, err
+}
+
+// do is Do without the span; it counts the attempts it sends in attempts.
+func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, error) {
 	u := c.base + r.Path
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
-	attempts := 0
 	ctx = context.WithValue(ctx, idempotentKey, r.Idempotent)
-	ctx = context.WithValue(ctx, attemptsKey, &attempts)
+	ctx = context.WithValue(ctx, attemptsKey, attempts)
+	if c.tel.on {
+		ctx = context.WithValue(ctx, callKey{}, call{op: r.Op, method: r.Method})
+	}
 	var body any
 	if r.Body != nil {
 		body = r.Body
@@ -312,7 +384,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return nil, ctxErr
 		}
 		terr := c.transportError(err)
-		c.log(ctx, r, 0, attempts, start, terr)
+		if isPace(terr) {
+			c.paceExceeded(ctx, r.Op)
+		}
+		c.log(ctx, r, 0, *attempts, start, terr)
 		return nil, terr
 	}
 	defer resp.Body.Close()
@@ -328,11 +403,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	if plainToTLSAnswer(c.cfg.BaseURL.Scheme, resp.StatusCode, data) {
 		err := &SchemeError{Scheme: "http", Host: c.cfg.BaseURL.Host}
-		c.log(ctx, r, resp.StatusCode, attempts, start, err)
+		c.log(ctx, r, resp.StatusCode, *attempts, start, err)
 		return nil, err
 	}
-	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
+	c.log(ctx, r, resp.StatusCode, *attempts, start, nil)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: *attempts}, nil
 }
 
 // PaceError reports that the client's own rate limiter would have made the
