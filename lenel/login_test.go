@@ -213,3 +213,17 @@ func TestUndocumentedRefusalAsksAboutTheSessionOnce(t *testing.T) {
 		t.Errorf("%d requests, %d keepalives, %d logins; want the listing and one keepalive", n, k, logins(e))
 	}
 }
+
+// A one-letter or common password leaves the refusal readable. Before,
+// with the password "s": "OnGuard refu[REDACTED]ed the login
+// (u[REDACTED]er name, pa[REDACTED][REDACTED]word or directory)".
+func TestShortPasswordsDoNotMangleTheRefusal(t *testing.T) {
+	for _, pw := range []string{"s", "a", "admin", "password"} {
+		e := newEnv(t, envOpts{opts: []Option{WithRetry(-1, 0, 0)}, cfg: func(c *Config) { c.Password = pw }})
+		err := e.p.Ping(t.Context())
+		const want = "lenel ping: unauthenticated: OnGuard refused the login (user name, password or directory): OpenAccess HTTP 401"
+		if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "REDACTED") {
+			t.Errorf("password %q:\n got %v\nwant %s…", pw, err, want)
+		}
+	}
+}

@@ -372,6 +372,11 @@ func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, e
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.Method, u, body)
 	if err != nil {
+		// Without the URL, whose query may hold personal data.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, errors.New(c.Redact(err.Error()))
 	}
 	for k, vs := range r.Header {
