@@ -58,6 +58,8 @@ func notOAuth(resp *acshttp.Response, ve *APIError) string {
 	switch {
 	case resp.Status == 596:
 		return "the API gateway's 596 Service Not Found, as the API answers an unknown path"
+	case resp.Status >= 500:
+		return "" // an outage page says nothing about the URL
 	case resp.Status == http.StatusNotFound || resp.Status == http.StatusMethodNotAllowed:
 		return fmt.Sprintf("HTTP %d: there is no token endpoint there", resp.Status)
 	case resp.Status == http.StatusUnauthorized && ve.OAuthError == "unauthorized" &&

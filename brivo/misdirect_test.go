@@ -72,6 +72,26 @@ func TestAuthURLNotOAuthIsMisconfigured(t *testing.T) {
 	}
 }
 
+// An outage page from the auth server stays an outage.
+func TestAuthServerOutagePageIsUnavailable(t *testing.T) {
+	e, _ := clockEnv(t)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("<html><body>Maintenance</body></html>"))
+	}))
+	t.Cleanup(other.Close)
+	cfg := simConfig(e.srv.URL)
+	cfg.AuthURL = other.URL
+	p, err := New(cfg, testOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Unavailable {
+		t.Fatalf("got %v (code %v), want unavailable", err, acs.CodeOf(err))
+	}
+}
+
 // The API URL leading to the auth server: the token comes, the group
 // listing is not there.
 func TestBaseURLNotTheAPIIsMisconfigured(t *testing.T) {
