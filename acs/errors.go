@@ -27,6 +27,12 @@ const (
 	Unsupported                  // the ACS or adapter cannot do this at all
 	Conflict                     // the state at the ACS prevents the operation (e.g. card held by someone else)
 	Canceled                     // the caller's context ended
+	// Misconfigured: the adapter's settings do not fit the server that
+	// answered (a URL without the API's path, the API and login URLs
+	// swapped, https to a port that speaks plain HTTP, a certificate not
+	// trusted). The server did answer; asking again changes nothing until
+	// the configuration is fixed, so it is not retryable.
+	Misconfigured
 )
 
 var codeNames = [...]string{
@@ -41,6 +47,7 @@ var codeNames = [...]string{
 	Unsupported:      "unsupported",
 	Conflict:         "conflict",
 	Canceled:         "canceled",
+	Misconfigured:    "misconfigured",
 }
 
 // String returns the code's lower-case name, such as "not found".
@@ -68,6 +75,7 @@ var (
 	ErrUnsupported      error = &codeError{Unsupported}
 	ErrConflict         error = &codeError{Conflict}
 	ErrCanceled         error = &codeError{Canceled}
+	ErrMisconfigured    error = &codeError{Misconfigured}
 	ErrUnknown          error = &codeError{Unknown}
 )
 
@@ -94,6 +102,8 @@ func (c Code) Sentinel() error {
 		return ErrConflict
 	case Canceled:
 		return ErrCanceled
+	case Misconfigured:
+		return ErrMisconfigured
 	}
 	return ErrUnknown
 }

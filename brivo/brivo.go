@@ -234,6 +234,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -339,6 +342,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger logs one debug line per HTTP attempt and token events.
 // Secrets are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "brivo". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "brivo <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used for token expiry and the catalogue cache
 // (default time.Now).
@@ -531,12 +550,14 @@ func (o *options) clients(cfg Config, basic string) (api, auth *acshttp.Client, 
 	if err := sameRegion(apiURL, authURL); err != nil {
 		return nil, nil, err
 	}
+	if err := checkHosts(apiURL, authURL); err != nil {
+		return nil, nil, err
+	}
 	hc, err := o.http.HTTPClient()
 	if err != nil {
 		return nil, nil, err
 	}
-	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
-		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
+	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic ")}
 	apiCfg := o.http.Config(Name, apiURL, hc, secrets...)
 	apiCfg.Throttled = gatewayThrottled
 	authCfg := apiCfg

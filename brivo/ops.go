@@ -26,7 +26,7 @@ func (p *Provider) Ping(ctx context.Context) error {
 		return err
 	}
 	if !ok2xx(resp) {
-		return p.statusError(op, resp)
+		return p.pingMisdirected(resp, p.statusError(op, resp))
 	}
 	return nil
 }

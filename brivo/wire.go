@@ -70,16 +70,11 @@ func throttledResponse(resp *acshttp.Response) bool {
 
 // redact removes every secret, the current tokens included, from s.
 func (p *Provider) redact(s string) string {
-	s = p.api.Redact(s)
-	if p.tokens != nil {
-		a, r := p.tokens.secrets()
-		for _, t := range [...]string{a, r} {
-			if len(t) >= 4 {
-				s = strings.ReplaceAll(s, t, "[REDACTED]")
-			}
-		}
+	if p.tokens == nil {
+		return p.api.Redact(s)
 	}
-	return s
+	a, r := p.tokens.secrets()
+	return p.api.Redact(s, a, r)
 }
 
 // vendorMessage extracts the human-readable part of an error body.

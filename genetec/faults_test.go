@@ -98,7 +98,7 @@ func TestWrongBaseURI(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.Ping(context.Background())
-	if acs.CodeOf(err) != acs.NotFound || !strings.Contains(err.Error(), "Base URI") {
+	if acs.CodeOf(err) != acs.Misconfigured || acs.IsRetryable(err) || !strings.Contains(err.Error(), "Base URI") {
 		t.Fatalf("got %v", err)
 	}
 	// A revocation must never take an HTML 404 for "already gone".

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -101,6 +104,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // replacing a stale credential at info or warn level.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "genetec". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "genetec <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
+
 // WithClock sets the clock used to judge whether an existing credential
 // is still active (default time.Now).
 func WithClock(now func() time.Time) Option {
@@ -143,7 +162,7 @@ type Provider struct {
 	stream   *http.Client // GET events: the same transport, no overall timeout
 	base     string
 	auth     string
-	user     string
+	userRef  string // the user for messages (see acshttp.Mention)
 	log      *slog.Logger
 	now      func() time.Time
 	rules    acs.Rules
@@ -186,7 +205,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		stream:   stream,
 		base:     base.String(),
 		auth:     "Basic " + token,
-		user:     cfg.Username,
+		userRef:  acshttp.Mention("user", cfg.Username, cfg.Password, cfg.ApplicationID),
 		log:      o.http.Logger(),
 		now:      o.clock,
 		rules:    o.rules,

@@ -206,6 +206,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
@@ -418,6 +421,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger sets the logger (default: none). Requests are logged at debug
 // level, without secrets.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "lenel". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "lenel <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used for badge windows on revoke, badge
 // activity and session renewal (default time.Now).
@@ -647,10 +666,6 @@ func (p *Provider) Name() string { return Name }
 
 // redact removes the password and the current session token from s.
 func (p *Provider) redact(s string) string {
-	s = p.hc.Redact(s)
 	held, _ := p.sess.Held()
-	if tok := held.token; len(tok) >= 4 {
-		s = strings.ReplaceAll(s, tok, "[REDACTED]")
-	}
-	return s
+	return p.hc.Redact(s, held.token)
 }

@@ -153,7 +153,7 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 			if ctx.Err() != nil {
 				return acs.Wrap(r.op, Name, acs.Canceled, ctx.Err())
 			}
-			return acshttp.TransportFailure(r.op, Name, errors.New(p.redact(err.Error())))
+			return acshttp.TransportFailure(r.op, Name, err) // acshttp errors hold no secret
 		}
 		p.touch()
 		if resp.Status >= 200 && resp.Status < 300 {

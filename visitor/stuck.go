@@ -62,9 +62,9 @@ func opNoun(op Op) string {
 
 // escalate hands the items a committed transaction found stuck to the
 // handler and the log.
-func (e *Engine) escalate(items []StuckItem) {
+func (e *Engine) escalate(ctx context.Context, items []StuckItem) {
 	for _, s := range items {
-		e.log.Error("visitor: ACS operation stuck", "op", s.Item.Op, "visit", s.Item.VisitID,
+		e.log.ErrorContext(ctx, "visitor: ACS operation stuck", "op", s.Item.Op, "visit", s.Item.VisitID,
 			"attempts", s.Item.Attempts, "reason", s.Reason, "err", s.Err)
 		if e.onStuck != nil {
 			e.onStuck(s)
