@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/internal/providers"
 )
 
@@ -81,12 +82,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	return (&app{stdout: stdout, stderr: stderr, now: time.Now}).run(ctx, args, lookupEnv)
 }
 
-// minRedactLen is the shortest secret redacted from an error message: a
-// shorter one would also match ordinary text ("admin" in a user name, a
-// one-letter password in every word). Secrets never go into acsctl's own
-// messages; this only guards against one that an ACS echoed back.
-const minRedactLen = 8
-
 // run executes the command line and returns the exit status: 0 on success
 // (help, version and "nothing to revoke" included), 2 for a usage error,
 // 1 for anything else. An error is one line on stderr.
@@ -95,12 +90,10 @@ func (a *app) run(ctx context.Context, args []string, lookupEnv func(string) (st
 	if err == nil {
 		return 0
 	}
-	msg := err.Error()
-	for _, s := range a.g.secrets() {
-		if len(s) >= minRedactLen {
-			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
-		}
-	}
+	// Secrets never go into acsctl's own messages; this guards against
+	// one an ACS echoed back, by the SDK's rule (acshttp.MinSecretLen:
+	// shorter values would also match ordinary words).
+	msg := acshttp.RedactSecrets(err.Error(), a.g.secrets()...)
 	msg = strings.Join(strings.Fields(msg), " ") // one line
 	var ue *usageError
 	if !errors.As(err, &ue) {
