@@ -235,11 +235,11 @@ func (i *Issuer) getUser(ctx context.Context, op, id string) (u mobileUser, foun
 // caller settles a lost answer by searching again.
 func (i *Issuer) createUser(ctx context.Context, op string, p acs.Person) (string, error) {
 	body := map[string]any{
-		"schemas":    []string{schemaUser, schemaUserAction},
-		"externalId": p.ExternalID,
-		"name":       nameJSON{FamilyName: p.LastName, GivenName: p.FirstName},
+		"schemas":        []string{schemaUser, schemaUserAction},
+		"externalId":     p.ExternalID,
+		"name":           nameJSON{FamilyName: p.LastName, GivenName: p.FirstName},
 		schemaUserAction: map[string]string{"partNumber": i.cfg.PartNumber},
-		"meta":       map[string]string{"resourceType": "PACSUser"},
+		"meta":           map[string]string{"resourceType": "PACSUser"},
 	}
 	if p.Email != "" {
 		body["emails"] = []emailJSON{{Value: p.Email}}

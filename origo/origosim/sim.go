@@ -220,7 +220,9 @@ func WithRateLimit(n int) Option { return func(s *Server) { s.rateLimit = n } }
 
 // WithPartNumbers replaces the seeded part numbers (default
 // DefaultPartNumber).
-func WithPartNumbers(pns ...string) Option { return func(s *Server) { s.partNumbers = slices.Clone(pns) } }
+func WithPartNumbers(pns ...string) Option {
+	return func(s *Server) { s.partNumbers = slices.Clone(pns) }
+}
 
 // WithAutoAccept makes the phone accept every invitation at once: the
 // invitation is answered ACKNOWLEDGED with its credential ISSUED and a
