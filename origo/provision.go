@@ -225,10 +225,19 @@ func (i *Issuer) waiting(op, ext string, invited time.Time) error {
 	return i.notAccepted(op, ext, i.spacing(now.Sub(since)))
 }
 
-// notAccepted is the error of a provision waiting for the phone.
+// notAccepted is the error of a provision waiting for the phone; wait is
+// the time until Origo is asked again. Its RetryAfter is that wait when
+// no callback can arrive; with callbacks configured it is at most the
+// shortest poll interval, so that the caller's next attempt (the outbox's
+// own backoff, 5 minutes at most by default) acts on a callback soon
+// after it arrives, at no cost at Origo in between.
 func (i *Issuer) notAccepted(op, ext string, wait time.Duration) error {
 	wait = max(wait, time.Second)
-	return &acs.Error{Op: op, Provider: Name, Code: acs.Unavailable, RetryAfter: wait, Err: ErrNotAccepted,
+	retry := wait
+	if i.cbAuth.set() {
+		retry = min(wait, i.pollMin)
+	}
+	return &acs.Error{Op: op, Provider: Name, Code: acs.Unavailable, RetryAfter: retry, Err: ErrNotAccepted,
 		Message: fmt.Sprintf("the mobile invitation of %s is not accepted yet; Origo is asked again in %s, sooner after a callback", ext, wait.Round(time.Second))}
 }
 
