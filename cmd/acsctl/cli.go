@@ -17,6 +17,9 @@ import (
 // globals holds the global flags.
 type globals struct {
 	provider string
+	// issuer names a credential issuer put in front of the provider
+	// (--issuer origo); empty for none.
+	issuer string
 	// settings holds the connection settings (--url, --password, …), one
 	// flag per setting of the provider registry.
 	settings           providers.Config
@@ -175,6 +178,7 @@ func globalFlags(g *globals) *flagSet {
 	g.settings = providers.Config{}
 	fs := newFlagSet("acsctl")
 	fs.String(&g.provider, "provider", "", "`NAME` of the access control system: "+wantProviders())
+	fs.String(&g.issuer, "issuer", "", "`NAME` of a credential issuer in front of the provider, the door ACS: "+strings.Join(providers.IssuerNames(), ", "))
 	for _, s := range providers.Settings() {
 		fs.Value(settingFlag{g.settings, s}, string(s), settingSummary[s])
 	}

@@ -54,11 +54,12 @@
 // Fault injection: AddFault (a status with a SCIM error body, a dropped
 // connection before or after the change is committed, token expiry, or a
 // delay through the injectable sleep) for requests matching a method and
-// a path (or path prefix), SetDown (every request dropped: an outage), ExpireTokens
-// and SetRateLimit. The oracle (User, Users, Census) answers from the
-// server's own state; Accept, AcceptWithCard and RevokeOnPhone act as the
-// visitor's phone; Requests returns a log of every request without
-// secrets.
+// a path (or path prefix), SetDown (every request dropped: an outage),
+// SetLatency, ExpireTokens and SetRateLimit. The oracle (User, Users,
+// Census) answers from the server's own state; Accept and AcceptWithCard
+// act as the visitor's phone, AddUser and RevokeCredential as an
+// administrator behind the adapter's back; Requests returns a log of
+// every request without secrets.
 //
 // A Server is safe for concurrent use.
 package origosim
@@ -257,6 +258,7 @@ type Server struct {
 	cbClient                    *http.Client
 
 	mu          sync.Mutex
+	latency     time.Duration
 	rateLimit   int
 	starts      []time.Time // request times within the rate window
 	throttled   int
@@ -305,6 +307,13 @@ func (s *Server) Organization() string { return s.org }
 func (s *Server) nextID() int64 {
 	s.seq++
 	return s.seq
+}
+
+// SetLatency delays every request by d (through the sleep of WithSleep).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	s.latency = max(d, 0)
+	s.mu.Unlock()
 }
 
 // SetRateLimit changes the rate limit: n requests in any RateWindow (0:
@@ -389,8 +398,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	fault := s.matchFault(r.Method, r.URL.Path)
-	down := s.down
+	down, latency := s.down, s.latency
 	s.mu.Unlock()
+	if latency > 0 {
+		s.sleep(r.Context(), latency)
+	}
 	if fault != nil && fault.Kind == FaultDelay {
 		s.sleep(r.Context(), fault.Delay)
 		fault = nil
