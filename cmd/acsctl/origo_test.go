@@ -82,7 +82,9 @@ func TestSimulateOrigo(t *testing.T) {
 	w := &firstLine{done: make(chan struct{})}
 	var stderr bytes.Buffer
 	exited := make(chan int, 1)
-	go func() { exited <- run(ctx, []string{"simulate", "origo"}, w, &stderr, func(string) (string, bool) { return "", false }) }()
+	go func() {
+		exited <- run(ctx, []string{"simulate", "origo"}, w, &stderr, func(string) (string, bool) { return "", false })
+	}()
 	select {
 	case <-w.done:
 	case code := <-exited:
