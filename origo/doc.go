@@ -207,10 +207,10 @@
 //     deletion and the user's (4).
 //   - Ping: the door's ping, the token and the part-number listing.
 //
-// With 50 requests in 5 minutes, an organisation invites about 15
-// visitors in 5 minutes, fewer while many invitations are polled: the
-// rate-limit window queues the rest, and a call that would wait past its
-// deadline is a RateLimited error carrying the wait.
+// With 50 requests in 5 minutes, an organisation takes about 12 new
+// visitors (4 requests each) in 5 minutes, fewer while many invitations
+// are polled: the rate-limit window queues the rest, and a call that would
+// wait past its deadline is a RateLimited error carrying the wait.
 //
 // # Errors
 //
