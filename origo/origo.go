@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -170,6 +173,23 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger logs one debug line per HTTP attempt, and the invitations
 // waiting for a phone. Secrets and invitation codes are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) for the requests to Origo on mp, with acs.provider
+// "origo"; the door provider records its own with its options. Default:
+// none (nothing is recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request to Origo a client span of tp
+// named "origo <operation>", a child of the span in the caller's context.
+// Spans carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock of token renewal, the rate-limit window,
 // polling and the 403 classification (default time.Now).
