@@ -79,6 +79,15 @@ var (
 	ErrUnknown          error = &codeError{Unknown}
 )
 
+// ErrAwaitingPerson is the cause of a retryable error that waits on a
+// person, not on the ACS: a mobile invitation the visitor has not accepted
+// on their phone yet, for instance. A provider returns it wrapped in an
+// Unavailable *Error whose RetryAfter says when asking again is
+// worthwhile. A caller retries as it would after an outage, but such an
+// operation is not failing: the visitor engine does not report it as stuck
+// however long it waits (the visit's window bounds the wait).
+var ErrAwaitingPerson = errors.New("acs: waiting for a person to act")
+
 // Sentinel returns the sentinel error of c (ErrUnknown for codes without one).
 func (c Code) Sentinel() error {
 	switch c {

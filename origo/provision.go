@@ -2,7 +2,6 @@ package origo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -14,8 +13,9 @@ import (
 // visitor's phone has not accepted the invitation: an Unavailable
 // *acs.Error (retryable) whose RetryAfter says when asking Origo again is
 // worthwhile. errors.Is(err, ErrNotAccepted) tells it from an outage, in a
-// visitor.WithStuck handler for instance.
-var ErrNotAccepted = errors.New("origo: the visitor has not accepted the mobile invitation yet")
+// visitor.WithStuck handler for instance. It wraps acs.ErrAwaitingPerson,
+// so the visitor engine does not report the wait as a stuck provision.
+var ErrNotAccepted = fmt.Errorf("origo: the visitor has not accepted the mobile invitation yet (%w)", acs.ErrAwaitingPerson)
 
 // provisionState is what Provision learned at Origo.
 type provisionState struct {
