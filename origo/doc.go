@@ -87,11 +87,11 @@
 //     external ID with its open invitations and credentials, so a sign-out
 //     before the phone accepted deletes the user and the invitation, and
 //     the phone can no longer accept.
-//   - Stuck reports. The visitor engine reports an item as stuck after 10
-//     attempts or an hour (visitor.WithStuck), and keeps retrying it. An
-//     invitation that waits longer than that is reported too; in the
-//     WithStuck handler errors.Is(s.Err, ErrNotAccepted) tells it from an
-//     outage.
+//   - No stuck reports for the wait. ErrNotAccepted wraps
+//     acs.ErrAwaitingPerson, so the visitor engine keeps retrying an
+//     invitation that waits for hours without reporting it stuck
+//     (visitor.WithStuck) or listing it in Engine.Stuck; an outage of
+//     Origo or of the door ACS is reported as usual.
 //
 // A card the door ACS refuses for good (a Conflict: another cardholder
 // holds the number; an unknown level; a number that does not fit the
