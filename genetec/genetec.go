@@ -124,6 +124,12 @@ func WithEvents(e EventOptions) Option {
 	}
 }
 
+// WithConcurrency sets how many requests of one listing (the report
+// pages of AccessLevels and the name reads that follow them) are in
+// flight at once (default acshttp.DefaultConcurrency; 1: one after the
+// other). The rate limit, when set, paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithPageSize sets how many entities a report page holds (default
 // DefaultPageSize); entity reads are batched by at most 50.
 func WithPageSize(n int) Option {
@@ -147,10 +153,12 @@ type Provider struct {
 	now      func() time.Time
 	rules    acs.Rules
 	pageSize int
-	locks    acshttp.KeyedMutex
-	events   EventOptions
-	timers   timers
-	cache    entityCache
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
+	locks       acshttp.KeyedMutex
+	events      EventOptions
+	timers      timers
+	cache       entityCache
 }
 
 var (
@@ -178,17 +186,18 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
 	return &Provider{
-		http:     client,
-		stream:   stream,
-		base:     base.String(),
-		auth:     "Basic " + token,
-		user:     cfg.Username,
-		log:      o.http.Logger(),
-		now:      o.clock,
-		rules:    o.rules,
-		pageSize: o.pageSize,
-		events:   o.events,
-		timers:   o.timers,
+		http:        client,
+		stream:      stream,
+		base:        base.String(),
+		auth:        "Basic " + token,
+		user:        cfg.Username,
+		log:         o.http.Logger(),
+		now:         o.clock,
+		rules:       o.rules,
+		pageSize:    o.pageSize,
+		concurrency: o.http.Concurrency(),
+		events:      o.events,
+		timers:      o.timers,
 	}, nil
 }
 

@@ -394,6 +394,13 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // itself gives up after 30 s; contexts still apply).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
+// WithConcurrency sets how many requests of one listing (the pages of
+// AccessLevels and of the other listings, once the first page has told
+// how many there are) are in flight at once (default
+// acshttp.DefaultConcurrency; 1: one after the other). The rate limit
+// paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithRateLimit paces requests to perSecond a second in bursts of up to
 // burst (0 means 1); a rate of 0 turns the limiter off (the default:
 // OpenAccess documents no rate limit).
@@ -485,6 +492,8 @@ type Provider struct {
 	badgeID BadgeIDFunc
 	cardOf  CardFunc // nil: events carry no card data
 	ev      eventSettings
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time
@@ -564,6 +573,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		badgeID:        o.badgeID,
 		cardOf:         o.cardOf,
 		ev:             o.events,
+		concurrency:    o.http.Concurrency(),
 		keepAliveEvery: o.keepAlive,
 		ticks:          o.keepAliveTicks,
 		stop:           make(chan struct{}),

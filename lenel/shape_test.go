@@ -415,7 +415,9 @@ func TestRemoveCardholderRequestShape(t *testing.T) {
 }
 
 func TestListingsPageThrough(t *testing.T) {
-	e := newEnv(t, envOpts{})
+	// One page after the other, so that the requests come in order (the
+	// order of concurrent pages is TestAccessLevelsConcurrentOrder's).
+	e := newEnv(t, envOpts{opts: []Option{WithConcurrency(1)}})
 	for i := range 248 {
 		e.sim.AddAccessLevel("Level " + strconv.Itoa(i))
 	}

@@ -34,6 +34,7 @@ type ClientOptions struct {
 	retryWaitMax time.Duration
 	allowHTTP    bool
 	logger       *slog.Logger
+	concurrency  int
 	errs         []error
 }
 
