@@ -482,7 +482,8 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
 		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter, concurrency: o.http.Concurrency(),
 	}
-	p.cat.ttl = o.cacheTTL
+	p.cat.groups.TTL, p.cat.groups.Now = o.cacheTTL, o.now
+	p.cat.formats.TTL, p.cat.formats.Now = o.cacheTTL, o.now
 	p.lookups.init(o.cacheTTL)
 	p.tokens = newTokenSource(p)
 	return p, nil

@@ -159,6 +159,9 @@ type Provider struct {
 	events      EventOptions
 	timers      timers
 	cache       entityCache
+	// groups are the cardholder groups confirmed to exist, trusted for
+	// acshttp.DefaultCatalogTTL.
+	groups acshttp.Checked[guid]
 }
 
 var (
@@ -185,7 +188,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	return &Provider{
+	p := &Provider{
 		http:        client,
 		stream:      stream,
 		base:        base.String(),
@@ -198,7 +201,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		concurrency: o.http.Concurrency(),
 		events:      o.events,
 		timers:      o.timers,
-	}, nil
+	}
+	p.groups.Now = o.clock
+	return p, nil
 }
 
 // newOptions applies opts over the defaults and reports every value they

@@ -523,12 +523,12 @@ type Provider struct {
 	retries                    int
 	retryWaitMin, retryWaitMax time.Duration
 
-	// Cached lookups, guarded by cmu.
-	cmu       sync.Mutex
-	statuses  *statusIDs
-	statusAt  time.Time
-	badgeType int64
-	typeAt    time.Time
+	// Catalogues, each loaded once for all callers and kept for
+	// cacheTTL: the badge statuses, the default visitor badge type
+	// (/settings/visit), and the access levels confirmed to exist.
+	statuses  acshttp.Catalog[statusIDs]
+	badgeType acshttp.Catalog[int64]
+	levels    acshttp.Checked[int64]
 
 	// Door event lookups (events.go), guarded by emu.
 	emu     sync.Mutex
@@ -580,6 +580,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		loginBackoff:   acshttp.Backoff{Min: minLoginBackoff, Max: maxLoginBackoff},
 	}
 	p.retries, p.retryWaitMin, p.retryWaitMax = o.http.Retry()
+	p.statuses.TTL, p.statuses.Now = cacheTTL, o.now
+	p.badgeType.TTL, p.badgeType.Now = cacheTTL, o.now
+	p.levels.TTL, p.levels.Now = cacheTTL, o.now
 	p.sess.Usable = func(s session) bool { return p.now().Before(s.renewAt) }
 	return p, nil
 }
