@@ -131,6 +131,10 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	}
 	defer unlock()
 	res, err := p.provision(ctx, op, pl)
+	if c := acs.CodeOf(err); c == acs.NotFound || c == acs.InvalidArgument {
+		// A group confirmed earlier may be gone: check it next time.
+		p.groups.Forget(pl.groups...)
+	}
 	return res, acs.Wrap(op, Name, acs.Unknown, err)
 }
 
