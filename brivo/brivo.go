@@ -319,6 +319,13 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // still apply).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
+// WithConcurrency sets how many requests of one listing (the pages of
+// AccessLevels and of the other listings, once the first page has told
+// how many there are) are in flight at once (default
+// acshttp.DefaultConcurrency; 1: one after the other). The rate limit
+// paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithRateLimit paces requests to perSecond a second in bursts of up to
 // burst (0 means 1); a rate of 0 turns the limiter off. The default is
 // DefaultRateLimit in bursts of half of it.
@@ -451,6 +458,8 @@ type Provider struct {
 	// invConcurrency and invPrefix tune Holdings (inventory.go).
 	invConcurrency int
 	invPrefix      string
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
@@ -490,9 +499,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		api: api, auth: auth, cfg: cfg, basic: basic, log: o.http.Logger(), now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, language: o.language,
 		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
-		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter,
+		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter, concurrency: o.http.Concurrency(),
 	}
-	p.cat.ttl = o.cacheTTL
+	p.cat.groups.TTL, p.cat.groups.Now = o.cacheTTL, o.now
+	p.cat.formats.TTL, p.cat.formats.Now = o.cacheTTL, o.now
 	p.lookups.init(o.cacheTTL)
 	p.tokens = newTokenSource(p)
 	return p, nil

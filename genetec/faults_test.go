@@ -477,7 +477,7 @@ func TestEntityVanishesDuringLookup(t *testing.T) {
 		t.Fatalf("one vanished entity: %v", err)
 	}
 	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "entity", Fail: gone, Times: 2})
-	_, err = e.p.Provision(ctx, grant(2))
+	_, err = e.p.Provision(ctx, grant(2, genetecsim.SeedFloor3Group)) // a group not yet confirmed: read
 	if acs.CodeOf(err) != acs.Unavailable {
 		t.Fatalf("got %v, want unavailable", err)
 	}

@@ -144,6 +144,12 @@ func WithEvents(e EventOptions) Option {
 	}
 }
 
+// WithConcurrency sets how many requests of one listing (the report
+// pages of AccessLevels and the name reads that follow them) are in
+// flight at once (default acshttp.DefaultConcurrency; 1: one after the
+// other). The rate limit, when set, paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithPageSize sets how many entities a report page holds (default
 // DefaultPageSize); entity reads are batched by at most 50.
 func WithPageSize(n int) Option {
@@ -167,10 +173,15 @@ type Provider struct {
 	now      func() time.Time
 	rules    acs.Rules
 	pageSize int
-	locks    acshttp.KeyedMutex
-	events   EventOptions
-	timers   timers
-	cache    entityCache
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
+	locks       acshttp.KeyedMutex
+	events      EventOptions
+	timers      timers
+	cache       entityCache
+	// groups are the cardholder groups confirmed to exist, trusted for
+	// acshttp.DefaultCatalogTTL.
+	groups acshttp.Checked[guid]
 	// partGUID is the Security Center partition the Provider creates in
 	// and confines its lookups to (WithPartition); zero for none.
 	partGUID guid
@@ -200,20 +211,23 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	return &Provider{
-		http:     client,
-		stream:   stream,
-		base:     base.String(),
-		auth:     "Basic " + token,
-		userRef:  acshttp.Mention("user", cfg.Username, cfg.Password, cfg.ApplicationID),
-		log:      o.http.Logger(),
-		now:      o.clock,
-		rules:    o.rules,
-		pageSize: o.pageSize,
-		events:   o.events,
-		timers:   o.timers,
-		partGUID: o.partGUID,
-	}, nil
+	p := &Provider{
+		http:        client,
+		stream:      stream,
+		base:        base.String(),
+		auth:        "Basic " + token,
+		userRef:     acshttp.Mention("user", cfg.Username, cfg.Password, cfg.ApplicationID),
+		log:         o.http.Logger(),
+		now:         o.clock,
+		rules:       o.rules,
+		pageSize:    o.pageSize,
+		concurrency: o.http.Concurrency(),
+		events:      o.events,
+		timers:      o.timers,
+		partGUID:    o.partGUID,
+	}
+	p.groups.Now = o.clock
+	return p, nil
 }
 
 // newOptions applies opts over the defaults and reports every value they

@@ -40,6 +40,7 @@ type ClientOptions struct {
 	logger       *slog.Logger
 	meters       metric.MeterProvider
 	tracers      trace.TracerProvider
+	concurrency  int
 	errs         []error
 }
 
