@@ -132,6 +132,33 @@
 // signing in; each with where it was last seen. MusterReport.WriteJSON and
 // WriteCSV export it.
 //
+// # Employees: check-in required for access
+//
+// A location whose Policy.Employees names a method makes employees check
+// in before their existing badge works (the ACS's provider must implement
+// acs.EmployeeAccess: genetec, lenel, brivo and acstest.Memory do).
+// CheckInEmployee (by the ACS's cardholder ID or a card the employee holds)
+// enables the badge for EmployeePolicy.AccessDuration, either by toggling
+// the cardholder's status (EmployeeToggleStatus: the cardholder starts
+// disabled at the ACS) or by adding it to the configured access levels
+// (EmployeeToggleLevels). When the duration ends (or at
+// CheckOutEmployee) the sweeper queues the disable, which the outbox
+// retries until the ACS confirms, as it does a visitor's revocation: across
+// restarts, on another replica, through outages; a queued enable nobody is
+// executing is cancelled, so a disable always wins. An employee a directory
+// manages read-only at the ACS (SCIM) is refused clearly: the check-in
+// returns an error matching acs.ErrReadOnly and the record says Failed.
+// With EmployeePolicy.CheckInDoors, RunDoorEvents checks employees in by
+// badge swipe at those doors: the first swipe of the disabled badge is
+// refused, its event checks the employee in, the next swipe opens.
+//
+// Each employee has one check-in record per location, a Visit of type
+// EmployeeType with Visit.Employee set (EmployeeRecordID, EmployeeRecord),
+// signed in at every check-in and signed out at the end, so that the
+// employee's enables and disables share one outbox queue and run in
+// order. The audit trail records each check-in, end and ACS attempt on it;
+// Muster and the operations of visits leave it alone.
+//
 // # Audit and retention
 //
 // Every transition, ACS attempt and refusal is an AuditRecord (who, what,

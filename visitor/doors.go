@@ -327,6 +327,9 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 		return DoorResult{}, err
 	}
 	if v.ID == "" {
+		if err := e.employeeDoor(ctx, l, ev); err != nil {
+			return DoorResult{}, fmt.Errorf("visitor: employee check-in by badge swipe: %w", err)
+		}
 		if e.unmatched != nil {
 			if err := e.unmatched(ctx, location, ev); err != nil {
 				return DoorResult{}, fmt.Errorf("visitor: unmatched door event handler: %w", err)

@@ -257,6 +257,9 @@ func (e *Engine) addLocations(locations []Location) error {
 		if err := l.Policy.Validate(); err != nil {
 			return fmt.Errorf("location %s: %w", l.ID, err)
 		}
+		if err := checkEmployeeSupport(&l); err != nil {
+			return err
+		}
 		if !l.QR.Payload.Valid() {
 			return fmt.Errorf("visitor: location %s: unknown QR payload format %q", l.ID, l.QR.Payload)
 		}
