@@ -58,7 +58,7 @@ func employeeSetup(h Harness) (acs.EmployeeAccess, EmployeeHarness, error) {
 func employee(ctx context.Context, eh EmployeeHarness, n int, enabled, readOnly bool, levels ...string) (acs.CredentialRef, error) {
 	e := EmployeeSpec{
 		FirstName: "Test", LastName: fmt.Sprintf("Employee%d", n),
-		Card:    acs.Card{Format: acs.H10301, Facility: 43, Number: uint64(5000 + n)},
+		Card:    acs.Card{Format: acs.H10301, Facility: 42, Number: uint64(5000 + n)},
 		Enabled: enabled, ReadOnly: readOnly, AccessLevels: levels,
 	}
 	ref, err := eh.AddEmployee(ctx, e)
@@ -111,7 +111,7 @@ func checkEmployeeFind(ctx context.Context, h Harness) error {
 			errs = append(errs, fmt.Errorf("%s: cards %v lack %s", what, e.Cards, ref.Card))
 		}
 	}
-	unknown := acs.Card{Format: acs.H10301, Facility: 43, Number: 4999}
+	unknown := acs.Card{Format: acs.H10301, Facility: 42, Number: 4999}
 	if _, err := ea.FindEmployee(ctx, acs.EmployeeQuery{Card: unknown}); acs.CodeOf(err) != acs.NotFound {
 		errs = append(errs, fmt.Errorf("find by an unknown card: got %v, want not found", err))
 	}
