@@ -199,7 +199,10 @@
 // documented acceptance link to return as acs.MobilePass. Guest passes
 // (cloud-key unlock links, §1.6) have no acs interface yet. Webhooks
 // (hookActions, §1.7) are not used: their trigger schema, payload and
-// signing are not documented.
+// signing are not documented. Employee access (acs.EmployeeAccess) is not
+// implemented yet, and tap to enrol (acs.UnknownCardEvents) is not
+// available: the adapter reads a door event's card from the credential
+// the event names, and an unknown card names none.
 //
 // # Safety
 //

@@ -159,6 +159,27 @@
 // order. The audit trail records each check-in, end and ACS attempt on it;
 // Muster and the operations of visits leave it alone.
 //
+// # Tap to enrol
+//
+// For blank, unnumbered cards, a location names an enrolment reader
+// (Location.Enrolment: a desk reader opening no door). StartEnrolment
+// makes it wait, for one visit at a time and up to a timeout (two minutes
+// by default), for the next card presented there: the ACS refuses the
+// blank card, and the refused door event, carrying the card's data, is
+// captured by RecordDoorEvent (so RunDoorEvents must run) and provisioned
+// for the visit like a pool badge (Credential.Source FromTap). The outcome
+// is on the visit (Visit.Enrolment: captured, card held by someone else,
+// timed out, cancelled) and in its audit trail (ActEnrolStart,
+// ActEnrolCapture, ActEnrolEnd): a pool badge, a number of the range,
+// another visit's card, or a card the ACS holds for another cardholder is
+// refused as held; no card in time ends the enrolment when the sweeper
+// next runs. It needs an ACS whose door events carry the data of unknown
+// cards (acs.UnknownCardEvents): brivo (eventData.unknownWeigand), lenel
+// with WithCardFunc (the badge ID OnGuard logs for an invalid badge),
+// verkada (event_info.rawCard) and acstest.Memory; genetec, alta and
+// netbox report no unknown card, and StartEnrolment refuses them as
+// Unsupported.
+//
 // # Audit and retention
 //
 // Every transition, ACS attempt and refusal is an AuditRecord (who, what,

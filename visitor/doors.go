@@ -322,6 +322,9 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 	if err := validateDoorEvent(opName, &ev); err != nil {
 		return DoorResult{}, err
 	}
+	if res, ok, err := e.enrolByTap(ctx, l, ev); ok || err != nil {
+		return res, err
+	}
 	v, by, err := e.linkDoorEvent(ctx, l, &ev)
 	if err != nil {
 		return DoorResult{}, err

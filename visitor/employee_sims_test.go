@@ -1,10 +1,12 @@
 package visitor_test
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -54,6 +56,9 @@ type simACS struct {
 	// at the enrolment reader) and records the event.
 	door string
 	tap  func(t *testing.T, card acs.Card, door string)
+	// reader is a reader attached to no access level, for tap to enrol
+	// (empty where the ACS's events carry no unknown card).
+	reader string
 }
 
 func serve(t *testing.T, h http.Handler) (*outage, string) {
@@ -85,8 +90,9 @@ func genetecACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 			}
 			return ch, acs.CredentialRef{ID: cred}
 		},
-		opens: func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:  genetecsim.SeedLobbyDoor,
+		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
+		door:   genetecsim.SeedLobbyDoor,
+		reader: "",
 		tap: func(t *testing.T, card acs.Card, door string) {
 			if _, err := sim.Swipe(door, card, clock.Now()); err != nil {
 				t.Fatal(err)
@@ -108,6 +114,7 @@ func lenelACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	}
 	t.Cleanup(func() { _ = p.Close(t.Context()) })
 	door := sim.AddDoor(lenelsim.DoorSpec{Name: "Lobby", TimeAttendance: lenelsim.ReaderEntrance, AccessLevels: []int64{1}}).ID
+	reader := sim.AddDoor(lenelsim.DoorSpec{Name: "Desk reader"}).ID
 	return &simACS{name: "lenel", p: p, net: net, levels: [2]string{"1", "2"},
 		addEmployee: func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
 			person, err := sim.AddInstance("Lnl_Cardholder", map[string]any{"FIRSTNAME": "Grace", "LASTNAME": "Hopper"})
@@ -128,9 +135,10 @@ func lenelACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 			}
 			return strconv.FormatInt(person["ID"], 10), acs.CredentialRef{ID: key}
 		},
-		opens: func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:  door,
-		tap:   func(t *testing.T, card acs.Card, door string) { sim.Swipe(int64(card.Number), door, clock.Now()) },
+		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
+		door:   door,
+		tap:    func(t *testing.T, card acs.Card, door string) { sim.Swipe(int64(card.Number), door, clock.Now()) },
+		reader: reader,
 	}
 }
 
@@ -147,6 +155,10 @@ func brivoACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	}
 	groups := sim.Groups()
 	d, err := sim.AddDoor("Lobby", groups[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sim.AddDoor("Desk reader")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,8 +180,9 @@ func brivoACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 			}
 			return strconv.FormatInt(uid, 10), acs.CredentialRef{ID: strconv.FormatInt(cid, 10)}
 		},
-		opens: func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:  strconv.FormatInt(d.ID, 10),
+		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
+		door:   strconv.FormatInt(d.ID, 10),
+		reader: strconv.FormatInt(reader.ID, 10),
 		tap: func(t *testing.T, card acs.Card, door string) {
 			id, _ := strconv.ParseInt(door, 10, 64)
 			if _, err := sim.Swipe(wiegand.Card(card), id, clock.Now()); err != nil {
@@ -324,5 +337,84 @@ func TestEmployeeAutoCheckInAtEachACS(t *testing.T) {
 			}
 			c.stop(t)
 		})
+	}
+}
+
+// TestEnrolByTapAtEachACS: at each ACS whose events carry unknown cards
+// (lenel with a card function, brivo), a visitor's blank card presented at
+// the desk reader is refused by the ACS, the adapter's event carries the
+// card, the consumer captures it for the waiting visit, and the card opens
+// the visitor's level by the simulator's oracle. At genetec the
+// enrolment is refused as Unsupported, the Web SDK's events carrying no
+// unknown card.
+func TestEnrolByTapAtEachACS(t *testing.T) {
+	for _, newACS := range simACSs {
+		clock := visitor.NewManualClock(t0)
+		s := newACS(t, clock)
+		t.Run(s.name, func(t *testing.T) { enrolAtACS(t, s, clock) })
+	}
+}
+
+func enrolAtACS(t *testing.T, s *simACS, clock *visitor.ManualClock) {
+	ctx := t.Context()
+	cs := newWatchedCursors(visitor.NewMemoryCursors())
+	pol := visitor.Policy{
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{s.levels[0]}, AccessDuration: 8 * time.Hour}},
+		DefaultType:    "guest",
+		OperatorGroups: map[string][]string{"reception": {s.levels[0]}},
+	}
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: s.p, Policy: pol,
+		Enrolment: visitor.EnrolmentReader{Reader: cmp.Or(s.reader, "desk-reader")}}},
+		visitor.WithClock(clock), visitor.WithCursorStore(cs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: "visit-1", Location: "hq", Visitor: ada}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.StartEnrolment(ctx, desk, "visit-1", visitor.EnrolRequest{})
+	if s.reader == "" {
+		wantCode(t, "enrolment at "+s.name, err, acs.Unsupported)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := startConsumer(t, e)
+	blankCard := acs.Card{Format: acs.H10301, Facility: 42, Number: 31337}
+	clock.Advance(10 * time.Second)
+	s.tap(t, blankCard, s.reader)
+	clock.Advance(time.Second)
+	cs.waitCount(t, 1)
+
+	// A card the ACS holds for an employee is refused with a clear outcome.
+	empCard := acs.Card{Format: acs.H10301, Facility: 42, Number: 4711}
+	s.addEmployee(t, empCard, true, s.levels[0])
+	if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: "visit-2", Location: "hq", Visitor: ada}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.StartEnrolment(ctx, desk, "visit-2", visitor.EnrolRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	s.tap(t, empCard, s.reader)
+	clock.Advance(time.Second)
+	cs.waitCount(t, 2)
+	c.stop(t)
+	if v2 := e2eVisit(t, e, "visit-2"); v2.Enrolment.Status != visitor.EnrolCardHeld || !strings.Contains(v2.Enrolment.Reason, "held by another cardholder") {
+		t.Fatalf("the employee's card: %+v", v2.Enrolment)
+	}
+	v := e2eVisit(t, e, "visit-1")
+	cur := v.Current()
+	if v.Enrolment.Status != visitor.EnrolCaptured || cur == nil || cur.Card != blankCard || cur.Status != visitor.CredActive {
+		t.Fatalf("after the tap: %+v %+v", v.Enrolment, cur)
+	}
+	if !s.opens(cur.Ref, s.levels[0], clock.Now()) {
+		t.Fatalf("the oracle says the captured card does not open level %s", s.levels[0])
+	}
+	if _, err := e.SignOut(ctx, kiosk, "visit-1", visitor.ViaKiosk); err != nil {
+		t.Fatal(err)
+	}
+	if s.opens(cur.Ref, s.levels[0], clock.Now()) {
+		t.Fatal("the captured card still opens after sign-out")
 	}
 }

@@ -45,6 +45,9 @@ type Location struct {
 	// carry, another VMS on the same ACS), for example by an ID prefix the
 	// VMS gives its visits.
 	Owns func(acs.Holding) bool
+	// Enrolment names the location's enrolment reader, where blank cards
+	// are captured for a visit (StartEnrolment); the zero value has none.
+	Enrolment EnrolmentReader
 }
 
 // Watchlist screens visitors. The VMS implements it over its own lists or
@@ -259,6 +262,9 @@ func (e *Engine) addLocations(locations []Location) error {
 		}
 		if err := checkEmployeeSupport(&l); err != nil {
 			return err
+		}
+		if err := l.Enrolment.validate(); err != nil {
+			return fmt.Errorf("location %s: %w", l.ID, err)
 		}
 		if !l.QR.Payload.Valid() {
 			return fmt.Errorf("visitor: location %s: unknown QR payload format %q", l.ID, l.QR.Payload)

@@ -69,6 +69,12 @@ func dueAt(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
 	if v.Employee != nil {
 		return employeeDue(v)
 	}
+	return earliest(visitDue(v, p, acsRetention), enrolDue(v))
+}
+
+// visitDue is when the sweeper must next look at v for its state and
+// credentials.
+func visitDue(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
 	if v.State.Ended() {
 		if acsRetention > 0 && !v.CardholderRemoval && len(v.Credentials) > 0 {
 			return v.EndedAt.Add(acsRetention)

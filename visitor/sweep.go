@@ -68,6 +68,9 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 		if v.Employee != nil {
 			return r.sweepEmployee(tx, v)
 		}
+		if err := r.sweepEnrolment(tx, v); err != nil {
+			return err
+		}
 		switch v.State {
 		case Invited, Expected:
 			if !now.Before(v.AccessUntil) {

@@ -224,6 +224,10 @@ type Visit struct {
 	// CheckInEmployee); nil on visits.
 	Employee *Employee `json:"employee,omitempty"`
 
+	// Enrolment is the visit's latest tap-to-enrol request
+	// (StartEnrolment); nil when there was none.
+	Enrolment *Enrolment `json:"enrolment,omitempty"`
+
 	// Version is set by the store: 1 when created, one more on every
 	// update.
 	Version int64 `json:"version"`
@@ -272,6 +276,11 @@ func (v Visit) Clone() Visit {
 		em := *v.Employee
 		em.AccessLevels = slices.Clone(em.AccessLevels)
 		v.Employee = &em
+	}
+	if v.Enrolment != nil {
+		en := *v.Enrolment
+		en.AccessLevels = slices.Clone(en.AccessLevels)
+		v.Enrolment = &en
 	}
 	return v
 }

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	checks = append(checks, check{"EmployeeRecord", employeeRecord})
+	checks = append(checks, check{"EmployeeRecord", employeeRecord}, check{"EnrolmentData", enrolmentData})
 }
 
 // employeeRecord checks what employee check-in records need of a store:
@@ -89,4 +89,20 @@ func employeeRecord(ctx context.Context, t *testing.T, s visitor.Store) {
 	if len(due) != 1 || due[0] != id {
 		t.Fatalf("due %v, want the record", due)
 	}
+}
+
+// enrolmentData checks that a visit's enrolment and a credential captured
+// at the enrolment reader survive the store.
+func enrolmentData(ctx context.Context, t *testing.T, s visitor.Store) {
+	v := sample("v1")
+	v.Credentials[0].Source, v.Credentials[0].BadgeID = visitor.FromTap, ""
+	v.Enrolment = &visitor.Enrolment{Reader: "desk-reader", Status: visitor.EnrolCardHeld, RequestedBy: "alice",
+		RequestedAt: at(1), Until: at(3), AccessLevels: []string{"lobby"}, Card: v.Credentials[0].Card, At: at(2),
+		Event: "lobby c-3", Reason: "the card is held by visit v0"}
+	got, err := s.Create(ctx, v, nil)
+	noErr(t, "Create", err)
+	sameVisit(t, "visit with an enrolment as created", got, v)
+	got, err = s.Visit(ctx, "v1")
+	noErr(t, "Visit", err)
+	sameVisit(t, "visit with an enrolment read back", got, v)
 }
