@@ -52,8 +52,12 @@ type EmployeePolicy struct {
 	// employee's badge swipe checks the employee in (auto check-in by
 	// badge swipe, through RunDoorEvents): the swipe of a disabled badge
 	// is refused by the door, the event checks the employee in, and the
-	// next swipe opens. Empty: employees check in only through
-	// CheckInEmployee.
+	// next swipe opens. The employee is found by the event's cardholder
+	// ID, else its card; the event then still goes to the
+	// WithUnmatchedDoorEvents handler. A swipe by an employee already
+	// checked in extends nothing (it is recorded as a door event on the
+	// employee's record); CheckInEmployee does. Empty: employees check in
+	// only through CheckInEmployee.
 	CheckInDoors []string `json:"check_in_doors,omitempty"`
 }
 
@@ -314,6 +318,14 @@ func (r *run) checkInEmployee(tx Tx, v *Visit, emp acs.Employee, door *doorCheck
 		v.Visitor, v.Scrubbed = Visitor{FirstName: emp.FirstName, LastName: emp.LastName}, false
 	}
 	until := at.Add(pol.AccessDuration)
+	if v.State == SignedIn && em.Status.Live() && door != nil {
+		// A swipe while checked in is a door event, not a new check-in.
+		rec.Action, rec.Outcome, rec.Time = ActDoor, OutcomeDenied, door.s.Time
+		if door.s.Granted {
+			rec.Outcome = OutcomeOK
+		}
+		return r.audit(tx, v, rec)
+	}
 	if v.State == SignedIn && em.Status.Live() {
 		if until.After(em.Until) {
 			em.Until = until

@@ -383,3 +383,26 @@ func TestEmployeePolicyValidation(t *testing.T) {
 
 // plainProvider hides every optional interface of its provider.
 type plainProvider struct{ acs.Provider }
+
+// A swipe at the check-in door while checked in is a door event on the
+// record and does not extend the access.
+func TestEmployeeSwipeWhileCheckedInExtendsNothing(t *testing.T) {
+	f := newFixturePolicy(t, employeePolicy(visitor.EmployeeToggleStatus))
+	ref := f.addEmployee(false, false, "lobby")
+	f.acs.AddDoor("turnstile", "Turnstile", "lobby")
+	v := f.checkIn(ref.CardholderID)
+	until := v.Employee.Until
+	f.clock.Advance(time.Hour)
+	if !f.acs.Swipe(graceCard, "turnstile", acs.DirectionIn, f.now()) {
+		t.Fatal("the checked-in badge was refused")
+	}
+	evs := memEvents(t, f.acs, 1)
+	if _, err := f.e.RecordDoorEvent(f.ctx, "hq", evs[0]); err != nil {
+		t.Fatal(err)
+	}
+	v = f.visit(v.ID)
+	if !v.Employee.Until.Equal(until) || v.Doors.Events != 1 || !v.Doors.Last.Granted {
+		t.Fatalf("until %v (was %v), doors %+v", v.Employee.Until, until, v.Doors)
+	}
+	f.wantActions(v.ID, "employee_check_in:queued", "acs_employee_enable:ok", "door:ok")
+}
