@@ -5,8 +5,9 @@
 // Provider: test the connection, list access levels and credential formats,
 // provision a grant, revoke a credential, remove a cardholder. What only
 // some systems can do lives in small optional interfaces (EventSource,
-// MobilePassIssuer, Closer), discovered with a type assertion; each
-// documents what to do when it is absent.
+// MobilePassIssuer, Inventory, EmployeeAccess, UnknownCardEvents, Closer),
+// discovered with a type assertion; each documents what to do when it is
+// absent.
 //
 // # Errors
 //
@@ -88,7 +89,9 @@
 //     unless the caller opts in, pace requests under the vendor's limit,
 //     and retry only what is safe to repeat.
 //  10. Offer what the ACS can: Inventory (needed by reconciliation),
-//     EventSource, MobilePassIssuer, Closer for sessions or background work.
+//     EventSource, MobilePassIssuer, EmployeeAccess (employees who must
+//     check in), UnknownCardEvents (tap to enrol), Closer for sessions or
+//     background work.
 //  11. Document, in the package doc, the vendor behaviour relied on (with
 //     the version or source), what each operation costs in round trips,
 //     what RemoveCardholder leaves behind at the ACS, and what is left out.

@@ -199,7 +199,26 @@
 // documented acceptance link to return as acs.MobilePass. Guest passes
 // (cloud-key unlock links, §1.6) have no acs interface yet. Webhooks
 // (hookActions, §1.7) are not used: their trigger schema, payload and
-// signing are not documented.
+// signing are not documented. Tap to enrol (acs.UnknownCardEvents) is not
+// available: the adapter reads a door event's card from the credential
+// the event names, and an unknown card names none.
+//
+// # Employee access
+//
+// The Provider implements acs.EmployeeAccess (visitor.EmployeePolicy): an
+// employee is an Alta user, named by its ID, or found by card through
+// GET /credentials?q=<card number> (the match compared exactly); users
+// carrying this adapter's synthetic visitor e-mail are not employees.
+// SetEmployeeEnabled reads the user and moves its status between A and S
+// (PUT /users/{id}/status; only A opens doors, and employees start
+// suspended); a user with status I is never enabled by a check-in
+// (PermissionDenied), the notes inferring that I means a deactivated
+// account. SetEmployeeLevels checks the groups, reads the user, and sends
+// one PATCH /users/{id}/groupIds {"add":[…]} or {"remove":[…]}, which
+// touches only the named groups. Alta's answer to a change of a user its
+// identity-provider sync keeps is not in the notes: a refusal whose
+// message says read-only, SCIM, identity provider, directory,
+// synchronized, managed by or IdP is acs.ReadOnly.
 //
 // # Safety
 //

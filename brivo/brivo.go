@@ -210,6 +210,28 @@
 // must not miss an event runs Events as well, from its stored cursor:
 // webhooks bring events within a second, polling guarantees them.
 //
+// The Provider implements acs.UnknownCardEvents (true): the unknown card's
+// frame makes tap to enrol work with Brivo (visitor.Engine.StartEnrolment).
+//
+// # Employee access
+//
+// The Provider implements acs.EmployeeAccess, so that a VMS can make
+// employees check in before their badge works (visitor.EmployeePolicy).
+// An employee is a Brivo user, named by its user ID. FindEmployee reads
+// the user, its groups and its credentials (GET /users/{id},
+// /users/{id}/groups, /users/{id}/credentials), or, by card, first finds
+// the user holding the card's assigned credential (as Revoke does).
+// SetEmployeeEnabled reads the user and, unless it already is as wanted,
+// suspends or reinstates it (PUT /users/{id}/suspended): a suspended
+// user's credentials open no door ("toggle user status"; employees start
+// suspended). SetEmployeeLevels checks the groups against the catalogue,
+// lists the user's groups and sends only the differences (PUT or DELETE
+// /groups/{group}/users/{id}). Brivo's answer to a change of a user its
+// identity-provider sync manages is not documented: a refusal whose
+// message says read-only, SCIM, identity provider, directory, synchronized,
+// managed by or cannot be modified is returned as acs.ReadOnly
+// (PermissionDenied matching acs.ErrReadOnly).
+//
 // # Safety
 //
 // Every value placed in a path segment is a decimal Brivo ID or a

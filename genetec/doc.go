@@ -337,6 +337,49 @@
 // use the role's streaming port (4591); the stream is served on the Web
 // SDK port, as in Genetec's sample.
 //
+// # Employee access
+//
+// The Provider implements acs.EmployeeAccess, so that a VMS can make
+// employees check in before their badge works (visitor.EmployeePolicy).
+// An employee is a Cardholder entity created in Security Center (not a
+// Visitor, and not one carrying this adapter's external-ID marker: those
+// are NotFound), looked for in every partition.
+//
+//   - FindEmployee by GUID reads the cardholder (State, Groups,
+//     Credentials) and its credentials' Format: two reads. By card it
+//     first searches credentials named after the card (this adapter's
+//     naming), then lists every credential page by page and reads each
+//     one's raw Wiegand data in batches of 50, since the Web SDK documents
+//     no search by card data: on a large system prefer the GUID (door
+//     events carry the cardholder's).
+//   - SetEmployeeEnabled reads the cardholder and, unless its State is
+//     already the one wanted, writes entity=<guid>,State=Active (or
+//     Inactive): an Inactive cardholder's credentials open no door. This
+//     is the "toggle user status" method; employees start Inactive.
+//   - SetEmployeeLevels reads the groups (each must be a cardholder group,
+//     else NotFound and nothing changes) and the cardholder, then makes the
+//     changes on the groups' side in one POST:
+//     entity=<group>,AddCardholderIntoGroup(<guid>) or
+//     RemoveCardholderFromGroup(<guid>) (STUDIO), for the groups whose
+//     membership differs, since Security Center refuses to add a member
+//     twice; a refusal that a concurrent change may explain is followed by
+//     one more read and write.
+//
+// Cardholders kept by Active Directory or SCIM synchronisation are
+// read-only in Security Center ("members managed by SCIM are read-only",
+// Envoy's integration notes), and the wording of the refusal is not
+// public: a refused write whose message says read-only, synchronized,
+// SCIM, managed by, external directory or federated is returned as
+// acs.ReadOnly (PermissionDenied matching acs.ErrReadOnly). Group
+// membership changed on the group's side is expected to stay possible for
+// such cardholders (Envoy: toggling access groups works with SCIM), which
+// is why SetEmployeeLevels writes there.
+//
+// The Provider does not implement acs.UnknownCardEvents: the Web SDK's
+// access events name the credential and cardholder, and no public source
+// shows the raw data of a card Security Center does not know, so tap to
+// enrol is not available with Security Center.
+//
 // # Query safety
 //
 // Every value placed in q= is escaped or refused before any request:

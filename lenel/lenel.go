@@ -193,7 +193,34 @@
 // bridge) with a cursor of the last second read and the serial numbers
 // already read in it, and delivers access decisions with the visitor's
 // external ID, the door and, with WithCardFunc, the card. Its doc comment
-// says what it relies on and where polling falls short.
+// says what it relies on and where polling falls short. With WithCardFunc
+// the Provider also implements acs.UnknownCardEvents (true): OnGuard logs
+// the badge ID it read for an "Invalid Badge" too, so a card OnGuard does
+// not know can be captured at a reader (tap to enrol,
+// visitor.Engine.StartEnrolment); without it, events carry no card data.
+//
+// # Employee access
+//
+// Provider implements acs.EmployeeAccess, so that a VMS can make
+// employees check in before their badge works (visitor.EmployeePolicy).
+// An employee is an Lnl_Cardholder, named by its ID; by card it is the
+// person holding the badge whose badge ID WithBadgeID computes from the
+// card (an active badge preferred). OnGuard keeps no status on the
+// cardholder, so the "toggle status" method toggles the status of the
+// employee's badges: SetEmployeeEnabled moves every badge in
+// Config.RevokedStatus to Config.ActiveStatus, or every active badge to
+// Config.RevokedStatus (PUT /instances Lnl_Badge {BADGEKEY, STATUS}), and
+// never touches a badge in another status (Lost, Terminated): employees
+// start with their badges in Config.RevokedStatus. SetEmployeeLevels
+// checks the levels (NotFound when one is missing, nothing changed), then
+// adds or deletes only the missing or present Lnl_AccessLevelAssignment
+// records of each active or revoked badge, without a window (the badge's
+// applies). Each method reads the cardholder and its badges first (two
+// requests, plus one per badge for assignments). OnGuard's answer to a
+// change of a cardholder its directory synchronisation keeps is not
+// public: a refusal whose message or code says read-only, synchronized,
+// SCIM, LDAP, directory, managed by or cannot be modified is returned as
+// acs.ReadOnly (PermissionDenied matching acs.ErrReadOnly).
 package lenel
 
 import (

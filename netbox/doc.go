@@ -205,5 +205,8 @@
 // additive per-level ACTDATE/EXPDATE blocks, CARDEXPDATE, e-mail and company
 // fields (their NBAPI names are not confirmed), MAC authentication (not
 // implementable from public information), S2 Global, and mobile
-// credentials (NetBox has none of its own).
+// credentials (NetBox has none of its own). Employee access
+// (acs.EmployeeAccess) is not implemented yet, and tap to enrol
+// (acs.UnknownCardEvents) is not available: a door event's card is read
+// from the credential it names, and an unknown card names none.
 package netbox

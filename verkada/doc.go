@@ -256,6 +256,12 @@
 // Verkada Pass invitation (acs.MobilePassIssuer): Verkada offers no way to
 // see a pending invitation, so it could not be idempotent.
 //
+// Access events carry the presented card (event_info.rawCard), also of a
+// card Verkada does not know, so the Provider implements
+// acs.UnknownCardEvents and tap to enrol (visitor.Engine.StartEnrolment)
+// works with Verkada. Employee access (acs.EmployeeAccess) is not
+// implemented yet.
+//
 // # Safety
 //
 // TLS verification is on by default (WithTLS adds a CA file); plain http

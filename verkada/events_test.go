@@ -73,6 +73,9 @@ func TestEventsDeliverDoorDecisionsInOrder(t *testing.T) {
 			t.Errorf("event %d: %+v, want %+v", i, de, w)
 		}
 	}
+	if u, ok := any(e.p).(acs.UnknownCardEvents); !ok || !u.ReportsUnknownCards() {
+		t.Error("the unknown card's data is delivered, but the provider does not say so (acs.UnknownCardEvents)")
+	}
 	if evs[0].DoorName != "Front Door" {
 		t.Errorf("door name %q", evs[0].DoorName)
 	}

@@ -132,6 +132,55 @@
 // signing in; each with where it was last seen. MusterReport.WriteJSON and
 // WriteCSV export it.
 //
+// # Employees: check-in required for access
+//
+// A location whose Policy.Employees names a method makes employees check
+// in before their existing badge works (the ACS's provider must implement
+// acs.EmployeeAccess: genetec, lenel, brivo, alta and acstest.Memory do;
+// verkada and netbox do not yet).
+// CheckInEmployee (by the ACS's cardholder ID or a card the employee holds)
+// enables the badge for EmployeePolicy.AccessDuration, either by toggling
+// the cardholder's status (EmployeeToggleStatus: the cardholder starts
+// disabled at the ACS) or by adding it to the configured access levels
+// (EmployeeToggleLevels). When the duration ends (or at
+// CheckOutEmployee) the sweeper queues the disable, which the outbox
+// retries until the ACS confirms, as it does a visitor's revocation: across
+// restarts, on another replica, through outages; a queued enable nobody is
+// executing is cancelled, so a disable always wins. An employee a directory
+// manages read-only at the ACS (SCIM) is refused clearly: the check-in
+// returns an error matching acs.ErrReadOnly and the record says Failed.
+// With EmployeePolicy.CheckInDoors, RunDoorEvents checks employees in by
+// badge swipe at those doors: the first swipe of the disabled badge is
+// refused, its event checks the employee in, the next swipe opens.
+//
+// Each employee has one check-in record per location, a Visit of type
+// EmployeeType with Visit.Employee set (EmployeeRecordID, EmployeeRecord),
+// signed in at every check-in and signed out at the end, so that the
+// employee's enables and disables share one outbox queue and run in
+// order. The audit trail records each check-in, end and ACS attempt on it;
+// Muster and the operations of visits leave it alone.
+//
+// # Tap to enrol
+//
+// For blank, unnumbered cards, a location names an enrolment reader
+// (Location.Enrolment: a desk reader opening no door). StartEnrolment
+// makes it wait, for one visit at a time and up to a timeout (two minutes
+// by default), for the next card presented there: the ACS refuses the
+// blank card, and the refused door event, carrying the card's data, is
+// captured by RecordDoorEvent (so RunDoorEvents must run) and provisioned
+// for the visit like a pool badge (Credential.Source FromTap). The outcome
+// is on the visit (Visit.Enrolment: captured, card held by someone else,
+// timed out, cancelled) and in its audit trail (ActEnrolStart,
+// ActEnrolCapture, ActEnrolEnd): a pool badge, a number of the range,
+// another visit's card, or a card the ACS holds for another cardholder is
+// refused as held; no card in time ends the enrolment when the sweeper
+// next runs. It needs an ACS whose door events carry the data of unknown
+// cards (acs.UnknownCardEvents): brivo (eventData.unknownWeigand), lenel
+// with WithCardFunc (the badge ID OnGuard logs for an invalid badge),
+// verkada (event_info.rawCard) and acstest.Memory; genetec, alta and
+// netbox report no unknown card, and StartEnrolment refuses them as
+// Unsupported.
+//
 // # Audit and retention
 //
 // Every transition, ACS attempt and refusal is an AuditRecord (who, what,

@@ -322,11 +322,17 @@ func (e *Engine) RecordDoorEvent(ctx context.Context, location string, ev acs.Do
 	if err := validateDoorEvent(opName, &ev); err != nil {
 		return DoorResult{}, err
 	}
+	if res, ok, err := e.enrolByTap(ctx, l, ev); ok || err != nil {
+		return res, err
+	}
 	v, by, err := e.linkDoorEvent(ctx, l, &ev)
 	if err != nil {
 		return DoorResult{}, err
 	}
 	if v.ID == "" {
+		if err := e.employeeDoor(ctx, l, ev); err != nil {
+			return DoorResult{}, fmt.Errorf("visitor: employee check-in by badge swipe: %w", err)
+		}
 		if e.unmatched != nil {
 			if err := e.unmatched(ctx, location, ev); err != nil {
 				return DoorResult{}, fmt.Errorf("visitor: unmatched door event handler: %w", err)

@@ -48,6 +48,9 @@ type Location struct {
 	// carry, another VMS on the same ACS), for example by an ID prefix the
 	// VMS gives its visits.
 	Owns func(acs.Holding) bool
+	// Enrolment names the location's enrolment reader, where blank cards
+	// are captured for a visit (StartEnrolment); the zero value has none.
+	Enrolment EnrolmentReader
 }
 
 // Watchlist screens visitors. The VMS implements it over its own lists or
@@ -266,6 +269,12 @@ func (e *Engine) addLocations(locations []Location) error {
 			return fmt.Errorf("visitor: location %s is listed twice", l.ID)
 		}
 		if err := l.Policy.Validate(); err != nil {
+			return fmt.Errorf("location %s: %w", l.ID, err)
+		}
+		if err := checkEmployeeSupport(&l); err != nil {
+			return err
+		}
+		if err := l.Enrolment.validate(); err != nil {
 			return fmt.Errorf("location %s: %w", l.ID, err)
 		}
 		if !l.QR.Payload.Valid() {

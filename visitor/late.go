@@ -16,6 +16,9 @@ import (
 // already have run): that credential is revoked again, unless a revocation
 // nobody has started yet is already queued for it.
 func (e *Engine) lateOutcome(ctx context.Context, it OutboxItem, a attempt) (Visit, []OutboxItem, error) {
+	if it.Op == OpEmployeeEnable {
+		return e.lateEmployee(ctx, it, a)
+	}
 	landed := a.err == nil || !definite(a.err)
 	if a.skipped || !landed || (it.Op != OpProvision && it.Op != OpReprovision) {
 		e.log.InfoContext(ctx, "visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)

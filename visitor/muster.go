@@ -131,6 +131,9 @@ func (e *Engine) Muster(ctx context.Context, location string) (MusterReport, err
 
 // musterEntry returns v's muster entry, if it belongs in the report.
 func musterEntry(v *Visit) (MusterEntry, bool) {
+	if v.Employee != nil {
+		return MusterEntry{}, false // employees are not visitors
+	}
 	st := MusterInside
 	switch {
 	case v.Doors.LastGranted.IsZero():

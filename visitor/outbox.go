@@ -167,6 +167,8 @@ func (e *Engine) prepare(ctx context.Context, it OutboxItem) (attempt, error) {
 	case OpProvision:
 	case OpReprovision:
 		want = CredActive
+	case OpEmployeeEnable:
+		return e.prepareEmployee(ctx, it)
 	default:
 		return attempt{}, nil
 	}
@@ -198,6 +200,8 @@ func (e *Engine) callACS(ctx context.Context, it OutboxItem) (acs.Provisioned, e
 		err = l.Provider.Revoke(cctx, *it.Ref)
 	case OpRemoveCardholder:
 		err = l.Provider.RemoveCardholder(cctx, *it.Cardholder)
+	case OpEmployeeEnable, OpEmployeeDisable:
+		err = callEmployee(cctx, l.Provider, it)
 	default:
 		err = acs.Errorf(string(it.Op), "", acs.Unsupported, "unknown outbox operation %q", it.Op)
 	}
@@ -243,6 +247,8 @@ func (r *run) settle(tx Tx, v *Visit, it OutboxItem, a attempt) (refused, err er
 		return nil, r.settleRevoke(tx, v, it, a.err)
 	case OpRemoveCardholder:
 		return nil, r.settleRemove(tx, v, it, a.err)
+	case OpEmployeeEnable, OpEmployeeDisable:
+		return r.settleEmployee(tx, v, it, a)
 	}
 	return nil, acs.Errorf(string(it.Op), "", acs.Unsupported, "unknown outbox operation %q", it.Op)
 }

@@ -91,6 +91,9 @@ type Policy struct {
 	Rules acs.Rules `json:"rules,omitzero"`
 	// Doors says what door events do: arrival marking, linking.
 	Doors DoorPolicy `json:"doors,omitzero"`
+	// Employees says whether employees must check in before their badge
+	// works, and how (see CheckInEmployee).
+	Employees EmployeePolicy `json:"employees,omitzero"`
 }
 
 // Validate checks the policy: at least one type, a listed default type,
@@ -139,6 +142,9 @@ func (p *Policy) Validate() error {
 	}
 	if p.AutoSignOut < 0 {
 		return fmt.Errorf("visitor: negative auto sign-out delay")
+	}
+	if err := p.Employees.validate(); err != nil {
+		return err
 	}
 	return p.Doors.validate()
 }

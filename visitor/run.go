@@ -69,6 +69,15 @@ func (r *run) txFunc(fn func(tx Tx, v *Visit) error) TxFunc {
 
 // dueAt is when the sweeper must next look at v.
 func dueAt(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
+	if v.Employee != nil {
+		return employeeDue(v)
+	}
+	return earliest(visitDue(v, p, acsRetention), enrolDue(v))
+}
+
+// visitDue is when the sweeper must next look at v for its state and
+// credentials.
+func visitDue(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
 	if v.State.Ended() {
 		if acsRetention > 0 && !v.CardholderRemoval && len(v.Credentials) > 0 {
 			return v.EndedAt.Add(acsRetention)
@@ -102,6 +111,7 @@ func dueAt(v *Visit, p *Policy, acsRetention time.Duration) time.Time {
 func (e *Engine) apply(r *run, op string, base AuditRecord, id string, create *Visit, fn func(tx Tx, v *Visit) error) (Visit, error) {
 	var v Visit
 	var err error
+	fn = guardVisitOp(op, fn)
 	if create != nil {
 		v, err = e.store.Create(r.ctx, *create, r.txFunc(fn))
 	} else {

@@ -3,6 +3,7 @@ package visitor
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -216,6 +217,7 @@ type OutboxItem struct {
 	Grant      *acs.Grant         `json:"grant,omitempty"`      // OpProvision, OpReprovision
 	Ref        *acs.CredentialRef `json:"ref,omitempty"`        // OpRevoke
 	Cardholder *acs.CardholderRef `json:"cardholder,omitempty"` // OpRemoveCardholder
+	Employee   *EmployeeOp        `json:"employee,omitempty"`   // OpEmployeeEnable, OpEmployeeDisable
 
 	CreatedAt   time.Time `json:"created_at"`
 	Attempts    int       `json:"attempts"`
@@ -239,6 +241,11 @@ func (it OutboxItem) Clone() OutboxItem {
 	if it.Cardholder != nil {
 		c := *it.Cardholder
 		it.Cardholder = &c
+	}
+	if it.Employee != nil {
+		eo := *it.Employee
+		eo.AccessLevels = slices.Clone(eo.AccessLevels)
+		it.Employee = &eo
 	}
 	return it
 }

@@ -65,6 +65,12 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 	r := e.newRun(ctx, ActorSystem, false)
 	_, err := e.store.Update(ctx, id, r.txFunc(func(tx Tx, v *Visit) error {
 		now := r.now
+		if v.Employee != nil {
+			return r.sweepEmployee(tx, v)
+		}
+		if err := r.sweepEnrolment(tx, v); err != nil {
+			return err
+		}
 		switch v.State {
 		case Invited, Expected:
 			if !now.Before(v.AccessUntil) {

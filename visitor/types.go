@@ -13,7 +13,8 @@ type State string
 
 // Visit states. A visit starts Invited (pre-registered) or SignedIn (walk-in
 // or arriving invitee) and ends SignedOut, Expired or Removed; an ended
-// visit never changes state again.
+// visit never changes state again. (An employee's check-in record, see
+// Employee, goes from SignedOut to SignedIn again at each check-in.)
 //
 //	Invited ──window opens──▶ Expected ──SignIn──▶ SignedIn ──SignOut──▶ SignedOut
 //	Invited, Expected ──window ends──▶ Expired
@@ -219,6 +220,14 @@ type Visit struct {
 	// Scrubbed is set once Scrub erased the personal data.
 	Scrubbed bool `json:"scrubbed,omitempty"`
 
+	// Employee is set on an employee's check-in record (see Employee and
+	// CheckInEmployee); nil on visits.
+	Employee *Employee `json:"employee,omitempty"`
+
+	// Enrolment is the visit's latest tap-to-enrol request
+	// (StartEnrolment); nil when there was none.
+	Enrolment *Enrolment `json:"enrolment,omitempty"`
+
 	// Version is set by the store: 1 when created, one more on every
 	// update.
 	Version int64 `json:"version"`
@@ -263,6 +272,16 @@ func (v Visit) Clone() Visit {
 		v.Credentials = cs
 	}
 	v.Doors.Recent = slices.Clone(v.Doors.Recent)
+	if v.Employee != nil {
+		em := *v.Employee
+		em.AccessLevels = slices.Clone(em.AccessLevels)
+		v.Employee = &em
+	}
+	if v.Enrolment != nil {
+		en := *v.Enrolment
+		en.AccessLevels = slices.Clone(en.AccessLevels)
+		v.Enrolment = &en
+	}
 	return v
 }
 

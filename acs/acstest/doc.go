@@ -34,7 +34,9 @@
 //
 // Optional: UnknownLevelHarness (a well-formed level ID the backend lacks,
 // when the kit's default would be refused as malformed), SwipeHarness (the
-// backend presents a card at a door, so that EventSource is checked), and
+// backend presents a card at a door, so that EventSource is checked),
+// EmployeeHarness (the backend stores a cardholder as an administrator
+// would, so that EmployeeAccess is checked: Memory.AddEmployee is one), and
 // io.Closer (called after each rule).
 //
 // Grants use H10301 cards (facility 42) unless a rule says otherwise, and
@@ -89,6 +91,17 @@
 //	                          resuming from a cursor delivers exactly the rest.
 //	MobilePass                acs.MobilePassIssuer issues one pass per
 //	                          cardholder, however often asked.
+//	EmployeeFind              acs.EmployeeAccess finds an employee by ID and
+//	                          by card, with its status and levels.
+//	EmployeeStatus            enabling a disabled employee opens its levels'
+//	                          doors, disabling closes them; both idempotent.
+//	EmployeeLevels            adding a level opens its doors, removing it
+//	                          closes them, other levels stay; idempotent.
+//	EmployeeUnknownLevel      an unknown level is NotFound and changes nothing.
+//	EmployeeReadOnly          a status change of a cardholder managed
+//	                          read-only (directory sync) is refused with
+//	                          acs.ErrReadOnly and changes nothing.
+//	EmployeeCancelled         a cancelled context changes nothing.
 //
 // The package acs documentation has the checklist for writing an adapter.
 package acstest

@@ -52,6 +52,9 @@ type memDoor struct {
 type memHolder struct {
 	ref    acs.CardholderRef
 	person acs.Person
+	// employee marks a cardholder added with AddEmployee: unmarked, so
+	// Holdings leaves it out; disabled and readOnly are its status.
+	employee, disabled, readOnly bool
 }
 
 type memCred struct {
@@ -348,8 +351,8 @@ func (m *Memory) Opens(ref acs.CredentialRef, level string, at time.Time) bool {
 	if c == nil || !c.active || at.Before(c.from) || !at.Before(c.till) {
 		return false
 	}
-	_, holderExists := m.holders[c.ref.CardholderID]
-	return holderExists && slices.Contains(c.levels, level)
+	h, holderExists := m.holders[c.ref.CardholderID]
+	return holderExists && !h.disabled && slices.Contains(c.levels, level)
 }
 
 // Active returns the credentials that open at least one door at the given
@@ -408,8 +411,8 @@ func (h *memHarness) Opens(_ context.Context, ref acs.CredentialRef, level strin
 }
 
 // Holdings delivers every cardholder with its credentials (acs.Inventory).
-// Every cardholder of a Memory carries an external ID, so all are
-// delivered, in ID order.
+// Every cardholder Provision created carries an external ID, so all of
+// those are delivered, in ID order; employees (AddEmployee) are not.
 func (m *Memory) Holdings(ctx context.Context, fn func(acs.Holding) error) error {
 	const op = "holdings"
 	m.mu.Lock()
@@ -419,6 +422,9 @@ func (m *Memory) Holdings(ctx context.Context, fn func(acs.Holding) error) error
 	}
 	out := make([]acs.Holding, 0, len(m.holders))
 	for _, h := range m.holders {
+		if h.employee {
+			continue // unmarked: not created by Provision
+		}
 		out = append(out, acs.Holding{Cardholder: h.ref, FirstName: h.person.FirstName, LastName: h.person.LastName})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Cardholder.ID < out[j].Cardholder.ID })

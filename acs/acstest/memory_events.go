@@ -41,7 +41,7 @@ func (m *Memory) Swipe(card acs.Card, doorID string, dir acs.Direction, at time.
 				}
 			}
 		}
-		if _, held := m.holders[c.ref.CardholderID]; !held {
+		if h, held := m.holders[c.ref.CardholderID]; !held || h.disabled {
 			ev.Granted = false
 		}
 	}

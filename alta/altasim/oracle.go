@@ -388,3 +388,18 @@ func (s *Server) DeleteUser(id int64) error {
 	u.archived = true
 	return nil
 }
+
+// SetReadOnly marks a user as kept by an identity provider (SCIM sync) or
+// not: while it is, changing its status (PUT /users/{id}/status) is
+// refused with 403 and a message saying so; its groups may still change.
+// Alta's real answer is not in the notes.
+func (s *Server) SetReadOnly(id int64, readOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[id]
+	if u == nil {
+		return fmt.Errorf("altasim: no user %d", id)
+	}
+	u.readOnly = readOnly
+	return nil
+}

@@ -23,6 +23,7 @@ type user struct {
 	first, last     string
 	externalID      string
 	status          string // I, A or S
+	readOnly        bool   // kept by an identity provider (SetReadOnly)
 	start, end      *time.Time
 	timeZone        string
 	hasRemoteUnlock bool
@@ -432,6 +433,9 @@ func (s *Server) putStatus(q url.Values, u *user, body []byte) answer {
 	case "I", "A", "S":
 	default:
 		return badRequest("status must be I, A or S")
+	}
+	if u.readOnly {
+		return errAnswer(http.StatusForbidden, "ForbiddenError", "User is managed by an identity provider (SCIM) and is read-only")
 	}
 	u.status = in.Status
 	u.updated = s.now()

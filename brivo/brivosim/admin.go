@@ -2,6 +2,7 @@ package brivosim
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
 )
@@ -127,4 +128,24 @@ func (s *Server) SetGroups(userID int64, groupIDs ...int64) error {
 		u.groups[id] = true
 	}
 	return nil
+}
+
+// SetReadOnly marks a user as kept by an identity provider (SCIM or
+// directory sync) or not: while it is, suspending or reinstating it (PUT
+// /users/{id}/suspended) is refused with 403 and a message saying so,
+// while its group membership may still change. Brivo's real answer is not
+// documented.
+func (s *Server) SetReadOnly(userID int64, readOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[userID]
+	if u == nil {
+		return fmt.Errorf("brivosim: no user %d", userID)
+	}
+	u.readOnly = readOnly
+	return nil
+}
+
+func readOnlyAnswer() answer {
+	return errAnswer(http.StatusForbidden, "User is managed by an identity provider and cannot be modified")
 }

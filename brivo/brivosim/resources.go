@@ -447,6 +447,9 @@ func (s *Server) putSuspended(q url.Values, id string, body []byte) answer {
 	if err := decodeStrict(body, &in); err != nil || in.Suspended == nil {
 		return errAnswer(http.StatusBadRequest, "Body must be {\"suspended\": true|false}")
 	}
+	if u.readOnly {
+		return readOnlyAnswer()
+	}
 	u.suspended = *in.Suspended
 	u.updated = s.now()
 	return jsonAnswer(http.StatusOK, map[string]any{"id": u.id, "suspended": u.suspended})

@@ -396,6 +396,8 @@ type user struct {
 	suspended           bool
 	created, updated    time.Time
 	groups              map[int64]bool
+	// readOnly marks a user an identity provider keeps (SetReadOnly).
+	readOnly bool
 }
 
 type email struct {

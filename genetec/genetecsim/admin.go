@@ -111,3 +111,25 @@ func (s *Server) SetState(guid, state string) bool {
 	}
 	return false
 }
+
+// SetReadOnly marks a cardholder as kept by a directory (Active Directory
+// or SCIM synchronisation) or not: while it is, every write to the entity
+// itself (State, names, Groups@ on the cardholder, its credentials) is
+// refused with a Fail saying the cardholder is synchronized and
+// read-only, while a cardholder group may still add or remove it
+// (AddCardholderIntoGroup, Members@). Security Center's exact wording is
+// not public. It returns false when no cardholder has the GUID.
+func (s *Server) SetReadOnly(guid string, readOnly bool) bool {
+	g, ok := ParseGUID(guid)
+	if !ok {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.st.byGUID[g]
+	if e == nil || !e.person() {
+		return false
+	}
+	e.readOnly = readOnly
+	return true
+}

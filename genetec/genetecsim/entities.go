@@ -109,6 +109,11 @@ type entity struct {
 	// partitions are the partitions the entity is a member of (see
 	// partitions.go).
 	partitions []string
+
+	// readOnly marks a person kept by a directory (SetReadOnly): writes to
+	// the entity itself are refused, membership changes made on a group's
+	// side are not.
+	readOnly bool
 }
 
 func (e *entity) person() bool { return e.typ == TypeCardholder || e.typ == TypeVisitor }
@@ -346,6 +351,9 @@ func (st *store) runSegment(sg segment, now time.Time) (*entity, *sdkError) {
 		}
 		if len(sg.ops) == 0 {
 			return cur, nil
+		}
+		if cur.readOnly {
+			return nil, failf(codeInvalidOperation, "The cardholder '%s' is synchronized from an external directory and is read-only", cur.name)
 		}
 		target = cur.clone()
 	}

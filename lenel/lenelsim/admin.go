@@ -3,6 +3,7 @@ package lenelsim
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -175,4 +176,44 @@ func (s *Server) AddInstance(typeName string, props map[string]any) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// CodeReadOnly is the error code the simulator answers a change to a
+// person a directory keeps (SetReadOnly). OnGuard's real answer is not
+// public.
+const CodeReadOnly = "openaccess.instances.readonly"
+
+// SetReadOnly marks a person (by ID) as kept by a directory
+// synchronisation or not: while it is, modifying the person or one of its
+// badges (PUT /instances) is refused with HTTP 400, code CodeReadOnly and
+// a message saying so, while its access level assignments may still be
+// added and deleted. It fails for an unknown person.
+func (s *Server) SetReadOnly(personID int64, readOnly bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.person(personID); !ok {
+		return fmt.Errorf("lenelsim: no person has ID %d", personID)
+	}
+	if readOnly {
+		s.readOnly[personID] = true
+	} else {
+		delete(s.readOnly, personID)
+	}
+	return nil
+}
+
+// checkReadOnly refuses a change to a read-only person or its badge.
+func (s *Server) checkReadOnly(t *typeDef, cur instance) *apiError {
+	var pid int64
+	switch {
+	case t.person:
+		pid = cur.int("ID")
+	case strings.EqualFold(t.name, "Lnl_Badge"):
+		pid = cur.int("PERSONID")
+	}
+	if pid == 0 || !s.readOnly[pid] {
+		return nil
+	}
+	return &apiError{status: http.StatusBadRequest, code: CodeReadOnly,
+		message: fmt.Sprintf("The cardholder %d is synchronized from a directory and is read-only.", pid)}
 }

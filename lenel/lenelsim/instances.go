@@ -338,6 +338,9 @@ func (s *Server) modifyInstance(c call) (any, *apiError) {
 		}
 		next[k] = v
 	}
+	if aerr := s.checkReadOnly(t, cur); aerr != nil {
+		return nil, aerr
+	}
 	key := tab.keyOf(next)
 	if aerr := s.check(t, next, key); aerr != nil {
 		return nil, aerr

@@ -196,6 +196,9 @@ type Server struct {
 	events     []LoggedEvent      // in serial order
 	eventRows  []instance         // events[i] as a filterable row
 	serial     int64              // the last serial number given
+
+	// readOnly holds the IDs of people a directory keeps (SetReadOnly).
+	readOnly map[int64]bool
 }
 
 // Option configures a Server.
@@ -285,6 +288,7 @@ func New(opts ...Option) *Server {
 		seq:           map[string]int64{},
 		doorLevels:    map[string][]int64{},
 		panels:        map[int64]string{},
+		readOnly:      map[int64]bool{},
 	}
 	for k, t := range s.types {
 		s.tables[k] = &table{def: t, rows: map[string]instance{}}
