@@ -103,6 +103,8 @@ type Engine struct {
 	sleep func(ctx context.Context, d time.Duration) error
 
 	cycled func() // test hook: called after each cycle of Run
+
+	pins pinConfig // PIN key material and generator (pin.go)
 }
 
 // Option configures an Engine.
@@ -213,6 +215,9 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	if err := e.addLocations(locations); err != nil {
+		return nil, err
+	}
+	if err := e.checkPINs(); err != nil {
 		return nil, err
 	}
 	return e, nil

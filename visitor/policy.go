@@ -91,6 +91,9 @@ type Policy struct {
 	Rules acs.Rules `json:"rules,omitzero"`
 	// Doors says what door events do: arrival marking, linking.
 	Doors DoorPolicy `json:"doors,omitzero"`
+	// PIN says whether PIN codes may be issued here, and how long they
+	// are (see Engine.ProvisionPIN).
+	PIN PINPolicy `json:"pin,omitzero"`
 }
 
 // Validate checks the policy: at least one type, a listed default type,

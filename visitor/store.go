@@ -216,6 +216,11 @@ type OutboxItem struct {
 	Grant      *acs.Grant         `json:"grant,omitempty"`      // OpProvision, OpReprovision
 	Ref        *acs.CredentialRef `json:"ref,omitempty"`        // OpRevoke
 	Cardholder *acs.CardholderRef `json:"cardholder,omitempty"` // OpRemoveCardholder
+	// PINGrant is the grant of an OpProvisionPIN, without its PIN, which
+	// travels sealed in SealedPIN (see WithPINKey): the outbox never holds
+	// a PIN in clear.
+	PINGrant  *acs.PINGrant `json:"pin_grant,omitempty"`
+	SealedPIN []byte        `json:"sealed_pin,omitempty"`
 
 	CreatedAt   time.Time `json:"created_at"`
 	Attempts    int       `json:"attempts"`
@@ -240,6 +245,12 @@ func (it OutboxItem) Clone() OutboxItem {
 		c := *it.Cardholder
 		it.Cardholder = &c
 	}
+	if it.PINGrant != nil {
+		g := *it.PINGrant
+		g.AccessLevels = append([]string(nil), g.AccessLevels...)
+		it.PINGrant = &g
+	}
+	it.SealedPIN = append([]byte(nil), it.SealedPIN...)
 	return it
 }
 
