@@ -102,8 +102,15 @@ func (o *ClientOptions) SetRetry(retries int, waitMin, waitMax time.Duration) {
 func (o *ClientOptions) AllowInsecureHTTP() { o.allowHTTP = true }
 
 // SetLogger is WithLogger: one debug line per HTTP attempt, without
-// secrets (nil: no logging).
-func (o *ClientOptions) SetLogger(l *slog.Logger) { o.logger = l }
+// secrets (nil: no logging). The logger is wrapped with RedactPINs, so
+// that the adapter's records made with a WithPINs context never show the
+// PIN.
+func (o *ClientOptions) SetLogger(l *slog.Logger) {
+	o.logger = nil
+	if l != nil {
+		o.logger = slog.New(RedactPINs(l.Handler()))
+	}
+}
 
 // Err reports every value the setters refused, and WithHTTPClient given
 // with WithTLS or WithTimeout; nil when the options are usable.

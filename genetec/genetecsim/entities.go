@@ -105,6 +105,7 @@ type entity struct {
 	bits       int
 	raw        uint64
 	formatType string
+	keypad     string // the code of a keypad credential (KeypadCredentialFormat); "" for a card
 
 	// partitions are the partitions the entity is a member of (see
 	// partitions.go).
@@ -406,8 +407,11 @@ func (st *store) checkCredential(e *entity) *sdkError {
 	if e.typ != TypeCredential {
 		return nil
 	}
-	if e.bits == 0 {
+	if e.bits == 0 && e.keypad == "" {
 		return failf(codeInvalidOperation, "A credential needs a Format")
+	}
+	if e.keypad != "" {
+		return st.checkKeypad(e)
 	}
 	for _, o := range st.byGUID {
 		if !st.dupCards && o.typ == TypeCredential && o.guid != e.guid && o.bits == e.bits && o.raw == e.raw {
@@ -608,6 +612,9 @@ func (st *store) setFormat(e *entity, _ string, op Item) *sdkError {
 	if e.typ != TypeCredential {
 		return noProperty(e, op)
 	}
+	if strings.EqualFold(op.Func, "KeypadCredentialFormat") {
+		return setKeypad(e, op)
+	}
 	if !op.XML {
 		return failf(codeInvalidOperation, "Credential format '%s' is not supported by the simulator", op.Value)
 	}
@@ -615,7 +622,7 @@ func (st *store) setFormat(e *entity, _ string, op Item) *sdkError {
 	if err != nil {
 		return err
 	}
-	e.bits, e.raw, e.formatType = bits, raw, ft
+	e.bits, e.raw, e.formatType, e.keypad = bits, raw, ft, ""
 	return nil
 }
 
@@ -1003,6 +1010,9 @@ func readCredential(e *entity, prop string, now time.Time) (any, bool) {
 		}
 		return e.holder, true
 	case "format":
+		if e.keypad != "" {
+			return "KeypadCredentialFormat(" + e.keypad + ")", true
+		}
 		return undecodedXML(e.bits, e.formatType, e.raw), true
 	}
 	return nil, false
