@@ -560,3 +560,103 @@ func TestPINRemovalAndReconcile(t *testing.T) {
 	}
 	noPIN(t, f.e, pin, c)
 }
+
+// slowPINs is an ACS whose PIN provision outlives the Engine's lease: the
+// clock moves past it during the call, and whatever during does happens
+// before the PIN lands.
+type slowPINs struct {
+	*acstest.Memory
+	clock  *visitor.ManualClock
+	during func()
+}
+
+func (s *slowPINs) ProvisionPIN(ctx context.Context, g acs.PINGrant) (acs.Provisioned, error) {
+	s.clock.Advance(3 * time.Minute)
+	if f := s.during; f != nil {
+		s.during = nil
+		f()
+	}
+	return s.Memory.ProvisionPIN(ctx, g)
+}
+
+// TestLatePINProvisionRevoked: the visit is signed out while its PIN's
+// provision is in flight and past its lease; the provision lands after
+// the revocation ran. The late outcome is not dropped: the PIN is revoked
+// again, and opens nothing.
+func TestLatePINProvisionRevoked(t *testing.T) {
+	c := &pinCapture{}
+	clock := visitor.NewManualClock(t0)
+	mem := acstest.NewMemory([]acs.AccessLevel{{ID: "lobby", Name: "Lobby"}})
+	slow := &slowPINs{Memory: mem, clock: clock}
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: slow, Policy: pinPolicy(8)}},
+		visitor.WithClock(clock), visitor.WithPINKey(pinKey), visitor.WithLogger(c.logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: "v1", Location: "hq", Visitor: ada}); err != nil {
+		t.Fatal(err)
+	}
+	slow.during = func() {
+		if _, err := e.SignOut(ctx, kiosk, "v1", visitor.ViaKiosk); c.err(err) != nil {
+			t.Error(err)
+		}
+	}
+	pin, _ := acs.ParsePIN("48213907")
+	visitor.SetPINGenerator(e, func(int) (acs.PIN, error) { return pin, nil })
+	_, got, err := e.ProvisionPIN(ctx, desk, "v1", visitor.ProvisionRequest{PIN: visitor.PINOnly})
+	if c.err(err) != nil || !got.IsZero() {
+		t.Fatalf("ProvisionPIN of a visit signed out meanwhile: %v; a PIN returned: %v", err, !got.IsZero())
+	}
+	for range 3 {
+		clock.Advance(time.Minute)
+		if _, err := e.RunOutboxOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if mem.OpensWithPIN(pin, "lobby", clock.Now()) {
+		t.Fatal("the PIN that landed after sign-out still opens")
+	}
+	recs, _ := e.Audit(ctx, visitor.AuditQuery{VisitID: "v1"})
+	late := 0
+	for _, r := range recs {
+		if r.Action == visitor.ActLateOutcome {
+			late++
+		}
+	}
+	if late != 1 || mem.Calls()["revoke_pin"] != 2 {
+		t.Fatalf("%d late outcomes audited, %d PIN revocations; want 1 and 2", late, mem.Calls()["revoke_pin"])
+	}
+	if v, _ := e.Visit(ctx, "v1"); v.Current().Status != visitor.CredRevoked {
+		t.Fatalf("PIN credential %+v", v.Current())
+	}
+	noPIN(t, e, pin, c)
+}
+
+// TestPINExpiresWhileSignedIn: a PIN-only credential whose window ends
+// while the visitor is still signed in is revoked by the sweeper and
+// freed, and the visitor may be given a new PIN.
+func TestPINExpiresWhileSignedIn(t *testing.T) {
+	f, c := newPINFixture(t, 8)
+	f.signIn("v1")
+	v, pin, err := f.e.ProvisionPIN(f.ctx, desk, "v1", visitor.ProvisionRequest{PIN: visitor.PINOnly})
+	if c.err(err) != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(v.Current().ValidUntil.Add(time.Second))
+	if _, err := f.e.Sweep(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.drain()
+	v = f.visit("v1")
+	if pc := v.Current(); v.State != visitor.SignedIn || pc.Status != visitor.CredRevoked || !pc.Released || f.acs.Calls()["revoke_pin"] != 1 {
+		t.Fatalf("after the window: %s, %+v", v.State, pc)
+	}
+	// Its digits are free: the generator offering them again is taken.
+	visitor.SetPINGenerator(f.e, func(int) (acs.PIN, error) { return pin, nil })
+	v, again, err := f.e.ProvisionPIN(f.ctx, desk, "v1", visitor.ProvisionRequest{PIN: visitor.PINOnly})
+	if c.err(err) != nil || !again.Equal(pin) || v.Current().Status != visitor.CredActive || !f.acs.OpensWithPIN(again, "lobby", f.now()) {
+		t.Fatalf("new PIN after expiry: %v", err)
+	}
+	noPIN(t, f.e, pin, c)
+}
