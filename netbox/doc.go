@@ -206,4 +206,11 @@
 // fields (their NBAPI names are not confirmed), MAC authentication (not
 // implementable from public information), S2 Global, and mobile
 // credentials (NetBox has none of its own).
+//
+// acs.PINIssuer is not implemented yet. The notes allow it: AddPerson and
+// ModifyPerson take a PIN field on the person (§3.2), bounded by the
+// person's ACTDATE/EXPDATE and access levels, so a PIN could be issued
+// with or without a card and removed with ModifyPerson. Whether an empty
+// PIN clears it is not in the notes. Package visitor refuses PIN requests
+// at a NetBox location (Unsupported) until then.
 package netbox
