@@ -249,12 +249,12 @@ func (e *Engine) checkPINRequest(ctx context.Context, opName string, op Operator
 	if l == nil {
 		return nil, refusal(opName, acs.Unsupported, "location %q of visit %s is not configured on this engine", v.Location, v.ID)
 	}
-	if !l.Policy.PIN.Enabled {
-		return nil, refusal(opName, acs.PermissionDenied, "location %s does not issue PIN codes (Policy.PIN)", l.ID)
-	}
 	pi, ok := l.Provider.(acs.PINIssuer)
 	if !ok {
 		return nil, refusal(opName, acs.Unsupported, "the ACS of location %s (%s) has no keypad credentials", l.ID, l.Provider.Name())
+	}
+	if !l.Policy.PIN.Enabled {
+		return nil, refusal(opName, acs.PermissionDenied, "location %s does not issue PIN codes (Policy.PIN)", l.ID)
 	}
 	if req.PIN == PINOnly && !pi.PINSupport().Standalone {
 		return nil, refusal(opName, acs.Unsupported, "the ACS of location %s (%s) keeps a PIN on a card: issue the PIN with a card", l.ID, l.Provider.Name())

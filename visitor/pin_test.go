@@ -249,7 +249,7 @@ func TestPINRefusals(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.acs.FailNext(errors.New("no call may reach the ACS"))
-	try("an ACS without keypad credentials", noPINs, visitor.ProvisionRequest{PIN: visitor.PINOnly}, acs.PermissionDenied)
+	try("an ACS without keypad credentials", noPINs, visitor.ProvisionRequest{PIN: visitor.PINOnly}, acs.Unsupported)
 	if err := f.acs.Ping(f.ctx); err == nil {
 		t.Fatal("a call reached the ACS")
 	}
