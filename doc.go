@@ -26,6 +26,9 @@
 //     speaking its wire protocol, each with a stateful simulator
 //     (genetecsim, lenelsim, brivosim, altasim, verkadasim, netboxsim) for
 //     tests, examples and local development.
+//   - origo: HID Origo mobile IDs for visitors in front of any of those
+//     adapters (invitation, the card number once the phone accepted, its
+//     card at the door ACS), with its simulator origo/origosim.
 //   - wiegand: card data formats (H10301 26-bit, H10306, H10302, H10304,
 //     Corporate 1000 35- and 48-bit): encode, decode, parity, and the one
 //     card type (wiegand.Card, which acs.Card and badge.Card are).

@@ -26,6 +26,13 @@
 // the request later may succeed, and RetryAfterOf how long the ACS asked to
 // wait.
 //
+// Errors are classified by what happened, not by the status that carried
+// it: a 404 to a login whose URL lacks the API's path, an OAuth server
+// and an API given each other's URLs, https to a port that speaks plain
+// HTTP are Misconfigured (the server answered; fix the settings), never
+// Unauthenticated or Unavailable, so that nobody checks a password or
+// waits for an outage that is not there.
+//
 // # Validation
 //
 // ValidateGrant is shared by every adapter and runs before any network

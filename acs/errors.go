@@ -27,6 +27,12 @@ const (
 	Unsupported                  // the ACS or adapter cannot do this at all
 	Conflict                     // the state at the ACS prevents the operation (e.g. card held by someone else)
 	Canceled                     // the caller's context ended
+	// Misconfigured: the adapter's settings do not fit the server that
+	// answered (a URL without the API's path, the API and login URLs
+	// swapped, https to a port that speaks plain HTTP, a certificate not
+	// trusted). The server did answer; asking again changes nothing until
+	// the configuration is fixed, so it is not retryable.
+	Misconfigured
 )
 
 var codeNames = [...]string{
@@ -41,6 +47,7 @@ var codeNames = [...]string{
 	Unsupported:      "unsupported",
 	Conflict:         "conflict",
 	Canceled:         "canceled",
+	Misconfigured:    "misconfigured",
 }
 
 // String returns the code's lower-case name, such as "not found".
@@ -68,8 +75,18 @@ var (
 	ErrUnsupported      error = &codeError{Unsupported}
 	ErrConflict         error = &codeError{Conflict}
 	ErrCanceled         error = &codeError{Canceled}
+	ErrMisconfigured    error = &codeError{Misconfigured}
 	ErrUnknown          error = &codeError{Unknown}
 )
+
+// ErrAwaitingPerson is the cause of a retryable error that waits on a
+// person, not on the ACS: a mobile invitation the visitor has not accepted
+// on their phone yet, for instance. A provider returns it wrapped in an
+// Unavailable *Error whose RetryAfter says when asking again is
+// worthwhile. A caller retries as it would after an outage, but such an
+// operation is not failing: the visitor engine does not report it as stuck
+// however long it waits (the visit's window bounds the wait).
+var ErrAwaitingPerson = errors.New("acs: waiting for a person to act")
 
 // Sentinel returns the sentinel error of c (ErrUnknown for codes without one).
 func (c Code) Sentinel() error {
@@ -94,6 +111,8 @@ func (c Code) Sentinel() error {
 		return ErrConflict
 	case Canceled:
 		return ErrCanceled
+	case Misconfigured:
+		return ErrMisconfigured
 	}
 	return ErrUnknown
 }

@@ -74,6 +74,7 @@ func TestRetryable(t *testing.T) {
 	for code, want := range map[acs.Code]bool{
 		acs.RateLimited: true, acs.Unavailable: true,
 		acs.NotFound: false, acs.InvalidArgument: false, acs.Unauthenticated: false, acs.Unknown: false, acs.Conflict: false,
+		acs.Misconfigured: false,
 	} {
 		if got := acs.IsRetryable(&acs.Error{Code: code}); got != want {
 			t.Errorf("IsRetryable(%v) = %v", code, got)
@@ -93,7 +94,7 @@ func TestRetryable(t *testing.T) {
 
 func TestCodeStrings(t *testing.T) {
 	seen := map[string]bool{}
-	for c := acs.Unknown; c <= acs.Canceled; c++ {
+	for c := acs.Unknown; c <= acs.Misconfigured; c++ {
 		s := c.String()
 		if s == "" || seen[s] || strings.HasPrefix(s, "code(") {
 			t.Errorf("code %d has name %q", int(c), s)

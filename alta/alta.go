@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
@@ -125,6 +127,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger logs one debug line per HTTP attempt and token events.
 // Secrets are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "alta". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "alta <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used for token expiry, the catalogue cache,
 // soft-delete detection and event polling (default time.Now).
@@ -280,7 +298,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{cfg: cfg, orgPrefix: "/orgs/" + idSegment(cfg.OrgID), log: o.http.Logger(), now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, emailDomain: strings.ToLower(o.emailDomain),
 		events: o.events, directions: maps.Clone(o.directions), jitter: o.jitter}
-	secrets := []string{cfg.Password, url.QueryEscape(cfg.Password), jsonEscaped(cfg.Password)}
+	secrets := []string{cfg.Password} // and its wire forms (acshttp.NewRedactor)
 	if o.basic {
 		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))
 		p.basic = "Basic " + cred

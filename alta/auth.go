@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -215,6 +216,11 @@ func (ts *tokenSource) request(ctx context.Context, path string, body []byte, au
 		return issued{}, ae
 	}
 	if !ok2xx(resp) {
+		if path == loginPath && (resp.Status == http.StatusNotFound || resp.Status == http.StatusMethodNotAllowed) {
+			if ae := p.noAPI(ctx); ae != nil {
+				return issued{}, ae
+			}
+		}
 		return issued{}, p.tokenRefusal(path, resp)
 	}
 	var env struct {
@@ -222,7 +228,9 @@ func (ts *tokenSource) request(ctx context.Context, path string, body []byte, au
 		tokenJSON
 	}
 	if err := json.Unmarshal(resp.Body, &env); err != nil {
-		return issued{}, &acs.Error{Provider: Name, Code: acs.Unauthenticated, Message: "the login answer is not JSON"}
+		// Alta's API answers JSON: a web page means another server.
+		return issued{}, &acs.Error{Provider: Name, Code: acs.Misconfigured,
+			Message: "the base URL does not point at the Alta API: its answer to " + path + " is not JSON; the base URL is the API's host without a path, such as " + DefaultBaseURL}
 	}
 	t := env.tokenJSON
 	if env.Data != nil {
@@ -253,6 +261,34 @@ func (ts *tokenSource) times(ctx context.Context, path string, t tokenJSON) issu
 	ts.p.log.LogAttrs(ctx, slog.LevelDebug, "alta: token obtained", slog.String("provider", Name),
 		slog.String("via", path), slog.Duration("lifetime", life))
 	return issued{token: t.Token, refreshAt: now.Add(life - margin), expiresAt: now.Add(life)}
+}
+
+// noAPI settles a login answered 404 or 405, which Alta may send for an
+// unknown e-mail address, and a server that is not Alta's API sends for
+// any path: it asks for the organisation's users without a token, which
+// Alta's API refuses (401 or 403) and any other server does not know
+// either. It returns the Misconfigured error of a base URL where Alta's
+// API does not answer, the error of a probe that got no usable answer,
+// and nil when the API is there (the 404 was about the credentials).
+func (p *Provider) noAPI(ctx context.Context) *acs.Error {
+	resp, err := p.api.Do(ctx, acshttp.Request{Op: "token", Method: http.MethodGet, Path: p.org("/users"),
+		Header: http.Header{"Accept": {"application/json"}}, Idempotent: true})
+	var ae *acs.Error
+	switch {
+	case err != nil:
+		errors.As(acshttp.TransportFailure("", Name, err), &ae)
+		return ae
+	case resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden:
+		return nil
+	case resp.Status != http.StatusNotFound && resp.Status != http.StatusMethodNotAllowed:
+		ae, _ = p.responseError("", resp)
+		return ae
+	}
+	ae, _ = p.responseError("", resp)
+	ae.Code = acs.Misconfigured
+	ae.Message = fmt.Sprintf("the base URL does not point at the Alta API: neither %s nor %s exists there; the base URL is the API's host without a path, such as %s",
+		loginPath, p.orgPrefix+"/users", DefaultBaseURL)
+	return ae
 }
 
 // tokenRefusal classifies a refused login or refresh.

@@ -197,3 +197,10 @@ func exerciseForSecrets(t *testing.T, es *echoServer, clk *fakeClock, p *Provide
 	}
 	return errs
 }
+
+// jsonEscaped is how s appears inside a JSON string (a login body a
+// server might echo).
+func jsonEscaped(s string) string {
+	b, _ := json.Marshal(s)
+	return strings.Trim(string(b), `"`)
+}

@@ -27,8 +27,8 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Unavailable {
-		t.Fatalf("self-signed certificate: %v, want unavailable", err)
+	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Misconfigured {
+		t.Fatalf("self-signed certificate: %v, want misconfigured", err)
 	}
 
 	ca := filepath.Join(t.TempDir(), "ca.pem")

@@ -243,3 +243,42 @@ func TestLoginRefused(t *testing.T) {
 		t.Errorf("requests %q: nothing but the login should be sent", got)
 	}
 }
+
+// A base URL where Alta's API does not answer. Before: "alta ping:
+// unauthenticated: the login e-mail or password was refused (an account
+// with MFA cannot log in through the API): HTTP 404 NotFoundError: route
+// not found". After: misconfigured, naming the URL, not the credentials.
+func TestWrongBaseURLIsMisconfigured(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, path := range []string{"/zzz", "/api/v1"} {
+		cfg := e.cfg
+		cfg.BaseURL = e.srv.URL + path
+		p, err := New(cfg, testOptions(WithClock(e.clk.Now))...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Ping(t.Context())
+		if acs.CodeOf(err) != acs.Misconfigured || acs.IsRetryable(err) {
+			t.Fatalf("base URL %s: %v (code %v), want misconfigured", cfg.BaseURL, err, acs.CodeOf(err))
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "does not point at the Alta API") || !strings.Contains(msg, DefaultBaseURL) {
+			t.Errorf("message does not say which URL is wrong: %s", msg)
+		}
+		if strings.Contains(msg, "password") || strings.Contains(msg, "refused") {
+			t.Errorf("a wrong URL described as refused credentials: %s", msg)
+		}
+		t.Logf("after: %s", msg)
+	}
+}
+
+// Alta answering the login itself with a 404 (an unknown e-mail, say) is
+// still a refusal: its API answers the probe with 401.
+func TestLogin404FromAltaIsARefusal(t *testing.T) {
+	e := newEnv(t, nil)
+	e.sim.AddFault(altasim.Fault{Method: "POST", Path: "/auth/login", Kind: altasim.FaultStatus, Status: 404})
+	err := e.p.Ping(t.Context())
+	if acs.CodeOf(err) != acs.Unauthenticated {
+		t.Fatalf("got %v (code %v), want unauthenticated", err, acs.CodeOf(err))
+	}
+}

@@ -64,22 +64,12 @@ var jwtLike = regexp.MustCompile(`\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+(\.[A-Za-z0
 
 // redact removes every secret, the tokens included, from s.
 func (p *Provider) redact(s string) string {
-	s = p.api.Redact(s)
+	var tokens []string
 	if p.tokens != nil {
-		for _, t := range p.tokens.secrets() {
-			if len(t) >= 4 {
-				s = strings.ReplaceAll(s, t, "[REDACTED]")
-			}
-		}
+		tokens = p.tokens.secrets()
 	}
+	s = p.api.Redact(s, tokens...)
 	return jwtLike.ReplaceAllString(s, "[REDACTED]")
-}
-
-// jsonEscaped is how s appears inside a JSON string, for redaction of a
-// login body a server might echo.
-func jsonEscaped(s string) string {
-	b, _ := json.Marshal(s)
-	return strings.Trim(string(b), `"`)
 }
 
 // vendorMessage extracts the name and the human-readable part of an error

@@ -130,6 +130,13 @@ func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenRespons
 	}
 	if resp.Status < 200 || resp.Status > 299 {
 		ae, ve := p.responseError("", resp)
+		if resp.Status != http.StatusForbidden && ae.Code != acs.RateLimited {
+			// The gateway's own answers (throttling, an inactive key)
+			// stand; anything else not from an OAuth server is the URL.
+			if what := notOAuth(resp, ve); what != "" {
+				return tokenResponse{}, p.authURLWrong(ae, what)
+			}
+		}
 		if resp.Status == http.StatusUnauthorized || resp.Status == http.StatusBadRequest {
 			ae.Code = acs.Unauthenticated
 			switch {
@@ -138,7 +145,8 @@ func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenRespons
 			case ve.OAuthError == "invalid_grant":
 				ae.Message = "the Brivo admin ID or password was refused"
 			case ve.OAuthError == "unauthorized":
-				ae.Message = "the client credentials are missing"
+				// Never "missing": every token request carries them.
+				ae.Message = "the client ID or secret was refused (or a proxy removed the Authorization header)"
 			case ve.OAuthError == "Unauthorized":
 				ae.Message = "the client ID or secret was refused"
 			default:
@@ -149,6 +157,9 @@ func (ts *tokenSource) grant(ctx context.Context, form url.Values) (tokenRespons
 	}
 	var tok tokenResponse
 	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.AccessToken == "" {
+		if what := tokenAnswerNotOAuth(resp.Body); what != "" {
+			return tokenResponse{}, p.authURLWrong(&acs.Error{Provider: Name}, what)
+		}
 		return tokenResponse{}, &acs.Error{Provider: Name, Code: acs.Unauthenticated,
 			Message: "the auth server answered without an access token"}
 	}

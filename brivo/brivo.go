@@ -255,6 +255,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -337,6 +340,13 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // still apply).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
+// WithConcurrency sets how many requests of one listing (the pages of
+// AccessLevels and of the other listings, once the first page has told
+// how many there are) are in flight at once (default
+// acshttp.DefaultConcurrency; 1: one after the other). The rate limit
+// paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithRateLimit paces requests to perSecond a second in bursts of up to
 // burst (0 means 1); a rate of 0 turns the limiter off. The default is
 // DefaultRateLimit in bursts of half of it.
@@ -360,6 +370,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger logs one debug line per HTTP attempt and token events.
 // Secrets are never logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "brivo". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "brivo <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used for token expiry and the catalogue cache
 // (default time.Now).
@@ -453,6 +479,8 @@ type Provider struct {
 	// invConcurrency and invPrefix tune Holdings (inventory.go).
 	invConcurrency int
 	invPrefix      string
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
@@ -492,9 +520,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		api: api, auth: auth, cfg: cfg, basic: basic, log: o.http.Logger(), now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, language: o.language,
 		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
-		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter,
+		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter, concurrency: o.http.Concurrency(),
 	}
-	p.cat.ttl = o.cacheTTL
+	p.cat.groups.TTL, p.cat.groups.Now = o.cacheTTL, o.now
+	p.cat.formats.TTL, p.cat.formats.Now = o.cacheTTL, o.now
 	p.lookups.init(o.cacheTTL)
 	p.tokens = newTokenSource(p)
 	return p, nil
@@ -552,12 +581,14 @@ func (o *options) clients(cfg Config, basic string) (api, auth *acshttp.Client, 
 	if err := sameRegion(apiURL, authURL); err != nil {
 		return nil, nil, err
 	}
+	if err := checkHosts(apiURL, authURL); err != nil {
+		return nil, nil, err
+	}
 	hc, err := o.http.HTTPClient()
 	if err != nil {
 		return nil, nil, err
 	}
-	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic "),
-		url.QueryEscape(cfg.Password), url.QueryEscape(cfg.ClientSecret)}
+	secrets := []string{cfg.ClientSecret, cfg.APIKey, cfg.Password, strings.TrimPrefix(basic, "Basic ")}
 	apiCfg := o.http.Config(Name, apiURL, hc, secrets...)
 	apiCfg.Throttled = gatewayThrottled
 	authCfg := apiCfg

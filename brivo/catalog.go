@@ -4,25 +4,20 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
-// catalog caches the account's groups and credential formats.
+// catalog caches the account's groups and credential formats for the
+// cache TTL (WithCacheTTL, default DefaultCacheTTL). Each is loaded once
+// however many callers need it at the same moment, and loaded again
+// before a group or format missing from it is refused, or after Brivo
+// refused a group taken from it.
 type catalog struct {
-	ttl time.Duration
-
-	mu        sync.Mutex
-	groups    map[int64]string
-	groupsAt  time.Time
-	formats   []brivoFormat
-	formatsAt time.Time
-
-	groupFetch  sync.Mutex // one listing of each kind at a time
-	formatFetch sync.Mutex
+	groups  acshttp.Catalog[map[int64]string]
+	formats acshttp.Catalog[[]brivoFormat]
 }
 
 // brivoFormat is a credential format of the account.
@@ -91,6 +86,21 @@ func newBrivoFormat(j formatJSON) brivoFormat {
 	return f
 }
 
+// groupLoader lists every group, for the group catalogue.
+func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]string, error) {
+	return func(ctx context.Context) (map[int64]string, error) {
+		items, err := listAll[idName](ctx, p, op, "/groups", nil)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[int64]string, len(items))
+		for _, g := range items {
+			m[g.ID] = g.Name
+		}
+		return m, nil
+	}
+}
+
 // loadGroups lists every group and refreshes the cache.
 func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) {
 	items, err := listAll[idName](ctx, p, op, "/groups", nil)
@@ -101,85 +111,73 @@ func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) 
 	for _, g := range items {
 		m[g.ID] = g.Name
 	}
-	p.cat.mu.Lock()
-	p.cat.groups, p.cat.groupsAt = m, p.now()
-	p.cat.mu.Unlock()
+	p.cat.groups.Set(m)
 	return items, nil
 }
 
-// missingGroups returns the IDs absent from the cache and whether the
-// cache is fresh.
-func (c *catalog) missingGroups(ids []int64, now time.Time) (missing []int64, fresh bool, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, id := range ids {
-		if _, ok := c.groups[id]; !ok {
-			missing = append(missing, id)
-		}
-	}
-	return missing, c.groups != nil && now.Sub(c.groupsAt) < c.ttl, c.groupsAt
-}
-
 // ensureGroups checks that every group exists, listing the groups when the
-// cache is stale or lacks one of them. A missing group is NotFound.
+// cache is stale or lacks one of them (one listing for every caller that
+// needs it at that moment). A missing group is NotFound.
 func (p *Provider) ensureGroups(ctx context.Context, op string, ids []int64) error {
-	missing, fresh, seen := p.cat.missingGroups(ids, p.now())
-	if fresh && len(missing) == 0 {
-		return nil
+	groups, gen, err := p.cat.groups.Get(ctx, p.groupLoader(op))
+	if err != nil {
+		return err
 	}
-	p.cat.groupFetch.Lock()
-	defer p.cat.groupFetch.Unlock()
-	// Another caller may have listed them while we waited.
-	missing, fresh, at := p.cat.missingGroups(ids, p.now())
-	if !(at.After(seen) && fresh && len(missing) == 0) {
-		if _, err := p.loadGroups(ctx, op); err != nil {
+	if missing(groups, ids) != 0 {
+		if groups, _, err = p.cat.groups.Reload(ctx, gen, p.groupLoader(op)); err != nil {
 			return err
 		}
-		missing, _, _ = p.cat.missingGroups(ids, p.now())
 	}
-	if len(missing) > 0 {
-		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist: no Brivo group has this ID", missing[0])
+	if id := missing(groups, ids); id != 0 {
+		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist: no Brivo group has this ID", id)
 	}
 	return nil
 }
 
-// loadFormats lists the credential formats and refreshes the cache.
+// missing returns the first of ids absent from groups, or 0.
+func missing(groups map[int64]string, ids []int64) int64 {
+	for _, id := range ids {
+		if _, ok := groups[id]; !ok {
+			return id
+		}
+	}
+	return 0
+}
+
+// formatLoader lists the credential formats, for the format catalogue.
+func (p *Provider) formatLoader(op string) func(context.Context) ([]brivoFormat, error) {
+	return func(ctx context.Context) ([]brivoFormat, error) {
+		items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", nil)
+		if err != nil {
+			return nil, err
+		}
+		fs := make([]brivoFormat, 0, len(items))
+		for _, j := range items {
+			fs = append(fs, newBrivoFormat(j))
+		}
+		return fs, nil
+	}
+}
+
+// loadFormats lists the credential formats afresh (a listing started
+// after the call, shared with the callers asking at the same moment) and
+// refreshes the cache.
 func (p *Provider) loadFormats(ctx context.Context, op string) ([]brivoFormat, error) {
-	items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", nil)
-	if err != nil {
-		return nil, err
-	}
-	fs := make([]brivoFormat, 0, len(items))
-	for _, j := range items {
-		fs = append(fs, newBrivoFormat(j))
-	}
-	p.cat.mu.Lock()
-	p.cat.formats, p.cat.formatsAt = fs, p.now()
-	p.cat.mu.Unlock()
-	return fs, nil
+	_, gen, _ := p.cat.formats.Peek()
+	fs, _, err := p.cat.formats.Reload(ctx, gen, p.formatLoader(op))
+	return fs, err
 }
 
 // cachedFormat returns the cached format with the given ID, if any.
 func (c *catalog) cachedFormat(id int64) *brivoFormat {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for i := range c.formats {
-		if c.formats[i].id == id {
-			f := c.formats[i]
+	fs, _, _ := c.formats.Peek()
+	for i := range fs {
+		if fs[i].id == id {
+			f := fs[i]
 			return &f
 		}
 	}
 	return nil
-}
-
-// cachedFormats returns the cached formats, or nil when the cache is stale.
-func (c *catalog) cachedFormats(now time.Time) []brivoFormat {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.formats == nil || now.Sub(c.formatsAt) >= c.ttl {
-		return nil
-	}
-	return c.formats
 }
 
 func pickFormat(fs []brivoFormat, card acs.CardFormat, credType int64) (brivoFormat, bool) {
@@ -209,15 +207,15 @@ func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, 
 		return brivoFormat{}, acs.Errorf(op, Name, acs.Unsupported,
 			"Brivo has no unambiguous credential format for %s: set Grant.CredentialType to a format ID listed by CredentialFormats", card.Format)
 	}
-	if fs := p.cat.cachedFormats(p.now()); fs != nil {
-		if f, ok := pickFormat(fs, card.Format, credType); ok {
-			return f, nil
-		}
-	}
-	p.cat.formatFetch.Lock()
-	defer p.cat.formatFetch.Unlock()
-	fs, err := p.loadFormats(ctx, op)
+	fs, gen, err := p.cat.formats.Get(ctx, p.formatLoader(op))
 	if err != nil {
+		return brivoFormat{}, err
+	}
+	if f, ok := pickFormat(fs, card.Format, credType); ok {
+		return f, nil
+	}
+	// Not in the catalogue: perhaps added since it was loaded.
+	if fs, _, err = p.cat.formats.Reload(ctx, gen, p.formatLoader(op)); err != nil {
 		return brivoFormat{}, err
 	}
 	if f, ok := pickFormat(fs, card.Format, credType); ok {

@@ -122,7 +122,10 @@ func TestTransientFailuresRetriedWhenIdempotent(t *testing.T) {
 	}
 }
 
-func TestWrongPathIs596(t *testing.T) {
+// A base URL without /v1/api: the gateway answers 596. Before:
+// "unsupported: service not found: check the base URL, the region and the
+// /v1/api path"; now misconfigured, which it is.
+func TestWrongPathIsMisconfigured(t *testing.T) {
 	e, _ := clockEnv(t)
 	cfg := e.cfg
 	cfg.BaseURL = e.srv.URL // missing /v1/api
@@ -130,8 +133,9 @@ func TestWrongPathIs596(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Unsupported || !strings.Contains(err.Error(), "/v1/api") {
-		t.Fatalf("got %v, want unsupported pointing at the base URL", err)
+	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Misconfigured || !strings.Contains(err.Error(), "/v1/api") ||
+		!strings.Contains(err.Error(), "the base URL "+e.srv.URL+" does not point at the Brivo API") {
+		t.Fatalf("got %v, want misconfigured pointing at the base URL", err)
 	}
 }
 

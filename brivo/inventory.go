@@ -71,9 +71,7 @@ func (p *Provider) Holdings(ctx context.Context, fn func(acs.Holding) error) err
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	p.cat.formatFetch.Lock()
 	_, err := p.loadFormats(ctx, op)
-	p.cat.formatFetch.Unlock()
 	if err != nil {
 		return err
 	}

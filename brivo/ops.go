@@ -26,7 +26,7 @@ func (p *Provider) Ping(ctx context.Context) error {
 		return err
 	}
 	if !ok2xx(resp) {
-		return p.statusError(op, resp)
+		return p.pingMisdirected(resp, p.statusError(op, resp))
 	}
 	return nil
 }
@@ -85,9 +85,7 @@ func (p *Provider) AccessLevelByName(ctx context.Context, name string) (acs.Acce
 // the format cache. Format is set for the formats the adapter maps to a
 // Wiegand layout by name.
 func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat, error) {
-	p.cat.formatFetch.Lock()
 	fs, err := p.loadFormats(ctx, "credential_formats")
-	p.cat.formatFetch.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -676,9 +674,7 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 			err := p.statusError(op, resp)
 			if uncertain(err) {
 				// Perhaps the group was deleted under us: list afresh next time.
-				p.cat.mu.Lock()
-				p.cat.groups = nil
-				p.cat.mu.Unlock()
+				p.cat.groups.Invalidate()
 			}
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,16 +71,11 @@ func throttledResponse(resp *acshttp.Response) bool {
 
 // redact removes every secret, the current tokens included, from s.
 func (p *Provider) redact(s string) string {
-	s = p.api.Redact(s)
-	if p.tokens != nil {
-		a, r := p.tokens.secrets()
-		for _, t := range [...]string{a, r} {
-			if len(t) >= 4 {
-				s = strings.ReplaceAll(s, t, "[REDACTED]")
-			}
-		}
+	if p.tokens == nil {
+		return p.api.Redact(s)
 	}
-	return s
+	a, r := p.tokens.secrets()
+	return p.api.Redact(s, a, r)
 }
 
 // vendorMessage extracts the human-readable part of an error body.
@@ -410,35 +406,69 @@ const pageSize = 100
 // maxPages bounds a listing against a server that never stops paging.
 const maxPages = 10000
 
-// listAll reads every page of a listing.
+// listAll reads every page of a listing. When the first page gives the
+// count, the other pages are read concurrently (WithConcurrency) and kept
+// in order; a listing without a count, or one that grew meanwhile, is
+// read on page after page. Any failure fails the listing.
 func listAll[T any](ctx context.Context, p *Provider, op, path string, query url.Values) ([]T, error) {
-	var out []T
-	offset := 0
-	for range maxPages {
-		q := url.Values{}
+	page := func(ctx context.Context, offset int) (pageJSON[T], error) {
+		q := make(url.Values, len(query)+2)
 		for k, v := range query {
 			q[k] = v
 		}
 		q.Set("offset", strconv.Itoa(offset))
 		q.Set("pageSize", strconv.Itoa(pageSize))
+		var pg pageJSON[T]
 		resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, query: q, idempotent: true})
+		if err != nil {
+			return pg, err
+		}
+		if !ok2xx(resp) {
+			return pg, p.statusError(op, resp)
+		}
+		err = p.decode(op, resp, &pg)
+		return pg, err
+	}
+	done := func(pg pageJSON[T], offset int) bool {
+		return len(pg.Data) == 0 || len(pg.Data) < pageSize || pg.Count != nil && offset >= *pg.Count
+	}
+	last, err := page(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := last.Data
+	offset := len(last.Data)
+	pages := 1
+	if !done(last, offset) && last.Count != nil {
+		n := (*last.Count - offset + pageSize - 1) / pageSize
+		if n >= maxPages {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
+		}
+		start := offset
+		rest, err := acshttp.FetchPages(ctx, n, p.concurrency, func(ctx context.Context, i int) (pageJSON[T], error) {
+			return page(ctx, start+i*pageSize)
+		})
 		if err != nil {
 			return nil, err
 		}
-		if !ok2xx(resp) {
-			return nil, p.statusError(op, resp)
+		out = slices.Grow(out, n*pageSize)
+		for _, r := range rest {
+			out = append(out, r.Data...)
+			last = r
 		}
-		var pg pageJSON[T]
-		if err := p.decode(op, resp, &pg); err != nil {
+		offset, pages = start+(n-1)*pageSize+len(last.Data), pages+n
+	}
+	for ; !done(last, offset); pages++ {
+		if pages >= maxPages {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
+		}
+		if last, err = page(ctx, offset); err != nil {
 			return nil, err
 		}
-		out = append(out, pg.Data...)
-		offset += len(pg.Data)
-		if len(pg.Data) == 0 || len(pg.Data) < pageSize || pg.Count != nil && offset >= *pg.Count {
-			return out, nil
-		}
+		out = append(out, last.Data...)
+		offset += len(last.Data)
 	}
-	return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
+	return out, nil
 }
 
 // ---- path segments and filters ----

@@ -78,7 +78,7 @@ func TestTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(ctx); acs.CodeOf(err) != acs.Unavailable || !strings.Contains(err.Error(), "certificate") {
+	if err := p.Ping(ctx); acs.CodeOf(err) != acs.Misconfigured || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("untrusted certificate: %v", err)
 	}
 

@@ -98,7 +98,7 @@ func TestWrongBaseURI(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = p.Ping(context.Background())
-	if acs.CodeOf(err) != acs.NotFound || !strings.Contains(err.Error(), "Base URI") {
+	if acs.CodeOf(err) != acs.Misconfigured || acs.IsRetryable(err) || !strings.Contains(err.Error(), "Base URI") {
 		t.Fatalf("got %v", err)
 	}
 	// A revocation must never take an HTML 404 for "already gone".
@@ -477,7 +477,7 @@ func TestEntityVanishesDuringLookup(t *testing.T) {
 		t.Fatalf("one vanished entity: %v", err)
 	}
 	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "entity", Fail: gone, Times: 2})
-	_, err = e.p.Provision(ctx, grant(2))
+	_, err = e.p.Provision(ctx, grant(2, genetecsim.SeedFloor3Group)) // a group not yet confirmed: read
 	if acs.CodeOf(err) != acs.Unavailable {
 		t.Fatalf("got %v, want unavailable", err)
 	}

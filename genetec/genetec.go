@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -101,6 +104,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // replacing a stale credential at info or warn level.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
 
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "genetec". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "genetec <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
+
 // WithClock sets the clock used to judge whether an existing credential
 // is still active (default time.Now).
 func WithClock(now func() time.Time) Option {
@@ -125,6 +144,12 @@ func WithEvents(e EventOptions) Option {
 	}
 }
 
+// WithConcurrency sets how many requests of one listing (the report
+// pages of AccessLevels and the name reads that follow them) are in
+// flight at once (default acshttp.DefaultConcurrency; 1: one after the
+// other). The rate limit, when set, paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithPageSize sets how many entities a report page holds (default
 // DefaultPageSize); entity reads are batched by at most 50.
 func WithPageSize(n int) Option {
@@ -143,15 +168,20 @@ type Provider struct {
 	stream   *http.Client // GET events: the same transport, no overall timeout
 	base     string
 	auth     string
-	user     string
+	userRef  string // the user for messages (see acshttp.Mention)
 	log      *slog.Logger
 	now      func() time.Time
 	rules    acs.Rules
 	pageSize int
-	locks    acshttp.KeyedMutex
-	events   EventOptions
-	timers   timers
-	cache    entityCache
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
+	locks       acshttp.KeyedMutex
+	events      EventOptions
+	timers      timers
+	cache       entityCache
+	// groups are the cardholder groups confirmed to exist, trusted for
+	// acshttp.DefaultCatalogTTL.
+	groups acshttp.Checked[guid]
 	// partGUID is the Security Center partition the Provider creates in
 	// and confines its lookups to (WithPartition); zero for none.
 	partGUID guid
@@ -181,20 +211,23 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	return &Provider{
-		http:     client,
-		stream:   stream,
-		base:     base.String(),
-		auth:     "Basic " + token,
-		user:     cfg.Username,
-		log:      o.http.Logger(),
-		now:      o.clock,
-		rules:    o.rules,
-		pageSize: o.pageSize,
-		events:   o.events,
-		timers:   o.timers,
-		partGUID: o.partGUID,
-	}, nil
+	p := &Provider{
+		http:        client,
+		stream:      stream,
+		base:        base.String(),
+		auth:        "Basic " + token,
+		userRef:     acshttp.Mention("user", cfg.Username, cfg.Password, cfg.ApplicationID),
+		log:         o.http.Logger(),
+		now:         o.clock,
+		rules:       o.rules,
+		pageSize:    o.pageSize,
+		concurrency: o.http.Concurrency(),
+		events:      o.events,
+		timers:      o.timers,
+		partGUID:    o.partGUID,
+	}
+	p.groups.Now = o.clock
+	return p, nil
 }
 
 // newOptions applies opts over the defaults and reports every value they

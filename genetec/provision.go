@@ -131,6 +131,10 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	}
 	defer unlock()
 	res, err := p.provision(ctx, op, pl)
+	if c := acs.CodeOf(err); c == acs.NotFound || c == acs.InvalidArgument {
+		// A group confirmed earlier may be gone: check it next time.
+		p.groups.Forget(pl.groups...)
+	}
 	return res, acs.Wrap(op, Name, acs.Unknown, err)
 }
 
@@ -145,8 +149,33 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 	if holderIDs, credIDs, sc, err = p.find(ctx, op, pl); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	segs := make([]readSeg, 0, len(pl.groups)+len(holderIDs)+len(credIDs))
-	for _, id := range pl.groups {
+	// Groups confirmed within the cache TTL are not read again. When
+	// nothing else is to be read (a new visitor), the groups are checked
+	// on their own, once for every caller checking them at that moment;
+	// otherwise they ride on the read of the cardholders and credentials.
+	groups := p.groups.Unconfirmed(pl.groups)
+	if len(groups) > 0 && len(holderIDs)+len(credIDs) == 0 {
+		missing, ok, err := p.groups.Check(ctx, groups, func(ctx context.Context, ids []guid) ([]guid, error) {
+			segs := make([]readSeg, len(ids))
+			for i, id := range ids {
+				segs[i] = readSeg{id, groupFields}
+			}
+			objs, _, err := p.readPresent(ctx, op, segs)
+			if err != nil {
+				return nil, err
+			}
+			return cardholderGroups(objs, ids), nil
+		})
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if !ok {
+			return nil, nil, nil, nil, notAGroup(op, missing)
+		}
+		return holderIDs, credIDs, map[guid]object{}, sc, nil
+	}
+	segs := make([]readSeg, 0, len(groups)+len(holderIDs)+len(credIDs))
+	for _, id := range groups {
 		segs = append(segs, readSeg{id, groupFields})
 	}
 	for _, id := range holderIDs {
@@ -159,11 +188,20 @@ func (p *Provider) lookup(ctx context.Context, op string, pl *plan) (holderIDs, 
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
-	for _, id := range pl.groups {
+	for _, id := range groups {
 		if slices.Contains(gone, id) {
 			return nil, nil, nil, nil, acs.Errorf(op, Name, acs.NotFound, "access level %s does not exist in Security Center", id)
 		}
 	}
+	ok := cardholderGroups(objs, groups)
+	if len(ok) < len(groups) {
+		for _, id := range groups {
+			if !slices.Contains(ok, id) {
+				return nil, nil, nil, nil, notAGroup(op, id)
+			}
+		}
+	}
+	p.groups.Confirm(ok...)
 	return holderIDs, credIDs, objs, sc, nil
 }
 
@@ -183,6 +221,22 @@ func (p *Provider) find(ctx context.Context, op string, pl *plan) (holderIDs, cr
 		return nil, nil, nil, err
 	}
 	return sc.filter(holderIDs), credIDs, sc, nil
+}
+
+// cardholderGroups returns those of ids that objs shows as cardholder
+// groups.
+func cardholderGroups(objs map[guid]object, ids []guid) []guid {
+	out := make([]guid, 0, len(ids))
+	for _, id := range ids {
+		if o, ok := objs[id]; ok && strings.EqualFold(o.str("EntityType"), typeGroup) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func notAGroup(op string, id guid) error {
+	return acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
 }
 
 // maxProvisionAttempts bounds how often one Provision looks again after
@@ -304,16 +358,8 @@ type attempt struct {
 // cardholder group.
 func (p *Provider) lookUp(ctx context.Context, op string, pl *plan, a *attempt) error {
 	var err error
-	if a.holderIDs, a.credIDs, a.objs, a.scope, err = p.lookup(ctx, op, pl); err != nil {
-		return err
-	}
-	for _, id := range pl.groups {
-		o, ok := a.objs[id]
-		if !ok || !strings.EqualFold(o.str("EntityType"), typeGroup) {
-			return acs.Errorf(op, Name, acs.NotFound, "access level %s is not a cardholder group in Security Center", id)
-		}
-	}
-	return nil
+	a.holderIDs, a.credIDs, a.objs, a.scope, err = p.lookup(ctx, op, pl)
+	return err
 }
 
 // convergeHolders keeps the first of the cardholders carrying the key and

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // maxPages stops a listing that never ends (a server that keeps
@@ -39,60 +40,103 @@ func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) 
 // the paged EntityConfiguration report and reads their names in batches.
 // Entities deleted between the listing and the read have no name and are
 // left out of the map.
+//
+// Up to the provider's concurrency (WithConcurrency) requests are in
+// flight at once, report pages and name reads alike: each page's names
+// are read as soon as the page is in, while later pages are fetched.
+// Report pages are asked for by number, so later pages are asked for
+// before the current one answers whether more follow (one ahead at
+// first, doubling with each page, up to the concurrency); those past the
+// last page are cancelled and ignored. The GUIDs keep the report's order;
+// any failure fails the whole listing.
 func (p *Provider) listNamed(ctx context.Context, op, typ, what string) ([]guid, map[guid]string, error) {
-	var ids []guid
-	seen := map[guid]bool{}
-	for page := 1; ; page++ {
-		if page > maxPages {
-			return nil, nil, acs.Errorf(op, Name, acs.Unknown, "the %s listing did not end after %d pages", what, maxPages)
+	type page struct {
+		ids   []guid
+		more  bool
+		names []map[guid]object
+	}
+	slots := make(chan struct{}, p.concurrency) // requests in flight
+	acquire := func(ctx context.Context) error {
+		select {
+		case slots <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return acs.Wrap(op, Name, acs.Canceled, ctx.Err())
+		}
+	}
+	fetch := func(ctx context.Context, i int) (page, error) {
+		if err := acquire(ctx); err != nil {
+			return page{}, err
 		}
 		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
-			q: "EntityTypes@" + typ + ",Page=" + strconv.Itoa(page) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+			q: "EntityTypes@" + typ + ",Page=" + strconv.Itoa(i+1) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+		<-slots
 		if err != nil {
-			return nil, nil, err
+			return page{}, err
 		}
 		if !strings.EqualFold(env.Status, statusOk) {
-			return nil, nil, acs.Errorf(op, Name, acs.Unknown, "listing %ss answered %s instead of a full page", what, env.Status)
+			return page{}, acs.Errorf(op, Name, acs.Unknown, "listing %ss answered %s instead of a full page", what, env.Status)
 		}
 		objs, err := objects(env.Result)
 		if err != nil {
-			return nil, nil, acs.Wrap(op, Name, acs.Unknown, err)
+			return page{}, acs.Wrap(op, Name, acs.Unknown, err)
 		}
 		// A further page is announced by one extra entity; a full page
 		// without it is read on too, in case a server does not follow
 		// that rule.
-		more := len(objs) >= p.pageSize
-		if len(objs) > p.pageSize {
-			objs = objs[:p.pageSize]
-		}
-		fresh := 0
-		for _, o := range objs {
-			g, ok := o.guid("Guid")
-			if !ok || seen[g] {
-				continue
+		pg := page{ids: make([]guid, 0, min(len(objs), p.pageSize)), more: len(objs) >= p.pageSize}
+		for _, o := range objs[:min(len(objs), p.pageSize)] {
+			if g, ok := o.guid("Guid"); ok {
+				pg.ids = append(pg.ids, g)
 			}
-			seen[g] = true
-			ids = append(ids, g)
-			fresh++
 		}
-		if !more || fresh == 0 {
-			break
+		batches := (len(pg.ids) + maxReadBatch - 1) / maxReadBatch
+		pg.names, err = acshttp.FetchPages(ctx, batches, p.concurrency, func(ctx context.Context, b int) (map[guid]object, error) {
+			batch := pg.ids[b*maxReadBatch : min((b+1)*maxReadBatch, len(pg.ids))]
+			segs := make([]readSeg, len(batch))
+			for i, id := range batch {
+				segs[i] = readSeg{id, nameFields}
+			}
+			if err := acquire(ctx); err != nil {
+				return nil, err
+			}
+			defer func() { <-slots }()
+			objs, _, err := p.readBatchPresent(ctx, op, segs)
+			return objs, err
+		})
+		return pg, err
+	}
+	var ids []guid
+	seen := map[guid]bool{}
+	names := map[guid]string{}
+	accept := func(_ int, pg page) (bool, error) {
+		fresh := 0
+		for _, g := range pg.ids {
+			if !seen[g] {
+				seen[g] = true
+				ids = append(ids, g)
+				fresh++
+			}
 		}
+		for _, objs := range pg.names {
+			for id, o := range objs {
+				names[id] = o.str("Name")
+			}
+		}
+		// A page with nothing new ends a listing that would repeat itself.
+		return !pg.more || fresh == 0, nil
 	}
-	segs := make([]readSeg, len(ids))
-	for i, id := range ids {
-		segs[i] = readSeg{id, []string{"Guid", "Name"}}
-	}
-	objs, _, err := p.readPresent(ctx, op, segs)
+	ended, err := acshttp.FetchOrdered(ctx, maxPages, p.concurrency, fetch, accept)
 	if err != nil {
 		return nil, nil, err
 	}
-	names := make(map[guid]string, len(objs))
-	for id, o := range objs {
-		names[id] = o.str("Name")
+	if !ended {
+		return nil, nil, acs.Errorf(op, Name, acs.Unknown, "the %s listing did not end after %d pages", what, maxPages)
 	}
 	return ids, names, nil
 }
+
+var nameFields = []string{"Guid", "Name"}
 
 // CredentialFormats lists the card formats this adapter can write: the
 // Security Center built-in formats Standard 26 bits (H10301) and HID

@@ -72,7 +72,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	for _, f := range []genetecsim.Fault{
 		{Status: 403}, {Status: 500}, {Status: 503, Times: 3}, {Status: 400},
 		{Fail: &genetecsim.Failure{SdkErrorCode: "InvalidOperation", Message: "bad"}},
-		{Drop: true, Times: 3},
+		{Drop: true, Times: 32}, // more than the attempts: net/http also resends a GET on each idle connection
 	} {
 		sim.Inject(f)
 		record(p.Ping(ctx))
@@ -139,6 +139,37 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 			if strings.Contains(text, s) {
 				t.Errorf("secret %q leaked in: %s", s, text)
 			}
+		}
+	}
+}
+
+// Short and common passwords, and one equal to the user name: the refusal
+// reads whole (before, the password "admin" for the user "admin" read
+// `user "[REDACTED]"`), and the secret is not in it.
+func TestShortSecretsDoNotMangleMessages(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ user, password, wantUser string }{
+		{"admin", "admin", "the configured user"},
+		{"operator", "a", `user "operator"`},
+		{"operator", "password", `user "operator"`},
+		{"operator", "Long-Wrong-Secret-7", `user "operator"`},
+	} {
+		cfg := testConfig(e.srv.URL)
+		cfg.Username, cfg.Password = tc.user, tc.password
+		p, err := genetec.New(cfg, genetec.WithRetry(-1, 0, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Ping(context.Background())
+		want := "genetec ping: unauthenticated: the Web SDK refused the credentials of " + tc.wantUser + " (HTTP 401): check the user name, password and SDK application ID"
+		if acs.CodeOf(err) != acs.Unauthenticated || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("user %q, password %q:\n got %v\nwant %s…", tc.user, tc.password, err, want)
+		}
+		if strings.Contains(err.Error(), "REDACTED") {
+			t.Errorf("mangled: %v", err)
+		}
+		if len(tc.password) > 8 && strings.Contains(err.Error(), tc.password) {
+			t.Errorf("the password is in the message: %v", err)
 		}
 	}
 }

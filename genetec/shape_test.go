@@ -105,7 +105,8 @@ func TestShapeProvisionRevoke(t *testing.T) {
 		`GET report/EntityConfiguration EntityTypes@Credential,Name=H10301 42/1001,NameSearchMode=Contains`,
 	}
 	expectRequests(t, e, append(searches,
-		`GET entity entity=`+lobbyHex+`,Guid,EntityType,entity=`+ch+holderRead+`,entity=`+cred+credRead)...)
+		// The lobby group was confirmed by the first call (cache TTL).
+		`GET entity entity=`+ch+holderRead+`,entity=`+cred+credRead)...)
 
 	// A longer visit on another floor: one write updates the window and
 	// swaps the groups.
@@ -204,7 +205,7 @@ func TestShapeRemoveCardholder(t *testing.T) {
 }
 
 func TestShapeAccessLevelsPaging(t *testing.T) {
-	e := newEnv(t, nil, genetec.WithPageSize(2))
+	e := newEnv(t, nil, genetec.WithPageSize(2), genetec.WithConcurrency(1))
 	extra := e.sim.AddGroup("Contractors")
 	ctx := context.Background()
 	levels, err := e.p.AccessLevels(ctx)
@@ -219,11 +220,13 @@ func TestShapeAccessLevelsPaging(t *testing.T) {
 	if fmt.Sprint(levels) != fmt.Sprint(want) {
 		t.Fatalf("levels %v, want %v", levels, want)
 	}
-	// Page 1 holds 2 groups plus the extra one announcing page 2.
+	// Page 1 holds 2 groups plus the extra one announcing page 2; each
+	// page's names are read once the page is in.
 	expectRequests(t, e,
 		`GET report/EntityConfiguration EntityTypes@CardholderGroup,Page=1,PageSize=2`,
+		`GET entity entity=`+lobbyHex+`,Guid,Name,entity=`+floor3Hex+`,Guid,Name`,
 		`GET report/EntityConfiguration EntityTypes@CardholderGroup,Page=2,PageSize=2`,
-		`GET entity entity=`+lobbyHex+`,Guid,Name,entity=`+floor3Hex+`,Guid,Name,entity=`+hex(extra)+`,Guid,Name`)
+		`GET entity entity=`+hex(extra)+`,Guid,Name`)
 
 	formats, err := e.p.CredentialFormats(ctx)
 	if err != nil {
@@ -265,7 +268,7 @@ func TestShapeRawQueryEncoding(t *testing.T) {
 // entity announcing a further page is still read to the end, and a group
 // deleted between the listing and the read of names is left out.
 func TestAccessLevelsWithoutExtra(t *testing.T) {
-	e := newEnv(t, nil, genetec.WithPageSize(2))
+	e := newEnv(t, nil, genetec.WithPageSize(2), genetec.WithConcurrency(1)) // faults answer in order
 	extra := e.sim.AddGroup("Contractors")
 	e.sim.Inject(genetecsim.Fault{Method: "GET", Path: "report/", Status: 200, ContentType: "text/json",
 		Body: `{"Rsp":{"Status":"Ok","Result":[{"Guid":"` + genetecsim.SeedLobbyGroup + `"},{"Guid":"` + genetecsim.SeedFloor3Group + `"}]}}`})

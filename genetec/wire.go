@@ -141,7 +141,7 @@ func (p *Provider) decode(op string, resp *acshttp.Response) (envelope, error) {
 	switch st := resp.Status; {
 	case st == http.StatusUnauthorized:
 		return env, &acs.Error{Op: op, Provider: Name, Code: acs.Unauthenticated,
-			Message: fmt.Sprintf("the Web SDK refused the credentials of user %q (HTTP 401): check the user name, password and SDK application ID; Active Directory users cannot sign in to the Web SDK", p.user)}
+			Message: "the Web SDK refused the credentials of " + p.userRef + " (HTTP 401): check the user name, password and SDK application ID; Active Directory users cannot sign in to the Web SDK"}
 	case st == http.StatusForbidden:
 		return env, &acs.Error{Op: op, Provider: Name, Code: acs.PermissionDenied,
 			Message: "the Web SDK answered 403 Forbidden: the SDK certificate's part number is missing from the Security Center licence, or the user lacks the \"Log on using the SDK\" privilege"}
@@ -149,7 +149,7 @@ func (p *Provider) decode(op string, resp *acshttp.Response) (envelope, error) {
 		return env, &acs.Error{Op: op, Provider: Name, Code: acs.InvalidArgument,
 			Message: "the Web SDK answered HTTP 400 with an HTML page" + htmlTitle(body) + ": it did not recognise an item name in the request (an unsupported Security Center version?)"}
 	case st == http.StatusNotFound && !isEnv:
-		return env, acshttp.StatusError(op, Name, resp, acs.NotFound,
+		return env, acshttp.StatusError(op, Name, resp, acs.Misconfigured,
 			"no Web SDK endpoint at this URL (HTTP 404): check the base URL, port (default 4590) and Base URI (default WebSdk) of the Web-based SDK role")
 	case st == http.StatusLengthRequired:
 		return env, acshttp.StatusError(op, Name, resp, acs.InvalidArgument, "the Web SDK answered 411 Length Required")

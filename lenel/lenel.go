@@ -226,6 +226,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
@@ -414,6 +417,13 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // itself gives up after 30 s; contexts still apply).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
+// WithConcurrency sets how many requests of one listing (the pages of
+// AccessLevels and of the other listings, once the first page has told
+// how many there are) are in flight at once (default
+// acshttp.DefaultConcurrency; 1: one after the other). The rate limit
+// paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithRateLimit paces requests to perSecond a second in bursts of up to
 // burst (0 means 1); a rate of 0 turns the limiter off (the default:
 // OpenAccess documents no rate limit).
@@ -438,6 +448,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger sets the logger (default: none). Requests are logged at debug
 // level, without secrets.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "lenel". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "lenel <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used for badge windows on revoke, badge
 // activity and session renewal (default time.Now).
@@ -505,6 +531,8 @@ type Provider struct {
 	badgeID BadgeIDFunc
 	cardOf  CardFunc // nil: events carry no card data
 	ev      eventSettings
+	// concurrency is how many requests of one listing are in flight.
+	concurrency int
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time
@@ -534,12 +562,12 @@ type Provider struct {
 	retries                    int
 	retryWaitMin, retryWaitMax time.Duration
 
-	// Cached lookups, guarded by cmu.
-	cmu       sync.Mutex
-	statuses  *statusIDs
-	statusAt  time.Time
-	badgeType int64
-	typeAt    time.Time
+	// Catalogues, each loaded once for all callers and kept for
+	// cacheTTL: the badge statuses, the default visitor badge type
+	// (/settings/visit), and the access levels confirmed to exist.
+	statuses  acshttp.Catalog[statusIDs]
+	badgeType acshttp.Catalog[int64]
+	levels    acshttp.Checked[int64]
 
 	// Door event lookups (events.go), guarded by emu.
 	emu     sync.Mutex
@@ -584,12 +612,16 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		badgeID:        o.badgeID,
 		cardOf:         o.cardOf,
 		ev:             o.events,
+		concurrency:    o.http.Concurrency(),
 		keepAliveEvery: o.keepAlive,
 		ticks:          o.keepAliveTicks,
 		stop:           make(chan struct{}),
 		loginBackoff:   acshttp.Backoff{Min: minLoginBackoff, Max: maxLoginBackoff},
 	}
 	p.retries, p.retryWaitMin, p.retryWaitMax = o.http.Retry()
+	p.statuses.TTL, p.statuses.Now = cacheTTL, o.now
+	p.badgeType.TTL, p.badgeType.Now = cacheTTL, o.now
+	p.levels.TTL, p.levels.Now = cacheTTL, o.now
 	p.sess.Usable = func(s session) bool { return p.now().Before(s.renewAt) }
 	return p, nil
 }
@@ -667,10 +699,6 @@ func (p *Provider) Name() string { return Name }
 
 // redact removes the password and the current session token from s.
 func (p *Provider) redact(s string) string {
-	s = p.hc.Redact(s)
 	held, _ := p.sess.Held()
-	if tok := held.token; len(tok) >= 4 {
-		s = strings.ReplaceAll(s, tok, "[REDACTED]")
-	}
-	return s
+	return p.hc.Redact(s, held.token)
 }

@@ -24,7 +24,13 @@ func loginAttempts(e *env) int {
 	return n
 }
 
-func TestWrongBaseURLIsNotFoundWithoutBackOff(t *testing.T) {
+// A base URL without OpenAccess's path answers the login with a 404.
+// Reported at first as "unauthenticated: OnGuard refused the login (user
+// name, password or directory)", with the login back-off; then as "not
+// found: no OpenAccess API answers at the base URL's path "/"…", a code
+// the outbox takes for a definite refusal. Now: misconfigured, naming the
+// expected path, never the credentials, no back-off, not retryable.
+func TestWrongBaseURLIsMisconfiguredWithoutBackOff(t *testing.T) {
 	for name, path := range map[string]string{
 		"host only":       "",
 		"missing segment": "/api/access/onguard",
@@ -41,11 +47,20 @@ func TestWrongBaseURLIsNotFoundWithoutBackOff(t *testing.T) {
 			t.Cleanup(func() { _ = p.Close(context.Background()) })
 			for i := range 3 {
 				err := p.Ping(t.Context())
-				if acs.CodeOf(err) != acs.NotFound {
-					t.Fatalf("ping %d with base URL %q: %v (code %v), want not found", i, cfg.BaseURL, err, acs.CodeOf(err))
+				if acs.CodeOf(err) != acs.Misconfigured || acs.IsRetryable(err) {
+					t.Fatalf("ping %d with base URL %q: %v (code %v), want misconfigured", i, cfg.BaseURL, err, acs.CodeOf(err))
 				}
-				if !strings.Contains(err.Error(), lenelsim.BasePath) {
-					t.Errorf("error does not name the expected path %s: %v", lenelsim.BasePath, err)
+				msg := err.Error()
+				if !strings.Contains(msg, lenelsim.BasePath) || !strings.Contains(msg, "does not point at the OnGuard OpenAccess API") {
+					t.Errorf("error does not say the URL is wrong and name the expected path %s: %v", lenelsim.BasePath, err)
+				}
+				for _, wrong := range []string{"password", "refused", "credential"} {
+					if strings.Contains(msg, wrong) {
+						t.Errorf("a wrong URL described as a credentials problem (%q): %v", wrong, err)
+					}
+				}
+				if i == 0 && name == "host only" {
+					t.Logf("after: %s", msg)
 				}
 			}
 			if got := loginAttempts(e); got != 3 {
@@ -196,5 +211,19 @@ func TestUndocumentedRefusalAsksAboutTheSessionOnce(t *testing.T) {
 	}
 	if n, k := len(e.requests()), count(e.requests(), "GET", "/keepalive", ""); n != 2 || k != 1 || logins(e) != 0 {
 		t.Errorf("%d requests, %d keepalives, %d logins; want the listing and one keepalive", n, k, logins(e))
+	}
+}
+
+// A one-letter or common password leaves the refusal readable. Before,
+// with the password "s": "OnGuard refu[REDACTED]ed the login
+// (u[REDACTED]er name, pa[REDACTED][REDACTED]word or directory)".
+func TestShortPasswordsDoNotMangleTheRefusal(t *testing.T) {
+	for _, pw := range []string{"s", "a", "admin", "password"} {
+		e := newEnv(t, envOpts{opts: []Option{WithRetry(-1, 0, 0)}, cfg: func(c *Config) { c.Password = pw }})
+		err := e.p.Ping(t.Context())
+		const want = "lenel ping: unauthenticated: OnGuard refused the login (user name, password or directory): OpenAccess HTTP 401"
+		if !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "REDACTED") {
+			t.Errorf("password %q:\n got %v\nwant %s…", pw, err, want)
+		}
 	}
 }

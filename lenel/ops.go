@@ -66,21 +66,25 @@ func parseKey(op, what, s string) (int64, error) {
 	return n, nil
 }
 
-// statusIDs looks up the active and revoked badge statuses by name.
+// statusIDs looks up the active and revoked badge statuses by name,
+// from the cache while it is fresh (one listing for every caller that
+// finds it stale at the same moment).
 func (p *Provider) statusIDs(ctx context.Context, op string) (statusIDs, error) {
-	p.cmu.Lock()
-	if p.statuses != nil && p.now().Sub(p.statusAt) < cacheTTL {
-		s := *p.statuses
-		p.cmu.Unlock()
-		return s, nil
-	}
-	p.cmu.Unlock()
-	return p.loadStatusIDs(ctx, op)
+	s, _, err := p.statuses.Get(ctx, func(ctx context.Context) (statusIDs, error) { return p.readStatusIDs(ctx, op) })
+	return s, err
 }
 
-// loadStatusIDs reads the badge statuses from OnGuard and caches the
+// loadStatusIDs reads the badge statuses from OnGuard afresh (a listing
+// shared with the callers asking at the same moment) and caches the
 // active and revoked IDs.
 func (p *Provider) loadStatusIDs(ctx context.Context, op string) (statusIDs, error) {
+	_, gen, _ := p.statuses.Peek()
+	s, _, err := p.statuses.Reload(ctx, gen, func(ctx context.Context) (statusIDs, error) { return p.readStatusIDs(ctx, op) })
+	return s, err
+}
+
+// readStatusIDs reads the badge statuses from OnGuard.
+func (p *Provider) readStatusIDs(ctx context.Context, op string) (statusIDs, error) {
 	items, err := p.list(ctx, op, "Lnl_BadgeStatus", "")
 	if err != nil {
 		return statusIDs{}, err
@@ -112,21 +116,19 @@ func (p *Provider) loadStatusIDs(ctx context.Context, op string) (statusIDs, err
 			return statusIDs{}, acs.Errorf(op, Name, acs.InvalidArgument, "OnGuard has no badge status named %q (it has: %s); check Config.ActiveStatus and Config.RevokedStatus", miss.name, strings.Join(names, ", "))
 		}
 	}
-	p.cmu.Lock()
-	p.statuses, p.statusAt = &s, p.now()
-	p.cmu.Unlock()
 	return s, nil
 }
 
-// defaultBadgeType returns the system's default visitor badge type.
+// defaultBadgeType returns the system's default visitor badge type, from
+// the cache while it is fresh (one read of /settings/visit for every
+// caller that finds it stale at the same moment).
 func (p *Provider) defaultBadgeType(ctx context.Context, op string) (int64, error) {
-	p.cmu.Lock()
-	if p.badgeType != 0 && p.now().Sub(p.typeAt) < cacheTTL {
-		t := p.badgeType
-		p.cmu.Unlock()
-		return t, nil
-	}
-	p.cmu.Unlock()
+	t, _, err := p.badgeType.Get(ctx, func(ctx context.Context) (int64, error) { return p.readBadgeType(ctx, op) })
+	return t, err
+}
+
+// readBadgeType reads the default visitor badge type from OnGuard.
+func (p *Provider) readBadgeType(ctx context.Context, op string) (int64, error) {
 	var ans struct {
 		DefaultVisitorBadgeTypeID flexInt `json:"default_visitor_badge_type_id"`
 	}
@@ -137,9 +139,6 @@ func (p *Provider) defaultBadgeType(ctx context.Context, op string) (int64, erro
 	if t <= 0 {
 		return 0, acs.Errorf(op, Name, acs.NotFound, "OnGuard has no default visitor badge type; set Config.BadgeTypeID")
 	}
-	p.cmu.Lock()
-	p.badgeType, p.typeAt = t, p.now()
-	p.cmu.Unlock()
 	return t, nil
 }
 
@@ -271,6 +270,9 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 				continue
 			}
 			if cur, err = p.assignedAfter(ctx, op, badgeKey, l, err); err != nil {
+				if refusesID(err) { // the level may be gone: check it next time
+					p.levels.Forget(l)
+				}
 				return err
 			}
 		}
@@ -606,4 +608,12 @@ func (p *Provider) removePerson(ctx context.Context, op string, personID int64) 
 		return acs.Errorf(op, Name, acs.Unknown, "OpenAccess acknowledged deleting %s %d, but the record is still there", typeName, personID)
 	}
 	return nil
+}
+
+// refusesID reports whether an error may mean that OnGuard no longer
+// knows an ID taken from a catalogue (a status, a badge type, an access
+// level): the catalogue is then read again by the next caller.
+func refusesID(err error) bool {
+	c := acs.CodeOf(err)
+	return c == acs.NotFound || c == acs.InvalidArgument
 }

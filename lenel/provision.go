@@ -122,14 +122,27 @@ func (p *Provider) lookUp(ctx context.Context, pr *provisioning) error {
 			return acs.Errorf(op, Name, acs.NotFound, "badge type %d does not exist", pr.typeID)
 		}
 	}
-	found, err := p.list(ctx, op, "Lnl_AccessLevel", anyInt("ID", pr.levels))
+	// Every level must exist before anything is written. Levels
+	// confirmed within cacheTTL are trusted; the others are asked for,
+	// once for every caller asking at the same moment.
+	missing, ok, err := p.levels.Check(ctx, pr.levels, func(ctx context.Context, ids []int64) ([]int64, error) {
+		found, err := p.list(ctx, op, "Lnl_AccessLevel", anyInt("ID", ids))
+		if err != nil {
+			return nil, err
+		}
+		var ok []int64
+		for _, l := range ids {
+			if hasID(found, "ID", l) {
+				ok = append(ok, l)
+			}
+		}
+		return ok, nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, l := range pr.levels {
-		if !hasID(found, "ID", l) {
-			return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", l)
-		}
+	if !ok {
+		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", missing)
 	}
 	people, err := p.findPeople(ctx, op, pr.ext)
 	if err != nil {
@@ -250,6 +263,10 @@ func (p *Provider) apply(ctx context.Context, pr *provisioning) (acs.Provisioned
 	}
 	badgeKey, newBadge, current, err := p.applyBadge(ctx, pr)
 	if err != nil {
+		if refusesID(err) { // a status or badge type may be gone: read them again next time
+			p.statuses.Invalidate()
+			p.badgeType.Invalidate()
+		}
 		return acs.Provisioned{}, err
 	}
 	if err := p.syncAssignments(ctx, op, badgeKey, pr.levels, pr.from, pr.until, current); err != nil {

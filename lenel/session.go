@@ -168,14 +168,15 @@ func (p *Provider) login(ctx context.Context, op string) (string, time.Time, err
 // OpenAccess's and a success without a token may instead mean that the
 // base URL does not lead to OpenAccess, so OpenAccess is asked (GET
 // /version, which needs no session): when it does not answer there, the
-// error is NotFound and names the expected path.
+// error is Misconfigured, names the expected path and starts no login
+// back-off, since no credential was checked.
 func (p *Provider) loginFailure(ctx context.Context, op string, err error) error {
 	var ae *acs.Error
 	var api *APIError
 	switch {
 	case err != nil && !errors.As(err, &ae):
 		return err
-	case err != nil && (ae.Code == acs.Canceled || ae.Code == acs.Unavailable || ae.Code == acs.RateLimited):
+	case err != nil && (ae.Code == acs.Canceled || ae.Code == acs.Unavailable || ae.Code == acs.RateLimited || ae.Code == acs.Misconfigured):
 		return err
 	case errors.As(err, &api) && api.Code == codeInvalidApplicationID:
 		return refusal(ae, acs.PermissionDenied, "OnGuard refused the application ID (licence)")
@@ -226,7 +227,7 @@ func (p *Provider) openAccessAnswers(ctx context.Context, op string) (bool, erro
 	switch code := acs.CodeOf(err); {
 	case err == nil:
 		return v.Version != "" || v.ProductName != "", nil
-	case code == acs.Canceled || code == acs.Unavailable || code == acs.RateLimited:
+	case code == acs.Canceled || code == acs.Unavailable || code == acs.RateLimited || code == acs.Misconfigured:
 		return false, err
 	}
 	return false, nil
@@ -241,8 +242,8 @@ func (p *Provider) noAPI(op string, cause error) error {
 	if u, err := url.Parse(p.hc.BaseURL()); err == nil && u.Path != "" {
 		path = u.Path
 	}
-	e := acs.Errorf(op, Name, acs.NotFound,
-		"no OpenAccess API answers at the base URL's path %q: the base URL should end in %s (such as https://onguard.example.com:8080%s)",
+	e := acs.Errorf(op, Name, acs.Misconfigured,
+		"the base URL does not point at the OnGuard OpenAccess API: nothing answers as OpenAccess at its path %q; the base URL should end in %s (such as https://onguard.example.com:8080%s)",
 		path, apiPath, apiPath)
 	var api *APIError
 	if errors.As(cause, &api) {

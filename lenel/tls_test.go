@@ -29,7 +29,7 @@ func TestTLSVerifiedByDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Unavailable {
+	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Misconfigured {
 		t.Fatalf("self-signed server accepted without its CA: %v", err)
 	}
 

@@ -153,7 +153,7 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 			if ctx.Err() != nil {
 				return acs.Wrap(r.op, Name, acs.Canceled, ctx.Err())
 			}
-			return acshttp.TransportFailure(r.op, Name, errors.New(p.redact(err.Error())))
+			return acshttp.TransportFailure(r.op, Name, err) // acshttp errors hold no secret
 		}
 		p.touch()
 		if resp.Status >= 200 && resp.Status < 300 {
@@ -329,26 +329,49 @@ func formatTime(t time.Time) string {
 
 // list fetches every instance of a type matching filter (all pages).
 func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]props, error) {
-	var out []props
-	for page := 1; ; page++ {
-		q := url.Values{"type_name": {typeName}, "page_number": {strconv.Itoa(page)}, "page_size": {strconv.Itoa(pageSize)}}
+	page := func(ctx context.Context, n int) (pagedInstances, error) {
+		q := url.Values{"type_name": {typeName}, "page_number": {strconv.Itoa(n)}, "page_size": {strconv.Itoa(pageSize)}}
 		if filter != "" {
 			q.Set("filter", filter)
 		}
 		var res pagedInstances
-		if err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances", query: q, idempotent: true}, &res); err != nil {
-			return nil, err
-		}
-		for _, it := range res.ItemList {
-			out = append(out, it.props())
-		}
-		if page >= res.TotalPages || len(res.ItemList) == 0 {
-			return out, nil
-		}
-		if page >= maxPages {
-			return nil, acs.Errorf(op, Name, acs.Unknown, "%s listing has more than %d pages", typeName, maxPages)
-		}
+		err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances", query: q, idempotent: true}, &res)
+		return res, err
 	}
+	first, err := page(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	if first.TotalPages <= 1 || len(first.ItemList) == 0 {
+		return appendItems(nil, first), nil
+	}
+	if first.TotalPages > maxPages {
+		return nil, acs.Errorf(op, Name, acs.Unknown, "%s listing has more than %d pages", typeName, maxPages)
+	}
+	// The first page told how many follow: the others are read
+	// concurrently and kept in order; any failure fails the listing.
+	rest, err := acshttp.FetchPages(ctx, first.TotalPages-1, p.concurrency, func(ctx context.Context, i int) (pagedInstances, error) {
+		return page(ctx, i+2)
+	})
+	if err != nil {
+		return nil, err
+	}
+	n := len(first.ItemList)
+	for _, r := range rest {
+		n += len(r.ItemList)
+	}
+	out := appendItems(make([]props, 0, n), first)
+	for _, r := range rest {
+		out = appendItems(out, r)
+	}
+	return out, nil
+}
+
+func appendItems(out []props, res pagedInstances) []props {
+	for _, it := range res.ItemList {
+		out = append(out, it.props())
+	}
+	return out
 }
 
 const (

@@ -32,7 +32,7 @@ func TestAnswersClassified(t *testing.T) {
 		{"FAIL without ERRMSG", netboxsim.Fault{Code: "FAIL"}, acs.Unknown, "FAIL"},
 		{"another CODE", netboxsim.Fault{Code: "PARTIAL"}, acs.Unknown, "PARTIAL"},
 		{"HTTP 503", netboxsim.Fault{HTTPStatus: http.StatusServiceUnavailable, Times: 3}, acs.Unavailable, "HTTP 503"},
-		{"HTTP 404", netboxsim.Fault{HTTPStatus: http.StatusNotFound}, acs.NotFound, "/nbws/goforms/nbapi"},
+		{"HTTP 404", netboxsim.Fault{HTTPStatus: http.StatusNotFound}, acs.Misconfigured, "/nbws/goforms/nbapi"},
 		{"HTTP 200 HTML", netboxsim.Fault{HTTPStatus: http.StatusOK, RawBody: "<html><body>Login</body></html>"}, acs.Unknown, "not an NBAPI answer"},
 		{"HTTP 200 text", netboxsim.Fault{HTTPStatus: http.StatusOK, RawBody: "OK"}, acs.Unknown, "not an NBAPI answer"},
 	}

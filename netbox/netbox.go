@@ -9,6 +9,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
@@ -143,6 +146,22 @@ func WithAllowInsecureHTTP() Option { return func(o *options) { o.http.AllowInse
 // WithLogger sets the logger (default: none). Requests are logged at debug
 // level, without secrets.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.http.SetLogger(l) } }
+
+// WithMeterProvider records the HTTP request metrics of package acshttp
+// (request duration, errors by acs code, over-limit answers; see its
+// documentation) on mp, with acs.provider "netbox". Default: none (nothing is
+// recorded; the global provider is never used).
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(o *options) { o.http.SetMeterProvider(mp) }
+}
+
+// WithTracerProvider makes each HTTP request a client span of tp named
+// "netbox <operation>", a child of the span in the caller's context. Spans
+// carry names, codes and IDs only, never a path, a body or a secret.
+// Default: none (the global provider is never used).
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return func(o *options) { o.http.SetTracerProvider(tp) }
+}
 
 // WithClock sets the clock used to judge whether a credential is live,
 // for the login back-off and for the event look-back (default time.Now).
@@ -298,12 +317,3 @@ func (p *Provider) Name() string { return Name }
 // Location returns the controller's time zone the provider converts dates
 // with.
 func (p *Provider) Location() *time.Location { return p.loc }
-
-// redact removes the password and the current session ID from s.
-func (p *Provider) redact(s string) string {
-	s = p.hc.Redact(s)
-	if id := p.currentSession(); len(id) >= 4 {
-		s = strings.ReplaceAll(s, id, "[REDACTED]")
-	}
-	return s
-}

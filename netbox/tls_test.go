@@ -29,7 +29,7 @@ func TestTransportPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Unavailable {
+	if err := p.Ping(t.Context()); acs.CodeOf(err) != acs.Misconfigured {
 		t.Errorf("an unknown certificate: %v", err)
 	}
 	p, err = New(cfg, WithHTTPClient(srv.Client()))

@@ -451,7 +451,7 @@ func (p *Provider) send(ctx context.Context, r request, session string) (answer,
 		if ctx.Err() != nil {
 			return answer{}, acs.Wrap(r.op, Name, acs.Canceled, ctx.Err())
 		}
-		return answer{}, acshttp.TransportFailure(r.op, Name, errors.New(p.redactAll(err.Error(), session)))
+		return answer{}, acshttp.TransportFailure(r.op, Name, err) // acshttp errors hold no secret
 	}
 	if resp.Status != http.StatusOK {
 		return answer{}, p.httpError(r, resp)
@@ -476,9 +476,10 @@ func (p *Provider) httpError(r request, resp *acshttp.Response) error {
 	msg := ""
 	switch resp.Status {
 	case http.StatusGone:
+		code = acs.Misconfigured
 		msg = "the controller answers 410 Gone: NetBox 6.x serves the NBAPI at /nbws/goforms/nbapi, not /goforms/nbapi"
 	case http.StatusNotFound, http.StatusMethodNotAllowed:
-		code = acs.NotFound
+		code = acs.Misconfigured
 		msg = "no NBAPI at this URL: NetBox 6.x serves it at /nbws/goforms/nbapi (before 6.x, /goforms/nbapi)"
 	}
 	ae := acshttp.StatusError(r.op, Name, resp, code, msg).(*acs.Error)
@@ -489,11 +490,7 @@ func (p *Provider) httpError(r request, resp *acshttp.Response) error {
 // redactAll removes the password, the current session and the session a
 // request used from s.
 func (p *Provider) redactAll(s, session string) string {
-	s = p.redact(s)
-	if len(session) >= 4 {
-		s = strings.ReplaceAll(s, session, "[REDACTED]")
-	}
-	return s
+	return p.hc.Redact(s, p.currentSession(), session)
 }
 
 // clip bounds text quoted from the controller.

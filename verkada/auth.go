@@ -75,6 +75,11 @@ func (ts *tokenSource) current() string {
 	return t.value
 }
 
+// notVerkada says that the base URL leads to something other than
+// Verkada's API.
+const notVerkada = "the base URL does not point at the Verkada API: it has no token exchange (POST /token); the base URL is the regional API host without a path, such as " +
+	USBaseURL + " or " + EUBaseURL
+
 // exchange performs POST /token with the API key in x-api-key and reads
 // {"token":"…"}.
 func (ts *tokenSource) exchange(ctx context.Context) (string, *acs.Error) {
@@ -96,13 +101,20 @@ func (ts *tokenSource) exchange(ctx context.Context) (string, *acs.Error) {
 			ae.Code, ae.Message = acs.Unauthenticated, "the API key was refused (missing, invalid, revoked, or of another region)"
 		case http.StatusForbidden:
 			ae.Message = "the API key may not obtain a token"
+		case http.StatusNotFound, http.StatusMethodNotAllowed:
+			// Verkada's API always has its token exchange: whatever
+			// answered is not that API.
+			ae.Code, ae.Message = acs.Misconfigured, notVerkada
 		}
 		return "", ae
 	}
 	var tok struct {
 		Token string `json:"token"`
 	}
-	if err := json.Unmarshal(resp.Body, &tok); err != nil || tok.Token == "" {
+	if err := json.Unmarshal(resp.Body, &tok); err != nil {
+		return "", &acs.Error{Provider: Name, Code: acs.Misconfigured, Message: notVerkada + " (the answer to POST /token is not JSON)"}
+	}
+	if tok.Token == "" {
 		return "", &acs.Error{Provider: Name, Code: acs.Unauthenticated, Message: "the token exchange answered without a token"}
 	}
 	p.log.LogAttrs(ctx, slog.LevelDebug, "verkada: token obtained",

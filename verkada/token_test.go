@@ -2,6 +2,8 @@ package verkada
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -193,5 +195,33 @@ func TestExpiredTokenBodyIsRead(t *testing.T) {
 	var ve *APIError
 	if acs.CodeOf(err) != acs.Unauthenticated || !errors.As(err, &ve) || ve.ID != "0e2d" || ve.Message != "Token expired" {
 		t.Fatalf("got %v (%+v)", err, ve)
+	}
+}
+
+// A base URL where Verkada's API does not answer. Before: "verkada ping:
+// not found: HTTP 404 (4e04): Not Found", read as a missing record; a
+// web page answering the exchange was "unauthenticated: the token
+// exchange answered without a token". After: misconfigured, naming the
+// expected host.
+func TestWrongBaseURLIsMisconfigured(t *testing.T) {
+	e := newEnv(t, nil)
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html><body>Command</body></html>"))
+	}))
+	t.Cleanup(page.Close)
+	for _, base := range []string{e.srv.URL + "/zzz", page.URL} {
+		p, err := New(Config{BaseURL: base, APIKey: verkadasim.DefaultAPIKey}, testOptions(e.clk)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = p.Ping(t.Context())
+		if acs.CodeOf(err) != acs.Misconfigured || acs.IsRetryable(err) {
+			t.Fatalf("base URL %s: %v (code %v), want misconfigured", base, err, acs.CodeOf(err))
+		}
+		if msg := err.Error(); !strings.Contains(msg, "does not point at the Verkada API") || !strings.Contains(msg, USBaseURL) || strings.Contains(msg, "key was refused") {
+			t.Errorf("message does not say which URL is wrong: %s", msg)
+		}
+		t.Logf("after: %v", err)
 	}
 }

@@ -49,13 +49,10 @@ func (e *APIError) Error() string {
 
 // redact removes the API key and the current token from s.
 func (p *Provider) redact(s string) string {
-	s = p.api.Redact(s)
-	if p.tokens != nil {
-		if t := p.tokens.current(); len(t) >= 4 {
-			s = strings.ReplaceAll(s, t, "[REDACTED]")
-		}
+	if p.tokens == nil {
+		return p.api.Redact(s)
 	}
-	return s
+	return p.api.Redact(s, p.tokens.current())
 }
 
 // clean makes vendor text safe for an error: secrets redacted, control

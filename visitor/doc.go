@@ -195,4 +195,43 @@
 // in memory and package storetest checks implementations. The clock is
 // injected (WithClock, ManualClock), so tests drive expiry, backoff and the
 // sweeper with explicit calls and never sleep.
+//
+// # Metrics and traces
+//
+// Through the OpenTelemetry API only; the application picks the SDK and
+// passes its providers with WithMeterProvider and WithTracerProvider.
+// Without them nothing is recorded and no global provider is used. The
+// instruments, of meter ScopeName:
+//
+//	acsbridge.outbox.depth                  gauge, {item}          ACS operations waiting in the outbox for the
+//	                                                               ACS's confirmation; attributes
+//	                                                               acsbridge.location, acs.operation (provision,
+//	                                                               reprovision, revoke, remove_cardholder), each
+//	                                                               reported, 0 when none waits
+//	acsbridge.outbox.oldest_revocation.age  gauge, s               age of the oldest revocation waiting, by
+//	                                                               acsbridge.location; 0 when none waits
+//	acsbridge.acs.operations                counter, {operation}   outbox ACS calls whose outcome was recorded:
+//	                                                               acsbridge.location, acs.provider,
+//	                                                               acs.operation, acsbridge.outcome (ok; retry:
+//	                                                               failed, tried again; failed: given up, a
+//	                                                               provision refused for good or out of its
+//	                                                               window; skipped: no longer wanted) and, when
+//	                                                               it failed, acs.code
+//	acsbridge.reconcile.findings            counter, {finding}     what Reconcile found: acsbridge.location,
+//	                                                               acsbridge.finding (orphan, repair, failed)
+//
+// The gauges are read from the Store when the application's reader
+// collects (one Outbox listing per collection), at the Engine's clock.
+// The adapters record the HTTP side (request duration, errors by acs code,
+// over-limit answers; see package acshttp) when given the same providers.
+//
+// Each operation (Invite, SignIn, Provision, ReturnBadge, ReportBadgeLost,
+// SignOut, Remove, ReportWatchlistMatch, Reconcile) is a span
+// "visitor.<operation>" (visitor.sign_in, visitor.provision,
+// visitor.return_badge, …), and each outbox attempt a span "acs <operation>"
+// under it (or a root span when the outbox worker runs it), covering the
+// ACS call, whose HTTP requests are its children, and the recording of its
+// outcome. Spans carry IDs (visit, outbox item, operator, location),
+// provider names and acs codes, never a visitor's name or e-mail; with a
+// tracer provider, the Engine's log records carry trace_id and span_id.
 package visitor

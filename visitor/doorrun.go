@@ -158,7 +158,7 @@ func refusedForGood(err error) bool {
 		return false
 	}
 	switch acs.CodeOf(err) {
-	case acs.Unauthenticated, acs.PermissionDenied, acs.Unsupported:
+	case acs.Unauthenticated, acs.PermissionDenied, acs.Unsupported, acs.Misconfigured:
 		return true
 	}
 	return false
@@ -187,7 +187,7 @@ func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs
 			return nil
 		}
 		if refusedForGood(err) {
-			e.log.Error("visitor: the ACS refuses the door event stream; not retrying", "location", location, "err", err)
+			e.log.ErrorContext(ctx, "visitor: the ACS refuses the door event stream; not retrying", "location", location, "err", err)
 			return fmt.Errorf("visitor: door events of location %s: %w", location, err)
 		}
 		if progressed {
@@ -196,7 +196,7 @@ func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs
 		if err == nil {
 			err = fmt.Errorf("visitor: the door event stream of location %s ended", location)
 		}
-		e.log.Error("visitor: door events interrupted; resuming from the saved cursor", "location", location, "retry_in", delay, "err", err)
+		e.log.ErrorContext(ctx, "visitor: door events interrupted; resuming from the saved cursor", "location", location, "retry_in", delay, "err", err)
 		if e.sleep(ctx, delay) != nil {
 			return nil
 		}
@@ -207,7 +207,7 @@ func (e *Engine) consumeDoorEvents(ctx context.Context, location string, src acs
 // consumeDoorEvent records one event and saves its cursor.
 func (e *Engine) consumeDoorEvent(ctx context.Context, location string, ev acs.DoorEvent) error {
 	if err := validateDoorEvent("door_event", &ev); err != nil {
-		e.log.Warn("visitor: malformed door event skipped", "location", location, "cursor", ev.Cursor, "err", err)
+		e.log.WarnContext(ctx, "visitor: malformed door event skipped", "location", location, "cursor", ev.Cursor, "err", err)
 	} else if _, err := e.RecordDoorEvent(ctx, location, ev); err != nil {
 		return err
 	}

@@ -386,7 +386,7 @@ func (e *Engine) arrivalScreen(ctx context.Context, opName string, v Visit, ev *
 	}
 	match, err := e.screen(ctx, opName, v)
 	if err != nil {
-		e.log.Error("visitor: watchlist unavailable; arrival by door not marked", "visit", v.ID, "err", err)
+		e.log.ErrorContext(ctx, "visitor: watchlist unavailable; arrival by door not marked", "visit", v.ID, "err", err)
 		return false, nil
 	}
 	return true, match

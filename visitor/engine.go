@@ -11,10 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/badge/qrcode"
-	"github.com/google/uuid"
 )
 
 // Location is one site: its access control system, its rules, and the card
@@ -103,6 +106,11 @@ type Engine struct {
 	sleep func(ctx context.Context, d time.Duration) error
 
 	cycled func() // test hook: called after each cycle of Run
+
+	// Telemetry (telemetry.go): the providers given, and the instruments.
+	meters  metric.MeterProvider
+	tracers trace.TracerProvider
+	tel     telemetry
 
 	pins pinConfig // PIN key material and generator (pin.go)
 }
@@ -213,6 +221,9 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 	e.incarnation = uuid.NewString()[:8]
 	if err := e.checkOptions(); err != nil {
 		return nil, err
+	}
+	if err := e.initTelemetry(); err != nil {
+		return nil, fmt.Errorf("visitor: instruments: %w", err)
 	}
 	if err := e.addLocations(locations); err != nil {
 		return nil, err

@@ -158,6 +158,58 @@ func TestStuckAfterAttempts(t *testing.T) {
 	}
 }
 
+// awaitingPhone answers provisions as an issuer of mobile credentials does
+// while the visitor has not accepted the invitation; with accepted set it
+// provisions.
+type awaitingPhone struct {
+	acs.Provider
+	accepted atomic.Bool
+}
+
+func (p *awaitingPhone) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned, error) {
+	if !p.accepted.Load() {
+		return acs.Provisioned{}, &acs.Error{Op: "provision", Provider: "phone", Code: acs.Unavailable,
+			Message: "invitation open", Err: acs.ErrAwaitingPerson, RetryAfter: 5 * time.Minute}
+	}
+	return p.Provider.Provision(ctx, g)
+}
+
+// A provision waiting for a person is retried as long as it waits and is
+// never reported stuck; the same provider failing for another reason is.
+func TestAwaitingPersonIsNotStuck(t *testing.T) {
+	var reported atomic.Int32
+	f := newFixture(t)
+	phone := &awaitingPhone{Provider: f.acs}
+	e2, err := visitor.New(f.store, []visitor.Location{{ID: "hq", Provider: phone, Policy: testPolicy()}},
+		visitor.WithClock(f.clock), visitor.WithOwner("replica-2"),
+		visitor.WithStuck(3, time.Hour, func(visitor.StuckItem) { reported.Add(1) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.queueProvisions(1)
+	for range 20 { // 20 attempts over more than three hours
+		f.clock.Advance(10 * time.Minute)
+		if _, err := e2.RunOutboxOnce(f.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s, _ := e2.Stuck(f.ctx); len(s) != 0 || reported.Load() != 0 {
+		t.Fatalf("a provision waiting for a person was reported stuck: %+v (%d reports)", s, reported.Load())
+	}
+	p, _ := e2.Outbox(f.ctx, "v1")
+	if len(p) != 1 || p[0].Attempts < 10 {
+		t.Fatalf("the provision must keep being retried: %+v", p)
+	}
+	phone.accepted.Store(true)
+	f.clock.Advance(10 * time.Minute)
+	if _, err := e2.RunOutboxOnce(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := e2.Outbox(f.ctx, "v1"); len(p) != 0 {
+		t.Fatalf("accepted, the provision must land: %+v", p)
+	}
+}
+
 // plainErrors answers provisions with an error that is not an *acs.Error,
 // breaking the Provider contract.
 type plainErrors struct{ acs.Provider }

@@ -18,7 +18,7 @@ import (
 func (e *Engine) lateOutcome(ctx context.Context, it OutboxItem, a attempt) (Visit, []OutboxItem, error) {
 	landed := a.err == nil || !definite(a.err)
 	if a.skipped || !landed || (it.Op != OpProvision && it.Op != OpReprovision && it.Op != OpProvisionPIN) {
-		e.log.Info("visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
+		e.log.InfoContext(ctx, "visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
 		return Visit{}, nil, nil
 	}
 	r := e.newRun(context.WithoutCancel(ctx), ActorSystem, true)
@@ -27,12 +27,12 @@ func (e *Engine) lateOutcome(ctx context.Context, it OutboxItem, a attempt) (Vis
 	}))
 	switch {
 	case errors.Is(err, errUnchanged):
-		e.log.Info("visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
+		e.log.InfoContext(ctx, "visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
 		return Visit{}, nil, nil
 	case err != nil:
 		return Visit{}, nil, err
 	}
-	e.log.Warn("visitor: a provision landed after its lease was lost; revoking it again", "item", it.ID, "visit", it.VisitID)
+	e.log.WarnContext(ctx, "visitor: a provision landed after its lease was lost; revoking it again", "item", it.ID, "visit", it.VisitID)
 	return v, r.next, nil
 }
 

@@ -120,6 +120,13 @@ func (r *run) flag(tx Tx, v *Visit, m *WatchlistMatch) error {
 // for it before arrival (valid within the window). The watchlist screens
 // the visitor; a match is recorded and refuses provisioning.
 func (e *Engine) Invite(ctx context.Context, op Operator, req InviteRequest) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.invite", attrLocation.String(req.Location), attrOperator.String(op.ID))
+	v, err := e.invite(ctx, op, req)
+	return v, span.end(v.ID, err)
+}
+
+// invite is Invite without its span.
+func (e *Engine) invite(ctx context.Context, op Operator, req InviteRequest) (Visit, error) {
 	const opName = "invite"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActInvite, VisitID: req.VisitID, Location: req.Location}
@@ -192,6 +199,13 @@ func inviteWindow(op string, v *Visit, req InviteRequest, t VisitorType, p *Poli
 // sign-in (see Provision). If that part is refused, the visitor stays
 // signed in and SignIn returns the signed-in visit with the refusal.
 func (e *Engine) SignIn(ctx context.Context, op Operator, req SignInRequest) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.sign_in", attrLocation.String(req.Location), attrOperator.String(op.ID))
+	v, err := e.signIn(ctx, op, req)
+	return v, span.end(v.ID, err)
+}
+
+// signIn is SignIn without its span.
+func (e *Engine) signIn(ctx context.Context, op Operator, req SignInRequest) (Visit, error) {
 	const opName = "sign_in"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActSignIn, VisitID: req.VisitID, Location: req.Location}
@@ -322,6 +336,13 @@ func (e *Engine) signInExisting(r *run, opName string, base AuditRecord, v Visit
 // CredPending and a nil error: the outbox worker retries. When the ACS
 // refuses the grant, Provision returns the visit and the ACS error.
 func (e *Engine) Provision(ctx context.Context, op Operator, visitID string, req ProvisionRequest) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.provision", attrOperator.String(op.ID))
+	v, err := e.provision(ctx, op, visitID, req)
+	return v, span.end(v.ID, err)
+}
+
+// provision is Provision without its span.
+func (e *Engine) provision(ctx context.Context, op Operator, visitID string, req ProvisionRequest) (Visit, error) {
 	const opName = "provision"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActProvision, VisitID: visitID, BadgeID: req.BadgeID, AccessLevels: req.AccessLevels}
@@ -448,6 +469,13 @@ func current(v *Visit) int {
 // (or the number to the range) once the ACS confirms the revocation. A
 // visit without a credential to return is a Conflict.
 func (e *Engine) ReturnBadge(ctx context.Context, op Operator, visitID string) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.return_badge", attrOperator.String(op.ID))
+	v, err := e.returnBadge(ctx, op, visitID)
+	return v, span.end(v.ID, err)
+}
+
+// returnBadge is ReturnBadge without its span.
+func (e *Engine) returnBadge(ctx context.Context, op Operator, visitID string) (Visit, error) {
 	const opName = "return_badge"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActReturnBadge, VisitID: visitID}
@@ -479,6 +507,13 @@ func (e *Engine) ReturnBadge(ctx context.Context, op Operator, visitID string) (
 // marked Lost at once (it is never handed out again until found) and its
 // credential is revoked. The visitor's state does not change.
 func (e *Engine) ReportBadgeLost(ctx context.Context, op Operator, visitID string) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.badge_lost", attrOperator.String(op.ID))
+	v, err := e.reportBadgeLost(ctx, op, visitID)
+	return v, span.end(v.ID, err)
+}
+
+// reportBadgeLost is ReportBadgeLost without its span.
+func (e *Engine) reportBadgeLost(ctx context.Context, op Operator, visitID string) (Visit, error) {
 	const opName = "badge_lost"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActBadgeLost, VisitID: visitID}
@@ -511,6 +546,13 @@ func (e *Engine) ReportBadgeLost(ctx context.Context, op Operator, visitID strin
 // the ACS confirms the removal. Signing out an ended visit changes
 // nothing and returns it; an invited or expected visit is a Conflict.
 func (e *Engine) SignOut(ctx context.Context, op Operator, visitID string, via Method) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.sign_out", attrOperator.String(op.ID))
+	v, err := e.signOut(ctx, op, visitID, via)
+	return v, span.end(v.ID, err)
+}
+
+// signOut is SignOut without its span.
+func (e *Engine) signOut(ctx context.Context, op Operator, visitID string, via Method) (Visit, error) {
 	const opName = "sign_out"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActSignOut, VisitID: visitID, Reason: string(via)}
@@ -561,6 +603,13 @@ func (r *run) signOut(tx Tx, v *Visit, via Method) error {
 // Only operators in one of the policy's SecurityGroups may remove
 // (PermissionDenied otherwise, audited). An ended visit is a Conflict.
 func (e *Engine) Remove(ctx context.Context, op Operator, visitID, reason string) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.remove", attrOperator.String(op.ID))
+	v, err := e.remove(ctx, op, visitID, reason)
+	return v, span.end(v.ID, err)
+}
+
+// remove is Remove without its span.
+func (e *Engine) remove(ctx context.Context, op Operator, visitID, reason string) (Visit, error) {
 	const opName = "remove"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActRemove, VisitID: visitID, Reason: reason}
@@ -591,6 +640,13 @@ func (e *Engine) Remove(ctx context.Context, op Operator, visitID, reason string
 // invitation) and removes the visitor as Remove does, on behalf of
 // ActorWatchlist. For an ended visit the match is only recorded.
 func (e *Engine) ReportWatchlistMatch(ctx context.Context, visitID string, m WatchlistMatch) (Visit, error) {
+	ctx, span := e.startSpan(ctx, "visitor.watchlist")
+	v, err := e.reportWatchlistMatch(ctx, visitID, m)
+	return v, span.end(v.ID, err)
+}
+
+// reportWatchlistMatch is ReportWatchlistMatch without its span.
+func (e *Engine) reportWatchlistMatch(ctx context.Context, visitID string, m WatchlistMatch) (Visit, error) {
 	const opName = "watchlist"
 	r := e.newRun(ctx, ActorWatchlist, true)
 	base := AuditRecord{Action: ActWatchlist, VisitID: visitID}

@@ -104,7 +104,7 @@ func (e *Engine) runNow(ctx context.Context, items []OutboxItem, v Visit) (Visit
 	if refused != nil && !isACSError(refused) {
 		// A store failure while recording the outcome: the item stays
 		// leased and the worker takes it over when the lease expires.
-		e.log.Warn("visitor: outcome of an ACS operation not recorded", "visit", v.ID, "err", refused)
+		e.log.WarnContext(ctx, "visitor: outcome of an ACS operation not recorded", "visit", v.ID, "err", refused)
 		refused = nil
 	}
 	return v, refused
@@ -128,14 +128,21 @@ func (e *Engine) execute(ctx context.Context, it OutboxItem) (Visit, []OutboxIte
 		// rather than call the ACS on work another engine may take over.
 		return Visit{}, nil, e.yield(ctx, it)
 	}
+	ctx, span := e.startSpan(ctx, "acs "+string(it.Op), attrLocation.String(it.Location),
+		attrProvider.String(e.providerName(it.Location)), attrItem.String(it.ID), attrAttempt.Int(it.Attempts))
 	a, err := e.prepare(ctx, it)
 	if err != nil {
-		return Visit{}, nil, err
+		return Visit{}, nil, span.end(it.VisitID, err)
 	}
 	if !a.skipped {
 		a.p, a.err = e.callACS(ctx, it)
 	}
-	return e.record(ctx, it, a)
+	v, next, err := e.record(ctx, it, a)
+	if a.err != nil {
+		_ = span.end(it.VisitID, a.err)
+		return v, next, err
+	}
+	return v, next, span.end(it.VisitID, err)
 }
 
 // yield ends this engine's lease on it without counting an attempt
@@ -219,7 +226,8 @@ func (e *Engine) record(ctx context.Context, it OutboxItem, a attempt) (Visit, [
 	if err != nil {
 		return Visit{}, nil, err
 	}
-	e.escalate(r.stuck)
+	e.countAttempt(ctx, it, a, r.attempted)
+	e.escalate(ctx, r.stuck)
 	return v, r.next, refused
 }
 
@@ -276,7 +284,7 @@ func (r *run) retry(tx Tx, it OutboxItem, callErr error, rec *AuditRecord) error
 		return err
 	}
 	rec.Outcome = OutcomeRetry
-	r.e.log.Warn("visitor: ACS operation failed; will retry", "op", it.Op, "visit", it.VisitID, "attempt", it.Attempts, "err", callErr)
+	r.e.log.WarnContext(r.ctx, "visitor: ACS operation failed; will retry", "op", it.Op, "visit", it.VisitID, "attempt", it.Attempts, "err", callErr)
 	if reason == "" {
 		return nil
 	}

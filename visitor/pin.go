@@ -191,6 +191,13 @@ func pinLength(l *Location, s acs.PINSupport) int {
 // credential CredPending, the PIN and a nil error; when the ACS refuses
 // it, the visit, a zero PIN and the ACS error (never quoting the PIN).
 func (e *Engine) ProvisionPIN(ctx context.Context, op Operator, visitID string, req ProvisionRequest) (Visit, acs.PIN, error) {
+	ctx, span := e.startSpan(ctx, "visitor.provision_pin", attrOperator.String(op.ID))
+	v, pin, err := e.provisionPIN(ctx, op, visitID, req)
+	return v, pin, span.end(v.ID, err)
+}
+
+// provisionPIN is ProvisionPIN without its span.
+func (e *Engine) provisionPIN(ctx context.Context, op Operator, visitID string, req ProvisionRequest) (Visit, acs.PIN, error) {
 	const opName = "provision"
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActProvision, VisitID: visitID, BadgeID: req.BadgeID, AccessLevels: req.AccessLevels, Card: "PIN"}
@@ -537,7 +544,7 @@ func (e *Engine) attemptPIN(ctx context.Context, actor string, v Visit) (Visit, 
 	case errors.Is(err, errUnchanged):
 		return v, nil
 	case err != nil:
-		e.log.Warn("visitor: the queued PIN provision was left to the outbox worker", "visit", v.ID, "err", err)
+		e.log.WarnContext(ctx, "visitor: the queued PIN provision was left to the outbox worker", "visit", v.ID, "err", err)
 		return v, nil
 	}
 	return e.runNow(ctx, r.next, nv)

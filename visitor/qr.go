@@ -4,9 +4,7 @@ import (
 	"context"
 
 	"github.com/acsbridge/acsbridge/acs"
-	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/badge/qrcode"
-	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // QRCode renders the QR code of the card number the visit holds from its
@@ -31,36 +29,12 @@ func (e *Engine) QRCode(ctx context.Context, visitID string) (qrcode.Code, error
 	if c == nil || c.Source != FromRange || !c.Status.Live() {
 		return qrcode.Code{}, refusal(op, acs.Conflict, "visit %s holds no live card number from the range of location %s", v.ID, v.Location)
 	}
-	bc, ok := badgeCard(c.Card)
-	if !ok {
+	if !c.Card.Format.Known() {
 		return qrcode.Code{}, refusal(op, acs.InvalidArgument, "card %s of visit %s has no Wiegand format a QR code can carry", c.Card, v.ID)
 	}
-	code, err := qrcode.Encode(bc, l.QR)
+	code, err := qrcode.Encode(c.Card, l.QR)
 	if err != nil {
 		return qrcode.Code{}, acs.Wrap(op, "", acs.InvalidArgument, err)
 	}
 	return code, nil
-}
-
-// badgeCard converts an ACS card to package badge's form, by the named
-// formats.
-func badgeCard(c acs.Card) (badge.Card, bool) {
-	var f wiegand.Format
-	switch c.Format {
-	case acs.H10301:
-		f = wiegand.H10301
-	case acs.H10306:
-		f = wiegand.H10306
-	case acs.H10302:
-		f = wiegand.H10302
-	case acs.H10304:
-		f = wiegand.H10304
-	case acs.Corp1000_35:
-		f = wiegand.Corp1000_35
-	case acs.Corp1000_48:
-		f = wiegand.Corp1000_48
-	default:
-		return badge.Card{}, false
-	}
-	return badge.Card{Format: f, Facility: c.Facility, Number: c.Number}, true
 }

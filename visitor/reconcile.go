@@ -59,6 +59,14 @@ func WithReconcile(d time.Duration) Option { return func(e *Engine) { e.reconcil
 // provider without acs.Inventory is Unsupported. Visits of other locations
 // sharing the ACS are left alone.
 func (e *Engine) Reconcile(ctx context.Context, location string) (ReconcileReport, error) {
+	ctx, span := e.startSpan(ctx, "visitor.reconcile", attrLocation.String(location))
+	rep, err := e.reconcile(ctx, location)
+	e.countFindings(ctx, rep)
+	return rep, span.end("", err)
+}
+
+// reconcile is Reconcile without its span and metrics.
+func (e *Engine) reconcile(ctx context.Context, location string) (ReconcileReport, error) {
 	const opName = "reconcile"
 	rep := ReconcileReport{Location: location}
 	l := e.locs[location]

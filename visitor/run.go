@@ -27,6 +27,9 @@ type run struct {
 	// stuck collects the items an outcome found stuck, reported after
 	// the commit.
 	stuck []StuckItem
+	// attempted is the outcome of the ACS attempt this run recorded, for
+	// the operations metric.
+	attempted Outcome
 }
 
 func (e *Engine) newRun(ctx context.Context, actor string, fast bool) *run {
@@ -135,7 +138,7 @@ func (e *Engine) refuse(r *run, rec AuditRecord, err error) {
 		rec.Actor = r.actor
 	}
 	if aerr := e.store.AppendAudit(context.WithoutCancel(r.ctx), rec); aerr != nil {
-		e.log.Error("visitor: cannot audit a refusal", "visit", rec.VisitID, "action", rec.Action, "err", aerr)
+		e.log.ErrorContext(r.ctx, "visitor: cannot audit a refusal", "visit", rec.VisitID, "action", rec.Action, "err", aerr)
 	}
 }
 
@@ -145,6 +148,10 @@ func (r *run) audit(tx Tx, v *Visit, rec AuditRecord) error {
 		rec.Time = r.now
 	}
 	rec.VisitID, rec.Location = v.ID, v.Location
+	switch rec.Action {
+	case ActACSProvision, ActACSReprovision, ActACSRevoke, ActACSRemove:
+		r.attempted = rec.Outcome
+	}
 	if rec.Actor == "" {
 		rec.Actor = r.actor
 	}

@@ -2,7 +2,9 @@ package visitor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -40,6 +42,10 @@ func WithStuck(attempts int, age time.Duration, fn func(StuckItem)) Option {
 // or "" when it is not.
 func (e *Engine) stuckReason(it OutboxItem, err error, now time.Time) string {
 	switch {
+	case errors.Is(err, acs.ErrAwaitingPerson):
+		// Waiting for a person (a phone to accept an invitation) is not a
+		// failure, however long it lasts; the visit's window ends it.
+		return ""
 	case (it.Op == OpRevoke || it.Op == OpRemoveCardholder) && definite(err):
 		return fmt.Sprintf("the ACS refused the %s for good (%s); it stays live there until someone acts", opNoun(it.Op), acs.CodeOf(err))
 	case it.Attempts >= e.stuckAttempts:
@@ -62,9 +68,9 @@ func opNoun(op Op) string {
 
 // escalate hands the items a committed transaction found stuck to the
 // handler and the log.
-func (e *Engine) escalate(items []StuckItem) {
+func (e *Engine) escalate(ctx context.Context, items []StuckItem) {
 	for _, s := range items {
-		e.log.Error("visitor: ACS operation stuck", "op", s.Item.Op, "visit", s.Item.VisitID,
+		e.log.ErrorContext(ctx, "visitor: ACS operation stuck", "op", s.Item.Op, "visit", s.Item.VisitID,
 			"attempts", s.Item.Attempts, "reason", s.Reason, "err", s.Err)
 		if e.onStuck != nil {
 			e.onStuck(s)
@@ -85,9 +91,21 @@ func (e *Engine) Stuck(ctx context.Context) ([]OutboxItem, error) {
 	now := e.clock.Now()
 	var out []OutboxItem
 	for _, it := range items {
+		if awaitingPerson(it) {
+			continue
+		}
 		if it.Attempts >= e.stuckAttempts || (!it.CreatedAt.IsZero() && now.Sub(it.CreatedAt) >= e.stuckAge) {
 			out = append(out, it)
 		}
 	}
 	return out, nil
+}
+
+// awaitingPerson reports whether an item's last attempt waited for a
+// person (acs.ErrAwaitingPerson). The store keeps an attempt's error as
+// text only; the sentinel's text, which every error wrapping it carries,
+// tells it (unless an unusually long error was cut at acs.Error's 1 KiB
+// bound before it, in which case the item counts like any other retry).
+func awaitingPerson(it OutboxItem) bool {
+	return strings.Contains(it.LastError, acs.ErrAwaitingPerson.Error())
 }

@@ -42,7 +42,7 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 				if ctx.Err() != nil {
 					return res, ctx.Err()
 				}
-				e.log.Error("visitor: sweeping a visit failed", "visit", id, "err", err)
+				e.log.ErrorContext(ctx, "visitor: sweeping a visit failed", "visit", id, "err", err)
 				errs = append(errs, err)
 			}
 			res.Visits++
@@ -149,13 +149,13 @@ func (e *Engine) Run(ctx context.Context) error {
 // (WithReconcile), then drain the outbox of what is due.
 func (e *Engine) cycle(ctx context.Context) {
 	if _, err := e.Sweep(ctx); err != nil && ctx.Err() == nil {
-		e.log.Error("visitor: sweep failed", "err", err)
+		e.log.ErrorContext(ctx, "visitor: sweep failed", "err", err)
 	}
 	e.reconcileDue(ctx)
 	for ctx.Err() == nil {
 		n, err := e.RunOutboxOnce(ctx)
 		if err != nil && ctx.Err() == nil {
-			e.log.Error("visitor: outbox run failed", "err", err)
+			e.log.ErrorContext(ctx, "visitor: outbox run failed", "err", err)
 		}
 		if n < e.ClaimLimit() || err != nil {
 			return
@@ -186,10 +186,10 @@ func (e *Engine) reconcileDue(ctx context.Context) {
 		}
 		rep, err := e.Reconcile(ctx, id)
 		if err != nil && ctx.Err() == nil {
-			e.log.Error("visitor: reconcile failed", "location", id, "err", err)
+			e.log.ErrorContext(ctx, "visitor: reconcile failed", "location", id, "err", err)
 		}
 		if rep.Orphans+rep.Repairs > 0 {
-			e.log.Warn("visitor: reconcile found differences at the ACS", "location", id, "orphans", rep.Orphans, "repairs", rep.Repairs)
+			e.log.WarnContext(ctx, "visitor: reconcile found differences at the ACS", "location", id, "orphans", rep.Orphans, "repairs", rep.Repairs)
 		}
 	}
 }

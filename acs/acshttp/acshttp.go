@@ -3,8 +3,8 @@
 // on, a custom CA, plain HTTP only to loopback unless allowed), a
 // per-provider rate limiter, retries of idempotent requests with backoff
 // that honours Retry-After, bounded response reading, debug logging without
-// secrets, redaction of secrets from any text that might reach an error,
-// and the classification of transport failures and HTTP statuses into acs
+// secrets, redaction of secrets from any text that might reach an error
+// (by the rule of MinSecretLen), and the classification of transport failures and HTTP statuses into acs
 // codes.
 //
 // Besides the Client, it holds the pieces every adapter's own loops need,
@@ -23,6 +23,46 @@
 // (its default retries POST too), its logger is off (ours is *slog.Logger),
 // and the final error is the last attempt's own answer, not a generic
 // "giving up" error.
+//
+// # Misdirected requests
+//
+// A server that answers in another protocol than the URL names (plain
+// HTTP to https, TLS to http) is a SchemeError, a certificate the client
+// does not trust a CertificateError: neither is retried, and
+// TransportFailure classifies both acs.Misconfigured, never "no answer".
+//
+// # Telemetry
+//
+// Through the OpenTelemetry API only (the SDK is the application's
+// choice): Config.MeterProvider and Config.TracerProvider, set by each
+// adapter's WithMeterProvider and WithTracerProvider. Without them nothing
+// is recorded, and the global providers are never used. The instruments,
+// of meter ScopeName:
+//
+//	acsbridge.acs.request.duration   histogram, s        each HTTP attempt (retries included, the
+//	                                                     client's pacing wait excluded); attributes
+//	                                                     acs.provider, acs.operation,
+//	                                                     http.request.method, acs.status_class
+//	                                                     ("2xx" … "5xx", "none" without an answer)
+//	acsbridge.acs.request.errors     counter, {error}    attempts that got no answer or a status of
+//	                                                     400 or more; acs.provider, acs.operation,
+//	                                                     acs.code (the code of the failure, of the
+//	                                                     status by CodeForStatus, or "rate limited"
+//	                                                     for a throttled answer; the adapter may
+//	                                                     classify the answer further)
+//	acsbridge.acs.request.over_limit counter, {answer}   over-limit answers: acs.limit "acs" for a
+//	                                                     429 or the ACS's own slow-down answer
+//	                                                     (Config.Throttled), "client" for a request
+//	                                                     the client's rate limit could not send
+//	                                                     before its deadline; acs.provider,
+//	                                                     acs.operation
+//
+// Each Do is a client span "<provider> <operation>" (a child of the span
+// in its context) with acs.provider, acs.operation, http.request.method,
+// server.address, http.response.status_code, acs.attempts and, when it
+// failed, acs.code and an error status; each failed attempt adds an event.
+// Neither metrics nor spans carry a path, a query, a body, a header or
+// any text from the ACS: only names, codes and counts.
 package acshttp
 
 import (
@@ -43,6 +83,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
 )
 
@@ -78,6 +120,12 @@ func CheckBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
+		// url.Parse's error quotes the whole URL, user information
+		// included: keep only what it says about it.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, fmt.Errorf("base URL is not a URL: %w", err)
 	}
 	if u.User != nil {
@@ -87,7 +135,9 @@ func CheckBaseURL(raw string, allowInsecureHTTP bool) (*url.URL, error) {
 		return nil, errors.New("base URL must not contain a query or fragment")
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("base URL %q has no host", raw)
+		// Not quoted: "user:password@host" parses as a scheme and an
+		// opaque part, and would put the password into the message.
+		return nil, errors.New("base URL has no host: it needs a scheme and a host, such as https://acs.example.com")
 	}
 	switch u.Scheme {
 	case "https":
@@ -167,8 +217,14 @@ type Config struct {
 	// Throttled reports whether an answer means "slow down" even though its
 	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
 	Throttled func(status int, body []byte) bool
-	// Secrets are redacted from everything Redact sees.
+	// Secrets are redacted from everything Redact sees, by the rule of
+	// MinSecretLen.
 	Secrets []string
+	// MeterProvider receives the request metrics, TracerProvider a span
+	// per request (see the package documentation); nil means none: no
+	// global provider is used.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 }
 
 // Client sends requests to one API.
@@ -176,7 +232,8 @@ type Client struct {
 	cfg   Config
 	rc    *retryablehttp.Client
 	base  string
-	redac *strings.Replacer
+	redac *Redactor
+	tel   *telemetry
 }
 
 // Request is one API call.
@@ -234,20 +291,19 @@ func New(cfg Config) (*Client, error) {
 		cfg.RetryWaitMax = DefaultRetryWaitMax
 	}
 	c := &Client{cfg: cfg, base: cfg.BaseURL.String()}
-	var pairs []string
-	for _, s := range cfg.Secrets {
-		if len(s) >= 4 {
-			pairs = append(pairs, s, "[REDACTED]")
-		}
-	}
-	c.redac = strings.NewReplacer(pairs...)
+	c.redac = NewRedactor(cfg.Secrets...)
 
 	hc := *cfg.HTTPClient
 	base := hc.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &pacedTransport{next: base, limiter: cfg.Limiter}
+	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
+	if err != nil {
+		return nil, fmt.Errorf("acshttp: instruments: %w", err)
+	}
+	c.tel = tel
+	hc.Transport = &pacedTransport{next: &measuredTransport{c: c, next: base}, limiter: cfg.Limiter}
 	c.rc = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       nil,
@@ -266,33 +322,61 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// Redact replaces every configured secret in s.
-func (c *Client) Redact(s string) string { return c.redac.Replace(s) }
+// Redact removes from s every configured secret and each of more (the
+// session tokens of the moment, say), by the rule of MinSecretLen, and
+// blanks the values of secret-named fields.
+func (c *Client) Redact(s string, more ...string) string { return c.redac.Redact(s, more...) }
 
 // BaseURL returns the base URL as a string.
 func (c *Client) BaseURL() string { return c.base }
 
 // Do sends the request, retrying it when it is idempotent and the answer
 // or failure is transient, and returns the final answer whatever its
-// status. The error is non-nil only when no answer arrived (transport
-// failure, cancelled context, body too large); it never contains a secret.
+// status. The error is non-nil only when no usable answer arrived
+// (transport failure, cancelled context, body too large) or the answer
+// shows that the URL leads to the wrong protocol or certificate
+// (SchemeError, CertificateError); it never contains a secret.
+//
+// Each call is a client span "<provider> <op>" of the Config's
+// TracerProvider, and each attempt is measured (see the package
+// documentation).
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	ctx, span := c.startSpan(ctx, r)
+	attempts := 0
+	resp, err := c.do(ctx, r, &attempts)
+	status := 0
+	if resp != nil {
+		status = resp.Status
+	}
+	c.endSpan(span, status, attempts, err)
+	return resp, err
+}
+
+// do is Do without the span; it counts the attempts it sends in attempts.
+func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, error) {
 	u := c.base + r.Path
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
-	attempts := 0
 	ctx = context.WithValue(ctx, idempotentKey, r.Idempotent)
-	ctx = context.WithValue(ctx, attemptsKey, &attempts)
+	ctx = context.WithValue(ctx, attemptsKey, attempts)
+	if c.tel.on {
+		ctx = context.WithValue(ctx, callKey{}, call{op: r.Op, method: r.Method})
+	}
 	var body any
 	if r.Body != nil {
 		body = r.Body
 	}
 	req, err := retryablehttp.NewRequestWithContext(ctx, r.Method, u, body)
 	if err != nil {
+		// Without the URL, whose query may hold personal data.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return nil, errors.New(c.Redact(err.Error()))
 	}
 	for k, vs := range r.Header {
@@ -305,7 +389,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return nil, ctxErr
 		}
 		terr := c.transportError(err)
-		c.log(ctx, r, 0, attempts, start, terr)
+		if isPace(terr) {
+			c.paceExceeded(ctx, r.Op)
+		}
+		c.log(ctx, r, 0, *attempts, start, terr)
 		return nil, terr
 	}
 	defer resp.Body.Close()
@@ -319,8 +406,13 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if len(data) > MaxBody {
 		return nil, &OversizeError{Status: resp.StatusCode}
 	}
-	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
+	if plainToTLSAnswer(c.cfg.BaseURL.Scheme, resp.StatusCode, data) {
+		err := &SchemeError{Scheme: "http", Host: c.cfg.BaseURL.Host}
+		c.log(ctx, r, resp.StatusCode, *attempts, start, err)
+		return nil, err
+	}
+	c.log(ctx, r, resp.StatusCode, *attempts, start, nil)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: *attempts}, nil
 }
 
 // PaceError reports that the client's own rate limiter would have made the
@@ -345,7 +437,9 @@ func (e *OversizeError) Error() string {
 }
 
 // transportError strips the URL (which may carry a query with personal
-// data) from net/http's error and redacts what is left.
+// data) from net/http's error and redacts what is left; a failure that
+// shows the URL leads to the wrong protocol or certificate becomes a
+// SchemeError or CertificateError.
 func (c *Client) transportError(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
@@ -354,6 +448,9 @@ func (c *Client) transportError(err error) error {
 	var pe *PaceError
 	if errors.As(err, &pe) {
 		return pe
+	}
+	if m := misdirected(err, c.cfg.BaseURL.Scheme, c.cfg.BaseURL.Host); m != nil {
+		return m
 	}
 	return &TransportError{msg: c.Redact(err.Error()), timeout: isTimeout(err)}
 }
@@ -404,10 +501,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		return false, nil
 	}
 	if err != nil {
-		var te *tls.CertificateVerificationError
 		var pe *PaceError
-		if errors.As(err, &te) || errors.As(err, &pe) {
-			return false, nil
+		if errors.As(err, &pe) || misdirected(err, c.cfg.BaseURL.Scheme, c.cfg.BaseURL.Host) != nil {
+			return false, nil // asking again cannot change it
 		}
 		return true, nil
 	}

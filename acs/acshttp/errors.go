@@ -51,10 +51,15 @@ func CodeForStatus(status int) acs.Code {
 // Canceled; the client's own rate limiter running out of time (PaceError)
 // is RateLimited, since nothing was sent; an answer too large to read
 // (OversizeError) is Unknown, since the ACS did answer and asking again
-// would get the same; anything else (no answer arrived) is Unavailable.
+// would get the same; a server speaking another protocol than the URL
+// says (SchemeError) or a refused certificate (CertificateError) is
+// Misconfigured, since the server answered and only a setting can change
+// that; anything else (no answer arrived) is Unavailable.
 func TransportFailure(op, provider string, err error) error {
 	var pe *PaceError
 	var oe *OversizeError
+	var se *SchemeError
+	var ce *CertificateError
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return acs.Wrap(op, provider, acs.Canceled, err)
@@ -62,6 +67,8 @@ func TransportFailure(op, provider string, err error) error {
 		return &acs.Error{Op: op, Provider: provider, Code: acs.RateLimited, Err: err}
 	case errors.As(err, &oe):
 		return &acs.Error{Op: op, Provider: provider, Code: acs.Unknown, Err: err}
+	case errors.As(err, &se), errors.As(err, &ce):
+		return &acs.Error{Op: op, Provider: provider, Code: acs.Misconfigured, Err: err}
 	}
 	return &acs.Error{Op: op, Provider: provider, Code: acs.Unavailable, Message: "no answer from the ACS", Err: err}
 }

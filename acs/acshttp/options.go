@@ -8,11 +8,15 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ClientOptions holds the HTTP settings an adapter offers its users as
 // options of its own — WithHTTPClient, WithTLS, WithTimeout,
-// WithRateLimit, WithRetry, WithAllowInsecureHTTP and WithLogger — so
+// WithRateLimit, WithRetry, WithAllowInsecureHTTP, WithLogger,
+// WithMeterProvider and WithTracerProvider — so
 // that they mean the same, default alike and fail with the same words in
 // every adapter. The adapter keeps one in its options struct, gives each
 // of those With functions one line calling the matching setter, checks
@@ -34,6 +38,9 @@ type ClientOptions struct {
 	retryWaitMax time.Duration
 	allowHTTP    bool
 	logger       *slog.Logger
+	meters       metric.MeterProvider
+	tracers      trace.TracerProvider
+	concurrency  int
 	errs         []error
 }
 
@@ -112,6 +119,15 @@ func (o *ClientOptions) SetLogger(l *slog.Logger) {
 	}
 }
 
+// SetMeterProvider is WithMeterProvider: the request metrics (see the
+// package documentation) are recorded on mp (nil: none; the global
+// provider is never used).
+func (o *ClientOptions) SetMeterProvider(mp metric.MeterProvider) { o.meters = mp }
+
+// SetTracerProvider is WithTracerProvider: each request is a client span
+// of tp (nil: none; the global provider is never used).
+func (o *ClientOptions) SetTracerProvider(tp trace.TracerProvider) { o.tracers = tp }
+
 // Err reports every value the setters refused, and WithHTTPClient given
 // with WithTLS or WithTimeout; nil when the options are usable.
 func (o *ClientOptions) Err() error {
@@ -146,8 +162,8 @@ func (o *ClientOptions) HTTPClient() (*http.Client, error) {
 }
 
 // Config returns the Config of a Client for provider at base sending
-// through hc, with the rate limiter, the retry policy and the logger of
-// the options, and secrets to redact.
+// through hc, with the rate limiter, the retry policy, the logger and the
+// telemetry providers of the options, and secrets to redact.
 func (o *ClientOptions) Config(provider string, base *url.URL, hc *http.Client, secrets ...string) Config {
 	retryMax := o.retryMax
 	if retryMax == 0 {
@@ -163,6 +179,9 @@ func (o *ClientOptions) Config(provider string, base *url.URL, hc *http.Client, 
 		RetryWaitMin: o.retryWaitMin,
 		RetryWaitMax: o.retryWaitMax,
 		Secrets:      secrets,
+
+		MeterProvider:  o.meters,
+		TracerProvider: o.tracers,
 	}
 }
 

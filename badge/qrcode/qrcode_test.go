@@ -109,7 +109,7 @@ func checkPayload(t *testing.T, want badge.Card, code qrcode.Code) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = badge.Card{Format: c.Format, Facility: c.Facility, Number: c.Number}
+		got = c
 	case qrcode.FacilityCard:
 		pad := len(strconv.FormatUint(want.Format.MaxCard(), 10))
 		fc, n, err := wiegand.ParseConcatenated(code.Text, pad)

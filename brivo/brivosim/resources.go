@@ -476,8 +476,14 @@ func (s *Server) userGroups(q url.Values, id string) answer {
 
 // ---- groups ----
 
+// sortedGroups returns the groups by ID, sorted again only after a change
+// (a listing of 10,000 groups reads 100 pages). The caller must not
+// modify the slice.
 func (s *Server) sortedGroups() []*group {
-	return sortedByID(s.groups, func(x *group) int64 { return x.id })
+	if s.groupOrder == nil {
+		s.groupOrder = sortedByID(s.groups, func(x *group) int64 { return x.id })
+	}
+	return s.groupOrder
 }
 
 func (s *Server) listGroups(q url.Values) answer {
@@ -514,6 +520,7 @@ func (s *Server) createGroup(q url.Values, body []byte) answer {
 	id := s.nextGroup
 	s.nextGroup++
 	s.groups[id] = &group{id: id, name: in.Name, members: map[int64]bool{}}
+	s.groupOrder = nil
 	return jsonAnswer(http.StatusOK, groupOut{id, in.Name})
 }
 
@@ -546,6 +553,7 @@ func (s *Server) deleteGroup(q url.Values, id string) answer {
 		}
 	}
 	delete(s.groups, g.id)
+	s.groupOrder = nil
 	return noContent()
 }
 

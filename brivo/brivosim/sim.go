@@ -370,6 +370,7 @@ type Server struct {
 	byExternal  map[string][]int64 // external ID → the users carrying it, by ID
 	shared      SharedLookup       // 0: external IDs are unique
 	groups      map[int64]*group
+	groupOrder  []*group // groups by ID; nil when stale
 	credentials map[int64]*credential
 	held        map[int64]map[int64]*credential // user ID → the credentials assigned to it
 	invitations map[int64]*invitation
@@ -506,6 +507,7 @@ func (s *Server) AddGroup(name string) Group {
 	id := s.nextGroup
 	s.nextGroup++
 	s.groups[id] = &group{id: id, name: name, members: map[int64]bool{}}
+	s.groupOrder = nil
 	return Group{ID: id, Name: name}
 }
 

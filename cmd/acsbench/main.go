@@ -70,7 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.n, "n", 0, "operations: rounds (cpu, default 20), provisions (burst, default 1000), sign-ins (latency, default 100), visits (sweep, default 10000)")
 	fs.IntVar(&c.rate, "rate", 0, "simulator rate limit and client limit in requests/s (burst default 50, sweep default 200)")
 	fs.IntVar(&c.burst, "burst", 1, "client rate limiter burst")
-	fs.IntVar(&c.concurrency, "concurrency", 0, "concurrent callers (burst default 16; setup of sweep 8)")
+	fs.IntVar(&c.concurrency, "concurrency", 0, "concurrent callers (burst default 16; setup of sweep 8); refresh: requests in flight (default 8)")
 	fs.DurationVar(&c.latency, "latency", -1, "latency added to every request (latency and refresh default 20ms)")
 	fs.IntVar(&c.levels, "levels", 10000, "access levels the simulator holds (refresh, roundtrips)")
 	fs.IntVar(&c.workers, "workers", 16, "outbox workers (sweep)")

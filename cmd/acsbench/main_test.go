@@ -116,7 +116,8 @@ func TestLatency(t *testing.T) {
 
 func TestRefresh(t *testing.T) {
 	s := runScenario(t, "-scenario", "refresh", "-provider", "lenel", "-levels", "230", "-latency", "0s")
-	wantLines(t, s, `round 1: 230 levels in .*, 3 requests`, `round 2: 230 levels`, `heap: peak \d+\.\d MiB`)
+	wantLines(t, s, `round 1: 230 levels in .*, 3 requests`, `round 2: 230 levels`, `heap: peak \d+\.\d MiB`,
+		`(?m)^refresh lenel +levels 230 requests 3 concurrency 8 floor 0\.000s ratio n/a time \d+\.\d{3}s$`)
 }
 
 func TestSweep(t *testing.T) {

@@ -10,12 +10,16 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/internal/providers"
 )
 
 // globals holds the global flags.
 type globals struct {
 	provider string
+	// issuer names a credential issuer put in front of the provider
+	// (--issuer origo); empty for none.
+	issuer string
 	// settings holds the connection settings (--url, --password, …), one
 	// flag per setting of the provider registry.
 	settings           providers.Config
@@ -81,12 +85,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	return (&app{stdout: stdout, stderr: stderr, now: time.Now}).run(ctx, args, lookupEnv)
 }
 
-// minRedactLen is the shortest secret redacted from an error message: a
-// shorter one would also match ordinary text ("admin" in a user name, a
-// one-letter password in every word). Secrets never go into acsctl's own
-// messages; this only guards against one that an ACS echoed back.
-const minRedactLen = 8
-
 // run executes the command line and returns the exit status: 0 on success
 // (help, version and "nothing to revoke" included), 2 for a usage error,
 // 1 for anything else. An error is one line on stderr.
@@ -95,12 +93,10 @@ func (a *app) run(ctx context.Context, args []string, lookupEnv func(string) (st
 	if err == nil {
 		return 0
 	}
-	msg := err.Error()
-	for _, s := range a.g.secrets() {
-		if len(s) >= minRedactLen {
-			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
-		}
-	}
+	// Secrets never go into acsctl's own messages; this guards against
+	// one an ACS echoed back, by the SDK's rule (acshttp.MinSecretLen:
+	// shorter values would also match ordinary words).
+	msg := acshttp.RedactSecrets(err.Error(), a.g.secrets()...)
 	msg = strings.Join(strings.Fields(msg), " ") // one line
 	var ue *usageError
 	if !errors.As(err, &ue) {
@@ -182,6 +178,7 @@ func globalFlags(g *globals) *flagSet {
 	g.settings = providers.Config{}
 	fs := newFlagSet("acsctl")
 	fs.String(&g.provider, "provider", "", "`NAME` of the access control system: "+wantProviders())
+	fs.String(&g.issuer, "issuer", "", "`NAME` of a credential issuer in front of the provider, the door ACS: "+strings.Join(providers.IssuerNames(), ", "))
 	for _, s := range providers.Settings() {
 		fs.Value(settingFlag{g.settings, s}, string(s), settingSummary[s])
 	}

@@ -279,8 +279,12 @@ func (a *app) provisioned(g acs.Grant, got acs.Provisioned) error {
 	if got.Created {
 		verb = "provisioned"
 	}
+	issued := g.Card
+	if !got.Credential.Card.IsZero() {
+		issued = got.Credential.Card // an issuer's (a mobile ID's card number)
+	}
 	text := fmt.Sprintf("%s credential %s (%s) for cardholder %s (external ID %s), levels %s, %s to %s\n",
-		verb, got.Credential.ID, g.Card, got.Cardholder.ID, g.Person.ExternalID, strings.Join(got.AccessLevels, ","),
+		verb, got.Credential.ID, issued, got.Cardholder.ID, g.Person.ExternalID, strings.Join(got.AccessLevels, ","),
 		out.ValidFrom, out.ValidUntil)
 	return a.emit(out, text)
 }

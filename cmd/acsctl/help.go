@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/acsbridge/acsbridge/internal/providers"
+	"github.com/acsbridge/acsbridge/origo"
 )
 
 // command is one command's help: what it does, its flags, the environment
@@ -98,7 +99,7 @@ h10304. No ACS is involved.`,
 	{
 		name: "simulate", summary: "run a simulator of an ACS on loopback",
 		usage: "simulate PROVIDER [--addr 127.0.0.1:0] [--outlive-parent]\n" +
-			"  (PROVIDER: " + strings.Join(providers.Names(), ", ") + ")",
+			"  (PROVIDER: " + strings.Join(providers.Names(), ", ") + "; or the issuer " + strings.Join(providers.IssuerNames(), ", ") + ")",
 		about: simulateAbout, env: "none: the simulator uses its own demo credentials.",
 		example: `acsctl simulate brivo
 go run ./cmd/acsctl simulate brivo   # from a checkout of the repository`,
@@ -179,6 +180,16 @@ var settingSummary = map[providers.Setting]string{
 	providers.OrgID:        "Alta organisation `ID` (decimal)",
 	providers.TimeZone:     "NetBox controller's IANA time `ZONE` (default UTC)",
 	providers.CardFormat:   "NetBox card format `NAME` for cards given no --badge-type",
+
+	providers.OrigoURL:          "Origo Mobile Identities `URL` (default " + origo.DefaultBaseURL + ")",
+	providers.OrigoAuthURL:      "Origo authentication `URL` (default " + origo.DefaultAuthURL + ")",
+	providers.OrigoOrg:          "Origo organisation `ID` (digits)",
+	providers.OrigoClientID:     "Origo system account's client `ID`",
+	providers.OrigoClientSecret: "Origo system account's client `SECRET`",
+	providers.OrigoAppID:        "the Application-ID `ID` HID certified (optional)",
+	providers.OrigoPartNumber:   "the mobile ID part `NUMBER` invitations assign",
+	providers.OrigoCardFormat:   "the `FORMAT` of the part number's card numbers (h10301, …)",
+	providers.OrigoFacilityCode: "the part number's facility `CODE` (default 0)",
 }
 
 // lookupCommand returns the command of a help topic.
@@ -343,6 +354,19 @@ func providersHelp() string {
 			fmt.Fprintf(&b, "  --%-16s %-20s %s\n%s", n.Setting, n.Setting.Env(), req, wrap(n.Help, "      ", 80))
 		}
 		b.WriteString(wrap(fmt.Sprintf("Access levels are %s; provision prints the %s.", p.AccessLevels, p.IDs), "  ", 80))
+	}
+	for _, is := range providers.Issuers() {
+		fmt.Fprintf(&b, "\n%s (--issuer %s, in front of --provider): %s\n", is.Name, is.Name, is.Product)
+		for _, n := range is.Settings {
+			req := "optional"
+			if n.Required {
+				req = "required"
+			}
+			if n.Setting.Secret() {
+				req += ", secret"
+			}
+			fmt.Fprintf(&b, "  --%-16s %-20s %s\n%s", n.Setting, n.Setting.Env(), req, wrap(n.Help, "      ", 80))
+		}
 	}
 	return b.String()
 }

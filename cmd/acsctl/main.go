@@ -25,15 +25,34 @@
 //	--org-id N                Alta organisation (every /orgs/{orgId}/... path)
 //	--time-zone ZONE          NetBox controller's IANA time zone (default UTC)
 //	--card-format NAME        NetBox card format of cards given no --badge-type
+//	--issuer origo            HID Origo mobile IDs in front of --provider, the door ACS
+//	--origo-url URL --origo-auth-url URL   Origo's Mobile Identities and authentication
+//	                          hosts (default https://ma.api.assaabloy.com and
+//	                          https://api.origo.hidglobal.com)
+//	--origo-org N --origo-client-id ID --origo-client-secret S   the organisation and
+//	                          its system account (OAuth client credentials)
+//	--origo-app-id ID         the Application-ID header HID certified (optional)
+//	--origo-part-number PN    the mobile ID part number invitations assign
+//	--origo-card-format F --origo-facility-code N   the Wiegand format (h10301, …) and
+//	                          facility code of the part number's card numbers
 //	--ca-file FILE --insecure-skip-verify --timeout D
 //	--allow-insecure-http     plain http to a non-loopback host (refused otherwise)
 //	-o, --output text|json    (default text)
 //	--version                 module version, VCS revision and time, Go version
 //
 // Every missing required setting is named at once with its variable.
-// Secrets (--password, --client-secret, --api-key) are best passed as
-// ACS_PASSWORD, ACS_CLIENT_SECRET and ACS_API_KEY. The providers, and what
+// Secrets (--password, --client-secret, --api-key, --origo-client-secret)
+// are best passed as ACS_PASSWORD, ACS_CLIENT_SECRET, ACS_API_KEY and
+// ACS_ORIGO_CLIENT_SECRET. The providers, and what
 // each reads, come from the registry in internal/providers.
+//
+// With --issuer origo, provision issues a HID Origo mobile ID and, once
+// the visitor's phone accepted the invitation, provisions its card at the
+// door ACS of --provider (Origo assigns the card number, which provision
+// prints; --card-number is not used). Until then it fails "not accepted
+// yet": run it again with the same --external-id. revoke takes the IDs it
+// printed and deletes the mobile ID at Origo too; a --badge-type of the
+// door ACS provisions a physical card there instead.
 //
 // Commands:
 //
@@ -46,7 +65,7 @@
 //	revoke --credential-id ID [--cardholder-id ID]
 //	wiegand encode --format F [--facility-code N] --card-number N
 //	wiegand decode --format F (--hex H | --bits B)
-//	simulate genetec|lenel|brivo|alta|verkada|netbox [--addr 127.0.0.1:0] [--outlive-parent]
+//	simulate genetec|lenel|brivo|alta|verkada|netbox|origo [--addr 127.0.0.1:0] [--outlive-parent]
 //	completion bash|zsh
 //	help [command | providers]
 //
@@ -69,7 +88,8 @@
 // SIGINT or SIGTERM, and when the process that started it exits (its parent
 // process ID changes; checked every 200 ms), so that killing
 // `go run ./cmd/acsctl simulate brivo` leaves no simulator behind, unless
-// --outlive-parent.
+// --outlive-parent. The Origo simulator's phone accepts every invitation
+// at once.
 //
 // Exit status: 0 on success, for help and --version, and for "nothing to
 // revoke"; 1 when the ACS, the network or the simulator failed; 2 for a

@@ -45,17 +45,34 @@ func (a *app) newProvider() (acs.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m := p.Missing(g.settings); len(m) > 0 {
-		return nil, missingError(p.Name, m)
+	is, err := a.issuerEntry()
+	if err != nil {
+		return nil, err
+	}
+	missing := p.Missing(g.settings)
+	if is != nil {
+		missing = append(missing, is.Missing(g.settings)...)
+	}
+	if len(missing) > 0 {
+		name := p.Name
+		if is != nil {
+			name += " with " + is.Name
+		}
+		return nil, missingError(name, missing)
 	}
 	if !g.allowInsecureHTTP {
-		if err := checkPlainHTTP(p, g.settings); err != nil {
+		if err := checkPlainHTTP(p.Uses, g.settings, providers.URL, providers.AuthURL); err != nil {
+			return nil, err
+		}
+		if err := checkPlainHTTP(uses(is), g.settings, providers.OrigoURL, providers.OrigoAuthURL); err != nil {
 			return nil, err
 		}
 	}
-	prov, err := p.Build(g.settings, providers.Options{
-		CAFile: g.caFile, InsecureSkipVerify: g.insecureSkipVerify, AllowInsecureHTTP: g.allowInsecureHTTP,
-	})
+	o := providers.Options{CAFile: g.caFile, InsecureSkipVerify: g.insecureSkipVerify, AllowInsecureHTTP: g.allowInsecureHTTP}
+	prov, err := p.Build(g.settings, o)
+	if err == nil && is != nil {
+		prov, err = is.Build(prov, g.settings, o)
+	}
 	var ce *providers.ConfigError
 	if errors.As(err, &ce) {
 		return nil, usagef("%s", ce.Error())
@@ -78,13 +95,35 @@ func missingError(provider string, m []providers.Need) error {
 	return &usageError{msg: fmt.Sprintf("%s needs %s", provider, list), hint: "acsctl help providers"}
 }
 
-// checkPlainHTTP refuses a URL setting with plain http to a host that is
-// not loopback: the password or token would cross the network in clear.
-// Only the host is named, never the whole URL.
-func checkPlainHTTP(p *providers.Provider, c providers.Config) error {
-	for _, s := range []providers.Setting{providers.URL, providers.AuthURL} {
+// issuerEntry returns the registry entry of --issuer, or nil without one.
+func (a *app) issuerEntry() (*providers.Issuer, error) {
+	if a.g.issuer == "" {
+		return nil, nil
+	}
+	is, ok := providers.LookupIssuer(a.g.issuer)
+	if !ok {
+		return nil, usagef("unknown --issuer %q; want %s", a.g.issuer, strings.Join(providers.IssuerNames(), " or "))
+	}
+	return is, nil
+}
+
+// uses is the Uses of an issuer, or reports false for every setting
+// without one.
+func uses(is *providers.Issuer) func(providers.Setting) bool {
+	if is == nil {
+		return func(providers.Setting) bool { return false }
+	}
+	return is.Uses
+}
+
+// checkPlainHTTP refuses a URL setting (of those given, that the provider
+// or issuer uses) with plain http to a host that is not loopback: the
+// password or token would cross the network in clear. Only the host is
+// named, never the whole URL.
+func checkPlainHTTP(used func(providers.Setting) bool, c providers.Config, urls ...providers.Setting) error {
+	for _, s := range urls {
 		raw := c[s]
-		if raw == "" || !p.Uses(s) {
+		if raw == "" || !used(s) {
 			continue
 		}
 		u, err := url.Parse(raw)
@@ -129,9 +168,14 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	p, ok := providers.Lookup(which)
-	if !ok {
-		return usagef("simulate: unknown simulator %q; want %s", which, wantProviders())
+	var simulate func(providers.SimOptions) *providers.Simulator
+	var simConfig func(origin string) providers.Config
+	if p, ok := providers.Lookup(which); ok {
+		simulate, simConfig = p.Simulate, p.SimConfig
+	} else if is, ok := providers.LookupIssuer(which); ok {
+		simulate, simConfig = is.Simulate, is.SimConfig
+	} else {
+		return usagef("simulate: unknown simulator %q; want %s (or the issuer %s)", which, wantProviders(), strings.Join(providers.IssuerNames(), ", "))
 	}
 	if !o.outliveParent {
 		var stop context.CancelFunc
@@ -148,10 +192,10 @@ func (a *app) simulate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	sim := p.Simulate(providers.SimOptions{})
+	sim := simulate(providers.SimOptions{})
 	// The simulator's own demo credentials are printed on purpose: they are
 	// what a developer passes to the other commands.
-	if _, err := a.stdout.Write(simInfo(p.Name, p.SimConfig("http://"+ln.Addr().String()))); err != nil {
+	if _, err := a.stdout.Write(simInfo(which, simConfig("http://"+ln.Addr().String()))); err != nil {
 		ln.Close()
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -22,6 +23,10 @@ type genetecFloor struct {
 	hc   *http.Client
 	base string
 	auth string
+	// groups are the cardholder groups confirmed once: a client that
+	// checks each group before its first use and trusts it afterwards
+	// (the adapter trusts one for acshttp.DefaultCatalogTTL).
+	groups sync.Map
 }
 
 func newGenetecFloor(url string, hc *http.Client) *genetecFloor {
@@ -79,7 +84,8 @@ func (f *genetecFloor) search(ctx context.Context, typ, name string) ([]genetecG
 	return found, err
 }
 
-// Provision: two searches, the group read, the cardholder, the search of
+// Provision: two searches, the group read (the first time),
+// the cardholder, the search of
 // its key again (the Web SDK has no conditional create, so of two
 // processes that both created a cardholder for the visit, the later sees
 // the other's only by looking), the credential with the group membership.
@@ -93,9 +99,12 @@ func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, er
 		return FloorRef{}, err
 	}
 	group := dashless(g.AccessLevels[0])
-	var ge genetecEntity
-	if err := f.call(ctx, http.MethodGet, "/entity", "entity="+group+",Guid,EntityType", &ge); err != nil {
-		return FloorRef{}, err
+	if _, ok := f.groups.Load(group); !ok {
+		var ge genetecEntity
+		if err := f.call(ctx, http.MethodGet, "/entity", "entity="+group+",Guid,EntityType", &ge); err != nil {
+			return FloorRef{}, err
+		}
+		f.groups.Store(group, true)
 	}
 	window := "SpecificActivationPeriod(" + genetecTime(g.ValidFrom) + "," + genetecTime(g.ValidUntil) + ")"
 	var holder genetecGUID

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -22,6 +23,10 @@ type lenelFloor struct {
 	hc    *http.Client
 	base  string
 	token string
+	// levels are the access levels confirmed once: checked before their
+	// first use and trusted afterwards (the adapter trusts one for its
+	// catalogue lifetime).
+	levels sync.Map
 }
 
 func newLenelFloor(ctx context.Context, u string, hc *http.Client) (*lenelFloor, error) {
@@ -145,8 +150,11 @@ type lenelRevoke struct {
 // created.
 func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	var levels, people, badges lenelList
-	if err := f.list(ctx, "Lnl_AccessLevel", "ID = "+g.AccessLevels[0], &levels); err != nil {
-		return FloorRef{}, err
+	if _, ok := f.levels.Load(g.AccessLevels[0]); !ok {
+		if err := f.list(ctx, "Lnl_AccessLevel", "ID = "+g.AccessLevels[0], &levels); err != nil {
+			return FloorRef{}, err
+		}
+		f.levels.Store(g.AccessLevels[0], true)
 	}
 	if err := f.list(ctx, "Lnl_Visitor", `SSNO = "`+g.Person.ExternalID+`"`, &people); err != nil {
 		return FloorRef{}, err

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/brivo"
+	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/internal/providers"
 	"github.com/acsbridge/acsbridge/lenel"
 )
@@ -183,6 +185,10 @@ type ClientOptions struct {
 	Burst int
 	// HTTPClient, when set, is the adapter's HTTP client.
 	HTTPClient *http.Client
+	// Concurrency, when positive, is how many requests of one listing
+	// the Genetec, Lenel and Brivo adapters send at once
+	// (WithConcurrency; default acshttp.DefaultConcurrency).
+	Concurrency int
 }
 
 // NewProvider returns provider's adapter, built through the provider
@@ -193,11 +199,16 @@ func NewProvider(provider, url string, o ClientOptions) (acs.Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("bench: unknown provider %q; want %s", provider, strings.Join(Providers, ", "))
 	}
+	// No session keepalive requests in the counts.
+	extra := []any{lenel.WithKeepAlive(0)}
+	if o.Concurrency > 0 {
+		extra = append(extra, genetec.WithConcurrency(o.Concurrency), lenel.WithConcurrency(o.Concurrency),
+			brivo.WithConcurrency(o.Concurrency))
+	}
 	return entry.Build(entry.SimConfig(url), providers.Options{
 		RateLimit:  &providers.RateLimit{PerSecond: o.RatePerSecond, Burst: max(o.Burst, 1)},
 		HTTPClient: o.HTTPClient,
-		// No session keepalive requests in the counts.
-		Extra: []any{lenel.WithKeepAlive(0)},
+		Extra:      extra,
 	})
 }
 

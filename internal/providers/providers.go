@@ -69,7 +69,22 @@ const (
 	CardFormat   Setting = "card-format"
 )
 
-var settings = []Setting{URL, Username, Password, AppID, DirectoryID, AuthURL, ClientID, ClientSecret, APIKey, OrgID, TimeZone, CardFormat}
+// The settings of the credential issuers (see Issuer), which reach a
+// second system beside the door ACS.
+const (
+	OrigoURL          Setting = "origo-url"
+	OrigoAuthURL      Setting = "origo-auth-url"
+	OrigoOrg          Setting = "origo-org"
+	OrigoClientID     Setting = "origo-client-id"
+	OrigoClientSecret Setting = "origo-client-secret"
+	OrigoAppID        Setting = "origo-app-id"
+	OrigoPartNumber   Setting = "origo-part-number"
+	OrigoCardFormat   Setting = "origo-card-format"
+	OrigoFacilityCode Setting = "origo-facility-code"
+)
+
+var settings = []Setting{URL, Username, Password, AppID, DirectoryID, AuthURL, ClientID, ClientSecret, APIKey, OrgID, TimeZone, CardFormat,
+	OrigoURL, OrigoAuthURL, OrigoOrg, OrigoClientID, OrigoClientSecret, OrigoAppID, OrigoPartNumber, OrigoCardFormat, OrigoFacilityCode}
 
 // Settings returns every setting, in the order acsctl documents them.
 func Settings() []Setting { return slices.Clone(settings) }
@@ -88,7 +103,7 @@ func (s Setting) Key() string { return strings.ReplaceAll(string(s), "-", "_") }
 // never logged, redacted from errors, and best passed through the
 // environment rather than the command line.
 func (s Setting) Secret() bool {
-	return s == Password || s == ClientSecret || s == APIKey
+	return s == Password || s == ClientSecret || s == APIKey || s == OrigoClientSecret
 }
 
 // Config holds the settings that reach one ACS. A missing key and an empty
