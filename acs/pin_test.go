@@ -204,3 +204,17 @@ func ExamplePIN() {
 	// [PIN redacted] [PIN redacted] [PIN redacted] acs.PIN([PIN redacted]) "[PIN redacted]"
 	// 4 digits; Reveal gives them to the code that sets them at the ACS
 }
+
+// An adapter passes its errors through RedactPIN: an ACS that quotes the
+// request in its error message does not get the PIN into the caller's
+// logs.
+func ExampleRedactPIN() {
+	pin, _ := acs.ParsePIN("52719")
+	vendor := errors.New("rejected keypad code 52719: already assigned")
+	err := acs.RedactPIN(&acs.Error{Op: "provision_pin", Provider: "genetec", Code: acs.Conflict, Err: vendor}, pin)
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, acs.ErrConflict))
+	// Output:
+	// genetec provision_pin: conflict: rejected keypad code [PIN redacted]: already assigned
+	// true
+}

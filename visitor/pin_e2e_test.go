@@ -327,3 +327,53 @@ func dumpSQLite(t *testing.T, path string) string {
 	}
 	return b.String()
 }
+
+// TestPINReconcileGenetec: Security Center lists the keypad credential
+// among the visitor's credentials (with no card); Reconcile matches it to
+// the visit's PIN and finds nothing to do while it is live, and nothing
+// once sign-out deleted it.
+func TestPINReconcileGenetec(t *testing.T) {
+	clock := visitor.NewManualClock(t0)
+	c := &pinCapture{}
+	sim := genetecsim.New(genetecsim.WithClock(clock.Now))
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	p, err := genetec.New(genetec.Config{
+		BaseURL: srv.URL + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
+		Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID,
+	}, genetec.WithClock(clock.Now), genetec.WithLogger(c.logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := visitor.Policy{
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{genetecsim.SeedLobbyGroup}, AccessDuration: 8 * time.Hour}},
+		DefaultType:    "guest",
+		OperatorGroups: map[string][]string{"reception": {genetecsim.SeedLobbyGroup}},
+		PIN:            visitor.PINPolicy{Enabled: true, Length: 10},
+	}
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: p, Policy: pol}},
+		visitor.WithClock(clock), visitor.WithPINKey(pinKey), visitor.WithLogger(c.logger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if _, err := e.SignIn(ctx, desk, visitor.SignInRequest{VisitID: "visit-1", Location: "hq", Visitor: ada}); err != nil {
+		t.Fatal(err)
+	}
+	_, pin, err := e.ProvisionPIN(ctx, desk, "visit-1", visitor.ProvisionRequest{PIN: visitor.PINOnly})
+	if c.err(err) != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Reconcile(ctx, "hq")
+	if err != nil || rep.Credentials != 1 || rep.Orphans+rep.Repairs+rep.Failed != 0 {
+		t.Fatalf("reconcile with a live PIN: %+v, %v", rep, err)
+	}
+	if _, err := e.SignOut(ctx, kiosk, "visit-1", visitor.ViaKiosk); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = e.Reconcile(ctx, "hq")
+	if err != nil || rep.Credentials != 0 || rep.Orphans+rep.Repairs+rep.Failed != 0 {
+		t.Fatalf("reconcile after sign-out: %+v, %v", rep, err)
+	}
+	noPIN(t, e, pin, c)
+}
