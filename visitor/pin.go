@@ -101,7 +101,11 @@ type pinConfig struct {
 // item that sends it to the ACS (AES-256-GCM), so that any Engine with the
 // key re-sends the same PIN after a crash or an outage, and hash it into
 // the tag that keeps live PINs unique. older keys still open PINs sealed
-// before a rotation. Without this option the Engine issues no PINs.
+// before a rotation; tags are made with the current key only, so until the
+// PINs issued before a rotation end (their windows are bounded by the
+// policy's Rules), a new PIN is checked against those issued since (and
+// against the ACS, where it refuses a PIN it holds). Without this option
+// the Engine issues no PINs.
 func WithPINKey(key []byte, older ...[]byte) Option {
 	return func(e *Engine) {
 		e.pins.sealKeys, e.pins.tagKey = nil, nil
