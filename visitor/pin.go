@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"time"
 
@@ -290,7 +291,7 @@ func (r *run) provisionPIN(tx Tx, v *Visit, op Operator, req ProvisionRequest, p
 		}
 		cc := v.Current()
 		card = cc.Card
-		c = Credential{AccessLevels: cc.AccessLevels, ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil}
+		c = Credential{AccessLevels: slices.Clone(cc.AccessLevels), ValidFrom: cc.ValidFrom, ValidUntil: cc.ValidUntil}
 	} else {
 		levels, from, until, err := r.pinOnlyGrant(v, op, req)
 		if err != nil {
@@ -310,7 +311,7 @@ func (r *run) provisionPIN(tx Tx, v *Visit, op Operator, req ProvisionRequest, p
 			ExternalID: v.ID, FirstName: v.Visitor.FirstName, LastName: v.Visitor.LastName,
 			Email: v.Visitor.Email, Company: v.Visitor.Company,
 		},
-		Card: card, AccessLevels: c.AccessLevels, ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
+		Card: card, AccessLevels: slices.Clone(c.AccessLevels), ValidFrom: c.ValidFrom, ValidUntil: c.ValidUntil,
 	}
 	withPIN := g
 	withPIN.PIN = pin
