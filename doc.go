@@ -13,8 +13,9 @@
 //
 //   - acs: the provider-neutral contract. Provider (ping, list access levels
 //     and credential formats, provision a grant, revoke, remove a
-//     cardholder), optional capabilities (door events, mobile passes), the
-//     domain types, error codes with sentinels, and grant validation.
+//     cardholder), optional capabilities (door events, mobile passes, PIN
+//     codes), the domain types, error codes with sentinels, and grant
+//     validation.
 //   - acs/acstest: the conformance kit every adapter passes, and Memory, an
 //     in-memory Provider for tests and examples.
 //   - acs/acshttp: the HTTP plumbing every adapter shares, open to adapters
@@ -34,8 +35,9 @@
 //   - badge: numeric badge IDs, badge pools per location with their history,
 //     and card-number ranges for issued (QR or mobile) credentials;
 //     badge/qrcode renders the QR code (PNG, SVG) of an issued card number.
-//   - visitor: the visit lifecycle a VMS calls: sign in, provision, return
-//     the badge, sign out, expiry, removal by security; policies, operator
+//   - visitor: the visit lifecycle a VMS calls: sign in, provision (a
+//     badge, a card number, a PIN code), return the badge, sign out,
+//     expiry, removal by security; policies, operator
 //     permissions, the audit trail, the outbox that makes revocation
 //     survive outages, crashes and replicas, and reconciliation with what
 //     the ACS holds. visitor/sqlstore is its durable store, with one driver

@@ -5,9 +5,18 @@
 // Provider: test the connection, list access levels and credential formats,
 // provision a grant, revoke a credential, remove a cardholder. What only
 // some systems can do lives in small optional interfaces (EventSource,
-// MobilePassIssuer, Inventory, EmployeeAccess, UnknownCardEvents, Closer),
-// discovered with a type assertion; each documents what to do when it is
-// absent.
+// MobilePassIssuer, PINIssuer, Inventory, EmployeeAccess, UnknownCardEvents,
+// Closer), discovered with a type assertion; each documents what to do
+// when it is absent.
+//
+// # PINs
+//
+// A PIN is a secret the visitor receives once. The PIN type redacts itself
+// wherever it is printed or encoded; ParsePIN is the only way in and
+// Reveal the only way out. PINIssuer (an ACS with keypad readers) sets and
+// removes a cardholder's PIN; PINSupport says which lengths it takes and
+// whether a PIN needs a card to live on. RedactPIN strips a PIN from an
+// error that quotes it.
 //
 // # Errors
 //
@@ -90,8 +99,9 @@
 //     and retry only what is safe to repeat.
 //  10. Offer what the ACS can: Inventory (needed by reconciliation),
 //     EventSource, MobilePassIssuer, EmployeeAccess (employees who must
-//     check in), UnknownCardEvents (tap to enrol), Closer for sessions or
-//     background work.
+//     check in), UnknownCardEvents (tap to enrol), PINIssuer (never log,
+//     echo or keep the PIN: Reveal it only into the request, and pass its
+//     errors through RedactPIN), Closer for sessions or background work.
 //  11. Document, in the package doc, the vendor behaviour relied on (with
 //     the version or source), what each operation costs in round trips,
 //     what RemoveCardholder leaves behind at the ACS, and what is left out.

@@ -220,6 +220,13 @@
 // message says read-only, SCIM, identity provider, directory,
 // synchronized, managed by or IdP is acs.ReadOnly.
 //
+// acs.PINIssuer is not implemented yet. The notes allow it: a PIN is a
+// credential of its own, POST /orgs/{orgId}/users/{userId}/credentials
+// with a pincode {number} sub-object and its own startDate/endDate (§1.5),
+// so it would be issued with or without a card and revoked by deleting
+// the credential, like a card. Package visitor refuses PIN requests at an
+// Alta location (Unsupported) until then.
+//
 // # Safety
 //
 // Every value placed in a path is a decimal Alta ID; the only values

@@ -94,6 +94,27 @@
 // the user (not merely suspends it): 7 requests for a visitor with one
 // card.
 //
+// # PINs
+//
+// The Provider implements acs.PINIssuer with the user's PIN, which Brivo
+// keeps on the user with its own validity ("effectiveFrom/effectiveTo
+// (validity of the user's PIN)"; the PIN then appears among the user's
+// credentials as format 2 "PIN Code"): 4 to 8 digits, with or without a
+// card. ProvisionPIN finds or creates the user as Provision does (twins
+// converged), then sends PATCH /users/{id} {"pin","effectiveFrom",
+// "effectiveTo"} and sets the user's groups as Provision does. RevokePIN
+// sends PATCH {"pin":null} to the user and its twins and reads each user
+// back to check that no PIN is left: how Brivo treats a null PIN is not
+// documented, and the read decides (the PIN read back is compared with
+// nothing and not kept). A PIN another user holds is a Conflict (the
+// simulator answers 400 "PIN is already in use"; an account that accepts
+// duplicates relies on the VMS's own uniqueness). The PIN travels in the
+// PATCH body only; log records of the call are redacted
+// (acshttp.WithPINs) and errors pass through acs.RedactPIN. Brivo's own
+// visitor endpoint (POST /brivo-visitor/create-and-assign-visitor-user,
+// credentialType PIN) generates the PIN itself and e-mails it; it is not
+// used, since the VMS generates, hands out and revokes the PIN.
+//
 // # Twin users
 //
 // Brivo documents externalId as "guaranteed to be unique within the

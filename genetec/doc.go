@@ -201,6 +201,34 @@
 // visitors and the default page size that is 421 requests (21 pages, 200
 // cardholder reads, 200 credential reads).
 //
+// A keypad credential (see PINs) is listed like a card with a zero Card:
+// its name carries no card data, and never its code.
+//
+// # PINs
+//
+// Provider implements acs.PINIssuer with Security Center keypad
+// credentials, PINs of 4 to 12 digits, with or without a card.
+// ProvisionPIN runs Provision's requests (the same twin convergence and
+// partition rules) for a credential named "PIN [external-id]" whose
+// Format is KeypadCredentialFormat(<pin>), the form the public VRFID
+// integration sends (the only public source; the Developer Guide does not
+// show it); a credential found with that name is given the code with one
+// more write, entity=<guid>,Format=KeypadCredentialFormat(<pin>), which
+// assumes the Web SDK sets the Format of an existing credential. The code
+// is sent in that one POST's q= and nowhere else: acshttp logs no query,
+// the adapter's log records of the call are redacted (acshttp.WithPINs)
+// and its errors pass through acs.RedactPIN, so a server that quotes its
+// request in an error message does not leak it. A code another credential
+// holds is refused by Security Center (duplicate credential data); the
+// adapter answers Conflict and deletes a cardholder the call created that
+// holds nothing. RevokePIN deletes the keypad credential (by ID, and every
+// "PIN [external-id]" credential of the cardholders carrying the key);
+// RemoveCardholder deletes it with the cardholder. The PIN opens the
+// cardholder's groups within the credential's and the cardholder's
+// activation periods, at keypad readers configured in Config Tool for PIN
+// (PIN only, or card or PIN); a "card and PIN" reader combines it with the
+// card the way its access control unit is set up.
+//
 // # Partitions
 //
 // WithPartition confines a Provider to one Security Center partition: the

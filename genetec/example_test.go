@@ -141,3 +141,43 @@ func ExampleProvider_Events() {
 	// 09:02 Lobby turnstile   granted=false visit="" card=unknown
 	// true true
 }
+
+// Issue a visitor a PIN (a keypad credential) without a card, open a
+// keypad door with it, and revoke it.
+func ExampleProvider_ProvisionPIN() {
+	now := time.Date(2025, 3, 10, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	sim := genetecsim.New(genetecsim.WithClock(clock))
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	door, _ := sim.AddDoor("Lab keypad", genetecsim.SeedLobbyRule)
+	sim.SetKeypad(door, true)
+
+	p, err := genetec.New(genetec.Config{
+		BaseURL: srv.URL + "/WebSdk", Username: genetecsim.DefaultUser,
+		Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID,
+	}, genetec.WithClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	pin, _ := acs.ParsePIN("4817")
+	ctx := context.Background()
+	res, err := p.ProvisionPIN(ctx, acs.PINGrant{
+		Person: acs.Person{ExternalID: "visit-2025-0043", FirstName: "Grace", LastName: "Hopper"}, PIN: pin,
+		AccessLevels: []string{genetecsim.SeedLobbyGroup}, ValidFrom: now, ValidUntil: now.Add(4 * time.Hour),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	c, _ := sim.Credential(res.Credential.ID)
+	fmt.Println("credential:", c.Name, "keypad:", c.Keypad)
+	fmt.Println("the PIN opens the keypad door:", sim.PINOpensDoor(pin.Reveal(), door, now))
+	if err := p.RevokePIN(ctx, res.Credential); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("after RevokePIN:", sim.PINOpensDoor(pin.Reveal(), door, now))
+	// Output:
+	// credential: PIN [visit-2025-0043] keypad: true
+	// the PIN opens the keypad door: true
+	// after RevokePIN: false
+}

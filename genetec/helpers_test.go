@@ -208,3 +208,11 @@ func postRaw(base, q string) error {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+var _ acstest.PINHarness = harness{}
+
+// OpensWithPIN is the keypad oracle (acstest.PINHarness): the simulator's
+// PINOpens for the cardholder group.
+func (h harness) OpensWithPIN(_ context.Context, pin acs.PIN, level string, at time.Time) (bool, error) {
+	return h.sim.PINOpens(pin.Reveal(), level, at), nil
+}

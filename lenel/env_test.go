@@ -198,3 +198,11 @@ func (h harness) Census(context.Context) (acstest.Census, error) {
 	c := h.e.sim.Census()
 	return acstest.Census{Cardholders: c.Cardholders + c.Visitors, Credentials: c.Badges}, nil
 }
+
+var _ acstest.PINHarness = harness{}
+
+// OpensWithPIN is the keypad oracle (acstest.PINHarness): the simulator's
+// PINOpens for the access level.
+func (h harness) OpensWithPIN(_ context.Context, pin acs.PIN, level string, at time.Time) (bool, error) {
+	return h.e.sim.PINOpens(pin.Reveal(), level, at), nil
+}

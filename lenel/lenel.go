@@ -174,6 +174,26 @@
 // Changes reach door controllers through OnGuard's download service, so
 // expect a short lag after each call.
 //
+// # PINs
+//
+// Provider implements acs.PINIssuer with OnGuard's badge PIN
+// (Lnl_Badge.PIN, listed among the badge's properties in the OpenAccess
+// type schema; its type and whether it reads back are not in the public
+// record): 4 to 9 digits, on a badge, so a PIN goes with a card
+// (PINSupport.Standalone false; package visitor refuses a PIN-only
+// request). ProvisionPIN looks the person and the badge of the grant's
+// card up as Provision does and writes the PIN with one PUT; a visitor
+// without that badge is a Conflict. The PIN opens what the badge opens
+// (its status, window and access level assignments, set by Provision) at
+// readers in a PIN mode ("card or PIN", or "card and PIN" with the card).
+// RevokePIN writes an empty PIN to the badge (or, by external ID, to every
+// badge of the person: a PIN is never read back, so none is skipped);
+// revoking or deleting the badge ends its PIN too. The PIN is sent as a
+// string, in that request's body only; generated PINs never start with 0,
+// so an installation storing PINs as numbers loses nothing. Log records of
+// the call are redacted (acshttp.WithPINs) and errors pass through
+// acs.RedactPIN.
+//
 // # Inventory
 //
 // Provider implements acs.Inventory: Holdings lists the people whose

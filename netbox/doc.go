@@ -209,4 +209,11 @@
 // (acs.EmployeeAccess) is not implemented yet, and tap to enrol
 // (acs.UnknownCardEvents) is not available: a door event's card is read
 // from the credential it names, and an unknown card names none.
+//
+// acs.PINIssuer is not implemented yet. The notes allow it: AddPerson and
+// ModifyPerson take a PIN field on the person (§3.2), bounded by the
+// person's ACTDATE/EXPDATE and access levels, so a PIN could be issued
+// with or without a card and removed with ModifyPerson. Whether an empty
+// PIN clears it is not in the notes. Package visitor refuses PIN requests
+// at a NetBox location (Unsupported) until then.
 package netbox

@@ -262,6 +262,14 @@
 // works with Verkada. Employee access (acs.EmployeeAccess) is not
 // implemented yet.
 //
+// acs.PINIssuer is not implemented yet. The notes allow it: an access
+// user has one entry code, set with PUT
+// /access/v1/access_users/user/entry_code?user_id=… {"entry_code":…} and
+// removed with DELETE on the same path (§2.3, medium confidence), bounded
+// by the user's own start and end dates; so a PIN could be issued with or
+// without a card, one per visitor. Package visitor refuses PIN requests at
+// a Verkada location (Unsupported) until then.
+//
 // # Safety
 //
 // TLS verification is on by default (WithTLS adds a CA file); plain http

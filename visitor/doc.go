@@ -37,7 +37,8 @@
 // Invite pre-registers; SignIn signs in an invited visit or a walk-in;
 // Provision hands out a scanned badge, the next available one, or a card
 // number from the range (QR code, mobile credential) with access levels the
-// operator may grant; QRCode renders the QR code of that number (PNG, SVG,
+// operator may grant; ProvisionPIN issues a PIN code with a card or
+// instead of one (see PIN codes); QRCode renders the QR code of that number (PNG, SVG,
 // in the payload format of the location's readers: Location.QR) for the
 // VMS to mail or print; ReturnBadge revokes the credential and returns the
 // badge while the visitor stays; ReportBadgeLost takes a badge out of
@@ -72,6 +73,50 @@
 //   - Every credential is issued with a validity window at the ACS (the
 //     visitor type's access duration, no later than the automatic
 //     sign-out), so access ends even if the VMS is gone.
+//
+// # PIN codes
+//
+// Where a location's policy enables them (Policy.PIN, the "PIN code
+// credentials" check-box) and its ACS has keypad credentials
+// (acs.PINIssuer), ProvisionPIN issues a PIN with the card (PINWithCard)
+// or instead of it (PINOnly). The PIN is its own credential of the visit
+// (Source FromPIN) with the card's levels and window; a PIN issued with a
+// card follows it: the card stays Current, and returning it, signing out,
+// expiry and removal revoke the PIN too, through the outbox like every ACS
+// operation (retried until confirmed; a revocation wins over a provision
+// still queued). PINs are generated from crypto/rand by the policy's
+// length, never trivial (see ProvisionPIN), and unique among the live PINs
+// of the location.
+//
+// The PIN leaves the Engine once, in ProvisionPIN's result. It is never
+// logged, audited (records say "PIN" where a card would be) or stored in
+// clear; errors from the ACS are passed through acs.RedactPIN. The store
+// keeps:
+//
+//   - its tag, an HMAC-SHA-256 of location and PIN under a key derived
+//     from WithPINKey, on the credential and in the store's PIN tags
+//     (PINTx) while the PIN is live: enough to refuse a second live PIN
+//     with the same digits and to free it after revocation, nothing to
+//     read it back from;
+//   - while its provision waits in the outbox, a sealed copy (AES-256-GCM
+//     under another derived key, bound to the visit, location and
+//     credential), deleted with the outbox item once the ACS confirms.
+//
+// The threat model: whoever reads the database (a leaked backup, a
+// replica, an injection) learns no PIN, since a six-digit PIN space is
+// searched in milliseconds only with the key, which the VMS keeps outside
+// the database (a secrets manager). Whoever holds both the key and the
+// database can recover the live PINs, as they could operate the VMS; the
+// ACS keeps PINs in its own way. The choice of sealing over "generate a new
+// PIN after a crash": the visitor already holds the PIN when the ACS is
+// down or the process dies before the ACS confirms; a sealed copy lets any
+// Engine with the key (a restart, another replica) send the same PIN, so
+// it works once the ACS is back. An Engine without the key that sealed it
+// cannot open it: the provision is retried as Unavailable (another replica
+// may hold the key) until the PIN's window ends, then given up and
+// revoked to be sure. WithPINKey takes older keys for rotation. Reconcile
+// neither repairs nor re-sends PINs: a PIN lives no longer than its window
+// at the ACS.
 //
 // # Replicas, stuck work and reconciliation
 //

@@ -114,6 +114,8 @@ type Engine struct {
 	meters  metric.MeterProvider
 	tracers trace.TracerProvider
 	tel     telemetry
+
+	pins pinConfig // PIN key material and generator (pin.go)
 }
 
 // Option configures an Engine.
@@ -227,6 +229,9 @@ func New(store Store, locations []Location, opts ...Option) (*Engine, error) {
 		return nil, fmt.Errorf("visitor: instruments: %w", err)
 	}
 	if err := e.addLocations(locations); err != nil {
+		return nil, err
+	}
+	if err := e.checkPINs(); err != nil {
 		return nil, err
 	}
 	return e, nil

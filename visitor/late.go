@@ -20,7 +20,7 @@ func (e *Engine) lateOutcome(ctx context.Context, it OutboxItem, a attempt) (Vis
 		return e.lateEmployee(ctx, it, a)
 	}
 	landed := a.err == nil || !definite(a.err)
-	if a.skipped || !landed || (it.Op != OpProvision && it.Op != OpReprovision) {
+	if a.skipped || !landed || (it.Op != OpProvision && it.Op != OpReprovision && it.Op != OpProvisionPIN) {
 		e.log.InfoContext(ctx, "visitor: outbox item taken over", "item", it.ID, "visit", it.VisitID)
 		return Visit{}, nil, nil
 	}
@@ -54,7 +54,7 @@ func (r *run) revokeLate(tx Tx, v *Visit, it OutboxItem, a attempt) error {
 		return err
 	}
 	for _, q := range queued {
-		covers := q.Op == OpRemoveCardholder || (q.Op == OpRevoke && q.Credential == it.Credential)
+		covers := q.Op == OpRemoveCardholder || ((q.Op == OpRevoke || q.Op == OpRevokePIN) && q.Credential == it.Credential)
 		// Only an item nobody holds covers it: one whose lease merely
 		// expired may be in flight, its call made before the provision
 		// landed, and its owner may still record it as done.

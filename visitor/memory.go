@@ -39,6 +39,8 @@ type MemoryStore struct {
 	ranges     map[string]*maLoc
 
 	cursors map[string]string // door event cursors by location
+
+	pinTags map[string]string // "location\x00tag" → visit holding the PIN (memory_pin.go)
 }
 
 type memVisit struct {

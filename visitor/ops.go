@@ -60,6 +60,10 @@ type ProvisionRequest struct {
 	// visitor type's defaults. Every level must be allowed by one of the
 	// operator's groups and not forbidden to the type.
 	AccessLevels []string
+	// PIN issues a PIN code with the card (PINWithCard) or instead of it
+	// (PINOnly). The PIN is returned once, so only Engine.ProvisionPIN
+	// takes a PIN mode; Provision (and SignIn) refuse one.
+	PIN PINMode
 }
 
 // newVisit validates what a new visit needs and returns it.
@@ -343,6 +347,9 @@ func (e *Engine) provision(ctx context.Context, op Operator, visitID string, req
 	r := e.newRun(ctx, op.ID, true)
 	base := AuditRecord{Action: ActProvision, VisitID: visitID, BadgeID: req.BadgeID, AccessLevels: req.AccessLevels}
 	err := validateOperator(opName, op)
+	if err == nil && req.PIN != PINNone {
+		err = refusal(opName, acs.InvalidArgument, "a PIN is returned once: request it with ProvisionPIN")
+	}
 	if err == nil && req.BadgeID != "" {
 		if req.FromRange {
 			err = refusal(opName, acs.InvalidArgument, "a badge ID and a card from the range were both requested")
@@ -449,8 +456,10 @@ func minTime(a, b time.Time) time.Time {
 // current returns the index of v's current credential if the visit still
 // holds it (not done, or done but its badge not yet back), or -1.
 func current(v *Visit) int {
-	if c := v.Current(); c != nil && !c.Lost && (!c.Status.Done() || c.Holding()) {
-		return len(v.Credentials) - 1
+	if i := v.currentIndex(); i >= 0 {
+		if c := &v.Credentials[i]; !c.Lost && (!c.Status.Done() || c.Holding()) {
+			return i
+		}
 	}
 	return -1
 }
@@ -480,6 +489,9 @@ func (e *Engine) returnBadge(ctx context.Context, op Operator, visitID string) (
 			return refusal(opName, acs.Conflict, "visit %s (%s) holds no credential to return", v.ID, v.State)
 		}
 		if err := r.endCredential(tx, v, i, true); err != nil {
+			return err
+		}
+		if err := r.endCompanionPIN(tx, v, i); err != nil {
 			return err
 		}
 		c := &v.Credentials[i]

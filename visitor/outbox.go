@@ -164,7 +164,7 @@ func (e *Engine) yield(ctx context.Context, it OutboxItem) error {
 func (e *Engine) prepare(ctx context.Context, it OutboxItem) (attempt, error) {
 	want := CredPending
 	switch it.Op {
-	case OpProvision:
+	case OpProvision, OpProvisionPIN:
 	case OpReprovision:
 		want = CredActive
 	case OpEmployeeEnable:
@@ -177,7 +177,7 @@ func (e *Engine) prepare(ctx context.Context, it OutboxItem) (attempt, error) {
 		return attempt{}, err
 	}
 	c := credentialAt(&v, it.Credential)
-	return attempt{skipped: c == nil || c.Status != want || it.Grant == nil}, nil
+	return attempt{skipped: c == nil || c.Status != want || it.Grant == nil && it.PINGrant == nil}, nil
 }
 
 // callACS makes the item's call at the location's ACS under the call
@@ -202,6 +202,8 @@ func (e *Engine) callACS(ctx context.Context, it OutboxItem) (acs.Provisioned, e
 		err = l.Provider.RemoveCardholder(cctx, *it.Cardholder)
 	case OpEmployeeEnable, OpEmployeeDisable:
 		err = callEmployee(cctx, l.Provider, it)
+	case OpProvisionPIN, OpRevokePIN:
+		p, err = e.callPIN(cctx, l, it)
 	default:
 		err = acs.Errorf(string(it.Op), "", acs.Unsupported, "unknown outbox operation %q", it.Op)
 	}
@@ -239,11 +241,11 @@ func (e *Engine) record(ctx context.Context, it OutboxItem, a attempt) (Visit, [
 func (r *run) settle(tx Tx, v *Visit, it OutboxItem, a attempt) (refused, err error) {
 	r.stuck = r.stuck[:0]
 	switch it.Op {
-	case OpProvision:
+	case OpProvision, OpProvisionPIN:
 		return r.settleProvision(tx, v, it, a)
 	case OpReprovision:
 		return nil, r.settleReprovision(tx, v, it, a)
-	case OpRevoke:
+	case OpRevoke, OpRevokePIN:
 		return nil, r.settleRevoke(tx, v, it, a.err)
 	case OpRemoveCardholder:
 		return nil, r.settleRemove(tx, v, it, a.err)
@@ -361,6 +363,9 @@ func (r *run) provisioned(tx Tx, v *Visit, it OutboxItem, p acs.Provisioned) err
 func (r *run) provisionRefused(tx Tx, v *Visit, it OutboxItem, refused error) error {
 	if err := tx.Complete(it.LeaseOwner, it.ID); err != nil {
 		return err
+	}
+	if err := r.endCompanionPIN(tx, v, it.Credential); err != nil {
+		return err // a refused card takes the PIN queued with it along
 	}
 	c := &v.Credentials[it.Credential]
 	c.Error, c.Release = refused.Error(), true

@@ -94,6 +94,9 @@ type Policy struct {
 	// Employees says whether employees must check in before their badge
 	// works, and how (see CheckInEmployee).
 	Employees EmployeePolicy `json:"employees,omitzero"`
+	// PIN says whether PIN codes may be issued here, and how long they
+	// are (see Engine.ProvisionPIN).
+	PIN PINPolicy `json:"pin,omitzero"`
 }
 
 // Validate checks the policy: at least one type, a listed default type,

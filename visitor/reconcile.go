@@ -152,7 +152,7 @@ func (r *run) reconcileVisit(tx Tx, v *Visit, held []acs.HeldCredential, listed 
 	}
 	for i := range v.Credentials {
 		c := &v.Credentials[i]
-		if matched[i] || c.Status != CredActive || c.ActiveAt.After(listed) || !r.now.Before(c.ValidUntil) {
+		if matched[i] || c.Status != CredActive || c.Source == FromPIN || c.ActiveAt.After(listed) || !r.now.Before(c.ValidUntil) {
 			continue
 		}
 		if err := r.queueRepair(tx, v, i, queued, "the ACS holds no such credential for the visit", n); err != nil {
@@ -170,6 +170,8 @@ func (r *run) reconcileVisit(tx Tx, v *Visit, held []acs.HeldCredential, listed 
 func (r *run) reconcileCredential(tx Tx, v *Visit, i int, hc acs.HeldCredential, queued []OutboxItem, n *reconcileCount) error {
 	c := credentialAt(v, i)
 	switch {
+	case c != nil && c.Source == FromPIN && c.Status.Live():
+		return nil // a PIN cannot be sent again: it lives no longer than its window
 	case c != nil && c.Status == CredActive:
 		if d := drift(hc, c, r.now); d != "" {
 			return r.queueRepair(tx, v, i, queued, d, n)
@@ -185,14 +187,18 @@ func (r *run) reconcileCredential(tx Tx, v *Visit, i int, hc acs.HeldCredential,
 	ref.CardholderExternalID = v.ID
 	reason := fmt.Sprintf("credential %s opens doors at the ACS but the visit holds it as %s", hc.Ref.Card, credStatus(c))
 	rec := AuditRecord{Action: ActReconcile, Outcome: OutcomeQueued, Reason: reason, Card: hc.Ref.Card.String(), AccessLevels: hc.AccessLevels}
+	op := OpRevoke
 	if c != nil {
 		c.Status = CredRevoking
 		rec = credAudit(rec, c)
+		if c.Source == FromPIN {
+			op = OpRevokePIN
+		}
 	}
 	if err := r.audit(tx, v, rec); err != nil {
 		return err
 	}
-	return r.enqueue(tx, v, OutboxItem{Op: OpRevoke, Credential: i, Ref: &ref})
+	return r.enqueue(tx, v, OutboxItem{Op: op, Credential: i, Ref: &ref})
 }
 
 func credStatus(c *Credential) string {
@@ -224,7 +230,7 @@ func matchCredential(v *Visit, hc acs.HeldCredential) int {
 // and cover what the listing saw.
 func revocationQueued(queued []OutboxItem, i int) bool {
 	for _, q := range queued {
-		if (q.Op == OpRemoveCardholder || q.Op == OpRevoke && q.Credential == i && i >= 0) && q.LeaseOwner == "" {
+		if (q.Op == OpRemoveCardholder || (q.Op == OpRevoke || q.Op == OpRevokePIN) && q.Credential == i && i >= 0) && q.LeaseOwner == "" {
 			return true
 		}
 	}

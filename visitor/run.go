@@ -183,6 +183,9 @@ func credAudit(rec AuditRecord, c *Credential) AuditRecord {
 	if !c.Card.IsZero() {
 		rec.Card = c.Card.String()
 	}
+	if c.Source == FromPIN {
+		rec.Card = "PIN" // never its digits
+	}
 	return rec
 }
 
@@ -214,7 +217,11 @@ func (r *run) enqueueRevoke(tx Tx, v *Visit, i int) error {
 	c := &v.Credentials[i]
 	ref := c.Ref
 	ref.CardholderExternalID, ref.Card = v.ID, c.Card
-	return r.enqueue(tx, v, OutboxItem{Op: OpRevoke, Credential: i, Ref: &ref})
+	op := OpRevoke
+	if c.Source == FromPIN {
+		op = OpRevokePIN
+	}
+	return r.enqueue(tx, v, OutboxItem{Op: op, Credential: i, Ref: &ref})
 }
 
 // endCredential stops credential i of v: a revocation is queued unless the
@@ -237,7 +244,7 @@ func (r *run) endCredential(tx Tx, v *Visit, i int, release bool) error {
 			return err
 		}
 		for _, it := range queued {
-			if it.Op != OpProvision || it.Credential != i || it.Leased(r.now) {
+			if it.Op != OpProvision && it.Op != OpProvisionPIN || it.Credential != i || it.Leased(r.now) {
 				continue
 			}
 			if err := tx.Cancel(it.ID); err != nil {
@@ -271,6 +278,8 @@ func (r *run) release(tx Tx, v *Visit, i int) error {
 	}
 	action := ActBadgeRelease
 	switch c.Source {
+	case FromPIN:
+		return r.releasePIN(tx, v, i)
 	case FromPool:
 		if _, err := tx.Badges().Release(r.ctx, v.Location, c.BadgeID, v.ID, r.now); err != nil {
 			return badgeErr("release", err)
@@ -330,7 +339,7 @@ func (r *run) removeAtACS(tx Tx, v *Visit) error {
 		return err
 	}
 	for _, it := range queued {
-		if it.Op == OpProvision && !it.Leased(r.now) {
+		if (it.Op == OpProvision || it.Op == OpProvisionPIN) && !it.Leased(r.now) {
 			if err := tx.Cancel(it.ID); err != nil {
 				return err
 			}

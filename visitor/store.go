@@ -218,6 +218,11 @@ type OutboxItem struct {
 	Ref        *acs.CredentialRef `json:"ref,omitempty"`        // OpRevoke
 	Cardholder *acs.CardholderRef `json:"cardholder,omitempty"` // OpRemoveCardholder
 	Employee   *EmployeeOp        `json:"employee,omitempty"`   // OpEmployeeEnable, OpEmployeeDisable
+	// PINGrant is the grant of an OpProvisionPIN, without its PIN, which
+	// travels sealed in SealedPIN (see WithPINKey): the outbox never holds
+	// a PIN in clear.
+	PINGrant  *acs.PINGrant `json:"pin_grant,omitempty"`
+	SealedPIN []byte        `json:"sealed_pin,omitempty"`
 
 	CreatedAt   time.Time `json:"created_at"`
 	Attempts    int       `json:"attempts"`
@@ -247,6 +252,12 @@ func (it OutboxItem) Clone() OutboxItem {
 		eo.AccessLevels = slices.Clone(eo.AccessLevels)
 		it.Employee = &eo
 	}
+	if it.PINGrant != nil {
+		g := *it.PINGrant
+		g.AccessLevels = append([]string(nil), g.AccessLevels...)
+		it.PINGrant = &g
+	}
+	it.SealedPIN = append([]byte(nil), it.SealedPIN...)
 	return it
 }
 

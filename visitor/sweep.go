@@ -94,8 +94,9 @@ func (e *Engine) sweepVisit(ctx context.Context, id string) error {
 					continue
 				}
 				// A card number has nothing to hand back: it returns to
-				// the range. A badge stays with the visitor.
-				if err := r.endCredential(tx, v, i, c.Source == FromRange); err != nil {
+				// the range (a PIN is freed). A badge stays with the
+				// visitor.
+				if err := r.endCredential(tx, v, i, c.Source != FromPool); err != nil {
 					return err
 				}
 				if err := r.audit(tx, v, credAudit(AuditRecord{Action: ActCredentialEnd, Outcome: OutcomeQueued}, c)); err != nil {

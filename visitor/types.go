@@ -154,6 +154,10 @@ type Credential struct {
 
 	// Error is the last error the ACS returned for this credential.
 	Error string `json:"error,omitempty"`
+
+	// PIN is set on a PIN credential (Source FromPIN): what the visit
+	// keeps of the PIN, never its digits (see Engine.ProvisionPIN).
+	PIN *PINInfo `json:"pin,omitempty"`
 }
 
 // Holding reports whether the visit still holds the credential's badge or
@@ -233,13 +237,25 @@ type Visit struct {
 	Version int64 `json:"version"`
 }
 
-// Current returns the visit's most recent credential, or nil. The pointer
-// refers to v's Credentials slice.
+// Current returns the visit's most recent credential, or nil: the last
+// one, unless that is a PIN issued alongside a card (PINInfo.WithCard),
+// whose card is the current credential then. The pointer refers to v's
+// Credentials slice.
 func (v Visit) Current() *Credential {
-	if len(v.Credentials) == 0 {
-		return nil
+	if i := v.currentIndex(); i >= 0 {
+		return &v.Credentials[i]
 	}
-	return &v.Credentials[len(v.Credentials)-1]
+	return nil
+}
+
+// currentIndex is the index of Current, or -1.
+func (v Visit) currentIndex() int {
+	for i := len(v.Credentials) - 1; i >= 0; i-- {
+		if p := v.Credentials[i].PIN; p == nil || !p.WithCard {
+			return i
+		}
+	}
+	return -1
 }
 
 // WalkIn reports whether the visit signed in without an invitation: it has
@@ -267,6 +283,10 @@ func (v Visit) Clone() Visit {
 		cs := make([]Credential, len(v.Credentials))
 		for i, c := range v.Credentials {
 			c.AccessLevels = slices.Clone(c.AccessLevels)
+			if c.PIN != nil {
+				p := *c.PIN
+				c.PIN = &p
+			}
 			cs[i] = c
 		}
 		v.Credentials = cs

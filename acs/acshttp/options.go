@@ -109,8 +109,15 @@ func (o *ClientOptions) SetRetry(retries int, waitMin, waitMax time.Duration) {
 func (o *ClientOptions) AllowInsecureHTTP() { o.allowHTTP = true }
 
 // SetLogger is WithLogger: one debug line per HTTP attempt, without
-// secrets (nil: no logging).
-func (o *ClientOptions) SetLogger(l *slog.Logger) { o.logger = l }
+// secrets (nil: no logging). The logger is wrapped with RedactPINs, so
+// that the adapter's records made with a WithPINs context never show the
+// PIN.
+func (o *ClientOptions) SetLogger(l *slog.Logger) {
+	o.logger = nil
+	if l != nil {
+		o.logger = slog.New(RedactPINs(l.Handler()))
+	}
+}
 
 // SetMeterProvider is WithMeterProvider: the request metrics (see the
 // package documentation) are recorded on mp (nil: none; the global

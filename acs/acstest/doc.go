@@ -36,8 +36,10 @@
 // when the kit's default would be refused as malformed), SwipeHarness (the
 // backend presents a card at a door, so that EventSource is checked),
 // EmployeeHarness (the backend stores a cardholder as an administrator
-// would, so that EmployeeAccess is checked: Memory.AddEmployee is one), and
-// io.Closer (called after each rule).
+// would, so that EmployeeAccess is checked: Memory.AddEmployee is one),
+// PINHarness (the backend says whether a PIN entered at a keypad opens a
+// level's doors, so that PINIssuer is checked; required when the provider
+// implements acs.PINIssuer), and io.Closer (called after each rule).
 //
 // Grants use H10301 cards (facility 42) unless a rule says otherwise, and
 // external IDs "acstest-visit-N". Provisioned must carry the cardholder's ID
@@ -102,6 +104,20 @@
 //	                          read-only (directory sync) is refused with
 //	                          acs.ErrReadOnly and changes nothing.
 //	EmployeeCancelled         a cancelled context changes nothing.
+//	PINProvisionOpens         acs.PINIssuer: a PIN opens exactly its levels at a
+//	                          keypad, only inside its window; complete references.
+//	PINIsIdempotent           the same PIN grant again creates nothing.
+//	PINReplaces               a new PIN for the cardholder replaces the old one.
+//	PINRevoke                 RevokePIN ends the PIN by reference and by external
+//	                          ID, twice, and for a PIN that never existed.
+//	PINRemoveCardholder       removing the cardholder ends its PIN.
+//	PINInvalidChangesNothing  invalid PIN grants are refused before any request,
+//	                          and no error quotes the PIN.
+//	PINCancelledContext       a cancelled context stops both PIN methods.
+//
+// The PIN rules use distinctive 8-digit PINs (or the ACS's length limits)
+// and, for an ACS that keeps PINs on cards (PINSupport.Standalone false),
+// provision the visitor's card first and name it in the PIN grant.
 //
 // The package acs documentation has the checklist for writing an adapter.
 package acstest

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acstest"
@@ -102,3 +103,60 @@ func TestRulesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// OpensWithPIN forwards to the Memory harness, so the PIN rules run.
+func (b brokenHarness) OpensWithPIN(ctx context.Context, pin acs.PIN, level string, at time.Time) (bool, error) {
+	return b.Harness.(acstest.PINHarness).OpensWithPIN(ctx, pin, level, at)
+}
+
+// forgetfulPINs answers success to RevokePIN without doing anything, and
+// quotes the PIN in the error of a grant with an unknown level.
+type forgetfulPINs struct{ *acstest.Memory }
+
+func (forgetfulPINs) RevokePIN(context.Context, acs.CredentialRef) error { return nil }
+
+func (p forgetfulPINs) ProvisionPIN(ctx context.Context, g acs.PINGrant) (acs.Provisioned, error) {
+	pr, err := p.Memory.ProvisionPIN(ctx, g)
+	if acs.CodeOf(err) == acs.NotFound {
+		return pr, acs.Errorf("provision_pin", "memory", acs.NotFound, "no such level for PIN %s", g.PIN.Reveal())
+	}
+	return pr, err
+}
+
+func TestKitCatchesBrokenPINIssuer(t *testing.T) {
+	err := acstest.Verify(t.Context(), func() (acstest.Harness, error) {
+		h := acstest.MemoryHarness()
+		return brokenHarness{h, forgetfulPINs{h.Provider().(*acstest.Memory)}}, nil
+	})
+	if err == nil {
+		t.Fatal("kit passed a provider whose RevokePIN does nothing")
+	}
+	msg := err.Error()
+	t.Logf("kit report:\n%s", msg)
+	for _, want := range []string{
+		`rule "PINRevoke" violated`,
+		`rule "PINCancelledContext" violated`,
+		`rule "PINInvalidChangesNothing" violated`,
+		"unknown access level: the error quotes the PIN's digits",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(msg, "PINProvisionOpens") || strings.Contains(msg, "RevokeDeactivates") {
+		t.Errorf("report blames a rule the provider keeps")
+	}
+}
+
+// A provider with PINs whose harness cannot tell whether a PIN opens a
+// door fails the PIN rules instead of skipping them.
+func TestKitNeedsPINOracle(t *testing.T) {
+	err := acstest.Verify(t.Context(), func() (acstest.Harness, error) {
+		return noPINOracle{acstest.MemoryHarness()}, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "no PIN oracle") {
+		t.Fatalf("kit: %v", err)
+	}
+}
+
+type noPINOracle struct{ acstest.Harness }

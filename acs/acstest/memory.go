@@ -33,6 +33,7 @@ type Memory struct {
 	byExternal map[string]string     // external ID → holder ID
 	creds      map[string]*memCred   // by ID
 	byCard     map[acs.Card]string   // card → credential ID
+	pins       map[string]*memPIN    // PIN credentials by ID (memory_pin.go)
 	seq        int
 	calls      map[string]int
 	down       bool
@@ -84,6 +85,7 @@ func NewMemory(levels []acs.AccessLevel, opts ...MemoryOption) *Memory {
 		byExternal: make(map[string]string),
 		creds:      make(map[string]*memCred),
 		byCard:     make(map[acs.Card]string),
+		pins:       make(map[string]*memPIN),
 		calls:      make(map[string]int),
 		doors:      make(map[string]memDoor),
 		newEvnt:    make(chan struct{}),
@@ -336,6 +338,7 @@ func (m *Memory) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) er
 			delete(m.byCard, c.ref.Card)
 		}
 	}
+	m.removePINs(id)
 	delete(m.byExternal, h.ref.ExternalID)
 	delete(m.holders, id)
 	return m.end(op)
@@ -370,11 +373,12 @@ func (m *Memory) Active(at time.Time) []acs.CredentialRef {
 	return out
 }
 
-// Census counts the cardholders and credential records held.
+// Census counts the cardholders and credential records held, PINs
+// included.
 func (m *Memory) Census() Census {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Census{Cardholders: len(m.holders), Credentials: len(m.creds)}
+	return Census{Cardholders: len(m.holders), Credentials: len(m.creds) + len(m.pins)}
 }
 
 // String summarises the state, for test failure messages.

@@ -117,6 +117,7 @@ type door struct {
 	name   string
 	site   int64
 	groups []int64
+	keypad bool // a keypad reader (SetDoorKeypad)
 }
 
 func (s *Server) seedDoorsLocked() {

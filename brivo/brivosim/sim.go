@@ -34,6 +34,14 @@
 // with 400 "External ID already exists", as Brivo documents them unique)
 // unless WithSharedExternalIDs says otherwise.
 //
+// User PINs: PATCH /users/{id} (the documented partial update) sets the
+// names, pin (4 to 8 digits; null or "" removes it; one another user
+// holds is a 400 "PIN is already in use", the simulator's choice) and
+// effectiveFrom/effectiveTo, the PIN's validity. A door given a keypad
+// (SetDoorKeypad) opens for a PIN of a member of one of its groups, not
+// suspended, within that validity: PINOpensDoor and, per group, PINOpens
+// are the keypad oracles.
+//
 // Door events: doors (access points, see Door) belong to a site and open
 // for the members of their groups. Swipe presents a card at a door,
 // decides with the oracle (Opens on any of the door's groups), records the
@@ -1103,6 +1111,8 @@ func (s *Server) serveUsers(m string, seg []string, q url.Values, body []byte) a
 		return s.getUser(q, seg[1])
 	case len(seg) == 2 && m == http.MethodDelete:
 		return s.deleteUser(q, seg[1])
+	case len(seg) == 2 && m == http.MethodPatch:
+		return s.patchUser(q, seg[1], body)
 	case len(seg) == 3 && seg[2] == "external" && m == http.MethodGet:
 		return s.getUserByExternal(q, seg[1])
 	case len(seg) == 3 && seg[2] == "suspended" && m == http.MethodGet:

@@ -39,6 +39,15 @@
 // that time) decides, an unknown card is refused, and the event is logged
 // (Events, DoorActivity) and written to every subscribed stream.
 //
+// Keypad credentials (Format=KeypadCredentialFormat(<code>), the form the
+// public VRFID integration sends) carry a PIN instead of card data, one
+// code per credential, refused when another credential carries it. Doors
+// given a keypad (SetKeypad) open for a PIN by the same rule as for a
+// card: PINOpensDoor and, per group, PINOpens are the keypad oracles. A
+// keypad credential's Format reads back as KeypadCredentialFormat(<code>),
+// the simulator's guess at what the real server returns; the adapter never
+// reads it.
+//
 // It enforces what the real server requires: HTTP Basic authentication
 // with "<user>;<application ID>" (401 for a wrong user or password, 403
 // for an application ID the licence does not list), Accept: text/json

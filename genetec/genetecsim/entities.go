@@ -105,6 +105,7 @@ type entity struct {
 	bits       int
 	raw        uint64
 	formatType string
+	keypad     string // the code of a keypad credential (KeypadCredentialFormat); "" for a card
 
 	// partitions are the partitions the entity is a member of (see
 	// partitions.go).
@@ -414,8 +415,11 @@ func (st *store) checkCredential(e *entity) *sdkError {
 	if e.typ != TypeCredential {
 		return nil
 	}
-	if e.bits == 0 {
+	if e.bits == 0 && e.keypad == "" {
 		return failf(codeInvalidOperation, "A credential needs a Format")
+	}
+	if e.keypad != "" {
+		return st.checkKeypad(e)
 	}
 	for _, o := range st.byGUID {
 		if !st.dupCards && o.typ == TypeCredential && o.guid != e.guid && o.bits == e.bits && o.raw == e.raw {
@@ -616,6 +620,9 @@ func (st *store) setFormat(e *entity, _ string, op Item) *sdkError {
 	if e.typ != TypeCredential {
 		return noProperty(e, op)
 	}
+	if strings.EqualFold(op.Func, "KeypadCredentialFormat") {
+		return setKeypad(e, op)
+	}
 	if !op.XML {
 		return failf(codeInvalidOperation, "Credential format '%s' is not supported by the simulator", op.Value)
 	}
@@ -623,7 +630,7 @@ func (st *store) setFormat(e *entity, _ string, op Item) *sdkError {
 	if err != nil {
 		return err
 	}
-	e.bits, e.raw, e.formatType = bits, raw, ft
+	e.bits, e.raw, e.formatType, e.keypad = bits, raw, ft, ""
 	return nil
 }
 
@@ -1011,6 +1018,9 @@ func readCredential(e *entity, prop string, now time.Time) (any, bool) {
 		}
 		return e.holder, true
 	case "format":
+		if e.keypad != "" {
+			return "KeypadCredentialFormat(" + e.keypad + ")", true
+		}
 		return undecodedXML(e.bits, e.formatType, e.raw), true
 	}
 	return nil, false

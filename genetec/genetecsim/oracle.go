@@ -105,8 +105,9 @@ type CredentialInfo struct {
 	State      string
 	Cardholder string // GUID; empty when unassigned
 	BitLength  int
-	FormatType string
+	FormatType string // FormatKeypad for a keypad credential
 	Raw        uint64
+	Keypad     bool      // a keypad credential; its code is never reported
 	From       time.Time // zero when the activation mode sets none
 	Until      time.Time
 }
@@ -169,7 +170,7 @@ func (s *Server) Credential(guid string) (CredentialInfo, bool) {
 	}
 	return CredentialInfo{
 		GUID: e.guid, Name: e.name, State: e.effectiveState(s.clock()), Cardholder: e.holder,
-		BitLength: e.bits, FormatType: e.formatType, Raw: e.raw, From: e.act.from, Until: e.act.until,
+		BitLength: e.bits, FormatType: e.formatType, Raw: e.raw, Keypad: e.keypad != "", From: e.act.from, Until: e.act.until,
 	}, true
 }
 

@@ -75,8 +75,10 @@ type Server struct {
 	// creation is each user session's creation partition (POST
 	// creationpartition/{guid}); it ends with the session.
 	creation map[string]string
-	colds    int
-	ev       eventState
+	// keypads are the doors with a keypad reader (SetKeypad).
+	keypads map[string]bool
+	colds   int
+	ev      eventState
 }
 
 // Option configures a Server.

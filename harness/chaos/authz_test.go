@@ -64,13 +64,14 @@ func newAuthzEnv(t *testing.T) *authzEnv {
 			Types: types, DefaultType: "guest",
 			OperatorGroups: map[string][]string{"reception": {lobby}, "facilities": {lobby, floor3, serverRoom}, "security": {}},
 			SecurityGroups: []string{"security"},
+			PIN:            visitor.PINPolicy{Enabled: true},
 		}},
 		{ID: "annex", Provider: annex, Policy: visitor.Policy{
 			Types: types, DefaultType: "guest",
 			OperatorGroups: map[string][]string{"annex-reception": {lobby, floor3, serverRoom}},
 			SecurityGroups: []string{"annex-security"},
 		}},
-	}, visitor.WithClock(clock))
+	}, visitor.WithClock(clock), visitor.WithPINKey([]byte("authz-test-pin-key-of-32-bytes!!")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +205,7 @@ var escalations = []escalation{
 // take an Operator; each must have a test below. A new entry point fails
 // this test until it is covered.
 func TestAuthzEntryPoints(t *testing.T) {
-	covered := []string{"CancelEnrolment", "CheckInEmployee", "CheckOutEmployee", "Invite", "Provision", "Remove",
+	covered := []string{"CancelEnrolment", "CheckInEmployee", "CheckOutEmployee", "Invite", "Provision", "ProvisionPIN", "Remove",
 		"ReportBadgeLost", "ReturnBadge", "SignIn", "SignOut", "StartEnrolment"}
 	opType := reflect.TypeFor[visitor.Operator]()
 	var got []string
@@ -294,6 +295,32 @@ func TestAuthzProvision(t *testing.T) {
 	}
 	if got := a.grantedAt("pre-contractor", a.clock.Now().Add(2*time.Hour+time.Minute)); !slices.Equal(got, []string{floor3, lobby}) {
 		t.Errorf("control: facilities' contractor opens %v", got)
+	}
+}
+
+// TestAuthzProvisionPIN: a PIN, alongside a card or instead of one, obeys
+// the same limits as a card: every escalation is refused, audited, queues
+// nothing and sends no PIN to the ACS, and no PIN is returned.
+func TestAuthzProvisionPIN(t *testing.T) {
+	ctx := context.Background()
+	a := newAuthzEnv(t)
+	for i, esc := range escalations {
+		id := "pin-" + string(rune('a'+i))
+		a.signIn(t, opFacilities, id, esc.typ)
+		for _, mode := range []visitor.PINMode{visitor.PINOnly, visitor.PINWithCard} {
+			req := visitor.ProvisionRequest{AccessLevels: esc.levels, PIN: mode, FromRange: esc.range_ && mode == visitor.PINWithCard}
+			_, pin, err := a.engine.ProvisionPIN(ctx, esc.op, id, req)
+			a.expectDenied(t, esc.name+" ("+string(mode)+")", err, esc.op, id)
+			if !pin.IsZero() || a.hq.Calls()["provision_pin"] != 0 {
+				t.Errorf("%s (%s): a PIN was issued", esc.name, mode)
+			}
+		}
+	}
+	// Control: facilities may give the contractor a PIN for both floors.
+	a.signIn(t, opFacilities, "pin-control", "contractor")
+	_, pin, err := a.engine.ProvisionPIN(ctx, opFacilities, "pin-control", visitor.ProvisionRequest{PIN: visitor.PINOnly})
+	if err != nil || !a.hq.OpensWithPIN(pin, floor3, a.clock.Now()) || a.hq.OpensWithPIN(pin, serverRoom, a.clock.Now()) {
+		t.Errorf("control: facilities' contractor PIN: %v", err)
 	}
 }
 

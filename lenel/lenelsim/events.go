@@ -53,6 +53,9 @@ type DoorSpec struct {
 	// AccessLevels are the IDs of the access levels that include the
 	// reader.
 	AccessLevels []int64
+	// Keypad gives the reader a keypad in "card or PIN" mode: a badge's
+	// PIN entered there opens it as the badge would (see PINOpensDoor).
+	Keypad bool
 }
 
 // Door is a card reader the simulator knows.
@@ -106,6 +109,9 @@ func (s *Server) AddDoor(d DoorSpec) Door {
 	id := t.keyOf(in)
 	t.put(id, in)
 	s.doorLevels[id] = slices.Clone(d.AccessLevels)
+	if d.Keypad {
+		s.keypads[id] = true
+	}
 	return s.doorLocked(id)
 }
 

@@ -33,7 +33,7 @@ func (s *Server) out(t *typeDef, in instance, keysOnly bool) map[string]any {
 	m := make(map[string]any, len(t.props))
 	for i := range t.props {
 		p := &t.props[i]
-		if keysOnly && !p.key {
+		if keysOnly && !p.key || p.writeOnly {
 			continue
 		}
 		v, ok := in[p.name]
@@ -234,6 +234,9 @@ func (s *Server) check(t *typeDef, in instance, self string) *apiError {
 			if k != self && b.int("ID") == in.int("ID") {
 				return badItem("The badge ID %d is already in use.", in.int("ID"))
 			}
+		}
+		if pin, _ := in["PIN"].(string); pin != "" && !numeric(pin) {
+			return badItem("The PIN must be numeric.")
 		}
 	case "lnl_accesslevelassignment":
 		if _, ok := s.tables["lnl_accesslevel"].rows[formatInt(in.int("ACCESSLEVELID"))]; !ok {

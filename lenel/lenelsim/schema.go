@@ -37,6 +37,8 @@ type propDef struct {
 	required bool // needed on create
 	readOnly bool // refused on create and modify
 	maxLen   int  // strings only; 0 means 255
+	// writeOnly properties are stored but never returned (Lnl_Badge.PIN).
+	writeOnly bool
 }
 
 // typeDef describes one Lnl_* type.
@@ -92,6 +94,7 @@ func newTypes() map[string]*typeDef {
 			upper("USELIMIT", kindInt),
 			upper("ISSUECODE", kindInt),
 			upper("APBEXEMPT", kindBool),
+			{name: "PIN", out: "PIN", kind: kindString, maxLen: maxPINDigits, writeOnly: true},
 			{name: "LASTCHANGED", out: "LASTCHANGED", kind: kindTime, readOnly: true},
 		}},
 		{name: "Lnl_BadgeType", readOnly: true, props: []propDef{

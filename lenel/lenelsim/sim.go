@@ -30,6 +30,11 @@
 //     below), order_by (comma-separated properties, each optionally ASC or
 //     DESC; default serial_number), page_number and page_size ≤ 100; items
 //     are flat LoggedEvents objects with snake_case names.
+//   - Badge PINs: Lnl_Badge.PIN, digits only, stored but never returned
+//     (the simulator's choice; OnGuard's own is not in the public record).
+//     A door added with DoorSpec.Keypad has a keypad in "card or PIN"
+//     mode: PINOpensDoor and, per access level, PINOpens are the keypad
+//     oracles, by the rule of Opens applied to the badge with that PIN.
 //   - Errors as {"error":{"code","message"},"version":"1.0"}.
 //
 // It is strict on purpose: a missing or wrong version parameter, an unknown
@@ -192,6 +197,7 @@ type Server struct {
 
 	// Doors and logged events (events.go).
 	doorLevels map[string][]int64 // by door ID, "panel:reader"
+	keypads    map[string]bool    // doors with a keypad (DoorSpec.Keypad)
 	panels     map[int64]string   // panel names
 	events     []LoggedEvent      // in serial order
 	eventRows  []instance         // events[i] as a filterable row
@@ -287,6 +293,7 @@ func New(opts ...Option) *Server {
 		tables:        map[string]*table{},
 		seq:           map[string]int64{},
 		doorLevels:    map[string][]int64{},
+		keypads:       map[string]bool{},
 		panels:        map[int64]string{},
 		readOnly:      map[int64]bool{},
 	}

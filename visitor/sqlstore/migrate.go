@@ -142,10 +142,21 @@ var migrations = []migration{
 			door_cursor TEXT NOT NULL
 		)`,
 	}},
+	{3, "PIN tags", []string{
+		// The keyed hashes of the live PINs of each location (never the
+		// PINs): the primary key keeps them unique.
+		`CREATE TABLE pin_tags (
+			location {text} NOT NULL,
+			tag      {text} NOT NULL,
+			visit_id {text} NOT NULL,
+			PRIMARY KEY (location, tag)
+		)`,
+		`CREATE INDEX pin_tags_visit ON pin_tags (visit_id)`,
+	}},
 }
 
 // SchemaVersion is the schema version this build creates and expects.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 const createMigrations = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    INTEGER PRIMARY KEY,

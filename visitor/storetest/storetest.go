@@ -82,6 +82,8 @@ var checks = []check{
 	{"ConcurrentBadgeAcquire", concurrentBadgeAcquire},
 	{"PlainData", plainData},
 	{"DoorData", doorData},
+	{"PINTags", pinTags},
+	{"PINData", pinData},
 }
 
 func noErr(t *testing.T, what string, err error) {
