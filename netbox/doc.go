@@ -205,8 +205,7 @@
 // additive per-level ACTDATE/EXPDATE blocks, CARDEXPDATE, e-mail and company
 // fields (their NBAPI names are not confirmed), MAC authentication (not
 // implementable from public information), S2 Global, and mobile
-// credentials (NetBox has none of its own). Employee access
-// (acs.EmployeeAccess) is not implemented yet, and tap to enrol
+// credentials (NetBox has none of its own). Tap to enrol
 // (acs.UnknownCardEvents) is not available: a door event's card is read
 // from the credential it names, and an unknown card names none.
 //
@@ -216,4 +215,45 @@
 // with or without a card and removed with ModifyPerson. Whether an empty
 // PIN clears it is not in the notes. Package visitor refuses PIN requests
 // at a NetBox location (Unsupported) until then.
+//
+// # Employee access
+//
+// The Provider implements acs.EmployeeAccess (visitor.EmployeePolicy). An
+// employee is a person whose PERSONID lacks Config.PersonIDPrefix (those
+// with it are visits: NotFound), named by its PERSONID (GetPerson: 1
+// request), or found by card through SearchPersonData's HOTSTAMP filter
+// and GetPerson of each candidate, matched on card format and ENCODEDNUM:
+// an employee whose credential's hot stamp is not the card number is
+// found by ID only (the NBAPI has no search by encoded number).
+//
+// NetBox keeps no enabled or suspended status on a person that the notes
+// name: ACTDATE and EXPDATE are the administrator's dates, and DELETED is
+// RemovePerson's soft delete. So the status method toggles the person's
+// credentials, as the lenel adapter toggles OnGuard badges: ModifyCredential
+// DISABLED 0 or 1 ([H] in the API guide's field list as transcribed, and a
+// public client's wire stub sends DISABLED 1; the adapter's Revoke relies
+// on the same command). Enabling touches only disabled credentials whose
+// CARDSTATUS is ACTIVE, so a lost or stolen card is not brought back by a
+// check-in; disabling disables every credential not yet disabled;
+// employees start with their credentials disabled. Enabled means the
+// person is within its ACTDATE and EXPDATE with a live credential, and a
+// person outside those dates is refused a check-in (PermissionDenied). Each
+// change reads the person first (GetPerson) and sends one ModifyCredential
+// per credential to change. SetEmployeeLevels maps the keys to names
+// (NotFound for an unknown one, nothing changed), reads the person and
+// sends ModifyPerson with the whole list of level names ([H]: a list of
+// bare names replaces the person's levels; the additive ACCESSLEVEL
+// blocks are not used), which keeps the person's other levels but
+// overwrites a change an administrator makes between the read and the
+// write; a removal is confirmed by reading the person again.
+//
+// The notes name no refusal of a write to a person a directory keeps:
+// when people are synchronised from Active Directory, "NBAPI writes to
+// those fields are overwritten on the next sync" ([H], the guide, p.1).
+// The adapter therefore recognises no read-only refusal (acs.ErrReadOnly
+// is never returned; the kit's EmployeeReadOnly rule is skipped), and a
+// write the sync overwrites is not seen. Credential DISABLED flags are not
+// person fields; whether a sync also owns access levels is not known, so
+// at sites that synchronise levels from a directory the status method is
+// the safer choice.
 package netbox

@@ -259,8 +259,48 @@
 // Access events carry the presented card (event_info.rawCard), also of a
 // card Verkada does not know, so the Provider implements
 // acs.UnknownCardEvents and tap to enrol (visitor.Engine.StartEnrolment)
-// works with Verkada. Employee access (acs.EmployeeAccess) is not
-// implemented yet.
+// works with Verkada.
+//
+// # Employee access
+//
+// The Provider implements acs.EmployeeAccess (visitor.EmployeePolicy). An
+// employee is a Verkada user without the visitor marker department, named
+// by its user_id; FindEmployee by ID costs 2 requests (GET /core/v1/user
+// for the names and the department, then the access-user object). Verkada
+// offers no search of cards by number, so FindEmployee by card reads the
+// user listing and each unmarked user's access-user object until one holds
+// the card: a request per page and per user, against 300 requests a
+// minute, so a VMS checks employees in by ID where it can (Verkada's
+// access events name the user).
+//
+// Verkada keeps no enabled/suspended status on an access user that the
+// notes name. The Core user's "active" flag (§2.2, from one public
+// client's response types) is not read or written: what it means (an
+// activated Command account, say) is not documented, and nothing says it
+// can be set. The status method therefore uses the access window, whose
+// meaning Verkada's reference states: the start date ("Before this time,
+// all methods of access … invalid", [H]) and the end date ("After this
+// time, all methods of access will be revoked", [M], quoted by a public
+// client). Enabled means the window holds now. SetEmployeeEnabled
+// enables by moving the start date to now (less a minute, for clock
+// skew) and disables by moving it to 2100-01-01 00:00 UTC, so employees
+// start disabled with a start date to come; an administrator's end date
+// is never moved by an enable. A user with an end date is disabled by
+// moving the end date to now (the start must stay before it: the
+// simulator refuses otherwise, and Verkada may), and is refused a
+// check-in (PermissionDenied) once that date has passed or while its
+// start is to come, since the enable could not be undone without moving
+// the administrator's end date: for such users use the access_levels
+// method. SetEmployeeLevels checks the groups against the catalogue
+// (NotFound, nothing changed), reads the user, and adds or removes only
+// the named memberships (§2.4's PUT and DELETE …/group/user, [M]).
+//
+// The notes say nothing of users a directory sync (SCIM) keeps: neither
+// that Verkada refuses an API change to one, nor which fields a sync owns.
+// The adapter therefore recognises no read-only refusal (a refused change
+// keeps the code of its status, such as PermissionDenied for a 403, and
+// acs.ErrReadOnly is never returned), and a change a sync later
+// overwrites is not seen; the kit's EmployeeReadOnly rule is skipped.
 //
 // acs.PINIssuer is not implemented yet. The notes allow it: an access
 // user has one entry code, set with PUT

@@ -181,8 +181,8 @@
 //
 // A location whose Policy.Employees names a method makes employees check
 // in before their existing badge works (the ACS's provider must implement
-// acs.EmployeeAccess: genetec, lenel, brivo, alta and acstest.Memory do;
-// verkada and netbox do not yet).
+// acs.EmployeeAccess: genetec, lenel, brivo, alta, verkada, netbox and
+// acstest.Memory do).
 // CheckInEmployee (by the ACS's cardholder ID or a card the employee holds)
 // enables the badge for EmployeePolicy.AccessDuration, either by toggling
 // the cardholder's status (EmployeeToggleStatus: the cardholder starts

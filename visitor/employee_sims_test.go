@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/brivo"
 	"github.com/acsbridge/acsbridge/brivo/brivosim"
 	"github.com/acsbridge/acsbridge/genetec"
@@ -39,6 +40,8 @@ func (o *outage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // simACS is one adapter over its simulator on loopback, with what the
 // engine tests need to set employees up and ask the simulator's oracle.
+// startSim builds the common part through the provider registry; each
+// ACS's constructor below adds the hooks that reach into its simulator.
 type simACS struct {
 	name string
 	p    acs.Provider
@@ -53,12 +56,16 @@ type simACS struct {
 	// opens is the simulator's oracle.
 	opens func(ref acs.CredentialRef, level string, at time.Time) bool
 	// door is a door of the first level; tap presents a card there (or
-	// at the enrolment reader) and records the event.
+	// at the enrolment reader), records the event, and reports whether
+	// the simulator granted access.
 	door string
-	tap  func(t *testing.T, card acs.Card, door string)
+	tap  func(t *testing.T, card acs.Card, door string) bool
 	// reader is a reader attached to no access level, for tap to enrol
 	// (empty where the ACS's events carry no unknown card).
 	reader string
+	// census counts the cardholders (visitors included) and credentials
+	// the simulator holds.
+	census func() acstest.Census
 }
 
 func serve(t *testing.T, h http.Handler) (*outage, string) {
@@ -69,90 +76,72 @@ func serve(t *testing.T, h http.Handler) (*outage, string) {
 }
 
 func genetecACS(t *testing.T, clock *visitor.ManualClock) *simACS {
-	sim := genetecsim.New(genetecsim.WithClock(clock.Now))
-	net, url := serve(t, sim)
-	p, err := genetec.New(genetec.Config{BaseURL: url + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
-		Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID},
-		genetec.WithClock(clock.Now), genetec.WithRetry(1, time.Millisecond, 2*time.Millisecond),
-		genetec.WithEvents(genetec.EventOptions{Lookback: time.Hour}))
-	if err != nil {
-		t.Fatal(err)
+	sim, s := startSim[genetecsim.Server](t, "genetec", clock, genetec.WithEvents(genetec.EventOptions{Lookback: time.Hour}))
+	s.addEmployee = func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
+		ch := sim.AddCardholder("Grace Hopper", "Grace", "Hopper", level)
+		if !enabled {
+			sim.SetState(ch, "Inactive")
+		}
+		cred, ok := sim.AddCredential("Badge 4711", card.Format, card.Facility, card.Number, "Active", ch, time.Time{}, time.Time{})
+		if !ok {
+			t.Fatal("genetecsim refused the credential")
+		}
+		return ch, acs.CredentialRef{ID: cred}
 	}
-	return &simACS{name: "genetec", p: p, net: net, levels: [2]string{genetecsim.SeedLobbyGroup, genetecsim.SeedFloor3Group},
-		addEmployee: func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
-			ch := sim.AddCardholder("Grace Hopper", "Grace", "Hopper", level)
-			if !enabled {
-				sim.SetState(ch, "Inactive")
-			}
-			cred, ok := sim.AddCredential("Badge 4711", card.Format, card.Facility, card.Number, "Active", ch, time.Time{}, time.Time{})
-			if !ok {
-				t.Fatal("genetecsim refused the credential")
-			}
-			return ch, acs.CredentialRef{ID: cred}
-		},
-		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:   genetecsim.SeedLobbyDoor,
-		reader: "",
-		tap: func(t *testing.T, card acs.Card, door string) {
-			if _, err := sim.Swipe(door, card, clock.Now()); err != nil {
-				t.Fatal(err)
-			}
-		},
+	s.opens = func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) }
+	s.door = genetecsim.SeedLobbyDoor
+	s.tap = func(t *testing.T, card acs.Card, door string) bool {
+		ev, err := sim.Swipe(door, card, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.Type == genetecsim.EventAccessGranted
 	}
+	s.census = func() acstest.Census {
+		c := sim.Census()
+		return acstest.Census{Cardholders: c.Cardholders, Credentials: c.Credentials}
+	}
+	return s
 }
 
 func lenelACS(t *testing.T, clock *visitor.ManualClock) *simACS {
-	sim := lenelsim.New(lenelsim.WithClock(clock.Now))
-	net, url := serve(t, sim)
-	p, err := lenel.New(lenel.Config{BaseURL: url + lenelsim.BasePath, Username: lenelsim.DefaultUser,
-		Password: lenelsim.DefaultPassword, ApplicationID: lenelsim.DefaultApplicationID},
-		lenel.WithClock(clock.Now), lenel.WithRetry(1, time.Millisecond, 2*time.Millisecond), lenel.WithKeepAlive(0),
-		lenel.WithCardFunc(lenel.CardNumber(acs.H10301, 42)),
-		lenel.WithEvents(lenel.EventOptions{Interval: 10 * time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
+	sim, s := startSim[lenelsim.Server](t, "lenel", clock, lenel.WithKeepAlive(0),
+		lenel.WithCardFunc(lenel.CardNumber(acs.H10301, 42)), lenel.WithEvents(lenel.EventOptions{Interval: 10 * time.Millisecond}))
+	s.door = sim.AddDoor(lenelsim.DoorSpec{Name: "Lobby", TimeAttendance: lenelsim.ReaderEntrance, AccessLevels: []int64{1}}).ID
+	s.reader = sim.AddDoor(lenelsim.DoorSpec{Name: "Desk reader"}).ID
+	s.addEmployee = func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
+		person, err := sim.AddInstance("Lnl_Cardholder", map[string]any{"FIRSTNAME": "Grace", "LASTNAME": "Hopper"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := sim.AddInstance("Lnl_Badge", map[string]any{"PERSONID": person["ID"], "ID": int64(card.Number), "TYPE": 1, "STATUS": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := strconv.FormatInt(b["BADGEKEY"], 10)
+		status := "Active"
+		if !enabled {
+			status = lenel.DefaultRevokedStatus
+		}
+		if err := errors.Join(sim.SetBadgeStatus(key, status), sim.SetBadgeLevels(key, level)); err != nil {
+			t.Fatal(err)
+		}
+		return strconv.FormatInt(person["ID"], 10), acs.CredentialRef{ID: key}
 	}
-	t.Cleanup(func() { _ = p.Close(t.Context()) })
-	door := sim.AddDoor(lenelsim.DoorSpec{Name: "Lobby", TimeAttendance: lenelsim.ReaderEntrance, AccessLevels: []int64{1}}).ID
-	reader := sim.AddDoor(lenelsim.DoorSpec{Name: "Desk reader"}).ID
-	return &simACS{name: "lenel", p: p, net: net, levels: [2]string{"1", "2"},
-		addEmployee: func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
-			person, err := sim.AddInstance("Lnl_Cardholder", map[string]any{"FIRSTNAME": "Grace", "LASTNAME": "Hopper"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, err := sim.AddInstance("Lnl_Badge", map[string]any{"PERSONID": person["ID"], "ID": int64(card.Number), "TYPE": 1, "STATUS": 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			key := strconv.FormatInt(b["BADGEKEY"], 10)
-			status := "Active"
-			if !enabled {
-				status = lenel.DefaultRevokedStatus
-			}
-			if err := errors.Join(sim.SetBadgeStatus(key, status), sim.SetBadgeLevels(key, level)); err != nil {
-				t.Fatal(err)
-			}
-			return strconv.FormatInt(person["ID"], 10), acs.CredentialRef{ID: key}
-		},
-		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:   door,
-		tap:    func(t *testing.T, card acs.Card, door string) { sim.Swipe(int64(card.Number), door, clock.Now()) },
-		reader: reader,
+	s.opens = func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) }
+	s.tap = func(_ *testing.T, card acs.Card, door string) bool {
+		return sim.Swipe(int64(card.Number), door, clock.Now())
 	}
+	s.census = func() acstest.Census {
+		c := sim.Census()
+		return acstest.Census{Cardholders: c.Cardholders + c.Visitors, Credentials: c.Badges}
+	}
+	return s
 }
 
 func brivoACS(t *testing.T, clock *visitor.ManualClock) *simACS {
-	sim := brivosim.New(brivosim.WithClock(clock.Now))
-	net, url := serve(t, sim)
-	c := brivosim.DefaultCredentials()
-	p, err := brivo.New(brivo.Config{BaseURL: url + brivosim.APIPrefix, AuthURL: url,
-		ClientID: c.ClientID, ClientSecret: c.ClientSecret, APIKey: c.APIKey, Username: c.Username, Password: c.Password},
-		brivo.WithClock(clock.Now), brivo.WithRateLimit(0, 0), brivo.WithRetry(1, time.Millisecond, 2*time.Millisecond),
+	sim, s := startSim[brivosim.Server](t, "brivo", clock,
 		brivo.WithEvents(brivo.EventOptions{Interval: 10 * time.Millisecond, Settle: time.Millisecond}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	groups := sim.Groups()
 	d, err := sim.AddDoor("Lobby", groups[0].ID)
 	if err != nil {
@@ -162,37 +151,41 @@ func brivoACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &simACS{name: "brivo", p: p, net: net,
-		levels: [2]string{strconv.FormatInt(groups[0].ID, 10), strconv.FormatInt(groups[1].ID, 10)},
-		addEmployee: func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
-			uid, err := sim.AddUser("Grace", "Hopper", "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			gid, _ := strconv.ParseInt(level, 10, 64)
-			cid, err := sim.AddCredential(100, "", card.Facility, card.Number)
-			if err == nil {
-				err = errors.Join(sim.AddMember(gid, uid), sim.SetSuspended(uid, !enabled),
-					sim.AssignCredential(uid, cid, clock.Now().Add(-time.Hour), time.Time{}))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			return strconv.FormatInt(uid, 10), acs.CredentialRef{ID: strconv.FormatInt(cid, 10)}
-		},
-		opens:  func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) },
-		door:   strconv.FormatInt(d.ID, 10),
-		reader: strconv.FormatInt(reader.ID, 10),
-		tap: func(t *testing.T, card acs.Card, door string) {
-			id, _ := strconv.ParseInt(door, 10, 64)
-			if _, err := sim.Swipe(wiegand.Card(card), id, clock.Now()); err != nil {
-				t.Fatal(err)
-			}
-		},
+	s.door, s.reader = strconv.FormatInt(d.ID, 10), strconv.FormatInt(reader.ID, 10)
+	s.addEmployee = func(t *testing.T, card acs.Card, enabled bool, level string) (string, acs.CredentialRef) {
+		uid, err := sim.AddUser("Grace", "Hopper", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gid, _ := strconv.ParseInt(level, 10, 64)
+		cid, err := sim.AddCredential(100, "", card.Facility, card.Number)
+		if err == nil {
+			err = errors.Join(sim.AddMember(gid, uid), sim.SetSuspended(uid, !enabled),
+				sim.AssignCredential(uid, cid, clock.Now().Add(-time.Hour), time.Time{}))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strconv.FormatInt(uid, 10), acs.CredentialRef{ID: strconv.FormatInt(cid, 10)}
 	}
+	s.opens = func(ref acs.CredentialRef, level string, at time.Time) bool { return sim.Opens(ref.ID, level, at) }
+	s.tap = func(t *testing.T, card acs.Card, door string) bool {
+		id, _ := strconv.ParseInt(door, 10, 64)
+		ev, err := sim.Swipe(wiegand.Card(card), id, clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev.Granted
+	}
+	s.census = func() acstest.Census {
+		c := sim.Census()
+		return acstest.Census{Cardholders: c.Users, Credentials: c.Credentials}
+	}
+	return s
 }
 
-var simACSs = []func(t *testing.T, clock *visitor.ManualClock) *simACS{genetecACS, lenelACS, brivoACS}
+// simACSs start every registered adapter over its simulator.
+var simACSs = []func(t *testing.T, clock *visitor.ManualClock) *simACS{genetecACS, lenelACS, brivoACS, altaACS, verkadaACS, netboxACS}
 
 // employeeEngine is an engine at "hq" over the simulator's adapter and
 // store, gating employees by method m for 8 hours.
@@ -341,12 +334,12 @@ func TestEmployeeAutoCheckInAtEachACS(t *testing.T) {
 }
 
 // TestEnrolByTapAtEachACS: at each ACS whose events carry unknown cards
-// (lenel with a card function, brivo), a visitor's blank card presented at
-// the desk reader is refused by the ACS, the adapter's event carries the
-// card, the consumer captures it for the waiting visit, and the card opens
-// the visitor's level by the simulator's oracle. At genetec the
-// enrolment is refused as Unsupported, the Web SDK's events carrying no
-// unknown card.
+// (lenel with a card function, brivo, verkada), a visitor's blank card
+// presented at the desk reader is refused by the ACS, the adapter's event
+// carries the card, the consumer captures it for the waiting visit, and
+// the card opens the visitor's level by the simulator's oracle. At
+// genetec, alta and netbox the enrolment is refused as Unsupported, their
+// events carrying no unknown card.
 func TestEnrolByTapAtEachACS(t *testing.T) {
 	for _, newACS := range simACSs {
 		clock := visitor.NewManualClock(t0)

@@ -121,8 +121,9 @@ type EnrolRequest struct {
 // or a card the ACS refuses as held by another cardholder), or no card
 // within the timeout (the sweeper ends the enrolment). RunDoorEvents must
 // run for the location. It needs an ACS whose door events carry the data
-// of unknown cards (acs.UnknownCardEvents: brivo; lenel with
-// WithCardFunc; not genetec); others are refused as Unsupported.
+// of unknown cards (acs.UnknownCardEvents: brivo, verkada; lenel with
+// WithCardFunc; not genetec, alta or netbox); others are refused as
+// Unsupported.
 func (e *Engine) StartEnrolment(ctx context.Context, op Operator, visitID string, req EnrolRequest) (Visit, error) {
 	const opName = "enrol_start"
 	r := e.newRun(ctx, op.ID, true)

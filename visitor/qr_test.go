@@ -3,7 +3,6 @@ package visitor_test
 import (
 	"bytes"
 	"image/png"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,8 +12,6 @@ import (
 	"github.com/acsbridge/acsbridge/acs/acstest"
 	"github.com/acsbridge/acsbridge/badge"
 	"github.com/acsbridge/acsbridge/badge/qrcode"
-	"github.com/acsbridge/acsbridge/genetec"
-	"github.com/acsbridge/acsbridge/genetec/genetecsim"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/wiegand"
 	"github.com/makiuchi-d/gozxing"
@@ -124,32 +121,28 @@ func TestQRCodeOfRangeCard(t *testing.T) {
 	wantCode(t, "QR code of an unknown visit", err, acs.NotFound)
 }
 
-// TestQRCodeOpensGenetecDoor drives a QR credential through the Engine and
-// the genetec adapter against the Security Center simulator: an invited
-// visitor gets a card number from the location's H10301 range, the QR
-// code's PNG is decoded, a reader in card-number mode (facility code 42
-// set in the reader) presents the decoded number at the lobby turnstile,
-// and the simulator's door oracle grants it; after sign-out the same scan
-// is refused.
-func TestQRCodeOpensGenetecDoor(t *testing.T) {
+// TestQRCodeOpensDoorAtEachACS drives a QR credential through the Engine
+// and each adapter against its simulator: an invited visitor gets a card
+// number from the location's H10301 range, the QR code's PNG is decoded,
+// a reader in card-number mode (facility code 42 set in the reader)
+// presents the decoded number at the lobby door, and the simulator grants
+// it; after sign-out the same scan is refused.
+func TestQRCodeOpensDoorAtEachACS(t *testing.T) {
+	for _, newACS := range simACSs {
+		clock := visitor.NewManualClock(t0)
+		s := newACS(t, clock)
+		t.Run(s.name, func(t *testing.T) { qrAtACS(t, s, clock) })
+	}
+}
+
+func qrAtACS(t *testing.T, s *simACS, clock *visitor.ManualClock) {
 	ctx := t.Context()
-	clock := visitor.NewManualClock(t0)
-	sim := genetecsim.New(genetecsim.WithClock(clock.Now))
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	p, err := genetec.New(genetec.Config{
-		BaseURL: srv.URL + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
-		Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID,
-	}, genetec.WithClock(clock.Now), genetec.WithRetry(2, time.Millisecond, 5*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
 	pol := visitor.Policy{
-		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{genetecsim.SeedLobbyGroup}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
+		Types:          map[string]visitor.VisitorType{"guest": {AccessLevels: []string{s.levels[0]}, AccessDuration: 8 * time.Hour, AdvanceAccess: time.Hour}},
 		DefaultType:    "guest",
-		OperatorGroups: map[string][]string{"reception": {genetecsim.SeedLobbyGroup}},
+		OperatorGroups: map[string][]string{"reception": {s.levels[0]}},
 	}
-	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: p, Policy: pol}}, visitor.WithClock(clock))
+	e, err := visitor.New(visitor.NewMemoryStore(), []visitor.Location{{ID: "hq", Provider: s.p, Policy: pol}}, visitor.WithClock(clock))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +154,7 @@ func TestQRCodeOpensGenetecDoor(t *testing.T) {
 		t.Fatal(err)
 	}
 	if v, err := e.Provision(ctx, desk, "qr-visit", visitor.ProvisionRequest{FromRange: true}); err != nil || v.Current().Status != visitor.CredActive {
-		t.Fatalf("provision of a card number at Genetec: %v, %+v", err, v.Current())
+		t.Fatalf("provision of a card number at %s: %v, %+v", s.name, err, v.Current())
 	}
 	code, err := e.QRCode(ctx, "qr-visit")
 	if err != nil {
@@ -171,16 +164,16 @@ func TestQRCodeOpensGenetecDoor(t *testing.T) {
 	if scanned != "20000" {
 		t.Fatalf("QR code decodes to %q, want the card number 20000", scanned)
 	}
-	// The reader turns the digits into an H10301 frame with its facility
+	// The reader turns the digits into an H10301 card with its facility
 	// code.
 	n, err := strconv.ParseUint(scanned, 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card := genetecsim.Card{Format: wiegand.H10301, Facility: 42, Number: n}
+	card := acs.Card{Format: acs.H10301, Facility: 42, Number: n}
 	clock.Advance(45 * time.Minute)
-	if ev, err := sim.Swipe(genetecsim.SeedLobbyDoor, card, clock.Now()); err != nil || ev.Type != genetecsim.EventAccessGranted {
-		t.Fatalf("the scanned QR code at the lobby: %+v, %v; want granted", ev, err)
+	if !s.tap(t, card, s.door) {
+		t.Fatal("the scanned QR code is refused at the lobby")
 	}
 	if _, err := e.SignIn(ctx, kiosk, visitor.SignInRequest{VisitID: "qr-visit"}); err != nil {
 		t.Fatal(err)
@@ -188,8 +181,8 @@ func TestQRCodeOpensGenetecDoor(t *testing.T) {
 	if _, err := e.SignOut(ctx, kiosk, "qr-visit", visitor.ViaKiosk); err != nil {
 		t.Fatal(err)
 	}
-	if ev, err := sim.Swipe(genetecsim.SeedLobbyDoor, card, clock.Now()); err != nil || ev.Type != genetecsim.EventAccessRefused {
-		t.Fatalf("the scanned QR code after sign-out: %+v, %v; want refused", ev, err)
+	if s.tap(t, card, s.door) {
+		t.Fatal("the scanned QR code still opens the lobby after sign-out")
 	}
 	_, err = e.QRCode(ctx, "qr-visit")
 	wantCode(t, "QR code after sign-out", err, acs.Conflict)
