@@ -34,7 +34,12 @@ type credJSON struct {
 	EndDate        flexString `json:"endDate"`
 	CredentialType *credType  `json:"credentialType"`
 	Card           *cardJSON  `json:"card"`
-	User           *userJSON  `json:"user"`
+	// Pincode is set on a PIN credential; its number is the PIN, read only
+	// to compare it with the one being provisioned.
+	Pincode *struct {
+		Number flexString `json:"number"`
+	} `json:"pincode"`
+	User *userJSON `json:"user"`
 }
 
 func (c *credJSON) window() (time.Time, time.Time) {

@@ -220,12 +220,29 @@
 // message says read-only, SCIM, identity provider, directory,
 // synchronized, managed by or IdP is acs.ReadOnly.
 //
-// acs.PINIssuer is not implemented yet. The notes allow it: a PIN is a
-// credential of its own, POST /orgs/{orgId}/users/{userId}/credentials
-// with a pincode {number} sub-object and its own startDate/endDate (§1.5),
-// so it would be issued with or without a card and revoked by deleting
-// the credential, like a card. Package visitor refuses PIN requests at an
-// Alta location (Unsupported) until then.
+// # PINs
+//
+// The Provider implements acs.PINIssuer with Alta's pincode credential
+// (§1.5, high confidence: Openpath's own Swagger lists the pincode
+// {number} sub-object of POST /orgs/{orgId}/users/{userId}/credentials
+// with the credential's own startDate/endDate). ProvisionPIN finds or
+// creates the visit's user as Provision does (window, status A, exactly
+// the grant's groups), resolves the credential type whose modelName is
+// "pincode" from GET /credentialTypes, and creates a pincode credential
+// with the PIN and the grant's window; another pincode credential of the
+// user is deleted once the new one exists, so a PIN replaces the last. It
+// needs no card (PINSupport.Standalone) and, with a card, is a second
+// credential of the same user. RevokePIN deletes the pincode credential
+// (DELETE …/credentials/{id}), leaving the card; RemoveCardholder deletes
+// it with the user. Relied on without a source: a length of 4 to 8 digits
+// (the notes give none), that the pincode's number is listed back in
+// GET …/credentials (used only to find the credential already carrying
+// the PIN; without it, a repeated provision creates a new credential and
+// deletes the old), and that a PIN another user holds is refused with
+// 409 (mapped to acs.Conflict; the simulator refuses it, Alta's rule is
+// not in the notes). The PIN travels in the body of that POST only; the
+// adapter's log records of the call are redacted (acshttp.WithPINs) and
+// its errors pass through acs.RedactPIN, even when Alta echoes the PIN.
 //
 // # Safety
 //

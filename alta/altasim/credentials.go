@@ -219,6 +219,9 @@ func (s *Server) createCredential(q url.Values, u *user, body []byte) answer {
 	if a, ok := s.checkUniqueCard(c, b.AllowReassign); !ok {
 		return a
 	}
+	if a, ok := s.checkUniquePIN(c); !ok {
+		return a
+	}
 	s.nextCred++
 	s.creds[c.id] = c
 	return dataAnswer(http.StatusCreated, s.credentialJSON(c))

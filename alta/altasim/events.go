@@ -24,6 +24,10 @@ type Entry struct {
 	SiteID   int64
 	SiteName string
 	Groups   []int64
+	// Keypad reports a keypad reader at the door: it opens for a PIN (a
+	// pincode credential) as a card reader does for a card. See
+	// PINOpensEntry.
+	Keypad bool
 }
 
 // DefaultEntries are the doors of a new Server: the lobby (both default

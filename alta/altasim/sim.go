@@ -40,7 +40,12 @@
 // raw number (checked against each other when all are given), per
 // credential startDate/endDate, PATCH and DELETE (§1.5); the list envelope
 // {"totalCount","filteredCount","data"} with limit and offset, and q as a
-// case-insensitive search (§1.8); and activity events filtered by
+// case-insensitive search (§1.8); pincode credentials (pincode {number},
+// digits, with their own window, §1.5), kept unique among live users (a
+// 409 ConflictError: the simulator's choice, the notes are silent), and
+// entries given a keypad (SetEntryKeypad) that open for a PIN by the rule
+// of Opens: PINOpensEntry and, per group, PINOpens are the keypad oracles;
+// and activity events filtered by
 // uiData.time:(from-to) in epoch seconds, paged by an opaque cursor that
 // refuses a changed filter, with limit treated as a suggestion (§1.7).
 //
