@@ -302,13 +302,29 @@
 // acs.ErrReadOnly is never returned), and a change a sync later
 // overwrites is not seen; the kit's EmployeeReadOnly rule is skipped.
 //
-// acs.PINIssuer is not implemented yet. The notes allow it: an access
-// user has one entry code, set with PUT
-// /access/v1/access_users/user/entry_code?user_id=… {"entry_code":…} and
-// removed with DELETE on the same path (§2.3, medium confidence), bounded
-// by the user's own start and end dates; so a PIN could be issued with or
-// without a card, one per visitor. Package visitor refuses PIN requests at
-// a Verkada location (Unsupported) until then.
+// # PINs
+//
+// The Provider implements acs.PINIssuer with the access user's entry code
+// (§2.3, medium confidence: the path and body come from an unofficial Go
+// client that mirrors Verkada's public API, and a PowerShell module lists
+// PINs among the calls it covers; Verkada's own reference page was not
+// read). ProvisionPIN finds or creates the visit's user as Provision does
+// (start and end dates, exactly the grant's access groups), then sets
+// its code with PUT /access/v1/access_users/user/entry_code?user_id=…
+// {"entry_code":"…"}, which replaces the code it had. A user holds one
+// code, with or without cards (PINSupport.Standalone), bounded by the
+// user's own start and end dates and opening its groups' doors. RevokePIN
+// sends DELETE on the same path for every user of the visit, leaving its
+// cards; RemoveCardholder deletes the user and its code with it. The
+// Provisioned credential's ID is the user's. Relied on without a source:
+// a length of 4 to 8 digits (the notes give none); that the access-user
+// object shows entry_code (used only to skip a PUT of the same code, and
+// to settle an error answer to the DELETE); and that a code another user
+// holds is refused with 409, or 400 saying it is in use or already taken
+// (mapped to acs.Conflict; the simulator keeps codes unique, Verkada's
+// rule is not in the notes). The code travels in that PUT's body only; the
+// adapter's log records of the call are redacted (acshttp.WithPINs) and
+// its errors pass through acs.RedactPIN, even when Verkada echoes it.
 //
 // # Safety
 //

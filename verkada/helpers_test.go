@@ -160,3 +160,11 @@ func (h harness) Opens(_ context.Context, ref acs.CredentialRef, level string, a
 	}
 	return h.e.sim.Opens(id, level, at), nil
 }
+
+var _ acstest.PINHarness = harness{}
+
+// OpensWithPIN is the keypad oracle (acstest.PINHarness): the simulator's
+// PINOpens for the access group.
+func (h harness) OpensWithPIN(_ context.Context, pin acs.PIN, level string, at time.Time) (bool, error) {
+	return h.e.sim.PINOpens(pin.Reveal(), level, at), nil
+}

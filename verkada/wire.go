@@ -397,6 +397,9 @@ type accessUserJSON struct {
 	Cards        []cardJSON `json:"cards"`
 	StartDate    flexTime   `json:"start_date"`
 	EndDate      flexTime   `json:"end_date"`
+	// EntryCode is the user's keypad code; read only to compare it with
+	// the one being provisioned.
+	EntryCode flexString `json:"entry_code"`
 }
 
 // coreUserJSON is the Core user object (§2.2), as sent and as answered.

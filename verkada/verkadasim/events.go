@@ -30,6 +30,9 @@ type Door struct {
 	// Direction is what the door's events report in event_info.direction:
 	// "entry", "exit" or "" (the field's values are not documented).
 	Direction string
+	// Keypad reports a keypad reader at the door: it opens for a user's
+	// entry code (see PINOpensDoor).
+	Keypad bool
 }
 
 // DefaultSite is the site a new Server holds.

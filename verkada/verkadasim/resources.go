@@ -367,7 +367,8 @@ func cardJSON(c *card) cardOut {
 
 func (s *Server) accessUserJSON(u *user) accessUserOut {
 	out := accessUserOut{AccessGroups: []groupRef{}, Cards: []cardOut{}, LicensePlates: []any{}, MfaCodes: []any{},
-		ExternalID: nullable(u.externalID), UserID: u.id, StartDate: unixString(u.start), EndDate: unixString(u.end)}
+		ExternalID: nullable(u.externalID), UserID: u.id, StartDate: unixString(u.start), EndDate: unixString(u.end),
+		EntryCode: nullable(u.entryCode)}
 	for _, gid := range sortedKeys(u.groups) {
 		out.AccessGroups = append(out.AccessGroups, groupRef{GroupID: gid, Name: s.groups[gid].name})
 	}

@@ -13,6 +13,7 @@
 //	GET    /access/v1/access_users/user?user_id|external_id|email|employee_id
 //	PUT    /access/v1/access_users/user/start_date  {"start_date":"<unix s>"}
 //	PUT    /access/v1/access_users/user/end_date    {"end_date":"<unix s>"}
+//	PUT|DELETE /access/v1/access_users/user/entry_code?user_id|…  {"entry_code":"<digits>"}
 //	POST   /access/v1/credentials/card?user_id|external_id
 //	PUT    /access/v1/credentials/card/activate|deactivate?card_id&user_id
 //	DELETE /access/v1/credentials/card?card_id&user_id
@@ -42,6 +43,15 @@
 // 404, 429, 5xx); and the documented limit of 300 requests a minute per
 // organisation when WithRateLimit turns it on (429 "You have exceeded the
 // API rate limit" with Retry-After until the minute ends).
+//
+// Entry codes (§2.3, medium confidence): PUT …/entry_code sets the user's
+// one code (4 to 16 digits, the simulator's bounds), DELETE removes it, and
+// the access-user object shows it. A code another user holds is refused
+// with 400 "Entry code is already in use" (the notes are silent; the
+// simulator keeps codes unique, as a keypad code must name one user). A
+// door given a keypad (SetDoorKeypad) opens for an entry code by the rule
+// of Opens, the user's groups and start and end dates: PINOpensDoor and,
+// per group, PINOpens are the keypad oracles.
 //
 // Where the notes are silent the simulator takes the strict choice and the
 // adapter does not rely on it (see the verkada package documentation): a
@@ -283,6 +293,7 @@ type user struct {
 	start, end                           *time.Time
 	groups                               map[string]bool
 	cards                                []string // card IDs in creation order
+	entryCode                            string   // "" when none
 	created                              time.Time
 }
 
@@ -679,24 +690,26 @@ var routes map[string]handler
 
 func init() {
 	routes = map[string]handler{
-		"POST /core/v1/user":                            (*Server).createUser,
-		"GET /core/v1/user":                             (*Server).getUser,
-		"PUT /core/v1/user":                             (*Server).updateUser,
-		"DELETE /core/v1/user":                          (*Server).deleteUser,
-		"GET /access/v1/access_users":                   (*Server).listAccessUsers,
-		"GET /access/v1/access_users/user":              (*Server).getAccessUser,
-		"PUT /access/v1/access_users/user/start_date":   (*Server).putStartDate,
-		"PUT /access/v1/access_users/user/end_date":     (*Server).putEndDate,
-		"POST /access/v1/credentials/card":              (*Server).createCard,
-		"PUT /access/v1/credentials/card/activate":      (*Server).activateCard,
-		"PUT /access/v1/credentials/card/deactivate":    (*Server).deactivateCard,
-		"DELETE /access/v1/credentials/card":            (*Server).deleteCard,
-		"GET /access/v1/access_groups":                  (*Server).listGroups,
-		"GET /access/v1/access_groups/group":            (*Server).getGroup,
-		"PUT /access/v1/access_groups/group/user":       (*Server).addMember,
-		"DELETE /access/v1/access_groups/group/user":    (*Server).removeMember,
-		"GET /events/v1/access":                         (*Server).listEvents,
-		"POST /access/v1/access_users/user/pass/invite": (*Server).passInvite,
+		"POST /core/v1/user":                             (*Server).createUser,
+		"GET /core/v1/user":                              (*Server).getUser,
+		"PUT /core/v1/user":                              (*Server).updateUser,
+		"DELETE /core/v1/user":                           (*Server).deleteUser,
+		"GET /access/v1/access_users":                    (*Server).listAccessUsers,
+		"GET /access/v1/access_users/user":               (*Server).getAccessUser,
+		"PUT /access/v1/access_users/user/start_date":    (*Server).putStartDate,
+		"PUT /access/v1/access_users/user/end_date":      (*Server).putEndDate,
+		"POST /access/v1/credentials/card":               (*Server).createCard,
+		"PUT /access/v1/credentials/card/activate":       (*Server).activateCard,
+		"PUT /access/v1/credentials/card/deactivate":     (*Server).deactivateCard,
+		"DELETE /access/v1/credentials/card":             (*Server).deleteCard,
+		"GET /access/v1/access_groups":                   (*Server).listGroups,
+		"GET /access/v1/access_groups/group":             (*Server).getGroup,
+		"PUT /access/v1/access_groups/group/user":        (*Server).addMember,
+		"DELETE /access/v1/access_groups/group/user":     (*Server).removeMember,
+		"GET /events/v1/access":                          (*Server).listEvents,
+		"POST /access/v1/access_users/user/pass/invite":  (*Server).passInvite,
+		"PUT /access/v1/access_users/user/entry_code":    (*Server).putEntryCode,
+		"DELETE /access/v1/access_users/user/entry_code": (*Server).deleteEntryCode,
 	}
 }
 
