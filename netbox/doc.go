@@ -209,12 +209,28 @@
 // (acs.UnknownCardEvents) is not available: a door event's card is read
 // from the credential it names, and an unknown card names none.
 //
-// acs.PINIssuer is not implemented yet. The notes allow it: AddPerson and
-// ModifyPerson take a PIN field on the person (§3.2), bounded by the
-// person's ACTDATE/EXPDATE and access levels, so a PIN could be issued
-// with or without a card and removed with ModifyPerson. Whether an empty
-// PIN clears it is not in the notes. Package visitor refuses PIN requests
-// at a NetBox location (Unsupported) until then.
+// # PINs
+//
+// The Provider implements acs.PINIssuer with the person's PIN field
+// (§3.2, high confidence for the field: the API guide's AddPerson and
+// ModifyPerson parameter lists name PIN; writes to people are checked
+// against the guide, not a live controller). ProvisionPIN makes the person
+// exactly the grant (names, ACTDATE/EXPDATE, access levels), as Provision
+// does, then sends ModifyPerson with PERSONID and PIN alone, which
+// replaces the PIN it had; one PIN per person, with or without cards
+// (PINSupport.Standalone), opening the person's levels within its window.
+// RevokePIN sends ModifyPerson with an empty PIN, leaving the cards;
+// RemoveCardholder purges the person with it. The Provisioned
+// credential's ID is the PERSONID. Relied on without a source (low
+// confidence): that an empty PIN clears it (the notes leave it open, and
+// since GetPerson does not answer the PIN, the clearing cannot be read
+// back; with Config.KeepDeleted the soft-deleted record keeps its PIN,
+// opening nothing while it stays deleted); a length of 4 to 8 digits; and
+// that a PIN another person holds is refused with CODE DUPLICATE (mapped
+// to acs.Conflict; the simulator refuses it, NetBox's rule is not in the
+// notes). The PIN travels in that ModifyPerson only; the adapter's log
+// records of the call are redacted (acshttp.WithPINs) and its errors pass
+// through acs.RedactPIN, even when the controller's ERRMSG quotes it.
 //
 // # Employee access
 //

@@ -189,3 +189,11 @@ func (h harness) Swipe(_ context.Context, card acs.Card, level string) error {
 
 // personID is the PERSONID the provider writes for an external ID.
 func (e *env) personID(ext string) string { return e.p.cfg.PersonIDPrefix + ext }
+
+var _ acstest.PINHarness = harness{}
+
+// OpensWithPIN is the keypad oracle (acstest.PINHarness): the simulator's
+// PINOpens for the level.
+func (h harness) OpensWithPIN(_ context.Context, pin acs.PIN, level string, at time.Time) (bool, error) {
+	return h.e.sim.PINOpens(pin.Reveal(), level, at), nil
+}

@@ -32,6 +32,21 @@ func (p *Provider) planGrant(op string, g acs.Grant) (*plan, error) {
 	if err := acs.ValidateGrant(g, p.rules); err != nil {
 		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
+	pl, err := p.planPerson(op, g)
+	if err != nil {
+		return nil, err
+	}
+	if pl.format, err = p.formatFor(op, g); err != nil {
+		return nil, err
+	}
+	pl.encoded = strconv.FormatUint(g.Card.Number, 10)
+	pl.hotstamp = pl.encoded
+	return pl, nil
+}
+
+// planPerson works out the person's part of a checked grant: its
+// PERSONID, names and window on the wire.
+func (p *Provider) planPerson(op string, g acs.Grant) (*plan, error) {
 	pl := &plan{op: op, g: g, personID: p.cfg.PersonIDPrefix + g.Person.ExternalID,
 		first: g.Person.FirstName, last: g.Person.LastName}
 	if strings.TrimSpace(pl.last) == "" {
@@ -44,12 +59,6 @@ func (p *Provider) planGrant(op string, g acs.Grant) (*plan, error) {
 			return nil, acs.Errorf(op, Name, acs.InvalidArgument, "%s %v", f.name, err)
 		}
 	}
-	var err error
-	if pl.format, err = p.formatFor(op, g); err != nil {
-		return nil, err
-	}
-	pl.encoded = strconv.FormatUint(g.Card.Number, 10)
-	pl.hotstamp = pl.encoded
 	from, until := window(g.ValidFrom, g.ValidUntil, p.now())
 	if !until.After(from) {
 		return nil, acs.Errorf(op, Name, acs.InvalidArgument,

@@ -10,6 +10,7 @@ type reader struct {
 	key, name             string
 	portalKey, portalName string
 	levels                []string
+	keypad                bool // opens for a person's PIN (SetReaderKeypad)
 }
 
 // Access is one record of the access log. The wire carries LOGID,

@@ -163,6 +163,9 @@ func (s *Server) addPerson(c *command) *result {
 	if msg := s.setFields(p, c); msg != "" {
 		return fail(msg)
 	}
+	if r := s.checkPIN(p); r != nil {
+		return r
+	}
 	p.seq = s.nextSeq()
 	if p.id == "" {
 		p.id = "_" + strconv.FormatInt(p.seq, 10)
@@ -192,6 +195,9 @@ func (s *Server) modifyPerson(c *command) *result {
 	}
 	if v, given := c.param("DELETED"); given {
 		cp.deleted = truthy(v)
+	}
+	if r := s.checkPIN(&cp); r != nil {
+		return r
 	}
 	*p = cp
 	return ok(nil)

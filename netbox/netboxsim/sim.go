@@ -40,6 +40,16 @@
 //     to PERSONID when given. An encoded number is unique per card format
 //     across all credentials, disabled ones included: a second one is
 //     refused (CODE DUPLICATE).
+//   - PINs: the person's PIN field (AddPerson, ModifyPerson; an empty PIN
+//     clears it, which the notes leave open) is digits only, 4 to 12 of
+//     them, and unique among people not deleted: another person's PIN is
+//     refused with CODE DUPLICATE (the notes are silent; a keypad PIN must
+//     name one person). GetPerson and SearchPersonData never answer it.
+//     A reader given a keypad (SetReaderKeypad) opens for a PIN by the
+//     rule of Opens applied to the person (not deleted, within
+//     ACTDATE/EXPDATE, holding a level the reader serves), whatever the
+//     person's cards: PINOpensReader and, per level, PINOpens are the
+//     keypad oracles.
 //   - Dates are the controller's local time (WithTimeZone): ACTDATE,
 //     EXPDATE and CARDEXPDATE are read as "YYYY-MM-DD HH:MM" or
 //     "YYYY-MM-DD" and written as "YYYY-MM-DD HH:MM:SS".
