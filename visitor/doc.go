@@ -88,6 +88,16 @@
 // length, never trivial (see ProvisionPIN), and unique among the live PINs
 // of the location.
 //
+// Where each adapter keeps the PIN (acs.PINSupport says the lengths; all
+// but lenel issue a PIN without a card):
+//
+//	genetec  keypad credential of the cardholder   4–12 digits, card optional
+//	lenel    badge PIN on the visitor's badge      4–9 digits, with a card only
+//	brivo    the user's PIN                        4–8 digits, card optional
+//	alta     pincode credential of the user        4–8 digits, card optional
+//	verkada  the access user's entry code          4–8 digits, card optional
+//	netbox   the person's PIN field                4–8 digits, card optional
+//
 // The PIN leaves the Engine once, in ProvisionPIN's result. It is never
 // logged, audited (records say "PIN" where a card would be) or stored in
 // clear; errors from the ACS are passed through acs.RedactPIN. The store

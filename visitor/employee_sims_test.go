@@ -66,6 +66,17 @@ type simACS struct {
 	// census counts the cardholders (visitors included) and credentials
 	// the simulator holds.
 	census func() acstest.Census
+	// logs holds the adapter's log lines, at debug level.
+	logs *pinCapture
+	// pinLen is a PIN length the ACS takes (at least 8, so that a search
+	// for the digits means something); pinOnly reports that it takes
+	// PINs without a card.
+	pinLen  int
+	pinOnly bool
+	// keypad gives a door of levels[0] a keypad reader and returns the
+	// simulator's keypad oracle for it: whether a PIN entered there opens
+	// it at a time.
+	keypad func(t *testing.T) func(pin acs.PIN, at time.Time) bool
 }
 
 func serve(t *testing.T, h http.Handler) (*outage, string) {
@@ -101,6 +112,14 @@ func genetecACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.Cardholders, Credentials: c.Credentials}
 	}
+	s.pinLen, s.pinOnly = 10, true
+	s.keypad = func(t *testing.T) func(acs.PIN, time.Time) bool {
+		door, ok := sim.AddDoor("Lab keypad", genetecsim.SeedLobbyRule)
+		if !ok || !sim.SetKeypad(door, true) {
+			t.Fatal("genetecsim: no keypad door")
+		}
+		return func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door, at) }
+	}
 	return s
 }
 
@@ -135,6 +154,11 @@ func lenelACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	s.census = func() acstest.Census {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.Cardholders + c.Visitors, Credentials: c.Badges}
+	}
+	s.pinLen = 9 // a badge PIN: issued with a card only
+	s.keypad = func(*testing.T) func(acs.PIN, time.Time) bool {
+		door := sim.AddDoor(lenelsim.DoorSpec{Name: "Lab keypad", AccessLevels: []int64{lenelsim.LevelLobby}, Keypad: true})
+		return func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door.ID, at) }
 	}
 	return s
 }
@@ -180,6 +204,14 @@ func brivoACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	s.census = func() acstest.Census {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.Users, Credentials: c.Credentials}
+	}
+	s.pinLen, s.pinOnly = 8, true
+	s.keypad = func(t *testing.T) func(acs.PIN, time.Time) bool {
+		door, err := sim.AddDoor("Lab keypad", groups[0].ID)
+		if err != nil || sim.SetDoorKeypad(door.ID, true) != nil {
+			t.Fatal("brivosim: no keypad door")
+		}
+		return func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door.ID, at) }
 	}
 	return s
 }

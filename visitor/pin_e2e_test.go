@@ -11,12 +11,8 @@ import (
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/badge"
-	"github.com/acsbridge/acsbridge/brivo"
-	"github.com/acsbridge/acsbridge/brivo/brivosim"
 	"github.com/acsbridge/acsbridge/genetec"
 	"github.com/acsbridge/acsbridge/genetec/genetecsim"
-	"github.com/acsbridge/acsbridge/lenel"
-	"github.com/acsbridge/acsbridge/lenel/lenelsim"
 	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore"
 	"github.com/acsbridge/acsbridge/visitor/sqlstore/sqlite"
@@ -37,97 +33,22 @@ type keypadACS struct {
 	setDown func(down bool)
 }
 
-// TestPINEndToEndGenetec, …Lenel and …Brivo run the engine against each
-// simulator (see pinEndToEnd).
-func TestPINEndToEndGenetec(t *testing.T) {
-	pinEndToEnd(t, func(clock *visitor.ManualClock, c *pinCapture) keypadACS {
-		sim := genetecsim.New(genetecsim.WithClock(clock.Now))
-		srv := httptest.NewServer(sim)
-		t.Cleanup(srv.Close)
-		p, err := genetec.New(genetec.Config{
-			BaseURL: srv.URL + genetecsim.DefaultBasePath, Username: genetecsim.DefaultUser,
-			Password: genetecsim.DefaultPassword, ApplicationID: genetecsim.DefaultApplicationID,
-		}, genetec.WithClock(clock.Now), genetec.WithRetry(1, time.Millisecond, time.Millisecond), genetec.WithLogger(c.logger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		door, ok := sim.AddDoor("Lab keypad", genetecsim.SeedLobbyRule)
-		if !ok || !sim.SetKeypad(door, true) {
-			t.Fatal("keypad door")
-		}
-		return keypadACS{
-			provider: p, level: genetecsim.SeedLobbyGroup, pinLen: 10, standalone: true,
-			card:      acs.Card{Format: acs.H10301, Facility: 42, Number: 1042},
-			opensDoor: func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door, at) },
-			setDown: func(down bool) {
-				sim.ClearFaults()
-				if down {
-					sim.Inject(genetecsim.Fault{Status: 503, Times: 1 << 20})
-				}
-			},
-		}
-	})
-}
-
-func TestPINEndToEndLenel(t *testing.T) {
-	pinEndToEnd(t, func(clock *visitor.ManualClock, c *pinCapture) keypadACS {
-		sim := lenelsim.New(lenelsim.WithClock(clock.Now))
-		srv := httptest.NewServer(sim)
-		t.Cleanup(srv.Close)
-		p, err := lenel.New(lenel.Config{
-			BaseURL: srv.URL + lenelsim.BasePath, Username: lenelsim.DefaultUser,
-			Password: lenelsim.DefaultPassword, ApplicationID: lenelsim.DefaultApplicationID,
-		}, lenel.WithClock(clock.Now), lenel.WithRetry(1, time.Millisecond, time.Millisecond), lenel.WithKeepAlive(0),
-			lenel.WithCardFunc(lenel.CardNumber(acs.H10301, 42)), lenel.WithLogger(c.logger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = p.Close(t.Context()) })
-		door := sim.AddDoor(lenelsim.DoorSpec{Name: "Lab keypad", AccessLevels: []int64{1}, Keypad: true})
-		return keypadACS{
-			provider: p, level: "1", pinLen: 9,
-			card:      acs.Card{Format: acs.H10301, Facility: 42, Number: 1042},
-			opensDoor: func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door.ID, at) },
-			setDown: func(down bool) {
-				sim.ClearFaults()
-				if down {
-					sim.AddFault(lenelsim.Fault{Status: 503, Times: 1 << 20})
-				}
-			},
-		}
-	})
-}
-
-func TestPINEndToEndBrivo(t *testing.T) {
-	pinEndToEnd(t, func(clock *visitor.ManualClock, c *pinCapture) keypadACS {
-		sim := brivosim.New(brivosim.WithClock(clock.Now))
-		srv := httptest.NewServer(sim)
-		t.Cleanup(srv.Close)
-		cred := brivosim.DefaultCredentials()
-		p, err := brivo.New(brivo.Config{
-			BaseURL: srv.URL + brivosim.APIPrefix, AuthURL: srv.URL,
-			ClientID: cred.ClientID, ClientSecret: cred.ClientSecret, APIKey: cred.APIKey, Username: cred.Username, Password: cred.Password,
-		}, brivo.WithClock(clock.Now), brivo.WithRetry(1, time.Millisecond, time.Millisecond), brivo.WithRateLimit(0, 0), brivo.WithLogger(c.logger()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		g := sim.Groups()[0]
-		door, err := sim.AddDoor("Lab keypad", g.ID)
-		if err != nil || sim.SetDoorKeypad(door.ID, true) != nil {
-			t.Fatal(err)
-		}
-		return keypadACS{
-			provider: p, level: fmt.Sprint(g.ID), pinLen: 8, standalone: true,
-			card:      acs.Card{Format: acs.H10301, Facility: 42, Number: 1042},
-			opensDoor: func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), door.ID, at) },
-			setDown: func(down bool) {
-				sim.ClearFaults()
-				if down {
-					sim.AddFault(brivosim.Fault{Kind: brivosim.FaultStatus, Status: 503, Times: -1})
-				}
-			},
-		}
-	})
+// TestPINEndToEnd runs the engine against each simulator of the engine
+// table (simACSs: Genetec, Lenel, Brivo, Alta, Verkada, NetBox), see
+// pinEndToEnd.
+func TestPINEndToEnd(t *testing.T) {
+	for _, newACS := range simACSs {
+		clock := visitor.NewManualClock(t0)
+		s := newACS(t, clock)
+		t.Run(s.name, func(t *testing.T) {
+			pinEndToEnd(t, clock, s.logs, keypadACS{
+				provider: s.p, level: s.levels[0], pinLen: s.pinLen, standalone: s.pinOnly,
+				card:      acs.Card{Format: acs.H10301, Facility: 42, Number: 1042},
+				opensDoor: s.keypad(t),
+				setDown:   s.net.down.Store,
+			})
+		})
+	}
 }
 
 // pinEndToEnd drives PINs through the Engine, over an SQLite store, to an
@@ -140,9 +61,8 @@ func TestPINEndToEndBrivo(t *testing.T) {
 // Then the PINs' digits are searched for in every log line (the Engine's
 // and the adapter's, at debug level), error, audit record, visit, outbox
 // item and row of every table: they are nowhere.
-func pinEndToEnd(t *testing.T, newACS func(*visitor.ManualClock, *pinCapture) keypadACS) {
-	r := &pinRun{t: t, clock: visitor.NewManualClock(t0), c: &pinCapture{}, path: filepath.Join(t.TempDir(), "visits.db")}
-	r.k = newACS(r.clock, r.c)
+func pinEndToEnd(t *testing.T, clock *visitor.ManualClock, c *pinCapture, k keypadACS) {
+	r := &pinRun{t: t, clock: clock, c: c, k: k, path: filepath.Join(t.TempDir(), "visits.db")}
 	r.store = r.open()
 	defer func() { r.store.Close() }()
 	r.e = r.start()

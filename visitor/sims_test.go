@@ -22,7 +22,8 @@ import (
 // startSim starts the simulator of the registered provider name on the
 // clock, serves it on loopback behind an outage switch, and builds its
 // adapter through the registry (internal/providers) with one quick retry,
-// no client rate limit and the adapter's own options in extra. It returns
+// no client rate limit, its log lines (debug level) kept in simACS.logs,
+// and the adapter's own options in extra. It returns
 // the simulator, for the caller's oracle and door hooks, and a simACS
 // holding the provider, the switch and the first two seeded access levels.
 func startSim[S any](t *testing.T, name string, clock *visitor.ManualClock, extra ...any) (*S, *simACS) {
@@ -37,7 +38,8 @@ func startSim[S any](t *testing.T, name string, clock *visitor.ManualClock, extr
 		t.Fatalf("the %s simulator is a %T", name, sim.Server)
 	}
 	net, origin := serve(t, sim.Handler)
-	p, err := reg.Build(reg.SimConfig(origin), providers.Options{Clock: clock.Now,
+	logs := &pinCapture{}
+	p, err := reg.Build(reg.SimConfig(origin), providers.Options{Clock: clock.Now, Logger: logs.logger(),
 		Retry:     &providers.Retry{Max: 1, WaitMin: time.Millisecond, WaitMax: 2 * time.Millisecond},
 		RateLimit: &providers.RateLimit{}, Extra: extra})
 	if err != nil {
@@ -46,7 +48,7 @@ func startSim[S any](t *testing.T, name string, clock *visitor.ManualClock, extr
 	if c, ok := p.(acs.Closer); ok {
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
 	}
-	return server, &simACS{name: name, p: p, net: net, levels: [2]string{sim.Levels[0], sim.Levels[1]}}
+	return server, &simACS{name: name, p: p, net: net, levels: [2]string{sim.Levels[0], sim.Levels[1]}, logs: logs}
 }
 
 func altaACS(t *testing.T, clock *visitor.ManualClock) *simACS {
@@ -86,6 +88,13 @@ func altaACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.Users, Credentials: c.Credentials}
 	}
+	s.pinLen, s.pinOnly = 8, true
+	s.keypad = func(t *testing.T) func(acs.PIN, time.Time) bool {
+		if !sim.SetEntryKeypad(lobby, true) {
+			t.Fatal("altasim: no lobby entry")
+		}
+		return func(pin acs.PIN, at time.Time) bool { return sim.PINOpensEntry(pin.Reveal(), lobby, at) }
+	}
 	return s
 }
 
@@ -123,6 +132,13 @@ func verkadaACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.Users, Credentials: c.Cards}
 	}
+	s.pinLen, s.pinOnly = 8, true
+	s.keypad = func(t *testing.T) func(acs.PIN, time.Time) bool {
+		if !sim.SetDoorKeypad(s.door, true) {
+			t.Fatal("verkadasim: no front door")
+		}
+		return func(pin acs.PIN, at time.Time) bool { return sim.PINOpensDoor(pin.Reveal(), s.door, at) }
+	}
 	return s
 }
 
@@ -152,6 +168,15 @@ func netboxACS(t *testing.T, clock *visitor.ManualClock) *simACS {
 	s.census = func() acstest.Census {
 		c := sim.Census()
 		return acstest.Census{Cardholders: c.People, Credentials: c.Credentials}
+	}
+	s.pinLen, s.pinOnly = 8, true
+	s.keypad = func(t *testing.T) func(acs.PIN, time.Time) bool {
+		if !sim.SetReaderKeypad(netboxsim.ReaderLobby, true) {
+			t.Fatal("netboxsim: no lobby reader")
+		}
+		return func(pin acs.PIN, at time.Time) bool {
+			return sim.PINOpensReader(pin.Reveal(), netboxsim.ReaderLobby, at)
+		}
 	}
 	return s
 }
