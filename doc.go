@@ -49,7 +49,7 @@
 //   - harness/chaos, harness/bench: the chaos suite and the measuring
 //     harness; they check and measure the SDK and are not part of its API.
 //   - internal: library plumbing only: the provider registry the commands
-//     and harnesses share, and test helpers.
+//     and harnesses share, what the simulators share, and test helpers.
 //   - examples: runnable programs; examples/quickstart is the first to run,
 //     and examples/embedded-engine is the smallest VMS (visitor.Engine, a
 //     SQLite store, one ACS; Engine.Run kept going, acs.Closer providers

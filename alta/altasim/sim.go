@@ -94,6 +94,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acsbridge/acsbridge/internal/simkit"
 )
 
 // The default credentials and organisation a new Server accepts. The
@@ -294,8 +296,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	rateLimit int
-	window    int64
-	inWindow  int
+	rate      simkit.Window // the per-second limit's count
 	throttled int
 	latency   time.Duration
 	faults    []*Fault
@@ -442,7 +443,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if fault != nil && fault.Kind == FaultExpireToken {
 			clear(s.tokens)
 		}
-		if s.overRate() {
+		if s.rate.Over(s.now(), s.rateLimit) {
 			s.throttled++
 			ans = s.statusAnswer(http.StatusTooManyRequests)
 			break
@@ -457,7 +458,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if drop {
-		hijackAndClose(w)
+		simkit.HijackAndClose(w)
 		return
 	}
 	for k, vs := range ans.header {
@@ -518,24 +519,12 @@ func (s *Server) relPath(p string) string {
 	return "/"
 }
 
-func hijackAndClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
 func (s *Server) matchFault(method, rel string) *Fault {
 	for i, f := range s.faults {
 		if f.Method != "" && !strings.EqualFold(f.Method, method) {
 			continue
 		}
-		if f.Path != "" && !pathMatch(f.Path, rel) {
+		if f.Path != "" && !simkit.PathMatch(f.Path, rel) {
 			continue
 		}
 		if f.Times > 0 {
@@ -547,32 +536,6 @@ func (s *Server) matchFault(method, rel string) *Fault {
 		return f
 	}
 	return nil
-}
-
-func pathMatch(pattern, path string) bool {
-	ps := strings.Split(strings.Trim(pattern, "/"), "/")
-	xs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if ps[i] != "*" && ps[i] != xs[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) overRate() bool {
-	if s.rateLimit <= 0 {
-		return false
-	}
-	sec := s.now().Unix()
-	if sec != s.window {
-		s.window, s.inWindow = sec, 0
-	}
-	s.inWindow++
-	return s.inWindow > s.rateLimit
 }
 
 // answer is a response before it is written.

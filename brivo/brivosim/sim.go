@@ -114,6 +114,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/acsbridge/acsbridge/internal/simkit"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -355,8 +356,7 @@ type Server struct {
 
 	mu        sync.Mutex
 	rateLimit int
-	window    int64 // unix second of the rate-limit window
-	inWindow  int
+	rate      simkit.Window // the per-second limit's count
 	throttled int
 	latency   time.Duration
 	missing   MissingStyle
@@ -701,7 +701,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if drop {
-		hijackAndClose(w)
+		simkit.HijackAndClose(w)
 		return
 	}
 	ans.write(w)
@@ -770,7 +770,7 @@ func (s *Server) answer(r *http.Request, rel string, isToken bool, query url.Val
 			clear(s.access)
 		}
 	}
-	if !isToken && s.overRate() {
+	if !isToken && s.rate.Over(s.now(), s.rateLimit) {
 		s.throttled++
 		return s.overQPS(), false
 	}
@@ -799,26 +799,12 @@ func (a answer) write(w http.ResponseWriter) {
 	_, _ = w.Write(a.body)
 }
 
-func hijackAndClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		// Without a hijackable connection, abort the handler: net/http
-		// closes the connection without a response.
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
-}
-
 func (s *Server) matchFault(method, rel string) *Fault {
 	for i, f := range s.faults {
 		if f.Method != "" && !strings.EqualFold(f.Method, method) {
 			continue
 		}
-		if f.Path != "" && !pathMatch(f.Path, rel) {
+		if f.Path != "" && !simkit.PathMatch(f.Path, rel) {
 			continue
 		}
 		if f.Times > 0 {
@@ -830,32 +816,6 @@ func (s *Server) matchFault(method, rel string) *Fault {
 		return f
 	}
 	return nil
-}
-
-func pathMatch(pattern, path string) bool {
-	ps := strings.Split(strings.Trim(pattern, "/"), "/")
-	xs := strings.Split(strings.Trim(path, "/"), "/")
-	if len(ps) != len(xs) {
-		return false
-	}
-	for i := range ps {
-		if ps[i] != "*" && ps[i] != xs[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func (s *Server) overRate() bool {
-	if s.rateLimit <= 0 {
-		return false
-	}
-	sec := s.now().Unix()
-	if sec != s.window {
-		s.window, s.inWindow = sec, 0
-	}
-	s.inWindow++
-	return s.inWindow > s.rateLimit
 }
 
 // answer is a response before it is written.

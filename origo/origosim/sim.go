@@ -77,6 +77,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acsbridge/acsbridge/internal/simkit"
 )
 
 // The simulator's default organisation and system account.
@@ -439,7 +441,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if drop {
-		hijackAndClose(w)
+		simkit.HijackAndClose(w)
 	} else {
 		for k, vs := range ans.header {
 			w.Header()[k] = vs
@@ -465,18 +467,6 @@ func redactSecret(path, body string) string {
 		q.Set("client_secret", "[REDACTED]")
 	}
 	return q.Encode()
-}
-
-func hijackAndClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }
 
 func (s *Server) matchFault(method, path string) *Fault {

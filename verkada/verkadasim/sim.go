@@ -99,6 +99,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/acsbridge/acsbridge/internal/simkit"
 )
 
 // DefaultAPIKey is the API key a new Server accepts unless WithAPIKey says
@@ -266,8 +268,7 @@ type Server struct {
 
 	mu          sync.Mutex
 	rateLimit   int
-	window      time.Time // start of the current rate-limit minute
-	inWindow    int
+	rate        simkit.Window // the per-minute limit's count (Size set in New)
 	throttled   int
 	latency     time.Duration
 	faults      []*Fault
@@ -346,7 +347,7 @@ func DefaultGroups() []Group {
 func New(opts ...Option) *Server {
 	s := &Server{
 		apiKey: DefaultAPIKey, now: time.Now, tokenLife: TokenLifetime, retryAfter: 1,
-		pageSize: DefaultPageSize, seedGroups: DefaultGroups(), seedDoors: DefaultDoors(),
+		pageSize: DefaultPageSize, seedGroups: DefaultGroups(), seedDoors: DefaultDoors(), rate: simkit.Window{Size: time.Minute},
 		tokens: map[string]time.Time{}, users: map[string]*user{}, byExternal: map[string]string{},
 		cards: map[string]*card{}, groups: map[string]*group{}, seq: map[uint32]int64{},
 		sites: map[string]Site{}, doors: map[string]*Door{}, pageQueries: map[string]string{},
@@ -471,7 +472,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		drop = true
 	case fault != nil && fault.Kind == FaultStatus:
 		ans = s.statusAnswer(fault.Status)
-	case s.overRate():
+	case s.rate.Over(s.now(), s.rateLimit):
 		ans = s.rateLimited()
 	default:
 		if fault != nil && fault.Kind == FaultExpireToken {
@@ -496,7 +497,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 
 	if drop {
-		hijackAndClose(w)
+		simkit.HijackAndClose(w)
 		return
 	}
 	for k, vs := range ans.header {
@@ -507,18 +508,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(ans.status)
 	_, _ = w.Write(ans.body)
-}
-
-func hijackAndClose(w http.ResponseWriter) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		panic(http.ErrAbortHandler)
-	}
-	conn, _, err := hj.Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_ = conn.Close()
 }
 
 func (s *Server) matchFault(method, path string) *Fault {
@@ -540,24 +529,10 @@ func (s *Server) matchFault(method, path string) *Fault {
 	return nil
 }
 
-// overRate counts the request in the current minute of the server's clock
-// and reports whether it exceeds the limit.
-func (s *Server) overRate() bool {
-	if s.rateLimit <= 0 {
-		return false
-	}
-	w := s.now().Truncate(time.Minute)
-	if !w.Equal(s.window) {
-		s.window, s.inWindow = w, 0
-	}
-	s.inWindow++
-	return s.inWindow > s.rateLimit
-}
-
 // rateLimited is the 429 of the per-minute limit, with Retry-After set to
 // the whole seconds left in the current minute (at least 1).
 func (s *Server) rateLimited() answer {
-	left := s.window.Add(time.Minute).Sub(s.now())
+	left := s.rate.Left(s.now())
 	secs := max(int((left+time.Second-1)/time.Second), 1)
 	a := errAnswerID(http.StatusTooManyRequests, "429a", "You have exceeded the API rate limit")
 	a.header = http.Header{"Retry-After": {fmt.Sprint(secs)}}
