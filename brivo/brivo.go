@@ -323,8 +323,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetT
 // paces each of them.
 func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
 
-// WithRateLimit paces requests to perSecond a second in bursts of up to
-// burst (0 means 1); a rate of 0 turns the limiter off. The default is
+// WithRateLimit paces requests to at most perSecond in any second as the
+// server counts them (or burst in any burst/perSecond seconds when burst
+// is larger: see acshttp.WindowsOf), slowing down after an over-limit
+// answer; a rate of 0 turns the limiter off. The default is
 // DefaultRateLimit in bursts of half of it.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }

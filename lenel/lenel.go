@@ -401,8 +401,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetT
 // paces each of them.
 func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
 
-// WithRateLimit paces requests to perSecond a second in bursts of up to
-// burst (0 means 1); a rate of 0 turns the limiter off (the default:
+// WithRateLimit paces requests to at most perSecond in any second as the
+// server counts them (or burst in any burst/perSecond seconds when burst
+// is larger: see acshttp.WindowsOf), slowing down after an over-limit
+// answer; a rate of 0 turns the limiter off (the default:
 // OpenAccess documents no rate limit).
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
@@ -560,7 +562,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	client, err := acshttp.New(o.http.Config(Name, base, hc, cfg.Password, cfg.ApplicationID))
+	apiCfg := o.http.Config(Name, base, hc, cfg.Password, cfg.ApplicationID)
+	apiCfg.ResendThrottled = true // a 429 (from a gateway: OpenAccess documents none) means nothing was done
+	client, err := acshttp.New(apiCfg)
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}

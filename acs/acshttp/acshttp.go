@@ -1,8 +1,10 @@
 // Package acshttp is the HTTP layer shared by the adapters, and open to
 // adapters outside this repository: base-URL and TLS policy (verification
 // on, a custom CA, plain HTTP only to loopback unless allowed), a
-// per-provider rate limiter, retries of idempotent requests with backoff
-// that honours Retry-After, bounded response reading, debug logging without
+// per-provider rate limiter counting as vendors do (Limiter: never more
+// than the limit in any window, slowing down after an over-limit
+// answer), retries of idempotent requests with backoff that honours
+// Retry-After, bounded response reading, debug logging without
 // secrets, redaction of secrets from any text that might reach an error,
 // and the classification of transport failures and HTTP statuses into acs
 // codes.
@@ -152,8 +154,15 @@ type Config struct {
 	// HTTPClient sends the requests; nil means NewHTTPClient(TLSOptions{}, 0).
 	// Its Transport is wrapped, never modified.
 	HTTPClient *http.Client
-	// Limiter paces every attempt, retries included; nil means unlimited.
+	// Limiter gives the rate every attempt is paced to, retries included:
+	// no more than its rate (rounded down) in any second, as a vendor
+	// counts (see the Limiter type; its burst adds nothing). nil means
+	// unlimited unless Pacer is set.
 	Limiter *rate.Limiter
+	// Pacer, when set, paces every attempt instead of Limiter: a vendor's
+	// windows (per second, per minute), or one Limiter shared by several
+	// clients of one account.
+	Pacer *Limiter
 	// Logger receives one debug line per attempt; nil means no logging.
 	Logger *slog.Logger
 	// RetryMax is how many times an idempotent request is retried
@@ -165,8 +174,18 @@ type Config struct {
 	// to the caller instead.
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Throttled reports whether an answer means "slow down" even though its
-	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
+	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional; it
+	// is consulted for answers of 400 and above but 404.
+	//
+	// A throttled answer (429 or Throttled) slows the pacer down, and an
+	// idempotent request is sent again after the server's Retry-After.
 	Throttled func(status int, body []byte) bool
+	// ResendThrottled sends a request that is not idempotent again too
+	// after a throttled answer: the server refused it before handling it
+	// (a 429, or a gateway's over-limit answer, is given instead of
+	// carrying the request out), so nothing happened and sending it again
+	// is safe. For adapters without a resend loop of their own.
+	ResendThrottled bool
 	// Secrets are redacted from everything Redact sees.
 	Secrets []string
 }
@@ -203,12 +222,20 @@ type Response struct {
 	Attempts int
 }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	idempotentKey ctxKey = iota
-	attemptsKey
-)
+// reqState is what Do, the transport and the retry policy share about
+// one request: one value in its context.
+type reqState struct {
+	idempotent bool
+	attempts   int
+	throttled  bool // the last attempt's answer was a throttle
+}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(ctxKey{}).(*reqState)
+	return st
+}
 
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -247,7 +274,11 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = &pacedTransport{next: base, limiter: cfg.Limiter}
+	pacer := cfg.Pacer
+	if pacer == nil {
+		pacer = windowLimiter(cfg.Limiter)
+	}
+	hc.Transport = &pacedTransport{next: base, pacer: pacer, throttled: cfg.Throttled}
 	c.rc = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       nil,
@@ -258,8 +289,8 @@ func New(cfg Config) (*Client, error) {
 		Backoff:      c.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, _ int) {
-			if n, ok := r.Context().Value(attemptsKey).(*int); ok {
-				*n++
+			if st := stateOf(r.Context()); st != nil {
+				st.attempts++
 			}
 		},
 	}
@@ -284,9 +315,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if len(r.Query) > 0 {
 		u += "?" + r.Query.Encode()
 	}
-	attempts := 0
-	ctx = context.WithValue(ctx, idempotentKey, r.Idempotent)
-	ctx = context.WithValue(ctx, attemptsKey, &attempts)
+	st := &reqState{idempotent: r.Idempotent}
+	ctx = context.WithValue(ctx, ctxKey{}, st)
 	var body any
 	if r.Body != nil {
 		body = r.Body
@@ -305,7 +335,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return nil, ctxErr
 		}
 		terr := c.transportError(err)
-		c.log(ctx, r, 0, attempts, start, terr)
+		c.log(ctx, r, 0, st.attempts, start, terr)
 		return nil, terr
 	}
 	defer resp.Body.Close()
@@ -319,8 +349,8 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if len(data) > MaxBody {
 		return nil, &OversizeError{Status: resp.StatusCode}
 	}
-	c.log(ctx, r, resp.StatusCode, attempts, start, nil)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: attempts}, nil
+	c.log(ctx, r, resp.StatusCode, st.attempts, start, nil)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: st.attempts}, nil
 }
 
 // PaceError reports that the client's own rate limiter would have made the
@@ -400,7 +430,16 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if idem, _ := ctx.Value(idempotentKey).(bool); !idem {
+	st := stateOf(ctx)
+	if st == nil {
+		return false, nil
+	}
+	if err == nil && st.throttled && (st.idempotent || c.cfg.ResendThrottled) {
+		// Refused before it was handled: safe to send again, whatever
+		// the method, once the server's pause has passed.
+		return c.retryAfterWithinLimit(resp), nil
+	}
+	if !st.idempotent {
 		return false, nil
 	}
 	if err != nil {
@@ -411,18 +450,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		return true, nil
 	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests,
-		resp.StatusCode == http.StatusBadGateway,
-		resp.StatusCode == http.StatusServiceUnavailable,
-		resp.StatusCode == http.StatusGatewayTimeout:
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return c.retryAfterWithinLimit(resp), nil
-	}
-	if c.cfg.Throttled != nil && resp.StatusCode >= 400 {
-		body := peekBody(resp)
-		if c.cfg.Throttled(resp.StatusCode, body) {
-			return c.retryAfterWithinLimit(resp), nil
-		}
 	}
 	return false, nil
 }
@@ -475,20 +505,41 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// pacedTransport waits for the rate limiter before every attempt.
+// pacedTransport waits for the pacer before every attempt, tells it when
+// the answer is in and whether it was a throttle, and records that for
+// the retry policy.
 type pacedTransport struct {
-	next    http.RoundTripper
-	limiter *rate.Limiter
+	next      http.RoundTripper
+	pacer     *Limiter
+	throttled func(status int, body []byte) bool
 }
 
 func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.limiter != nil {
-		if err := t.limiter.Wait(r.Context()); err != nil {
+	var done func(bool, time.Duration)
+	if t.pacer != nil {
+		var err error
+		if done, err = t.pacer.Acquire(r.Context()); err != nil {
 			if ctxErr := r.Context().Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
-			return nil, &PaceError{}
+			return nil, err
 		}
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	throttled := false
+	var after time.Duration
+	if err == nil {
+		throttled = resp.StatusCode == http.StatusTooManyRequests ||
+			t.throttled != nil && resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound && t.throttled(resp.StatusCode, peekBody(resp))
+		if throttled {
+			after, _ = RetryAfter(resp.Header, time.Now())
+		}
+	}
+	if st := stateOf(r.Context()); st != nil {
+		st.throttled = throttled
+	}
+	if done != nil {
+		done(throttled, after)
+	}
+	return resp, err
 }
