@@ -161,6 +161,8 @@ type Provider struct {
 	events      EventOptions
 	timers      timers
 	cache       entityCache
+	// header holds the headers of every API request (never modified).
+	header http.Header
 	// groups are the cardholder groups confirmed to exist, trusted for
 	// acshttp.DefaultCatalogTTL.
 	groups acshttp.Checked[guid]
@@ -205,6 +207,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		timers:      o.timers,
 	}
 	p.groups.Now = o.clock
+	p.header = http.Header{"Authorization": {p.auth}, "Accept": {"text/json"}}
 	return p, nil
 }
 
@@ -257,7 +260,9 @@ func (o *options) clients(base *url.URL, secrets ...string) (*acshttp.Client, *h
 	wrapped.Transport = queryEncoding{next: next}
 	stream := wrapped
 	stream.Timeout = 0
-	cfg := o.http.Config(Name, base, &wrapped, secrets...)
+	// The API client's queries are written as queryEncoding would
+	// (acshttp.Request.RawQuery); the stream's go through it.
+	cfg := o.http.Config(Name, base, hc, secrets...)
 	cfg.ResendThrottled = true // a 429 (from a gateway: the Web SDK documents none) means nothing was done
 	client, err := acshttp.New(cfg)
 	if err != nil {

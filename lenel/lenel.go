@@ -496,6 +496,8 @@ type Provider struct {
 	ev      eventSettings
 	// concurrency is how many requests of one listing are in flight.
 	concurrency int
+	// appID is the Application-Id header's value (never modified).
+	appID []string
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time
@@ -578,6 +580,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		cardOf:         o.cardOf,
 		ev:             o.events,
 		concurrency:    o.http.Concurrency(),
+		appID:          []string{cfg.ApplicationID},
 		keepAliveEvery: o.keepAlive,
 		ticks:          o.keepAliveTicks,
 		stop:           make(chan struct{}),

@@ -203,8 +203,13 @@ type Request struct {
 	Op     string // operation name for logs
 	Method string
 	// Path is appended to the base URL; it must already be escaped.
-	Path   string
-	Query  url.Values
+	Path  string
+	Query url.Values
+	// RawQuery, when set, is the query string as sent (already escaped
+	// the way the ACS wants it), instead of Query.
+	RawQuery string
+	// Header is sent as it is: Do does not modify it, and it must not be
+	// modified while Do runs (a map shared by every request is fine).
 	Header http.Header
 	Body   []byte
 	// Idempotent marks a request that is safe to send twice (GET, DELETE,
@@ -311,9 +316,14 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	u := c.base + r.Path
-	if len(r.Query) > 0 {
-		u += "?" + r.Query.Encode()
+	var u string
+	switch {
+	case r.RawQuery != "":
+		u = c.base + r.Path + "?" + r.RawQuery
+	case len(r.Query) > 0:
+		u = c.base + r.Path + "?" + r.Query.Encode()
+	default:
+		u = c.base + r.Path
 	}
 	st := &reqState{idempotent: r.Idempotent}
 	ctx = context.WithValue(ctx, ctxKey{}, st)
@@ -325,8 +335,12 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	if err != nil {
 		return nil, errors.New(c.Redact(err.Error()))
 	}
-	for k, vs := range r.Header {
-		req.Header[k] = vs
+	if len(req.Header) == 0 && r.Header != nil {
+		req.Header = r.Header // sent as is: neither Do nor net/http modify it
+	} else {
+		for k, vs := range r.Header {
+			req.Header[k] = vs
+		}
 	}
 	start := time.Now()
 	resp, err := c.rc.Do(req)
@@ -339,7 +353,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		return nil, terr
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	data, err := readBody(resp)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -351,6 +365,25 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	c.log(ctx, r, resp.StatusCode, st.attempts, start, nil)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: st.attempts}, nil
+}
+
+// readBody reads at most MaxBody+1 bytes of an answer, in one buffer of
+// the announced length when there is one.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= MaxBody {
+		data := make([]byte, n, n+1)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		// A body longer than announced is an error of net/http's; look
+		// for it as ReadAll would.
+		if m, _ := resp.Body.Read(data[n : n+1]); m > 0 {
+			rest, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody-n))
+			return append(data[:n+1], rest...), err
+		}
+		return data, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 }
 
 // PaceError reports that the client's own rate limiter would have made the
