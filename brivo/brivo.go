@@ -443,6 +443,8 @@ type Provider struct {
 	invPrefix      string
 	// concurrency is how many requests of one listing are in flight.
 	concurrency int
+	// hdr holds the values of the API requests' headers.
+	hdr headerValues
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
@@ -484,6 +486,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
 		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter, concurrency: o.http.Concurrency(),
 	}
+	p.hdr.apiKey = []string{cfg.APIKey}
 	p.cat.groups.TTL, p.cat.groups.Now = o.cacheTTL, o.now
 	p.cat.formats.TTL, p.cat.formats.Now = o.cacheTTL, o.now
 	p.lookups.init(o.cacheTTL)

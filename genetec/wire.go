@@ -368,6 +368,41 @@ func objects(result json.RawMessage) ([]object, error) {
 	return nil, fmt.Errorf("result is neither an object nor an array")
 }
 
+// resultGUIDs returns the Guid fields of the entities of a Result (see
+// objects), decoded into a struct rather than a map per entity: a
+// report's answer holds nothing else the caller needs.
+func resultGUIDs(result json.RawMessage) ([]guid, error) {
+	type row struct {
+		Guid json.RawMessage // as object.str reads it: a value that is not a string is skipped
+	}
+	result = bytes.TrimSpace(result)
+	if len(result) == 0 || string(result) == "null" {
+		return nil, nil
+	}
+	var rows []row
+	switch result[0] {
+	case '{':
+		var r row
+		if err := json.Unmarshal(result, &r); err != nil {
+			return nil, err
+		}
+		rows = []row{r}
+	case '[':
+		if err := json.Unmarshal(result, &rows); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("result is neither an object nor an array")
+	}
+	out := make([]guid, 0, len(rows))
+	for _, r := range rows {
+		if g, ok := parseGUID(rawStr(r.Guid)); ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
 // field returns the raw value of a field, matching the name exactly first
 // and then case-insensitively.
 func (o object) field(name string) json.RawMessage {
@@ -382,8 +417,10 @@ func (o object) field(name string) json.RawMessage {
 	return nil
 }
 
-func (o object) str(name string) string {
-	raw := o.field(name)
+func (o object) str(name string) string { return rawStr(o.field(name)) }
+
+// rawStr reads a JSON string; anything else is "".
+func rawStr(raw json.RawMessage) string {
 	if s, ok := plainString(raw); ok {
 		return s
 	}
