@@ -49,6 +49,12 @@
 //     Lnl_BadgeStatus since the list is site-defined) and ACTIVATE /
 //     DEACTIVATE (the grant's window). Each access level is an
 //     Lnl_AccessLevelAssignment with the same window.
+//   - Catalogues: the badge statuses, the default visitor badge type and
+//     the access levels a grant names (checked with an Lnl_AccessLevel
+//     lookup before anything is written) are read once however many
+//     callers need them at the same moment, and trusted for 10 minutes; a
+//     level, status or badge type the ACS then refuses (NotFound or
+//     InvalidArgument) is read again by the next caller.
 //   - Dates are sent as RFC 3339 in UTC with the offset written "+00:00"
 //     (never "Z") and read in every form seen: with an offset or Z, with or
 //     without fractional seconds, without an offset (read as UTC) and as a
