@@ -432,8 +432,13 @@ const (
 )
 
 // instanceBody is the JSON body of POST, PUT and DELETE /instances.
-func instanceBody(typeName string, pm map[string]any) map[string]any {
-	return map[string]any{"type_name": typeName, "property_value_map": pm}
+func instanceBody(typeName string, pm map[string]any) any {
+	// A struct, not a map: the same JSON (keys in this order, as
+	// json.Marshal sorts a map's), without a map to build and sort.
+	return struct {
+		PropertyValueMap map[string]any `json:"property_value_map"`
+		TypeName         string         `json:"type_name"`
+	}{pm, typeName}
 }
 
 // create adds an instance and returns the value of its key property.
