@@ -369,8 +369,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetT
 // paces each of them.
 func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
 
-// WithRateLimit paces requests to perSecond a second in bursts of up to
-// burst (0 means 1); a rate of 0 turns the limiter off. The default is
+// WithRateLimit paces requests to at most perSecond in any second as the
+// server counts them (or burst in any burst/perSecond seconds when burst
+// is larger: see acshttp.WindowsOf), slowing down after an over-limit
+// answer; a rate of 0 turns the limiter off. The default is
 // DefaultRateLimit in bursts of half of it.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
@@ -503,6 +505,8 @@ type Provider struct {
 	invPrefix      string
 	// concurrency is how many requests of one listing are in flight.
 	concurrency int
+	// hdr holds the values of the API requests' headers.
+	hdr headerValues
 	// observeHeld, when set, sees how many events a poll holds after each
 	// page (tests check the bound).
 	observeHeld func(n int)
@@ -544,6 +548,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		events: o.events, directions: maps.Clone(o.directions), insecureHTTP: o.http.InsecureHTTP(),
 		invConcurrency: o.invConcurrency, invPrefix: o.invPrefix, jitter: o.jitter, concurrency: o.http.Concurrency(),
 	}
+	p.hdr.apiKey = []string{cfg.APIKey}
 	p.cat.groups.TTL, p.cat.groups.Now = o.cacheTTL, o.now
 	p.cat.formats.TTL, p.cat.formats.Now = o.cacheTTL, o.now
 	p.lookups.init(o.cacheTTL)

@@ -119,11 +119,15 @@ func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) 
 // cache is stale or lacks one of them (one listing for every caller that
 // needs it at that moment). A missing group is NotFound.
 func (p *Provider) ensureGroups(ctx context.Context, op string, ids []int64) error {
-	groups, gen, err := p.cat.groups.Get(ctx, p.groupLoader(op))
-	if err != nil {
-		return err
+	groups, gen, ok := p.cat.groups.Fresh()
+	if !ok {
+		var err error
+		if groups, gen, err = p.cat.groups.Get(ctx, p.groupLoader(op)); err != nil {
+			return err
+		}
 	}
 	if missing(groups, ids) != 0 {
+		var err error
 		if groups, _, err = p.cat.groups.Reload(ctx, gen, p.groupLoader(op)); err != nil {
 			return err
 		}
@@ -207,15 +211,19 @@ func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, 
 		return brivoFormat{}, acs.Errorf(op, Name, acs.Unsupported,
 			"Brivo has no unambiguous credential format for %s: set Grant.CredentialType to a format ID listed by CredentialFormats", card.Format)
 	}
-	fs, gen, err := p.cat.formats.Get(ctx, p.formatLoader(op))
-	if err != nil {
-		return brivoFormat{}, err
+	fs, gen, ok := p.cat.formats.Fresh()
+	if !ok {
+		var err error
+		if fs, gen, err = p.cat.formats.Get(ctx, p.formatLoader(op)); err != nil {
+			return brivoFormat{}, err
+		}
 	}
 	if f, ok := pickFormat(fs, card.Format, credType); ok {
 		return f, nil
 	}
 	// Not in the catalogue: perhaps added since it was loaded.
-	if fs, _, err = p.cat.formats.Reload(ctx, gen, p.formatLoader(op)); err != nil {
+	fs, _, err := p.cat.formats.Reload(ctx, gen, p.formatLoader(op))
+	if err != nil {
 		return brivoFormat{}, err
 	}
 	if f, ok := pickFormat(fs, card.Format, credType); ok {

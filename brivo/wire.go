@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -243,13 +244,14 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*acshttp.Res
 }
 
 func (p *Provider) send(ctx context.Context, op string, r request, body []byte, tok string) (*acshttp.Response, error) {
-	h := http.Header{
-		"Api-Key":       {p.cfg.APIKey},
-		"Authorization": {"bearer " + tok},
-		"Accept":        {"application/json"},
-	}
+	// Values shared by every request (acshttp.Request.Header is never
+	// modified): only the map is new.
+	h := make(http.Header, 4)
+	h["Api-Key"] = p.hdr.apiKey
+	h["Authorization"] = p.hdr.bearer(tok)
+	h["Accept"] = jsonValue
 	if body != nil {
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = jsonValue
 	}
 	resp, err := p.api.Do(ctx, acshttp.Request{
 		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
@@ -258,6 +260,28 @@ func (p *Provider) send(ctx context.Context, op string, r request, body []byte, 
 		return nil, acshttp.TransportFailure(op, Name, err)
 	}
 	return resp, nil
+}
+
+var jsonValue = []string{"application/json"}
+
+// headerValues holds the header values every request sends, so that a
+// request builds none of them.
+type headerValues struct {
+	apiKey []string
+	mu     sync.Mutex
+	tok    string
+	auth   []string // "bearer " + tok
+}
+
+// bearer returns the Authorization value for tok, the same slice while
+// the token stays the same.
+func (h *headerValues) bearer(tok string) []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.auth == nil || h.tok != tok {
+		h.tok, h.auth = tok, []string{"bearer " + tok}
+	}
+	return h.auth
 }
 
 // decode unmarshals a 2xx body.

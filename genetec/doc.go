@@ -82,8 +82,9 @@
 //
 // # Requests
 //
-// Provision makes six requests for a new visitor and three when
-// everything already exists:
+// Provision makes five requests for a new visitor (six when one of its
+// groups was not checked in the last acshttp.DefaultCatalogTTL) and three
+// when everything already exists:
 //
 //	GET  report/EntityConfiguration?q=EntityTypes@Cardholder,Name=[visit\-1],NameSearchMode=Contains
 //	GET  report/EntityConfiguration?q=EntityTypes@Credential,Name=H10301 42/1001,NameSearchMode=Contains
@@ -93,7 +94,13 @@
 //	POST entity?q=entity=NewEntity(Credential),Name=…,CardholderGuid=…,Format=…,State=Active,ActivationMode=…,Guid,entity=<cardholder>,Groups@<group>
 //
 // The read checks that every access level is a cardholder group before
-// anything is written, so an unknown level changes nothing. A card whose
+// anything is written, so an unknown level changes nothing. A group so
+// confirmed is trusted for acshttp.DefaultCatalogTTL (10 minutes) and
+// left out of the read (which is then skipped for a new visitor); the
+// concurrent provisions naming an unconfirmed group share one check. A
+// provision refused as NotFound or InvalidArgument forgets its groups, so
+// that a group deleted meanwhile is checked, and refused, before the next
+// write. A card whose
 // credential belongs to another cardholder and is active (or waiting for
 // a future activation) is a Conflict; an inactive, expired or unassigned
 // credential of the same card is deleted first (one more request), as

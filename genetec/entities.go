@@ -97,15 +97,9 @@ func (p *Provider) search(ctx context.Context, op, typ, name string) ([]guid, er
 	if !strings.EqualFold(env.Status, statusOk) {
 		return nil, acs.Errorf(op, Name, acs.Unknown, "searching %s entities by name answered %s instead of the full list", typ, env.Status)
 	}
-	objs, err := objects(env.Result)
+	out, err := resultGUIDs(env.Result)
 	if err != nil {
 		return nil, acs.Wrap(op, Name, acs.Unknown, err)
-	}
-	out := make([]guid, 0, len(objs))
-	for _, o := range objs {
-		if g, ok := o.guid("Guid"); ok {
-			out = append(out, g)
-		}
 	}
 	return out, nil
 }

@@ -79,8 +79,10 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // KeepAlive watchdog instead.
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
-// WithRateLimit paces requests to perSecond a second in bursts of up to
-// burst (0 means 1); a rate of 0 turns the limiter off (the default). The
+// WithRateLimit paces requests to at most perSecond in any second as the
+// server counts them (or burst in any burst/perSecond seconds when burst
+// is larger: see acshttp.WindowsOf), slowing down after an over-limit
+// answer; a rate of 0 turns the limiter off (the default). The
 // Web SDK documents no request-rate limit; its real ceiling is the number
 // of licensed SDK connections.
 func WithRateLimit(perSecond float64, burst int) Option {
@@ -179,6 +181,8 @@ type Provider struct {
 	events      EventOptions
 	timers      timers
 	cache       entityCache
+	// header holds the headers of every API request (never modified).
+	header http.Header
 	// groups are the cardholder groups confirmed to exist, trusted for
 	// acshttp.DefaultCatalogTTL.
 	groups acshttp.Checked[guid]
@@ -227,6 +231,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		partGUID:    o.partGUID,
 	}
 	p.groups.Now = o.clock
+	p.header = http.Header{"Authorization": {p.auth}, "Accept": {"text/json"}}
 	return p, nil
 }
 
@@ -279,7 +284,11 @@ func (o *options) clients(base *url.URL, secrets ...string) (*acshttp.Client, *h
 	wrapped.Transport = queryEncoding{next: next}
 	stream := wrapped
 	stream.Timeout = 0
-	client, err := acshttp.New(o.http.Config(Name, base, &wrapped, secrets...))
+	// The API client's queries are written as queryEncoding would
+	// (acshttp.Request.RawQuery); the stream's go through it.
+	cfg := o.http.Config(Name, base, hc, secrets...)
+	cfg.ResendThrottled = true // a 429 (from a gateway: the Web SDK documents none) means nothing was done
+	client, err := acshttp.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -118,11 +118,11 @@ func (p *Provider) do(ctx context.Context, c call) (envelope, error) {
 		Op:         c.op,
 		Method:     c.method,
 		Path:       c.path,
-		Header:     http.Header{"Authorization": {p.auth}, "Accept": {"text/json"}},
+		Header:     p.header, // read only: Do copies the entries
 		Idempotent: c.method == http.MethodGet || c.method == http.MethodDelete,
 	}
 	if c.q != "" {
-		req.Query = url.Values{"q": {c.q}}
+		req.RawQuery = "q=" + qEscape(c.q) // as queryEncoding would write it
 	}
 	resp, err := p.http.Do(ctx, req)
 	if err != nil {
@@ -186,6 +186,22 @@ func parseEnvelope(body []byte) (envelope, bool, error) {
 	if len(body) == 0 || body[0] != '{' {
 		return envelope{}, false, nil
 	}
+	if firstKeyIs(body, `"Rsp"`) {
+		// The usual answer: decoded in one pass into a struct.
+		var typed struct {
+			Rsp struct {
+				Status string          `json:"Status"`
+				Result json.RawMessage `json:"Result"`
+			} `json:"Rsp"`
+		}
+		if err := json.Unmarshal(body, &typed); err != nil {
+			return envelope{}, false, err
+		}
+		if typed.Rsp.Status == "" {
+			return envelope{}, false, nil
+		}
+		return envelope{Status: typed.Rsp.Status, Result: typed.Rsp.Result}, true, nil
+	}
 	var outer map[string]json.RawMessage
 	if err := json.Unmarshal(body, &outer); err != nil {
 		return envelope{}, false, err
@@ -207,6 +223,17 @@ func parseEnvelope(body []byte) (envelope, bool, error) {
 	}
 	env.Result = inner["Result"]
 	return env, true, nil
+}
+
+// firstKeyIs reports whether the JSON object in body starts with the key
+// quoted (its quotes included), spelt exactly so.
+func firstKeyIs(body []byte, quoted string) bool {
+	rest := bytes.TrimLeft(body[1:], " \t\r\n")
+	if !bytes.HasPrefix(rest, []byte(quoted)) {
+		return false
+	}
+	rest = bytes.TrimLeft(rest[len(quoted):], " \t\r\n")
+	return len(rest) > 0 && rest[0] == ':'
 }
 
 // failError classifies a Fail envelope. Public sources show one
@@ -341,6 +368,41 @@ func objects(result json.RawMessage) ([]object, error) {
 	return nil, fmt.Errorf("result is neither an object nor an array")
 }
 
+// resultGUIDs returns the Guid fields of the entities of a Result (see
+// objects), decoded into a struct rather than a map per entity: a
+// report's answer holds nothing else the caller needs.
+func resultGUIDs(result json.RawMessage) ([]guid, error) {
+	type row struct {
+		Guid json.RawMessage // as object.str reads it: a value that is not a string is skipped
+	}
+	result = bytes.TrimSpace(result)
+	if len(result) == 0 || string(result) == "null" {
+		return nil, nil
+	}
+	var rows []row
+	switch result[0] {
+	case '{':
+		var r row
+		if err := json.Unmarshal(result, &r); err != nil {
+			return nil, err
+		}
+		rows = []row{r}
+	case '[':
+		if err := json.Unmarshal(result, &rows); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("result is neither an object nor an array")
+	}
+	out := make([]guid, 0, len(rows))
+	for _, r := range rows {
+		if g, ok := parseGUID(rawStr(r.Guid)); ok {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
 // field returns the raw value of a field, matching the name exactly first
 // and then case-insensitively.
 func (o object) field(name string) json.RawMessage {
@@ -355,10 +417,32 @@ func (o object) field(name string) json.RawMessage {
 	return nil
 }
 
-func (o object) str(name string) string {
+func (o object) str(name string) string { return rawStr(o.field(name)) }
+
+// rawStr reads a JSON string; anything else is "".
+func rawStr(raw json.RawMessage) string {
+	if s, ok := plainString(raw); ok {
+		return s
+	}
 	var s string
-	_ = json.Unmarshal(o.field(name), &s)
+	_ = json.Unmarshal(raw, &s)
 	return s
+}
+
+// plainString reads a JSON string without escapes (a GUID, a name, a
+// date) without the reflection of json.Unmarshal; ok is false for
+// anything else, which json.Unmarshal then reads.
+func plainString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	in := raw[1 : len(raw)-1]
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+	}
+	return string(in), true
 }
 
 func (o object) guid(name string) (guid, bool) {

@@ -49,6 +49,12 @@
 //     Lnl_BadgeStatus since the list is site-defined) and ACTIVATE /
 //     DEACTIVATE (the grant's window). Each access level is an
 //     Lnl_AccessLevelAssignment with the same window.
+//   - Catalogues: the badge statuses, the default visitor badge type and
+//     the access levels a grant names (checked with an Lnl_AccessLevel
+//     lookup before anything is written) are read once however many
+//     callers need them at the same moment, and trusted for 10 minutes; a
+//     level, status or badge type the ACS then refuses (NotFound or
+//     InvalidArgument) is read again by the next caller.
 //   - Dates are sent as RFC 3339 in UTC with the offset written "+00:00"
 //     (never "Z") and read in every form seen: with an offset or Z, with or
 //     without fractional seconds, without an offset (read as UTC) and as a
@@ -451,8 +457,10 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetT
 // paces each of them.
 func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
 
-// WithRateLimit paces requests to perSecond a second in bursts of up to
-// burst (0 means 1); a rate of 0 turns the limiter off (the default:
+// WithRateLimit paces requests to at most perSecond in any second as the
+// server counts them (or burst in any burst/perSecond seconds when burst
+// is larger: see acshttp.WindowsOf), slowing down after an over-limit
+// answer; a rate of 0 turns the limiter off (the default:
 // OpenAccess documents no rate limit).
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(o *options) { o.http.SetRateLimit(perSecond, burst) }
@@ -560,6 +568,8 @@ type Provider struct {
 	ev      eventSettings
 	// concurrency is how many requests of one listing are in flight.
 	concurrency int
+	// appID is the Application-Id header's value (never modified).
+	appID []string
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time
@@ -626,7 +636,9 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
-	client, err := acshttp.New(o.http.Config(Name, base, hc, cfg.Password, cfg.ApplicationID))
+	apiCfg := o.http.Config(Name, base, hc, cfg.Password, cfg.ApplicationID)
+	apiCfg.ResendThrottled = true // a 429 (from a gateway: OpenAccess documents none) means nothing was done
+	client, err := acshttp.New(apiCfg)
 	if err != nil {
 		return nil, acs.Wrap("new", Name, acs.InvalidArgument, err)
 	}
@@ -640,6 +652,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		cardOf:         o.cardOf,
 		ev:             o.events,
 		concurrency:    o.http.Concurrency(),
+		appID:          []string{cfg.ApplicationID},
 		keepAliveEvery: o.keepAlive,
 		ticks:          o.keepAliveTicks,
 		stop:           make(chan struct{}),

@@ -70,6 +70,9 @@ func parseKey(op, what, s string) (int64, error) {
 // from the cache while it is fresh (one listing for every caller that
 // finds it stale at the same moment).
 func (p *Provider) statusIDs(ctx context.Context, op string) (statusIDs, error) {
+	if s, _, ok := p.statuses.Fresh(); ok {
+		return s, nil
+	}
 	s, _, err := p.statuses.Get(ctx, func(ctx context.Context) (statusIDs, error) { return p.readStatusIDs(ctx, op) })
 	return s, err
 }
@@ -123,6 +126,9 @@ func (p *Provider) readStatusIDs(ctx context.Context, op string) (statusIDs, err
 // the cache while it is fresh (one read of /settings/visit for every
 // caller that finds it stale at the same moment).
 func (p *Provider) defaultBadgeType(ctx context.Context, op string) (int64, error) {
+	if t, _, ok := p.badgeType.Fresh(); ok {
+		return t, nil
+	}
 	t, _, err := p.badgeType.Get(ctx, func(ctx context.Context) (int64, error) { return p.readBadgeType(ctx, op) })
 	return t, err
 }

@@ -125,6 +125,9 @@ func (p *Provider) lookUp(ctx context.Context, pr *provisioning) error {
 	// Every level must exist before anything is written. Levels
 	// confirmed within cacheTTL are trusted; the others are asked for,
 	// once for every caller asking at the same moment.
+	if len(p.levels.Unconfirmed(pr.levels)) == 0 {
+		return p.lookUpPerson(ctx, pr)
+	}
 	missing, ok, err := p.levels.Check(ctx, pr.levels, func(ctx context.Context, ids []int64) ([]int64, error) {
 		found, err := p.list(ctx, op, "Lnl_AccessLevel", anyInt("ID", ids))
 		if err != nil {
@@ -144,7 +147,13 @@ func (p *Provider) lookUp(ctx context.Context, pr *provisioning) error {
 	if !ok {
 		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist", missing)
 	}
-	people, err := p.findPeople(ctx, op, pr.ext)
+	return p.lookUpPerson(ctx, pr)
+}
+
+// lookUpPerson reads the person records of the external ID and the
+// records of the badge ID.
+func (p *Provider) lookUpPerson(ctx context.Context, pr *provisioning) error {
+	people, err := p.findPeople(ctx, pr.op, pr.ext)
 	if err != nil {
 		return err
 	}

@@ -114,6 +114,7 @@ type request struct {
 	method     string
 	path       string
 	query      url.Values // without version
+	rawQuery   string     // or this, encoded, without version
 	body       any        // JSON-encoded when non-nil
 	idempotent bool
 	anonymous  bool // no session (login, version)
@@ -136,18 +137,14 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 			return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
 		}
 	}
-	q := url.Values{}
-	for k, v := range r.query {
-		q[k] = v
-	}
-	q.Set("version", "1.0")
+	q := withVersion(r)
 	for attempt := 0; ; attempt++ {
 		h, tok, gen, err := p.headers(ctx, r, body != nil)
 		if err != nil {
 			return err
 		}
 		resp, err := p.hc.Do(ctx, acshttp.Request{
-			Op: r.op, Method: r.method, Path: r.path, Query: q, Header: h, Body: body, Idempotent: r.idempotent,
+			Op: r.op, Method: r.method, Path: r.path, RawQuery: q, Header: h, Body: body, Idempotent: r.idempotent,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -180,14 +177,41 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 	}
 }
 
+// withVersion returns r's query, encoded as url.Values.Encode would
+// (keys sorted), with version=1.0.
+func withVersion(r request) string {
+	const version = "version=1.0"
+	if r.rawQuery != "" {
+		return r.rawQuery + "&" + version
+	}
+	if len(r.query) == 0 {
+		return version
+	}
+	for k := range r.query {
+		if k >= "version" { // sorted among the others
+			q := url.Values{"version": {"1.0"}}
+			for k, v := range r.query {
+				q[k] = v
+			}
+			return q.Encode()
+		}
+	}
+	return r.query.Encode() + "&" + version
+}
+
+var (
+	acceptJSON  = []string{"application/json"}
+	contentJSON = []string{"application/json"}
+)
+
 // headers are a request's headers, with the session it uses (none for an
 // anonymous request) and that session's generation.
 func (p *Provider) headers(ctx context.Context, r request, hasBody bool) (http.Header, string, uint64, error) {
-	h := http.Header{}
-	h.Set("Application-Id", p.cfg.ApplicationID)
-	h.Set("Accept", "application/json")
+	h := make(http.Header, 4)
+	h["Application-Id"] = p.appID
+	h["Accept"] = acceptJSON // shared, never modified (acshttp.Request.Header)
 	if hasBody {
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = contentJSON
 	}
 	tok, gen := r.token, r.gen
 	switch {
@@ -199,7 +223,7 @@ func (p *Provider) headers(ctx context.Context, r request, hasBody bool) (http.H
 			return nil, "", 0, err
 		}
 	}
-	h.Set("Session-Token", tok)
+	h["Session-Token"] = []string{tok}
 	return h, tok, gen, nil
 }
 
@@ -235,6 +259,16 @@ type item struct {
 }
 
 func (it item) props() props {
+	upper := true
+	for k := range it.Props {
+		if strings.ToUpper(k) != k {
+			upper = false
+			break
+		}
+	}
+	if upper { // as OnGuard sends them: no copy
+		return props(it.Props)
+	}
 	out := make(props, len(it.Props))
 	for k, v := range it.Props {
 		out[strings.ToUpper(k)] = v
@@ -277,11 +311,26 @@ func rawInt(raw []byte) (int64, bool) {
 }
 
 func (p props) str(name string) string {
+	raw := p[name]
+	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
+		return string(raw[1 : len(raw)-1]) // no escapes: no need for json.Unmarshal
+	}
 	var s string
-	if json.Unmarshal(p[name], &s) == nil {
+	if json.Unmarshal(raw, &s) == nil {
 		return s
 	}
 	return ""
+}
+
+// plain reports whether the inside of a JSON string holds no escape, quote,
+// control or non-ASCII byte, so that it reads as it is.
+func plain(in []byte) bool {
+	for _, c := range in {
+		if c == '\\' || c == '"' || c < 0x20 || c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // time reads a date; a missing, null or empty value is the zero time.
@@ -329,13 +378,16 @@ func formatTime(t time.Time) string {
 
 // list fetches every instance of a type matching filter (all pages).
 func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]props, error) {
+	// The query as url.Values.Encode writes it, keys sorted.
+	tail := "&page_size=" + strconv.Itoa(pageSize) + "&type_name=" + url.QueryEscape(typeName)
+	head := ""
+	if filter != "" {
+		head = "filter=" + url.QueryEscape(filter) + "&"
+	}
 	page := func(ctx context.Context, n int) (pagedInstances, error) {
-		q := url.Values{"type_name": {typeName}, "page_number": {strconv.Itoa(n)}, "page_size": {strconv.Itoa(pageSize)}}
-		if filter != "" {
-			q.Set("filter", filter)
-		}
 		var res pagedInstances
-		err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances", query: q, idempotent: true}, &res)
+		err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances",
+			rawQuery: head + "page_number=" + strconv.Itoa(n) + tail, idempotent: true}, &res)
 		return res, err
 	}
 	first, err := page(ctx, 1)
@@ -380,8 +432,13 @@ const (
 )
 
 // instanceBody is the JSON body of POST, PUT and DELETE /instances.
-func instanceBody(typeName string, pm map[string]any) map[string]any {
-	return map[string]any{"type_name": typeName, "property_value_map": pm}
+func instanceBody(typeName string, pm map[string]any) any {
+	// A struct, not a map: the same JSON (keys in this order, as
+	// json.Marshal sorts a map's), without a map to build and sort.
+	return struct {
+		PropertyValueMap map[string]any `json:"property_value_map"`
+		TypeName         string         `json:"type_name"`
+	}{pm, typeName}
 }
 
 // create adds an instance and returns the value of its key property.

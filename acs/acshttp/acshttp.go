@@ -1,10 +1,13 @@
 // Package acshttp is the HTTP layer shared by the adapters, and open to
 // adapters outside this repository: base-URL and TLS policy (verification
 // on, a custom CA, plain HTTP only to loopback unless allowed), a
-// per-provider rate limiter, retries of idempotent requests with backoff
-// that honours Retry-After, bounded response reading, debug logging without
+// per-provider rate limiter counting as vendors do (Limiter: never more
+// than the limit in any window, slowing down after an over-limit
+// answer), retries of idempotent requests with backoff that honours
+// Retry-After, bounded response reading, debug logging without
 // secrets, redaction of secrets from any text that might reach an error
-// (by the rule of MinSecretLen), and the classification of transport failures and HTTP statuses into acs
+// (by the rule of MinSecretLen), and the classification of transport
+// failures and HTTP statuses into acs
 // codes.
 //
 // Besides the Client, it holds the pieces every adapter's own loops need,
@@ -202,8 +205,15 @@ type Config struct {
 	// HTTPClient sends the requests; nil means NewHTTPClient(TLSOptions{}, 0).
 	// Its Transport is wrapped, never modified.
 	HTTPClient *http.Client
-	// Limiter paces every attempt, retries included; nil means unlimited.
+	// Limiter gives the rate every attempt is paced to, retries included:
+	// no more than its rate (rounded down) in any second, as a vendor
+	// counts (see the Limiter type; its burst adds nothing). nil means
+	// unlimited unless Pacer is set.
 	Limiter *rate.Limiter
+	// Pacer, when set, paces every attempt instead of Limiter: a vendor's
+	// windows (per second, per minute), or one Limiter shared by several
+	// clients of one account.
+	Pacer *Limiter
 	// Logger receives one debug line per attempt; nil means no logging.
 	Logger *slog.Logger
 	// RetryMax is how many times an idempotent request is retried
@@ -215,8 +225,18 @@ type Config struct {
 	// to the caller instead.
 	RetryWaitMin, RetryWaitMax time.Duration
 	// Throttled reports whether an answer means "slow down" even though its
-	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional.
+	// status is not 429 (Brivo's 403 "Developer Over Qps"). Optional; it
+	// is consulted for answers of 400 and above but 404.
+	//
+	// A throttled answer (429 or Throttled) slows the pacer down, and an
+	// idempotent request is sent again after the server's Retry-After.
 	Throttled func(status int, body []byte) bool
+	// ResendThrottled sends a request that is not idempotent again too
+	// after a throttled answer: the server refused it before handling it
+	// (a 429, or a gateway's over-limit answer, is given instead of
+	// carrying the request out), so nothing happened and sending it again
+	// is safe. For adapters without a resend loop of their own.
+	ResendThrottled bool
 	// Secrets are redacted from everything Redact sees, by the rule of
 	// MinSecretLen.
 	Secrets []string
@@ -241,8 +261,13 @@ type Request struct {
 	Op     string // operation name for logs
 	Method string
 	// Path is appended to the base URL; it must already be escaped.
-	Path   string
-	Query  url.Values
+	Path  string
+	Query url.Values
+	// RawQuery, when set, is the query string as sent (already escaped
+	// the way the ACS wants it), instead of Query.
+	RawQuery string
+	// Header is sent as it is: Do does not modify it, and it must not be
+	// modified while Do runs (a map shared by every request is fine).
 	Header http.Header
 	Body   []byte
 	// Idempotent marks a request that is safe to send twice (GET, DELETE,
@@ -260,12 +285,20 @@ type Response struct {
 	Attempts int
 }
 
-type ctxKey int
+type ctxKey struct{}
 
-const (
-	idempotentKey ctxKey = iota
-	attemptsKey
-)
+// reqState is what Do, the transport and the retry policy share about
+// one request: one value in its context.
+type reqState struct {
+	idempotent bool
+	attempts   int
+	throttled  bool // the last attempt's answer was a throttle
+}
+
+func stateOf(ctx context.Context) *reqState {
+	st, _ := ctx.Value(ctxKey{}).(*reqState)
+	return st
+}
 
 // New returns a Client.
 func New(cfg Config) (*Client, error) {
@@ -303,7 +336,11 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("acshttp: instruments: %w", err)
 	}
 	c.tel = tel
-	hc.Transport = &pacedTransport{next: &measuredTransport{c: c, next: base}, limiter: cfg.Limiter}
+	pacer := cfg.Pacer
+	if pacer == nil {
+		pacer = windowLimiter(cfg.Limiter)
+	}
+	hc.Transport = &pacedTransport{next: &measuredTransport{c: c, next: base}, pacer: pacer, throttled: cfg.Throttled}
 	c.rc = &retryablehttp.Client{
 		HTTPClient:   &hc,
 		Logger:       nil,
@@ -314,8 +351,8 @@ func New(cfg Config) (*Client, error) {
 		Backoff:      c.backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, _ int) {
-			if n, ok := r.Context().Value(attemptsKey).(*int); ok {
-				*n++
+			if st := stateOf(r.Context()); st != nil {
+				st.attempts++
 			}
 		},
 	}
@@ -345,24 +382,28 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		return nil, err
 	}
 	ctx, span := c.startSpan(ctx, r)
-	attempts := 0
-	resp, err := c.do(ctx, r, &attempts)
+	st := &reqState{idempotent: r.Idempotent}
+	resp, err := c.do(ctx, r, st)
 	status := 0
 	if resp != nil {
 		status = resp.Status
 	}
-	c.endSpan(span, status, attempts, err)
+	c.endSpan(span, status, st.attempts, err)
 	return resp, err
 }
 
-// do is Do without the span; it counts the attempts it sends in attempts.
-func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, error) {
-	u := c.base + r.Path
-	if len(r.Query) > 0 {
-		u += "?" + r.Query.Encode()
+// do is Do without the span; st counts the attempts it sends.
+func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, error) {
+	var u string
+	switch {
+	case r.RawQuery != "":
+		u = c.base + r.Path + "?" + r.RawQuery
+	case len(r.Query) > 0:
+		u = c.base + r.Path + "?" + r.Query.Encode()
+	default:
+		u = c.base + r.Path
 	}
-	ctx = context.WithValue(ctx, idempotentKey, r.Idempotent)
-	ctx = context.WithValue(ctx, attemptsKey, attempts)
+	ctx = context.WithValue(ctx, ctxKey{}, st)
 	if c.tel.on {
 		ctx = context.WithValue(ctx, callKey{}, call{op: r.Op, method: r.Method})
 	}
@@ -379,8 +420,12 @@ func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, e
 		}
 		return nil, errors.New(c.Redact(err.Error()))
 	}
-	for k, vs := range r.Header {
-		req.Header[k] = vs
+	if len(req.Header) == 0 && r.Header != nil {
+		req.Header = r.Header // sent as is: neither Do nor net/http modify it
+	} else {
+		for k, vs := range r.Header {
+			req.Header[k] = vs
+		}
 	}
 	start := time.Now()
 	resp, err := c.rc.Do(req)
@@ -392,11 +437,11 @@ func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, e
 		if isPace(terr) {
 			c.paceExceeded(ctx, r.Op)
 		}
-		c.log(ctx, r, 0, *attempts, start, terr)
+		c.log(ctx, r, 0, st.attempts, start, terr)
 		return nil, terr
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
+	data, err := readBody(resp)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -408,11 +453,30 @@ func (c *Client) do(ctx context.Context, r Request, attempts *int) (*Response, e
 	}
 	if plainToTLSAnswer(c.cfg.BaseURL.Scheme, resp.StatusCode, data) {
 		err := &SchemeError{Scheme: "http", Host: c.cfg.BaseURL.Host}
-		c.log(ctx, r, resp.StatusCode, *attempts, start, err)
+		c.log(ctx, r, resp.StatusCode, st.attempts, start, err)
 		return nil, err
 	}
-	c.log(ctx, r, resp.StatusCode, *attempts, start, nil)
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: *attempts}, nil
+	c.log(ctx, r, resp.StatusCode, st.attempts, start, nil)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: st.attempts}, nil
+}
+
+// readBody reads at most MaxBody+1 bytes of an answer, in one buffer of
+// the announced length when there is one.
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n >= 0 && n <= MaxBody {
+		data := make([]byte, n, n+1)
+		if _, err := io.ReadFull(resp.Body, data); err != nil {
+			return nil, err
+		}
+		// A body longer than announced is an error of net/http's; look
+		// for it as ReadAll would.
+		if m, _ := resp.Body.Read(data[n : n+1]); m > 0 {
+			rest, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody-n))
+			return append(data[:n+1], rest...), err
+		}
+		return data, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, MaxBody+1))
 }
 
 // PaceError reports that the client's own rate limiter would have made the
@@ -497,7 +561,16 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if ctx.Err() != nil {
 		return false, ctx.Err()
 	}
-	if idem, _ := ctx.Value(idempotentKey).(bool); !idem {
+	st := stateOf(ctx)
+	if st == nil {
+		return false, nil
+	}
+	if err == nil && st.throttled && (st.idempotent || c.cfg.ResendThrottled) {
+		// Refused before it was handled: safe to send again, whatever
+		// the method, once the server's pause has passed.
+		return c.retryAfterWithinLimit(resp), nil
+	}
+	if !st.idempotent {
 		return false, nil
 	}
 	if err != nil {
@@ -507,18 +580,9 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		}
 		return true, nil
 	}
-	switch {
-	case resp.StatusCode == http.StatusTooManyRequests,
-		resp.StatusCode == http.StatusBadGateway,
-		resp.StatusCode == http.StatusServiceUnavailable,
-		resp.StatusCode == http.StatusGatewayTimeout:
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return c.retryAfterWithinLimit(resp), nil
-	}
-	if c.cfg.Throttled != nil && resp.StatusCode >= 400 {
-		body := peekBody(resp)
-		if c.cfg.Throttled(resp.StatusCode, body) {
-			return c.retryAfterWithinLimit(resp), nil
-		}
 	}
 	return false, nil
 }
@@ -571,20 +635,41 @@ func RetryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// pacedTransport waits for the rate limiter before every attempt.
+// pacedTransport waits for the pacer before every attempt, tells it when
+// the answer is in and whether it was a throttle, and records that for
+// the retry policy.
 type pacedTransport struct {
-	next    http.RoundTripper
-	limiter *rate.Limiter
+	next      http.RoundTripper
+	pacer     *Limiter
+	throttled func(status int, body []byte) bool
 }
 
 func (t *pacedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if t.limiter != nil {
-		if err := t.limiter.Wait(r.Context()); err != nil {
+	var done func(bool, time.Duration)
+	if t.pacer != nil {
+		var err error
+		if done, err = t.pacer.Acquire(r.Context()); err != nil {
 			if ctxErr := r.Context().Err(); ctxErr != nil {
 				return nil, ctxErr
 			}
-			return nil, &PaceError{}
+			return nil, err
 		}
 	}
-	return t.next.RoundTrip(r)
+	resp, err := t.next.RoundTrip(r)
+	throttled := false
+	var after time.Duration
+	if err == nil {
+		throttled = resp.StatusCode == http.StatusTooManyRequests ||
+			t.throttled != nil && resp.StatusCode >= 400 && resp.StatusCode != http.StatusNotFound && t.throttled(resp.StatusCode, peekBody(resp))
+		if throttled {
+			after, _ = RetryAfter(resp.Header, time.Now())
+		}
+	}
+	if st := stateOf(r.Context()); st != nil {
+		st.throttled = throttled
+	}
+	if done != nil {
+		done(throttled, after)
+	}
+	return resp, err
 }

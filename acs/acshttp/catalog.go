@@ -89,6 +89,18 @@ func (c *Catalog[T]) Reload(ctx context.Context, gen uint64, load func(context.C
 	return c.get(ctx, gen, true, load)
 }
 
+// Fresh returns the value held while it is fresh (ok false otherwise),
+// without loading: the fast path before Get, which spares a caller
+// building its load function when there is nothing to load.
+func (c *Catalog[T]) Fresh() (v T, gen uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fresh() {
+		return c.v, c.gen, true
+	}
+	return v, 0, false
+}
+
 // Peek returns the value held, whether fresh or not, and whether there is
 // one; it never loads.
 func (c *Catalog[T]) Peek() (v T, gen uint64, ok bool) {

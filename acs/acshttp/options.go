@@ -79,8 +79,10 @@ func (o *ClientOptions) SetTimeout(d time.Duration) {
 	o.timeout, o.timeoutSet = d, true
 }
 
-// SetRateLimit is WithRateLimit: at most perSecond requests a second, in
-// bursts of up to burst (0 means 1); a perSecond of 0 turns the limiter
+// SetRateLimit is WithRateLimit: at most perSecond requests in any
+// second as the server counts them, or, when burst is larger than
+// perSecond, at most burst in any burst/perSecond seconds (a per-minute
+// limit); see Limiter and WindowsOf. A perSecond of 0 turns the limiter
 // off. Negative values are refused.
 func (o *ClientOptions) SetRateLimit(perSecond float64, burst int) {
 	if perSecond < 0 || burst < 0 {

@@ -365,24 +365,31 @@ func sweep(ctx context.Context, p *printer, c config, name string) error {
 	if setupErr != nil {
 		return fmt.Errorf("setup: %w", setupErr)
 	}
-	p.f("\n## Sweep: %s, %d visits signed out automatically, simulator limit %d/s, client limit %g/s burst %d, %d workers, batch %d, %s store\n\n",
-		name, n, rate, orDefault(c.clientRate, float64(rate)), c.burst, c.workers, c.batch, c.store)
+	engines := max(c.engines, 1)
+	clientRate := orDefault(c.clientRate, float64(rate))
+	p.f("\n## Sweep: %s, %d visits signed out automatically, simulator limit %d/s, %d engine(s) each with a client limit of %g/s, %d workers, batch %d, %s store\n\n",
+		name, n, rate, engines, clientRate/float64(engines), c.workers, c.batch, c.store)
 	p.f("setup                %d sign-ins in %s (not part of the figure)\n", n, seconds(time.Since(setupStart)))
 
-	// The sweep: a second engine (the sweeper) over the same store, with
-	// a rate-limited provider.
+	// The sweep: other engines (the sweepers) over the same store, each
+	// with a rate-limited provider of its own. Engines sharing one vendor
+	// account share its limit: each has limit ÷ engines (a share per live
+	// engine, as a VMS running several replicas configures them).
 	sim.ResetLog()
 	sim.SetRateLimit(rate)
-	prov, err := sim.NewProvider(bench.ClientOptions{RatePerSecond: orDefault(c.clientRate, float64(rate)), Burst: c.burst})
-	if err != nil {
-		return err
+	sweepers := make([]*visitor.Engine, engines)
+	for i := range sweepers {
+		prov, err := sim.NewProvider(bench.ClientOptions{RatePerSecond: clientRate / float64(engines), Burst: c.burst})
+		if err != nil {
+			return err
+		}
+		defer bench.Close(prov)
+		if sweepers[i], err = bench.NewEngine(ctx, st, prov, level, n, visitor.WithClock(clock), visitor.WithOwner(fmt.Sprintf("sweeper-%d", i+1)),
+			visitor.WithBatch(c.batch, c.workers)); err != nil {
+			return err
+		}
 	}
-	defer bench.Close(prov)
-	sweeper, err := bench.NewEngine(ctx, st, prov, level, n, visitor.WithClock(clock), visitor.WithOwner("sweeper"),
-		visitor.WithBatch(c.batch, c.workers))
-	if err != nil {
-		return err
-	}
+	sweeper := sweepers[0]
 	clock.Advance(bench.Policy(level).AutoSignOut + time.Minute)
 	req0, over0 := sim.Requests(), sim.OverLimit()
 	start := time.Now()
@@ -396,19 +403,32 @@ func sweep(ctx context.Context, p *printer, c config, name string) error {
 		return fmt.Sprintf("%s sweep: %d revocations after %s, %d requests, %d over-limit",
 			name, drained.Load(), seconds(time.Since(start)), sim.Requests()-req0, sim.OverLimit()-over0)
 	})
-	for ctx.Err() == nil {
-		k, err := sweeper.RunOutboxOnce(ctx)
-		if err != nil {
-			stopProgress()
-			return fmt.Errorf("outbox: %w", err)
-		}
-		if k == 0 {
-			break
-		}
-		drained.Add(int64(k))
+	var outboxErr error
+	var emu sync.Mutex
+	var ewg sync.WaitGroup
+	for _, e := range sweepers {
+		ewg.Go(func() {
+			for ctx.Err() == nil {
+				k, err := e.RunOutboxOnce(ctx)
+				if err != nil {
+					emu.Lock()
+					outboxErr = cmp.Or(outboxErr, err)
+					emu.Unlock()
+					return
+				}
+				if k == 0 {
+					return
+				}
+				drained.Add(int64(k))
+			}
+		})
 	}
+	ewg.Wait()
 	elapsed := time.Since(start)
 	stopProgress()
+	if outboxErr != nil {
+		return fmt.Errorf("outbox: %w", outboxErr)
+	}
 	reqs, over := sim.Requests()-req0, sim.OverLimit()-over0
 	revoked, pending := 0, 0
 	vs, err := sweeper.Visits(ctx, visitor.VisitFilter{Location: bench.Location})

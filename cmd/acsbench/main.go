@@ -59,6 +59,7 @@ type config struct {
 	clientRate  float64
 	short       bool
 	progress    time.Duration
+	engines     int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&c.batch, "batch", 500, "outbox batch (sweep)")
 	fs.StringVar(&c.store, "store", "memory", "visit store: memory or sqlite (latency, sweep)")
 	fs.Float64Var(&c.clientRate, "client-rate", 0, "client rate limit: for latency and refresh (default off); for burst and sweep (default -rate)")
+	fs.IntVar(&c.engines, "engines", 1, "sweep: engines sharing the store and the vendor limit, each with its share (limit ÷ engines)")
 	fs.BoolVar(&c.short, "short", false, "smaller runs (burst 100, sweep 1000 visits, refresh 1000 levels)")
 	fs.DurationVar(&c.progress, "progress", 10*time.Second, "progress line interval on stderr (0: none)")
 	if err := fs.Parse(args); err != nil {
