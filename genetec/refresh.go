@@ -50,90 +50,117 @@ func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) 
 // last page are cancelled and ignored. The GUIDs keep the report's order;
 // any failure fails the whole listing.
 func (p *Provider) listNamed(ctx context.Context, op, typ, what string) ([]guid, map[guid]string, error) {
-	type page struct {
-		ids   []guid
-		more  bool
-		names []map[guid]object
-	}
-	slots := make(chan struct{}, p.concurrency) // requests in flight
-	acquire := func(ctx context.Context) error {
-		select {
-		case slots <- struct{}{}:
-			return nil
-		case <-ctx.Done():
-			return acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		}
-	}
-	fetch := func(ctx context.Context, i int) (page, error) {
-		if err := acquire(ctx); err != nil {
-			return page{}, err
-		}
-		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
-			q: "EntityTypes@" + typ + ",Page=" + strconv.Itoa(i+1) + ",PageSize=" + strconv.Itoa(p.pageSize)})
-		<-slots
-		if err != nil {
-			return page{}, err
-		}
-		if !strings.EqualFold(env.Status, statusOk) {
-			return page{}, acs.Errorf(op, Name, acs.Unknown, "listing %ss answered %s instead of a full page", what, env.Status)
-		}
-		objs, err := objects(env.Result)
-		if err != nil {
-			return page{}, acs.Wrap(op, Name, acs.Unknown, err)
-		}
-		// A further page is announced by one extra entity; a full page
-		// without it is read on too, in case a server does not follow
-		// that rule.
-		pg := page{ids: make([]guid, 0, min(len(objs), p.pageSize)), more: len(objs) >= p.pageSize}
-		for _, o := range objs[:min(len(objs), p.pageSize)] {
-			if g, ok := o.guid("Guid"); ok {
-				pg.ids = append(pg.ids, g)
-			}
-		}
-		batches := (len(pg.ids) + maxReadBatch - 1) / maxReadBatch
-		pg.names, err = acshttp.FetchPages(ctx, batches, p.concurrency, func(ctx context.Context, b int) (map[guid]object, error) {
-			batch := pg.ids[b*maxReadBatch : min((b+1)*maxReadBatch, len(pg.ids))]
-			segs := make([]readSeg, len(batch))
-			for i, id := range batch {
-				segs[i] = readSeg{id, nameFields}
-			}
-			if err := acquire(ctx); err != nil {
-				return nil, err
-			}
-			defer func() { <-slots }()
-			objs, _, err := p.readBatchPresent(ctx, op, segs)
-			return objs, err
-		})
-		return pg, err
-	}
-	var ids []guid
-	seen := map[guid]bool{}
-	names := map[guid]string{}
-	accept := func(_ int, pg page) (bool, error) {
-		fresh := 0
-		for _, g := range pg.ids {
-			if !seen[g] {
-				seen[g] = true
-				ids = append(ids, g)
-				fresh++
-			}
-		}
-		for _, objs := range pg.names {
-			for id, o := range objs {
-				names[id] = o.str("Name")
-			}
-		}
-		// A page with nothing new ends a listing that would repeat itself.
-		return !pg.more || fresh == 0, nil
-	}
-	ended, err := acshttp.FetchOrdered(ctx, maxPages, p.concurrency, fetch, accept)
+	l := &namedListing{p: p, op: op, typ: typ, what: what, slots: make(chan struct{}, p.concurrency),
+		seen: map[guid]bool{}, names: map[guid]string{}}
+	ended, err := acshttp.FetchOrdered(ctx, maxPages, p.concurrency, l.fetch, l.accept)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !ended {
 		return nil, nil, acs.Errorf(op, Name, acs.Unknown, "the %s listing did not end after %d pages", what, maxPages)
 	}
-	return ids, names, nil
+	return l.ids, l.names, nil
+}
+
+// namedListing is one listNamed: report pages and the name reads of each
+// page share the slots, so no more than the Provider's concurrency of
+// requests are in flight.
+type namedListing struct {
+	p       *Provider
+	op, typ string
+	what    string        // the entities, for messages
+	slots   chan struct{} // requests in flight
+	// Filled by accept, in the ACS's order.
+	ids   []guid
+	seen  map[guid]bool
+	names map[guid]string
+}
+
+// namedPage is one report page with the names of its entities.
+type namedPage struct {
+	ids   []guid
+	more  bool
+	names []map[guid]object
+}
+
+// acquire takes a slot, or fails when ctx ends first.
+func (l *namedListing) acquire(ctx context.Context) error {
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return acs.Wrap(l.op, Name, acs.Canceled, ctx.Err())
+	}
+}
+
+// fetch reads report page i and then its entities' names.
+func (l *namedListing) fetch(ctx context.Context, i int) (namedPage, error) {
+	p := l.p
+	if err := l.acquire(ctx); err != nil {
+		return namedPage{}, err
+	}
+	env, err := p.do(ctx, call{op: l.op, method: http.MethodGet, path: "/report/EntityConfiguration",
+		q: "EntityTypes@" + l.typ + ",Page=" + strconv.Itoa(i+1) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+	<-l.slots
+	if err != nil {
+		return namedPage{}, err
+	}
+	if !strings.EqualFold(env.Status, statusOk) {
+		return namedPage{}, acs.Errorf(l.op, Name, acs.Unknown, "listing %ss answered %s instead of a full page", l.what, env.Status)
+	}
+	objs, err := objects(env.Result)
+	if err != nil {
+		return namedPage{}, acs.Wrap(l.op, Name, acs.Unknown, err)
+	}
+	// A further page is announced by one extra entity; a full page
+	// without it is read on too, in case a server does not follow that
+	// rule.
+	pg := namedPage{ids: make([]guid, 0, min(len(objs), p.pageSize)), more: len(objs) >= p.pageSize}
+	for _, o := range objs[:min(len(objs), p.pageSize)] {
+		if g, ok := o.guid("Guid"); ok {
+			pg.ids = append(pg.ids, g)
+		}
+	}
+	pg.names, err = l.readNames(ctx, pg.ids)
+	return pg, err
+}
+
+// readNames reads the names of ids in batches, concurrently.
+func (l *namedListing) readNames(ctx context.Context, ids []guid) ([]map[guid]object, error) {
+	batches := (len(ids) + maxReadBatch - 1) / maxReadBatch
+	return acshttp.FetchPages(ctx, batches, l.p.concurrency, func(ctx context.Context, b int) (map[guid]object, error) {
+		batch := ids[b*maxReadBatch : min((b+1)*maxReadBatch, len(ids))]
+		segs := make([]readSeg, len(batch))
+		for i, id := range batch {
+			segs[i] = readSeg{id, nameFields}
+		}
+		if err := l.acquire(ctx); err != nil {
+			return nil, err
+		}
+		defer func() { <-l.slots }()
+		objs, _, err := l.p.readBatchPresent(ctx, l.op, segs)
+		return objs, err
+	})
+}
+
+// accept takes the pages in the ACS's order and says when the listing
+// ended: at a page that announces no further one, or one with nothing new
+// (a listing that would repeat itself).
+func (l *namedListing) accept(_ int, pg namedPage) (bool, error) {
+	fresh := 0
+	for _, g := range pg.ids {
+		if !l.seen[g] {
+			l.seen[g] = true
+			l.ids = append(l.ids, g)
+			fresh++
+		}
+	}
+	for _, objs := range pg.names {
+		for id, o := range objs {
+			l.names[id] = o.str("Name")
+		}
+	}
+	return !pg.more || fresh == 0, nil
 }
 
 var nameFields = []string{"Guid", "Name"}

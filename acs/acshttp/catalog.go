@@ -228,86 +228,108 @@ func (c *Checked[K]) now() time.Time {
 // are waited for instead. Check returns the first ID found missing (ok
 // false), or an error of check.
 func (c *Checked[K]) Check(ctx context.Context, ids []K, check func(ctx context.Context, ids []K) (found []K, err error)) (missing K, ok bool, err error) {
-	var zero K
 	for {
-		c.mu.Lock()
-		ttl := c.TTL
-		if ttl <= 0 {
-			ttl = DefaultCatalogTTL
+		ask, own, wait := c.plan(ids)
+		switch {
+		case own != nil:
+			if err := c.run(ctx, ask, own, check); err != nil {
+				return missing, false, err
+			}
+			if m, ok := c.unconfirmed(ask); !ok {
+				return m, false, nil
+			}
+			// Look again at what others were checking, now done.
+		case wait != nil:
+			// Only IDs others are checking: wait for them, look again.
+			if err := c.await(ctx, wait); err != nil {
+				return missing, false, err
+			}
+			if m, ok := c.unconfirmed(ids); !ok {
+				return m, false, nil
+			}
+		default:
+			return missing, true, nil
 		}
-		now := c.now()
-		var ask []K
-		var wait *checkFlight
-		for _, id := range ids {
-			if at, ok := c.seen[id]; ok && now.Sub(at) < ttl {
-				continue
-			}
-			if f := c.flights[id]; f != nil {
-				wait = f
-				continue
-			}
-			ask = append(ask, id)
-		}
-		if len(ask) == 0 && wait == nil {
-			c.mu.Unlock()
-			return zero, true, nil
-		}
-		if len(ask) == 0 { // only IDs others are checking: wait for them, look again
-			c.mu.Unlock()
-			select {
-			case <-wait.done:
-			case <-ctx.Done():
-				return zero, false, ctx.Err()
-			}
-			if err := ctx.Err(); err != nil {
-				return zero, false, err
-			}
-			if wait.err != nil && !errors.Is(wait.err, context.Canceled) && !errors.Is(wait.err, context.DeadlineExceeded) {
-				return zero, false, wait.err // else the checker's context ended: look again
-			}
-			if missing, ok := c.unconfirmed(ids); !ok {
-				return missing, false, nil
-			}
+	}
+}
+
+// plan sorts ids: confirmed within TTL (trusted), being checked by
+// another caller (wait is one such check), or to ask. For those to ask it
+// registers own, this caller's check, in the same critical section, so
+// that no other caller asks for them meanwhile.
+func (c *Checked[K]) plan(ids []K) (ask []K, own, wait *checkFlight) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ttl := c.TTL
+	if ttl <= 0 {
+		ttl = DefaultCatalogTTL
+	}
+	now := c.now()
+	for _, id := range ids {
+		if at, ok := c.seen[id]; ok && now.Sub(at) < ttl {
 			continue
 		}
-		f := &checkFlight{done: make(chan struct{})}
-		if c.flights == nil {
-			c.flights = map[K]*checkFlight{}
+		if f := c.flights[id]; f != nil {
+			wait = f
+			continue
 		}
-		for _, id := range ask {
-			c.flights[id] = f
-		}
-		c.mu.Unlock()
-
-		found, err := check(ctx, ask)
-
-		c.mu.Lock()
-		if c.seen == nil {
-			c.seen = map[K]time.Time{}
-		}
-		if err == nil {
-			at := c.now()
-			for _, id := range ask {
-				delete(c.seen, id)
-			}
-			for _, id := range found {
-				c.seen[id] = at
-			}
-		}
-		for _, id := range ask {
-			delete(c.flights, id)
-		}
-		f.err = err
-		c.mu.Unlock()
-		close(f.done)
-		if err != nil {
-			return zero, false, err
-		}
-		if missing, ok := c.unconfirmed(ask); !ok {
-			return missing, false, nil
-		}
-		// Check what others were checking, now done.
+		ask = append(ask, id)
 	}
+	if len(ask) == 0 {
+		return nil, nil, wait
+	}
+	own = &checkFlight{done: make(chan struct{})}
+	if c.flights == nil {
+		c.flights = map[K]*checkFlight{}
+	}
+	for _, id := range ask {
+		c.flights[id] = own
+	}
+	return ask, own, wait
+}
+
+// await waits for another caller's check. Its error is returned unless
+// it was that caller's context ending, after which the IDs are looked at
+// again.
+func (c *Checked[K]) await(ctx context.Context, wait *checkFlight) error {
+	select {
+	case <-wait.done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if wait.err != nil && !errors.Is(wait.err, context.Canceled) && !errors.Is(wait.err, context.DeadlineExceeded) {
+		return wait.err
+	}
+	return nil
+}
+
+// run asks the ACS about ask, records what it found (after a failure,
+// nothing) and ends own, waking the callers waiting for it.
+func (c *Checked[K]) run(ctx context.Context, ask []K, own *checkFlight, check func(ctx context.Context, ids []K) ([]K, error)) error {
+	found, err := check(ctx, ask)
+	c.mu.Lock()
+	if c.seen == nil {
+		c.seen = map[K]time.Time{}
+	}
+	if err == nil {
+		at := c.now()
+		for _, id := range ask {
+			delete(c.seen, id)
+		}
+		for _, id := range found {
+			c.seen[id] = at
+		}
+	}
+	for _, id := range ask {
+		delete(c.flights, id)
+	}
+	own.err = err
+	c.mu.Unlock()
+	close(own.done)
+	return err
 }
 
 // unconfirmed returns the first of ids not confirmed (false), if any.
