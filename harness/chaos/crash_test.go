@@ -361,11 +361,16 @@ func crashChild(cfg crashConfig) error {
 	}
 	d := &chaos.Driver{Engine: engine, Clock: clock, Locations: locs, Prefix: fmt.Sprintf("r%03d-", cfg.Run),
 		Seed: cfg.Seed + uint64(cfg.Run), Pump: true, OnOp: func() { say("op") }}
-	for i := 0; i < cfg.Lifecycles; i++ {
+	for k := 0; k < cfg.Lifecycles; k++ {
 		plan := chaos.PickPlan(rng)
 		if rng.IntN(4) == 0 {
 			plan = chaos.Stay
 		}
+		// Lifecycle i runs at site i mod the number of sites: starting at
+		// the run's number spreads the first lifecycles of the runs (the
+		// ones a kill leaves time for) over every site, the last ones
+		// (NetBox, Origo) included.
+		i := cfg.Run + k
 		if err := d.Lifecycle(ctx, i, plan); err != nil && !isLenelLostDelete(err) {
 			return err
 		}
