@@ -526,32 +526,39 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 				t.Fatalf("netbox stored %q %q for %q %q", p.FirstName, p.LastName, first, last)
 			}
 		case chaos.Origo:
-			n := 0
-			for _, u := range a.sims.Origo.Users() {
-				if u.ExternalID != id {
-					continue
-				}
-				n++
-				if !same(u.GivenName, first) || !same(u.FamilyName, last) {
-					t.Fatalf("origo stored %q %q for %q %q", u.GivenName, u.FamilyName, first, last)
-				}
-			}
-			if n != 1 {
-				t.Fatalf("origo holds %d users for %s", n, id)
-			}
-			found := 0
-			for _, h := range a.sims.OrigoDoor.Cardholders() {
-				if strings.HasSuffix(h.Name, "["+id+"]") {
-					found++
-				}
-			}
-			if found != 1 {
-				t.Fatalf("the door behind origo holds %d cardholders for %s", found, id)
-			}
+			checkOrigoNames(t, a.sims, id, first, last, same)
 		default:
 			t.Fatalf("no name check for %s", site.Kind)
 		}
 	})
+}
+
+// checkOrigoNames checks that the Origo site holds one Origo user of
+// visit id, with the given names, and one cardholder at its door.
+func checkOrigoNames(t *testing.T, sims *chaos.Sims, id, first, last string, same func(got, given string) bool) {
+	t.Helper()
+	n := 0
+	for _, u := range sims.Origo.Users() {
+		if u.ExternalID != id {
+			continue
+		}
+		n++
+		if !same(u.GivenName, first) || !same(u.FamilyName, last) {
+			t.Fatalf("origo stored %q %q for %q %q", u.GivenName, u.FamilyName, first, last)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("origo holds %d users for %s", n, id)
+	}
+	found := 0
+	for _, h := range sims.OrigoDoor.Cardholders() {
+		if strings.HasSuffix(h.Name, "["+id+"]") {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("the door behind origo holds %d cardholders for %s", found, id)
+	}
 }
 
 // answersFuzz serves FuzzACSAnswers: the simulators, each behind a front

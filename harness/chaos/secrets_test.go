@@ -161,20 +161,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	}
 
 	secrets := e.sims.Secrets()
-	for _, name := range []string{"origo Origo client secret", "origo callback secret"} {
-		if secrets[name] == "" {
-			t.Errorf("the search misses the %s", name)
-		}
-	}
-	delivered := 0
-	for _, d := range e.sims.Origo.Deliveries() {
-		if d.Status == 200 {
-			delivered++
-		}
-	}
-	if delivered == 0 {
-		t.Error("no Origo callback was accepted: the callback secret was never used")
-	}
+	delivered := origoSecretsUsed(t, secrets, e.sims)
 	for k, v := range wrongSecrets {
 		secrets["wrong "+k] = v
 	}
@@ -207,6 +194,28 @@ func TestNoSecretsLeak(t *testing.T) {
 	if h.fails == 0 || len(logs.String()) == 0 || urls == 0 || countPrefix(secrets, "issued token") == 0 {
 		t.Error("the search covered nothing: no failure, no log line, no URL or no token")
 	}
+}
+
+// origoSecretsUsed checks that the search covers Origo's client secret
+// and callback secret and that callbacks carried the latter, and returns
+// how many Origo's receivers accepted.
+func origoSecretsUsed(t *testing.T, secrets map[string]string, sims *chaos.Sims) int {
+	t.Helper()
+	for _, name := range []string{"origo Origo client secret", "origo callback secret"} {
+		if secrets[name] == "" {
+			t.Errorf("the search misses the %s", name)
+		}
+	}
+	delivered := 0
+	for _, d := range sims.Origo.Deliveries() {
+		if d.Status == 200 {
+			delivered++
+		}
+	}
+	if delivered == 0 {
+		t.Error("no Origo callback was accepted: the callback secret was never used")
+	}
+	return delivered
 }
 
 func countPrefix(m map[string]string, prefix string) int {
