@@ -1,6 +1,7 @@
 // Command soak runs visit lifecycles continuously against the simulators
-// of every provider (Genetec, Lenel, Brivo, Alta, Verkada, NetBox) through
-// the real adapters and an Engine over an SQLite store, with a share of
+// of every provider (Genetec, Lenel, Brivo, Alta, Verkada, NetBox, and
+// HID Origo in front of a Genetec of its own) through the real adapters
+// and an Engine over an SQLite store, with a share of
 // requests failing, and prints the heap in use (after a garbage
 // collection) every interval, to show whether memory or goroutines grow
 // over time.
@@ -139,8 +140,8 @@ func run(c config) error {
 	tr := chaos.ClockTransport{Next: http.DefaultTransport.(*http.Transport).Clone(), Clock: clock}
 	sites := chaos.RemoteSites(info.Sites)
 	var providers []acs.Provider
-	for _, s := range sites {
-		p, err := chaos.NewProvider(s.Kind, s.URL, chaos.ProviderConfig{Clock: clock.Now, Secrets: info.Secrets, Transport: tr})
+	for _, s := range info.Sites {
+		p, err := chaos.NewSiteProvider(s, chaos.ProviderConfig{Clock: clock.Now, Secrets: info.Secrets, Transport: tr})
 		if err != nil {
 			return err
 		}

@@ -53,6 +53,8 @@ func TestChaos(t *testing.T) {
 	t.Logf("requests %d, faults injected %d (%.1f%%): %s", faults.Requests, faults.Injected(),
 		100*float64(faults.Injected())/float64(max(faults.Requests, 1)), faults)
 	t.Logf("end state:\n%s", rep)
+	paths := origoSummary(t, e.store, e.sims)
+	t.Log(paths)
 
 	if got := rep.States[visitor.SignedIn]; got != stay {
 		t.Errorf("%d visits signed in, want the %d that stayed", got, stay)
@@ -62,6 +64,9 @@ func TestChaos(t *testing.T) {
 	}
 	if rep.ActiveVisits == 0 {
 		t.Error("no visit holds an active credential: the live-credential oracle was not exercised")
+	}
+	if paths.atOnce == 0 || paths.afterWaiting == 0 || paths.withdrawn == 0 {
+		t.Errorf("the Origo site did not take every path (%s)", paths)
 	}
 	if faults.Injected() < faults.Requests/10 {
 		t.Errorf("only %d faults in %d requests", faults.Injected(), faults.Requests)

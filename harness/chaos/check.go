@@ -32,7 +32,13 @@ type Report struct {
 	ACSAnonymous           int
 	BadgesAssigned         int
 	NumbersAssigned        int
-	AuditRecords           int
+	// What the credential issuers (Origo) hold, summed over their sites:
+	// users, open invitations, credentials issued to a phone and not
+	// revoked.
+	IssuerUsers       int
+	IssuerInvitations int
+	IssuerCredentials int
+	AuditRecords      int
 	// TimeReorders counts audit records of a visit stamped earlier than
 	// the record before them (by Seq).
 	TimeReorders int
@@ -43,8 +49,8 @@ type Report struct {
 
 	// Violations.
 	LiveNotSignedIn      int // a live ACS credential of a visit not signed in or not holding it
-	ActiveMissing        int // the Engine says Active, the ACS has no live credential
-	DuplicateCardholders int
+	ActiveMissing        int // the Engine says Active, the ACS (or the issuer) has nothing live
+	DuplicateCardholders int // at an ACS, or users of one visit at an issuer
 	DuplicateCredentials int
 	StaleCardholders     int // a cardholder of a removed visit, or of no visit
 	BadgesAssignedTwice  int
@@ -52,6 +58,8 @@ type Report struct {
 	Unsettled            int // credentials Pending or Revoking
 	PendingOutbox        int
 	AuditViolations      int
+	IssuerLeftovers      int // an issuer's user of no visit of its location, or (settled) of an ended visit
+	CardsWithoutIssuer   int // a card live at an issuer's door that the issuer did not issue to that visit
 
 	Messages []string
 }
@@ -69,7 +77,8 @@ func (r *Report) violate(n *int, format string, args ...any) {
 // Violations returns the number of violated invariants.
 func (r *Report) Violations() int {
 	return r.LiveNotSignedIn + r.ActiveMissing + r.DuplicateCardholders + r.DuplicateCredentials +
-		r.StaleCardholders + r.BadgesAssignedTwice + r.BadgeViolations + r.Unsettled + r.PendingOutbox + r.AuditViolations
+		r.StaleCardholders + r.BadgesAssignedTwice + r.BadgeViolations + r.Unsettled + r.PendingOutbox + r.AuditViolations +
+		r.IssuerLeftovers + r.CardsWithoutIssuer
 }
 
 // String summarises the report on a few lines.
@@ -78,9 +87,10 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "visits=%d states=%v credentials=%d active=%d\n", r.Visits, r.States, r.Credentials, r.ActiveVisits)
 	fmt.Fprintf(&b, "ACS: cardholders=%d (visits explain %d–%d) credentials=%d live=%d unassigned=%d anonymous=%d; badges assigned=%d numbers assigned=%d; audit records=%d (%d stamped earlier than their predecessor, %d escalations of stuck work)\n",
 		r.ACSCardholders, r.ExpectedCardholdersMin, r.ExpectedCardholdersMax, r.ACSCredentials, r.ACSLive, r.ACSUnassigned, r.ACSAnonymous, r.BadgesAssigned, r.NumbersAssigned, r.AuditRecords, r.TimeReorders, r.Escalations)
-	fmt.Fprintf(&b, "violations: live-not-signed-in=%d active-missing=%d duplicate-cardholders=%d duplicate-credentials=%d stale-cardholders=%d badges-assigned-twice=%d badge=%d unsettled=%d outbox=%d audit=%d",
+	fmt.Fprintf(&b, "issuers: users=%d open invitations=%d issued credentials=%d\n", r.IssuerUsers, r.IssuerInvitations, r.IssuerCredentials)
+	fmt.Fprintf(&b, "violations: live-not-signed-in=%d active-missing=%d duplicate-cardholders=%d duplicate-credentials=%d stale-cardholders=%d badges-assigned-twice=%d badge=%d unsettled=%d outbox=%d audit=%d issuer-leftovers=%d cards-without-issuer=%d",
 		r.LiveNotSignedIn, r.ActiveMissing, r.DuplicateCardholders, r.DuplicateCredentials, r.StaleCardholders,
-		r.BadgesAssignedTwice, r.BadgeViolations, r.Unsettled, r.PendingOutbox, r.AuditViolations)
+		r.BadgesAssignedTwice, r.BadgeViolations, r.Unsettled, r.PendingOutbox, r.AuditViolations, r.IssuerLeftovers, r.CardsWithoutIssuer)
 	for _, m := range r.Messages {
 		b.WriteString("\n  ")
 		b.WriteString(m)
@@ -174,6 +184,63 @@ func (c *checker) site(site *Site, snap Snapshot) {
 			c.r.violate(&c.r.ActiveMissing, "%s: visit %s (%s) has credential %s active, the ACS has nothing live", site.Kind, id, v.State, cur.Card)
 		}
 	}
+	if snap.Issuer != nil {
+		c.issuer(site, snap)
+	}
+}
+
+// issuer checks what a credential issuer (Origo) holds against the visits
+// of its location and against its door ACS:
+//   - at most one issuer user per visit (DuplicateCardholders);
+//   - no user of a visit that is not of this location and, once settled,
+//     none of an ended visit, nor anything it holds: a user goes with its
+//     invitations and credentials (IssuerLeftovers);
+//   - every card live at the door is backed by a credential that the
+//     issuer lists as issued to a phone and not revoked, to a user with
+//     the card holder's external ID, for the same card (CardsWithoutIssuer);
+//   - every visit holding an active credential holds it at the issuer too:
+//     issued, for the card its reference names (ActiveMissing).
+func (c *checker) issuer(site *Site, snap Snapshot) {
+	is := snap.Issuer
+	issued := map[string]int{} // holder|card
+	perHolder := map[string]int{}
+	for _, cr := range is.Credentials {
+		issued[cr.Holder+"|"+cr.Card]++
+		perHolder[cr.Holder]++
+	}
+	c.r.IssuerCredentials += len(is.Credentials)
+	for _, n := range is.Invitations {
+		c.r.IssuerInvitations += n
+	}
+	for ext, n := range is.Users {
+		c.r.IssuerUsers += n
+		if n > 1 {
+			c.r.violate(&c.r.DuplicateCardholders, "%s: %d users with external ID %s", site.Kind, n, ext)
+		}
+		v := c.byID[ext]
+		switch {
+		case v == nil || v.Location != site.Location:
+			c.r.violate(&c.r.IssuerLeftovers, "%s: %d users with external ID %q, which matches no visit of %s", site.Kind, n, ext, site.Location)
+		case v.State.Ended() && c.o.Settled:
+			c.r.violate(&c.r.IssuerLeftovers, "%s: visit %s is %s and still has %d users, %d open invitations and %d issued credentials",
+				site.Kind, ext, v.State, n, is.Invitations[ext], perHolder[ext])
+		}
+	}
+	for _, cr := range snap.Credentials {
+		if cr.Live && issued[cr.Holder+"|"+cr.Card] == 0 {
+			c.r.violate(&c.r.CardsWithoutIssuer, "%s: card %s (door credential %s) opens at the door for %q, but the issuer issued no such card to that visit", site.Kind, cr.Card, cr.ID, cr.Holder)
+		}
+	}
+	for _, id := range c.idsAt[site.Location] {
+		v := c.byID[id]
+		cur := v.Current()
+		if cur == nil || cur.Status != visitor.CredActive || v.State.Ended() {
+			continue
+		}
+		if card := site.heldCard(*cur); issued[id+"|"+card] == 0 {
+			c.r.violate(&c.r.ActiveMissing, "%s: visit %s (%s) has credential %s active, the issuer has issued it no card %s", site.Kind, id, v.State, cur.Card, card)
+		}
+	}
 }
 
 // census checks the number of cardholders against what the visits
@@ -256,7 +323,7 @@ func (c *checker) liveCredential(site *Site, cr ACSCredential) {
 		c.r.violate(&c.r.LiveNotSignedIn, "%s: live credential %s (%s) of visit %s, which is %s", site.Kind, cr.ID, cr.Card, v.ID, v.State)
 	default:
 		cur := v.Current()
-		if cur == nil || cur.Status != visitor.CredActive || site.CardKey(cur.Card) != cr.Card {
+		if cur == nil || cur.Status != visitor.CredActive || site.heldCard(*cur) != cr.Card {
 			what := "no credential"
 			if cur != nil {
 				what = fmt.Sprintf("credential %s %s", cur.Card, cur.Status)

@@ -71,23 +71,41 @@ type SiteInfo struct {
 	Location string   `json:"location"`
 	URL      string   `json:"url"`
 	Levels   []string `json:"levels"`
+	// DoorKind and DoorURL describe the door ACS behind a credential
+	// issuer's site (Site.Door); empty at a door provider's site.
+	DoorKind string `json:"door_kind,omitempty"`
+	DoorURL  string `json:"door_url,omitempty"`
+}
+
+// Info returns the site's description.
+func (site *Site) Info() SiteInfo {
+	i := SiteInfo{Kind: site.Kind, Location: site.Location, URL: site.URL, Levels: site.Levels}
+	if site.Door != nil {
+		i.DoorKind, i.DoorURL = site.Door.Kind, site.Door.URL
+	}
+	return i
 }
 
 // Info returns the sites' descriptions.
 func (s *Sims) Info() []SiteInfo {
 	var out []SiteInfo
 	for _, site := range s.Sites {
-		out = append(out, SiteInfo{Kind: site.Kind, Location: site.Location, URL: site.URL, Levels: site.Levels})
+		out = append(out, site.Info())
 	}
 	return out
 }
 
-// RemoteSites returns Sites for the descriptions, for Locations and
-// CardKey; they have no Injector, server or oracle.
+// RemoteSites returns Sites for the descriptions, for Locations, CardKey
+// and NewSiteProvider (through Info); they have no Injector, server or
+// oracle.
 func RemoteSites(info []SiteInfo) []*Site {
 	var out []*Site
 	for _, i := range info {
-		out = append(out, &Site{Kind: i.Kind, Location: i.Location, URL: i.URL, Levels: i.Levels})
+		site := &Site{Kind: i.Kind, Location: i.Location, URL: i.URL, Levels: i.Levels}
+		if i.DoorKind != "" {
+			site.Door = &Site{Kind: i.DoorKind, Location: i.Location, URL: i.DoorURL, Levels: i.Levels}
+		}
+		out = append(out, site)
 	}
 	return out
 }

@@ -43,8 +43,9 @@ type crashConfig struct {
 // random points, 100 times (10 with -short), and checks after every
 // restart that the invariants of TestChaos hold. The lifecycle runs in a
 // child process (this test binary, re-executed) over an SQLite store,
-// against the three simulators, which live in this process and so survive
-// the kills. Each child first recovers (drains the outbox left by the one
+// against the simulators of every site (Origo's and the door's behind it
+// included), which live in this process and so survive the kills; Origo's
+// simulated phones accept on the child's clock, which the requests carry. Each child first recovers (drains the outbox left by the one
 // before, whose leases have expired) and reports ready; this process then
 // checks the store against the simulators' oracles and lets the child go
 // on with new lifecycles until it is killed: at the n-th ACS request,
@@ -66,8 +67,8 @@ func TestCrash(t *testing.T) {
 	sims := chaos.StartSims(chaos.SimConfig{Clock: clock.Now, Secrets: sec, Seed: seed, Wrap: clock.Sync})
 	defer sims.Close()
 	trip := &chaos.Tripwire{}
-	for _, s := range sims.Sites {
-		s.Faults.SetTripwire(trip)
+	for _, in := range sims.Injectors() {
+		in.SetTripwire(trip)
 	}
 	sims.SetFaultRate(0.05)
 	sites := sims.Info()
@@ -140,12 +141,16 @@ func TestCrash(t *testing.T) {
 		t.Errorf("%d credentials live at the ACSs, %d visits hold an active one", rep.ACSLive, rep.ActiveVisits)
 	}
 	faults := chaos.Stats{}
-	for _, s := range sims.Sites {
-		faults = faults.Add(s.Faults.Stats())
+	for _, in := range sims.Injectors() {
+		faults = faults.Add(in.Stats())
 	}
 	t.Logf("%d runs: %d killed at an ACS request before it acted, %d after it acted and before it answered, %d at a random moment, %d finished; %d operations; %d requests, %d faults (%s)",
 		st.before+st.after+st.timed+st.clean, st.before, st.after, st.timed, st.clean, st.ops, faults.Requests, faults.Injected(), faults)
 	t.Logf("end state:\n%s", rep)
+	if s, err := sqlite.Open(ctx, path); err == nil {
+		t.Log(origoSummary(t, s, sims))
+		s.Close()
+	}
 }
 
 type killPlan struct {
@@ -306,8 +311,8 @@ func crashChild(cfg crashConfig) error {
 	tr := chaos.ClockTransport{Next: http.DefaultTransport.(*http.Transport).Clone(), Clock: clock}
 	sites := chaos.RemoteSites(cfg.Sites)
 	var providers []acs.Provider
-	for _, s := range sites {
-		p, err := chaos.NewProvider(s.Kind, s.URL, chaos.ProviderConfig{Clock: clock.Now, Secrets: cfg.Secrets, Transport: tr})
+	for _, s := range cfg.Sites {
+		p, err := chaos.NewSiteProvider(s, chaos.ProviderConfig{Clock: clock.Now, Secrets: cfg.Secrets, Transport: tr})
 		if err != nil {
 			return err
 		}
@@ -356,11 +361,16 @@ func crashChild(cfg crashConfig) error {
 	}
 	d := &chaos.Driver{Engine: engine, Clock: clock, Locations: locs, Prefix: fmt.Sprintf("r%03d-", cfg.Run),
 		Seed: cfg.Seed + uint64(cfg.Run), Pump: true, OnOp: func() { say("op") }}
-	for i := 0; i < cfg.Lifecycles; i++ {
+	for k := 0; k < cfg.Lifecycles; k++ {
 		plan := chaos.PickPlan(rng)
 		if rng.IntN(4) == 0 {
 			plan = chaos.Stay
 		}
+		// Lifecycle i runs at site i mod the number of sites: starting at
+		// the run's number spreads the first lifecycles of the runs (the
+		// ones a kill leaves time for) over every site, the last ones
+		// (NetBox, Origo) included.
+		i := cfg.Run + k
 		if err := d.Lifecycle(ctx, i, plan); err != nil && !isLenelLostDelete(err) {
 			return err
 		}

@@ -377,6 +377,15 @@ type DrainStats struct {
 // Drain runs the outbox until nothing is pending, advancing the clock to
 // the next attempt whenever nothing is due. It gives up after maxRounds
 // calls of RunOutboxOnce.
+//
+// At the Origo site a provision waits for the visitor's phone, and the
+// outbox would retry it until the credential's window ends (a week here).
+// It does not come to that: while the provision is retried the Issuer
+// reads the user at Origo at least once a minute (origoOptions), the
+// simulated phone accepts once the clock has passed its delay
+// (PhoneDelays: two minutes at most) when the next request arrives, so a
+// drain that advances the clock sees every phone accept and every waiting
+// provision reach the door, deterministically, without a timer.
 func Drain(ctx context.Context, e *visitor.Engine, clock *visitor.ManualClock, maxRounds int) (DrainStats, error) {
 	return runOutbox(ctx, e, clock, maxRounds, time.Time{}, 0)
 }

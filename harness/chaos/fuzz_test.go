@@ -366,7 +366,8 @@ func (a *acsFuzz) init(t *testing.T) {
 	a.once.Do(func() {
 		a.clock = visitor.NewManualClock(t0)
 		sec := chaos.DistinctSecrets()
-		a.sims = chaos.StartSims(chaos.SimConfig{Clock: a.clock.Now, Secrets: sec})
+		// Origo's phones accept at once: one sign-in provisions.
+		a.sims = chaos.StartSims(chaos.SimConfig{Clock: a.clock.Now, Secrets: sec, AcceptAfter: func(string) time.Duration { return 0 }})
 		var err error
 		a.providers, _, err = a.sims.Connect(chaos.ProviderConfig{Clock: a.clock.Now, Secrets: sec, AttemptTimeout: 5 * time.Second})
 		if err != nil {
@@ -388,8 +389,9 @@ func (a *acsFuzz) init(t *testing.T) {
 // separators, non-ASCII), a visitor the Engine accepts reaches each ACS as
 // exactly one cardholder with exactly the given names, and no other
 // cardholder changes: nothing is injected into Genetec's q=, Lenel's
-// filters, Brivo's filters and paths, Alta's searches, Verkada's queries
-// or NetBox's XML commands.
+// filters, Brivo's filters and paths, Alta's searches, Verkada's queries,
+// NetBox's XML commands or Origo's SCIM bodies (at the Origo site, one
+// Origo user with the names and one cardholder at the door behind it).
 func FuzzVisitorNamesToACS(f *testing.F) {
 	f.Add("Ada", "Lovelace", "ada@example.com")
 	f.Add(`A\,B=C`, `(x)@y-z*{}$<>`, "e@x")
@@ -523,10 +525,40 @@ func FuzzVisitorNamesToACS(f *testing.F) {
 			if !same(p.FirstName, first) || !same(p.LastName, last) {
 				t.Fatalf("netbox stored %q %q for %q %q", p.FirstName, p.LastName, first, last)
 			}
+		case chaos.Origo:
+			checkOrigoNames(t, a.sims, id, first, last, same)
 		default:
 			t.Fatalf("no name check for %s", site.Kind)
 		}
 	})
+}
+
+// checkOrigoNames checks that the Origo site holds one Origo user of
+// visit id, with the given names, and one cardholder at its door.
+func checkOrigoNames(t *testing.T, sims *chaos.Sims, id, first, last string, same func(got, given string) bool) {
+	t.Helper()
+	n := 0
+	for _, u := range sims.Origo.Users() {
+		if u.ExternalID != id {
+			continue
+		}
+		n++
+		if !same(u.GivenName, first) || !same(u.FamilyName, last) {
+			t.Fatalf("origo stored %q %q for %q %q", u.GivenName, u.FamilyName, first, last)
+		}
+	}
+	if n != 1 {
+		t.Fatalf("origo holds %d users for %s", n, id)
+	}
+	found := 0
+	for _, h := range sims.OrigoDoor.Cardholders() {
+		if strings.HasSuffix(h.Name, "["+id+"]") {
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("the door behind origo holds %d cardholders for %s", found, id)
+	}
 }
 
 // answersFuzz serves FuzzACSAnswers: the simulators, each behind a front

@@ -2,22 +2,25 @@ package chaos_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/harness/chaos"
+	"github.com/acsbridge/acsbridge/origo"
 	"github.com/acsbridge/acsbridge/visitor"
 )
 
 // t0 is when every simulated run starts.
 var t0 = time.Date(2026, 3, 10, 8, 0, 0, 0, time.UTC)
 
-// env is the simulators (one per provider kind), the adapters pointed at
-// them and an Engine with one location per simulator, all on one manual
-// clock.
+// env is the simulators (one site per kind: a provider's, or an issuer's
+// in front of a door of its own), the providers pointed at them and an
+// Engine with one location per site, all on one manual clock.
 type env struct {
 	sims      *chaos.Sims
 	providers []acs.Provider
@@ -87,8 +90,8 @@ func newEnv(t testing.TB, cfg envConfig) *env {
 // faultStats sums the injectors' counts.
 func (e *env) faultStats() chaos.Stats {
 	var st chaos.Stats
-	for _, s := range e.sims.Sites {
-		st = st.Add(s.Faults.Stats())
+	for _, in := range e.sims.Injectors() {
+		st = st.Add(in.Stats())
 	}
 	return st
 }
@@ -131,4 +134,61 @@ func parallel(n, workers int, fn func(i int) error) []error {
 	close(next)
 	wg.Wait()
 	return errs
+}
+
+// origoPaths counts how the credentials of the Origo site's visits went,
+// from the store and the audit trail: confirmed at the first attempt (the
+// phone accepted in the invitation's answer), confirmed after waiting for
+// the phone, or never confirmed after waiting (the visit ended first and
+// the invitation was withdrawn); and the callbacks Origo's receivers
+// accepted.
+type origoPaths struct {
+	atOnce, afterWaiting, withdrawn, callbacks int
+}
+
+func (p origoPaths) String() string {
+	return fmt.Sprintf("Origo site: %d credentials confirmed at once, %d after waiting for the phone, %d withdrawn before the phone accepted; %d callbacks accepted",
+		p.atOnce, p.afterWaiting, p.withdrawn, p.callbacks)
+}
+
+func origoSummary(t *testing.T, store visitor.Store, sims *chaos.Sims) origoPaths {
+	t.Helper()
+	ctx := context.Background()
+	site := sims.Site(chaos.Origo)
+	visits, err := store.Visits(ctx, visitor.VisitFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p origoPaths
+	for _, v := range visits {
+		if v.Location != site.Location {
+			continue
+		}
+		recs, err := store.Audit(ctx, visitor.AuditQuery{VisitID: v.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waited := map[string]bool{} // by card
+		for _, r := range recs {
+			if r.Action == visitor.ActACSProvision && strings.Contains(r.Error, origo.ErrNotAccepted.Error()) {
+				waited[r.Card] = true
+			}
+		}
+		for _, c := range v.Credentials {
+			switch w := waited[c.Card.String()]; {
+			case !c.ActiveAt.IsZero() && w:
+				p.afterWaiting++
+			case !c.ActiveAt.IsZero():
+				p.atOnce++
+			case w:
+				p.withdrawn++
+			}
+		}
+	}
+	for _, d := range sims.Origo.Deliveries() {
+		if d.Status == 200 {
+			p.callbacks++
+		}
+	}
+	return p
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/acsbridge/acsbridge/netbox"
 	"github.com/acsbridge/acsbridge/netbox/netboxsim"
 	"github.com/acsbridge/acsbridge/verkada/verkadasim"
+	"github.com/acsbridge/acsbridge/visitor"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
@@ -55,6 +56,25 @@ type kit struct {
 	snapshot func(site *Site, at time.Time, visitIDs []string) Snapshot
 	// cardKey is how the oracle names a card (see Site.CardKey).
 	cardKey func(c acs.Card) string
+
+	// The kit of a credential issuer's site (Origo) also has these; a door
+	// provider's kit leaves them nil.
+
+	// doorKind is the kind of the door ACS simulated behind the issuer.
+	doorKind string
+	// startDoor creates that door ACS's own simulator on cfg.Clock,
+	// accepting creds (the door's settings are in the issuer site's
+	// Config), keeps it in s, and returns its handler, the access levels
+	// visitors get (the lobby first) and how its requests fail (as
+	// inject does). start then returns nil levels.
+	startDoor func(s *Sims, cfg SimConfig, creds providers.Config) (http.Handler, []string, func(s *Sims, k Kind, variant int, r *http.Request) bool)
+	// heldCard is the card key, at the door, of the card a visit's
+	// credential holds (the card the issuer issued, read from the
+	// credential's reference); nil: cardKey of the credential's card.
+	heldCard func(c visitor.Credential) string
+	// options are adapter options of the issuer's own type for the
+	// settings c (through providers.Options.Extra).
+	options func(c providers.Config) []any
 }
 
 // kits holds the kit of every provider kind.
@@ -65,6 +85,7 @@ var kits = map[string]*kit{
 	Alta:    altaKit,
 	Verkada: verkadaKit,
 	Netbox:  netboxKit,
+	Origo:   origoKit,
 }
 
 // facilityNumber is the card key of the ACSs that store a card as facility
@@ -99,76 +120,97 @@ func basic(user, password string) string {
 }
 
 var genetecKit = &kit{
-	location: "gen-hq",
-	credentials: func(tag func(string) string) providers.Config {
-		return providers.Config{providers.Username: "vms-operator", providers.Password: tag("GenPw#Zq8"), providers.AppID: tag("GenApp")}
-	},
-	sensitive: []providers.Setting{providers.AppID},
-	basic: func(c providers.Config) []string {
-		return []string{basic(c[providers.Username]+";"+c[providers.AppID], c[providers.Password])}
-	},
+	location:    "gen-hq",
+	credentials: genetecCredentials,
+	sensitive:   []providers.Setting{providers.AppID},
+	basic:       genetecBasic,
 	start: func(s *Sims, cfg SimConfig, c providers.Config) (http.Handler, []string) {
-		s.Genetec = genetecsim.New(
-			genetecsim.WithClock(cfg.Clock),
-			genetecsim.WithUser(c[providers.Username], c[providers.Password]),
-			genetecsim.WithApplicationID(c[providers.AppID]),
-			genetecsim.WithColdStart(2*time.Millisecond),
-		)
-		return s.Genetec, []string{genetecsim.SeedLobbyGroup, genetecsim.SeedFloor3Group}
+		s.Genetec = newGenetecSim(cfg, c)
+		return s.Genetec, genetecLevels
 	},
-	inject: func(s *Sims, k Kind, v int, r *http.Request) bool {
-		rel := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, genetecsim.DefaultBasePath), "/")
-		f := genetecsim.Fault{Method: r.Method, Path: rel, Times: 1}
-		switch k {
-		case ServerError:
-			f.Status = []int{500, 502, 503}[v%3]
-			if f.Status == 503 {
-				f.RetryAfter = "1"
-			}
-		case Throttled:
-			f.Status, f.RetryAfter = http.StatusTooManyRequests, "2"
-		case VendorError:
-			f.Fail = &genetecsim.Failure{SdkErrorCode: "ServerBusy", Message: "The Directory is busy; try again."}
-		case DropBefore:
-			f.Drop = true
-		case DropAfter:
-			f.DropAfterCommit = true
-		case SessionExpired:
-			s.Genetec.ExpireSessions()
-			return true
-		default:
-			return false
-		}
-		s.Genetec.Inject(f)
-		return true
-	},
+	inject: func(s *Sims, k Kind, v int, r *http.Request) bool { return genetecInject(s.Genetec, k, v, r) },
 	snapshot: func(site *Site, at time.Time, _ []string) Snapshot {
-		snap := Snapshot{Holders: map[string]int{}}
-		g := site.sims.Genetec
-		assigned := 0
-		for _, h := range g.Cardholders() {
-			ext := genetecExternalID(h.Name)
-			if ext == "" {
-				snap.Anonymous++
-			} else {
-				snap.Holders[ext]++
-			}
-			for _, id := range h.Credentials {
-				ci, ok := g.Credential(id)
-				if !ok {
-					continue
-				}
-				assigned++
-				snap.Credentials = append(snap.Credentials, ACSCredential{ID: id, Holder: ext,
-					Card: genetecCardKey(ci.BitLength, ci.Raw), Live: site.opensAny(g.Opens, id, at)})
-			}
-		}
-		snap.Unassigned = g.Census().Credentials - assigned
-		return snap
+		return genetecSnapshot(site, site.sims.Genetec, at)
 	},
-	// Genetec stores the raw frame: the decoded card.
-	cardKey: func(c acs.Card) string { return c.String() },
+	cardKey: genetecCard,
 }
+
+// The Genetec kit's parts, shared with the Genetec simulator behind the
+// Origo site.
+
+func genetecCredentials(tag func(string) string) providers.Config {
+	return providers.Config{providers.Username: "vms-operator", providers.Password: tag("GenPw#Zq8"), providers.AppID: tag("GenApp")}
+}
+
+func genetecBasic(c providers.Config) []string {
+	return []string{basic(c[providers.Username]+";"+c[providers.AppID], c[providers.Password])}
+}
+
+var genetecLevels = []string{genetecsim.SeedLobbyGroup, genetecsim.SeedFloor3Group}
+
+func newGenetecSim(cfg SimConfig, c providers.Config) *genetecsim.Server {
+	return genetecsim.New(
+		genetecsim.WithClock(cfg.Clock),
+		genetecsim.WithUser(c[providers.Username], c[providers.Password]),
+		genetecsim.WithApplicationID(c[providers.AppID]),
+		genetecsim.WithColdStart(2*time.Millisecond),
+	)
+}
+
+func genetecInject(g *genetecsim.Server, k Kind, v int, r *http.Request) bool {
+	rel := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, genetecsim.DefaultBasePath), "/")
+	f := genetecsim.Fault{Method: r.Method, Path: rel, Times: 1}
+	switch k {
+	case ServerError:
+		f.Status = []int{500, 502, 503}[v%3]
+		if f.Status == 503 {
+			f.RetryAfter = "1"
+		}
+	case Throttled:
+		f.Status, f.RetryAfter = http.StatusTooManyRequests, "2"
+	case VendorError:
+		f.Fail = &genetecsim.Failure{SdkErrorCode: "ServerBusy", Message: "The Directory is busy; try again."}
+	case DropBefore:
+		f.Drop = true
+	case DropAfter:
+		f.DropAfterCommit = true
+	case SessionExpired:
+		g.ExpireSessions()
+		return true
+	default:
+		return false
+	}
+	g.Inject(f)
+	return true
+}
+
+func genetecSnapshot(site *Site, g *genetecsim.Server, at time.Time) Snapshot {
+	snap := Snapshot{Holders: map[string]int{}}
+	assigned := 0
+	for _, h := range g.Cardholders() {
+		ext := genetecExternalID(h.Name)
+		if ext == "" {
+			snap.Anonymous++
+		} else {
+			snap.Holders[ext]++
+		}
+		for _, id := range h.Credentials {
+			ci, ok := g.Credential(id)
+			if !ok {
+				continue
+			}
+			assigned++
+			snap.Credentials = append(snap.Credentials, ACSCredential{ID: id, Holder: ext,
+				Card: genetecCardKey(ci.BitLength, ci.Raw), Live: site.opensAny(g.Opens, id, at)})
+		}
+	}
+	snap.Unassigned = g.Census().Credentials - assigned
+	return snap
+}
+
+// genetecCard is Genetec's card key: Genetec stores the raw frame, the
+// oracle the decoded card.
+func genetecCard(c acs.Card) string { return c.String() }
 
 var lenelKit = &kit{
 	location: "len-campus",

@@ -25,7 +25,7 @@ func TestOutage(t *testing.T) {
 		n = 150
 	}
 	ctx := context.Background()
-	e := newEnv(t, envConfig{seed: 99, badges: n/len(chaos.Kinds) + 5, minBackoff: 2 * time.Second, maxBackoff: 5 * time.Minute})
+	e := newEnv(t, envConfig{seed: 99, badges: n/len(chaos.SiteKinds) + 5, minBackoff: 2 * time.Second, maxBackoff: 5 * time.Minute})
 	id := func(i int) string { return fmt.Sprintf("out%05d", i) }
 	loc := func(i int) string { return e.sims.Sites[i%len(e.sims.Sites)].Location }
 	errs := parallel(n, 8, func(i int) error {
@@ -103,6 +103,7 @@ func TestOutage(t *testing.T) {
 	}
 	t.Logf("%d visitors signed out during the outage in %s wall; %d requests refused while down (%d outbox rounds, %s wall, over %s simulated)",
 		n, signOutWall.Round(time.Millisecond), refused, during.Rounds, duringWall.Round(time.Millisecond), during.Advance.Round(time.Second))
+	t.Log(origoSummary(t, e.store, e.sims))
 	t.Logf("recovery: %d revocations drained in %s wall, %d requests, %d outbox rounds; last confirmed %s (simulated) after the ACSs came back",
 		st.Items, drainWall.Round(time.Millisecond), drainReqs, st.Rounds, e.clock.Now().Sub(recovered).Round(time.Second))
 }

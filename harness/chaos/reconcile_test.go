@@ -17,13 +17,20 @@ import (
 // visit's credential deleted at the ACS, and a visit's window widened at
 // the ACS; one Reconcile per location finds all three, the outbox repairs
 // them through the real adapter, each finding is audited, and a second
-// Reconcile finds nothing left.
+// Reconcile finds nothing left. A site whose provider cannot list what
+// the ACS holds (acs.Inventory) is skipped, saying why.
 func TestReconcilePerAdapter(t *testing.T) {
-	for i, kind := range chaos.Kinds {
+	for i, kind := range chaos.SiteKinds {
 		t.Run(kind, func(t *testing.T) {
 			ctx := context.Background()
 			e := newEnv(t, envConfig{seed: 20261207, badges: 10})
 			site := e.sims.Sites[i]
+			if _, ok := e.providers[i].(acs.Inventory); !ok {
+				// Origo: the Issuer does not implement it, so the Engine
+				// cannot reconcile an Origo location (package origo,
+				// "What is left out").
+				t.Skipf("%s implements no acs.Inventory: the Engine cannot reconcile its location", kind)
+			}
 			var creds []visitor.Credential
 			for n := range 3 {
 				id := fmt.Sprintf("rc-%s-%d", kind, n)

@@ -70,19 +70,22 @@ func (h *haystack) call(where string, fn func() error) {
 }
 
 // TestNoSecretsLeak configures distinctive passwords, keys and tokens for
-// every adapter and runs every operation, failed ones included
-// (injected faults, wrong credentials, invalid input, cancelled contexts,
-// an unreachable server), with debug logging of the adapters and the
-// Engine captured. No secret, nor its Basic or percent-encoded form, may
-// appear in a log line, an error, a panic, a request URL seen by the
-// simulators, the audit trail or the outbox.
+// every adapter (at the Origo site: Origo's client secret, the secret
+// that authenticates its callbacks, and the door's credentials) and runs
+// every operation, failed ones included (injected faults, wrong
+// credentials, invalid input, cancelled contexts, an unreachable server),
+// with debug logging of the adapters and the Engine captured, while
+// Origo's simulated phones accept invitations and its callbacks arrive.
+// No secret, nor its Basic or percent-encoded form, may appear in a log
+// line, an error, a panic, a request URL seen by the simulators, the audit
+// trail or the outbox.
 func TestNoSecretsLeak(t *testing.T) {
 	ctx := context.Background()
 	logs := &testutil.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEnv(t, envConfig{seed: 5, logger: logger, badges: 20})
-	for _, s := range e.sims.Sites {
-		s.Faults.RecordURLs(true)
+	for _, in := range e.sims.Injectors() {
+		in.RecordURLs(true)
 	}
 	h := &haystack{}
 
@@ -107,7 +110,7 @@ func TestNoSecretsLeak(t *testing.T) {
 	wrong := chaos.DistinctSecrets()
 	wrongSecrets := chaos.SecretForms(wrong)
 	for _, s := range e.sims.Sites {
-		p, err := chaos.NewProvider(s.Kind, s.URL, chaos.ProviderConfig{Clock: e.clock.Now, Secrets: wrong, Logger: logger})
+		p, err := chaos.NewSiteProvider(s.Info(), chaos.ProviderConfig{Clock: e.clock.Now, Secrets: wrong, Logger: logger})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,7 +123,7 @@ func TestNoSecretsLeak(t *testing.T) {
 		providerCalls(cancelled, h, p, e.sims.Sites[i], e.clock.Now(), 1)
 	}
 	dead := deadURL(t)
-	for _, kind := range chaos.Kinds {
+	for _, kind := range chaos.SiteKinds {
 		sec := chaos.DistinctSecrets()
 		for k, v := range chaos.SecretForms(sec) {
 			wrongSecrets["unreachable "+k] = v
@@ -149,13 +152,16 @@ func TestNoSecretsLeak(t *testing.T) {
 	h.add("logs", logs.String())
 	urls := 0
 	for _, s := range e.sims.Sites {
-		for _, u := range s.Faults.URLs() {
-			h.add(s.Kind+" request URL", u)
-			urls++
+		for _, in := range s.Injectors() {
+			for _, u := range in.URLs() {
+				h.add(s.Kind+" request URL", u)
+				urls++
+			}
 		}
 	}
 
 	secrets := e.sims.Secrets()
+	delivered := origoSecretsUsed(t, secrets, e.sims)
 	for k, v := range wrongSecrets {
 		secrets["wrong "+k] = v
 	}
@@ -183,11 +189,33 @@ func TestNoSecretsLeak(t *testing.T) {
 		t.Errorf("panic: %s", p)
 	}
 	faults := e.faultStats()
-	t.Logf("%d calls (%d failed), %d log bytes, %d request URLs, %d audit records searched for %d secrets (%d of them tokens issued during the run); %d faults injected; %d leaks",
-		h.calls, h.fails, len(logs.String()), urls, len(recs), len(secrets), countPrefix(secrets, "issued token"), faults.Injected(), leaks)
+	t.Logf("%d calls (%d failed), %d log bytes, %d request URLs, %d audit records searched for %d secrets (%d of them tokens issued during the run); %d faults injected; %d Origo callbacks accepted; %d leaks",
+		h.calls, h.fails, len(logs.String()), urls, len(recs), len(secrets), countPrefix(secrets, "issued token"), faults.Injected(), delivered, leaks)
 	if h.fails == 0 || len(logs.String()) == 0 || urls == 0 || countPrefix(secrets, "issued token") == 0 {
 		t.Error("the search covered nothing: no failure, no log line, no URL or no token")
 	}
+}
+
+// origoSecretsUsed checks that the search covers Origo's client secret
+// and callback secret and that callbacks carried the latter, and returns
+// how many Origo's receivers accepted.
+func origoSecretsUsed(t *testing.T, secrets map[string]string, sims *chaos.Sims) int {
+	t.Helper()
+	for _, name := range []string{"origo Origo client secret", "origo callback secret"} {
+		if secrets[name] == "" {
+			t.Errorf("the search misses the %s", name)
+		}
+	}
+	delivered := 0
+	for _, d := range sims.Origo.Deliveries() {
+		if d.Status == 200 {
+			delivered++
+		}
+	}
+	if delivered == 0 {
+		t.Error("no Origo callback was accepted: the callback secret was never used")
+	}
+	return delivered
 }
 
 func countPrefix(m map[string]string, prefix string) int {

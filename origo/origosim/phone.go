@@ -161,6 +161,34 @@ func (s *Server) acceptLocked(u *user, inv *invitation, number uint64) []Event {
 	}
 }
 
+// acceptDueLocked has the phone accept, in the order they were created,
+// the invitations whose WithAcceptAfter time has come and that are still
+// pending, queueing their callbacks for delivery after the current
+// answer. s.mu is held.
+func (s *Server) acceptDueLocked() {
+	if len(s.phone) == 0 {
+		return
+	}
+	now := s.now()
+	var due []int64
+	for id, at := range s.phone {
+		if !now.Before(at) {
+			due = append(due, id)
+		}
+	}
+	slices.Sort(due)
+	for _, id := range due {
+		delete(s.phone, id)
+		inv := s.invitations[id]
+		if inv == nil || inv.status != InvitationPending || !now.Before(inv.expires) {
+			continue
+		}
+		if u := s.users[inv.user]; u != nil {
+			s.pending = append(s.pending, s.acceptLocked(u, inv, 0)...)
+		}
+	}
+}
+
 func (s *Server) event(typ string, at time.Time, data map[string]any) Event {
 	return Event{SpecVersion: "1.0", ID: "evt-" + strconv.FormatInt(s.nextID(), 10), Source: "/origo/" + s.org,
 		Type: typ, Time: stamp(at), DataContentType: "application/json", OrganizationID: s.org, Data: data}

@@ -379,8 +379,15 @@ func (s *Server) invite(u *user, body []byte) answer {
 		s.creds[cred.id] = cred
 		inv.cred = cred.id
 	}
-	if s.autoAccept {
+	switch {
+	case s.autoAccept:
 		s.pending = append(s.pending, s.acceptLocked(u, inv, 0)...)
+	case s.acceptAfter != nil:
+		if d := s.acceptAfter(u.externalID); d > 0 {
+			s.phone[inv.id] = now.Add(d)
+		} else {
+			s.pending = append(s.pending, s.acceptLocked(u, inv, 0)...)
+		}
 	}
 	out := map[string]any{
 		"schemas":        []string{SchemaInvitation, SchemaCredential},

@@ -57,7 +57,8 @@
 // a path (or path prefix), SetDown (every request dropped: an outage),
 // SetLatency, ExpireTokens and SetRateLimit. The oracle (User, Users,
 // Census) answers from the server's own state; Accept and AcceptWithCard
-// act as the visitor's phone, AddUser and RevokeCredential as an
+// act as the visitor's phone (WithAutoAccept and WithAcceptAfter make it
+// accept by itself), AddUser and RevokeCredential as an
 // administrator behind the adapter's back; Requests returns a log of
 // every request without secrets.
 //
@@ -232,6 +233,19 @@ func WithPartNumbers(pns ...string) Option {
 // card number, and the callbacks are delivered after the answer.
 func WithAutoAccept() Option { return func(s *Server) { s.autoAccept = true } }
 
+// WithAcceptAfter makes the phone accept each invitation by itself once
+// delay(externalID) has passed on the server's clock since the invitation
+// was created: at once when the delay is zero or less (as WithAutoAccept),
+// otherwise when the server next handles a request at or after that time,
+// before it handles the request, with the callbacks delivered after its
+// answer. An invitation cancelled or expired by then is not accepted.
+// delay is called with the server's lock held and must not call the
+// server. Nothing happens while no request arrives: a test's manual clock
+// decides when the phone accepts, and no timer runs.
+func WithAcceptAfter(delay func(externalID string) time.Duration) Option {
+	return func(s *Server) { s.acceptAfter = delay }
+}
+
 // WithCardNumbers sets how accepted credentials get their card numbers:
 // next is called with the user's externalId and returns the number
 // (default: FirstCardNumber, then one more each time).
@@ -255,6 +269,7 @@ type Server struct {
 	tokenLife                   time.Duration
 	partNumbers                 []string
 	autoAccept                  bool
+	acceptAfter                 func(externalID string) time.Duration
 	cardNumbers                 func(externalID string) uint64
 	uniqueExternal              bool
 	cbClient                    *http.Client
@@ -275,7 +290,8 @@ type Server struct {
 	creds       map[int64]*credential
 	callback    *callback
 	deliveries  []Delivery
-	pending     []Event // events of auto-accepted invitations, delivered after the answer
+	pending     []Event             // events of auto-accepted invitations, delivered after the answer
+	phone       map[int64]time.Time // invitation → when the phone accepts it (WithAcceptAfter)
 }
 
 // New returns a server with the default organisation, system account and
@@ -285,7 +301,7 @@ func New(opts ...Option) *Server {
 		org: DefaultOrganizationID, clientID: DefaultClientID, clientSecret: DefaultClientSecret,
 		now: time.Now, tokenLife: TokenLifetime, partNumbers: []string{DefaultPartNumber},
 		tokens: map[string]time.Time{}, users: map[int64]*user{}, invitations: map[int64]*invitation{},
-		creds: map[int64]*credential{}, nextCard: FirstCardNumber, seq: 1000,
+		creds: map[int64]*credential{}, phone: map[int64]time.Time{}, nextCard: FirstCardNumber, seq: 1000,
 		cbClient: &http.Client{Timeout: 5 * time.Second},
 	}
 	s.sleep = func(ctx context.Context, d time.Duration) {
@@ -411,6 +427,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	s.acceptDueLocked()
 	var ans answer
 	drop := down
 	switch {

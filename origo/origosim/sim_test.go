@@ -208,3 +208,67 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("after the window: %d", status)
 	}
 }
+
+// WithAcceptAfter: the phone accepts an invitation by itself once its
+// delay has passed on the server's clock, when the next request arrives
+// (before it is handled); a zero delay accepts in the invitation's
+// answer; a cancelled invitation is never accepted.
+func TestAcceptAfter(t *testing.T) {
+	delays := map[string]time.Duration{"now": 0, "later": time.Minute, "never": time.Minute}
+	s, c, clk := start(t, WithAcceptAfter(func(ext string) time.Duration { return delays[ext] }))
+	invite := func(ext string) (userID, invitationID string, status string) {
+		t.Helper()
+		st, u := c.do("POST", api+"/users", `{"schemas":["`+SchemaUser+`"],"externalId":"`+ext+`","name":{"familyName":"P"}}`)
+		if st != 201 {
+			t.Fatalf("create %s: %d %v", ext, st, u)
+		}
+		userID = jsonString(u["id"])
+		body := `{"schemas":["` + SchemaUserAction + `"],"` + SchemaUserAction + `":{"createInvitationCode":"Y","sendInvitationEmail":"N","assignCredential":"Y","partNumber":"` + DefaultPartNumber + `"}}`
+		st, m := c.do("POST", api+"/users/"+userID+"/invitation", body)
+		invs, _ := m[SchemaInvitation].([]any)
+		if st != 201 || len(invs) != 1 {
+			t.Fatalf("invite %s: %d %v", ext, st, m)
+		}
+		inv := invs[0].(map[string]any)
+		return userID, jsonString(inv["id"]), inv["status"].(string)
+	}
+	if _, _, st := invite("now"); st != InvitationAcknowledged {
+		t.Fatalf("a zero delay answered the invitation %s", st)
+	}
+	laterID, _, st := invite("later")
+	if st != InvitationPending {
+		t.Fatalf("a delayed invitation answered %s", st)
+	}
+	_, neverInv, _ := invite("never")
+	if st, _ := c.do("DELETE", api+"/invitation/"+neverInv, ""); st != 204 {
+		t.Fatalf("cancel: %d", st)
+	}
+	issued := func(ext string) bool {
+		u, _ := s.User(ext)
+		for _, cr := range u.Credentials {
+			if cr.Status == CredentialIssued && cr.CardNumber != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	clk.add(59 * time.Second)
+	if st, _ := c.do("GET", api+"/users/"+laterID, ""); st != 200 || issued("later") {
+		t.Fatalf("accepted before its delay (status %d)", st)
+	}
+	clk.add(time.Second)
+	if !issued("now") || issued("later") {
+		t.Fatal("the phone accepted with no request arriving")
+	}
+	code, m := c.do("GET", api+"/users/"+laterID, "")
+	containers, _ := m[SchemaContainer].([]any)
+	if code != 200 || len(containers) != 1 || !issued("later") {
+		t.Fatalf("not accepted once due: %d %v", code, m)
+	}
+	if issued("never") {
+		t.Fatal("a cancelled invitation was accepted")
+	}
+	if cen := s.Census(); cen.Invitations != 0 || cen.Credentials != 2 {
+		t.Fatalf("census %+v", cen)
+	}
+}
