@@ -93,6 +93,16 @@
 //     (visitor.WithStuck) or listing it in Engine.Stuck; an outage of
 //     Origo or of the door ACS is reported as usual.
 //
+// A visit has one mobile ID. Every user Provision goes on with was read
+// at Origo first (a user found by a search, including after a creation
+// whose answer was lost, is read before anything is decided), and a user
+// that holds an issued credential or an open invitation is never invited
+// again. Two replicas can still both read a user before either invited
+// it, and both invite: Provision converges on one mobile ID, the first
+// issued credential of the part number (else the oldest open invitation).
+// Any other live credential has its card revoked at the door ACS first
+// and is then deleted at Origo, and any other open invitation is deleted.
+//
 // A card the door ACS refuses for good (a Conflict: another cardholder
 // holds the number; an unknown level; a number that does not fit the
 // configured format) removes the Origo user before the refusal is
@@ -102,12 +112,16 @@
 //
 // The door first: the card stops opening before anything changes at
 // Origo, and a failure at Origo leaves the Origo credential, which names
-// the card, for the retry to find. Then the Origo credential is deleted,
-// and the user with it unless it holds another mobile ID or an open
-// invitation. A reference without an ID is revoked at the door by external
-// ID and card, and every Origo user of the external ID is removed (each
-// issued card revoked at the door first). A reference with another ID is a
-// physical badge's and goes to the door unchanged. RemoveCardholder
+// the card, for the retry to find. A revocation reaches everything the
+// visit holds, whatever reference the engine kept: after the door's
+// revocation of the reference's card (by the door's ID, or by external ID
+// and card for a reference without an ID), every Origo user of the
+// external ID is found and read, every card Origo issued any of them is
+// revoked at the door by external ID and card, and only then are their
+// credentials, open invitations and the users deleted at Origo. So two
+// users or two mobile IDs left by replicas that raced leave no card open.
+// A reference with another ID is a physical badge's and goes to the door
+// unchanged. RemoveCardholder
 // removes the door cardholder and every Origo user of the external ID.
 // Each step treats an absent target as done, and a 404 to a deletion is
 // confirmed by reading.
@@ -173,9 +187,13 @@
 //     digits, '-', '_') before they go into a path.
 //   - Whether Origo refuses a second user with a taken externalId is not
 //     known. The issuer searches before creating; a creation whose answer
-//     was lost is settled by searching again; should two users of one
-//     external ID exist (two replicas that raced), Provision keeps the one
-//     whose phone accepted (else the oldest) and removes the others.
+//     was lost is settled by searching again and reading what it finds;
+//     should two users of one external ID exist (two replicas that raced),
+//     Provision keeps the one whose phone accepted (else the oldest) and
+//     removes the others, their cards revoked at the door first.
+//   - Whether Origo refuses a second invitation of a user that holds one
+//     is not known either; the issuer never sends one, and converges on
+//     one mobile ID should two replicas have raced (What Provision does).
 //   - Whether deleting a user deletes its credentials and invitations is
 //     not known (§6), so they are deleted first. Whether deleting a
 //     credential stops the phone at once or after a sync is not known
@@ -196,12 +214,19 @@
 //     invitation waits, and the read that finds the card number (1), then
 //     the door ACS's provision. The protocol's minimum is the same 4: the
 //     search is what makes a retry after a lost answer idempotent, and the
-//     card number is known only from a read.
+//     card number is known only from a read. A creation whose answer was
+//     lost costs a second search and a read of the user it finds (5 before
+//     the polls).
+//   - Converging after two replicas raced: per extra mobile ID, the door's
+//     revocation of its card and the credential's deletion (1); per extra
+//     open invitation, its deletion (1).
 //   - Provision again with nothing to change: 1 read (the user is
 //     remembered), then the door's provision.
-//   - Revoke by the returned IDs: the door's revocation, then a read, the
-//     credential's deletion and the user's (3; the minimum is 2, the read
-//     keeps a user that holds another mobile ID).
+//   - Revoke by the returned IDs: the door's revocation, then a search, a
+//     read, the credential's deletion and the user's (4), with the door's
+//     revocation by card of each card the visit's users hold. The minimum
+//     is 2; the search and the read are what find a second user or a
+//     second mobile ID of the visit whatever reference was kept.
 //   - Revoke without an ID (a sign-out before the phone accepted): the
 //     door's revocation by card, a search, a read, the invitation's
 //     deletion and the user's (4).

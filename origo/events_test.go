@@ -1,13 +1,16 @@
 package origo
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acstest"
 )
 
 const (
@@ -175,4 +178,46 @@ func TestParseEvents(t *testing.T) {
 	if _, err := parseEvents([]byte(`{"id":1}`), true); err == nil {
 		t.Fatal("an object accepted as a batch")
 	}
+}
+
+// Close ends a door event stream started by Events although the door
+// provider (here acstest.Memory, like genetec) is no acs.Closer, and
+// Events after Close fails at once.
+func TestCloseEndsEvents(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		door := acstest.NewMemory(doorLevels, acstest.WithName("door"))
+		if _, ok := acs.Provider(door).(acs.Closer); ok {
+			t.Fatal("the door is a Closer: this test needs one that is not")
+		}
+		iss, err := New(door, simConfig("http://127.0.0.1:1"), testOptions(newFakeClock())...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- iss.Events(t.Context(), "", func(acs.DoorEvent) error { return nil }) }()
+		synctest.Wait() // the stream waits for door events
+		select {
+		case err := <-done:
+			t.Fatalf("Events returned before Close: %v", err)
+		default:
+		}
+		if err := iss.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		select {
+		case err := <-done:
+			if acs.CodeOf(err) != acs.Unavailable {
+				t.Fatalf("Events after Close: %v, want Unavailable", err)
+			}
+		default:
+			t.Fatal("Events still runs after Close")
+		}
+		if err := iss.Events(t.Context(), "", func(acs.DoorEvent) error { return nil }); acs.CodeOf(err) != acs.Unavailable {
+			t.Fatalf("Events called after Close: %v, want Unavailable", err)
+		}
+		if err := iss.Close(context.Background()); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+	})
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -313,6 +314,9 @@ type Issuer struct {
 	levels       levelCache
 	waits        waitBook
 	forbid       forbidState
+	// stop is closed by Close; it ends the door event streams of Events.
+	stop      chan struct{}
+	closeOnce sync.Once
 }
 
 var (
@@ -358,7 +362,7 @@ func New(door acs.Provider, cfg Config, opts ...Option) (*Issuer, error) {
 	}
 	i := &Issuer{door: door, cfg: cfg, log: o.http.Logger(), now: o.now, sleep: o.sleep, rules: o.rules,
 		pollMin: o.pollMin, pollMax: o.pollMax, mobileDflt: o.mobileDefault, doorType: o.doorType,
-		noEmail: o.noEmail, cbAuth: o.cbAuth, onEvent: o.onEvent}
+		noEmail: o.noEmail, cbAuth: o.cbAuth, onEvent: o.onEvent, stop: make(chan struct{})}
 	i.retryMax, i.retryWaitMin, i.retryWaitMax = o.http.Retry()
 	// Retries and pacing are the issuer's own (see roundTrip and window),
 	// so that retries and both hosts share one rate-limit window.
@@ -486,8 +490,12 @@ func (i *Issuer) CredentialFormats(ctx context.Context) ([]acs.CredentialFormat,
 	return append([]acs.CredentialFormat{mobile}, fs...), nil
 }
 
-// Close closes the door provider when it holds a session (acs.Closer).
+// Close ends the door event streams that Events started (they return an
+// Unavailable error saying the issuer is closed; later Events calls fail
+// so at once) and closes the door provider when it holds a session
+// (acs.Closer). It is safe to call more than once.
 func (i *Issuer) Close(ctx context.Context) error {
+	i.closeOnce.Do(func() { close(i.stop) })
 	if c, ok := i.door.(acs.Closer); ok {
 		return c.Close(ctx)
 	}
@@ -496,13 +504,46 @@ func (i *Issuer) Close(ctx context.Context) error {
 
 // Events delivers the door ACS's door events (acs.EventSource); a mobile
 // ID shows there as the card Origo issued. A door ACS without events is
-// an Unsupported error.
+// an Unsupported error. Close ends the stream, whether or not the door
+// provider is a Closer: the door's Events runs under a context that Close
+// cancels, and an Unavailable error says the issuer is closed.
 func (i *Issuer) Events(ctx context.Context, cursor string, fn func(acs.DoorEvent) error) error {
+	const op = "events"
 	src, ok := i.door.(acs.EventSource)
 	if !ok {
-		return acs.Errorf("events", Name, acs.Unsupported, "the door ACS %s delivers no door events", i.door.Name())
+		return acs.Errorf(op, Name, acs.Unsupported, "the door ACS %s delivers no door events", i.door.Name())
 	}
-	return src.Events(ctx, cursor, fn)
+	if i.closed() {
+		return errClosed(op)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-i.stop:
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	err := src.Events(sctx, cursor, fn)
+	if ctx.Err() == nil && i.closed() {
+		return errClosed(op)
+	}
+	return err
+}
+
+// closed reports whether Close was called.
+func (i *Issuer) closed() bool {
+	select {
+	case <-i.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func errClosed(op string) error {
+	return acs.Errorf(op, Name, acs.Unavailable, "the issuer is closed")
 }
 
 // mobile reports whether g is to be a mobile ID.

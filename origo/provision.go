@@ -92,49 +92,66 @@ func (i *Issuer) mobileState(ctx context.Context, op string, g acs.Grant) (provi
 
 // userState returns the Origo user of g: the one remembered (read), the
 // one a search finds (read; twins of a race are removed), or a new one.
-// stale reports that the remembered user no longer exists.
+// Whatever it returns was read at Origo (or just created), and holds at
+// most one mobile ID of the part number (converge). stale reports that
+// the remembered user no longer exists.
 func (i *Issuer) userState(ctx context.Context, op string, g acs.Grant) (st provisionState, stale bool, err error) {
 	ext := g.Person.ExternalID
 	if id, ok := i.waits.userOf(ext); ok {
 		u, found, err := i.getUser(ctx, op, id)
-		return provisionState{user: u}, err == nil && !found, err
+		if err != nil || !found {
+			return provisionState{user: u}, err == nil && !found, err
+		}
+		u, err = i.converge(ctx, op, ext, u)
+		return provisionState{user: u}, false, err
 	}
 	ids, err := i.searchUsers(ctx, op, ext)
 	if err != nil {
 		return st, false, err
 	}
+	created := false
 	if len(ids) == 0 {
 		id, err := i.createNew(ctx, op, g)
-		if err != nil {
+		if err == nil {
+			i.waits.remember(ext, id, i.now())
+			return provisionState{user: mobileUser{id: id, ext: ext}, created: true}, false, nil
+		}
+		if !noAnswer(err) {
 			return st, false, err
 		}
-		i.waits.remember(ext, id, i.now())
-		return provisionState{user: mobileUser{id: id}, created: true}, false, nil
+		// The creation's answer was lost: the user may exist, and another
+		// replica may have found it and invited it meanwhile. Search again
+		// and read what the search finds, as for any found user.
+		ids, serr := i.searchUsers(ctx, op, ext)
+		if serr != nil || len(ids) == 0 {
+			return st, false, err
+		}
+		created = true
+		return i.foundState(ctx, op, ext, ids, created)
 	}
+	return i.foundState(ctx, op, ext, ids, created)
+}
+
+// foundState reads the users a search found, keeps one (keepOne) and
+// remembers it.
+func (i *Issuer) foundState(ctx context.Context, op, ext string, ids []string, created bool) (provisionState, bool, error) {
 	u, err := i.keepOne(ctx, op, ext, ids)
 	if err != nil {
-		return st, false, err
+		return provisionState{}, false, err
 	}
 	i.waits.remember(ext, u.id, i.now())
-	return provisionState{user: u}, false, nil
+	return provisionState{user: u, created: created}, false, nil
 }
 
 // createNew checks g's access levels at the door ACS (an unknown one
 // creates nothing) and creates the Origo user. The creation is not resent:
-// a lost answer is settled by searching again.
+// the caller settles a lost answer by searching again and reading what it
+// finds.
 func (i *Issuer) createNew(ctx context.Context, op string, g acs.Grant) (string, error) {
 	if err := i.checkLevels(ctx, op, g.AccessLevels); err != nil {
 		return "", err
 	}
-	id, err := i.createUser(ctx, op, g.Person)
-	if err == nil || !noAnswer(err) {
-		return id, err
-	}
-	ids, serr := i.searchUsers(ctx, op, g.Person.ExternalID)
-	if serr != nil || len(ids) == 0 {
-		return "", err
-	}
-	return ids[0], nil
+	return i.createUser(ctx, op, g.Person)
 }
 
 // keepOne reads the users of ext and keeps one: the first whose phone
@@ -169,7 +186,63 @@ func (i *Issuer) keepOne(ctx context.Context, op, ext string, ids []string) (mob
 			return mobileUser{}, err
 		}
 	}
-	return users[keep], nil
+	return i.converge(ctx, op, ext, users[keep])
+}
+
+// converge makes the user u, as just read, hold at most one mobile ID of
+// the visit: two replicas that both found the user without an invitation
+// both invite it, and the phone may accept both. When u holds an issued
+// credential of the part number, the first one is kept and every other
+// live credential goes, its card revoked at the door ACS first (by
+// external ID and card) and then deleted at Origo, as does every open
+// invitation not yet acknowledged (it would bring another). Without an
+// issued credential, the oldest open invitation is kept and the other
+// open ones are deleted. It returns u as it is afterwards.
+func (i *Issuer) converge(ctx context.Context, op, ext string, u mobileUser) (mobileUser, error) {
+	now := i.now()
+	keepCred, keepInv := "", ""
+	if c := u.issued(i.cfg.PartNumber); c != nil {
+		keepCred = c.id
+	} else if v := u.openInvitation(now); v != nil {
+		keepInv = v.id
+	}
+	var extra []int
+	for k, c := range u.creds {
+		if keepCred != "" && c.id != keepCred && !c.dead() && c.id != "" {
+			extra = append(extra, k)
+		}
+	}
+	for _, k := range extra { // the door first, for every extra card
+		c := u.creds[k]
+		if !c.hasCard || ext == "" {
+			continue
+		}
+		if kc := u.issued(i.cfg.PartNumber); kc != nil && kc.card == c.card {
+			continue // the same card as the kept one: the door must keep it
+		}
+		i.log.Warn("origo: revoking a second mobile ID of one visit", "external_id", ext, "user", u.id, "credential", c.id, "kept", keepCred)
+		if err := i.door.Revoke(ctx, acs.CredentialRef{CardholderExternalID: ext, Card: i.card(c.card)}); err != nil {
+			return u, err
+		}
+	}
+	for _, k := range extra {
+		if _, err := i.remove(ctx, op, "credential", u.creds[k].id); err != nil {
+			return u, err
+		}
+		u.creds[k].status = "REVOKED"
+	}
+	for k := range u.invitations {
+		v := &u.invitations[k]
+		if v.id == "" || v.id == keepInv || v.closed(now) || status(v.status) == "ACKNOWLEDGED" || keepCred == "" && keepInv == "" {
+			continue
+		}
+		i.log.Warn("origo: deleting a second invitation of one visit", "external_id", ext, "user", u.id, "invitation", v.id)
+		if _, err := i.remove(ctx, op, "invitation", v.id); err != nil {
+			return u, err
+		}
+		v.status = "CANCELLED"
+	}
+	return u, nil
 }
 
 // ensureInvitation returns st with the user's issued credential, or with
@@ -189,7 +262,9 @@ func (i *Issuer) ensureInvitation(ctx context.Context, op string, g acs.Grant, s
 		if gerr != nil || !found {
 			return st, err
 		}
-		st.user = u
+		if st.user, gerr = i.converge(ctx, op, g.Person.ExternalID, u); gerr != nil {
+			return st, gerr
+		}
 		if !i.settle(&st) {
 			return st, err
 		}

@@ -75,12 +75,14 @@ func TestProvisionWaitsForThePhone(t *testing.T) {
 	}
 	wantCalls(t, e.calls(), "GET /users/1001")
 
-	// Revoke: the door first, then the credential and the user at Origo.
+	// Revoke: the door first, then the visit's users are found and read
+	// (every card they hold is revoked at the door), and the credential and
+	// the user deleted at Origo.
 	e.sim.ResetRequests()
 	if err := e.iss.Revoke(ctx, p.Credential); err != nil {
 		t.Fatal(err)
 	}
-	wantCalls(t, e.calls(), "GET /users/1001", "DELETE /credential/1003", "DELETE /users/1001")
+	wantCalls(t, e.calls(), "POST /users/.search", "GET /users/1001", "DELETE /credential/1003", "DELETE /users/1001")
 	if e.doorOpens(p.Credential, "lobby") {
 		t.Fatal("revoked card still opens")
 	}
@@ -186,7 +188,7 @@ func TestLostAnswers(t *testing.T) {
 	if _, err := e.iss.Provision(ctx, g); !errors.Is(err, ErrNotAccepted) {
 		t.Fatalf("lost user creation: %v", err)
 	}
-	wantCalls(t, e.calls(), "POST token", "POST /users/.search", "POST /users", "POST /users/.search", "POST /users/1001/invitation")
+	wantCalls(t, e.calls(), "POST token", "POST /users/.search", "POST /users", "POST /users/.search", "GET /users/1001", "POST /users/1001/invitation")
 
 	g6 := testGrant(6, e.clk.Now(), "lobby")
 	e.sim.ResetRequests()
@@ -244,5 +246,106 @@ func TestTwinsConverge(t *testing.T) {
 	}
 	if !e.doorOpens(p.Credential, "lobby") {
 		t.Fatal("the kept user's card does not open")
+	}
+}
+
+// Two issuers (two VMS replicas) that both find the user of a visit
+// without an invitation both invite it, and the phone accepts both: the
+// user holds two mobile IDs. Provision converges on one (the other's card
+// revoked at the door first, then deleted at Origo), and a revocation by
+// either reference stops every card of the visit.
+func TestTwoMobileIDsConverge(t *testing.T) {
+	for _, revokeKept := range []bool{true, false} {
+		t.Run(map[bool]string{true: "revoke the kept reference", false: "revoke the dropped reference"}[revokeKept], func(t *testing.T) {
+			e := newEnv(t, nil)
+			ctx := t.Context()
+			other, err := New(e.door, e.cfg, testOptions(e.clk)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := testGrant(9, e.clk.Now(), "lobby")
+			if _, err := e.iss.Provision(ctx, g); !errors.Is(err, ErrNotAccepted) {
+				t.Fatal(err)
+			}
+			first, err := e.sim.Accept("visit-9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.clk.Advance(DefaultPollMin)
+			pa, err := e.iss.Provision(ctx, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The other issuer read the user before the first invitation
+			// and invites it again (as ensureInvitation does after such a
+			// read); the phone accepts that one too, and the other issuer
+			// provisions its card.
+			u, ok := e.sim.User("visit-9")
+			if !ok {
+				t.Fatal("no Origo user")
+			}
+			if _, err := other.invite(ctx, "provision", u.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			second, err := e.sim.Accept("visit-9")
+			if err != nil || second.CardNumber == first.CardNumber {
+				t.Fatalf("second acceptance: %+v %v", second, err)
+			}
+			dropped := pa.Credential
+			dropped.ID = credID(u.ID, second.ID, second.CardNumber, "x")
+			dg := g
+			dg.Card, dg.CredentialType = e.iss.card(second.CardNumber), ""
+			pd, err := e.door.Provision(ctx, dg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dropped.ID, dropped.Card = credID(u.ID, second.ID, second.CardNumber, pd.Credential.ID), dg.Card
+			if !e.doorOpens(dropped, "lobby") {
+				t.Fatal("setup: the second card does not open")
+			}
+
+			// Provision converges on the first mobile ID.
+			e.clk.Advance(time.Minute)
+			e.sim.ResetRequests()
+			pb, err := other.Provision(ctx, g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCalls(t, e.calls(), "POST /users/.search", "GET /users/"+u.ID, "DELETE /credential/"+second.ID)
+			if pb.Credential != pa.Credential || !e.doorOpens(pa.Credential, "lobby") || e.doorOpens(dropped, "lobby") {
+				t.Fatalf("after convergence: kept %+v (opens %v), dropped opens %v", pb.Credential, e.doorOpens(pa.Credential, "lobby"), e.doorOpens(dropped, "lobby"))
+			}
+
+			// The phone accepts a third invitation behind the issuers' back;
+			// revoking either reference stops every card of the visit.
+			if _, err := other.invite(ctx, "provision", u.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			third, err := e.sim.Accept("visit-9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dg.Card = e.iss.card(third.CardNumber)
+			pt, err := e.door.Provision(ctx, dg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thirdRef := acs.CredentialRef{ID: credID(u.ID, third.ID, third.CardNumber, pt.Credential.ID), CardholderExternalID: "visit-9", Card: dg.Card}
+			ref := dropped
+			if revokeKept {
+				ref = pa.Credential
+			}
+			if err := e.iss.Revoke(ctx, ref); err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range []acs.CredentialRef{pa.Credential, dropped, thirdRef} {
+				if e.doorOpens(r, "lobby") {
+					t.Errorf("card %s still opens after the visit's revocation", r.Card)
+				}
+			}
+			if c := e.sim.Census(); c.Users != 0 {
+				t.Fatalf("Origo census %+v after the revocation", c)
+			}
+		})
 	}
 }

@@ -14,15 +14,21 @@ import (
 //
 // A reference Provision returned for a mobile ID (its ID starts with
 // "origo:") names the door credential and the Origo credential: the card
-// is revoked at the door ACS, the credential deleted at Origo, and the
-// Origo user deleted with its invitations unless it holds another mobile
-// ID. A reference with another ID is a door credential's and goes to the
-// door ACS unchanged. A reference without an ID (the provision's answer
-// was lost, or the phone never accepted) is revoked at the door ACS by
-// external ID and card, and then every Origo user of the external ID is
-// removed: each issued card revoked at the door ACS, each credential and
-// open invitation deleted, the user deleted. That is what a sign-out
-// before the phone accepted comes to: the invitation and the user go.
+// is revoked at the door ACS, and then the whole visit at Origo (below).
+// A reference with another ID is a door credential's and goes to the door
+// ACS unchanged. A reference without an ID (the provision's answer was
+// lost, or the phone never accepted) is revoked at the door ACS by
+// external ID and card, and then the whole visit at Origo.
+//
+// Revoking the visit at Origo reaches everything the visit holds there,
+// whatever reference the caller kept: every Origo user of the external ID
+// (and the one the reference names) is read, every card Origo issued to
+// any of them is revoked at the door ACS (by external ID and card), and
+// only then are their credentials, open invitations and the users deleted.
+// Two replicas that raced can leave a visit with two users or two mobile
+// IDs; none of their cards outlives the revocation. That is also what a
+// sign-out before the phone accepted comes to: the invitation and the
+// user go.
 func (i *Issuer) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 	const op = "revoke"
 	if err := ctx.Err(); err != nil {
@@ -50,13 +56,16 @@ func (i *Issuer) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 		if err := i.door.Revoke(ctx, ref); err != nil {
 			return err
 		}
-		return i.removeAll(ctx, op, ext, true)
+		return i.revokeVisit(ctx, op, ext, "")
 	}
 	dref, _ := i.DoorRef(ref)
 	if err := i.door.Revoke(ctx, dref); err != nil {
 		return err
 	}
-	return i.revokeNamed(ctx, op, ext, m)
+	if ext == "" {
+		return i.revokeByUser(ctx, op, m)
+	}
+	return i.revokeVisit(ctx, op, ext, m.userID)
 }
 
 // lockKey is the per-key lock of an external ID, or of an Origo user when
@@ -68,67 +77,91 @@ func lockKey(ext, userID string) string {
 	return "origo-user:" + userID
 }
 
-// revokeNamed deletes the Origo credential a reference names and, unless
-// the user holds another mobile ID or an open invitation, the user.
-func (i *Issuer) revokeNamed(ctx context.Context, op, ext string, m mobileRef) error {
+// revokeVisit revokes everything the visit ext holds: the Origo users a
+// search finds, and userID (the one a reference names) when the search
+// does not list it, are read; every card Origo issued any of them is
+// revoked at the door ACS; then each user is deleted with its credentials
+// and open invitations. Nothing is deleted at Origo before every card is
+// revoked at the door, so a failure halfway leaves every credential that
+// names a live card for the retry to find.
+func (i *Issuer) revokeVisit(ctx context.Context, op, ext, userID string) error {
+	ids, err := i.searchUsers(ctx, op, ext)
+	if err != nil {
+		return err
+	}
+	if userID != "" && !slices.Contains(ids, userID) {
+		ids = append(ids, userID)
+	}
+	var users []mobileUser
+	for _, id := range ids {
+		u, found, err := i.getUser(ctx, op, id)
+		if err != nil {
+			return err
+		}
+		if found {
+			users = append(users, u)
+		}
+	}
+	for _, u := range users {
+		if err := i.revokeCards(ctx, ext, u); err != nil {
+			return err
+		}
+	}
+	for _, u := range users {
+		if err := i.removeFetched(ctx, op, ext, u, false); err != nil {
+			return err
+		}
+	}
+	i.waits.forget(ext)
+	return nil
+}
+
+// revokeByUser revokes at Origo the visit of a reference that names an
+// Origo user but no external ID: the user's own externalId, as Origo
+// lists it, stands for it. A user Origo lists without one is removed
+// alone; its cards cannot be found at the door without an external ID.
+func (i *Issuer) revokeByUser(ctx context.Context, op string, m mobileRef) error {
 	u, found, err := i.getUser(ctx, op, m.userID)
 	if err != nil {
 		return err
 	}
 	if !found {
-		i.forget(ext, m.userID)
+		i.forget("", m.userID)
 		return nil
 	}
-	k := slices.IndexFunc(u.creds, func(c mobileCred) bool { return c.id == m.credentialID })
-	if k >= 0 && !u.creds[k].dead() {
-		if _, err := i.remove(ctx, op, "credential", m.credentialID); err != nil {
+	if acs.ValidateExternalID(u.ext) == nil {
+		return i.revokeVisit(ctx, op, u.ext, m.userID)
+	}
+	return i.removeFetched(ctx, op, "", u, false)
+}
+
+// revokeCards revokes at the door ACS, by external ID and card, every card
+// Origo issued to u, live or not (a credential revoked at Origo may still
+// have its card at the door).
+func (i *Issuer) revokeCards(ctx context.Context, ext string, u mobileUser) error {
+	if ext == "" {
+		return nil
+	}
+	for _, c := range u.creds {
+		if !c.hasCard {
+			continue
+		}
+		if err := i.door.Revoke(ctx, acs.CredentialRef{CardholderExternalID: ext, Card: i.card(c.card)}); err != nil {
 			return err
-		}
-		u.creds[k].status = "REVOKED"
-	}
-	if i.holdsOther(u, m.credentialID) {
-		// A newer mobile ID of the visit lives on the same user: keep the
-		// user, and make sure the named credential is gone.
-		return i.confirmRevoked(ctx, op, m.userID, m.credentialID)
-	}
-	return i.deleteUser(ctx, op, ext, u.id)
-}
-
-// holdsOther reports whether u holds a live credential other than id, or
-// an open invitation.
-func (i *Issuer) holdsOther(u mobileUser, id string) bool {
-	for _, c := range u.creds {
-		if c.id != id && !c.dead() {
-			return true
-		}
-	}
-	return u.openInvitation(i.now()) != nil
-}
-
-// confirmRevoked asks Origo whether a credential it answered 404 (or 204)
-// for is gone or revoked; it is an error while Origo still lists it live.
-func (i *Issuer) confirmRevoked(ctx context.Context, op, userID, credentialID string) error {
-	u, found, err := i.getUser(ctx, op, userID)
-	if err != nil || !found {
-		return err
-	}
-	for _, c := range u.creds {
-		if c.id == credentialID && !c.dead() {
-			return acs.Errorf(op, Name, acs.Unknown, "Origo still lists credential %s of user %s as %s after deleting it", credentialID, userID, c.status)
 		}
 	}
 	return nil
 }
 
 // removeAll removes every Origo user with external ID ext (see
-// removeFetched).
-func (i *Issuer) removeAll(ctx context.Context, op, ext string, door bool) error {
+// removeFetched), without the door.
+func (i *Issuer) removeAll(ctx context.Context, op, ext string) error {
 	ids, err := i.searchUsers(ctx, op, ext)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if err := i.removeUser(ctx, op, ext, id, door); err != nil {
+		if err := i.removeUser(ctx, op, ext, id, false); err != nil {
 			return err
 		}
 	}
@@ -155,11 +188,8 @@ func (i *Issuer) removeUser(ctx context.Context, op, ext, id string, door bool) 
 // ID and card); then each live credential and open invitation is deleted
 // (Origo does not say that deleting a user does it, §6), and the user.
 func (i *Issuer) removeFetched(ctx context.Context, op, ext string, u mobileUser, door bool) error {
-	for _, c := range u.creds {
-		if !door || !c.hasCard || ext == "" {
-			continue
-		}
-		if err := i.door.Revoke(ctx, acs.CredentialRef{CardholderExternalID: ext, Card: i.card(c.card)}); err != nil {
+	if door {
+		if err := i.revokeCards(ctx, ext, u); err != nil {
 			return err
 		}
 	}
@@ -252,5 +282,5 @@ func (i *Issuer) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) er
 	if ref.ExternalID == "" {
 		return nil
 	}
-	return i.removeAll(ctx, op, ref.ExternalID, false)
+	return i.removeAll(ctx, op, ref.ExternalID)
 }

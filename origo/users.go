@@ -15,6 +15,7 @@ import (
 // invitations and the credentials of its credential containers (phones).
 type mobileUser struct {
 	id          string
+	ext         string // its externalId, when the answer gave it
 	invitations []mobileInvitation
 	creds       []mobileCred
 }
@@ -119,7 +120,7 @@ func credOf(j credentialJSON) mobileCred {
 }
 
 func userOf(j userJSON) mobileUser {
-	u := mobileUser{id: string(j.ID)}
+	u := mobileUser{id: string(j.ID), ext: j.ExternalID}
 	for _, v := range j.Invitations {
 		u.invitations = append(u.invitations, invitationOf(v))
 	}

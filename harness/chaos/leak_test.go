@@ -68,10 +68,6 @@ func TestNoGoroutineLeak(t *testing.T) {
 				go func() { done <- es.Events(ectx, "", func(acs.DoorEvent) error { return nil }) }()
 				waitFor(t, "the event stream's requests", func() bool { return site.Requests() > before })
 				c, ok := p.(acs.Closer)
-				if ok && site.Kind == chaos.Origo && origoCloseIssue() != nil {
-					t.Logf("known issue (see TestOrigoCloseEndsEvents): Close leaves the door's stream running; cancelling it")
-					ok = false
-				}
 				if ok {
 					// Close must end a running stream by itself.
 					if err := c.Close(ctx); err != nil && !errors.Is(err, acs.ErrUnavailable) && !errors.Is(err, acs.ErrRateLimited) {
