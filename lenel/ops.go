@@ -276,8 +276,10 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 				continue
 			}
 			if cur, err = p.assignedAfter(ctx, op, badgeKey, l, err); err != nil {
-				if refusesID(err) { // the level may be gone: check it next time
-					p.levels.Forget(l)
+				// A refusal may be about the badge, removed meanwhile
+				// (then worth trying again), or about the level.
+				if err = p.refused(ctx, op, "Lnl_Badge", keys{"BADGEKEY": badgeKey}, err); refusesID(err) {
+					p.levels.Forget(l) // the level may be gone: check it next time
 				}
 				return err
 			}
@@ -286,7 +288,7 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 		d, _ := cur.time("DEACTIVATE")
 		if !a.Equal(from) || !d.Equal(until) {
 			if err := p.modify(ctx, op, "Lnl_AccessLevelAssignment", pm); err != nil {
-				return err
+				return p.refused(ctx, op, "Lnl_AccessLevelAssignment", keys{"ACCESSLEVELID": l, "BADGEKEY": badgeKey}, err)
 			}
 		}
 	}
@@ -306,18 +308,15 @@ func (p *Provider) syncAssignments(ctx context.Context, op string, badgeKey int6
 // assignedAfter asks, after creating the assignment of level l to the
 // badge failed with err, whether it exists now: another caller (a
 // replica) may have made it meanwhile, or the answer was lost after it
-// was made. It returns the assignment when it is there, else err (or the
-// lookup's own error when that one is retryable).
+// was made. It returns the assignment when it is there, else err; a
+// lookup that fails leaves the outcome open (unsettled).
 func (p *Provider) assignedAfter(ctx context.Context, op string, badgeKey, l int64, err error) (props, error) {
 	if acs.CodeOf(err) == acs.Canceled {
 		return nil, err
 	}
 	as, lerr := p.list(ctx, op, "Lnl_AccessLevelAssignment", andInts("ACCESSLEVELID", l, "BADGEKEY", badgeKey))
-	switch {
-	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
-		return nil, lerr
-	case lerr != nil:
-		return nil, err
+	if lerr != nil {
+		return nil, unsettled(err, lerr, "whether the assignment was made")
 	}
 	for _, a := range as {
 		k, _ := a.int("BADGEKEY")

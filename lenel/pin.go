@@ -67,7 +67,7 @@ func (p *Provider) setPIN(ctx context.Context, pr *provisioning, pin acs.PIN) (a
 			"visitor %s holds no badge for card %s: OnGuard keeps a PIN on a badge, provision the card first", pr.ext, pr.g.Card)
 	}
 	if err := p.modify(ctx, pr.op, "Lnl_Badge", map[string]any{"BADGEKEY": pr.own.key, "PIN": pin.Reveal()}); err != nil {
-		return acs.Provisioned{}, err
+		return acs.Provisioned{}, p.refused(ctx, pr.op, "Lnl_Badge", keys{"BADGEKEY": pr.own.key}, err)
 	}
 	pid, bk := strconv.FormatInt(pr.personID, 10), strconv.FormatInt(pr.own.key, 10)
 	return acs.Provisioned{
@@ -135,7 +135,10 @@ func (p *Provider) clearPINs(ctx context.Context, op, filter string, holder int6
 			continue
 		}
 		again, lerr := p.list(ctx, op, "Lnl_Badge", eqInt("BADGEKEY", b.key))
-		if lerr != nil || len(again) > 0 {
+		switch {
+		case lerr != nil:
+			return unsettled(err, lerr, "whether the badge still exists")
+		case keys{"BADGEKEY": b.key}.in(again):
 			return err
 		}
 	}

@@ -320,7 +320,7 @@ func (p *Provider) recheck(ctx context.Context, pr *provisioning) (others bool, 
 // person with the external ID exists now: the answer was lost after the
 // record was made, or a replica made one meanwhile. Found, the survivor
 // rule picks the person the grant goes to, as after a create; otherwise
-// err stands (or the lookup's own error when that one is retryable). The
+// err stands. A lookup that fails leaves the outcome open (unsettled). The
 // lookup is tried again after a failure (persist): a record made by a
 // call whose work passed to another replica, and whose answer was lost,
 // is known to nobody else.
@@ -334,9 +334,9 @@ func (p *Provider) personAfter(ctx context.Context, pr *provisioning, err error)
 		return err
 	})
 	switch {
-	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
-		return lerr
-	case lerr != nil || len(people) == 0:
+	case lerr != nil:
+		return unsettled(err, lerr, "whether the "+p.cfg.PersonType+" was made")
+	case len(people) == 0:
 		return err
 	}
 	pr.survive(people)
@@ -412,10 +412,10 @@ func (p *Provider) applyBadge(ctx context.Context, pr *provisioning) (key int64,
 		// record was made: ask, and carry on with the record if it is
 		// there. Otherwise the create's error stands.
 		if lerr := p.lookUpBadge(ctx, pr); lerr != nil {
-			if c := acs.CodeOf(lerr); c == acs.Conflict || c == acs.Canceled || acs.IsRetryable(lerr) {
+			if acs.CodeOf(lerr) == acs.Conflict {
 				return 0, false, nil, lerr
 			}
-			return 0, false, nil, err
+			return 0, false, nil, unsettled(err, lerr, "whether the badge was made")
 		}
 		if pr.own == nil {
 			return 0, false, nil, err
@@ -428,7 +428,7 @@ func (p *Provider) applyBadge(ctx context.Context, pr *provisioning) (key int64,
 			upd["TYPE"] = pr.typeID
 		}
 		if err := p.modify(ctx, op, "Lnl_Badge", upd); err != nil {
-			return 0, false, nil, err
+			return 0, false, nil, p.refused(ctx, op, "Lnl_Badge", keys{"BADGEKEY": own.key}, err)
 		}
 	}
 	current, err = p.list(ctx, op, "Lnl_AccessLevelAssignment", eqInt("BADGEKEY", own.key))

@@ -522,8 +522,8 @@ func (p *Provider) remove(ctx context.Context, op, typeName string, k keys) erro
 // the change is moot and settle returns nil. Present, the original error
 // stands, except that a not-found code becomes Unknown, since the record
 // is there and a caller must not read the error as "gone". A lookup that
-// fails transiently keeps the failure retryable: until OnGuard can be
-// asked, nothing is known.
+// fails, whatever its error, leaves the outcome open (see unsettled):
+// until OnGuard can be asked, nothing is known.
 func (p *Provider) settle(ctx context.Context, op, typeName string, k keys, err error) error {
 	if acs.CodeOf(err) == acs.Canceled {
 		return err
@@ -535,14 +535,70 @@ func (p *Provider) settle(ctx context.Context, op, typeName string, k keys, err 
 // settled is settle's decision once the lookup answered left (or lerr).
 func settled(typeName string, k keys, err error, left []props, lerr error) error {
 	switch {
-	case lerr == nil && !k.in(left):
+	case lerr != nil:
+		return unsettled(err, lerr, "whether the "+typeName+" still exists")
+	case !k.in(left):
 		return nil
-	case lerr != nil && (acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled):
-		return lerr
 	case acs.CodeOf(err) == acs.NotFound:
 		return stillThere(err, typeName)
 	}
 	return err
+}
+
+// refused decides what a failed change (PUT) to an instance that must
+// still exist afterwards (the visitor's badge, an assignment) means. A
+// retryable or cancelled error stands. Otherwise the instance is looked
+// up, since a refusal may only say that it is gone (OpenAccess's answer
+// for a missing instance is not documented): present, err stands as the
+// refusal it is; gone (removed meanwhile by someone else), the call did
+// not fail for a reason of its own and is worth trying again, so the error
+// becomes Unknown; a failed lookup leaves the outcome open (unsettled).
+func (p *Provider) refused(ctx context.Context, op, typeName string, k keys, err error) error {
+	if acs.CodeOf(err) == acs.Canceled || acs.IsRetryable(err) {
+		return err
+	}
+	left, lerr := p.list(ctx, op, typeName, k.filter())
+	switch {
+	case lerr != nil:
+		return unsettled(err, lerr, "whether the "+typeName+" still exists")
+	case k.in(left):
+		return err
+	}
+	var ae *acs.Error
+	if !errors.As(err, &ae) {
+		return err
+	}
+	cp := *ae
+	cp.Code = acs.Unknown
+	cp.Message = "the " + typeName + " was removed while it was being changed"
+	return &cp
+}
+
+// unsettled is the error of a change that failed with err when the lookup
+// meant to tell what err means (is the record gone, was it made after
+// all) failed with lerr. err alone may say nothing certain: a refusal of a
+// DELETE resent after its first answer was lost names a record that the
+// first attempt removed, and a refused create may have been made by a
+// replica. So neither error may stand as a definite refusal: a retryable
+// or cancelled lookup error is returned as it is, any other becomes
+// Unknown, which the caller tries again rather than giving up on the
+// visitor's credential or revocation. what names the open question.
+func unsettled(err, lerr error, what string) error {
+	if acs.IsRetryable(lerr) || acs.CodeOf(lerr) == acs.Canceled {
+		return lerr
+	}
+	var ae *acs.Error
+	if !errors.As(err, &ae) {
+		return lerr
+	}
+	why := lerr.Error()
+	if le := (*acs.Error)(nil); errors.As(lerr, &le) {
+		why = strings.TrimPrefix(why, le.Provider+" "+le.Op+": ")
+	}
+	cp := *ae
+	cp.Code = acs.Unknown
+	cp.Message = "OpenAccess refused the change, and " + what + " could not be read (" + why + ")"
+	return &cp
 }
 
 // stillThere turns a not-found answer about a record that exists (or may)
