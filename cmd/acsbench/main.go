@@ -2,6 +2,7 @@
 // simulators on loopback and prints their figures:
 //
 //	acsbench -scenario roundtrips            requests per operation, per provider, beside the protocol minimum
+//	                                         (and HID Origo's own, in front of Genetec)
 //	acsbench -scenario cpu                   client CPU per provision and revoke, adapter vs floor client
 //	acsbench -scenario burst -provider brivo 1,000 provisions under a 50/s limit
 //	acsbench -scenario latency               100 concurrent sign-ins, 20 ms per request
@@ -96,6 +97,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch c.scenario {
 	case "roundtrips":
 		err = roundTrips(ctx, p, c, providers)
+		if err == nil && slices.Contains(providers, "genetec") {
+			// HID Origo, a credential issuer, in front of one door ACS.
+			err = issuerRoundTrips(ctx, p, "genetec")
+		}
 	case "cpu":
 		err = each(providers, func(name string) error { return cpu(ctx, p, c, name) })
 	case "burst":

@@ -33,8 +33,10 @@ var Origo = &Issuer{
 	// does: a new visitor is a search (idempotency by external ID), a
 	// creation and an invitation (plus the token for a process's first);
 	// a repeat is a read; a revoke by the returned IDs deletes the
-	// credential and the user (the issuer reads the user first: 3). A
-	// phone that accepts later adds one read per poll.
+	// credential and the user (the issuer first searches the external ID
+	// and reads its users, so that every mobile ID of the visit is
+	// revoked at the door: 4). A phone that accepts later adds one read
+	// per poll.
 	Minimum: RoundTrips{FirstProvision: 4, Provision: 3, RepeatProvision: 1, Revoke: 2},
 	Wrap:    wrapOrigo,
 	SimConfig: func(origin string) Config {
