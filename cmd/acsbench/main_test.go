@@ -66,10 +66,18 @@ func TestRoundTrips(t *testing.T) {
 		}
 		tables[len(tables)-1][cells[0]] = row
 	}
-	if len(tables) != 2 {
-		t.Fatalf("want 2 tables (counts, protocol minimum), got %d:\n%s", len(tables), s)
+	if len(tables) != 3 {
+		t.Fatalf("want 3 tables (counts, protocol minimum, Origo in front of Genetec), got %d:\n%s", len(tables), s)
 	}
-	counts, minimum := tables[0], tables[1]
+	counts, minimum, origo := tables[0], tables[1], tables[2]
+	// Origo's own requests, with the phone accepting at once: a new
+	// visitor is a search, a creation and an invitation (the registry's
+	// minimum, printed beside it); a repeat one read.
+	for row, want := range map[string][2]string{"provision, new visitor": {"3", "3"}, "provision, repeated": {"1", "1"}} {
+		if got := origo[row]; got["origo"] != want[0] || got["minimum"] != want[1] {
+			t.Errorf("origo %s: %v, want %v", row, got, want)
+		}
+	}
 	for _, name := range bench.Providers {
 		if counts["provision, new visitor"][name] == "" {
 			t.Errorf("%s: no count", name)
