@@ -331,6 +331,11 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	if hc.Timeout > 0 {
+		// Bound each attempt here (see attemptTransport), not in net/http.
+		base = &attemptTransport{next: base, d: hc.Timeout}
+		hc.Timeout = 0
+	}
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
 		return nil, fmt.Errorf("acshttp: instruments: %w", err)
