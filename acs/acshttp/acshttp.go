@@ -248,11 +248,13 @@ type Config struct {
 
 // Client sends requests to one API.
 type Client struct {
-	cfg   Config
-	hc    *http.Client // the caller's, with the Client's transports
-	base  string
-	redac *Redactor
-	tel   *telemetry
+	cfg Config
+	hc  *http.Client // the caller's, with the Client's transports
+	// attempt bounds each attempt (the http.Client's Timeout; 0: none).
+	attempt time.Duration
+	base    string
+	redac   *Redactor
+	tel     *telemetry
 }
 
 // Request is one API call.
@@ -330,11 +332,8 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	if hc.Timeout > 0 {
-		// Bound each attempt here (see attemptTransport), not in net/http.
-		base = &attemptTransport{next: base, d: hc.Timeout}
-		hc.Timeout = 0
-	}
+	// Each attempt is bounded by the Client (see send), not by net/http.
+	c.attempt, hc.Timeout = hc.Timeout, 0
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
 		return nil, fmt.Errorf("acshttp: instruments: %w", err)
@@ -397,8 +396,10 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 	if c.tel.on {
 		ctx = context.WithValue(ctx, callKey{}, call{op: r.Op, method: r.Method})
 	}
-	req, err := http.NewRequestWithContext(ctx, r.Method, u, nil)
+	actx, cancel := c.attemptContext(ctx)
+	req, err := http.NewRequestWithContext(actx, r.Method, u, nil)
 	if err != nil {
+		cancel()
 		// Without the URL, whose query may hold personal data.
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -414,7 +415,7 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 		req.Header = r.Header // sent as is: neither Do nor net/http modify it
 	}
 	start := time.Now()
-	resp, err := c.send(ctx, req, r.Body, st)
+	resp, err := c.send(ctx, req, cancel, r.Body, st)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -450,7 +451,11 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 // RetryMax more times, waiting backoff between attempts; body is sent
 // with every attempt. It returns the last answer, its body unread, or the
 // last attempt's error, or the context's when it ends during a wait.
-func (c *Client) send(ctx context.Context, req *http.Request, body []byte, st *reqState) (*http.Response, error) {
+//
+// req's context is its first attempt's (attemptContext), which cancel
+// ends; each attempt's ends when its answer's body is closed or read to
+// the end, or when it fails.
+func (c *Client) send(ctx context.Context, req *http.Request, cancel context.CancelFunc, body []byte, st *reqState) (*http.Response, error) {
 	for i := 0; ; i++ {
 		if body != nil {
 			req.Body = io.NopCloser(bytes.NewReader(body))
@@ -469,11 +474,17 @@ func (c *Client) send(ctx context.Context, req *http.Request, body []byte, st *r
 				resp.Body.Close()
 				resp = nil
 			}
+			if resp == nil {
+				cancel()
+			} else if c.attempt > 0 {
+				resp.Body = &cancelBody{rc: resp.Body, cancel: cancel}
+			}
 			return resp, err
 		}
 		if err == nil {
 			drain(resp.Body)
 		}
+		cancel()
 		timer := time.NewTimer(c.backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, i, resp))
 		select {
 		case <-ctx.Done():
@@ -482,9 +493,21 @@ func (c *Client) send(ctx context.Context, req *http.Request, body []byte, st *r
 			return nil, ctx.Err()
 		case <-timer.C:
 		}
-		again := *req // net/http must not see a request it was given twice
-		req = &again
+		// A new request (net/http must not see one it was given twice)
+		// with the next attempt's context.
+		var actx context.Context
+		actx, cancel = c.attemptContext(ctx)
+		req = req.WithContext(actx)
 	}
+}
+
+// attemptContext is the context of one attempt: ctx, ending after the
+// attempt timeout when there is one.
+func (c *Client) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.attempt > 0 {
+		return context.WithTimeout(ctx, c.attempt)
+	}
+	return ctx, func() {}
 }
 
 // drain reads what is left of a body that will not be used, so that its
