@@ -309,7 +309,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if p.api, err = acshttp.New(apiCfg); err != nil {
 		return fail(err)
 	}
-	p.cat.ttl = o.cacheTTL
+	p.cat.init(o.cacheTTL, o.now)
 	p.tokens = newTokenSource(p, o.scheme)
 	return p, nil
 }

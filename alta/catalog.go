@@ -6,30 +6,28 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // catalog caches the organisation's groups, credential types and card
-// formats. Each has its own fetch lock, so one listing of each kind runs
-// at a time.
+// formats, each an acshttp.Catalog: one listing of a kind serves every
+// caller that needs it at the moment it runs, and is kept for the cache
+// TTL (WithCacheTTL).
 type catalog struct {
-	ttl time.Duration
+	groups  acshttp.Catalog[map[int64]string]
+	types   acshttp.Catalog[[]credType]
+	formats acshttp.Catalog[[]cardFormat]
+}
 
-	mu        sync.Mutex
-	groups    map[int64]string
-	groupsAt  time.Time
-	types     []credType
-	typesAt   time.Time
-	formats   []cardFormat
-	formatsAt time.Time
-
-	groupFetch  sync.Mutex
-	typeFetch   sync.Mutex
-	formatFetch sync.Mutex
+// init sets the lifetime and the clock of the three catalogues.
+func (c *catalog) init(ttl time.Duration, now func() time.Time) {
+	c.groups.TTL, c.groups.Now = ttl, now
+	c.types.TTL, c.types.Now = ttl, now
+	c.formats.TTL, c.formats.Now = ttl, now
 }
 
 type idNameJSON struct {
@@ -120,92 +118,105 @@ func (p *Provider) loadGroups(ctx context.Context, op string) ([]idNameJSON, err
 	if err != nil {
 		return nil, err
 	}
+	p.cat.groups.Set(groupMap(items))
+	return items, nil
+}
+
+func groupMap(items []idNameJSON) map[int64]string {
 	m := make(map[int64]string, len(items))
 	for _, g := range items {
 		m[int64(g.ID)] = g.Name
 	}
-	p.cat.mu.Lock()
-	p.cat.groups, p.cat.groupsAt = m, p.now()
-	p.cat.mu.Unlock()
-	return items, nil
+	return m
 }
 
-// missingGroups returns the IDs absent from the cache, whether the cache
-// is fresh, and when it was filled.
-func (c *catalog) missingGroups(ids []int64, now time.Time) (missing []int64, fresh bool, at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+// groupLoader lists every group, for the group catalogue.
+func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]string, error) {
+	return func(ctx context.Context) (map[int64]string, error) {
+		items, err := collect[idNameJSON](ctx, p, op, p.org("/groups"), nil)
+		if err != nil {
+			return nil, err
+		}
+		return groupMap(items), nil
+	}
+}
+
+// missingGroup returns the first of ids absent from groups, or 0.
+func missingGroup(groups map[int64]string, ids []int64) int64 {
 	for _, id := range ids {
-		if _, ok := c.groups[id]; !ok {
-			missing = append(missing, id)
+		if _, ok := groups[id]; !ok {
+			return id
 		}
 	}
-	return missing, c.groups != nil && now.Sub(c.groupsAt) < c.ttl, c.groupsAt
+	return 0
 }
 
 // forgetGroups drops the group cache (a group vanished under us).
-func (c *catalog) forgetGroups() {
-	c.mu.Lock()
-	c.groups = nil
-	c.mu.Unlock()
-}
+func (c *catalog) forgetGroups() { c.groups.Invalidate() }
 
 // ensureGroups checks that every group exists, listing the groups when
-// the cache is stale or lacks one of them. A missing group is NotFound.
+// the cache is stale or lacks one of them (one listing for every caller
+// that needs it at that moment). A missing group is NotFound.
 func (p *Provider) ensureGroups(ctx context.Context, op string, ids []int64) error {
-	missing, fresh, seen := p.cat.missingGroups(ids, p.now())
-	if fresh && len(missing) == 0 {
-		return nil
-	}
-	p.cat.groupFetch.Lock()
-	defer p.cat.groupFetch.Unlock()
-	missing, fresh, at := p.cat.missingGroups(ids, p.now())
-	if !(at.After(seen) && fresh && len(missing) == 0) {
-		if _, err := p.loadGroups(ctx, op); err != nil {
+	groups, gen, ok := p.cat.groups.Fresh()
+	if !ok {
+		var err error
+		if groups, gen, err = p.cat.groups.Get(ctx, p.groupLoader(op)); err != nil {
 			return err
 		}
-		missing, _, _ = p.cat.missingGroups(ids, p.now())
 	}
-	if len(missing) > 0 {
-		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist: no Alta group has this ID", missing[0])
+	if missingGroup(groups, ids) != 0 {
+		var err error
+		if groups, _, err = p.cat.groups.Reload(ctx, gen, p.groupLoader(op)); err != nil {
+			return err
+		}
+	}
+	if id := missingGroup(groups, ids); id != 0 {
+		return acs.Errorf(op, Name, acs.NotFound, "access level %d does not exist: no Alta group has this ID", id)
 	}
 	return nil
 }
 
-// loadFormats lists the card formats and refreshes the cache.
-func (p *Provider) loadFormats(ctx context.Context, op string) ([]cardFormat, error) {
-	items, err := collect[cardFormatJSON](ctx, p, op, p.org("/cardFormats"), nil)
-	if err != nil {
-		return nil, err
-	}
-	fs := make([]cardFormat, 0, len(items))
-	for _, j := range items {
-		if j.ID > 0 {
-			fs = append(fs, recognise(j))
+// formatLoader lists the card formats, for the format catalogue.
+func (p *Provider) formatLoader(op string) func(context.Context) ([]cardFormat, error) {
+	return func(ctx context.Context) ([]cardFormat, error) {
+		items, err := collect[cardFormatJSON](ctx, p, op, p.org("/cardFormats"), nil)
+		if err != nil {
+			return nil, err
 		}
+		fs := make([]cardFormat, 0, len(items))
+		for _, j := range items {
+			if j.ID > 0 {
+				fs = append(fs, recognise(j))
+			}
+		}
+		slices.SortFunc(fs, func(a, b cardFormat) int { return int(a.id - b.id) })
+		return fs, nil
 	}
-	slices.SortFunc(fs, func(a, b cardFormat) int { return int(a.id - b.id) })
-	p.cat.mu.Lock()
-	p.cat.formats, p.cat.formatsAt = fs, p.now()
-	p.cat.mu.Unlock()
-	return fs, nil
+}
+
+// loadFormats lists the card formats afresh (a listing started after the
+// call, shared with the callers asking at the same moment) and refreshes
+// the cache.
+func (p *Provider) loadFormats(ctx context.Context, op string) ([]cardFormat, error) {
+	_, gen, _ := p.cat.formats.Peek()
+	fs, _, err := p.cat.formats.Reload(ctx, gen, p.formatLoader(op))
+	return fs, err
 }
 
 // cachedFormats returns the cached formats, or nil when the cache is stale.
-func (c *catalog) cachedFormats(now time.Time) []cardFormat {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.formats == nil || now.Sub(c.formatsAt) >= c.ttl {
+func (c *catalog) cachedFormats() []cardFormat {
+	fs, _, ok := c.formats.Fresh()
+	if !ok {
 		return nil
 	}
-	return c.formats
+	return fs
 }
 
 // formatByID returns the cached format with the given ID, if any.
 func (c *catalog) formatByID(id int64) (cardFormat, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, f := range c.formats {
+	fs, _, _ := c.formats.Peek()
+	for _, f := range fs {
 		if f.id == id {
 			return f, true
 		}
@@ -227,11 +238,17 @@ func pickFormat(fs []cardFormat, card acs.CardFormat, want int64) (cardFormat, b
 // resolveFormat finds the Alta card format for a card: the one with ID
 // want when it is set, else the one recognised as the card's layout.
 func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, want int64) (cardFormat, error) {
-	f, ok := pickFormat(p.cat.cachedFormats(p.now()), card.Format, want)
+	fs, gen, fresh := p.cat.formats.Fresh()
+	if !fresh {
+		var err error
+		if fs, gen, err = p.cat.formats.Get(ctx, p.formatLoader(op)); err != nil {
+			return cardFormat{}, err
+		}
+	}
+	f, ok := pickFormat(fs, card.Format, want)
 	if !ok {
-		p.cat.formatFetch.Lock()
-		fs, err := p.loadFormats(ctx, op)
-		p.cat.formatFetch.Unlock()
+		// Not in the catalogue: perhaps added since it was loaded.
+		fs, _, err := p.cat.formats.Reload(ctx, gen, p.formatLoader(op))
 		if err != nil {
 			return cardFormat{}, err
 		}
@@ -254,17 +271,16 @@ func (p *Provider) resolveFormat(ctx context.Context, op string, card acs.Card, 
 	return f, nil
 }
 
-// loadTypes lists the credential types and refreshes the cache.
-func (p *Provider) loadTypes(ctx context.Context, op string) ([]credType, error) {
-	items, err := collect[credType](ctx, p, op, p.org("/credentialTypes"), nil)
-	if err != nil {
-		return nil, err
+// typeLoader lists the credential types, for the type catalogue.
+func (p *Provider) typeLoader(op string) func(context.Context) ([]credType, error) {
+	return func(ctx context.Context) ([]credType, error) {
+		items, err := collect[credType](ctx, p, op, p.org("/credentialTypes"), nil)
+		if err != nil {
+			return nil, err
+		}
+		slices.SortFunc(items, func(a, b credType) int { return int(a.ID - b.ID) })
+		return items, nil
 	}
-	slices.SortFunc(items, func(a, b credType) int { return int(a.ID - b.ID) })
-	p.cat.mu.Lock()
-	p.cat.types, p.cat.typesAt = items, p.now()
-	p.cat.mu.Unlock()
-	return items, nil
 }
 
 func pickType(ts []credType, model string) (int64, bool) {
@@ -280,16 +296,18 @@ func pickType(ts []credType, model string) (int64, bool) {
 // GET /credentialTypes, never from a hard-coded number (§1.5): the lowest
 // ID with that modelName.
 func (p *Provider) typeID(ctx context.Context, op, model string) (int64, error) {
-	p.cat.mu.Lock()
-	fresh := p.cat.types != nil && p.now().Sub(p.cat.typesAt) < p.cat.ttl
-	ts := p.cat.types
-	p.cat.mu.Unlock()
-	if id, ok := pickType(ts, model); fresh && ok {
+	ts, gen, fresh := p.cat.types.Fresh()
+	if !fresh {
+		var err error
+		if ts, gen, err = p.cat.types.Get(ctx, p.typeLoader(op)); err != nil {
+			return 0, err
+		}
+	}
+	if id, ok := pickType(ts, model); ok {
 		return id, nil
 	}
-	p.cat.typeFetch.Lock()
-	ts, err := p.loadTypes(ctx, op)
-	p.cat.typeFetch.Unlock()
+	// Not in the catalogue: perhaps added since it was loaded.
+	ts, _, err := p.cat.types.Reload(ctx, gen, p.typeLoader(op))
 	if err != nil {
 		return 0, err
 	}

@@ -134,15 +134,10 @@ func (p *Provider) cardOf(k *cardJSON) (acs.Card, bool) {
 // ensureFormats loads the card-format catalogue when it is not cached, so
 // that listed cards can be recognised.
 func (p *Provider) ensureFormats(ctx context.Context, op string) error {
-	if p.cat.cachedFormats(p.now()) != nil {
+	if p.cat.cachedFormats() != nil {
 		return nil
 	}
-	p.cat.formatFetch.Lock()
-	defer p.cat.formatFetch.Unlock()
-	if p.cat.cachedFormats(p.now()) != nil {
-		return nil
-	}
-	_, err := p.loadFormats(ctx, op)
+	_, _, err := p.cat.formats.Get(ctx, p.formatLoader(op))
 	return err
 }
 

@@ -110,8 +110,9 @@
 //
 // Provision validates the grant (acs.ValidateGrant, decimal group and
 // format IDs) before any request, then: resolves the card format, the card
-// credential type and the groups (cached for DefaultCacheTTL; an unknown
-// group is NotFound before anything is written, after one fresh listing);
+// credential type and the groups (cached for DefaultCacheTTL, each listing
+// shared by the callers needing it at the same moment; an unknown group
+// is NotFound before anything is written, after one fresh listing);
 // looks the visit's users up (GET /users?q=<its e-mail>, matched exactly);
 // lists the user's credentials when it exists; when the card is not among
 // them, asks who holds the card (GET /credentials?q=<card ID>, each with

@@ -60,9 +60,7 @@ func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialForma
 	if err := ctx.Err(); err != nil {
 		return nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	p.cat.formatFetch.Lock()
 	fs, err := p.loadFormats(ctx, op)
-	p.cat.formatFetch.Unlock()
 	if err != nil {
 		return nil, err
 	}

@@ -40,11 +40,11 @@ func (ts *tokenSource) get(ctx context.Context, op string) (string, error) {
 		return "", acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	t, err := ts.shared.Get(ctx, ts.renew)
-	var ae *acs.Error
-	switch {
-	case err == nil:
+	if err == nil {
 		return t.access, nil
-	case !errors.As(err, &ae): // ctx ended while another caller fetched
+	}
+	var ae *acs.Error
+	if !errors.As(err, &ae) { // ctx ended while another caller fetched
 		return "", acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	e := *ae // shared with the other callers: each names its own op

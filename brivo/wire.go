@@ -244,15 +244,9 @@ func (p *Provider) call(ctx context.Context, op string, r request) (*acshttp.Res
 }
 
 func (p *Provider) send(ctx context.Context, op string, r request, body []byte, tok string) (*acshttp.Response, error) {
-	// Values shared by every request (acshttp.Request.Header is never
-	// modified): only the map is new.
-	h := make(http.Header, 4)
-	h["Api-Key"] = p.hdr.apiKey
-	h["Authorization"] = p.hdr.bearer(tok)
-	h["Accept"] = jsonValue
-	if body != nil {
-		h["Content-Type"] = jsonValue
-	}
+	// Maps shared by every request made with tok (acshttp.Request.Header
+	// is never modified).
+	h := p.hdr.forToken(tok, body != nil)
 	resp, err := p.api.Do(ctx, acshttp.Request{
 		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
 	})
@@ -264,24 +258,30 @@ func (p *Provider) send(ctx context.Context, op string, r request, body []byte, 
 
 var jsonValue = []string{"application/json"}
 
-// headerValues holds the header values every request sends, so that a
-// request builds none of them.
+// headerValues holds the headers of the requests made with the access
+// token of the moment, with and without a body, so that a request builds
+// none of them.
 type headerValues struct {
-	apiKey []string
-	mu     sync.Mutex
-	tok    string
-	auth   []string // "bearer " + tok
+	apiKey          []string
+	mu              sync.Mutex
+	tok             string
+	plain, withBody http.Header
 }
 
-// bearer returns the Authorization value for tok, the same slice while
-// the token stays the same.
-func (h *headerValues) bearer(tok string) []string {
+// forToken returns the headers of a request made with tok.
+func (h *headerValues) forToken(tok string, hasBody bool) http.Header {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.auth == nil || h.tok != tok {
-		h.tok, h.auth = tok, []string{"bearer " + tok}
+	if h.plain == nil || h.tok != tok {
+		auth := []string{"bearer " + tok}
+		h.tok = tok
+		h.plain = http.Header{"Api-Key": h.apiKey, "Authorization": auth, "Accept": jsonValue}
+		h.withBody = http.Header{"Api-Key": h.apiKey, "Authorization": auth, "Accept": jsonValue, "Content-Type": jsonValue}
 	}
-	return h.auth
+	if hasBody {
+		return h.withBody
+	}
+	return h.plain
 }
 
 // decode unmarshals a 2xx body.

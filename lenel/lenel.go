@@ -257,6 +257,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -570,6 +571,8 @@ type Provider struct {
 	concurrency int
 	// appID is the Application-Id header's value (never modified).
 	appID []string
+	// hdrs are the headers of the session last used (see headers).
+	hdrs atomic.Pointer[sessionHeaders]
 
 	keepAliveEvery time.Duration
 	ticks          <-chan time.Time

@@ -63,11 +63,10 @@ func (p *Provider) session(ctx context.Context, op string) (string, uint64, erro
 	s, err := p.sess.Get(ctx, func(ctx context.Context, _ session) (session, error) {
 		return p.openSession(ctx, op)
 	})
-	var ae *acs.Error
-	switch {
-	case err == nil:
+	if err == nil {
 		return s.token, s.gen, nil
-	case !errors.As(err, &ae): // ctx ended while another caller logged in
+	}
+	if ae := (*acs.Error)(nil); !errors.As(err, &ae) { // ctx ended while another caller logged in
 		return "", 0, acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	return "", 0, withOp(err, op)

@@ -4,23 +4,28 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 // maxPages bounds a paged listing, in case a controller keeps answering
 // with a next key.
 const maxPages = 10000
 
-// catalogs caches the access levels and card formats, guarded by mu.
+// catalogs caches the access levels and card formats, each an
+// acshttp.Catalog: one listing serves every caller that needs it at the
+// moment it runs, and is kept for the cache TTL (WithCacheTTL).
 type catalogs struct {
-	mu        sync.Mutex
-	levels    []acs.AccessLevel
-	levelsAt  time.Time
-	formats   []string
-	formatsAt time.Time
+	levels  acshttp.Catalog[[]acs.AccessLevel]
+	formats acshttp.Catalog[[]string]
+}
+
+// init sets the lifetime and the clock of the catalogues.
+func (c *catalogs) init(ttl time.Duration, now func() time.Time) {
+	c.levels.TTL, c.levels.Now = ttl, now
+	c.formats.TTL, c.formats.Now = ttl, now
 }
 
 // AccessLevels lists every access level (GetAccessLevels with WANTKEY,
@@ -31,15 +36,21 @@ func (p *Provider) AccessLevels(ctx context.Context) ([]acs.AccessLevel, error) 
 	if err := ctx.Err(); err != nil {
 		return nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	ls, err := p.fetchLevels(ctx, op)
+	ls, err := p.readLevels(ctx, op)
 	if err != nil {
 		return nil, err
 	}
+	p.cat.levels.Set(ls)
 	return slices.Clone(ls), nil
 }
 
-// fetchLevels reads every access level and caches the list.
-func (p *Provider) fetchLevels(ctx context.Context, op string) ([]acs.AccessLevel, error) {
+// levelLoader reads every access level, for the level catalogue.
+func (p *Provider) levelLoader(op string) func(context.Context) ([]acs.AccessLevel, error) {
+	return func(ctx context.Context) ([]acs.AccessLevel, error) { return p.readLevels(ctx, op) }
+}
+
+// readLevels reads every access level.
+func (p *Provider) readLevels(ctx context.Context, op string) ([]acs.AccessLevel, error) {
 	var out []acs.AccessLevel
 	seen := map[string]bool{}
 	start := ""
@@ -71,20 +82,16 @@ func (p *Provider) fetchLevels(ctx context.Context, op string) ([]acs.AccessLeve
 		}
 		start = next
 	}
-	p.cat.mu.Lock()
-	p.cat.levels, p.cat.levelsAt = out, p.now()
-	p.cat.mu.Unlock()
 	return out, nil
 }
 
-// cachedLevels returns the cached levels while they are fresh.
-func (p *Provider) cachedLevels() ([]acs.AccessLevel, bool) {
-	p.cat.mu.Lock()
-	defer p.cat.mu.Unlock()
-	if p.cat.levels == nil || p.now().Sub(p.cat.levelsAt) >= p.ttl {
-		return nil, false
+// levels returns the level catalogue: the cached list while it is fresh,
+// else a listing shared with the callers needing it at the same moment.
+func (p *Provider) levels(ctx context.Context, op string) ([]acs.AccessLevel, uint64, error) {
+	if ls, gen, ok := p.cat.levels.Fresh(); ok {
+		return ls, gen, nil
 	}
-	return p.cat.levels, true
+	return p.cat.levels.Get(ctx, p.levelLoader(op))
 }
 
 // levelNames maps access level keys to the names the NBAPI assigns them
@@ -92,18 +99,13 @@ func (p *Provider) cachedLevels() ([]acs.AccessLevel, bool) {
 // the controller does not have is NotFound, a name two levels share a
 // Conflict (NBAPI could not tell them apart).
 func (p *Provider) levelNames(ctx context.Context, op string, keys []string) ([]string, error) {
-	ls, fresh := p.cachedLevels()
-	if !fresh || !allKeys(ls, keys) {
-		unlock, err := p.locks.Lock(ctx, "catalog:levels")
-		if err != nil {
-			return nil, acs.Wrap(op, Name, acs.Canceled, err)
-		}
-		ls, fresh = p.cachedLevels()
-		if !fresh || !allKeys(ls, keys) {
-			ls, err = p.fetchLevels(ctx, op)
-		}
-		unlock()
-		if err != nil {
+	ls, gen, err := p.levels(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if !allKeys(ls, keys) {
+		// Perhaps added since the list was read: read it again.
+		if ls, _, err = p.cat.levels.Reload(ctx, gen, p.levelLoader(op)); err != nil {
 			return nil, err
 		}
 	}
@@ -149,12 +151,9 @@ func allKeys(ls []acs.AccessLevel, keys []string) bool {
 // levelKeys maps the level names a person holds back to keys (a name the
 // list lacks is kept as it is, so that drift still shows).
 func (p *Provider) levelKeys(ctx context.Context, op string, names []string) ([]string, error) {
-	ls, fresh := p.cachedLevels()
-	if !fresh {
-		var err error
-		if ls, err = p.fetchLevels(ctx, op); err != nil {
-			return nil, err
-		}
+	ls, _, err := p.levels(ctx, op)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, 0, len(names))
 	for _, n := range names {
@@ -178,10 +177,11 @@ func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialForma
 	if err := ctx.Err(); err != nil {
 		return nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	names, err := p.fetchFormats(ctx, op)
+	names, err := p.readFormats(ctx, op)
 	if err != nil {
 		return nil, err
 	}
+	p.cat.formats.Set(names)
 	out := make([]acs.CredentialFormat, 0, len(names))
 	for _, n := range names {
 		f := acs.CredentialFormat{ID: n, Name: n}
@@ -193,8 +193,8 @@ func (p *Provider) CredentialFormats(ctx context.Context) ([]acs.CredentialForma
 	return out, nil
 }
 
-// fetchFormats reads the card format names and caches them.
-func (p *Provider) fetchFormats(ctx context.Context, op string) ([]string, error) {
+// readFormats reads the card format names.
+func (p *Provider) readFormats(ctx context.Context, op string) ([]string, error) {
 	a, err := p.do(ctx, request{op: op, command: "GetCardFormats", idempotent: true})
 	if err != nil && !absent(err) {
 		return nil, err
@@ -207,9 +207,6 @@ func (p *Provider) fetchFormats(ctx context.Context, op string) ([]string, error
 			names = append(names, n.text)
 		}
 	}
-	p.cat.mu.Lock()
-	p.cat.formats, p.cat.formatsAt = names, p.now()
-	p.cat.mu.Unlock()
 	return names, nil
 }
 
@@ -217,18 +214,20 @@ func (p *Provider) fetchFormats(ctx context.Context, op string) ([]string, error
 // (NotFound otherwise), reading the list again once when a cached one
 // lacks it.
 func (p *Provider) checkFormat(ctx context.Context, op, name string) error {
-	p.cat.mu.Lock()
-	names, at := p.cat.formats, p.cat.formatsAt
-	p.cat.mu.Unlock()
-	if names != nil && p.now().Sub(at) < p.ttl && slices.Contains(names, name) {
+	load := func(ctx context.Context) ([]string, error) { return p.readFormats(ctx, op) }
+	names, gen, ok := p.cat.formats.Fresh()
+	if !ok {
+		var err error
+		if names, gen, err = p.cat.formats.Get(ctx, load); err != nil {
+			return err
+		}
+	}
+	if slices.Contains(names, name) {
 		return nil
 	}
-	unlock, err := p.locks.Lock(ctx, "catalog:formats")
+	// Perhaps added since the list was read: read it again.
+	names, _, err := p.cat.formats.Reload(ctx, gen, load)
 	if err != nil {
-		return acs.Wrap(op, Name, acs.Canceled, err)
-	}
-	defer unlock()
-	if names, err = p.fetchFormats(ctx, op); err != nil {
 		return err
 	}
 	if !slices.Contains(names, name) {

@@ -122,8 +122,9 @@
 //
 // Provision validates the grant (acs.ValidateGrant, the card format, XML
 // text, the window at minute resolution) before any request, then reads
-// the access levels and card formats (cached for ten minutes; a key missing
-// from the cache reads them again), and:
+// the access levels and card formats (cached for ten minutes, each read
+// shared by the callers needing it at the same moment; a key missing from
+// the cache reads them again), and:
 //
 //   - GetPerson (with WANTCREDENTIALID). Absent: AddPerson with the names,
 //     window and levels; present: ModifyPerson only when something differs

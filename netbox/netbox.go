@@ -210,7 +210,6 @@ type Provider struct {
 	log      *slog.Logger
 	now      func() time.Time
 	rules    acs.Rules
-	ttl      time.Duration
 	ev       eventSettings
 	num      atomic.Uint64
 	locks    acshttp.KeyedMutex
@@ -251,9 +250,10 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	if err != nil {
 		return fail(err)
 	}
-	p := &Provider{cfg: cfg, loc: loc, hc: client, log: o.http.Logger(), now: o.now, rules: o.rules, ttl: o.cacheTTL,
+	p := &Provider{cfg: cfg, loc: loc, hc: client, log: o.http.Logger(), now: o.now, rules: o.rules,
 		ev: o.events, stop: make(chan struct{})}
 	p.evPeople.m = map[string]personCards{}
+	p.cat.init(o.cacheTTL, o.now)
 	return p, nil
 }
 

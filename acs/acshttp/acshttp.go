@@ -21,11 +21,11 @@
 //   - SharedLogin, one login or token refresh shared by every concurrent
 //     caller.
 //
-// Retries are built on github.com/hashicorp/go-retryablehttp, configured
-// away from its defaults: only requests marked idempotent are retried
-// (its default retries POST too), its logger is off (ours is *slog.Logger),
-// and the final error is the last attempt's own answer, not a generic
-// "giving up" error.
+// Retries are the Client's own loop (it replaced go-retryablehttp, whose
+// request wrapping cost a dozen allocations per attempt): only requests
+// marked idempotent are retried, a request refused by a throttle is sent
+// again when that is safe, waits honour Retry-After, and the final error
+// is the last attempt's own answer, not a generic "giving up" error.
 //
 // # Misdirected requests
 //
@@ -85,7 +85,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/time/rate"
@@ -249,11 +248,13 @@ type Config struct {
 
 // Client sends requests to one API.
 type Client struct {
-	cfg   Config
-	rc    *retryablehttp.Client
-	base  string
-	redac *Redactor
-	tel   *telemetry
+	cfg Config
+	hc  *http.Client // the caller's, with the Client's transports
+	// attempt bounds each attempt (the http.Client's Timeout; 0: none).
+	attempt time.Duration
+	base    string
+	redac   *Redactor
+	tel     *telemetry
 }
 
 // Request is one API call.
@@ -331,6 +332,8 @@ func New(cfg Config) (*Client, error) {
 	if base == nil {
 		base = http.DefaultTransport
 	}
+	// Each attempt is bounded by the Client (see send), not by net/http.
+	c.attempt, hc.Timeout = hc.Timeout, 0
 	tel, err := newTelemetry(cfg.MeterProvider, cfg.TracerProvider)
 	if err != nil {
 		return nil, fmt.Errorf("acshttp: instruments: %w", err)
@@ -341,21 +344,7 @@ func New(cfg Config) (*Client, error) {
 		pacer = windowLimiter(cfg.Limiter)
 	}
 	hc.Transport = &pacedTransport{next: &measuredTransport{c: c, next: base}, pacer: pacer, throttled: cfg.Throttled}
-	c.rc = &retryablehttp.Client{
-		HTTPClient:   &hc,
-		Logger:       nil,
-		RetryWaitMin: cfg.RetryWaitMin,
-		RetryWaitMax: cfg.RetryWaitMax,
-		RetryMax:     cfg.RetryMax,
-		CheckRetry:   c.checkRetry,
-		Backoff:      c.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-		RequestLogHook: func(_ retryablehttp.Logger, r *http.Request, _ int) {
-			if st := stateOf(r.Context()); st != nil {
-				st.attempts++
-			}
-		},
-	}
+	c.hc = &hc
 	return c, nil
 }
 
@@ -407,12 +396,10 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 	if c.tel.on {
 		ctx = context.WithValue(ctx, callKey{}, call{op: r.Op, method: r.Method})
 	}
-	var body any
-	if r.Body != nil {
-		body = r.Body
-	}
-	req, err := retryablehttp.NewRequestWithContext(ctx, r.Method, u, body)
+	actx, cancel := c.attemptContext(ctx)
+	req, err := http.NewRequestWithContext(actx, r.Method, u, nil)
 	if err != nil {
+		cancel()
 		// Without the URL, whose query may hold personal data.
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -420,15 +407,15 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 		}
 		return nil, errors.New(c.Redact(err.Error()))
 	}
-	if len(req.Header) == 0 && r.Header != nil {
+	if r.Body != nil {
+		req.ContentLength = int64(len(r.Body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(r.Body)), nil }
+	}
+	if r.Header != nil {
 		req.Header = r.Header // sent as is: neither Do nor net/http modify it
-	} else {
-		for k, vs := range r.Header {
-			req.Header[k] = vs
-		}
 	}
 	start := time.Now()
-	resp, err := c.rc.Do(req)
+	resp, err := c.send(ctx, req, cancel, r.Body, st)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
@@ -458,6 +445,76 @@ func (c *Client) do(ctx context.Context, r Request, st *reqState) (*Response, er
 	}
 	c.log(ctx, r, resp.StatusCode, st.attempts, start, nil)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data, Attempts: st.attempts}, nil
+}
+
+// send sends req, and sends it again while checkRetry says so, at most
+// RetryMax more times, waiting backoff between attempts; body is sent
+// with every attempt. It returns the last answer, its body unread, or the
+// last attempt's error, or the context's when it ends during a wait.
+//
+// req's context is its first attempt's (attemptContext), which cancel
+// ends; each attempt's ends when its answer's body is closed or read to
+// the end, or when it fails.
+func (c *Client) send(ctx context.Context, req *http.Request, cancel context.CancelFunc, body []byte, st *reqState) (*http.Response, error) {
+	for i := 0; ; i++ {
+		if body != nil {
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		st.attempts++
+		resp, err := c.hc.Do(req)
+		retry, checkErr := c.checkRetry(ctx, resp, err)
+		if !retry || i >= c.cfg.RetryMax {
+			if checkErr != nil {
+				err = checkErr
+			}
+			if err != nil || retry {
+				c.hc.CloseIdleConnections()
+			}
+			if err != nil && resp != nil {
+				resp.Body.Close()
+				resp = nil
+			}
+			if resp == nil {
+				cancel()
+			} else if c.attempt > 0 {
+				resp.Body = &cancelBody{rc: resp.Body, cancel: cancel}
+			}
+			return resp, err
+		}
+		if err == nil {
+			drain(resp.Body)
+		}
+		cancel()
+		timer := time.NewTimer(c.backoff(c.cfg.RetryWaitMin, c.cfg.RetryWaitMax, i, resp))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			c.hc.CloseIdleConnections()
+			return nil, ctx.Err()
+		case <-timer.C:
+		}
+		// A new request (net/http must not see one it was given twice)
+		// with the next attempt's context.
+		var actx context.Context
+		actx, cancel = c.attemptContext(ctx)
+		req = req.WithContext(actx)
+	}
+}
+
+// attemptContext is the context of one attempt: ctx, ending after the
+// attempt timeout when there is one.
+func (c *Client) attemptContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.attempt > 0 {
+		return context.WithTimeout(ctx, c.attempt)
+	}
+	return ctx, func() {}
+}
+
+// drain reads what is left of a body that will not be used, so that its
+// connection can serve the next request, and closes it.
+func drain(body io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, 4<<10))
+	body.Close()
 }
 
 // readBody reads at most MaxBody+1 bytes of an answer, in one buffer of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // KeyedMutex serialises work on the same key (an external ID, a card
@@ -31,28 +32,48 @@ type keyLock struct {
 // releases what it took and returns ctx's error. The returned function
 // may be called more than once; only the first call releases.
 func (k *KeyedMutex) Lock(ctx context.Context, keys ...string) (unlock func(), err error) {
-	keys = slices.Clone(keys)
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	held := make([]*keyLock, 0, len(keys))
-	release := func() {
-		for i, l := range held {
-			<-l.ch
-			k.put(keys[i], l)
-		}
+	h := &keyHold{k: k}
+	if len(keys) == 1 { // the common case: nothing to sort, nothing to allocate
+		h.oneKey[0] = keys[0]
+		h.keys, h.held = h.oneKey[:], h.one[:0]
+	} else {
+		h.keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+		h.held = make([]*keyLock, 0, len(h.keys))
 	}
-	for _, key := range keys {
+	for _, key := range h.keys {
 		l := k.get(key)
 		select {
 		case l.ch <- struct{}{}:
-			held = append(held, l)
+			h.held = append(h.held, l)
 		case <-ctx.Done():
 			k.put(key, l)
-			release()
+			h.release()
 			return nil, ctx.Err()
 		}
 	}
-	return sync.OnceFunc(release), nil
+	return h.release, nil
+}
+
+// keyHold is the keys one Lock took.
+type keyHold struct {
+	k    *KeyedMutex
+	keys []string
+	held []*keyLock // the locks of keys[:len(held)]
+	done atomic.Bool
+	// The storage of keys and held for a single key.
+	oneKey [1]string
+	one    [1]*keyLock
+}
+
+// release releases the keys held; only its first call does.
+func (h *keyHold) release() {
+	if h.done.Swap(true) {
+		return
+	}
+	for i, l := range h.held {
+		<-l.ch
+		h.k.put(h.keys[i], l)
+	}
 }
 
 // get returns the lock of key, counting the caller in.
