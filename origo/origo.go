@@ -295,7 +295,7 @@ type Issuer struct {
 	authAPI      *acshttp.Client
 	api          *acshttp.Client
 	tokens       acshttp.SharedLogin[token]
-	window       *window
+	window       *acshttp.RollingWindow
 	log          *slog.Logger
 	now          func() time.Time
 	sleep        func(ctx context.Context, d time.Duration) error
@@ -367,7 +367,7 @@ func New(door acs.Provider, cfg Config, opts ...Option) (*Issuer, error) {
 	// Retries and pacing are the issuer's own (see roundTrip and window),
 	// so that retries and both hosts share one rate-limit window.
 	authCfg := o.http.Config(Name, authBase, hc, cfg.ClientSecret)
-	i.window = windowOf(authCfg.Limiter, o.now, o.sleep)
+	i.window = acshttp.RollingWindowOf(authCfg.Limiter, o.now, o.sleep)
 	authCfg.Limiter, authCfg.RetryMax = nil, -1
 	if i.authAPI, err = acshttp.New(authCfg); err != nil {
 		return fail(err)

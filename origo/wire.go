@@ -176,10 +176,10 @@ func (i *Issuer) send(ctx context.Context, op string, r request, body []byte, h 
 		return nil, acs.Wrap(op, Name, acs.Canceled, err)
 	}
 	if i.window != nil {
-		if err := i.window.wait(ctx); err != nil {
-			var pe *paceError
+		if err := i.window.Wait(ctx); err != nil {
+			var pe *acshttp.PaceError
 			if errors.As(err, &pe) {
-				return nil, &acs.Error{Op: op, Provider: Name, Code: acs.RateLimited, RetryAfter: pe.wait, Err: pe}
+				return nil, &acs.Error{Op: op, Provider: Name, Code: acs.RateLimited, RetryAfter: pe.Wait, Err: pe}
 			}
 			return nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
@@ -243,7 +243,7 @@ func (i *Issuer) classify403(ae *acs.Error, resp *acshttp.Response) {
 		wait = forbiddenPause
 	}
 	if i.window != nil {
-		i.window.pause(now.Add(wait))
+		i.window.Pause(now.Add(wait))
 	}
 	ae.Code, ae.RetryAfter = acs.RateLimited, wait
 	ae.Message = "Origo answered 403: over its limit of 50 requests in 5 minutes per organisation, or a refused permission (reported as such if it lasts beyond the rate window)"

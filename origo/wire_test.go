@@ -177,11 +177,11 @@ func TestClientRateWindow(t *testing.T) {
 	if n := e.sim.Throttled(); n != 0 {
 		t.Fatalf("the simulator refused %d requests over its limit", n)
 	}
-	if e.iss.window.inWindow() > DefaultRateLimit {
-		t.Fatalf("%d requests in the window", e.iss.window.inWindow())
+	if e.iss.window.InWindow() > DefaultRateLimit {
+		t.Fatalf("%d requests in the window", e.iss.window.InWindow())
 	}
 	// Fill the window, then call with a short deadline.
-	for e.iss.window.inWindow() < DefaultRateLimit {
+	for e.iss.window.InWindow() < DefaultRateLimit {
 		if err := e.iss.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -187,7 +187,7 @@ func TestRateLimitWindowAvoidsThrottling(t *testing.T) {
 			t.Fatalf("%d requests within a minute from %s", j-i, reqs[i].Time)
 		}
 	}
-	if n := e.p.limiter.inWindow(); n == 0 || n > DefaultRateLimit {
+	if n := e.p.limiter.InWindow(); n == 0 || n > DefaultRateLimit {
 		t.Errorf("window holds %d starts", n)
 	}
 	t.Logf("%d requests took %s of the fake clock", len(reqs), e.clk.Now().Sub(start))

@@ -7,14 +7,15 @@ import (
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/acs/acshttp"
 )
 
 func TestWindowNeverExceedsTheLimitInAnyMinute(t *testing.T) {
 	clk := newFakeClock()
-	w := newWindow(3, time.Minute, clk.Now, clk.Sleep)
+	w := acshttp.NewRollingWindow(3, time.Minute, clk.Now, clk.Sleep)
 	var starts []time.Time
 	for i := range 10 {
-		if err := w.wait(t.Context()); err != nil {
+		if err := w.Wait(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		starts = append(starts, clk.Now())
@@ -39,10 +40,10 @@ func TestWindowNeverExceedsTheLimitInAnyMinute(t *testing.T) {
 
 func TestWindowPauseStopsEveryone(t *testing.T) {
 	clk := newFakeClock()
-	w := newWindow(100, time.Minute, clk.Now, clk.Sleep)
+	w := acshttp.NewRollingWindow(100, time.Minute, clk.Now, clk.Sleep)
 	start := clk.Now()
-	w.pause(start.Add(17 * time.Second))
-	if err := w.wait(t.Context()); err != nil {
+	w.Pause(start.Add(17 * time.Second))
+	if err := w.Wait(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := clk.Now().Sub(start); got != 17*time.Second {
@@ -50,7 +51,7 @@ func TestWindowPauseStopsEveryone(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := w.wait(ctx); err == nil {
+	if err := w.Wait(ctx); err == nil {
 		t.Error("wait with a cancelled context succeeded")
 	}
 }
@@ -104,9 +105,9 @@ func TestRateLimitOptionIsAWindow(t *testing.T) {
 			t.Errorf("New: %v", err)
 		case tc.unlimited:
 			if p.limiter != nil {
-				t.Errorf("limiter %d in %s, want none", p.limiter.limit, p.limiter.span)
+				t.Errorf("limiter %d in %s, want none", p.limiter.Limit(), p.limiter.Span())
 			}
-		case p.limiter == nil || p.limiter.limit != tc.limit || p.limiter.span != tc.span:
+		case p.limiter == nil || p.limiter.Limit() != tc.limit || p.limiter.Span() != tc.span:
 			t.Errorf("limiter %+v, want %d in %s", p.limiter, tc.limit, tc.span)
 		}
 	}

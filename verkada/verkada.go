@@ -247,7 +247,7 @@ type Provider struct {
 	api          *acshttp.Client
 	cfg          Config
 	tokens       *tokenSource
-	limiter      *window
+	limiter      *acshttp.RollingWindow
 	log          *slog.Logger
 	now          func() time.Time
 	sleep        func(ctx context.Context, d time.Duration) error
@@ -323,7 +323,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	p := &Provider{api: api, cfg: cfg, log: o.http.Logger(), now: o.now, sleep: o.sleep, rules: o.rules,
 		retryMax: retryMax, retryWaitMin: retryWaitMin, retryWaitMax: retryWaitMax,
 		tokenMaxAge: o.tokenMaxAge, marker: o.marker, events: o.events, directions: maps.Clone(o.directions)}
-	p.limiter = windowOf(limit, o.now, p.sleep)
+	p.limiter = acshttp.RollingWindowOf(limit, o.now, p.sleep)
 	p.groups.ttl = o.cacheTTL
 	p.holders.init(p.groups.ttl)
 	p.tokens = newTokenSource(p)

@@ -196,7 +196,7 @@ func (p *Provider) roundTrip(ctx context.Context, op string, r request, body []b
 				d = max(p.backoff(attempt), time.Second)
 			}
 			if p.limiter != nil {
-				p.limiter.pause(p.now().Add(d))
+				p.limiter.Pause(p.now().Add(d))
 			}
 			if d > p.retryWaitMax {
 				return resp, nil
@@ -237,10 +237,10 @@ func (p *Provider) backoff(attempt int) time.Duration {
 // send makes one attempt, after the rate-limit window allows it.
 func (p *Provider) send(ctx context.Context, op string, r request, body []byte, h http.Header) (*acshttp.Response, error) {
 	if p.limiter != nil {
-		if err := p.limiter.wait(ctx); err != nil {
-			var pe *paceError
+		if err := p.limiter.Wait(ctx); err != nil {
+			var pe *acshttp.PaceError
 			if errors.As(err, &pe) {
-				return nil, &acs.Error{Op: op, Provider: Name, Code: acs.RateLimited, RetryAfter: pe.wait, Err: pe}
+				return nil, &acs.Error{Op: op, Provider: Name, Code: acs.RateLimited, RetryAfter: pe.Wait, Err: pe}
 			}
 			return nil, acs.Wrap(op, Name, acs.Canceled, err)
 		}
