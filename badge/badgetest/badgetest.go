@@ -38,7 +38,7 @@ func newBadge(id string, since time.Time) badge.Badge {
 func add(t *testing.T, s badge.Store, ids ...string) {
 	t.Helper()
 	for i, id := range ids {
-		if err := s.Add(context.Background(), newBadge(id, at(i))); err != nil {
+		if err := s.Add(t.Context(), newBadge(id, at(i))); err != nil {
 			t.Fatalf("Add(%s): %v", id, err)
 		}
 	}
@@ -71,7 +71,7 @@ func checkBadge(t *testing.T, what string, got badge.Badge, state badge.State, v
 // t.Cleanup.
 func RunStore(t *testing.T, newStore func(t *testing.T) badge.Store) {
 	for _, c := range storeChecks {
-		t.Run(c.name, func(t *testing.T) { c.fn(context.Background(), t, newStore) })
+		t.Run(c.name, func(t *testing.T) { c.fn(t.Context(), t, newStore) })
 	}
 }
 
@@ -411,7 +411,7 @@ func storeConcurrentAcquireSpecific(ctx context.Context, t *testing.T, newStore 
 
 func reach(t *testing.T, s badge.Store, id string, st badge.State) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	var err error
 	switch st {
 	case badge.Assigned:
@@ -473,7 +473,7 @@ func checkHolders(t *testing.T, s badge.Store, got []string) {
 		if id == "" {
 			continue
 		}
-		b, err := s.Get(context.Background(), loc, id)
+		b, err := s.Get(t.Context(), loc, id)
 		noErr(t, "Get", err)
 		if want := fmt.Sprintf("visit-%d", v); b.State != badge.Assigned || b.VisitID != want {
 			t.Fatalf("badge %s is %s held by %q, want assigned to %s", id, b.State, b.VisitID, want)
