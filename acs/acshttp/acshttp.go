@@ -539,7 +539,11 @@ func readBody(resp *http.Response) ([]byte, error) {
 // PaceError reports that the client's own rate limiter would have made the
 // request wait past its context's deadline: nothing was sent. It is not
 // retried by Do (waiting longer is what it cannot do).
-type PaceError struct{}
+type PaceError struct {
+	// Wait is how long the request would have had to wait, when the
+	// limiter knows it (RollingWindow does); zero otherwise.
+	Wait time.Duration
+}
 
 // Error says that nothing was sent, and why.
 func (*PaceError) Error() string {
