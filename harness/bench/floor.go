@@ -19,7 +19,12 @@ import (
 // "Correct" includes the checks for duplicates that VMS replicas
 // provisioning one visit at the same instant can create: the cardholder
 // looked up again after its creation and, for Genetec, the card searched
-// again after a revocation. A floor client handles only the path the
+// again after a revocation. "Independent" means it knows no more of the
+// installation than the adapter does: what differs from one site or
+// account to another (Lenel's badge statuses and visitor badge type,
+// Brivo's credential format and its field IDs, whether an access level
+// exists) it asks the ACS for once, as the adapter does, rather than
+// taking it from the simulator's seeds. A floor client handles only the path the
 // benchmarks take: what such a check finds beyond the visitor's own
 // record, it reports as an error instead of converging it. It validates
 // nothing, never retries, paces nothing and logs nothing. It exists to be

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/acsbridge/acsbridge/acs"
@@ -16,12 +18,22 @@ import (
 )
 
 // brivoFloor speaks the Brivo API with one OAuth token taken at start.
-// The credential format (100, "Standard 26 Bit", fields 1 and 2) is the
-// simulator's catalogue entry the adapter resolves once and caches.
+// What differs from one Brivo account to another it asks for once, as an
+// independent client must: the credential format of a 26-bit card and its
+// field IDs (GET /credentials/formats, at start) and, before a group's
+// first use, that the group exists (GET /groups, the contract's level
+// check). The adapter does the same, and caches both.
 type brivoFloor struct {
 	hc     *http.Client
 	base   string
 	bearer string
+	format brivoFormat
+	groups sync.Map // group IDs confirmed to exist
+}
+
+// brivoFormat is the credential format of a 26-bit card.
+type brivoFormat struct {
+	id, cardField, facilityField int64
 }
 
 func newBrivoFloor(ctx context.Context, u string, hc *http.Client) (*brivoFloor, error) {
@@ -46,7 +58,68 @@ func newBrivoFloor(ctx context.Context, u string, hc *http.Client) (*brivoFloor,
 	if tok.AccessToken == "" {
 		return nil, errors.New("brivo floor: no access token")
 	}
-	return &brivoFloor{hc: hc, base: u + brivosim.APIPrefix, bearer: "bearer " + tok.AccessToken}, nil
+	f := &brivoFloor{hc: hc, base: u + brivosim.APIPrefix, bearer: "bearer " + tok.AccessToken}
+	return f, f.readFormat(ctx)
+}
+
+// readFormat finds the account's 26-bit card format and its card number
+// and facility code fields.
+func (f *brivoFloor) readFormat(ctx context.Context) error {
+	var list struct {
+		Data []struct {
+			ID     int64  `json:"id"`
+			Name   string `json:"name"`
+			Fields []struct {
+				ID   int64  `json:"id"`
+				Name string `json:"name"`
+			} `json:"credentialFields"`
+		} `json:"data"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/credentials/formats?offset=0&pageSize=100", nil, &list); err != nil {
+		return err
+	}
+	for _, d := range list.Data {
+		if !strings.EqualFold(d.Name, "Standard 26 Bit") && !strings.EqualFold(d.Name, "HID 26 bit Card") {
+			continue
+		}
+		f.format.id = d.ID
+		for _, fl := range d.Fields {
+			switch {
+			case strings.HasSuffix(fl.Name, "card_number"):
+				f.format.cardField = fl.ID
+			case strings.HasSuffix(fl.Name, "facility_code"):
+				f.format.facilityField = fl.ID
+			}
+		}
+		return nil
+	}
+	return errors.New("brivo floor: the account has no 26-bit card format")
+}
+
+// checkGroup confirms, before a group's first use, that it exists.
+func (f *brivoFloor) checkGroup(ctx context.Context, id string) error {
+	if _, ok := f.groups.Load(id); ok {
+		return nil
+	}
+	var list struct {
+		Data []struct {
+			ID int64 `json:"id"`
+		} `json:"data"`
+		Count int `json:"count"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/groups?offset=0&pageSize=100", nil, &list); err != nil {
+		return err
+	}
+	if list.Count > len(list.Data) {
+		return fmt.Errorf("brivo floor: %d groups; paging is left to the adapter", list.Count)
+	}
+	for _, g := range list.Data {
+		if strconv.FormatInt(g.ID, 10) == id {
+			f.groups.Store(id, true)
+			return nil
+		}
+	}
+	return fmt.Errorf("brivo floor: no group %s", id)
 }
 
 func (f *brivoFloor) call(ctx context.Context, method, path string, in, out any) error {
@@ -107,6 +180,9 @@ type brivoWindow struct {
 // IDs), the credential assigned with the window, the user put in the
 // group.
 func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
+	if err := f.checkGroup(ctx, g.AccessLevels[0]); err != nil {
+		return FloorRef{}, err
+	}
 	var found brivoID
 	err := f.call(ctx, http.MethodGet, "/users/"+url.PathEscape(g.Person.ExternalID)+"/external", nil, &found)
 	if err == nil {
@@ -115,8 +191,8 @@ func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	number := strconv.FormatUint(g.Card.Number, 10)
 	var cred brivoID
 	if err := f.call(ctx, http.MethodPost, "/credentials", brivoCredential{
-		CredentialFormat: brivoID{100}, ReferenceID: number,
-		FieldValues: []brivoFieldValue{{1, number}, {2, strconv.FormatUint(g.Card.Facility, 10)}},
+		CredentialFormat: brivoID{f.format.id}, ReferenceID: number,
+		FieldValues: []brivoFieldValue{{f.format.cardField, number}, {f.format.facilityField, strconv.FormatUint(g.Card.Facility, 10)}},
 	}, &cred); err != nil {
 		return FloorRef{}, err
 	}

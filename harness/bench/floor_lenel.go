@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,13 +17,19 @@ import (
 )
 
 // lenelFloor speaks OpenAccess: one session, Application-Id and
-// Session-Token on every call, version=1.0 in every query. The badge
-// statuses and the visitor badge type are the simulator's seeds (the
-// adapter looks them up once and caches them).
+// Session-Token on every call, version=1.0 in every query. What differs
+// from one OnGuard to another it asks for once, at start, as an
+// independent client must: the IDs of the badge statuses Active and
+// Returned (Lnl_BadgeStatus, a site-defined list) and the default visitor
+// badge type (/settings/visit). The adapter does the same, and caches
+// them.
 type lenelFloor struct {
 	hc    *http.Client
 	base  string
 	token string
+	// active and returned are the badge status IDs, badgeType the
+	// default visitor badge type.
+	active, returned, badgeType int64
 	// levels are the access levels confirmed once: checked before their
 	// first use and trusted afterwards (the adapter trusts one for its
 	// catalogue lifetime).
@@ -50,7 +57,60 @@ func newLenelFloor(ctx context.Context, u string, hc *http.Client) (*lenelFloor,
 		return nil, errors.New("lenel floor: no session token")
 	}
 	f.token = ans.SessionToken
-	return f, nil
+	if err := f.readStatuses(ctx); err != nil {
+		return nil, err
+	}
+	return f, f.readBadgeType(ctx)
+}
+
+// readStatuses finds the IDs of the badge statuses Active and Returned.
+func (f *lenelFloor) readStatuses(ctx context.Context) error {
+	var list struct {
+		ItemList []struct {
+			PropertyValueMap struct {
+				ID   int64
+				Name string
+			} `json:"property_value_map"`
+		} `json:"item_list"`
+	}
+	data, err := send(ctx, f.hc, http.MethodGet, f.base+"/instances?page_number=1&page_size=100&type_name=Lnl_BadgeStatus&version=1.0", f.header(false), nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &list); err != nil {
+		return err
+	}
+	for _, it := range list.ItemList {
+		switch m := it.PropertyValueMap; {
+		case strings.EqualFold(m.Name, "Active"):
+			f.active = m.ID
+		case strings.EqualFold(m.Name, "Returned"):
+			f.returned = m.ID
+		}
+	}
+	if f.active == 0 || f.returned == 0 {
+		return errors.New("lenel floor: no badge status Active or Returned")
+	}
+	return nil
+}
+
+// readBadgeType reads the default visitor badge type.
+func (f *lenelFloor) readBadgeType(ctx context.Context) error {
+	data, err := send(ctx, f.hc, http.MethodGet, f.base+"/settings/visit?version=1.0", f.header(false), nil)
+	if err != nil {
+		return err
+	}
+	var ans struct {
+		Type int64 `json:"default_visitor_badge_type_id"`
+	}
+	if err := json.Unmarshal(data, &ans); err != nil {
+		return err
+	}
+	if ans.Type <= 0 {
+		return errors.New("lenel floor: no default visitor badge type")
+	}
+	f.badgeType = ans.Type
+	return nil
 }
 
 func (f *lenelFloor) header(body bool) http.Header {
@@ -183,7 +243,7 @@ func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	b.TypeName = "Lnl_Badge"
 	m := &b.PropertyValueMap
 	m.ACTIVATE, m.DEACTIVATE, m.ID, m.PERSONID = from, until, badgeID, person.PropertyValueMap.ID
-	m.STATUS, m.TYPE = lenelsim.StatusActive, lenelsim.BadgeTypeVisitor
+	m.STATUS, m.TYPE = f.active, f.badgeType
 	var badge lenelKey
 	if err := f.write(ctx, http.MethodPost, &b, &badge); err != nil {
 		return FloorRef{}, err
@@ -217,6 +277,6 @@ func (f *lenelFloor) Revoke(ctx context.Context, ref FloorRef) error {
 	r.TypeName = "Lnl_Badge"
 	r.PropertyValueMap.BADGEKEY = badges.ItemList[0].PropertyValueMap.BADGEKEY
 	r.PropertyValueMap.DEACTIVATE = lenelTime(time.Now().Truncate(time.Second))
-	r.PropertyValueMap.STATUS = lenelsim.StatusReturned
+	r.PropertyValueMap.STATUS = f.returned
 	return f.write(ctx, http.MethodPut, &r, nil)
 }

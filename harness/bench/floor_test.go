@@ -35,14 +35,15 @@ func normalise(calls []Call) []string {
 
 // TestFloorSendsTheAdaptersRequests checks that each floor client sends
 // the very requests of its adapter (method, path, query, body, headers
-// the simulator logs) for a new visitor's provision and a revocation by
-// ID, so that comparing their costs is fair.
+// the simulator logs) for a cold first provision (session and catalogues
+// included), a new visitor's provision and a revocation by ID, so that
+// comparing their costs is fair.
 func TestFloorSendsTheAdaptersRequests(t *testing.T) {
 	for _, name := range FloorProviders() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now()
-			run := func(useFloor bool) []string {
+			run := func(useFloor bool) (cold, warm []string) {
 				s, err := StartSim(name, SimOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -67,9 +68,10 @@ func TestFloorSendsTheAdaptersRequests(t *testing.T) {
 					prov = func(n int) (FloorRef, error) { return ad.Provision(ctx, Grant(n, s.Level(), now)) }
 					rev = func(r FloorRef) error { return ad.Revoke(ctx, r) }
 				}
-				if _, err := prov(0); err != nil { // warm: session, catalogues
+				if _, err := prov(0); err != nil { // cold: session, catalogues
 					t.Fatal(err)
 				}
+				cold = normalise(s.Log())
 				s.ResetLog()
 				ref, err := prov(1)
 				if err != nil {
@@ -78,18 +80,27 @@ func TestFloorSendsTheAdaptersRequests(t *testing.T) {
 				if err := rev(ref); err != nil {
 					t.Fatal(err)
 				}
-				return normalise(s.Log())
+				return cold, normalise(s.Log())
 			}
-			want, got := run(false), run(true)
-			t.Logf("%d requests, identical after normalising: first %s", len(want), want[0])
-			if len(want) != len(got) {
-				t.Fatalf("floor sent %d requests, adapter %d:\nfloor:\n%q\nadapter:\n%q", len(got), len(want), got, want)
-			}
-			for i := range want {
-				if want[i] != got[i] {
-					t.Errorf("request %d differs:\nadapter %s\nfloor   %s", i+1, want[i], got[i])
-				}
-			}
+			wantCold, want := run(false)
+			gotCold, got := run(true)
+			sameRequests(t, "cold provision", wantCold, gotCold)
+			sameRequests(t, "provision and revocation", want, got)
 		})
+	}
+}
+
+// sameRequests fails t unless the floor's normalised log got equals the
+// adapter's, want.
+func sameRequests(t *testing.T, what string, want, got []string) {
+	t.Helper()
+	t.Logf("%s: %d requests, identical after normalising: first %s", what, len(want), want[0])
+	if len(want) != len(got) {
+		t.Fatalf("%s: floor sent %d requests, adapter %d:\nfloor:\n%q\nadapter:\n%q", what, len(got), len(want), got, want)
+	}
+	for i := range want {
+		if want[i] != got[i] {
+			t.Errorf("%s: request %d differs:\nadapter %s\nfloor   %s", what, i+1, want[i], got[i])
+		}
 	}
 }
