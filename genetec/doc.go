@@ -188,25 +188,33 @@
 // AccessLevels pages through report/EntityConfiguration?q=EntityTypes@CardholderGroup,Page=n,PageSize=m
 // (a page holds m GUIDs plus one extra when a further page exists; a full
 // page without the extra is followed too, in case a server does not add
-// it) and reads the names in batches of 50; groups deleted in between are
-// left out. CredentialFormats lists the two
-// built-in card formats the adapter writes, without a request: no Web SDK
-// endpoint for listing card formats is documented.
+// it) and reads the names in batches of 100 (WithReadBatch; eight
+// requests in flight, pages and name reads alike, the next page asked for
+// while names are read); groups deleted in between are left out. A read
+// its host refuses as too long (HTTP 414, or a 400 or 404 page saying
+// "too long") is read again in halves, down to 10, and the smaller batch
+// is kept: the Web SDK documents no limit but "the query string length".
+// 100 names make a 5 KB query; the widest read, 100 cardholders with ten
+// properties each (Holdings), 13.5 KB, within the 16 KB that http.sys,
+// the Windows HTTP host, allows a request line by default.
+// CredentialFormats lists the two built-in card formats the adapter
+// writes, without a request: no Web SDK endpoint for listing card formats
+// is documented.
 //
 // # Inventory
 //
 // Provider implements acs.Inventory. Holdings lists every cardholder
 // (report/EntityConfiguration?q=EntityTypes@Cardholder,Page=n,PageSize=m),
 // keeps the members of the partition when the Provider has one (see
-// Partitions), reads them in batches of 50 and keeps those whose name
-// ends with the "[external-id]" marker; it then reads their credentials in batches of
-// 50. The report's Name filter is not used: it is not exact, and how it
+// Partitions), reads them in batches of 100 (WithReadBatch) and keeps
+// those whose name ends with the "[external-id]" marker; it then reads
+// their credentials in batches of 100. The report's Name filter is not used: it is not exact, and how it
 // treats '[' is not documented. Eight batches are read at once, within
 // the rate limit. Each credential carries the cardholder's groups as
 // access levels and the window Security Center enforces, the intersection
 // of the credential's activation period and the cardholder's. For 10,000
-// visitors and the default page size that is 421 requests (21 pages, 200
-// cardholder reads, 200 credential reads).
+// visitors and the default page and batch sizes that is 221 requests (21
+// pages, 100 cardholder reads, 100 credential reads).
 //
 // A keypad credential (see PINs) is listed like a card with a zero Card:
 // its name carries no card data, and never its code.
@@ -384,7 +392,7 @@
 //     Credentials) and its credentials' Format: two reads. By card it
 //     first searches credentials named after the card (this adapter's
 //     naming), then lists every credential page by page and reads each
-//     one's raw Wiegand data in batches of 50, since the Web SDK documents
+//     one's raw Wiegand data in batches of 100, since the Web SDK documents
 //     no search by card data: on a large system prefer the GUID (door
 //     events carry the cardholder's).
 //   - SetEmployeeEnabled reads the cardholder and, unless its State is

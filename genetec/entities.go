@@ -2,6 +2,7 @@ package genetec
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -111,33 +112,70 @@ type readSeg struct {
 }
 
 // read fetches the projections of several entities, in batches of at most
-// maxReadBatch segments per request, and returns the results by GUID.
+// the Provider's read batch, and returns the results by GUID. A batch
+// refused as too long is read again in smaller ones, and the smaller size
+// is kept (see WithReadBatch).
 func (p *Provider) read(ctx context.Context, op string, segs []readSeg) (map[guid]object, error) {
 	out := make(map[guid]object, len(segs))
-	for start := 0; start < len(segs); start += maxReadBatch {
-		batch := segs[start:min(start+maxReadBatch, len(segs))]
-		var q qBuilder
-		for _, s := range batch {
-			q.item("entity=", s.id.Hex())
-			for _, f := range s.fields {
-				q.item(f)
-			}
+	for len(segs) > 0 {
+		n := min(p.batchSize(), len(segs))
+		err := p.readInto(ctx, op, segs[:n], out)
+		if err != nil && n > minReadBatch && errors.Is(err, errTooLong) {
+			p.shrinkBatch(ctx, n)
+			continue
 		}
-		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/entity", q: q.String()})
 		if err != nil {
 			return nil, err
 		}
-		objs, err := objects(env.Result)
-		if err != nil {
-			return nil, acs.Wrap(op, Name, acs.Unknown, err)
-		}
-		for _, o := range objs {
-			if g, ok := o.guid("Guid"); ok {
-				out[g] = o
-			}
-		}
+		segs = segs[n:]
 	}
 	return out, nil
+}
+
+// readInto sends one read naming segs and adds its objects to out.
+func (p *Provider) readInto(ctx context.Context, op string, segs []readSeg, out map[guid]object) error {
+	var q qBuilder
+	for _, s := range segs {
+		q.item("entity=", s.id.Hex())
+		for _, f := range s.fields {
+			q.item(f)
+		}
+	}
+	env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/entity", q: q.String()})
+	if err != nil {
+		return err
+	}
+	objs, err := objects(env.Result)
+	if err != nil {
+		return acs.Wrap(op, Name, acs.Unknown, err)
+	}
+	for _, o := range objs {
+		if g, ok := o.guid("Guid"); ok {
+			out[g] = o
+		}
+	}
+	return nil
+}
+
+// batchSize is how many entities one read names at most.
+func (p *Provider) batchSize() int { return int(p.readBatch.Load()) }
+
+// shrinkBatch lowers the read batch after a read of refused entities was
+// refused as too long: to half of that, at least minReadBatch, unless
+// another read lowered it further already.
+func (p *Provider) shrinkBatch(ctx context.Context, refused int) {
+	next := int64(max(refused/2, minReadBatch))
+	for {
+		cur := p.readBatch.Load()
+		if cur <= next {
+			return
+		}
+		if p.readBatch.CompareAndSwap(cur, next) {
+			p.log.WarnContext(ctx, "genetec: the Web SDK refused a read as too long; reading fewer entities per request from now on",
+				"refused", refused, "batch", next)
+			return
+		}
+	}
 }
 
 // write sends one POST entity?q= and returns the GUID of the first

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -26,7 +27,13 @@ const Name = "genetec"
 const (
 	DefaultTimeout  = 30 * time.Second // per attempt, including a cold session's first request
 	DefaultPageSize = 500              // entities per report page
-	maxReadBatch    = 50               // entities per entity?q= read
+	// DefaultReadBatch is how many entities one GET entity?q= read names
+	// at first: about 5 KB of query string with the two or three
+	// properties a read asks for. A server that refuses it as too long
+	// teaches the Provider a smaller batch (see WithReadBatch).
+	DefaultReadBatch = 100
+	// minReadBatch is the smallest batch a too-long refusal halves to.
+	minReadBatch = 10
 )
 
 // Config is what the adapter needs to reach the Web SDK.
@@ -55,6 +62,7 @@ type options struct {
 	clock    func() time.Time
 	rules    acs.Rules
 	pageSize int
+	batch    int
 	events   EventOptions
 	timers   timers // how Events waits; tests replace it
 	partGUID guid   // WithPartition; zero for none
@@ -152,8 +160,24 @@ func WithEvents(e EventOptions) Option {
 // other). The rate limit, when set, paces each of them.
 func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
 
+// WithReadBatch sets how many entities one read (GET entity?q=entity=…)
+// names at most (default DefaultReadBatch). The Web SDK documents no
+// limit but the length of the query string, which its host bounds; when a
+// read is refused as too long (HTTP 414, or a 400 or 404 whose page says
+// "too long"), the Provider halves the batch, down to 10, reads the
+// refused entities again in the smaller batches and keeps the smaller
+// size for its later reads. A plain 400 never does this.
+func WithReadBatch(n int) Option {
+	return func(o *options) {
+		if n < 1 {
+			o.errs = append(o.errs, fmt.Errorf("WithReadBatch: %d is not positive", n))
+		}
+		o.batch = n
+	}
+}
+
 // WithPageSize sets how many entities a report page holds (default
-// DefaultPageSize); entity reads are batched by at most 50.
+// DefaultPageSize); entity reads are batched separately (WithReadBatch).
 func WithPageSize(n int) Option {
 	return func(o *options) {
 		if n < 1 {
@@ -175,6 +199,9 @@ type Provider struct {
 	now      func() time.Time
 	rules    acs.Rules
 	pageSize int
+	// readBatch is how many entities one read names at most: the
+	// configured size, lowered for good by a too-long refusal.
+	readBatch atomic.Int64
 	// concurrency is how many requests of one listing are in flight.
 	concurrency int
 	locks       acshttp.KeyedMutex
@@ -230,6 +257,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 		timers:      o.timers,
 		partGUID:    o.partGUID,
 	}
+	p.readBatch.Store(int64(o.batch))
 	p.groups.Now = o.clock
 	p.header = http.Header{"Authorization": {p.auth}, "Accept": {"text/json"}}
 	return p, nil
@@ -238,7 +266,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 // newOptions applies opts over the defaults and reports every value they
 // were given that New cannot use.
 func newOptions(opts []Option) (options, error) {
-	o := options{http: acshttp.NewClientOptions(DefaultTimeout, 0, 0), pageSize: DefaultPageSize, clock: time.Now, timers: realTimers{}}
+	o := options{http: acshttp.NewClientOptions(DefaultTimeout, 0, 0), pageSize: DefaultPageSize, batch: DefaultReadBatch, clock: time.Now, timers: realTimers{}}
 	o.events, _ = EventOptions{}.withDefaults()
 	for _, opt := range opts {
 		opt(&o)

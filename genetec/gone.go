@@ -172,8 +172,9 @@ func contradiction(op string, id guid, failure error) error {
 func (p *Provider) readPresent(ctx context.Context, op string, segs []readSeg) (map[guid]object, []guid, error) {
 	out := make(map[guid]object, len(segs))
 	var gone []guid
-	for start := 0; start < len(segs); start += maxReadBatch {
-		batch := segs[start:min(start+maxReadBatch, len(segs))]
+	for start := 0; start < len(segs); {
+		batch := segs[start:min(start+p.batchSize(), len(segs))]
+		start += len(batch)
 		objs, g, err := p.readBatchPresent(ctx, op, batch)
 		if err != nil {
 			return nil, nil, err
@@ -186,7 +187,7 @@ func (p *Provider) readPresent(ctx context.Context, op string, segs []readSeg) (
 	return out, gone, nil
 }
 
-// readBatchPresent is readPresent for at most maxReadBatch segments.
+// readBatchPresent is readPresent for one batch of segments.
 func (p *Provider) readBatchPresent(ctx context.Context, op string, segs []readSeg) (map[guid]object, []guid, error) {
 	var gone []guid
 	reread := false

@@ -137,7 +137,7 @@ func heldError(op string, err error) error {
 }
 
 // pageHolders lists every cardholder, page by page, and sends their GUIDs
-// in batches of at most maxReadBatch. The extra entity announcing a
+// in batches of at most the read batch. The extra entity announcing a
 // further page is left to that page, and GUIDs the previous page sent
 // (entities shifted by a deletion or a creation) are not sent again. With
 // a partition, only its members are sent (read once, before the first
@@ -162,7 +162,7 @@ func (p *Provider) pageHolders(ctx context.Context, op string, out chan<- []guid
 			cur[id] = true
 		}
 		for len(fresh) > 0 {
-			n := min(maxReadBatch, len(fresh))
+			n := min(p.batchSize(), len(fresh))
 			select {
 			case out <- fresh[:n:n]:
 			case <-ctx.Done():

@@ -127,9 +127,10 @@ func (l *namedListing) fetch(ctx context.Context, i int) (namedPage, error) {
 
 // readNames reads the names of ids in batches, concurrently.
 func (l *namedListing) readNames(ctx context.Context, ids []guid) ([]map[guid]object, error) {
-	batches := (len(ids) + maxReadBatch - 1) / maxReadBatch
+	size := l.p.batchSize()
+	batches := (len(ids) + size - 1) / size
 	return acshttp.FetchPages(ctx, batches, l.p.concurrency, func(ctx context.Context, b int) (map[guid]object, error) {
-		batch := ids[b*maxReadBatch : min((b+1)*maxReadBatch, len(ids))]
+		batch := ids[b*size : min((b+1)*size, len(ids))]
 		segs := make([]readSeg, len(batch))
 		for i, id := range batch {
 			segs[i] = readSeg{id, nameFields}

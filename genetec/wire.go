@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -138,6 +139,10 @@ func (p *Provider) decode(op string, resp *acshttp.Response) (envelope, error) {
 	if isEnv && strings.EqualFold(env.Status, statusFail) {
 		return env, p.failError(op, resp.Status, env.Result)
 	}
+	if !isEnv && refusedAsTooLong(resp.Status, body) {
+		return env, &acs.Error{Op: op, Provider: Name, Code: acs.InvalidArgument, Err: errTooLong,
+			Message: fmt.Sprintf("the Web SDK's host refused the request as too long (HTTP %d)", resp.Status)}
+	}
 	switch st := resp.Status; {
 	case st == http.StatusUnauthorized:
 		return env, &acs.Error{Op: op, Provider: Name, Code: acs.Unauthenticated,
@@ -178,6 +183,25 @@ func (p *Provider) decode(op string, resp *acshttp.Response) (envelope, error) {
 }
 
 var errLegacyJSON = fmt.Errorf("legacy JSON")
+
+// errTooLong is the cause of an error for a request its server refused
+// as too long (see refusedAsTooLong); reads answer it with smaller
+// batches.
+var errTooLong = errors.New("request too long")
+
+// refusedAsTooLong reports whether a non-envelope answer refuses the
+// request for its length: 414 URI Too Long, or the pages of Windows hosts
+// that say so with another status (http.sys "Request Too Long" with 400,
+// IIS request filtering "Query String Too Long" with 404.15).
+func refusedAsTooLong(status int, body []byte) bool {
+	switch status {
+	case http.StatusRequestURITooLong:
+		return true
+	case http.StatusBadRequest, http.StatusNotFound:
+		return bytes.Contains(bytes.ToLower(body), []byte("too long"))
+	}
+	return false
+}
 
 // parseEnvelope decodes {"Rsp":{"Status":…,"Result":…}} with the exact
 // casing of the text/json serializer; the legacy lower-case {"rsp":…} is

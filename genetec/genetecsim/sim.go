@@ -66,6 +66,7 @@ type Server struct {
 	streamBuf  int
 	missing    MissingEntity
 	dupCards   bool
+	maxURL     int
 
 	mu       sync.Mutex
 	st       *store
@@ -175,6 +176,13 @@ func WithMissingEntity(m MissingEntity) Option { return func(s *Server) { s.miss
 // answers; this option lets clients be tested against a server that
 // accepts the same card twice, on one cardholder or on two.
 func WithDuplicateCardData() Option { return func(s *Server) { s.dupCards = true } }
+
+// WithMaxURL makes the server refuse a request whose URL (path and query
+// string, as sent on the request line) is longer than n bytes, with 414
+// URI Too Long and an HTML page, as an HTTP host bounding its URLs does.
+// The Web SDK documents no length of its own ("the only limitation is
+// the query string length"); n ≤ 0, the default, sets none.
+func WithMaxURL(n int) Option { return func(s *Server) { s.maxURL = n } }
 
 // New returns a Server with the seed groups SeedLobbyGroup and
 // SeedFloor3Group, each granted a door (SeedLobbyDoor, SeedFloor3Door) by
@@ -404,6 +412,9 @@ func (s *Server) handle(r *http.Request, entry *Request) (answer, bool) {
 		return htmlAnswer(http.StatusNotFound, "404 Not Found"), false
 	}
 	entry.Path = rel
+	if s.maxURL > 0 && len(r.RequestURI) > s.maxURL {
+		return htmlAnswer(http.StatusRequestURITooLong, "Request URL Too Long"), false
+	}
 
 	user, app, pass, hasAuth := basicAuth(r)
 	if hasAuth {
