@@ -104,6 +104,12 @@ func WithTLS(t TLSOptions) Option { return func(o *options) { o.http.SetTLS(t) }
 // still apply).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.http.SetTimeout(d) } }
 
+// WithConcurrency sets how many pages of one listing (AccessLevels, the
+// catalogues, Holdings) are in flight at once once the first page gave
+// the count (default acshttp.DefaultConcurrency; 1: one after the
+// other). The rate limit, when set, paces each of them.
+func WithConcurrency(n int) Option { return func(o *options) { o.http.SetConcurrency(n) } }
+
 // WithRateLimit paces requests to perSecond a second in bursts of up to
 // burst (0 means 1); a rate of 0 turns the limiter off. The default is
 // DefaultRateLimit in bursts of half of it.
@@ -243,9 +249,11 @@ type Provider struct {
 	emailDomain  string
 	cat          catalog
 	locks        acshttp.KeyedMutex
-	events       EventOptions
-	directions   map[string]acs.Direction
-	evCards      userCards
+	// concurrency is how many pages of one listing are in flight.
+	concurrency int
+	events      EventOptions
+	directions  map[string]acs.Direction
+	evCards     userCards
 	// jitter draws the event back-off's jitter; nil: random.
 	jitter func() float64
 }
@@ -297,7 +305,7 @@ func New(cfg Config, opts ...Option) (*Provider, error) {
 	retryMax, _, retryWaitMax := o.http.Retry()
 	p := &Provider{cfg: cfg, orgPrefix: "/orgs/" + idSegment(cfg.OrgID), log: o.http.Logger(), now: o.now, rules: o.rules,
 		retryMax: retryMax, retryWaitMax: retryWaitMax, sleep: o.sleep, emailDomain: strings.ToLower(o.emailDomain),
-		events: o.events, directions: maps.Clone(o.directions), jitter: o.jitter}
+		events: o.events, directions: maps.Clone(o.directions), jitter: o.jitter, concurrency: o.http.Concurrency()}
 	secrets := []string{cfg.Password} // and its wire forms (acshttp.NewRedactor)
 	if o.basic {
 		cred := base64.StdEncoding.EncodeToString([]byte(cfg.Username + ":" + cfg.Password))

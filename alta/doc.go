@@ -83,7 +83,11 @@
 //     match, and its format is not recognised as another layout.
 //   - §1.8 Lists take limit and offset and answer {totalCount,
 //     filteredCount, data}; pages of 100 are read until filteredCount (or
-//     totalCount) is reached. q is a search whose fields the notes do not
+//     totalCount) is reached. The catalogues and AccessLevels read the
+//     first page, then the others up to WithConcurrency (default 8) at
+//     once, kept in order; a first page shorter than asked for (a server
+//     capping its pages) is followed page after page instead, from where
+//     it ended. q is a search whose fields the notes do not
 //     list: the adapter uses it only to narrow a listing and matches every
 //     item itself, so a q that searches less than hoped can only cost
 //     requests (see below), never a wrong match.

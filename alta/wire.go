@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -323,23 +324,14 @@ type listJSON[T any] struct {
 // listAll reads every page of a listing with limit and offset, calling
 // visit for each item; visit returning false stops early.
 func listAll[T any](ctx context.Context, p *Provider, op, path string, query url.Values, visit func(T) bool) error {
-	offset := 0
+	return listFrom(ctx, p, op, path, query, 0, visit)
+}
+
+// listFrom is listAll from offset on, one page after the other.
+func listFrom[T any](ctx context.Context, p *Provider, op, path string, query url.Values, offset int, visit func(T) bool) error {
 	for range maxPages {
-		q := url.Values{}
-		for k, v := range query {
-			q[k] = v
-		}
-		q.Set("limit", strconv.Itoa(pageSize))
-		q.Set("offset", strconv.Itoa(offset))
-		resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, query: q, idempotent: true})
+		pg, err := listPage[T](ctx, p, op, path, query, offset)
 		if err != nil {
-			return err
-		}
-		if !ok2xx(resp) {
-			return p.statusError(op, resp)
-		}
-		var pg listJSON[T]
-		if err := p.decode(op, resp, &pg); err != nil {
 			return err
 		}
 		for _, it := range pg.Data {
@@ -348,21 +340,84 @@ func listAll[T any](ctx context.Context, p *Provider, op, path string, query url
 			}
 		}
 		offset += len(pg.Data)
-		total := pg.FilteredCount
-		if total == nil {
-			total = pg.TotalCount
-		}
-		if len(pg.Data) == 0 || total != nil && offset >= *total || total == nil && len(pg.Data) < pageSize {
+		if pg.last(offset) {
 			return nil
 		}
 	}
 	return acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
 }
 
-// collect is listAll gathering every item.
+// listPage reads the page of a listing that starts at offset.
+func listPage[T any](ctx context.Context, p *Provider, op, path string, query url.Values, offset int) (listJSON[T], error) {
+	q := make(url.Values, len(query)+2)
+	for k, v := range query {
+		q[k] = v
+	}
+	q.Set("limit", strconv.Itoa(pageSize))
+	q.Set("offset", strconv.Itoa(offset))
+	var pg listJSON[T]
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, query: q, idempotent: true})
+	if err != nil {
+		return pg, err
+	}
+	if !ok2xx(resp) {
+		return pg, p.statusError(op, resp)
+	}
+	err = p.decode(op, resp, &pg)
+	return pg, err
+}
+
+// total is the count of the listing (filtered when a filter applied), or
+// nil when the page does not give it.
+func (pg *listJSON[T]) total() *int {
+	if pg.FilteredCount != nil {
+		return pg.FilteredCount
+	}
+	return pg.TotalCount
+}
+
+// last reports whether pg, ending at offset, is the last page: it is
+// empty, reaches the count, or (without a count) is not full.
+func (pg *listJSON[T]) last(offset int) bool {
+	total := pg.total()
+	return len(pg.Data) == 0 || total != nil && offset >= *total || total == nil && len(pg.Data) < pageSize
+}
+
+// collect gathers every item of a listing. When the first page is full and
+// gives the count, the other pages are read concurrently
+// (WithConcurrency) and kept in order; a listing without a count, a
+// server serving fewer items than asked, or a listing that grew meanwhile
+// is read on page after page. Any failure fails the listing.
 func collect[T any](ctx context.Context, p *Provider, op, path string, query url.Values) ([]T, error) {
-	var out []T
-	err := listAll(ctx, p, op, path, query, func(t T) bool { out = append(out, t); return true })
+	first, err := listPage[T](ctx, p, op, path, query, 0)
+	if err != nil {
+		return nil, err
+	}
+	out, offset := first.Data, len(first.Data)
+	if first.last(offset) {
+		return out, nil
+	}
+	if total := first.total(); total != nil && offset == pageSize {
+		n := (*total - offset + pageSize - 1) / pageSize
+		if n >= maxPages {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
+		}
+		rest, err := acshttp.FetchPages(ctx, n, p.concurrency, func(ctx context.Context, i int) (listJSON[T], error) {
+			return listPage[T](ctx, p, op, path, query, pageSize*(i+1))
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = slices.Grow(out, n*pageSize)
+		for _, r := range rest {
+			out = append(out, r.Data...)
+		}
+		last := rest[n-1]
+		if offset = pageSize*n + len(last.Data); last.last(offset) {
+			return out, nil
+		}
+	}
+	err = listFrom(ctx, p, op, path, query, offset, func(t T) bool { out = append(out, t); return true })
 	return out, err
 }
 
