@@ -152,6 +152,12 @@ const maxLimit = 1000
 // page serves one page of a list: limit (default 1000, at most 1000) and
 // offset, after keeping the items whose search text contains q.
 func page[T any](q url.Values, items []T, text func(T) string) answer {
+	return pageOf(q, items, text, func(it T) any { return it })
+}
+
+// pageOf is page for items rendered by render, called only for the items
+// of the page served.
+func pageOf[T any](q url.Values, items []T, text func(T) string, render func(T) any) answer {
 	limit, offset := maxLimit, 0
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -180,7 +186,7 @@ func page[T any](q url.Values, items []T, text func(T) string) answer {
 	}
 	out := make([]any, len(data))
 	for i, d := range data {
-		out[i] = d
+		out[i] = render(d)
 	}
 	return jsonAnswer(http.StatusOK, map[string]any{"totalCount": total, "filteredCount": filtered, "data": out})
 }
@@ -189,13 +195,10 @@ func (s *Server) listGroups(q url.Values) answer {
 	if a, ok := onlyParams(q, listQuery...); !ok {
 		return a
 	}
-	ids := sortedKeys(s.groups)
-	items := make([]map[string]any, len(ids))
-	for i, id := range ids {
+	return pageOf(q, sortedKeys(s.groups), func(id int64) string { return s.groups[id].name }, func(id int64) any {
 		g := s.groups[id]
-		items[i] = map[string]any{"id": g.id, "name": g.name, "description": g.description, "userCount": s.memberCount(id)}
-	}
-	return page(q, items, func(m map[string]any) string { return m["name"].(string) })
+		return map[string]any{"id": g.id, "name": g.name, "description": g.description, "userCount": s.memberCount(id)}
+	})
 }
 
 func (s *Server) memberCount(gid int64) int {
