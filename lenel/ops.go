@@ -581,7 +581,7 @@ func (p *Provider) removeHolder(ctx context.Context, op string, personID int64) 
 func (p *Provider) removePerson(ctx context.Context, op string, personID int64) error {
 	k := keys{"ID": personID}
 	typeName := p.cfg.PersonType
-	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", inst: instance{k.body(), typeName}, idempotent: true}, nil)
 	if acs.CodeOf(err) == acs.Canceled {
 		return err
 	}

@@ -117,6 +117,7 @@ type request struct {
 	rawQuery   string     // or this, encoded, without version
 	versioned  bool       // rawQuery ends with version=1.0 already
 	body       any        // JSON-encoded when non-nil
+	inst       instance   // or this, when its TypeName is set
 	idempotent bool
 	anonymous  bool // no session (login, version)
 	// token, when set, is sent instead of the shared session, and a
@@ -132,16 +133,15 @@ type request struct {
 // every method.
 func (p *Provider) do(ctx context.Context, r request, out any) error {
 	var body []byte
-	if r.body != nil {
-		var err error
-		if in, ok := r.body.(instance); ok {
-			body, err = in.appendJSON(make([]byte, 0, 256))
-		} else {
-			body, err = json.Marshal(r.body)
-		}
-		if err != nil {
-			return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
-		}
+	var err error
+	switch {
+	case r.inst.TypeName != "":
+		body, err = r.inst.appendJSON(make([]byte, 0, 256))
+	case r.body != nil:
+		body, err = json.Marshal(r.body)
+	}
+	if err != nil {
+		return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
 	}
 	q := withVersion(r)
 	for attempt := 0; ; attempt++ {
@@ -452,7 +452,8 @@ func parseTime(s string) (time.Time, error) {
 // formatTime writes t in UTC with the offset spelled "+00:00": OpenAccess
 // refuses "Z".
 func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05") + "+00:00"
+	var b [32]byte
+	return string(t.UTC().AppendFormat(b[:0], "2006-01-02T15:04:05+00:00"))
 }
 
 // list fetches every instance of a type matching filter (all pages) as
@@ -565,11 +566,6 @@ const (
 	maxPages = 10000
 )
 
-// instanceBody is the JSON body of POST, PUT and DELETE /instances.
-func instanceBody(typeName string, pm map[string]any) any {
-	return instance{pm, typeName}
-}
-
 // instance is the JSON body of POST, PUT and DELETE /instances. do
 // encodes it with appendJSON: the bytes json.Marshal writes for it, keys
 // sorted, with fewer allocations.
@@ -584,7 +580,8 @@ func (in instance) appendJSON(b []byte) ([]byte, error) {
 	if in.PropertyValueMap == nil {
 		b = append(b, "null"...)
 	} else {
-		names := make([]string, 0, len(in.PropertyValueMap))
+		var arr [8]string // room for the bodies this package sends; more grow
+		names := arr[:0]
 		for k := range in.PropertyValueMap {
 			names = append(names, k)
 		}
@@ -651,7 +648,7 @@ func plainString(s string) bool {
 // create adds an instance and returns the value of its key property.
 func (p *Provider) create(ctx context.Context, op, typeName, key string, pm map[string]any) (int64, error) {
 	var res itemOf[keyRecord]
-	err := p.do(ctx, request{op: op, method: http.MethodPost, path: "/instances", body: instanceBody(typeName, pm)}, &res)
+	err := p.do(ctx, request{op: op, method: http.MethodPost, path: "/instances", inst: instance{pm, typeName}}, &res)
 	if err != nil {
 		return 0, err
 	}
@@ -663,7 +660,7 @@ func (p *Provider) create(ctx context.Context, op, typeName, key string, pm map[
 }
 
 func (p *Provider) modify(ctx context.Context, op, typeName string, pm map[string]any) error {
-	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", body: instanceBody(typeName, pm), idempotent: true}, nil)
+	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", inst: instance{pm, typeName}, idempotent: true}, nil)
 }
 
 // keys names one instance by its key properties, all numeric.
@@ -713,7 +710,7 @@ func (k keys) in(items []props) bool {
 // instance that is already gone is undocumented, so a failed DELETE is
 // settled by asking whether the instance still exists.
 func (p *Provider) remove(ctx context.Context, op, typeName string, k keys) error {
-	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", inst: instance{k.body(), typeName}, idempotent: true}, nil)
 	if err == nil {
 		return nil
 	}
