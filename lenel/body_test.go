@@ -15,9 +15,10 @@ func TestInstanceBodyAsMarshal(t *testing.T) {
 		{"EMAIL": "a<b>&c@example.com", "NOTE": "quote \" backslash \\ tab \t", "É": "ünïcode", "BAD": "\xff\xfe", "LS": "\u2028"},
 		{"ACTIVATE": "2026-12-07T06:00:00+00:00", "STATUS": 1, "USELIMIT": nil, "ON": true, "OFF": false, "F": 1.5, "N": int64(-7)},
 		{"LIST": []int64{1, 2}, "MAP": map[string]string{"b": "x", "a": "y"}},
+		{"K": 1, "J": 2, "I": 3, "H": 4, "G": 5, "F": 6, "E": 7, "D": 8, "C": 9, "B": 10, "A": 11}, // more names than appendJSON keeps on the stack
 	} {
 		for _, typeName := range []string{"Lnl_Cardholder", "Lnl_<Odd>"} {
-			in := instanceBody(typeName, pm).(instance)
+			in := instance{pm, typeName}
 			want, err := json.Marshal(in)
 			if err != nil {
 				t.Fatal(err)

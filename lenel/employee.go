@@ -63,10 +63,10 @@ func (p *Provider) FindEmployee(ctx context.Context, q acs.EmployeeQuery) (acs.E
 	e := acs.Employee{Cardholder: acs.CardholderRef{ID: strconv.FormatInt(id, 10)},
 		FirstName: person.str("FIRSTNAME"), LastName: person.str("LASTNAME"), AccessLevels: []string{}}
 	for _, b := range badges {
-		bw, _ := readBadge(b)
+		bw, _ := b.window()
 		e.Enabled = e.Enabled || bw.live(st.active, p.now())
-		if n, ok := b.int("ID"); ok && p.cardOf != nil {
-			if c, ok := p.cardOf(n); ok {
+		if b.ID.ok && p.cardOf != nil {
+			if c, ok := p.cardOf(b.ID.n); ok {
 				e.Cards = append(e.Cards, c)
 			}
 		}
@@ -90,14 +90,14 @@ func (p *Provider) employeeByCard(ctx context.Context, op string, st statusIDs, 
 	if err != nil {
 		return 0, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("ID", badgeID))
+	badges, err := p.badges(ctx, op, eqInt("ID", badgeID))
 	if err != nil {
 		return 0, err
 	}
 	var found int64
 	for _, b := range badges {
-		bw, ok := readBadge(b)
-		if n, _ := b.int("ID"); !ok || n != badgeID {
+		bw, ok := b.window()
+		if !ok || b.ID.n != badgeID {
 			continue
 		}
 		if bw.live(st.active, p.now()) {
@@ -115,7 +115,7 @@ func (p *Provider) employeeByCard(ctx context.Context, op string, st statusIDs, 
 
 // employee reads a cardholder and its badges: NotFound when OnGuard lists
 // no cardholder with the ID.
-func (p *Provider) employee(ctx context.Context, op string, id int64) (props, []props, error) {
+func (p *Provider) employee(ctx context.Context, op string, id int64) (props, []badgeRecord, error) {
 	people, err := p.list(ctx, op, employeeType, eqInt("ID", id))
 	if err != nil {
 		return nil, nil, err
@@ -124,11 +124,11 @@ func (p *Provider) employee(ctx context.Context, op string, id int64) (props, []
 	if i < 0 {
 		return nil, nil, acs.Errorf(op, Name, acs.NotFound, "no cardholder has ID %d", id)
 	}
-	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", id))
+	badges, err := p.badges(ctx, op, eqInt("PERSONID", id))
 	if err != nil {
 		return nil, nil, err
 	}
-	badges = slices.DeleteFunc(badges, func(b props) bool { bw, ok := readBadge(b); return !ok || bw.personID != id })
+	badges = slices.DeleteFunc(badges, func(b badgeRecord) bool { bw, ok := b.window(); return !ok || bw.personID != id })
 	return people[i], badges, nil
 }
 
@@ -168,7 +168,7 @@ func (p *Provider) SetEmployeeEnabled(ctx context.Context, id string, enabled bo
 		from, to = st.revoked, st.active
 	}
 	for _, b := range badges {
-		bw, _ := readBadge(b)
+		bw, _ := b.window()
 		if bw.status != from {
 			continue
 		}
@@ -238,7 +238,7 @@ func (p *Provider) SetEmployeeLevels(ctx context.Context, id string, levels []st
 		return err
 	}
 	for _, b := range badges {
-		if bw, _ := readBadge(b); bw.status == st.active || bw.status == st.revoked {
+		if bw, _ := b.window(); bw.status == st.active || bw.status == st.revoked {
 			if err := p.badgeLevels(ctx, op, bw.key, ids, member); err != nil {
 				return readOnlyError(op, pid, err)
 			}

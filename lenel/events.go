@@ -510,16 +510,14 @@ func (p *Provider) enrich(ctx context.Context, op string, items []logged) error 
 // lookupPeople caches the external IDs of the people with the given IDs.
 func (p *Provider) lookupPeople(ctx context.Context, op string, ids []int64, now time.Time) error {
 	slices.Sort(ids)
-	found, err := p.list(ctx, op, p.cfg.PersonType, anyInt("ID", ids))
+	found, err := p.listPeople(ctx, op, anyInt("ID", ids))
 	if err != nil {
 		return err
 	}
 	got := make(map[int64]string, len(found))
-	for _, it := range found {
-		if id, ok := it.int("ID"); ok {
-			if ext := it.str(p.cfg.ExternalIDProperty); acs.ValidateExternalID(ext) == nil {
-				got[id] = ext
-			}
+	for _, x := range found {
+		if x.ID.ok && acs.ValidateExternalID(x.ext) == nil {
+			got[x.id] = x.ext
 		}
 	}
 	p.emu.Lock()

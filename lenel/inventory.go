@@ -83,7 +83,7 @@ type inventory struct {
 type heldPerson struct {
 	id               int64
 	ext, first, last string
-	badges           []props
+	badges           []badgeRecord
 }
 
 func (iv *inventory) fail(err error) {
@@ -149,13 +149,30 @@ func stage[T any](all *sync.WaitGroup, ch chan T, work func()) {
 
 // list is Provider.list holding a request token.
 func (iv *inventory) list(ctx context.Context, typeName, filter string) ([]props, error) {
-	select {
-	case iv.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, acs.Wrap(iv.op, Name, acs.Canceled, ctx.Err())
+	if err := iv.acquire(ctx); err != nil {
+		return nil, err
 	}
 	defer func() { <-iv.sem }()
 	return iv.p.list(ctx, iv.op, typeName, filter)
+}
+
+// listBadges is Provider.badges holding a request token.
+func (iv *inventory) listBadges(ctx context.Context, filter string) ([]badgeRecord, error) {
+	if err := iv.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer func() { <-iv.sem }()
+	return iv.p.badges(ctx, iv.op, filter)
+}
+
+// acquire takes a request token, which the caller gives back.
+func (iv *inventory) acquire(ctx context.Context) error {
+	select {
+	case iv.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return acs.Wrap(iv.op, Name, acs.Canceled, ctx.Err())
+	}
 }
 
 // page lists page n of the marked people and returns them with the number
@@ -163,7 +180,7 @@ func (iv *inventory) list(ctx context.Context, typeName, filter string) ([]props
 func (iv *inventory) page(ctx context.Context, n int) ([]heldPerson, int, error) {
 	q := url.Values{"type_name": {iv.p.cfg.PersonType}, "filter": {iv.marker},
 		"page_number": {strconv.Itoa(n)}, "page_size": {strconv.Itoa(pageSize)}}
-	var res pagedInstances
+	var res pageOf[rawMap]
 	select {
 	case iv.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -180,7 +197,7 @@ func (iv *inventory) page(ctx context.Context, n int) ([]heldPerson, int, error)
 	prop := iv.p.cfg.ExternalIDProperty
 	people := make([]heldPerson, 0, len(res.ItemList))
 	for _, it := range res.ItemList {
-		pr := it.props()
+		pr := upperProps(it.Props)
 		id, ok := pr.int("ID")
 		ext := pr.str(prop)
 		if !ok || id <= 0 || acs.ValidateExternalID(ext) != nil || !validLiteral(ext) {
@@ -241,8 +258,7 @@ func (iv *inventory) personCost() func(heldPerson) int {
 func badgeCost(h heldPerson) int {
 	n := 0
 	for _, b := range h.badges {
-		k, _ := b.int("BADGEKEY")
-		n += termLen("BADGEKEY", k)
+		n += termLen("BADGEKEY", b.BadgeKey.n)
 	}
 	return n
 }
@@ -291,13 +307,13 @@ func (iv *inventory) badges(ctx context.Context, in <-chan []heldPerson, out cha
 		for i := range people {
 			byID[people[i].id], ids[i] = &people[i], people[i].id
 		}
-		items, err := iv.list(ctx, "Lnl_Badge", anyInt("PERSONID", ids))
+		items, err := iv.listBadges(ctx, anyInt("PERSONID", ids))
 		if err != nil {
 			iv.fail(err)
 			return
 		}
 		for _, it := range items {
-			if b, ok := readBadge(it); ok && byID[b.personID] != nil {
+			if b, ok := it.window(); ok && byID[b.personID] != nil {
 				byID[b.personID].badges = append(byID[b.personID].badges, it)
 			}
 		}
@@ -314,8 +330,7 @@ func (iv *inventory) levels(ctx context.Context, in <-chan []heldPerson, out cha
 		var keys []int64
 		for _, h := range people {
 			for _, b := range h.badges {
-				k, _ := b.int("BADGEKEY")
-				keys = append(keys, k)
+				keys = append(keys, b.BadgeKey.n)
 			}
 		}
 		assigned, err := iv.assignments(ctx, keys)
@@ -367,10 +382,10 @@ func (iv *inventory) holding(h heldPerson, assigned map[int64][]props) acs.Holdi
 		Credentials: make([]acs.HeldCredential, 0, len(badges)),
 	}
 	for _, it := range badges {
-		b, _ := readBadge(it)
+		b, _ := it.window()
 		ref := acs.CredentialRef{ID: strconv.FormatInt(b.key, 10), CardholderID: pid, CardholderExternalID: h.ext}
-		if id, ok := it.int("ID"); ok && iv.p.cardOf != nil {
-			if c, ok := iv.p.cardOf(id); ok {
+		if it.ID.ok && iv.p.cardOf != nil {
+			if c, ok := iv.p.cardOf(it.ID.n); ok {
 				ref.Card = c
 			}
 		}

@@ -99,11 +99,11 @@ func TestParseTimeForms(t *testing.T) {
 }
 
 func TestPropsCaseInsensitiveAndLenient(t *testing.T) {
-	var it item
+	var it itemOf[rawMap]
 	if err := json.Unmarshal([]byte(`{"Type_Name":"Lnl_Badge","Property_Value_Map":{"badgeKey":"13239","PersonId":7.0,"Activate":"2024-05-01T09:00:00","deactivate":null,"Name":"x"}}`), &it); err != nil {
 		t.Fatal(err)
 	}
-	p := it.props()
+	p := upperProps(it.Props)
 	if k, ok := p.int("BADGEKEY"); !ok || k != 13239 {
 		t.Errorf("BADGEKEY %d %v", k, ok)
 	}

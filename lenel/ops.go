@@ -148,12 +148,6 @@ func (p *Provider) readBadgeType(ctx context.Context, op string) (int64, error) 
 	return t, nil
 }
 
-// person is a person record found by external ID.
-type person struct {
-	id    int64
-	props props
-}
-
 // findPeople returns every person whose external ID property equals ext
 // exactly, ordered by ID: the first is the survivor that Provision keeps
 // when several callers created one each (see the package doc).
@@ -162,21 +156,20 @@ func (p *Provider) findPeople(ctx context.Context, op, ext string) ([]person, er
 	if err != nil {
 		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	items, err := p.list(ctx, op, p.cfg.PersonType, f)
+	items, err := p.listPeople(ctx, op, f)
 	if err != nil {
 		return nil, err
 	}
-	var found []person
-	for _, it := range items {
-		if it.str(p.cfg.ExternalIDProperty) != ext {
+	found := items[:0] // filtered in place
+	for _, x := range items {
+		if x.ext != ext {
 			continue // the server compared case-insensitively
 		}
-		id, _ := it.int("ID")
-		if id <= 0 {
+		if x.id <= 0 {
 			return nil, acs.Errorf(op, Name, acs.Unknown, "%s record for %q has no ID", p.cfg.PersonType, ext)
 		}
-		if !slices.ContainsFunc(found, func(x person) bool { return x.id == id }) {
-			found = append(found, person{id: id, props: it})
+		if !slices.ContainsFunc(found, func(y person) bool { return y.id == x.id }) {
+			found = append(found, x)
 		}
 	}
 	slices.SortFunc(found, func(a, b person) int { return cmp.Compare(a.id, b.id) })
@@ -187,17 +180,6 @@ func (p *Provider) findPeople(ctx context.Context, op, ext string) ([]person, er
 type badgeWindow struct {
 	key, personID, status int64
 	from, until           time.Time
-}
-
-func readBadge(it props) (badgeWindow, bool) {
-	var b badgeWindow
-	var ok1, ok2 bool
-	b.key, ok1 = it.int("BADGEKEY")
-	b.personID, ok2 = it.int("PERSONID")
-	b.status, _ = it.int("STATUS")
-	b.from, _ = it.time("ACTIVATE")
-	b.until, _ = it.time("DEACTIVATE")
-	return b, ok1 && ok2
 }
 
 // live reports whether a badge opens doors at now as far as its own record
@@ -242,7 +224,7 @@ func (p *Provider) personProps(pr acs.Person, withExternal bool) map[string]any 
 
 // personUpdate returns the changed properties of an existing person, or
 // nil when nothing changed. Fields the grant leaves empty are kept.
-func (p *Provider) personUpdate(cur props, pr acs.Person) map[string]any {
+func (p *Provider) personUpdate(cur *person, pr acs.Person) map[string]any {
 	upd := map[string]any{}
 	for k, v := range p.personProps(pr, false) {
 		if cur.str(k) != v.(string) {
@@ -363,7 +345,7 @@ func (p *Provider) Revoke(ctx context.Context, ref acs.CredentialRef) error {
 // revokeKey revokes the badge with the given BADGEKEY and reports whether
 // it exists.
 func (p *Provider) revokeKey(ctx context.Context, op string, st statusIDs, key int64) (bool, error) {
-	items, err := p.list(ctx, op, "Lnl_Badge", eqInt("BADGEKEY", key))
+	items, err := p.badges(ctx, op, eqInt("BADGEKEY", key))
 	if err != nil {
 		return false, err
 	}
@@ -371,7 +353,7 @@ func (p *Provider) revokeKey(ctx context.Context, op string, st statusIDs, key i
 	for _, it := range items {
 		// The key alone identifies the badge; a badge without PERSONID in
 		// the answer is still revoked.
-		b, _ := readBadge(it)
+		b, _ := it.window()
 		if b.key != key {
 			continue
 		}
@@ -417,14 +399,14 @@ func (p *Provider) revokeCard(ctx context.Context, op string, t revocation) erro
 	if len(holders) == 1 {
 		filter = andInts("ID", t.badgeID, "PERSONID", holders[0])
 	}
-	items, err := p.list(ctx, op, "Lnl_Badge", filter)
+	items, err := p.badges(ctx, op, filter)
 	if err != nil {
 		return err
 	}
 	var first error
 	for _, it := range items {
-		b, _ := readBadge(it)
-		if id, _ := it.int("ID"); b.key == 0 || id != t.badgeID || !slices.Contains(holders, b.personID) {
+		b, _ := it.window()
+		if b.key == 0 || it.ID.n != t.badgeID || !slices.Contains(holders, b.personID) {
 			continue
 		}
 		if err := p.revokeBadge(ctx, op, st, b); err != nil && first == nil {
@@ -577,12 +559,12 @@ func (p *Provider) RemoveCardholder(ctx context.Context, ref acs.CardholderRef) 
 
 // removeHolder deletes a person's badges and then the person.
 func (p *Provider) removeHolder(ctx context.Context, op string, personID int64) error {
-	badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", personID))
+	badges, err := p.badges(ctx, op, eqInt("PERSONID", personID))
 	if err != nil {
 		return err
 	}
 	for _, it := range badges {
-		b, ok := readBadge(it)
+		b, ok := it.window()
 		if !ok || b.personID != personID {
 			continue
 		}
@@ -599,7 +581,7 @@ func (p *Provider) removeHolder(ctx context.Context, op string, personID int64) 
 func (p *Provider) removePerson(ctx context.Context, op string, personID int64) error {
 	k := keys{"ID": personID}
 	typeName := p.cfg.PersonType
-	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", inst: instance{k.body(), typeName}, idempotent: true}, nil)
 	if acs.CodeOf(err) == acs.Canceled {
 		return err
 	}

@@ -121,12 +121,12 @@ func (p *Provider) RevokePIN(ctx context.Context, ref acs.CredentialRef) error {
 // of holder, when not 0). A badge deleted between the listing and the
 // write is a success, once a second listing confirms it gone.
 func (p *Provider) clearPINs(ctx context.Context, op, filter string, holder int64) error {
-	items, err := p.list(ctx, op, "Lnl_Badge", filter)
+	items, err := p.badges(ctx, op, filter)
 	if err != nil {
 		return err
 	}
 	for _, it := range items {
-		b, ok := readBadge(it)
+		b, ok := it.window()
 		if !ok || holder != 0 && b.personID != holder {
 			continue
 		}

@@ -23,7 +23,7 @@ type provisioning struct {
 	from, until time.Time
 
 	st       statusIDs
-	person   props // the survivor; nil: to be created
+	person   *person // the survivor; nil: to be created
 	personID int64
 	extras   []int64       // other people with the external ID, to be removed
 	own      *badgeWindow  // the survivor's badge with this badge ID
@@ -169,7 +169,7 @@ func (pr *provisioning) survive(people []person) {
 	if len(people) == 0 {
 		return
 	}
-	pr.person, pr.personID = people[0].props, people[0].id
+	pr.person, pr.personID = &people[0], people[0].id
 	for _, x := range people[1:] {
 		pr.extras = append(pr.extras, x.id)
 	}
@@ -180,17 +180,17 @@ func (pr *provisioning) survive(people []person) {
 // active for someone else is a Conflict. Records held by the extras are
 // left to their removal.
 func (p *Provider) lookUpBadge(ctx context.Context, pr *provisioning) error {
-	badges, err := p.list(ctx, pr.op, "Lnl_Badge", eqInt("ID", pr.badgeID))
+	badges, err := p.badges(ctx, pr.op, eqInt("ID", pr.badgeID))
 	if err != nil {
 		return err
 	}
 	pr.own, pr.twins, pr.stale = nil, nil, nil
 	now := p.now()
 	for _, it := range badges {
-		if id, _ := it.int("ID"); id != pr.badgeID {
+		if it.ID.n != pr.badgeID {
 			continue
 		}
-		b, ok := readBadge(it)
+		b, ok := it.window()
 		if !ok || slices.Contains(pr.extras, b.personID) {
 			continue
 		}
@@ -356,12 +356,12 @@ func (p *Provider) takeBack(ctx context.Context, op string, id int64) {
 		return
 	}
 	_ = p.persist(ctx, func() error {
-		badges, err := p.list(ctx, op, "Lnl_Badge", eqInt("PERSONID", id))
+		badges, err := p.badges(ctx, op, eqInt("PERSONID", id))
 		if err != nil {
 			return err
 		}
 		for _, it := range badges {
-			if b, ok := readBadge(it); ok && b.personID == id {
+			if b, ok := it.window(); ok && b.personID == id {
 				return nil
 			}
 		}

@@ -115,7 +115,9 @@ type request struct {
 	path       string
 	query      url.Values // without version
 	rawQuery   string     // or this, encoded, without version
+	versioned  bool       // rawQuery ends with version=1.0 already
 	body       any        // JSON-encoded when non-nil
+	inst       instance   // or this, when its TypeName is set
 	idempotent bool
 	anonymous  bool // no session (login, version)
 	// token, when set, is sent instead of the shared session, and a
@@ -131,16 +133,15 @@ type request struct {
 // every method.
 func (p *Provider) do(ctx context.Context, r request, out any) error {
 	var body []byte
-	if r.body != nil {
-		var err error
-		if in, ok := r.body.(instance); ok {
-			body, err = in.appendJSON(make([]byte, 0, 256))
-		} else {
-			body, err = json.Marshal(r.body)
-		}
-		if err != nil {
-			return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
-		}
+	var err error
+	switch {
+	case r.inst.TypeName != "":
+		body, err = r.inst.appendJSON(make([]byte, 0, 256))
+	case r.body != nil:
+		body, err = json.Marshal(r.body)
+	}
+	if err != nil {
+		return acs.Wrap(r.op, Name, acs.InvalidArgument, err)
 	}
 	q := withVersion(r)
 	for attempt := 0; ; attempt++ {
@@ -186,6 +187,9 @@ func (p *Provider) do(ctx context.Context, r request, out any) error {
 // (keys sorted), with version=1.0.
 func withVersion(r request) string {
 	const version = "version=1.0"
+	if r.versioned {
+		return r.rawQuery
+	}
 	if r.rawQuery != "" {
 		return r.rawQuery + "&" + version
 	}
@@ -279,39 +283,47 @@ func (p *Provider) apiError(op string, resp *acshttp.Response, ae *APIError, cod
 }
 
 // props is a property_value_map with upper-case keys, since response
-// property casing differs from type to type.
+// property casing differs from type to type. The records read on the
+// provisioning path are decoded into typed structs instead (badgeRecord,
+// personRecord, keyRecord), whose fields encoding/json matches
+// case-insensitively; props serves the properties named at run time.
 type props map[string]json.RawMessage
 
-type item struct {
-	TypeName string                     `json:"type_name"`
-	Props    map[string]json.RawMessage `json:"property_value_map"`
-}
-
-func (it item) props() props {
+// upperProps returns m with upper-case keys, m itself when they all are.
+func upperProps(m map[string]json.RawMessage) props {
 	upper := true
-	for k := range it.Props {
+	for k := range m {
 		if strings.ToUpper(k) != k {
 			upper = false
 			break
 		}
 	}
 	if upper { // as OnGuard sends them: no copy
-		return props(it.Props)
+		return props(m)
 	}
-	out := make(props, len(it.Props))
-	for k, v := range it.Props {
+	out := make(props, len(m))
+	for k, v := range m {
 		out[strings.ToUpper(k)] = v
 	}
 	return out
 }
 
-// pagedInstances is the answer of GET /instances (field names are matched
-// case-insensitively by encoding/json).
-type pagedInstances struct {
-	ItemList   []item `json:"item_list"`
-	TotalPages int    `json:"total_pages"`
-	TotalItems int    `json:"total_items"`
+// itemOf is one instance of an answer from /instances, its
+// property_value_map decoded as T.
+type itemOf[T any] struct {
+	Props T `json:"property_value_map"`
 }
+
+// pageOf is the answer of GET /instances (field names are matched
+// case-insensitively by encoding/json), its records decoded as T.
+type pageOf[T any] struct {
+	ItemList   []itemOf[T] `json:"item_list"`
+	TotalPages int         `json:"total_pages"`
+	TotalItems int         `json:"total_items"`
+}
+
+// rawMap is a property_value_map as sent, before upperProps.
+type rawMap = map[string]json.RawMessage
 
 // int reads an integer sent as a JSON number or a numeric string.
 func (p props) int(name string) (int64, bool) { return rawInt(p[name]) }
@@ -339,8 +351,10 @@ func rawInt(raw []byte) (int64, bool) {
 	return 0, false
 }
 
-func (p props) str(name string) string {
-	raw := p[name]
+func (p props) str(name string) string { return rawStr(p[name]) }
+
+// rawStr reads a JSON string; any other value, or none, reads as "".
+func rawStr(raw []byte) string {
 	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && plain(raw[1:len(raw)-1]) {
 		return string(raw[1 : len(raw)-1]) // no escapes: no need for json.Unmarshal
 	}
@@ -364,15 +378,51 @@ func plain(in []byte) bool {
 
 // time reads a date; a missing, null or empty value is the zero time.
 func (p props) time(name string) (time.Time, error) {
-	raw := bytes.TrimSpace(p[name])
+	t, err := rawTime(p[name])
+	if errors.Is(err, errNotDate) {
+		return time.Time{}, fmt.Errorf("property %s is not a date string", name)
+	}
+	return t, err
+}
+
+var errNotDate = errors.New("not a date string")
+
+// rawTime reads a date sent as a JSON string (see parseTime); a missing,
+// null or empty value is the zero time, any other value errNotDate.
+func rawTime(raw []byte) (time.Time, error) {
+	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return time.Time{}, fmt.Errorf("property %s is not a date string", name)
+	if raw[0] != '"' {
+		return time.Time{}, errNotDate
+	}
+	s := rawStr(raw)
+	if s == "" && json.Unmarshal(raw, &s) != nil {
+		return time.Time{}, errNotDate // a malformed string
 	}
 	return parseTime(s)
+}
+
+// optStr is a string property as rawStr reads it: "" unless the value
+// is a JSON string. It never fails a decoding.
+type optStr string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (s *optStr) UnmarshalJSON(b []byte) error {
+	*s = optStr(rawStr(b))
+	return nil
+}
+
+// optTime is a date property as rawTime reads it, a value that is not a
+// date being the zero time (as every reader of a date here takes it). It
+// never fails a decoding.
+type optTime struct{ t time.Time }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (o *optTime) UnmarshalJSON(b []byte) error {
+	o.t, _ = rawTime(b)
+	return nil
 }
 
 // Date layouts seen from OpenAccess and its integrators: RFC 3339 with a
@@ -402,24 +452,25 @@ func parseTime(s string) (time.Time, error) {
 // formatTime writes t in UTC with the offset spelled "+00:00": OpenAccess
 // refuses "Z".
 func formatTime(t time.Time) string {
-	return t.UTC().Format("2006-01-02T15:04:05") + "+00:00"
+	var b [32]byte
+	return string(t.UTC().AppendFormat(b[:0], "2006-01-02T15:04:05+00:00"))
 }
 
-// list fetches every instance of a type matching filter (all pages).
+// list fetches every instance of a type matching filter (all pages) as
+// property maps.
 func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]props, error) {
-	// The query as url.Values.Encode writes it, keys sorted.
-	tail := "&page_size=" + strconv.Itoa(pageSize) + "&type_name=" + url.QueryEscape(typeName)
-	head := ""
-	if filter != "" {
-		head = "filter=" + url.QueryEscape(filter) + "&"
+	items, err := listOf[props](ctx, p, op, typeName, filter)
+	for i, it := range items {
+		items[i] = upperProps(it)
 	}
-	page := func(ctx context.Context, n int) (pagedInstances, error) {
-		var res pagedInstances
-		err := p.do(ctx, request{op: op, method: http.MethodGet, path: "/instances",
-			rawQuery: head + "page_number=" + strconv.Itoa(n) + tail, idempotent: true}, &res)
-		return res, err
-	}
-	first, err := page(ctx, 1)
+	return items, err
+}
+
+// listOf fetches every instance of a type matching filter (all pages),
+// each property_value_map decoded as T.
+func listOf[T any](ctx context.Context, p *Provider, op, typeName, filter string) ([]T, error) {
+	l := lister[T]{p: p, op: op, typeName: typeName, filter: filter}
+	first, err := l.page(ctx, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -431,9 +482,7 @@ func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]pro
 	}
 	// The first page told how many follow: the others are read
 	// concurrently and kept in order; any failure fails the listing.
-	rest, err := acshttp.FetchPages(ctx, first.TotalPages-1, p.concurrency, func(ctx context.Context, i int) (pagedInstances, error) {
-		return page(ctx, i+2)
-	})
+	rest, err := acshttp.FetchPages(ctx, first.TotalPages-1, p.concurrency, l.next)
 	if err != nil {
 		return nil, err
 	}
@@ -441,16 +490,73 @@ func (p *Provider) list(ctx context.Context, op, typeName, filter string) ([]pro
 	for _, r := range rest {
 		n += len(r.ItemList)
 	}
-	out := appendItems(make([]props, 0, n), first)
+	out := appendItems(make([]T, 0, n), first)
 	for _, r := range rest {
 		out = appendItems(out, r)
 	}
 	return out, nil
 }
 
-func appendItems(out []props, res pagedInstances) []props {
+// lister reads the pages of one listing.
+type lister[T any] struct {
+	p                    *Provider
+	op, typeName, filter string
+}
+
+// page reads page n (from 1).
+func (l lister[T]) page(ctx context.Context, n int) (*pageOf[T], error) {
+	res := new(pageOf[T])
+	err := l.p.do(ctx, request{op: l.op, method: http.MethodGet, path: "/instances",
+		rawQuery: instancesQuery(l.filter, n, l.typeName), versioned: true, idempotent: true}, res)
+	return res, err
+}
+
+// next reads page i+2: the pages after the first, for FetchPages.
+func (l lister[T]) next(ctx context.Context, i int) (*pageOf[T], error) { return l.page(ctx, i+2) }
+
+// instancesQuery is the query of GET /instances as url.Values.Encode
+// writes it (keys sorted), with version=1.0, in one allocation.
+func instancesQuery(filter string, n int, typeName string) string {
+	var b strings.Builder
+	b.Grow(len("filter=&page_number=&page_size=&type_name=&version=1.0") + 3*len(filter) + 20 + 3*len(typeName))
+	if filter != "" {
+		b.WriteString("filter=")
+		writeQueryEscaped(&b, filter)
+		b.WriteByte('&')
+	}
+	var num [20]byte
+	b.WriteString("page_number=")
+	b.Write(strconv.AppendInt(num[:0], int64(n), 10))
+	b.WriteString("&page_size=")
+	b.Write(strconv.AppendInt(num[:0], pageSize, 10))
+	b.WriteString("&type_name=")
+	writeQueryEscaped(&b, typeName)
+	b.WriteString("&version=1.0")
+	return b.String()
+}
+
+// writeQueryEscaped writes s escaped as url.QueryEscape escapes it:
+// letters, digits and "-_.~" as they are, a space as '+', any other byte
+// as %XX.
+func writeQueryEscaped(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case isLetter(c) || isDigit(c) || c == '-' || c == '_' || c == '.' || c == '~':
+			b.WriteByte(c)
+		case c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+}
+
+func appendItems[T any](out []T, res *pageOf[T]) []T {
 	for _, it := range res.ItemList {
-		out = append(out, it.props())
+		out = append(out, it.Props)
 	}
 	return out
 }
@@ -459,11 +565,6 @@ const (
 	pageSize = 100 // the OpenAccess maximum
 	maxPages = 10000
 )
-
-// instanceBody is the JSON body of POST, PUT and DELETE /instances.
-func instanceBody(typeName string, pm map[string]any) any {
-	return instance{pm, typeName}
-}
 
 // instance is the JSON body of POST, PUT and DELETE /instances. do
 // encodes it with appendJSON: the bytes json.Marshal writes for it, keys
@@ -479,7 +580,8 @@ func (in instance) appendJSON(b []byte) ([]byte, error) {
 	if in.PropertyValueMap == nil {
 		b = append(b, "null"...)
 	} else {
-		names := make([]string, 0, len(in.PropertyValueMap))
+		var arr [8]string // room for the bodies this package sends; more grow
+		names := arr[:0]
 		for k := range in.PropertyValueMap {
 			names = append(names, k)
 		}
@@ -545,12 +647,12 @@ func plainString(s string) bool {
 
 // create adds an instance and returns the value of its key property.
 func (p *Provider) create(ctx context.Context, op, typeName, key string, pm map[string]any) (int64, error) {
-	var res item
-	err := p.do(ctx, request{op: op, method: http.MethodPost, path: "/instances", body: instanceBody(typeName, pm)}, &res)
+	var res itemOf[keyRecord]
+	err := p.do(ctx, request{op: op, method: http.MethodPost, path: "/instances", inst: instance{pm, typeName}}, &res)
 	if err != nil {
 		return 0, err
 	}
-	k, ok := res.props().int(key)
+	k, ok := res.Props.int(key)
 	if !ok {
 		return 0, acs.Errorf(op, Name, acs.Unknown, "OpenAccess created a %s but its answer holds no %s", typeName, key)
 	}
@@ -558,7 +660,7 @@ func (p *Provider) create(ctx context.Context, op, typeName, key string, pm map[
 }
 
 func (p *Provider) modify(ctx context.Context, op, typeName string, pm map[string]any) error {
-	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", body: instanceBody(typeName, pm), idempotent: true}, nil)
+	return p.do(ctx, request{op: op, method: http.MethodPut, path: "/instances", inst: instance{pm, typeName}, idempotent: true}, nil)
 }
 
 // keys names one instance by its key properties, all numeric.
@@ -608,7 +710,7 @@ func (k keys) in(items []props) bool {
 // instance that is already gone is undocumented, so a failed DELETE is
 // settled by asking whether the instance still exists.
 func (p *Provider) remove(ctx context.Context, op, typeName string, k keys) error {
-	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", body: instanceBody(typeName, k.body()), idempotent: true}, nil)
+	err := p.do(ctx, request{op: op, method: http.MethodDelete, path: "/instances", inst: instance{k.body(), typeName}, idempotent: true}, nil)
 	if err == nil {
 		return nil
 	}
