@@ -7,8 +7,8 @@ import "context"
 // from the property_value_map: encoding/json matches their names to the
 // properties case-insensitively, as upperProps does for props, and their
 // field types read values as leniently as props does (optInt, in
-// events.go, optStr and optTime), so that a record decodes the same either way and a value of
-// the wrong kind never fails an answer.
+// events.go, optStr and optTime), so that a record decodes the same
+// either way and a value of the wrong kind never fails an answer.
 
 // keyRecord holds the key properties of an instance that create reads
 // from the answer to a POST.

@@ -285,7 +285,7 @@ func (p *Provider) apiError(op string, resp *acshttp.Response, ae *APIError, cod
 // props is a property_value_map with upper-case keys, since response
 // property casing differs from type to type. The records read on the
 // provisioning path are decoded into typed structs instead (badgeRecord,
-// personRecord, keyRecord), whose fields encoding/json matches
+// person, keyRecord), whose fields encoding/json matches
 // case-insensitively; props serves the properties named at run time.
 type props map[string]json.RawMessage
 
