@@ -19,7 +19,14 @@ import (
 type KeyedMutex struct {
 	mu sync.Mutex
 	m  map[string]*keyLock
+	// free holds locks no key uses any more, for reuse: a lock is taken
+	// and released for every operation, and its channel need not be
+	// allocated each time.
+	free []*keyLock
 }
+
+// maxFreeLocks bounds KeyedMutex.free.
+const maxFreeLocks = 64
 
 type keyLock struct {
 	ch   chan struct{} // holds one token while locked
@@ -85,20 +92,29 @@ func (k *KeyedMutex) get(key string) *keyLock {
 	}
 	l := k.m[key]
 	if l == nil {
-		l = &keyLock{ch: make(chan struct{}, 1)}
+		if n := len(k.free); n > 0 {
+			l, k.free = k.free[n-1], k.free[:n-1]
+		} else {
+			l = &keyLock{ch: make(chan struct{}, 1)}
+		}
 		k.m[key] = l
 	}
 	l.refs++
 	return l
 }
 
-// put counts the caller out; the last one out removes the entry.
+// put counts the caller out; the last one out removes the entry and keeps
+// the lock for reuse (no one holds or waits for it, so its channel is
+// empty).
 func (k *KeyedMutex) put(key string, l *keyLock) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	l.refs--
 	if l.refs == 0 {
 		delete(k.m, key)
+		if len(k.free) < maxFreeLocks {
+			k.free = append(k.free, l)
+		}
 	}
 }
 

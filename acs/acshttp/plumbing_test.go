@@ -379,3 +379,57 @@ func TestSharedLoginWait(t *testing.T) {
 		}
 	})
 }
+
+// A released key's lock is reused for another key: the reused lock is
+// free (a key locked while another, reusing a lock, is held does not
+// wait), the free list stays bounded, and a lock and unlock of one key
+// costs fewer allocations once locks are reused.
+func TestKeyedMutexReusesReleasedLocks(t *testing.T) {
+	var k KeyedMutex
+	ctx := t.Context()
+	var unlocks []func()
+	for i := range 2 * maxFreeLocks {
+		u, err := k.Lock(ctx, fmt.Sprint("warm-", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		unlocks = append(unlocks, u)
+	}
+	for _, u := range unlocks {
+		u()
+	}
+	if len(k.free) != maxFreeLocks {
+		t.Fatalf("%d free locks, want the bound %d", len(k.free), maxFreeLocks)
+	}
+	unlockB, err := k.Lock(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	unlockA, err := k.Lock(short, "a")
+	if err != nil {
+		t.Fatalf("a waited for b's reused lock: %v", err)
+	}
+	unlockA()
+	unlockB()
+	// With the map in place (a key held), a new key's lock is allocated
+	// when the free list is empty and reused when it is not.
+	var k2 KeyedMutex
+	hold, _ := k2.Lock(ctx, "held")
+	defer hold()
+	fresh := testing.AllocsPerRun(100, func() {
+		u, _ := k2.Lock(ctx, "visit-1")
+		k2.free = k2.free[:0] // as if never released
+		u()
+		k2.free = k2.free[:0]
+	})
+	reused := testing.AllocsPerRun(100, func() {
+		u, _ := k2.Lock(ctx, "visit-1")
+		u()
+	})
+	t.Logf("allocations per lock and unlock: %v with a new lock, %v reusing one", fresh, reused)
+	if reused > fresh-2 {
+		t.Fatalf("%v allocations per lock with a reused lock, %v with a new one; want 2 fewer (the lock and its channel)", reused, fresh)
+	}
+}
