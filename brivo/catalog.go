@@ -89,7 +89,7 @@ func newBrivoFormat(j formatJSON) brivoFormat {
 // groupLoader lists every group, for the group catalogue.
 func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]string, error) {
 	return func(ctx context.Context) (map[int64]string, error) {
-		items, err := listAll[idName](ctx, p, op, "/groups", nil)
+		items, err := listAll[idName](ctx, p, op, "/groups", "")
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +103,7 @@ func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]strin
 
 // loadGroups lists every group and refreshes the cache.
 func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) {
-	items, err := listAll[idName](ctx, p, op, "/groups", nil)
+	items, err := listAll[idName](ctx, p, op, "/groups", "")
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +151,7 @@ func missing(groups map[int64]string, ids []int64) int64 {
 // formatLoader lists the credential formats, for the format catalogue.
 func (p *Provider) formatLoader(op string) func(context.Context) ([]brivoFormat, error) {
 	return func(ctx context.Context) ([]brivoFormat, error) {
-		items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", nil)
+		items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", "")
 		if err != nil {
 			return nil, err
 		}

@@ -58,11 +58,11 @@ func (p *Provider) AccessLevelByName(ctx context.Context, name string) (acs.Acce
 	if err := acs.ValidateText("access level name", name, 200); err != nil {
 		return acs.AccessLevel{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	var query url.Values
+	var filter string
 	if f, err := buildFilter(term{"name", "eq", []string{name}}); err == nil {
-		query = url.Values{"filter": {f}}
+		filter = f
 	}
-	items, err := listAll[idName](ctx, p, op, "/groups", query)
+	items, err := listAll[idName](ctx, p, op, "/groups", filter)
 	if err != nil {
 		return acs.AccessLevel{}, err
 	}
@@ -590,7 +590,7 @@ func (p *Provider) cardHeld(ctx context.Context, op string, f brivoFormat, card 
 	if err != nil {
 		return false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 	if err != nil {
 		return false, err
 	}
@@ -617,7 +617,7 @@ func (p *Provider) freeCredential(ctx context.Context, op string, f brivoFormat,
 		if err != nil {
 			return 0, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}
-		creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+		creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 		if err != nil {
 			return 0, false, err
 		}
@@ -647,7 +647,7 @@ func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window
 func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []int64, existed bool) error {
 	var have []int64
 	if existed {
-		cur, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", nil)
+		cur, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", "")
 		if err != nil {
 			return err
 		}
@@ -765,7 +765,7 @@ func (p *Provider) pendingInvitation(ctx context.Context, op, path string) (invi
 	if err != nil {
 		return invitationJSON{}, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	invs, err := listAll[invitationJSON](ctx, p, op, path, url.Values{"filter": {filter}})
+	invs, err := listAll[invitationJSON](ctx, p, op, path, filter)
 	if err != nil {
 		return invitationJSON{}, false, err
 	}

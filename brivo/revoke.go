@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -161,7 +160,7 @@ func (p *Provider) revokeHolder(ctx context.Context, op string, r revokeRef) (in
 // that the user does not exist, which an error answer is not taken to
 // mean until Brivo confirms it (GET /users/{id}).
 func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) ([]credentialJSON, bool, error) {
-	creds, err := listAll[credentialJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials", nil)
+	creds, err := listAll[credentialJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials", "")
 	if err == nil {
 		return creds, false, nil
 	}
@@ -171,7 +170,7 @@ func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) ([
 
 // userGroups lists the groups of a user, like userCredentials.
 func (p *Provider) userGroups(ctx context.Context, op string, uid int64) ([]idName, bool, error) {
-	groups, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", nil)
+	groups, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", "")
 	if err == nil {
 		return groups, false, nil
 	}
@@ -244,7 +243,7 @@ func (p *Provider) credentialAssigned(ctx context.Context, op string, cid int64)
 	if err != nil {
 		return false, acs.Errorf(op, Name, acs.Unknown, "cannot ask whether credential %d is assigned: %v", cid, err)
 	}
-	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 	if err != nil {
 		return false, err
 	}
@@ -472,7 +471,7 @@ func (p *Provider) invitationCredentials(ctx context.Context, op string, uid int
 	if err != nil {
 		return nil, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	invs, err := listAll[invitationJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials/digital-invitations", url.Values{"filter": {filter}})
+	invs, err := listAll[invitationJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials/digital-invitations", filter)
 	if err != nil {
 		gone, err := p.settle(ctx, op, "user", err, func() (bool, error) { return p.userExists(ctx, op, uid) })
 		return nil, gone, err

@@ -237,11 +237,11 @@ func (p *Provider) putSubscription(ctx context.Context, op string, id int64, bod
 // filter, which matches substrings, when the name can be placed in one)
 // and returns the one with exactly this name and URL.
 func (p *Provider) findSubscription(ctx context.Context, op, name, hookURL string) (subscriptionJSON, bool, error) {
-	var query url.Values
+	var filter string
 	if f, err := buildFilter(term{"name", "eq", []string{name}}); err == nil {
-		query = url.Values{"filter": {f}}
+		filter = f
 	}
-	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", query)
+	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", filter)
 	if err != nil {
 		return subscriptionJSON{}, false, err
 	}
@@ -256,7 +256,7 @@ func (p *Provider) findSubscription(ctx context.Context, op, name, hookURL strin
 // EventSubscriptions lists the account's event subscriptions (all pages).
 func (p *Provider) EventSubscriptions(ctx context.Context) ([]EventSubscription, error) {
 	const op = "event_subscriptions"
-	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", nil)
+	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", "")
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,63 @@
+package brivo
+
+import (
+	"net/url"
+	"strconv"
+	"testing"
+)
+
+// pageQuery must send what url.Values.Encode sent for the same page:
+// keys in order, the filter escaped.
+func TestPageQueryEncodesAsURLValues(t *testing.T) {
+	filters := []string{
+		"",
+		"status__eq:assigned",
+		"reference_id__eq:12345;status__eq:assigned",
+		"firstname__eq:Ann Marie;lastname__eq:O'Brien",
+		"firstname__eq:a&b=c+d/e?f#g;lastname__eq:Zoë 李",
+		"name__eq:x\"<>\\",
+	}
+	for _, f := range filters {
+		for _, offset := range []int{0, 100, 12300} {
+			want := url.Values{"offset": {strconv.Itoa(offset)}, "pageSize": {strconv.Itoa(pageSize)}}
+			if f != "" {
+				want.Set("filter", f)
+			}
+			if got := pageQuery(f, offset); got != want.Encode() {
+				t.Errorf("pageQuery(%q, %d) = %q, want %q", f, offset, got, want.Encode())
+			}
+		}
+	}
+}
+
+// nameFilter must be what buildFilter makes of the names it keeps, and
+// leave out a name that cannot be placed in a filter.
+func TestNameFilter(t *testing.T) {
+	for _, c := range []struct {
+		n    names
+		want string
+	}{
+		{names{"Ann", "Lee"}, "firstname__eq:Ann;lastname__eq:Lee"},
+		{names{"Ann Marie", "Zoë"}, "firstname__eq:Ann Marie;lastname__eq:Zoë"},
+		{names{"a;b__eq:c", "Lee"}, "lastname__eq:Lee"},
+		{names{"Ann", "x,y"}, "firstname__eq:Ann"},
+		{names{"50%", " Lee"}, ""},
+		{names{"", "Lee\n"}, ""},
+	} {
+		got := nameFilter(c.n)
+		if got != c.want {
+			t.Errorf("nameFilter(%q) = %q, want %q", c.n, got, c.want)
+		}
+		var terms []term
+		for i, field := range [...]string{"firstname", "lastname"} {
+			if checkFilterValue(c.n[i]) == nil {
+				terms = append(terms, term{field, "eq", []string{c.n[i]}})
+			}
+		}
+		if len(terms) > 0 {
+			if f, err := buildFilter(terms...); err != nil || f != got {
+				t.Errorf("buildFilter of %q = %q, %v; nameFilter = %q", c.n, f, err, got)
+			}
+		}
+	}
+}
