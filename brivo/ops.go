@@ -501,7 +501,7 @@ func (p *Provider) createUser(ctx context.Context, op string, person acs.Person,
 }
 
 func (p *Provider) setSuspended(ctx context.Context, op string, uid int64, suspended bool) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: "/users/" + idSegment(uid) + "/suspended",
+	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: idPath("/users/", uid, "/suspended"),
 		body: map[string]bool{"suspended": suspended}, idempotent: true})
 	if err != nil {
 		return err
@@ -632,7 +632,7 @@ func (p *Provider) freeCredential(ctx context.Context, op string, f brivoFormat,
 
 func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window assignJSON) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodPut,
-		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), body: window, idempotent: true})
+		path: idPath2("/users/", uid, "/credentials/", cid), body: window, idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -647,7 +647,7 @@ func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window
 func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []int64, existed bool) error {
 	var have []int64
 	if existed {
-		cur, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", "")
+		cur, err := listAll[idName](ctx, p, op, idPath("/users/", uid, "/groups"), "")
 		if err != nil {
 			return err
 		}
@@ -666,7 +666,7 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 			continue
 		}
 		resp, err := p.call(ctx, op, request{method: http.MethodPut,
-			path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+			path: idPath2("/groups/", gid, "/users/", uid), idempotent: true})
 		if err != nil {
 			return err
 		}
@@ -686,7 +686,7 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 // once Brivo confirms that the user is not a member.
 func (p *Provider) leaveGroup(ctx context.Context, op string, uid, gid int64) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-		path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+		path: idPath2("/groups/", gid, "/users/", uid), idempotent: true})
 	if err != nil || ok2xx(resp) {
 		return err
 	}
@@ -736,7 +736,7 @@ func (p *Provider) IssueMobilePass(ctx context.Context, ref acs.CardholderRef, e
 // token's (Brivo documents 409 for "already a pending invitation"), is
 // followed by a look for the pending invitation before it is returned.
 func (p *Provider) invite(ctx context.Context, op string, uid int64, email string) (invitationJSON, error) {
-	path := "/users/" + idSegment(uid) + "/credentials/digital-invitations"
+	path := idPath("/users/", uid, "/credentials/digital-invitations")
 	inv, found, err := p.pendingInvitation(ctx, op, path)
 	if err != nil || found {
 		return inv, err

@@ -142,7 +142,7 @@ func (p *Provider) provisionPINOnce(ctx context.Context, op string, pv *provisio
 // NotFound; a PIN another user holds (Brivo answers 400 saying it is in
 // use) is a Conflict.
 func (p *Provider) patchPIN(ctx context.Context, op string, uid int64, body pinJSON) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodPatch, path: "/users/" + idSegment(uid), body: body, idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodPatch, path: idPath("/users/", uid, ""), body: body, idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -224,7 +224,7 @@ func (p *Provider) clearPIN(ctx context.Context, op string, uid int64) error {
 // userHoldsPIN reads the user and reports whether it has a PIN (its value
 // is not kept), or that the user is gone.
 func (p *Provider) userHoldsPIN(ctx context.Context, op string, uid int64) (held, gone bool, err error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + idSegment(uid), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/users/", uid, ""), idempotent: true})
 	if err != nil {
 		return false, false, err
 	}

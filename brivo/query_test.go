@@ -1,6 +1,7 @@
 package brivo
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"testing"
@@ -58,6 +59,38 @@ func TestNameFilter(t *testing.T) {
 			if f, err := buildFilter(terms...); err != nil || f != got {
 				t.Errorf("buildFilter of %q = %q, %v; nameFilter = %q", c.n, f, err, got)
 			}
+		}
+	}
+}
+
+// flexString reads an ID sent as a JSON string or as a number, and reads
+// strings exactly as json.Unmarshal does (escapes, invalid UTF-8).
+func TestFlexStringDecoding(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want flexString
+	}{
+		{`"bench-42"`, "bench-42"},
+		{`42`, "42"},
+		{`-4.2e3`, "-4.2e3"},
+		{`null`, ""},
+		{`""`, ""},
+		{`"Zoë 李"`, "Zoë 李"},
+		{`"a\"b\\c\u00e9\n"`, "a\"b\\cé\n"},
+		{"\"a\xffb\"", "a\uFFFDb"},
+		{`"\ud800"`, "\uFFFD"},
+	} {
+		var v struct {
+			ID flexString `json:"externalId"`
+		}
+		if err := json.Unmarshal([]byte(`{"externalId":`+c.in+`}`), &v); err != nil || v.ID != c.want {
+			t.Errorf("%s: got %q, %v; want %q", c.in, v.ID, err, c.want)
+		}
+	}
+	for _, bad := range []string{`true`, `{}`, `[1]`} {
+		var f flexString
+		if err := json.Unmarshal([]byte(bad), &f); err == nil {
+			t.Errorf("%s: decoded as %q, want an error", bad, f)
 		}
 	}
 }

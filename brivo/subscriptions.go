@@ -216,7 +216,7 @@ func sameCriteria(a, b []criterionJSON) bool {
 }
 
 func (p *Provider) putSubscription(ctx context.Context, op string, id int64, body subscriptionJSON) (EventSubscription, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: "/event-subscriptions/" + idSegment(id), body: body, idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: idPath("/event-subscriptions/", id, ""), body: body, idempotent: true})
 	if err != nil {
 		return EventSubscription{}, err
 	}
@@ -280,7 +280,7 @@ func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/event-subscriptions/" + idSegment(n), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: idPath("/event-subscriptions/", n, ""), idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -288,6 +288,6 @@ func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error
 		return nil
 	}
 	_, err = p.settle(ctx, op, "event subscription", p.statusError(op, resp),
-		func() (bool, error) { return p.exists(ctx, op, "/event-subscriptions/"+idSegment(n), n) })
+		func() (bool, error) { return p.exists(ctx, op, idPath("/event-subscriptions/", n, ""), n) })
 	return err
 }

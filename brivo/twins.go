@@ -183,7 +183,7 @@ func (p *Provider) revokeOnTwins(ctx context.Context, op string, r revokeRef, ui
 		}
 		return nil
 	}
-	creds, holders, err := p.cardHolders(ctx, op, r.card, r.encoded)
+	creds, holders, err := p.cardHolders(ctx, op, r.card, r.encoded())
 	if err != nil {
 		return err
 	}

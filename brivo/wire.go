@@ -301,6 +301,10 @@ func (p *Provider) decode(op string, resp *acshttp.Response, v any) error {
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
+	if s, ok := plainJSONString(b); ok {
+		*f = flexString(s)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -319,6 +323,30 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexString(n.String())
 	return nil
+}
+
+// plainJSONString returns the text of a JSON string literal that needs
+// no unquoting (no escape, no control character, valid UTF-8): what
+// json.Unmarshal would give, copied once. ok is false for any other
+// literal.
+func plainJSONString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	ascii := true
+	for _, c := range in {
+		switch {
+		case c < 0x20 || c == '"' || c == '\\':
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 type userJSON struct {
@@ -641,4 +669,23 @@ func checkFilterValue(v string) error {
 		return errors.New("value has leading or trailing spaces")
 	}
 	return nil
+}
+
+// idPath is prefix, id in decimal, then suffix: idPath("/users/", 42,
+// "/credentials") is "/users/42/credentials", built in one allocation.
+func idPath(prefix string, id int64, suffix string) string {
+	var buf [96]byte
+	b := append(buf[:0], prefix...)
+	b = strconv.AppendInt(b, id, 10)
+	return string(append(b, suffix...))
+}
+
+// idPath2 is idPath with two IDs: prefix, id1, mid, id2.
+func idPath2(prefix string, id1 int64, mid string, id2 int64) string {
+	var buf [96]byte
+	b := append(buf[:0], prefix...)
+	b = strconv.AppendInt(b, id1, 10)
+	b = append(b, mid...)
+	b = strconv.AppendInt(b, id2, 10)
+	return string(b)
 }
