@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
@@ -49,6 +51,52 @@ func brivoFormatNames(f acs.CardFormat) []string {
 
 // normName compares format names without case or repeated spaces.
 func normName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
+
+// sameName reports whether normName(a) == normName(b), without building
+// either.
+func sameName(a, b string) bool {
+	x, y := nameRunes{s: a}, nameRunes{s: b}
+	for {
+		r1, ok1 := x.next()
+		r2, ok2 := y.next()
+		if ok1 != ok2 || r1 != r2 {
+			return false
+		}
+		if !ok1 {
+			return true
+		}
+	}
+}
+
+// nameRunes reads the runes of normName(s) one at a time: lowered,
+// words separated by one space, invalid UTF-8 read as U+FFFD.
+type nameRunes struct {
+	s     string
+	i     int
+	words bool // a word was read
+	space bool // spaces follow the last word read
+}
+
+// next returns the next rune, or false at the end.
+func (n *nameRunes) next() (rune, bool) {
+	for n.i < len(n.s) {
+		r, w := utf8.DecodeRuneInString(n.s[n.i:])
+		r = unicode.ToLower(r)
+		if unicode.IsSpace(r) {
+			n.space = n.words
+			n.i += w
+			continue
+		}
+		if n.space {
+			n.space = false
+			return ' ', true
+		}
+		n.words = true
+		n.i += w
+		return r, true
+	}
+	return 0, false
+}
 
 // cardFormatOf maps a Brivo format name to the card format it encodes, or
 // to the zero CardFormat when it encodes none the SDK knows.
@@ -195,7 +243,7 @@ func pickFormat(fs []brivoFormat, card acs.CardFormat, credType int64) (brivoFor
 	}
 	for _, name := range brivoFormatNames(card) {
 		for _, f := range fs {
-			if normName(f.name) == normName(name) {
+			if sameName(f.name, name) {
 				return f, true
 			}
 		}

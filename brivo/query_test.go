@@ -94,3 +94,37 @@ func TestFlexStringDecoding(t *testing.T) {
 		}
 	}
 }
+
+// sameName must agree with comparing normName's results.
+func TestSameName(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"Standard 26 Bit", "standard 26 bit", true},
+		{"  HID   26 bit\tCard ", "HID 26 bit Card", true},
+		{"HID 26 bit Card", "HID 26 bitCard", false},
+		{"HID 26 bit Card", "HID 26 bit Car", false},
+		{"HID 26 bit Card ", "HID 26 bit Card x", false},
+		{"", "   ", true},
+		{"É\u00a0x", "é x", true},
+		{"a\xffb", "a\uFFFDb", true},
+		{"ſ", "s", false},
+		{"\u212a", "k", true},
+	} {
+		if got := sameName(c.a, c.b); got != c.want || got != (normName(c.a) == normName(c.b)) {
+			t.Errorf("sameName(%q, %q) = %v, want %v (normName: %q, %q)", c.a, c.b, got, c.want, normName(c.a), normName(c.b))
+		}
+	}
+}
+
+func FuzzSameName(f *testing.F) {
+	f.Add("Standard 26 Bit", "standard  26 bit")
+	f.Add("HID\u00a0Corporate 1000", "hid corporate\t1000 ")
+	f.Add("a\xffb", "A\uFFFDB")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := sameName(a, b), normName(a) == normName(b); got != want {
+			t.Errorf("sameName(%q, %q) = %v; normName gives %q, %q", a, b, got, normName(a), normName(b))
+		}
+	})
+}
