@@ -306,12 +306,14 @@ func encodeCard(card acs.Card) (string, error) {
 // the format has a card_number field (the path recorded in real traffic),
 // the encoded frame otherwise.
 func (f brivoFormat) createBody(card acs.Card, encoded string) createCredentialJSON {
-	b := createCredentialJSON{CredentialFormat: formatRef{ID: f.id}, ReferenceID: strconv.FormatUint(card.Number, 10)}
+	number := strconv.FormatUint(card.Number, 10)
+	b := createCredentialJSON{CredentialFormat: formatRef{ID: f.id}, ReferenceID: number}
 	if f.cardField == 0 {
 		b.EncodedCredential = encoded
 		return b
 	}
-	b.FieldValues = []fieldValueIn{{ID: f.cardField, Value: strconv.FormatUint(card.Number, 10)}}
+	b.FieldValues = make([]fieldValueIn, 1, 2)
+	b.FieldValues[0] = fieldValueIn{ID: f.cardField, Value: number}
 	if f.facilityField != 0 {
 		b.FieldValues = append(b.FieldValues, fieldValueIn{ID: f.facilityField, Value: strconv.FormatUint(card.Facility, 10)})
 	}

@@ -145,16 +145,17 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := p.ensureGroups(ctx, op, groups); err != nil {
 		return acs.Provisioned{}, err
 	}
-	pv := &provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
+	pv := provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
 	for attempt := 1; ; attempt++ {
-		res, err := p.provisionOnce(ctx, op, pv)
-		var fw *failedAfterWrite
-		switch {
-		case err == nil:
+		res, err := p.provisionOnce(ctx, op, &pv)
+		if err == nil {
 			return res, nil
+		}
+		fw := asFailedAfterWrite(err)
+		switch {
 		case ctx.Err() != nil:
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		case errors.As(err, &fw) && attempt == maxProvisionAttempts:
+		case fw != nil && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, fw.err
 		case errors.Is(err, errLookAgain) && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
@@ -180,6 +181,13 @@ type failedAfterWrite struct{ err error }
 
 func (f *failedAfterWrite) Error() string { return f.err.Error() }
 func (f *failedAfterWrite) Unwrap() error { return f.err }
+
+// asFailedAfterWrite returns the *failedAfterWrite in err's chain, or nil.
+func asFailedAfterWrite(err error) *failedAfterWrite {
+	var fw *failedAfterWrite
+	errors.As(err, &fw)
+	return fw
+}
 
 // provisionPlan is a validated grant with what Provision resolved for it.
 type provisionPlan struct {
@@ -218,12 +226,22 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPl
 			err = &failedAfterWrite{err}
 		}
 	}()
-	for _, step := range []func(context.Context, string, *provisionPlan, *attempt) error{
-		p.findHolder, p.findHeldCard, p.ensureCredential, p.ensureUser, p.ensureAccess,
-	} {
-		if err := step(ctx, op, pv, &a); err != nil {
-			return acs.Provisioned{}, err
-		}
+	// The steps are called directly (not through a list of functions) so
+	// that pv and a stay on the stack.
+	if err := p.findHolder(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.findHeldCard(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureCredential(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureUser(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureAccess(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
 	}
 	return a.provisioned(pv.g), nil
 }

@@ -60,13 +60,14 @@ func (p *Provider) ProvisionPIN(ctx context.Context, g acs.PINGrant) (acs.Provis
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := p.provisionPINOnce(ctx, op, pv, g.PIN)
-		var fw *failedAfterWrite
-		switch {
-		case err == nil:
+		if err == nil {
 			return res, nil
+		}
+		fw := asFailedAfterWrite(err)
+		switch {
 		case ctx.Err() != nil:
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		case errors.As(err, &fw) && attempt == maxProvisionAttempts:
+		case fw != nil && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.RedactPIN(fw.err, g.PIN)
 		case errors.Is(err, errLookAgain) && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,

@@ -71,11 +71,19 @@ func (p *Provider) twins(ctx context.Context, op, ext string, pairs ...names) ([
 		if err != nil {
 			return nil, err
 		}
+		if out == nil {
+			// Kept in the listing's own array: a user kept is never
+			// written past the one being read.
+			out = users[:0]
+		}
 		for _, u := range users {
 			if u.ID > 0 && string(u.ExternalID) == ext && !hasUser(out, u.ID) {
 				out = append(out, u)
 			}
 		}
+	}
+	if len(out) == 0 {
+		return nil, nil
 	}
 	slices.SortFunc(out, func(a, b userJSON) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
