@@ -4,6 +4,8 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/acsbridge/acsbridge/acs"
 	"github.com/acsbridge/acsbridge/acs/acshttp"
@@ -50,6 +52,52 @@ func brivoFormatNames(f acs.CardFormat) []string {
 // normName compares format names without case or repeated spaces.
 func normName(s string) string { return strings.Join(strings.Fields(strings.ToLower(s)), " ") }
 
+// sameName reports whether normName(a) == normName(b), without building
+// either.
+func sameName(a, b string) bool {
+	x, y := nameRunes{s: a}, nameRunes{s: b}
+	for {
+		r1, ok1 := x.next()
+		r2, ok2 := y.next()
+		if ok1 != ok2 || r1 != r2 {
+			return false
+		}
+		if !ok1 {
+			return true
+		}
+	}
+}
+
+// nameRunes reads the runes of normName(s) one at a time: lowered,
+// words separated by one space, invalid UTF-8 read as U+FFFD.
+type nameRunes struct {
+	s     string
+	i     int
+	words bool // a word was read
+	space bool // spaces follow the last word read
+}
+
+// next returns the next rune, or false at the end.
+func (n *nameRunes) next() (rune, bool) {
+	for n.i < len(n.s) {
+		r, w := utf8.DecodeRuneInString(n.s[n.i:])
+		r = unicode.ToLower(r)
+		if unicode.IsSpace(r) {
+			n.space = n.words
+			n.i += w
+			continue
+		}
+		if n.space {
+			n.space = false
+			return ' ', true
+		}
+		n.words = true
+		n.i += w
+		return r, true
+	}
+	return 0, false
+}
+
 // cardFormatOf maps a Brivo format name to the card format it encodes, or
 // to the zero CardFormat when it encodes none the SDK knows.
 func cardFormatOf(name string) acs.CardFormat {
@@ -89,7 +137,7 @@ func newBrivoFormat(j formatJSON) brivoFormat {
 // groupLoader lists every group, for the group catalogue.
 func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]string, error) {
 	return func(ctx context.Context) (map[int64]string, error) {
-		items, err := listAll[idName](ctx, p, op, "/groups", nil)
+		items, err := listAll[idName](ctx, p, op, "/groups", "")
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +151,7 @@ func (p *Provider) groupLoader(op string) func(context.Context) (map[int64]strin
 
 // loadGroups lists every group and refreshes the cache.
 func (p *Provider) loadGroups(ctx context.Context, op string) ([]idName, error) {
-	items, err := listAll[idName](ctx, p, op, "/groups", nil)
+	items, err := listAll[idName](ctx, p, op, "/groups", "")
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +199,7 @@ func missing(groups map[int64]string, ids []int64) int64 {
 // formatLoader lists the credential formats, for the format catalogue.
 func (p *Provider) formatLoader(op string) func(context.Context) ([]brivoFormat, error) {
 	return func(ctx context.Context) ([]brivoFormat, error) {
-		items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", nil)
+		items, err := listAll[formatJSON](ctx, p, op, "/credentials/formats", "")
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +243,7 @@ func pickFormat(fs []brivoFormat, card acs.CardFormat, credType int64) (brivoFor
 	}
 	for _, name := range brivoFormatNames(card) {
 		for _, f := range fs {
-			if normName(f.name) == normName(name) {
+			if sameName(f.name, name) {
 				return f, true
 			}
 		}
@@ -258,12 +306,14 @@ func encodeCard(card acs.Card) (string, error) {
 // the format has a card_number field (the path recorded in real traffic),
 // the encoded frame otherwise.
 func (f brivoFormat) createBody(card acs.Card, encoded string) createCredentialJSON {
-	b := createCredentialJSON{CredentialFormat: formatRef{ID: f.id}, ReferenceID: strconv.FormatUint(card.Number, 10)}
+	number := strconv.FormatUint(card.Number, 10)
+	b := createCredentialJSON{CredentialFormat: formatRef{ID: f.id}, ReferenceID: number}
 	if f.cardField == 0 {
 		b.EncodedCredential = encoded
 		return b
 	}
-	b.FieldValues = []fieldValueIn{{ID: f.cardField, Value: strconv.FormatUint(card.Number, 10)}}
+	b.FieldValues = make([]fieldValueIn, 1, 2)
+	b.FieldValues[0] = fieldValueIn{ID: f.cardField, Value: number}
 	if f.facilityField != 0 {
 		b.FieldValues = append(b.FieldValues, fieldValueIn{ID: f.facilityField, Value: strconv.FormatUint(card.Facility, 10)})
 	}

@@ -70,11 +70,11 @@ func (p *Provider) exists(ctx context.Context, op, path string, id int64) (bool,
 }
 
 func (p *Provider) userExists(ctx context.Context, op string, uid int64) (bool, error) {
-	return p.exists(ctx, op, "/users/"+idSegment(uid), uid)
+	return p.exists(ctx, op, idPath("/users/", uid, ""), uid)
 }
 
 func (p *Provider) credentialExists(ctx context.Context, op string, cid int64) (bool, error) {
-	return p.exists(ctx, op, "/credentials/"+idSegment(cid), cid)
+	return p.exists(ctx, op, idPath("/credentials/", cid, ""), cid)
 }
 
 // settle decides what an error answer to a request about a target means.

@@ -97,7 +97,7 @@ func (p *Provider) employeeByCard(ctx context.Context, op string, card acs.Card)
 
 // employeeUser reads a user: NotFound when Brivo says there is none.
 func (p *Provider) employeeUser(ctx context.Context, op string, uid int64) (userJSON, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + idSegment(uid), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/users/", uid, ""), idempotent: true})
 	if err != nil {
 		return userJSON{}, err
 	}
@@ -202,7 +202,7 @@ func (p *Provider) SetEmployeeLevels(ctx context.Context, id string, levels []st
 // joinGroup puts the user into a group: PUT /groups/{gid}/users/{uid}.
 func (p *Provider) joinGroup(ctx context.Context, op string, uid, gid int64) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodPut,
-		path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+		path: idPath2("/groups/", gid, "/users/", uid), idempotent: true})
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func (l *lookups) credential(ctx context.Context, p *Provider, op string, id int
 		return c.card, nil
 	}
 	l.count()
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(id), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/credentials/", id, ""), idempotent: true})
 	if err == nil && !ok2xx(resp) && !brivoNotFound(resp) {
 		err = p.statusError(op, resp)
 	}
@@ -193,7 +193,7 @@ func (l *lookups) user(ctx context.Context, p *Provider, op string, id int64) (s
 		return ext, nil
 	}
 	l.count()
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + idSegment(id), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/users/", id, ""), idempotent: true})
 	if err == nil && !ok2xx(resp) && !brivoNotFound(resp) {
 		err = p.statusError(op, resp)
 	}

@@ -58,11 +58,11 @@ func (p *Provider) AccessLevelByName(ctx context.Context, name string) (acs.Acce
 	if err := acs.ValidateText("access level name", name, 200); err != nil {
 		return acs.AccessLevel{}, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	var query url.Values
+	var filter string
 	if f, err := buildFilter(term{"name", "eq", []string{name}}); err == nil {
-		query = url.Values{"filter": {f}}
+		filter = f
 	}
-	items, err := listAll[idName](ctx, p, op, "/groups", query)
+	items, err := listAll[idName](ctx, p, op, "/groups", filter)
 	if err != nil {
 		return acs.AccessLevel{}, err
 	}
@@ -145,16 +145,17 @@ func (p *Provider) Provision(ctx context.Context, g acs.Grant) (acs.Provisioned,
 	if err := p.ensureGroups(ctx, op, groups); err != nil {
 		return acs.Provisioned{}, err
 	}
-	pv := &provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
+	pv := provisionPlan{g: g, extSeg: extSeg, groups: groups, f: f, encoded: encoded, from: from, to: to}
 	for attempt := 1; ; attempt++ {
-		res, err := p.provisionOnce(ctx, op, pv)
-		var fw *failedAfterWrite
-		switch {
-		case err == nil:
+		res, err := p.provisionOnce(ctx, op, &pv)
+		if err == nil {
 			return res, nil
+		}
+		fw := asFailedAfterWrite(err)
+		switch {
 		case ctx.Err() != nil:
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		case errors.As(err, &fw) && attempt == maxProvisionAttempts:
+		case fw != nil && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, fw.err
 		case errors.Is(err, errLookAgain) && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
@@ -180,6 +181,13 @@ type failedAfterWrite struct{ err error }
 
 func (f *failedAfterWrite) Error() string { return f.err.Error() }
 func (f *failedAfterWrite) Unwrap() error { return f.err }
+
+// asFailedAfterWrite returns the *failedAfterWrite in err's chain, or nil.
+func asFailedAfterWrite(err error) *failedAfterWrite {
+	var fw *failedAfterWrite
+	errors.As(err, &fw)
+	return fw
+}
 
 // provisionPlan is a validated grant with what Provision resolved for it.
 type provisionPlan struct {
@@ -218,12 +226,22 @@ func (p *Provider) provisionOnce(ctx context.Context, op string, pv *provisionPl
 			err = &failedAfterWrite{err}
 		}
 	}()
-	for _, step := range []func(context.Context, string, *provisionPlan, *attempt) error{
-		p.findHolder, p.findHeldCard, p.ensureCredential, p.ensureUser, p.ensureAccess,
-	} {
-		if err := step(ctx, op, pv, &a); err != nil {
-			return acs.Provisioned{}, err
-		}
+	// The steps are called directly (not through a list of functions) so
+	// that pv and a stay on the stack.
+	if err := p.findHolder(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.findHeldCard(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureCredential(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureUser(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
+	}
+	if err := p.ensureAccess(ctx, op, pv, &a); err != nil {
+		return acs.Provisioned{}, err
 	}
 	return a.provisioned(pv.g), nil
 }
@@ -501,7 +519,7 @@ func (p *Provider) createUser(ctx context.Context, op string, person acs.Person,
 }
 
 func (p *Provider) setSuspended(ctx context.Context, op string, uid int64, suspended bool) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: "/users/" + idSegment(uid) + "/suspended",
+	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: idPath("/users/", uid, "/suspended"),
 		body: map[string]bool{"suspended": suspended}, idempotent: true})
 	if err != nil {
 		return err
@@ -590,7 +608,7 @@ func (p *Provider) cardHeld(ctx context.Context, op string, f brivoFormat, card 
 	if err != nil {
 		return false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 	if err != nil {
 		return false, err
 	}
@@ -617,7 +635,7 @@ func (p *Provider) freeCredential(ctx context.Context, op string, f brivoFormat,
 		if err != nil {
 			return 0, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 		}
-		creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+		creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 		if err != nil {
 			return 0, false, err
 		}
@@ -632,7 +650,7 @@ func (p *Provider) freeCredential(ctx context.Context, op string, f brivoFormat,
 
 func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window assignJSON) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodPut,
-		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), body: window, idempotent: true})
+		path: idPath2("/users/", uid, "/credentials/", cid), body: window, idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -647,7 +665,7 @@ func (p *Provider) assign(ctx context.Context, op string, uid, cid int64, window
 func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []int64, existed bool) error {
 	var have []int64
 	if existed {
-		cur, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", nil)
+		cur, err := listAll[idName](ctx, p, op, idPath("/users/", uid, "/groups"), "")
 		if err != nil {
 			return err
 		}
@@ -666,7 +684,7 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 			continue
 		}
 		resp, err := p.call(ctx, op, request{method: http.MethodPut,
-			path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+			path: idPath2("/groups/", gid, "/users/", uid), idempotent: true})
 		if err != nil {
 			return err
 		}
@@ -686,7 +704,7 @@ func (p *Provider) syncGroups(ctx context.Context, op string, uid int64, want []
 // once Brivo confirms that the user is not a member.
 func (p *Provider) leaveGroup(ctx context.Context, op string, uid, gid int64) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-		path: "/groups/" + idSegment(gid) + "/users/" + idSegment(uid), idempotent: true})
+		path: idPath2("/groups/", gid, "/users/", uid), idempotent: true})
 	if err != nil || ok2xx(resp) {
 		return err
 	}
@@ -736,7 +754,7 @@ func (p *Provider) IssueMobilePass(ctx context.Context, ref acs.CardholderRef, e
 // token's (Brivo documents 409 for "already a pending invitation"), is
 // followed by a look for the pending invitation before it is returned.
 func (p *Provider) invite(ctx context.Context, op string, uid int64, email string) (invitationJSON, error) {
-	path := "/users/" + idSegment(uid) + "/credentials/digital-invitations"
+	path := idPath("/users/", uid, "/credentials/digital-invitations")
 	inv, found, err := p.pendingInvitation(ctx, op, path)
 	if err != nil || found {
 		return inv, err
@@ -765,7 +783,7 @@ func (p *Provider) pendingInvitation(ctx context.Context, op, path string) (invi
 	if err != nil {
 		return invitationJSON{}, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	invs, err := listAll[invitationJSON](ctx, p, op, path, url.Values{"filter": {filter}})
+	invs, err := listAll[invitationJSON](ctx, p, op, path, filter)
 	if err != nil {
 		return invitationJSON{}, false, err
 	}

@@ -60,13 +60,14 @@ func (p *Provider) ProvisionPIN(ctx context.Context, g acs.PINGrant) (acs.Provis
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := p.provisionPINOnce(ctx, op, pv, g.PIN)
-		var fw *failedAfterWrite
-		switch {
-		case err == nil:
+		if err == nil {
 			return res, nil
+		}
+		fw := asFailedAfterWrite(err)
+		switch {
 		case ctx.Err() != nil:
 			return acs.Provisioned{}, acs.Wrap(op, Name, acs.Canceled, ctx.Err())
-		case errors.As(err, &fw) && attempt == maxProvisionAttempts:
+		case fw != nil && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.RedactPIN(fw.err, g.PIN)
 		case errors.Is(err, errLookAgain) && attempt == maxProvisionAttempts:
 			return acs.Provisioned{}, acs.Errorf(op, Name, acs.Unavailable,
@@ -142,7 +143,7 @@ func (p *Provider) provisionPINOnce(ctx context.Context, op string, pv *provisio
 // NotFound; a PIN another user holds (Brivo answers 400 saying it is in
 // use) is a Conflict.
 func (p *Provider) patchPIN(ctx context.Context, op string, uid int64, body pinJSON) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodPatch, path: "/users/" + idSegment(uid), body: body, idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodPatch, path: idPath("/users/", uid, ""), body: body, idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -224,7 +225,7 @@ func (p *Provider) clearPIN(ctx context.Context, op string, uid int64) error {
 // userHoldsPIN reads the user and reports whether it has a PIN (its value
 // is not kept), or that the user is gone.
 func (p *Provider) userHoldsPIN(ctx context.Context, op string, uid int64) (held, gone bool, err error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/users/" + idSegment(uid), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/users/", uid, ""), idempotent: true})
 	if err != nil {
 		return false, false, err
 	}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
 	"github.com/acsbridge/acsbridge/acs"
+	"github.com/acsbridge/acsbridge/wiegand"
 )
 
 // revokeRef is a parsed acs.CredentialRef.
@@ -16,16 +16,20 @@ type revokeRef struct {
 	credID, uid int64
 	ext, extSeg string
 	card        acs.Card
-	encoded     string // the card's frame, when the card is valid
-	byCard      bool   // the card is valid: credentials carrying it are revoked too
+	frame       wiegand.Frame // the card's frame, when the card is valid
+	byCard      bool          // the card is valid: credentials carrying it are revoked too
 }
+
+// encoded is the card's frame as Brivo's encodedCredential (see
+// encodeCard), computed only when a credential is compared by card.
+func (r *revokeRef) encoded() string { return r.frame.Hex() }
 
 // matches reports whether credential c is the one r names: its ID, or a
 // credential carrying r's card (another record of the same card, which a
 // provision that landed after an earlier revocation may have created).
-func (r revokeRef) matches(p *Provider, c credentialJSON) bool {
+func (r *revokeRef) matches(p *Provider, c credentialJSON) bool {
 	return r.credID != 0 && c.ID == r.credID ||
-		r.byCard && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded)
+		r.byCard && matchCard(c, p.cat.cachedFormat(c.CredentialFormat.ID), r.card, r.encoded())
 }
 
 func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
@@ -49,8 +53,8 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 		// The card, when the reference carries a valid one, also finds
 		// other credentials of it.
 		if acs.ValidateCard(ref.Card) == nil {
-			if enc, err := encodeCard(ref.Card); err == nil {
-				r.encoded, r.byCard = enc, true
+			if fr, err := ref.Card.Frame(); err == nil {
+				r.frame, r.byCard = fr, true
 			}
 		}
 		return r, nil
@@ -61,7 +65,7 @@ func parseRevokeRef(op string, ref acs.CredentialRef) (r revokeRef, err error) {
 	if err := acs.ValidateCard(ref.Card); err != nil {
 		return r, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	if r.encoded, err = encodeCard(ref.Card); err != nil {
+	if r.frame, err = ref.Card.Frame(); err != nil {
 		return r, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
 	r.byCard = true
@@ -161,7 +165,7 @@ func (p *Provider) revokeHolder(ctx context.Context, op string, r revokeRef) (in
 // that the user does not exist, which an error answer is not taken to
 // mean until Brivo confirms it (GET /users/{id}).
 func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) ([]credentialJSON, bool, error) {
-	creds, err := listAll[credentialJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials", nil)
+	creds, err := listAll[credentialJSON](ctx, p, op, idPath("/users/", uid, "/credentials"), "")
 	if err == nil {
 		return creds, false, nil
 	}
@@ -171,7 +175,7 @@ func (p *Provider) userCredentials(ctx context.Context, op string, uid int64) ([
 
 // userGroups lists the groups of a user, like userCredentials.
 func (p *Provider) userGroups(ctx context.Context, op string, uid int64) ([]idName, bool, error) {
-	groups, err := listAll[idName](ctx, p, op, "/users/"+idSegment(uid)+"/groups", nil)
+	groups, err := listAll[idName](ctx, p, op, idPath("/users/", uid, "/groups"), "")
 	if err == nil {
 		return groups, false, nil
 	}
@@ -203,7 +207,7 @@ func (p *Provider) memberOf(ctx context.Context, op string, uid, gid int64) (boo
 // does not exist or is not assigned, which Brivo is asked to confirm when
 // the question is answered with an error.
 func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (userJSON, bool, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(cid) + "/user", idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/credentials/", cid, "/user"), idempotent: true})
 	if err != nil {
 		return userJSON{}, false, err
 	}
@@ -226,7 +230,7 @@ func (p *Provider) holderOf(ctx context.Context, op string, cid int64) (userJSON
 // anyone: GET /credentials/{id}, then the documented listing
 // /credentials?filter=reference_id__eq:…;status__eq:assigned.
 func (p *Provider) credentialAssigned(ctx context.Context, op string, cid int64) (bool, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: "/credentials/" + idSegment(cid), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: idPath("/credentials/", cid, ""), idempotent: true})
 	if err != nil {
 		return false, err
 	}
@@ -244,7 +248,7 @@ func (p *Provider) credentialAssigned(ctx context.Context, op string, cid int64)
 	if err != nil {
 		return false, acs.Errorf(op, Name, acs.Unknown, "cannot ask whether credential %d is assigned: %v", cid, err)
 	}
-	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 	if err != nil {
 		return false, err
 	}
@@ -266,7 +270,7 @@ func (p *Provider) dropCredential(ctx context.Context, op string, uid int64, c c
 // user's.
 func (p *Provider) unassign(ctx context.Context, op string, uid, cid int64) error {
 	resp, err := p.call(ctx, op, request{method: http.MethodDelete,
-		path: "/users/" + idSegment(uid) + "/credentials/" + idSegment(cid), idempotent: true})
+		path: idPath2("/users/", uid, "/credentials/", cid), idempotent: true})
 	if err != nil || ok2xx(resp) {
 		return err
 	}
@@ -280,7 +284,7 @@ func (p *Provider) unassign(ctx context.Context, op string, uid, cid int64) erro
 // holds personal data (a mobile pass, whose reference ID is the visitor's
 // e-mail address): then it must go, and the failure is returned.
 func (p *Provider) deleteCredential(ctx context.Context, op string, c credentialJSON) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/credentials/" + idSegment(c.ID), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: idPath("/credentials/", c.ID, ""), idempotent: true})
 	if err == nil && !ok2xx(resp) {
 		_, err = p.settle(ctx, op, "credential", p.statusError(op, resp),
 			func() (bool, error) { return p.credentialExists(ctx, op, c.ID) })
@@ -472,7 +476,7 @@ func (p *Provider) invitationCredentials(ctx context.Context, op string, uid int
 	if err != nil {
 		return nil, false, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	invs, err := listAll[invitationJSON](ctx, p, op, "/users/"+idSegment(uid)+"/credentials/digital-invitations", url.Values{"filter": {filter}})
+	invs, err := listAll[invitationJSON](ctx, p, op, idPath("/users/", uid, "/credentials/digital-invitations"), filter)
 	if err != nil {
 		gone, err := p.settle(ctx, op, "user", err, func() (bool, error) { return p.userExists(ctx, op, uid) })
 		return nil, gone, err
@@ -490,7 +494,7 @@ func (p *Provider) invitationCredentials(ctx context.Context, op string, uid int
 // deleteUser deletes a user; an error answer is success once Brivo
 // confirms that the user no longer exists.
 func (p *Provider) deleteUser(ctx context.Context, op string, uid int64) error {
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/users/" + idSegment(uid), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: idPath("/users/", uid, ""), idempotent: true})
 	if err != nil || ok2xx(resp) {
 		return err
 	}

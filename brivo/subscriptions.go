@@ -216,7 +216,7 @@ func sameCriteria(a, b []criterionJSON) bool {
 }
 
 func (p *Provider) putSubscription(ctx context.Context, op string, id int64, body subscriptionJSON) (EventSubscription, error) {
-	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: "/event-subscriptions/" + idSegment(id), body: body, idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodPut, path: idPath("/event-subscriptions/", id, ""), body: body, idempotent: true})
 	if err != nil {
 		return EventSubscription{}, err
 	}
@@ -237,11 +237,11 @@ func (p *Provider) putSubscription(ctx context.Context, op string, id int64, bod
 // filter, which matches substrings, when the name can be placed in one)
 // and returns the one with exactly this name and URL.
 func (p *Provider) findSubscription(ctx context.Context, op, name, hookURL string) (subscriptionJSON, bool, error) {
-	var query url.Values
+	var filter string
 	if f, err := buildFilter(term{"name", "eq", []string{name}}); err == nil {
-		query = url.Values{"filter": {f}}
+		filter = f
 	}
-	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", query)
+	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", filter)
 	if err != nil {
 		return subscriptionJSON{}, false, err
 	}
@@ -256,7 +256,7 @@ func (p *Provider) findSubscription(ctx context.Context, op, name, hookURL strin
 // EventSubscriptions lists the account's event subscriptions (all pages).
 func (p *Provider) EventSubscriptions(ctx context.Context) ([]EventSubscription, error) {
 	const op = "event_subscriptions"
-	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", nil)
+	subs, err := listAll[subscriptionJSON](ctx, p, op, "/event-subscriptions", "")
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error
 	if err := ctx.Err(); err != nil {
 		return acs.Wrap(op, Name, acs.Canceled, err)
 	}
-	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: "/event-subscriptions/" + idSegment(n), idempotent: true})
+	resp, err := p.call(ctx, op, request{method: http.MethodDelete, path: idPath("/event-subscriptions/", n, ""), idempotent: true})
 	if err != nil {
 		return err
 	}
@@ -288,6 +288,6 @@ func (p *Provider) DeleteEventSubscription(ctx context.Context, id string) error
 		return nil
 	}
 	_, err = p.settle(ctx, op, "event subscription", p.statusError(op, resp),
-		func() (bool, error) { return p.exists(ctx, op, "/event-subscriptions/"+idSegment(n), n) })
+		func() (bool, error) { return p.exists(ctx, op, idPath("/event-subscriptions/", n, ""), n) })
 	return err
 }

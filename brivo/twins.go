@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/url"
 	"slices"
 	"strconv"
 
@@ -51,44 +50,70 @@ type names [2]string
 // a name that cannot be placed in a filter left out); without names, or
 // when no name of a pair can be placed in a filter, every user is listed.
 func (p *Provider) twins(ctx context.Context, op, ext string, pairs ...names) ([]userJSON, error) {
-	var filters []url.Values
+	var room [2]string
+	filters := room[:0]
 	for _, n := range pairs {
-		var terms []term
-		for i, field := range [...]string{"firstname", "lastname"} {
-			if _, err := buildFilter(term{field, "eq", []string{n[i]}}); err == nil {
-				terms = append(terms, term{field, "eq", []string{n[i]}})
-			}
-		}
-		if len(terms) == 0 {
-			filters = nil
+		f := nameFilter(n)
+		if f == "" {
+			filters = room[:0]
 			break
 		}
-		f, err := buildFilter(terms...)
-		if err != nil {
-			return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
-		}
-		q := url.Values{"filter": {f}}
-		if !slices.ContainsFunc(filters, func(x url.Values) bool { return x.Get("filter") == f }) {
-			filters = append(filters, q)
+		if !slices.Contains(filters, f) {
+			filters = append(filters, f)
 		}
 	}
 	if len(filters) == 0 {
-		filters = []url.Values{nil}
+		filters = append(filters, "") // every user
 	}
 	var out []userJSON
-	for _, q := range filters {
-		users, err := listAll[userJSON](ctx, p, op, "/users", q)
+	for _, f := range filters {
+		users, err := listAll[userJSON](ctx, p, op, "/users", f)
 		if err != nil {
 			return nil, err
 		}
+		if out == nil {
+			// Kept in the listing's own array: a user kept is never
+			// written past the one being read.
+			out = users[:0]
+		}
 		for _, u := range users {
-			if u.ID > 0 && string(u.ExternalID) == ext && !slices.ContainsFunc(out, func(x userJSON) bool { return x.ID == u.ID }) {
+			if u.ID > 0 && string(u.ExternalID) == ext && !hasUser(out, u.ID) {
 				out = append(out, u)
 			}
 		}
 	}
+	if len(out) == 0 {
+		return nil, nil
+	}
 	slices.SortFunc(out, func(a, b userJSON) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// hasUser reports whether users holds the user with ID id.
+func hasUser(users []userJSON, id int64) bool {
+	for i := range users {
+		if users[i].ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// nameFilter is the filter of a user listing by a pair of names,
+// "firstname__eq:…;lastname__eq:…" (what buildFilter makes of them), a
+// name that cannot be placed in a filter (see checkFilterValue) left out;
+// "" when neither can.
+func nameFilter(n names) string {
+	first, last := checkFilterValue(n[0]) == nil, checkFilterValue(n[1]) == nil
+	switch {
+	case first && last:
+		return "firstname__eq:" + n[0] + ";lastname__eq:" + n[1]
+	case first:
+		return "firstname__eq:" + n[0]
+	case last:
+		return "lastname__eq:" + n[1]
+	}
+	return ""
 }
 
 // converge keeps the user with the smallest ID among users (every process
@@ -123,7 +148,7 @@ func (p *Provider) cardHolders(ctx context.Context, op string, card acs.Card, en
 	if err != nil {
 		return nil, nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", url.Values{"filter": {filter}})
+	creds, err := listAll[credentialJSON](ctx, p, op, "/credentials", filter)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -166,7 +191,7 @@ func (p *Provider) revokeOnTwins(ctx context.Context, op string, r revokeRef, ui
 		}
 		return nil
 	}
-	creds, holders, err := p.cardHolders(ctx, op, r.card, r.encoded)
+	creds, holders, err := p.cardHolders(ctx, op, r.card, r.encoded())
 	if err != nil {
 		return err
 	}

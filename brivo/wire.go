@@ -189,7 +189,8 @@ type request struct {
 	method     string
 	path       string // escaped, relative to the base URL
 	query      url.Values
-	body       any // JSON-encoded when non-nil
+	rawQuery   string // the query string as sent, instead of query
+	body       any    // JSON-encoded when non-nil
 	idempotent bool
 }
 
@@ -248,7 +249,7 @@ func (p *Provider) send(ctx context.Context, op string, r request, body []byte, 
 	// is never modified).
 	h := p.hdr.forToken(tok, body != nil)
 	resp, err := p.api.Do(ctx, acshttp.Request{
-		Op: op, Method: r.method, Path: r.path, Query: r.query, Header: h, Body: body, Idempotent: r.idempotent,
+		Op: op, Method: r.method, Path: r.path, Query: r.query, RawQuery: r.rawQuery, Header: h, Body: body, Idempotent: r.idempotent,
 	})
 	if err != nil {
 		return nil, acshttp.TransportFailure(op, Name, err)
@@ -300,6 +301,10 @@ func (p *Provider) decode(op string, resp *acshttp.Response, v any) error {
 type flexString string
 
 func (f *flexString) UnmarshalJSON(b []byte) error {
+	if s, ok := plainJSONString(b); ok {
+		*f = flexString(s)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
@@ -318,6 +323,30 @@ func (f *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*f = flexString(n.String())
 	return nil
+}
+
+// plainJSONString returns the text of a JSON string literal that needs
+// no unquoting (no escape, no control character, valid UTF-8): what
+// json.Unmarshal would give, copied once. ok is false for any other
+// literal.
+func plainJSONString(b []byte) (s string, ok bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	in := b[1 : len(b)-1]
+	ascii := true
+	for _, c := range in {
+		switch {
+		case c < 0x20 || c == '"' || c == '\\':
+			return "", false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(in) {
+		return "", false
+	}
+	return string(in), true
 }
 
 type userJSON struct {
@@ -430,47 +459,27 @@ const pageSize = 100
 // maxPages bounds a listing against a server that never stops paging.
 const maxPages = 10000
 
-// listAll reads every page of a listing. When the first page gives the
+// listAll reads every page of a listing, narrowed by filter (a
+// buildFilter value) unless it is empty. When the first page gives the
 // count, the other pages are read concurrently (WithConcurrency) and kept
 // in order; a listing without a count, or one that grew meanwhile, is
 // read on page after page. Any failure fails the listing.
-func listAll[T any](ctx context.Context, p *Provider, op, path string, query url.Values) ([]T, error) {
-	page := func(ctx context.Context, offset int) (pageJSON[T], error) {
-		q := make(url.Values, len(query)+2)
-		for k, v := range query {
-			q[k] = v
-		}
-		q.Set("offset", strconv.Itoa(offset))
-		q.Set("pageSize", strconv.Itoa(pageSize))
-		var pg pageJSON[T]
-		resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, query: q, idempotent: true})
-		if err != nil {
-			return pg, err
-		}
-		if !ok2xx(resp) {
-			return pg, p.statusError(op, resp)
-		}
-		err = p.decode(op, resp, &pg)
-		return pg, err
-	}
-	done := func(pg pageJSON[T], offset int) bool {
-		return len(pg.Data) == 0 || len(pg.Data) < pageSize || pg.Count != nil && offset >= *pg.Count
-	}
-	last, err := page(ctx, 0)
+func listAll[T any](ctx context.Context, p *Provider, op, path, filter string) ([]T, error) {
+	last, err := listPage[T](ctx, p, op, path, filter, 0)
 	if err != nil {
 		return nil, err
 	}
 	out := last.Data
 	offset := len(last.Data)
 	pages := 1
-	if !done(last, offset) && last.Count != nil {
+	if !last.done(offset) && last.Count != nil {
 		n := (*last.Count - offset + pageSize - 1) / pageSize
 		if n >= maxPages {
 			return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
 		}
 		start := offset
 		rest, err := acshttp.FetchPages(ctx, n, p.concurrency, func(ctx context.Context, i int) (pageJSON[T], error) {
-			return page(ctx, start+i*pageSize)
+			return listPage[T](ctx, p, op, path, filter, start+i*pageSize)
 		})
 		if err != nil {
 			return nil, err
@@ -482,17 +491,60 @@ func listAll[T any](ctx context.Context, p *Provider, op, path string, query url
 		}
 		offset, pages = start+(n-1)*pageSize+len(last.Data), pages+n
 	}
-	for ; !done(last, offset); pages++ {
+	for ; !last.done(offset); pages++ {
 		if pages >= maxPages {
 			return nil, acs.Errorf(op, Name, acs.Unknown, "listing %s did not end after %d pages", path, maxPages)
 		}
-		if last, err = page(ctx, offset); err != nil {
+		if last, err = listPage[T](ctx, p, op, path, filter, offset); err != nil {
 			return nil, err
 		}
 		out = append(out, last.Data...)
 		offset += len(last.Data)
 	}
 	return out, nil
+}
+
+// listPage reads the page of a listing that starts at offset.
+func listPage[T any](ctx context.Context, p *Provider, op, path, filter string, offset int) (pageJSON[T], error) {
+	var pg pageJSON[T]
+	resp, err := p.call(ctx, op, request{method: http.MethodGet, path: path, rawQuery: pageQuery(filter, offset), idempotent: true})
+	if err != nil {
+		return pg, err
+	}
+	if !ok2xx(resp) {
+		return pg, p.statusError(op, resp)
+	}
+	err = p.decode(op, resp, &pg)
+	return pg, err
+}
+
+// done reports whether pg, ending at offset, is a listing's last page.
+func (pg *pageJSON[T]) done(offset int) bool {
+	return len(pg.Data) == 0 || len(pg.Data) < pageSize || pg.Count != nil && offset >= *pg.Count
+}
+
+// firstPageQuery is pageQuery("", 0).
+const firstPageQuery = "offset=0&pageSize=100"
+
+// pageQuery is the query string of a listing's page: the filter (when
+// not empty), the offset and the page size, escaped and ordered as
+// url.Values.Encode would.
+func pageQuery(filter string, offset int) string {
+	if filter == "" && offset == 0 {
+		return firstPageQuery
+	}
+	var buf [160]byte
+	b := buf[:0]
+	if filter != "" {
+		b = append(b, "filter="...)
+		b = append(b, url.QueryEscape(filter)...)
+		b = append(b, '&')
+	}
+	b = append(b, "offset="...)
+	b = strconv.AppendInt(b, int64(offset), 10)
+	b = append(b, "&pageSize="...)
+	b = strconv.AppendInt(b, pageSize, 10)
+	return string(b)
 }
 
 // ---- path segments and filters ----
@@ -617,4 +669,23 @@ func checkFilterValue(v string) error {
 		return errors.New("value has leading or trailing spaces")
 	}
 	return nil
+}
+
+// idPath is prefix, id in decimal, then suffix: idPath("/users/", 42,
+// "/credentials") is "/users/42/credentials", built in one allocation.
+func idPath(prefix string, id int64, suffix string) string {
+	var buf [96]byte
+	b := append(buf[:0], prefix...)
+	b = strconv.AppendInt(b, id, 10)
+	return string(append(b, suffix...))
+}
+
+// idPath2 is idPath with two IDs: prefix, id1, mid, id2.
+func idPath2(prefix string, id1 int64, mid string, id2 int64) string {
+	var buf [96]byte
+	b := append(buf[:0], prefix...)
+	b = strconv.AppendInt(b, id1, 10)
+	b = append(b, mid...)
+	b = strconv.AppendInt(b, id2, 10)
+	return string(b)
 }
