@@ -494,6 +494,15 @@ func (s *Server) listGroups(q url.Values) answer {
 	if !ok {
 		return a
 	}
+	if len(clauses) == 0 { // the whole listing: only the page is built
+		all := s.sortedGroups()
+		pg := page(all, off, size)
+		out := make([]groupOut, len(pg))
+		for i, g := range pg {
+			out[i] = groupOut{g.id, g.name}
+		}
+		return jsonAnswer(http.StatusOK, pagedEnvelope[groupOut]{Data: out, Offset: off, PageSize: size, Count: len(all)})
+	}
 	out := []groupOut{}
 	for _, g := range s.sortedGroups() {
 		keep := true

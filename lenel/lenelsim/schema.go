@@ -233,7 +233,8 @@ func (t *table) keyOf(in instance) string {
 }
 
 // sorted returns the rows matching f (nil: all) ordered by key,
-// numerically.
+// numerically. For nil the slice is the table's own: read it, never
+// change it.
 func (t *table) sorted(f filter) []instance {
 	if set, name, ok := f.idSet(); ok {
 		out := t.withValues(name, set)
@@ -246,6 +247,9 @@ func (t *table) sorted(f filter) []instance {
 			t.order = append(t.order, r)
 		}
 		t.byKey(t.order)
+	}
+	if f == nil { // every row: the table's own order, which put replaces rather than changes
+		return t.order
 	}
 	var out []instance
 	for _, r := range t.order {
