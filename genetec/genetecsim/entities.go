@@ -129,7 +129,10 @@ func (e *entity) clone() *entity {
 
 // store is the simulator's database. It is guarded by Server.mu.
 type store struct {
-	byGUID  map[string]*entity
+	byGUID map[string]*entity
+	// order holds the entities of byGUID by creation (seq); built on
+	// demand and dropped when an entity is inserted or deleted.
+	order   []*entity
 	seq     int
 	missing MissingEntity
 	// dupCards accepts a second credential with the same card data.
@@ -206,17 +209,25 @@ func (st *store) insert(e *entity, now time.Time) {
 		e.partitions = []string{cmpOr(st.creation, RootPartition)}
 	}
 	st.byGUID[e.guid] = e
+	st.order = nil
 	st.changed()
 }
 
+// sorted returns the entities pred keeps, in creation order.
 func (st *store) sorted(pred func(*entity) bool) []*entity {
+	if st.order == nil {
+		st.order = make([]*entity, 0, len(st.byGUID))
+		for _, e := range st.byGUID {
+			st.order = append(st.order, e)
+		}
+		slices.SortFunc(st.order, func(a, b *entity) int { return a.seq - b.seq })
+	}
 	var out []*entity
-	for _, e := range st.byGUID {
+	for _, e := range st.order {
 		if pred(e) {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b *entity) int { return a.seq - b.seq })
 	return out
 }
 
@@ -236,6 +247,7 @@ func (st *store) delete(guid string) {
 		return
 	}
 	delete(st.byGUID, guid)
+	st.order = nil
 	st.changed()
 	switch {
 	case e.person():
