@@ -93,6 +93,14 @@
 //	GET  report/EntityConfiguration?q=EntityTypes@Cardholder,Name=[visit\-1],NameSearchMode=Contains   (the check for twins)
 //	POST entity?q=entity=NewEntity(Credential),Name=…,CardholderGuid=…,Format=…,State=Active,ActivationMode=…,Guid,entity=<cardholder>,Groups@<group>
 //
+// The name searches use NameSearchMode=Contains (the only mode seen on
+// the wire), so a card's search also finds the cards whose number starts
+// with its own (42/1 finds 42/10…42/19, 42/100…); the adapter compares
+// the names it reads back. When they are more than the server returns at
+// once, the search answers TooManyResults and is run again page by page
+// (Page=n,PageSize=m, as AccessLevels pages), so a card with many such
+// neighbours can still be provisioned and revoked.
+//
 // The read checks that every access level is a cardholder group before
 // anything is written, so an unknown level changes nothing. A group so
 // confirmed is trusted for acshttp.DefaultCatalogTTL (10 minutes) and

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,16 +85,21 @@ func (c credInfo) heldAt(now time.Time) bool {
 
 // search runs report/EntityConfiguration for entities of typ whose Name
 // contains name, and returns their GUIDs. The name filter is not exact:
-// callers compare the names they read back.
+// callers compare the names they read back. A search answered
+// TooManyResults (more matches than the server returns at once: "42/1"
+// also finds 42/10…42/19, 42/100…) is run again page by page.
 func (p *Provider) search(ctx context.Context, op, typ, name string) ([]guid, error) {
 	esc, err := escapeValue("name", name)
 	if err != nil {
 		return nil, acs.Wrap(op, Name, acs.InvalidArgument, err)
 	}
-	env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
-		q: "EntityTypes@" + typ + ",Name=" + esc + ",NameSearchMode=Contains"})
+	q := "EntityTypes@" + typ + ",Name=" + esc + ",NameSearchMode=Contains"
+	env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration", q: q})
 	if err != nil {
 		return nil, err
+	}
+	if strings.EqualFold(env.Status, statusTooManyResults) {
+		return p.searchPages(ctx, op, typ, q)
 	}
 	if !strings.EqualFold(env.Status, statusOk) {
 		return nil, acs.Errorf(op, Name, acs.Unknown, "searching %s entities by name answered %s instead of the full list", typ, env.Status)
@@ -103,6 +109,40 @@ func (p *Provider) search(ctx context.Context, op, typ, name string) ([]guid, er
 		return nil, acs.Wrap(op, Name, acs.Unknown, err)
 	}
 	return out, nil
+}
+
+// searchPages runs the search q page by page and returns every GUID once.
+// A page holds the page size plus one extra entity when a further page
+// exists; a page adding nothing new ends the search too.
+func (p *Provider) searchPages(ctx context.Context, op, typ, q string) ([]guid, error) {
+	var out []guid
+	seen := map[guid]bool{}
+	for page := 1; page <= maxPages; page++ {
+		env, err := p.do(ctx, call{op: op, method: http.MethodGet, path: "/report/EntityConfiguration",
+			q: q + ",Page=" + strconv.Itoa(page) + ",PageSize=" + strconv.Itoa(p.pageSize)})
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(env.Status, statusOk) {
+			return nil, acs.Errorf(op, Name, acs.Unknown, "searching %s entities by name, page %d answered %s instead of a full page", typ, page, env.Status)
+		}
+		ids, err := resultGUIDs(env.Result)
+		if err != nil {
+			return nil, acs.Wrap(op, Name, acs.Unknown, err)
+		}
+		fresh := 0
+		for _, g := range ids[:min(len(ids), p.pageSize)] {
+			if !seen[g] {
+				seen[g] = true
+				out = append(out, g)
+				fresh++
+			}
+		}
+		if len(ids) <= p.pageSize || fresh == 0 {
+			return out, nil
+		}
+	}
+	return nil, acs.Errorf(op, Name, acs.Unknown, "searching %s entities by name did not end after %d pages", typ, maxPages)
 }
 
 // readSeg is one entity= segment of a read.

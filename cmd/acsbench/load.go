@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -435,15 +437,20 @@ func sweep(ctx context.Context, p *printer, c config, name string) error {
 	if err != nil {
 		return err
 	}
+	reasons := map[string]int{} // why a visit is not revoked
 	for _, v := range vs {
 		if cur := v.Current(); v.State == visitor.SignedOut && cur != nil && cur.Status == visitor.CredRevoked {
 			revoked++
 		} else {
 			pending++
+			reasons[leftReason(v)]++
 		}
 	}
 	ideal := time.Duration(float64(reqs) / float64(rate) * float64(time.Second))
 	p.f("visits examined      %d; signed out and revoked %d; other %d\n", res.Visits, revoked, pending)
+	for _, r := range slices.Sorted(maps.Keys(reasons)) {
+		p.f("  not revoked        %d: %s\n", reasons[r], r)
+	}
 	p.f("sweep (store only)   %s\n", seconds(sweepTime))
 	p.f("requests             %d (%.2f per visit)\n", reqs, float64(reqs)/float64(n))
 	p.f("over-limit answers   %d\n", over)
@@ -452,4 +459,14 @@ func sweep(ctx context.Context, p *printer, c config, name string) error {
 	p.f("elapsed ÷ ideal      %.3f (target ≤ 1.10)\n", elapsed.Seconds()/ideal.Seconds())
 	p.f("achieved rate        %.2f requests/s (%.1f%% of the limit)\n", float64(reqs)/elapsed.Seconds(), 100*float64(reqs)/elapsed.Seconds()/float64(rate))
 	return nil
+}
+
+// leftReason says why a swept visit is not signed out with its credential
+// revoked: its state, its credential's status and the ACS's last error.
+func leftReason(v visitor.Visit) string {
+	cur := v.Current()
+	if cur == nil {
+		return fmt.Sprintf("state %s, no credential", v.State)
+	}
+	return fmt.Sprintf("state %s, credential %s, last error %q", v.State, cur.Status, cur.Error)
 }
