@@ -69,13 +69,14 @@ func (f filter) matcher() func(instance) bool {
 	}
 }
 
-// idSet recognises a filter that is a list of equalities on one integer
-// property ("PERSONID = 1 OR PERSONID = 2 ..."), the shape adapters use to
-// fetch many records by key, and returns the values as a set, so that
-// matching stays fast on large tables. It gives the same answers as the
-// general evaluation.
+// idSet recognises a filter that is one equality, or a list of them, on
+// one integer property ("BADGEKEY = 7", "PERSONID = 1 OR PERSONID = 2
+// ..."), the shape adapters use to fetch records by key, and returns the
+// values as a set, so that matching stays fast on large tables (through
+// the table's index). It gives the same answers as the general
+// evaluation.
 func (f filter) idSet() (map[int64]bool, string, bool) {
-	if len(f) < 8 {
+	if len(f) == 0 {
 		return nil, "", false
 	}
 	first := f[0]

@@ -1,6 +1,8 @@
 package lenelsim
 
 import (
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -169,10 +171,50 @@ type table struct {
 	index map[string]map[int64][]instance // by integer property; nil when stale
 }
 
-// put stores in under key.
+// put stores in under key. Replacing a row (a modification, in a new map)
+// keeps the cached order and index, updated; a new key drops them.
 func (t *table) put(key string, in instance) {
-	t.order, t.index = nil, nil
+	old, existed := t.rows[key]
 	t.rows[key] = in
+	if !existed || reflect.ValueOf(old).UnsafePointer() == reflect.ValueOf(in).UnsafePointer() {
+		t.order, t.index = nil, nil
+		return
+	}
+	t.replaceInOrder(key, in)
+	for name, idx := range t.index {
+		t.reindex(idx, name, key, old, in)
+	}
+}
+
+// replaceInOrder puts in, the new row of key, in place of the old one in
+// the cached order, found by binary search (keys do not change).
+func (t *table) replaceInOrder(key string, in instance) {
+	if t.order == nil {
+		return
+	}
+	i := sort.Search(len(t.order), func(i int) bool { return !t.less(t.order[i], in) })
+	if i < len(t.order) && t.keyOf(t.order[i]) == key {
+		t.order[i] = in
+		return
+	}
+	t.order = nil // not where expected: rebuild on next use
+}
+
+// reindex moves key's row from old's value of the integer property name
+// to in's in idx.
+func (t *table) reindex(idx map[int64][]instance, name, key string, old, in instance) {
+	if v, ok := old[name].(int64); ok {
+		rows := idx[v]
+		for i, r := range rows {
+			if t.keyOf(r) == key {
+				idx[v] = slices.Delete(rows, i, i+1)
+				break
+			}
+		}
+	}
+	if v, ok := in[name].(int64); ok {
+		idx[v] = append(idx[v], in)
+	}
 }
 
 // del removes the row with key.
@@ -187,15 +229,17 @@ func (t *table) changed() { t.order, t.index = nil, nil }
 
 // byKey orders rows by their key properties, numerically.
 func (t *table) byKey(rows []instance) {
-	keys := t.def.keys
-	sort.Slice(rows, func(i, j int) bool {
-		for _, k := range keys {
-			if x, y := rows[i].int(k), rows[j].int(k); x != y {
-				return x < y
-			}
+	sort.Slice(rows, func(i, j int) bool { return t.less(rows[i], rows[j]) })
+}
+
+// less reports whether a's key comes before b's, numerically.
+func (t *table) less(a, b instance) bool {
+	for _, k := range t.def.keys {
+		if x, y := a.int(k), b.int(k); x != y {
+			return x < y
 		}
-		return false
-	})
+	}
+	return false
 }
 
 // withValues returns the rows whose integer property name holds one of
