@@ -36,16 +36,15 @@ func normalise(calls []Call) []string {
 // TestFloorSendsTheAdaptersRequests checks that each floor client sends
 // the very requests of its adapter (method, path, query, body, headers
 // the simulator logs) for a cold first provision (session and catalogues
-// included), a new visitor's provision and a revocation by ID, each
-// compared on its own, so that comparing their costs is fair. The floor
-// clients provision new visitors only: a repeated provision has no floor
-// to compare with (BENCHMARKS.md compares it with the protocol minimum).
+// included), a new visitor's provision, the same provision repeated
+// (nothing to change) and a revocation by ID, each compared on its own,
+// so that comparing their costs is fair.
 func TestFloorSendsTheAdaptersRequests(t *testing.T) {
 	for _, name := range FloorProviders() {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			now := time.Now()
-			run := func(useFloor bool) (cold, warm, revoke []string) {
+			run := func(useFloor bool) (cold, warm, repeat, revoke []string) {
 				s, err := StartSim(name, SimOptions{})
 				if err != nil {
 					t.Fatal(err)
@@ -81,15 +80,25 @@ func TestFloorSendsTheAdaptersRequests(t *testing.T) {
 				}
 				warm = normalise(s.Log())
 				s.ResetLog()
+				again, err := prov(1)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.Holder != ref.Holder || again.Credential != ref.Credential {
+					t.Fatalf("repeated provision gave %+v, want the first one's %+v", again, ref)
+				}
+				repeat = normalise(s.Log())
+				s.ResetLog()
 				if err := rev(ref); err != nil {
 					t.Fatal(err)
 				}
-				return cold, warm, normalise(s.Log())
+				return cold, warm, repeat, normalise(s.Log())
 			}
-			wantCold, wantWarm, wantRevoke := run(false)
-			gotCold, gotWarm, gotRevoke := run(true)
+			wantCold, wantWarm, wantRepeat, wantRevoke := run(false)
+			gotCold, gotWarm, gotRepeat, gotRevoke := run(true)
 			sameRequests(t, "cold provision", wantCold, gotCold)
 			sameRequests(t, "warm provision", wantWarm, gotWarm)
+			sameRequests(t, "repeated provision", wantRepeat, gotRepeat)
 			sameRequests(t, "revocation", wantRevoke, gotRevoke)
 		})
 	}
