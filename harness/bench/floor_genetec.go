@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -89,16 +90,26 @@ func (f *genetecFloor) search(ctx context.Context, typ, name string) ([]genetecG
 // its key again (the Web SDK has no conditional create, so of two
 // processes that both created a cardholder for the visit, the later sees
 // the other's only by looking), the credential with the group membership.
+// When the searches find anything, one read of what they found (see
+// existing) settles a repeated provision without a write.
 func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	key := "[" + g.Person.ExternalID + "]"
 	credName := g.Card.String()
-	if _, err := f.search(ctx, "Cardholder", key); err != nil {
+	holders, err := f.search(ctx, "Cardholder", key)
+	if err != nil {
 		return FloorRef{}, err
 	}
-	if _, err := f.search(ctx, "Credential", credName); err != nil {
+	creds, err := f.search(ctx, "Credential", credName)
+	if err != nil {
 		return FloorRef{}, err
 	}
 	group := dashless(g.AccessLevels[0])
+	if len(holders)+len(creds) > 0 {
+		ref, ok, err := f.existing(ctx, g, key, credName, group, holders, creds)
+		if err != nil || ok {
+			return ref, err
+		}
+	}
 	if _, ok := f.groups.Load(group); !ok {
 		var ge genetecEntity
 		if err := f.call(ctx, http.MethodGet, "/entity", "entity="+group+",Guid,EntityType", &ge); err != nil {
@@ -136,6 +147,104 @@ func (f *genetecFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, er
 		return FloorRef{}, err
 	}
 	return FloorRef{Holder: holder.Guid, Credential: cred.Guid, Card: g.Card}, nil
+}
+
+// genetecRecord is a cardholder, credential or group as the read of
+// existing decodes it.
+type genetecRecord struct {
+	Guid, EntityType, Name            string
+	FirstName, LastName, EmailAddress string
+	State                             string
+	ActivationDate, ExpirationDate    string
+	Groups                            []string
+	CardholderGuid                    string
+}
+
+// existing reads the entities the searches found in one request, with the
+// adapter's fields (and the group first while it is unconfirmed). ok is
+// false when none of them is the visitor's cardholder or a credential
+// named after the card (the searches match names that merely contain the
+// key or the card's name): the caller then creates them. ok is true when
+// the cardholder and its credential of the card carry exactly the grant;
+// anything else found of the visitor or the card is an error, as the
+// floor does not update or converge.
+func (f *genetecFloor) existing(ctx context.Context, g acs.Grant, key, credName, group string, holders, creds []genetecGUID) (ref FloorRef, ok bool, err error) {
+	_, confirmed := f.groups.Load(group)
+	var q strings.Builder
+	if !confirmed {
+		q.WriteString("entity=" + group + ",Guid,EntityType,")
+	}
+	for _, h := range holders {
+		q.WriteString("entity=" + dashless(h.Guid) + ",Guid,EntityType,Name,FirstName,LastName,EmailAddress,State,ActivationDate,ExpirationDate,Groups,Credentials,")
+	}
+	for _, c := range creds {
+		q.WriteString("entity=" + dashless(c.Guid) + ",Guid,EntityType,Name,State,ActivationDate,ExpirationDate,CardholderGuid,")
+	}
+	var raw json.RawMessage
+	if err := f.call(ctx, http.MethodGet, "/entity", strings.TrimSuffix(q.String(), ","), &raw); err != nil {
+		return FloorRef{}, false, err
+	}
+	// One segment is answered with an object, several with an array.
+	var found []genetecRecord
+	if raw = bytes.TrimSpace(raw); len(raw) > 0 && raw[0] == '{' {
+		found = make([]genetecRecord, 1)
+		err = json.Unmarshal(raw, &found[0])
+	} else {
+		err = json.Unmarshal(raw, &found)
+	}
+	if err != nil {
+		return FloorRef{}, false, err
+	}
+	var holder, cred *genetecRecord
+	groupSeen := confirmed
+	for i := range found {
+		e := &found[i]
+		switch {
+		case !confirmed && sameGUID(e.Guid, group):
+			if e.EntityType != "CardholderGroup" {
+				return FloorRef{}, false, fmt.Errorf("genetec floor: access level %s is a %q, not a cardholder group", group, e.EntityType)
+			}
+			groupSeen = true
+		case (e.EntityType == "Cardholder" || e.EntityType == "Visitor") && strings.HasSuffix(e.Name, key):
+			if holder != nil {
+				return FloorRef{}, false, fmt.Errorf("genetec floor: several cardholders carry %s; converging twins is left to the adapter", key)
+			}
+			holder = e
+		case e.EntityType == "Credential" && e.Name == credName:
+			if cred != nil {
+				return FloorRef{}, false, fmt.Errorf("genetec floor: several credentials are named %s; sorting them out is left to the adapter", credName)
+			}
+			cred = e
+		}
+	}
+	if !groupSeen {
+		return FloorRef{}, false, fmt.Errorf("genetec floor: access level %s was not read", group)
+	}
+	f.groups.Store(group, true)
+	switch {
+	case holder == nil && cred == nil:
+		return FloorRef{}, false, nil
+	case holder == nil || cred == nil || !sameGUID(cred.CardholderGuid, holder.Guid):
+		return FloorRef{}, false, fmt.Errorf("genetec floor: %s or card %s exists without the other; completing or reassigning them is left to the adapter", key, credName)
+	}
+	from, until := g.ValidFrom.Truncate(time.Second), g.ValidUntil.Truncate(time.Second)
+	same := holder.EntityType == "Cardholder" &&
+		holder.Name == g.Person.FirstName+" "+g.Person.LastName+" "+key &&
+		holder.FirstName == g.Person.FirstName && holder.LastName == g.Person.LastName &&
+		holder.EmailAddress == g.Person.Email &&
+		holder.State == "Active" && sameTime(holder.ActivationDate, from) && sameTime(holder.ExpirationDate, until) &&
+		len(holder.Groups) == 1 && sameGUID(holder.Groups[0], group) &&
+		cred.State == "Active" && sameTime(cred.ActivationDate, from) && sameTime(cred.ExpirationDate, until)
+	if !same {
+		return FloorRef{}, false, fmt.Errorf("genetec floor: %s or its card %s differs from the grant; updating them is left to the adapter", key, credName)
+	}
+	return FloorRef{Holder: holder.Guid, Credential: cred.Guid, Card: g.Card}, true, nil
+}
+
+// sameTime reports whether s, an RFC 3339 time read back, is t.
+func sameTime(s string, t time.Time) bool {
+	v, err := time.Parse(time.RFC3339, s)
+	return err == nil && v.Equal(t)
 }
 
 // Revoke: the entity read, the delete, then the card searched again: a
