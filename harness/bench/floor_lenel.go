@@ -139,7 +139,42 @@ type lenelKey struct {
 	} `json:"property_value_map"`
 }
 
-func (f *lenelFloor) list(ctx context.Context, typeName, filter string, out *lenelList) error {
+// lenelPeople is the answer to the visitor lookup, as a repeated
+// provision compares it with the grant.
+type lenelPeople struct {
+	ItemList []struct {
+		PropertyValueMap struct {
+			ID        int64
+			SSNO      string
+			FIRSTNAME string
+			LASTNAME  string
+			EMAIL     string
+		} `json:"property_value_map"`
+	} `json:"item_list"`
+}
+
+// lenelBadges is the answer to the badge lookup by badge ID.
+type lenelBadges struct {
+	ItemList []struct {
+		PropertyValueMap struct {
+			ID         int64
+			BADGEKEY   int64
+			PERSONID   int64
+			STATUS     int64
+			ACTIVATE   string
+			DEACTIVATE string
+		} `json:"property_value_map"`
+	} `json:"item_list"`
+}
+
+// lenelAssignments is the answer to the lookup of a badge's access level
+// assignments.
+type lenelAssignments struct {
+	ItemList []lenelAssignment `json:"item_list"`
+}
+
+// list decodes the instances of typeName matching filter into out.
+func (f *lenelFloor) list(ctx context.Context, typeName, filter string, out any) error {
 	data, err := send(ctx, f.hc, http.MethodGet, f.base+"/instances?filter="+url.QueryEscape(filter)+
 		"&page_number=1&page_size=100&type_name="+typeName+"&version=1.0", f.header(false), nil)
 	if err != nil {
@@ -207,9 +242,12 @@ type lenelRevoke struct {
 // visitor created and looked up again (OpenAccess has no conditional
 // create, so of two processes that both created the visitor, the later
 // sees the other's only by looking), then the badge and the assignment
-// created.
+// created. A visitor found with exactly the grant's SSNO was provisioned
+// before: see provisioned.
 func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
-	var levels, people, badges lenelList
+	var levels lenelList
+	var people lenelPeople
+	var badges lenelBadges
 	if _, ok := f.levels.Load(g.AccessLevels[0]); !ok {
 		if err := f.list(ctx, "Lnl_AccessLevel", "ID = "+g.AccessLevels[0], &levels); err != nil {
 			return FloorRef{}, err
@@ -222,6 +260,19 @@ func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	badgeID := int64(g.Card.Number)
 	if err := f.list(ctx, "Lnl_Badge", "ID = "+strconv.FormatInt(badgeID, 10), &badges); err != nil {
 		return FloorRef{}, err
+	}
+	found := -1
+	for i, it := range people.ItemList {
+		if it.PropertyValueMap.SSNO != g.Person.ExternalID {
+			continue // OpenAccess compared case-insensitively
+		}
+		if found >= 0 {
+			return FloorRef{}, fmt.Errorf("lenel floor: several visitors carry SSNO %q; converging them is left to the adapter", g.Person.ExternalID)
+		}
+		found = i
+	}
+	if found >= 0 {
+		return f.provisioned(ctx, g, &people, found, &badges)
 	}
 	var v lenelVisitor
 	v.TypeName = "Lnl_Visitor"
@@ -261,6 +312,56 @@ func (f *lenelFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	}
 	return FloorRef{Holder: strconv.FormatInt(person.PropertyValueMap.ID, 10),
 		Credential: strconv.FormatInt(badge.PropertyValueMap.BADGEKEY, 10)}, nil
+}
+
+// provisioned handles a repeated provision: people.ItemList[i] is the
+// visitor with g's SSNO and badges the records of g's badge ID. When the
+// visitor has g's name and e-mail, holds the one record of the badge ID,
+// active with g's window, and the badge has exactly g's access level
+// assigned with that window (what the adapter, after the same lookups of
+// visitor, badge and assignments, leaves unchanged), it returns the
+// visitor's ID and the badge key, as the first provision did. Anything
+// else is an error: changing a provisioned visitor is left to the adapter.
+func (f *lenelFloor) provisioned(ctx context.Context, g acs.Grant, people *lenelPeople, i int, badges *lenelBadges) (FloorRef, error) {
+	p := &people.ItemList[i].PropertyValueMap
+	differs := func(what string) (FloorRef, error) {
+		return FloorRef{}, fmt.Errorf("lenel floor: visitor %q was provisioned with another %s; changing it is left to the adapter", g.Person.ExternalID, what)
+	}
+	if p.FIRSTNAME != g.Person.FirstName || p.LASTNAME != g.Person.LastName || p.EMAIL != g.Person.Email {
+		return differs("name or e-mail")
+	}
+	if len(badges.ItemList) != 1 {
+		return differs("badge")
+	}
+	b := &badges.ItemList[0].PropertyValueMap
+	if b.ID != int64(g.Card.Number) || b.PERSONID != p.ID || b.STATUS != f.active ||
+		!lenelSameTime(b.ACTIVATE, g.ValidFrom) || !lenelSameTime(b.DEACTIVATE, g.ValidUntil) {
+		return differs("badge")
+	}
+	level, err := strconv.ParseInt(g.AccessLevels[0], 10, 64)
+	if err != nil {
+		return FloorRef{}, err
+	}
+	var as lenelAssignments
+	if err := f.list(ctx, "Lnl_AccessLevelAssignment", "BADGEKEY = "+strconv.FormatInt(b.BADGEKEY, 10), &as); err != nil {
+		return FloorRef{}, err
+	}
+	if len(g.AccessLevels) != 1 || len(as.ItemList) != 1 {
+		return differs("access level")
+	}
+	a := &as.ItemList[0].PropertyValueMap
+	if a.ACCESSLEVELID != level || a.BADGEKEY != b.BADGEKEY ||
+		!lenelSameTime(a.ACTIVATE, g.ValidFrom) || !lenelSameTime(a.DEACTIVATE, g.ValidUntil) {
+		return differs("access level")
+	}
+	return FloorRef{Holder: strconv.FormatInt(p.ID, 10), Credential: strconv.FormatInt(b.BADGEKEY, 10)}, nil
+}
+
+// lenelSameTime reports whether the OpenAccess date s is t to the second,
+// as lenelTime writes it; a date it cannot read is not.
+func lenelSameTime(s string, t time.Time) bool {
+	v, err := time.Parse(time.RFC3339, s)
+	return err == nil && v.Equal(t.Truncate(time.Second))
 }
 
 // Revoke: the badge read, then its status set to Returned and its
