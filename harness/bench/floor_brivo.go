@@ -178,15 +178,15 @@ type brivoWindow struct {
 // ID answers when two users carry it, so a twin is found by listing the
 // users of the same names, the documented filters, and comparing external
 // IDs), the credential assigned with the window, the user put in the
-// group.
+// group. A user the lookup finds is a repeated provision, see again.
 func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, error) {
 	if err := f.checkGroup(ctx, g.AccessLevels[0]); err != nil {
 		return FloorRef{}, err
 	}
-	var found brivoID
+	var found brivoFound
 	err := f.call(ctx, http.MethodGet, "/users/"+url.PathEscape(g.Person.ExternalID)+"/external", nil, &found)
 	if err == nil {
-		return FloorRef{}, errors.New("brivo floor: provisions new visitors only")
+		return f.again(ctx, g, found)
 	}
 	number := strconv.FormatUint(g.Card.Number, 10)
 	var cred brivoID
@@ -203,24 +203,8 @@ func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	}, &user); err != nil {
 		return FloorRef{}, err
 	}
-	filter := "firstname__eq:" + g.Person.FirstName + ";lastname__eq:" + g.Person.LastName
-	var named struct {
-		Data []struct {
-			ID         int64  `json:"id"`
-			ExternalID string `json:"externalId"`
-		} `json:"data"`
-		Count int `json:"count"`
-	}
-	if err := f.call(ctx, http.MethodGet, "/users?filter="+url.QueryEscape(filter)+"&offset=0&pageSize=100", nil, &named); err != nil {
+	if err := f.onlyHolder(ctx, g, user.ID); err != nil {
 		return FloorRef{}, err
-	}
-	if named.Count > len(named.Data) {
-		return FloorRef{}, fmt.Errorf("brivo floor: %d users named %s %s; paging is left to the adapter", named.Count, g.Person.FirstName, g.Person.LastName)
-	}
-	for _, n := range named.Data {
-		if n.ExternalID == g.Person.ExternalID && n.ID != user.ID {
-			return FloorRef{}, fmt.Errorf("brivo floor: users %d and %d carry external ID %q; converging them is left to the adapter", n.ID, user.ID, g.Person.ExternalID)
-		}
 	}
 	u, c := strconv.FormatInt(user.ID, 10), strconv.FormatInt(cred.ID, 10)
 	if err := f.call(ctx, http.MethodPut, "/users/"+u+"/credentials/"+c, brivoWindow{
@@ -232,6 +216,133 @@ func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 		return FloorRef{}, err
 	}
 	return FloorRef{Holder: u, Credential: c}, nil
+}
+
+// onlyHolder lists the users of the visitor's names and fails when one
+// other than user id carries the visitor's external ID.
+func (f *brivoFloor) onlyHolder(ctx context.Context, g acs.Grant, id int64) error {
+	filter := "firstname__eq:" + g.Person.FirstName + ";lastname__eq:" + g.Person.LastName
+	var named struct {
+		Data []struct {
+			ID         int64  `json:"id"`
+			ExternalID string `json:"externalId"`
+		} `json:"data"`
+		Count int `json:"count"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/users?filter="+url.QueryEscape(filter)+"&offset=0&pageSize=100", nil, &named); err != nil {
+		return err
+	}
+	if named.Count > len(named.Data) {
+		return fmt.Errorf("brivo floor: %d users named %s %s; paging is left to the adapter", named.Count, g.Person.FirstName, g.Person.LastName)
+	}
+	for _, n := range named.Data {
+		if n.ExternalID == g.Person.ExternalID && n.ID != id {
+			return fmt.Errorf("brivo floor: users %d and %d carry external ID %q; converging them is left to the adapter", n.ID, id, g.Person.ExternalID)
+		}
+	}
+	return nil
+}
+
+// brivoFound is the user the lookup by external ID answers.
+type brivoFound struct {
+	ID         int64  `json:"id"`
+	ExternalID string `json:"externalId"`
+	FirstName  string `json:"firstName"`
+	LastName   string `json:"lastName"`
+	Suspended  bool   `json:"suspended"`
+}
+
+// brivoHeld is a credential in a user's credential listing, with the
+// window of its assignment. A field value names its field by id or by
+// credentialFieldId.
+type brivoHeld struct {
+	ID               int64   `json:"id"`
+	CredentialFormat brivoID `json:"credentialFormat"`
+	FieldValues      []struct {
+		ID      int64  `json:"id"`
+		FieldID int64  `json:"credentialFieldId"`
+		Value   string `json:"value"`
+	} `json:"fieldValues"`
+	brivoWindow
+}
+
+// again answers a repeated provision of user u without writing: the
+// users of the visitor's names listed (u alone carries the external ID),
+// u's credentials listed (the card's must be there, assigned for the
+// grant's window) and u's groups listed (the grant's group and no
+// other). Anything else would call for changes, which the floor leaves
+// to the adapter: it is an error.
+func (f *brivoFloor) again(ctx context.Context, g acs.Grant, u brivoFound) (FloorRef, error) {
+	if u.ID <= 0 || u.ExternalID != g.Person.ExternalID || u.FirstName != g.Person.FirstName || u.LastName != g.Person.LastName || u.Suspended {
+		return FloorRef{}, fmt.Errorf("brivo floor: user %d differs from the grant; changes are left to the adapter", u.ID)
+	}
+	if err := f.onlyHolder(ctx, g, u.ID); err != nil {
+		return FloorRef{}, err
+	}
+	uid := strconv.FormatInt(u.ID, 10)
+	var creds struct {
+		Data  []brivoHeld `json:"data"`
+		Count int         `json:"count"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/users/"+uid+"/credentials?offset=0&pageSize=100", nil, &creds); err != nil {
+		return FloorRef{}, err
+	}
+	if creds.Count > len(creds.Data) {
+		return FloorRef{}, fmt.Errorf("brivo floor: user %s holds %d credentials; paging is left to the adapter", uid, creds.Count)
+	}
+	number, facility := strconv.FormatUint(g.Card.Number, 10), strconv.FormatUint(g.Card.Facility, 10)
+	var cred *brivoHeld
+	for i := range creds.Data {
+		if f.isCard(&creds.Data[i], number, facility) {
+			cred = &creds.Data[i]
+			break
+		}
+	}
+	if cred == nil || !sameTime(cred.From, g.ValidFrom) || !sameTime(cred.To, g.ValidUntil) {
+		return FloorRef{}, fmt.Errorf("brivo floor: user %s does not hold card %s for the grant's window; changes are left to the adapter", uid, g.Card)
+	}
+	var groups struct {
+		Data  []brivoID `json:"data"`
+		Count int       `json:"count"`
+	}
+	if err := f.call(ctx, http.MethodGet, "/users/"+uid+"/groups?offset=0&pageSize=100", nil, &groups); err != nil {
+		return FloorRef{}, err
+	}
+	if groups.Count > len(groups.Data) {
+		return FloorRef{}, fmt.Errorf("brivo floor: user %s is in %d groups; paging is left to the adapter", uid, groups.Count)
+	}
+	if len(groups.Data) != 1 || strconv.FormatInt(groups.Data[0].ID, 10) != g.AccessLevels[0] {
+		return FloorRef{}, fmt.Errorf("brivo floor: user %s is not in group %s alone; changes are left to the adapter", uid, g.AccessLevels[0])
+	}
+	return FloorRef{Holder: uid, Credential: strconv.FormatInt(cred.ID, 10)}, nil
+}
+
+// isCard reports whether c is of the 26-bit format and carries the card
+// number and facility code given.
+func (f *brivoFloor) isCard(c *brivoHeld, number, facility string) bool {
+	if c.CredentialFormat.ID != f.format.id {
+		return false
+	}
+	var n, fc string
+	for _, v := range c.FieldValues {
+		id := v.ID
+		if id == 0 {
+			id = v.FieldID
+		}
+		switch id {
+		case f.format.cardField:
+			n = v.Value
+		case f.format.facilityField:
+			fc = v.Value
+		}
+	}
+	return n == number && fc == facility
+}
+
+// sameTime reports whether the wire time s is t, to the second.
+func sameTime(s string, t time.Time) bool {
+	w, err := time.Parse(time.RFC3339, s)
+	return err == nil && w.Equal(t.Truncate(time.Second))
 }
 
 // Revoke: the user's credentials listed, the credential unassigned and
