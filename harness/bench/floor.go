@@ -147,3 +147,10 @@ func send(ctx context.Context, hc *http.Client, method, url string, header http.
 	}
 	return data, nil
 }
+
+// sameTime reports whether s, an RFC 3339 time an ACS answered, is t to
+// the second (the precision the floor clients write).
+func sameTime(s string, t time.Time) bool {
+	v, err := time.Parse(time.RFC3339, s)
+	return err == nil && v.Equal(t.Truncate(time.Second))
+}

@@ -339,12 +339,6 @@ func (f *brivoFloor) isCard(c *brivoHeld, number, facility string) bool {
 	return n == number && fc == facility
 }
 
-// sameTime reports whether the wire time s is t, to the second.
-func sameTime(s string, t time.Time) bool {
-	w, err := time.Parse(time.RFC3339, s)
-	return err == nil && w.Equal(t.Truncate(time.Second))
-}
-
 // Revoke: the user's credentials listed, the credential unassigned and
 // deleted.
 func (f *brivoFloor) Revoke(ctx context.Context, ref FloorRef) error {

@@ -241,12 +241,6 @@ func (f *genetecFloor) existing(ctx context.Context, g acs.Grant, key, credName,
 	return FloorRef{Holder: holder.Guid, Credential: cred.Guid, Card: g.Card}, true, nil
 }
 
-// sameTime reports whether s, an RFC 3339 time read back, is t.
-func sameTime(s string, t time.Time) bool {
-	v, err := time.Parse(time.RFC3339, s)
-	return err == nil && v.Equal(t)
-}
-
 // Revoke: the entity read, the delete, then the card searched again: a
 // twin cardholder that a concurrent provision created (and that survived
 // the convergence, under another GUID) may hold the card too, and a
