@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -143,9 +144,25 @@ func send(ctx context.Context, hc *http.Client, method, url string, header http.
 		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, fmt.Errorf("%s %s: HTTP %d", method, req.URL.Path, resp.StatusCode)
+		return nil, &statusError{method: method, path: req.URL.Path, status: resp.StatusCode}
 	}
 	return data, nil
+}
+
+// statusError is an answer of a status other than 2xx.
+type statusError struct {
+	method, path string
+	status       int
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("%s %s: HTTP %d", e.method, e.path, e.status)
+}
+
+// hasStatus reports whether err is an answer of that HTTP status.
+func hasStatus(err error, status int) bool {
+	var se *statusError
+	return errors.As(err, &se) && se.status == status
 }
 
 // sameTime reports whether s, an RFC 3339 time an ACS answered, is t to

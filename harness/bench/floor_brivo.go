@@ -188,6 +188,9 @@ func (f *brivoFloor) Provision(ctx context.Context, g acs.Grant) (FloorRef, erro
 	if err == nil {
 		return f.again(ctx, g, found)
 	}
+	if !hasStatus(err, http.StatusNotFound) {
+		return FloorRef{}, err // only a 404 says the visitor is new
+	}
 	number := strconv.FormatUint(g.Card.Number, 10)
 	var cred brivoID
 	if err := f.call(ctx, http.MethodPost, "/credentials", brivoCredential{
