@@ -515,13 +515,13 @@ func (l lister[T]) page(ctx context.Context, n int) (*pageOf[T], error) {
 func (l lister[T]) next(ctx context.Context, i int) (*pageOf[T], error) { return l.page(ctx, i+2) }
 
 // instancesQuery is the query of GET /instances as url.Values.Encode
-// writes it (keys sorted), with version=1.0, in one allocation.
+// writes it (keys sorted), with version=1.0.
 func instancesQuery(filter string, n int, typeName string) string {
 	var b strings.Builder
 	b.Grow(len("filter=&page_number=&page_size=&type_name=&version=1.0") + 3*len(filter) + 20 + 3*len(typeName))
 	if filter != "" {
 		b.WriteString("filter=")
-		writeQueryEscaped(&b, filter)
+		b.WriteString(url.QueryEscape(filter))
 		b.WriteByte('&')
 	}
 	var num [20]byte
@@ -530,28 +530,9 @@ func instancesQuery(filter string, n int, typeName string) string {
 	b.WriteString("&page_size=")
 	b.Write(strconv.AppendInt(num[:0], pageSize, 10))
 	b.WriteString("&type_name=")
-	writeQueryEscaped(&b, typeName)
+	b.WriteString(url.QueryEscape(typeName))
 	b.WriteString("&version=1.0")
 	return b.String()
-}
-
-// writeQueryEscaped writes s escaped as url.QueryEscape escapes it:
-// letters, digits and "-_.~" as they are, a space as '+', any other byte
-// as %XX.
-func writeQueryEscaped(b *strings.Builder, s string) {
-	const hex = "0123456789ABCDEF"
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case isLetter(c) || isDigit(c) || c == '-' || c == '_' || c == '.' || c == '~':
-			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
-		default:
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-		}
-	}
 }
 
 func appendItems[T any](out []T, res *pageOf[T]) []T {
