@@ -227,7 +227,7 @@ func (f *genetecFloor) existing(ctx context.Context, g acs.Grant, key, credName,
 	case holder == nil || cred == nil || !sameGUID(cred.CardholderGuid, holder.Guid):
 		return FloorRef{}, false, fmt.Errorf("genetec floor: %s or card %s exists without the other; completing or reassigning them is left to the adapter", key, credName)
 	}
-	from, until := g.ValidFrom.Truncate(time.Second), g.ValidUntil.Truncate(time.Second)
+	from, until := g.ValidFrom, g.ValidUntil // compared to the second
 	same := holder.EntityType == "Cardholder" &&
 		holder.Name == g.Person.FirstName+" "+g.Person.LastName+" "+key &&
 		holder.FirstName == g.Person.FirstName && holder.LastName == g.Person.LastName &&
